@@ -1,0 +1,4 @@
+import { EventStore1764000000000 } from './1764000000000-event-store.js';
+
+/** Every migration, in order. A new migration is added here as well as in its file. */
+export const MIGRATIONS = [EventStore1764000000000];

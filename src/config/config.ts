@@ -1,0 +1,92 @@
+import { isAbsolute, resolve } from 'node:path';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'verbose';
+
+export interface AppConfig {
+  /** Unset: the app starts an embedded PostgreSQL under DATA_DIR. */
+  databaseUrl: string | undefined;
+  port: number;
+  host: string;
+  dataDir: string;
+  logLevel: LogLevel;
+  runMigrations: boolean;
+  embeddedPostgresPort: number;
+  /** HMAC pepper for key hashes; generated and kept under DATA_DIR when unset. */
+  keyPepper: string | undefined;
+  tokenPrefix: string;
+  examplesEnabled: boolean;
+  projectionPollMs: number;
+  bootstrapAdmin: boolean;
+}
+
+/** A configuration problem: main.ts prints its message as one line and exits 1. */
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = env.DATABASE_URL?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL must be a URL such as postgres://user:password@host:5432/db');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, got "${url.protocol}//"`);
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const dataDir = env.DATA_DIR?.trim() || './.data';
+  const tokenPrefix = env.KEY_PREFIX?.trim() || 'kl_live';
+  if (!/^[a-z][a-z0-9]*(_[a-z0-9]+)*$/.test(tokenPrefix)) {
+    throw new ConfigError(`KEY_PREFIX must be lower-case letters and digits separated by "_", got "${tokenPrefix}"`);
+  }
+  const keyPepper = env.KEY_PEPPER;
+  if (keyPepper !== undefined && keyPepper !== '' && keyPepper.length < 32) {
+    throw new ConfigError('KEY_PEPPER must be at least 32 characters (use 32 random bytes, base64 or hex)');
+  }
+  return {
+    databaseUrl: databaseUrl(env),
+    port: int(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST?.trim() || '0.0.0.0',
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(process.cwd(), dataDir),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug', 'verbose'] as const, 'info'),
+    runMigrations: bool(env, 'RUN_MIGRATIONS', true),
+    embeddedPostgresPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1024, 65535),
+    keyPepper: keyPepper || undefined,
+    tokenPrefix,
+    examplesEnabled: bool(env, 'EXAMPLES_ENABLED', true),
+    projectionPollMs: int(env, 'PROJECTION_POLL_MS', 1000, 50, 3_600_000),
+    bootstrapAdmin: bool(env, 'BOOTSTRAP_ADMIN', true),
+  };
+}

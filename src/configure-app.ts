@@ -1,0 +1,27 @@
+import type { INestApplication } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DomainErrorFilter } from './common/domain-error.filter.js';
+import { createValidationPipe } from './common/validation.pipe.js';
+
+/** Everything main.ts and the tests must share: pipes, the error filter, the OpenAPI document. */
+export function configureApp(app: INestApplication): INestApplication {
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new DomainErrorFilter(app.get(HttpAdapterHost)));
+  app.enableShutdownHooks();
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('keyledger')
+      .setDescription(
+        'Event-sourced API key registry. Authenticate with `Authorization: Bearer <key>` or `x-api-key: <key>`. ' +
+          'Every error has the shape `{ statusCode, code, message, details? }`.',
+      )
+      .setVersion('0.1.0')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key' }, 'bearer')
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'api-key')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

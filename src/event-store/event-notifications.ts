@@ -1,0 +1,106 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Client } from 'pg';
+import { DATABASE_URL } from '../database/database.tokens.js';
+import { EVENTS_CHANNEL, type EventNotification } from './event-store.js';
+
+type Listener<T> = (value: T) => void;
+
+/**
+ * One dedicated (unpooled) LISTEN connection per process. Notifications sent while it is down are
+ * lost, so after every reconnect it tells subscribers to resync from their last position.
+ */
+@Injectable()
+export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(EventNotifications.name);
+  private readonly eventListeners = new Set<Listener<EventNotification>>();
+  private readonly reconnectListeners = new Set<Listener<void>>();
+  private client: Client | undefined;
+  private stopped = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private connected = false;
+  private everConnected = false;
+  private reconnects = 0;
+
+  constructor(@Inject(DATABASE_URL) private readonly url: string) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.connect();
+  }
+
+  onEvent(listener: Listener<EventNotification>): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  /** Called after a reconnect: whatever was notified meanwhile is lost, so re-read. */
+  onReconnect(listener: Listener<void>): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
+  }
+
+  status(): { connected: boolean; reconnects: number } {
+    return { connected: this.connected, reconnects: this.reconnects };
+  }
+
+  /** The backend pid of the LISTEN connection (tests terminate it to prove recovery). */
+  async backendPid(): Promise<number | undefined> {
+    if (!this.client || !this.connected) return undefined;
+    const { rows } = await this.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    return rows[0]?.pid;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client({ connectionString: this.url, application_name: 'keyledger-listen' });
+    client.on('notification', (msg) => {
+      if (msg.channel !== EVENTS_CHANNEL || !msg.payload) return;
+      const parsed = JSON.parse(msg.payload) as EventNotification;
+      for (const listener of this.eventListeners) listener(parsed);
+    });
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    await client.connect();
+    await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    if (this.stopped) {
+      await client.end();
+      return;
+    }
+    this.client = client;
+    this.connected = true;
+    this.attempt = 0;
+    if (this.everConnected) {
+      this.reconnects++;
+      this.logger.log('LISTEN connection re-established; resyncing');
+      for (const listener of this.reconnectListeners) listener();
+    }
+    this.everConnected = true;
+  }
+
+  private lost(client: Client, error: unknown): void {
+    if (this.stopped || client !== this.client) return;
+    this.client = undefined;
+    this.connected = false;
+    client.end().catch(() => undefined);
+    this.logger.warn(`LISTEN connection lost: ${error instanceof Error ? error.message : String(error)}`);
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    this.attempt++;
+    const delay = Math.min(50 * 2 ** (this.attempt - 1), 5_000);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.connect().catch((error: unknown) => {
+        this.logger.warn(`LISTEN reconnect failed (${error instanceof Error ? error.message : String(error)}); retrying`);
+        this.scheduleRetry();
+      });
+    }, delay);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.connected = false;
+    await this.client?.end().catch(() => undefined);
+  }
+}

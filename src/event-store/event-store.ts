@@ -1,0 +1,279 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import { PG_POOL } from '../database/database.tokens.js';
+import { ConcurrencyError, EventIdConflictError } from './event-store.errors.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  Checkpoint,
+  EventMetadata,
+  ExpectedVersion,
+  NewEvent,
+  RecordedEvent,
+} from './event-store.types.js';
+import type { Projection } from './projection.js';
+
+export const EVENTS_CHANNEL = 'keyledger_events';
+
+/** Sent on EVENTS_CHANNEL once per appended event, delivered at commit. Ids and positions only. */
+export interface EventNotification {
+  p: number;
+  s: string;
+  v: number;
+  t: string;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/*
+ * One round trip: read the stream's version, check it, insert the batch and notify. Two racing
+ * appends with the same expected version both pass the check; the unique (stream_id,
+ * stream_version) index then rejects the loser, which therefore writes nothing.
+ */
+const APPEND_SQL = `
+WITH cur AS (
+  SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = $1
+), ins AS (
+  INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, payload, metadata)
+  SELECT $1, cur.v + e.ord, (e.doc->>'id')::uuid, e.doc->>'type', (e.doc->>'v')::int, e.doc->'payload', $3::jsonb
+  FROM cur, jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(doc, ord)
+  WHERE $4::int IS NULL OR cur.v = $4::int
+  ORDER BY e.ord
+  RETURNING global_position, stream_version, event_id, type, recorded_at, transaction_id
+)
+SELECT global_position, stream_version, event_id, recorded_at, transaction_id::text AS transaction_id,
+       pg_notify('${EVENTS_CHANNEL}', json_build_object('p', global_position, 's', $1::text, 'v', stream_version, 't', type)::text)
+FROM ins ORDER BY stream_version`;
+
+const SELECT_COLUMNS = `global_position, transaction_id::text AS transaction_id, stream_id, stream_version, event_id,
+  type, schema_version, payload, metadata, recorded_at`;
+
+interface EventRow {
+  global_position: string;
+  transaction_id: string;
+  stream_id: string;
+  stream_version: number;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  payload: unknown;
+  metadata: EventMetadata;
+  recorded_at: Date;
+}
+
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    position: Number(row.global_position),
+    transactionId: row.transaction_id,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    eventId: row.event_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    payload: row.payload,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at,
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: string }).code === UNIQUE_VIOLATION;
+}
+
+function expectedAsNumber(expected: ExpectedVersion): number | null {
+  if (expected === 'any') return null;
+  if (expected === 'no-stream') return 0;
+  return expected;
+}
+
+@Injectable()
+export class EventStore {
+  private readonly inline: Projection[] = [];
+
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /** Inline projections run inside every append's transaction, so they commit with the events. */
+  registerInline(projection: Projection): void {
+    if (this.inline.some((p) => p.name === projection.name)) return;
+    this.inline.push(projection);
+  }
+
+  inlineProjections(): readonly Projection[] {
+    return this.inline;
+  }
+
+  async append(
+    streamId: string,
+    expected: ExpectedVersion,
+    events: readonly NewEvent[],
+    metadata: EventMetadata,
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    if (events.length === 0) return this.emptyAppend(streamId, expected, options.client);
+    const batch = events.map((e) => ({ id: e.eventId ?? randomUUID(), type: e.type, v: e.schemaVersion, payload: e.payload }));
+    const params = [streamId, JSON.stringify(batch), JSON.stringify(metadata), expectedAsNumber(expected)];
+
+    // 'any' has no expected version to lose on; a unique violation there is a race worth retrying.
+    for (let attempt = 0; ; attempt++) {
+      const written = await this.tryAppend(params, batch.length, options.client, (rows, client) =>
+        this.applyInline(client, this.recorded(streamId, batch, metadata, rows)),
+      );
+      if (written) return { version: written.at(-1)!.stream_version, events: this.recorded(streamId, batch, metadata, written), idempotent: false };
+      const previous = await this.findByEventIds(batch.map((e) => e.id), options.client);
+      if (previous.length > 0) return this.idempotentResult(streamId, batch.length, previous);
+      if (expected === 'any' && attempt < 5) continue;
+      throw new ConcurrencyError(streamId, expected, await this.currentVersion(streamId, options.client));
+    }
+  }
+
+  /**
+   * Runs the append (and inline projections) in its own transaction, or in a savepoint of the
+   * caller's. Returns the inserted rows, or null when the version check or a unique index refused.
+   */
+  private async tryAppend(
+    params: unknown[],
+    expectedRows: number,
+    callerClient: PoolClient | undefined,
+    afterInsert: (rows: AppendRow[], client: PoolClient) => Promise<void>,
+  ): Promise<AppendRow[] | null> {
+    if (!callerClient && this.inline.length === 0) {
+      // Nothing to run inside the transaction: one autocommit statement is the fastest path.
+      try {
+        const { rows } = await this.pool.query<AppendRow>(APPEND_SQL, params);
+        return rows.length === expectedRows ? rows : null;
+      } catch (error) {
+        if (isUniqueViolation(error)) return null;
+        throw error;
+      }
+    }
+    const client = callerClient ?? (await this.pool.connect());
+    const [begin, commit, rollback] = callerClient
+      ? ['SAVEPOINT kl_append', 'RELEASE SAVEPOINT kl_append', 'ROLLBACK TO SAVEPOINT kl_append']
+      : ['BEGIN', 'COMMIT', 'ROLLBACK'];
+    try {
+      await client.query(begin);
+      try {
+        const { rows } = await client.query<AppendRow>(APPEND_SQL, params);
+        if (rows.length !== expectedRows) {
+          await client.query(rollback);
+          return null;
+        }
+        await afterInsert(rows, client);
+        await client.query(commit);
+        return rows;
+      } catch (error) {
+        await client.query(rollback);
+        if (isUniqueViolation(error)) return null;
+        throw error;
+      }
+    } finally {
+      if (!callerClient) client.release();
+    }
+  }
+
+  private async applyInline(client: PoolClient, events: RecordedEvent[]): Promise<void> {
+    for (const projection of this.inline) await projection.apply(client, events);
+  }
+
+  private recorded(
+    streamId: string,
+    batch: { id: string; type: string; v: number; payload: unknown }[],
+    metadata: EventMetadata,
+    rows: AppendRow[],
+  ): RecordedEvent[] {
+    return rows.map((row, i) => ({
+      position: Number(row.global_position),
+      transactionId: row.transaction_id,
+      streamId,
+      streamVersion: row.stream_version,
+      eventId: row.event_id,
+      type: batch[i].type,
+      schemaVersion: batch[i].v,
+      payload: batch[i].payload,
+      metadata,
+      recordedAt: row.recorded_at,
+    }));
+  }
+
+  private idempotentResult(streamId: string, batchSize: number, previous: RecordedEvent[]): AppendResult {
+    const sameBatch = previous.length === batchSize && previous.every((e) => e.streamId === streamId);
+    if (!sameBatch) throw new EventIdConflictError(previous.map((e) => e.eventId));
+    return { version: Math.max(...previous.map((e) => e.streamVersion)), events: previous, idempotent: true };
+  }
+
+  private async emptyAppend(streamId: string, expected: ExpectedVersion, client?: PoolClient): Promise<AppendResult> {
+    const version = await this.currentVersion(streamId, client);
+    const want = expectedAsNumber(expected);
+    if (want !== null && want !== version) throw new ConcurrencyError(streamId, expected, version);
+    return { version, events: [], idempotent: false };
+  }
+
+  async currentVersion(streamId: string, client?: PoolClient): Promise<number> {
+    const { rows } = await (client ?? this.pool).query<{ v: number }>(
+      'SELECT coalesce(max(stream_version), 0)::int AS v FROM events WHERE stream_id = $1',
+      [streamId],
+    );
+    return rows[0].v;
+  }
+
+  async readStream(streamId: string, client?: PoolClient): Promise<RecordedEvent[]> {
+    const { rows } = await (client ?? this.pool).query<EventRow>(
+      `SELECT ${SELECT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version`,
+      [streamId],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  /**
+   * Events after `after` in (transaction_id, global_position) order, only from transactions older
+   * than every transaction still running. A transaction that drew a lower position but commits
+   * later is therefore waited for, never skipped. Checkpoint the last event's pair.
+   */
+  async readAll(after: Checkpoint, limit: number, client?: PoolClient): Promise<RecordedEvent[]> {
+    const { rows } = await (client ?? this.pool).query<EventRow>(
+      `SELECT ${SELECT_COLUMNS} FROM events
+       WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY transaction_id, global_position LIMIT $3`,
+      [after.transactionId, after.position, limit],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  /** Like readAll, without the xmin bound: only for callers that hold a lock excluding writers. */
+  async readAllLocked(after: Checkpoint, limit: number, client: PoolClient): Promise<RecordedEvent[]> {
+    const { rows } = await client.query<EventRow>(
+      `SELECT ${SELECT_COLUMNS} FROM events
+       WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+       ORDER BY transaction_id, global_position LIMIT $3`,
+      [after.transactionId, after.position, limit],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  /** How many events lie after a checkpoint (capped, for lag reporting). */
+  async countAfter(after: Checkpoint, cap = 1_000_000): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) LIMIT $3) t`,
+      [after.transactionId, after.position, cap],
+    );
+    return Number(rows[0].n);
+  }
+
+  private async findByEventIds(ids: string[], client?: PoolClient): Promise<RecordedEvent[]> {
+    const { rows } = await (client ?? this.pool).query<EventRow>(
+      `SELECT ${SELECT_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[]) ORDER BY global_position`,
+      [ids],
+    );
+    return rows.map(toRecordedEvent);
+  }
+}
+
+interface AppendRow {
+  global_position: string;
+  stream_version: number;
+  event_id: string;
+  recorded_at: Date;
+  transaction_id: string;
+}

@@ -1,0 +1,49 @@
+import type { PoolClient } from 'pg';
+
+/** `no-stream`: the stream must not exist; `any`: no check; a number: the stream's current version. */
+export type ExpectedVersion = 'no-stream' | 'any' | number;
+
+export interface NewEvent {
+  /** Client-supplied id makes the append idempotent; generated when absent. */
+  eventId?: string;
+  type: string;
+  schemaVersion: number;
+  payload: unknown;
+}
+
+export type EventMetadata = Record<string, unknown>;
+
+export interface RecordedEvent<P = unknown> {
+  position: number;
+  /** The writing transaction's id (xid8, as a decimal string): the first half of the read order. */
+  transactionId: string;
+  streamId: string;
+  streamVersion: number;
+  eventId: string;
+  type: string;
+  schemaVersion: number;
+  payload: P;
+  metadata: EventMetadata;
+  recordedAt: Date;
+}
+
+export interface AppendResult {
+  /** The stream's version after the append. */
+  version: number;
+  events: RecordedEvent[];
+  /** True when every event id was already stored: nothing was written. */
+  idempotent: boolean;
+}
+
+/** A reader's place in the global order. Always the pair, never the position alone. */
+export interface Checkpoint {
+  transactionId: string;
+  position: number;
+}
+
+export const START: Checkpoint = Object.freeze({ transactionId: '0', position: 0 });
+
+export interface AppendOptions {
+  /** Join the caller's open transaction instead of opening one. */
+  client?: PoolClient;
+}

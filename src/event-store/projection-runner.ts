@@ -1,0 +1,205 @@
+import { Logger } from '@nestjs/common';
+import type { Pool, PoolClient } from 'pg';
+import type { EventStore } from './event-store.js';
+import type { Checkpoint } from './event-store.types.js';
+import type { Projection } from './projection.js';
+
+export type RunnerState = 'idle' | 'running' | 'halted' | 'stopped';
+
+export interface ProjectionStatus {
+  name: string;
+  kind: 'inline' | 'async';
+  state: RunnerState | 'inline';
+  checkpoint?: Checkpoint;
+  lag: number;
+  error?: string;
+}
+
+export class CheckpointMismatchError extends Error {}
+
+/** A stable advisory-lock key per projection name (two 32-bit halves avoid hashtext collisions with others). */
+const LOCK_SQL = `SELECT pg_try_advisory_xact_lock(hashtext('keyledger.projection'), hashtext($1)) AS locked`;
+const BLOCKING_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('keyledger.projection'), hashtext($1))`;
+
+/**
+ * Runs one async projection: each batch is one transaction that takes a transaction-scoped
+ * advisory lock (so one instance works at a time, also behind PgBouncer), reads the events after
+ * the checkpoint, applies them and moves the checkpoint with compare-and-set. An event that fails
+ * to apply halts the projection: skipping it could hide a revocation.
+ */
+export class ProjectionRunner {
+  private readonly logger: Logger;
+  private state: RunnerState = 'idle';
+  private error: string | undefined;
+  private pending: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    readonly projection: Projection,
+    private readonly pool: Pool,
+    private readonly store: EventStore,
+    private readonly batchSize = 500,
+  ) {
+    this.logger = new Logger(`Projection:${projection.name}`);
+  }
+
+  get name(): string {
+    return this.projection.name;
+  }
+
+  async init(): Promise<void> {
+    await this.pool.query('INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [
+      this.name,
+    ]);
+  }
+
+  /** Catch up to the head. Concurrent calls coalesce into one loop. Resolves when caught up (or halted). */
+  wake(): Promise<void> {
+    if (this.state === 'halted' || this.state === 'stopped') return Promise.resolve();
+    if (this.pending) {
+      this.again = true;
+      return this.pending;
+    }
+    this.pending = this.loop().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      this.state = 'running';
+      try {
+        while ((await this.runBatch()) > 0 && this.state === 'running') {
+          // keep going until a batch comes back empty
+        }
+        if (this.state === 'running') this.state = 'idle';
+      } catch (error) {
+        await this.halt(error);
+        return;
+      }
+    } while (this.again && this.state === 'idle');
+  }
+
+  /** Applies one batch; returns how many events it applied (0: caught up, or another instance holds the lock). */
+  async runBatch(): Promise<number> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ locked: boolean }>(LOCK_SQL, [this.name]);
+      if (!rows[0].locked) {
+        await client.query('ROLLBACK');
+        return 0;
+      }
+      const applied = await this.applyNext(client);
+      await client.query('COMMIT');
+      return applied;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async applyNext(client: PoolClient): Promise<number> {
+    const checkpoint = await this.readCheckpoint(client);
+    const events = await this.store.readAll(checkpoint, this.batchSize, client);
+    if (events.length === 0) return 0;
+    await this.projection.apply(client, events);
+    const last = events[events.length - 1];
+    const moved = await client.query(
+      `UPDATE projection_checkpoints SET transaction_id = $2::xid8, position = $3, updated_at = now(), halted_at = NULL, halted_error = NULL
+       WHERE name = $1 AND transaction_id = $4::xid8 AND position = $5`,
+      [this.name, last.transactionId, last.position, checkpoint.transactionId, checkpoint.position],
+    );
+    if (moved.rowCount !== 1) {
+      throw new CheckpointMismatchError(`checkpoint of ${this.name} moved under us; another runner is active`);
+    }
+    return events.length;
+  }
+
+  private async readCheckpoint(client: PoolClient): Promise<Checkpoint> {
+    const { rows } = await client.query<{ transaction_id: string; position: string }>(
+      'SELECT transaction_id::text AS transaction_id, position FROM projection_checkpoints WHERE name = $1',
+      [this.name],
+    );
+    if (rows.length === 0) throw new Error(`projection ${this.name} has no checkpoint row; was init() called?`);
+    return { transactionId: rows[0].transaction_id, position: Number(rows[0].position) };
+  }
+
+  async checkpoint(): Promise<Checkpoint> {
+    const client = await this.pool.connect();
+    try {
+      return await this.readCheckpoint(client);
+    } finally {
+      client.release();
+    }
+  }
+
+  private async halt(error: unknown): Promise<void> {
+    this.state = 'halted';
+    this.error = error instanceof Error ? error.message : String(error);
+    this.logger.error(`halted: ${this.error}. Fix the cause, then restart or resume the projection.`);
+    await this.pool
+      .query('UPDATE projection_checkpoints SET halted_at = now(), halted_error = $2 WHERE name = $1', [this.name, this.error])
+      .catch(() => undefined);
+  }
+
+  /** Clears a halt and retries from the checkpoint. */
+  resume(): Promise<void> {
+    if (this.state === 'halted') {
+      this.state = 'idle';
+      this.error = undefined;
+    }
+    return this.wake();
+  }
+
+  /** Empties the read model and replays from the first event. */
+  async rebuild(onProgress?: (done: number) => void): Promise<void> {
+    await this.pending;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(BLOCKING_LOCK_SQL, [this.name]);
+      await this.projection.reset(client);
+      await client.query(
+        `UPDATE projection_checkpoints SET transaction_id = '0', position = 0, updated_at = now(), halted_at = NULL, halted_error = NULL WHERE name = $1`,
+        [this.name],
+      );
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    this.state = 'idle';
+    this.error = undefined;
+    let done = 0;
+    for (;;) {
+      const n = await this.runBatch();
+      if (n === 0) break;
+      done += n;
+      onProgress?.(done);
+    }
+  }
+
+  stop(): Promise<void> {
+    this.state = 'stopped';
+    return this.pending ?? Promise.resolve();
+  }
+
+  async status(): Promise<ProjectionStatus> {
+    const checkpoint = await this.checkpoint();
+    return {
+      name: this.name,
+      kind: 'async',
+      state: this.state,
+      checkpoint,
+      lag: await this.store.countAfter(checkpoint),
+      ...(this.error ? { error: this.error } : {}),
+    };
+  }
+}

@@ -1,0 +1,119 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.js';
+import { PG_POOL } from '../database/database.tokens.js';
+import { EventNotifications } from './event-notifications.js';
+import { EventStore } from './event-store.js';
+import { START } from './event-store.types.js';
+import type { Projection } from './projection.js';
+import { ProjectionRunner, type ProjectionStatus } from './projection-runner.js';
+
+export class UnknownProjectionError extends Error {}
+
+/** Owns every projection: runs the async ones, rebuilds any, reports positions and lag. */
+@Injectable()
+export class ProjectionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly runners = new Map<string, ProjectionRunner>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void)[] = [];
+  private started = false;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly store: EventStore,
+    private readonly notifications: EventNotifications,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  registerInline(projection: Projection): void {
+    this.store.registerInline(projection);
+  }
+
+  registerAsync(projection: Projection, batchSize?: number): ProjectionRunner {
+    const runner = new ProjectionRunner(projection, this.pool, this.store, batchSize);
+    this.runners.set(projection.name, runner);
+    if (this.started) void runner.init().then(() => runner.wake());
+    return runner;
+  }
+
+  runner(name: string): ProjectionRunner {
+    const runner = this.runners.get(name);
+    if (!runner) throw new UnknownProjectionError(`no async projection named "${name}"`);
+    return runner;
+  }
+
+  names(): string[] {
+    return [...this.store.inlineProjections().map((p) => p.name), ...this.runners.keys()];
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.started = true;
+    for (const runner of this.runners.values()) await runner.init();
+    const wakeAll = (): void => {
+      for (const runner of this.runners.values()) void runner.wake();
+    };
+    this.unsubscribe.push(this.notifications.onEvent(wakeAll), this.notifications.onReconnect(wakeAll));
+    // Polling is the fallback for lost notifications and for events a reader had to wait for.
+    this.pollTimer = setInterval(wakeAll, this.config.projectionPollMs);
+    this.pollTimer.unref();
+    wakeAll();
+  }
+
+  /** Waits until every async projection has caught up with what is committed now. */
+  async catchUp(): Promise<void> {
+    await Promise.all([...this.runners.values()].map((r) => r.wake()));
+  }
+
+  async rebuild(name: string, onProgress?: (done: number) => void): Promise<void> {
+    const runner = this.runners.get(name);
+    if (runner) return runner.rebuild(onProgress);
+    const inline = this.store.inlineProjections().find((p) => p.name === name);
+    if (!inline) throw new UnknownProjectionError(`no projection named "${name}"; known: ${this.names().join(', ')}`);
+    await this.rebuildInline(inline, onProgress);
+  }
+
+  /**
+   * An inline projection is rebuilt in one transaction that holds SHARE on events: appends wait,
+   * so the replay sees every event and no append can interleave with it.
+   */
+  private async rebuildInline(projection: Projection, onProgress?: (done: number) => void): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('LOCK TABLE events IN SHARE MODE');
+      await projection.reset(client);
+      let after = START;
+      let done = 0;
+      for (;;) {
+        const events = await this.store.readAllLocked(after, 2000, client);
+        if (events.length === 0) break;
+        await projection.apply(client, events);
+        const last = events[events.length - 1];
+        after = { transactionId: last.transactionId, position: last.position };
+        done += events.length;
+        onProgress?.(done);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async status(): Promise<ProjectionStatus[]> {
+    const inline: ProjectionStatus[] = this.store
+      .inlineProjections()
+      .map((p) => ({ name: p.name, kind: 'inline', state: 'inline', lag: 0 }));
+    const async = await Promise.all([...this.runners.values()].map((r) => r.status()));
+    return [...inline, ...async];
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.pollTimer);
+    for (const off of this.unsubscribe) off();
+    await Promise.all([...this.runners.values()].map((r) => r.stop()));
+  }
+}

@@ -1,0 +1,46 @@
+import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { Pool } from 'pg';
+import { PG_POOL } from '../database/database.tokens.js';
+import { ProjectionsService, type ProjectionStatus } from '../event-store/index.js';
+import { EventNotifications } from '../event-store/index.js';
+
+interface HealthReport {
+  status: 'ok' | 'degraded' | 'down';
+  database: { ok: boolean; latencyMs?: number; error?: string };
+  listen: { connected: boolean; reconnects: number };
+  projections: ProjectionStatus[];
+}
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly projections: ProjectionsService,
+    private readonly notifications: EventNotifications,
+  ) {}
+
+  @Get()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Database, LISTEN connection and each projection with its position and lag' })
+  @ApiOkResponse({ description: 'Healthy or degraded (a projection halted or lagging, LISTEN down); 503 when the database is unreachable' })
+  async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
+    const started = performance.now();
+    let database: HealthReport['database'];
+    let projections: ProjectionStatus[] = [];
+    try {
+      await this.pool.query('SELECT 1');
+      database = { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+      projections = await this.projections.status();
+    } catch (error) {
+      database = { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+    const listen = this.notifications.status();
+    const halted = projections.some((p) => p.state === 'halted');
+    const status = !database.ok ? 'down' : halted || !listen.connected ? 'degraded' : 'ok';
+    if (status === 'down') void reply.status(503);
+    return { status, database, listen, projections };
+  }
+}

@@ -1,0 +1,34 @@
+import { DomainError } from '../../common/domain-error.js';
+
+// Codes are part of the API contract: clients match on them, so never rename one.
+
+export class KeyNotFoundError extends DomainError {
+  static withId(keyId: string): KeyNotFoundError {
+    return new KeyNotFoundError('not-found', 'KEY.NOT_FOUND', `API key ${keyId} was not found`);
+  }
+}
+
+/** Expired and revoked are terminal: no command changes such a key again. */
+export class KeyInactiveError extends DomainError {
+  static forKey(keyId: string, status: 'expired' | 'revoked'): KeyInactiveError {
+    return new KeyInactiveError('conflict', 'KEY.INACTIVE', `API key ${keyId} is ${status} and can no longer be changed`);
+  }
+}
+
+/** A TTL expiry (from the sweeper) for a key whose expiresAt has not passed, or that has none. */
+export class KeyExpiryNotDueError extends DomainError {
+  static forKey(keyId: string, expiresAt: Date | null): KeyExpiryNotDueError {
+    const when = expiresAt === null ? 'has no expiry' : `expires at ${expiresAt.toISOString()}`;
+    return new KeyExpiryNotDueError('conflict', 'KEY.EXPIRY_NOT_DUE', `API key ${keyId} ${when}`);
+  }
+}
+
+/** Nobody grants a scope they do not hold themselves. */
+export class ScopeNotGrantableError extends DomainError {
+  static forScopes(scopes: readonly string[]): ScopeNotGrantableError {
+    const list = scopes.join(', ');
+    return new ScopeNotGrantableError('forbidden', 'KEY.SCOPE_NOT_GRANTABLE', `You cannot grant scopes you do not hold: ${list}`, [
+      { field: 'scopes', message: `not held by the caller: ${list}` },
+    ]);
+  }
+}

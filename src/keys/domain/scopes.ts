@@ -1,0 +1,63 @@
+import { ValidationError } from '../../common/domain-error.js';
+import { ScopeNotGrantableError } from './api-key.errors.js';
+
+/**
+ * Scopes are `resource[:segment…]`, e.g. `invoices:read`. A segment that is exactly `*` is a
+ * wildcard when held; in a wanted scope it is literal, so only a holder of a `*` (or `admin`) can
+ * grant a `*`.
+ */
+export const SCOPE_PATTERN = /^[a-z][a-z0-9_-]*(:[a-z0-9_*-]+)*$/;
+export const MAX_SCOPES = 64;
+export const MAX_SCOPE_LENGTH = 128; // keeps rows, logs and error messages bounded
+export const ADMIN_SCOPE = 'admin';
+
+export function isValidScope(scope: string): boolean {
+  return typeof scope === 'string' && scope.length <= MAX_SCOPE_LENGTH && SCOPE_PATTERN.test(scope);
+}
+
+/** Validated, de-duplicated and sorted, so equal sets compare (and event) equal. */
+export function normalizeScopes(scopes: readonly string[]): string[] {
+  // Typed callers pass arrays, but a request body may not; `unknown` keeps isArray from yielding any[].
+  const raw: unknown = scopes;
+  if (!Array.isArray(raw)) throw ValidationError.field('scopes', 'must be an array of strings');
+  const bad = scopes.find((scope) => !isValidScope(scope));
+  if (bad !== undefined) {
+    throw ValidationError.field('scopes', `invalid scope ${JSON.stringify(bad)}: must match ${SCOPE_PATTERN.source}, at most ${MAX_SCOPE_LENGTH} characters`);
+  }
+  const unique = [...new Set(scopes)].sort();
+  if (unique.length > MAX_SCOPES) throw ValidationError.field('scopes', `at most ${MAX_SCOPES} scopes, got ${unique.length}`);
+  return unique;
+}
+
+/**
+ * `admin` covers everything; otherwise segment by segment, a held `*` covers any one segment, and a
+ * trailing held `*` covers one or more segments (`invoices:*` covers `invoices:read:all`, not `invoices`).
+ */
+export function scopeCovers(held: string, wanted: string): boolean {
+  if (held === ADMIN_SCOPE || held === wanted) return true;
+  const h = held.split(':');
+  const w = wanted.split(':');
+  for (let i = 0; i < h.length; i++) {
+    if (i >= w.length) return false;
+    if (h[i] === '*') {
+      if (i === h.length - 1) return true;
+    } else if (h[i] !== w[i]) {
+      return false;
+    }
+  }
+  return h.length === w.length;
+}
+
+export function hasScopes(held: readonly string[], wanted: readonly string[]): boolean {
+  return wanted.every((scope) => held.some((h) => scopeCovers(h, scope)));
+}
+
+/** The wanted scopes the holder does not cover, in the order given. */
+export function ungrantable(held: readonly string[], wanted: readonly string[]): string[] {
+  return wanted.filter((scope) => !held.some((h) => scopeCovers(h, scope)));
+}
+
+export function assertGrantable(held: readonly string[], wanted: readonly string[]): void {
+  const missing = ungrantable(held, wanted);
+  if (missing.length > 0) throw ScopeNotGrantableError.forScopes(missing);
+}

@@ -1,0 +1,199 @@
+import { createHash, createHmac } from 'node:crypto';
+import { crc32 as zlibCrc32 } from 'node:zlib';
+import { ValidationError } from '../../common/domain-error.js';
+import {
+  crc32,
+  DEFAULT_TOKEN_PREFIX,
+  generateToken,
+  hashesEqual,
+  hashToken,
+  MAX_TOKEN_LENGTH,
+  parseToken,
+  TEST_TOKEN_PREFIX,
+  TOKEN_SCANNER_REGEX,
+} from './token.js';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Rewrites the checksum so a hand-made token passes the CRC and only the rule under test can fail. */
+function withValidChecksum(body: string): string {
+  let value = crc32(body);
+  let checksum = '';
+  for (let i = 0; i < 6; i++) {
+    checksum = BASE62[value % 62] + checksum;
+    value = Math.floor(value / 62);
+  }
+  return body + checksum;
+}
+
+const SECRET = 'a'.repeat(28);
+const PUBLIC_ID = 'AbCdEf012345';
+
+describe('token', () => {
+  describe('generateToken', () => {
+    it('builds <prefix>_<publicId>_<secret><checksum> with the default kl_live prefix', () => {
+      const { token, publicId } = generateToken();
+
+      expect(token).toMatch(/^kl_live_[0-9A-Za-z]{12}_[0-9A-Za-z]{34}$/);
+      expect(token.slice(8, 20)).toBe(publicId);
+    });
+
+    it('uses the given prefix, including one with underscores', () => {
+      expect(generateToken(TEST_TOKEN_PREFIX).token).toMatch(/^kl_test_/);
+      expect(generateToken('acme_prod_v2').token).toMatch(/^acme_prod_v2_[0-9A-Za-z]{12}_/);
+    });
+
+    it.each(['', 'KL_live', '1kl', 'kl__live', 'kl_live_', '_kl', 'kl-live', 'a'.repeat(153)])(
+      'rejects the prefix %j',
+      (prefix) => {
+        expect(() => generateToken(prefix)).toThrow(ValidationError);
+        expect(() => generateToken(prefix)).toThrow(expect.objectContaining({ details: [expect.objectContaining({ field: 'prefix' })] }));
+      },
+    );
+
+    it('gives every token a fresh publicId and secret', () => {
+      const tokens = Array.from({ length: 500 }, () => generateToken());
+
+      expect(new Set(tokens.map((t) => t.publicId)).size).toBe(500);
+      expect(new Set(tokens.map((t) => t.token.slice(21, 49))).size).toBe(500);
+    });
+
+    it('draws secrets from the whole base62 alphabet', () => {
+      const seen = new Set(Array.from({ length: 1000 }, () => generateToken().token.slice(21, 49)).join(''));
+
+      expect([...seen].sort().join('')).toBe([...BASE62].sort().join(''));
+    });
+  });
+
+  describe('parseToken', () => {
+    it('round-trips a generated token to its publicId and prefix', () => {
+      for (const prefix of [DEFAULT_TOKEN_PREFIX, TEST_TOKEN_PREFIX, 'acme_prod_v2', 'x']) {
+        const { token, publicId } = generateToken(prefix);
+
+        expect(parseToken(token)).toEqual({ ok: true, prefix, publicId });
+      }
+    });
+
+    it('rejects every one-character typo, anywhere in the token', () => {
+      const { token } = generateToken();
+
+      for (let i = 0; i < token.length; i++) {
+        const typo = token[i] === 'a' ? 'b' : 'a';
+        const mistyped = token.slice(0, i) + typo + token.slice(i + 1);
+
+        expect({ i, parsed: parseToken(mistyped) }).toEqual({ i, parsed: { ok: false } });
+      }
+    });
+
+    it('rejects two swapped neighbouring characters', () => {
+      const { token } = generateToken();
+      const i = token.length - 10;
+      const swapped = token.slice(0, i) + token[i + 1] + token[i] + token.slice(i + 2);
+
+      expect(parseToken(swapped).ok).toBe(swapped === token);
+    });
+
+    it('accepts a well-formed hand-made token whose checksum is right', () => {
+      expect(parseToken(withValidChecksum(`kl_live_${PUBLIC_ID}_${SECRET}`))).toEqual({ ok: true, prefix: 'kl_live', publicId: PUBLIC_ID });
+    });
+
+    it.each([
+      ['an empty string', ''],
+      ['the bare prefix', 'kl_live_'],
+      ['a token missing its checksum', `kl_live_${PUBLIC_ID}_${SECRET}`],
+      ['a publicId one character short', withValidChecksum(`kl_live_${PUBLIC_ID.slice(1)}_${SECRET}`)],
+      ['a secret one character long', withValidChecksum(`kl_live_${PUBLIC_ID}_${SECRET}a`)],
+      ['a missing prefix', withValidChecksum(`_${PUBLIC_ID}_${SECRET}`)],
+      ['an upper-case prefix', withValidChecksum(`KL_live_${PUBLIC_ID}_${SECRET}`)],
+      ['a prefix starting with a digit', withValidChecksum(`1kl_${PUBLIC_ID}_${SECRET}`)],
+      ['a doubled underscore in the prefix', withValidChecksum(`kl__live_${PUBLIC_ID}_${SECRET}`)],
+      ['a hyphen in the publicId', withValidChecksum(`kl_live_AbCdEf-12345_${SECRET}`)],
+      ['an underscore in the secret', withValidChecksum(`kl_live_${PUBLIC_ID}_${'a'.repeat(27)}_`)],
+      ['a non-ASCII letter in the secret', withValidChecksum(`kl_live_${PUBLIC_ID}_${'a'.repeat(27)}é`)],
+      ['surrounding whitespace', ` ${generateToken().token}`],
+      ['a Bearer scheme left in', `Bearer ${generateToken().token}`],
+    ])('rejects %s', (_label, raw) => {
+      expect(parseToken(raw)).toEqual({ ok: false });
+    });
+
+    it('rejects anything longer than 200 characters before looking at it', () => {
+      const longest = withValidChecksum(`${'k'.repeat(MAX_TOKEN_LENGTH - 48)}_${PUBLIC_ID}_${SECRET}`);
+
+      expect(longest).toHaveLength(MAX_TOKEN_LENGTH);
+      expect(parseToken(longest).ok).toBe(true);
+      expect(parseToken(withValidChecksum(`k${'k'.repeat(MAX_TOKEN_LENGTH - 48)}_${PUBLIC_ID}_${SECRET}`))).toEqual({ ok: false });
+      expect(parseToken('x'.repeat(1_000_000))).toEqual({ ok: false });
+    });
+
+    it('returns { ok: false } instead of throwing for input that is not a string', () => {
+      for (const raw of [undefined, null, 42, ['kl_live'], {}]) {
+        expect(parseToken(raw as unknown as string)).toEqual({ ok: false });
+      }
+    });
+  });
+
+  describe('crc32', () => {
+    it('is the IEEE CRC-32 (check value of "123456789" is cbf43926)', () => {
+      expect(crc32('123456789')).toBe(0xcbf43926);
+      expect(crc32('')).toBe(0);
+    });
+
+    it('agrees with zlib on tokens and on a sub-range', () => {
+      const { token } = generateToken();
+
+      expect(crc32(token)).toBe(zlibCrc32(token));
+      expect(crc32(token, 3, 20)).toBe(zlibCrc32(token.slice(3, 20)));
+    });
+  });
+
+  describe('hashToken', () => {
+    const { token } = generateToken();
+    const pepper = Buffer.from('a server-side pepper of enough length');
+
+    it('is SHA-256 of the token when no pepper is set', () => {
+      expect(hashToken(token)).toEqual(createHash('sha256').update(token).digest());
+    });
+
+    it('is HMAC-SHA-256 keyed with the pepper when one is set', () => {
+      expect(hashToken(token, pepper)).toEqual(createHmac('sha256', pepper).update(token).digest());
+      expect(hashToken(token, pepper)).not.toEqual(hashToken(token));
+    });
+
+    it('refuses an empty pepper rather than hash with an empty key', () => {
+      expect(() => hashToken(token, Buffer.alloc(0))).toThrow('pepper must not be empty');
+    });
+  });
+
+  describe('hashesEqual', () => {
+    const a = hashToken('one');
+
+    it('is true only for identical hashes', () => {
+      expect(hashesEqual(a, Buffer.from(a))).toBe(true);
+      expect(hashesEqual(a, hashToken('two'))).toBe(false);
+    });
+
+    it('is false, without throwing, for hashes of different lengths', () => {
+      expect(hashesEqual(a, a.subarray(0, 16))).toBe(false);
+      expect(hashesEqual(Buffer.alloc(0), a)).toBe(false);
+    });
+  });
+
+  describe('TOKEN_SCANNER_REGEX', () => {
+    const scanner = new RegExp(TOKEN_SCANNER_REGEX, 'g');
+
+    it('finds kl_live and kl_test tokens inside surrounding text', () => {
+      const live = generateToken(DEFAULT_TOKEN_PREFIX).token;
+      const test = generateToken(TEST_TOKEN_PREFIX).token;
+
+      expect(`export API_KEY="${live}"\nother=${test};`.match(scanner)).toEqual([live, test]);
+    });
+
+    it('ignores other prefixes and tokens glued into longer words', () => {
+      const { token } = generateToken();
+
+      expect(generateToken('acme').token.match(scanner)).toBeNull();
+      expect(`x${token}`.match(scanner)).toBeNull();
+      expect(`${token}9`.match(scanner)).toBeNull();
+    });
+  });
+});

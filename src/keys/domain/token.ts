@@ -1,0 +1,163 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ValidationError } from '../../common/domain-error.js';
+
+/**
+ * Token format: `<prefix>_<publicId>_<secret><checksum>`, e.g.
+ * `kl_live_3xK9aB2cD4eF_<28 base62 chars><6 base62 chars>`.
+ *
+ * The checksum lets the guard reject a typo or a made-up string in memory, before any lookup;
+ * it is not a security control (anyone can compute a CRC), the hashed secret is.
+ */
+
+export const DEFAULT_TOKEN_PREFIX = 'kl_live';
+export const TEST_TOKEN_PREFIX = 'kl_test';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+export const PUBLIC_ID_LENGTH = 12; // 62^12 ≈ 2^71: collisions are for the store's unique index, not for luck alone
+export const SECRET_LENGTH = 28; // 28 × log2(62) ≈ 166.7 bits of entropy (the brief asks for ≥ 160)
+export const CHECKSUM_LENGTH = 6; // 62^6 ≈ 5.7e10 > 2^32, so any CRC32 fits
+export const MAX_TOKEN_LENGTH = 200;
+
+// `_` + publicId + `_` + secret + checksum: whatever is left of MAX_TOKEN_LENGTH is the prefix's.
+const FIXED_TAIL_LENGTH = 1 + PUBLIC_ID_LENGTH + 1 + SECRET_LENGTH + CHECKSUM_LENGTH;
+export const MAX_PREFIX_LENGTH = MAX_TOKEN_LENGTH - FIXED_TAIL_LENGTH;
+
+export const TOKEN_PREFIX_PATTERN = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
+
+/**
+ * For secret scanners (GitHub secret scanning custom patterns, gitleaks, trufflehog): matches
+ * tokens with the default prefixes `kl_live` and `kl_test`. The trailing `\b` stops a match
+ * inside a longer word-character run; base62 has no `_`, so the two separators are unambiguous.
+ * Scanners can confirm a hit offline with the CRC32 in the last 6 characters (see parseToken).
+ */
+export const TOKEN_SCANNER_REGEX = '\\bkl_(?:live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{34}\\b';
+
+export type ParsedToken =
+  | { readonly ok: true; readonly prefix: string; readonly publicId: string }
+  | { readonly ok: false };
+
+const INVALID: ParsedToken = Object.freeze({ ok: false });
+
+const UNDERSCORE = 0x5f;
+
+// Char code → base62 digit value, -1 when not base62; only ASCII codes are in range.
+const BASE62_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE62.length; i++) BASE62_VALUE[BASE62.charCodeAt(i)] = i;
+
+const CRC32_TABLE = new Uint32Array(256);
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; // IEEE 802.3, reflected
+  CRC32_TABLE[n] = c >>> 0;
+}
+
+/**
+ * CRC-32 (IEEE) of `text[start, end)`, one byte per char code: callers only pass ASCII (token
+ * characters are validated first), so no UTF-8 encoding and no allocation is needed.
+ */
+export function crc32(text: string, start = 0, end = text.length): number {
+  let crc = 0xffffffff;
+  for (let i = start; i < end; i++) {
+    crc = CRC32_TABLE[(crc ^ text.charCodeAt(i)) & 0xff] ^ (crc >>> 8);
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+export function isValidTokenPrefix(prefix: string): boolean {
+  return prefix.length <= MAX_PREFIX_LENGTH && TOKEN_PREFIX_PATTERN.test(prefix);
+}
+
+export function generateToken(prefix: string = DEFAULT_TOKEN_PREFIX): { token: string; publicId: string } {
+  if (!isValidTokenPrefix(prefix)) {
+    throw ValidationError.field('prefix', `must match ${TOKEN_PREFIX_PATTERN.source} and be at most ${MAX_PREFIX_LENGTH} characters`);
+  }
+  const publicId = randomBase62(PUBLIC_ID_LENGTH);
+  const body = `${prefix}_${publicId}_${randomBase62(SECRET_LENGTH)}`;
+  return { token: body + encodeChecksum(crc32(body)), publicId };
+}
+
+/**
+ * Runs on every request, so it never throws, never uses a regex and allocates only the two result
+ * strings on success. Base62 has no `_`, so the last `_` must sit exactly 34 characters from the
+ * end and the one before it 12 characters further left; checking those fixed positions from the
+ * right is the whole structural scan.
+ */
+export function parseToken(raw: string): ParsedToken {
+  if (typeof raw !== 'string' || raw.length > MAX_TOKEN_LENGTH) return INVALID;
+  const end = raw.length;
+  const secretStart = end - SECRET_LENGTH - CHECKSUM_LENGTH;
+  const publicIdStart = secretStart - 1 - PUBLIC_ID_LENGTH;
+  const prefixEnd = publicIdStart - 1;
+  if (prefixEnd < 1) return INVALID;
+  if (raw.charCodeAt(secretStart - 1) !== UNDERSCORE || raw.charCodeAt(prefixEnd) !== UNDERSCORE) return INVALID;
+  if (!isBase62Run(raw, publicIdStart, secretStart - 1) || !isBase62Run(raw, secretStart, end)) return INVALID;
+  if (!isPrefixRun(raw, prefixEnd)) return INVALID;
+  const checksumStart = end - CHECKSUM_LENGTH;
+  if (crc32(raw, 0, checksumStart) !== decodeBase62(raw, checksumStart, end)) return INVALID;
+  return { ok: true, prefix: raw.slice(0, prefixEnd), publicId: raw.slice(publicIdStart, secretStart - 1) };
+}
+
+/** HMAC-SHA-256 keyed with the server-side pepper; plain SHA-256 only where no pepper is configured. */
+export function hashToken(token: string, pepper?: Buffer): Buffer {
+  if (pepper === undefined) return createHash('sha256').update(token, 'utf8').digest();
+  // An empty key would silently downgrade the HMAC to a keyless hash that differs from SHA-256.
+  if (pepper.length === 0) throw new Error('hashToken: the pepper must not be empty');
+  return createHmac('sha256', pepper).update(token, 'utf8').digest();
+}
+
+/** Constant-time comparison; the length check only reveals the hash length, which is public. */
+export function hashesEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function randomBase62(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    // 248 = 4 × 62: dropping bytes ≥ 248 makes `byte % 62` uniform (no modulo bias).
+    // Asking for a few extra bytes makes a second round rare (each byte is kept with p = 248/256).
+    for (const byte of randomBytes(length + 8)) {
+      if (byte >= 248) continue;
+      out += BASE62[byte % 62];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+function encodeChecksum(value: number): string {
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = BASE62[value % 62] + out;
+    value = Math.floor(value / 62);
+  }
+  return out;
+}
+
+// The caller has already checked the run is base62; 62^6 < 2^53, so the number stays exact.
+function decodeBase62(text: string, start: number, end: number): number {
+  let value = 0;
+  for (let i = start; i < end; i++) value = value * 62 + BASE62_VALUE[text.charCodeAt(i)];
+  return value;
+}
+
+function isBase62Run(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 128 || BASE62_VALUE[code] === -1) return false;
+  }
+  return true;
+}
+
+// Same language as TOKEN_PREFIX_PATTERN over text[0, end): starts with a-z, `_` only between runs of [a-z0-9].
+function isPrefixRun(text: string, end: number): boolean {
+  let previous = UNDERSCORE;
+  for (let i = 0; i < end; i++) {
+    const code = text.charCodeAt(i);
+    const lower = code >= 0x61 && code <= 0x7a;
+    const digit = code >= 0x30 && code <= 0x39;
+    if (i === 0 ? !lower : !(lower || digit || (code === UNDERSCORE && previous !== UNDERSCORE))) return false;
+    previous = code;
+  }
+  return previous !== UNDERSCORE;
+}

@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import { EventStore, ProjectionRunner, type Projection, type RecordedEvent } from '../../src/event-store/index.js';
+import { testPool } from '../support/test-database.js';
+
+/** Records every event it sees; a primary key makes a double application fail loudly. */
+class RecordingProjection implements Projection {
+  failOnStream: string | undefined;
+  constructor(readonly name: string) {}
+
+  async apply(client: PoolClient, events: readonly RecordedEvent[]): Promise<void> {
+    for (const e of events) {
+      if (e.streamId === this.failOnStream) throw new Error(`cannot apply ${e.streamId}`);
+      await client.query('INSERT INTO test_projection_rows (projection, position, stream_id) VALUES ($1, $2, $3)', [
+        this.name,
+        e.position,
+        e.streamId,
+      ]);
+    }
+  }
+
+  async reset(client: PoolClient): Promise<void> {
+    await client.query('DELETE FROM test_projection_rows WHERE projection = $1', [this.name]);
+  }
+}
+
+describe('projections (real PostgreSQL)', () => {
+  let pool: Pool;
+  let store: EventStore;
+
+  const append = (stream: string, client?: PoolClient) =>
+    store.append(stream, 'any', [{ type: 'test.happened', schemaVersion: 1, payload: {} }], {}, { client });
+
+  async function seen(projection: string, streams: string[]): Promise<string[]> {
+    const { rows } = await pool.query<{ stream_id: string }>(
+      'SELECT stream_id FROM test_projection_rows WHERE projection = $1 AND stream_id = ANY($2) ORDER BY seq',
+      [projection, streams],
+    );
+    return rows.map((r) => r.stream_id);
+  }
+
+  async function runner(projection: Projection, batchSize = 500): Promise<ProjectionRunner> {
+    const r = new ProjectionRunner(projection, pool, store, batchSize);
+    await r.init();
+    return r;
+  }
+
+  beforeAll(async () => {
+    pool = testPool(20);
+    store = new EventStore(pool);
+    await pool.query(`CREATE TABLE IF NOT EXISTS test_projection_rows (
+      seq bigserial, projection text NOT NULL, position bigint NOT NULL, stream_id text NOT NULL,
+      PRIMARY KEY (projection, position))`);
+  });
+  afterAll(() => pool.end());
+
+  it('waits for a slow transaction that drew an earlier position, and applies both in commit-safe order', async () => {
+    const sut = await runner(new RecordingProjection(`p-${randomUUID()}`));
+    const [slow, fast] = [`slow-${randomUUID()}`, `fast-${randomUUID()}`];
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const slowResult = await append(slow, client);
+      const fastResult = await append(fast);
+      expect(fastResult.events[0].position).toBeGreaterThan(slowResult.events[0].position);
+
+      await sut.wake();
+      expect(await seen(sut.name, [slow, fast])).toEqual([]); // fast is committed, but slow might still commit
+
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    await sut.wake();
+    expect(await seen(sut.name, [slow, fast])).toEqual([slow, fast]);
+  });
+
+  it('never skips events from several slow transactions that commit in reverse order', async () => {
+    const sut = await runner(new RecordingProjection(`p-${randomUUID()}`));
+    const streams = Array.from({ length: 3 }, () => `slow-${randomUUID()}`);
+    const clients = await Promise.all(streams.map(() => pool.connect()));
+    try {
+      for (const [i, c] of clients.entries()) {
+        await c.query('BEGIN');
+        await append(streams[i], c);
+      }
+      const fast = `fast-${randomUUID()}`;
+      await append(fast);
+      for (const c of [...clients].reverse()) {
+        await c.query('COMMIT');
+        await sut.wake();
+      }
+      await sut.wake();
+      expect(await seen(sut.name, [...streams, fast])).toEqual([...streams, fast]);
+    } finally {
+      for (const c of clients) c.release();
+    }
+  });
+
+  it('moves past the hole a rolled-back transaction leaves', async () => {
+    const sut = await runner(new RecordingProjection(`p-${randomUUID()}`));
+    const [rolledBack, after] = [`rb-${randomUUID()}`, `after-${randomUUID()}`];
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await append(rolledBack, client);
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    await append(after);
+    await sut.wake();
+    expect(await seen(sut.name, [rolledBack, after])).toEqual([after]);
+  });
+
+  it('is stalled, never made to skip, by an idle-in-transaction session', async () => {
+    const sut = await runner(new RecordingProjection(`p-${randomUUID()}`));
+    const idle = await pool.connect();
+    const stream = `s-${randomUUID()}`;
+    try {
+      await idle.query('BEGIN');
+      await idle.query('SELECT pg_current_xact_id()'); // holds an xid, writes nothing
+      await append(stream);
+      await sut.wake();
+      expect(await seen(sut.name, [stream])).toEqual([]);
+      await idle.query('COMMIT');
+    } finally {
+      idle.release();
+    }
+    await sut.wake();
+    expect(await seen(sut.name, [stream])).toEqual([stream]);
+  });
+
+  it('halts on an event it cannot apply, and after a restart resumes from its checkpoint without doubles', async () => {
+    const name = `p-${randomUUID()}`;
+    const streams = Array.from({ length: 6 }, (_, i) => `s${i}-${randomUUID()}`);
+    for (const s of streams) await append(s);
+    const broken = new RecordingProjection(name);
+    broken.failOnStream = streams[3];
+    const first = await runner(broken, 2);
+    await first.wake();
+    const halted = await first.status();
+    expect(halted.state).toBe('halted');
+    expect(halted.error).toContain(streams[3]);
+    // Batches of two: everything before the poison event's batch committed, nothing from it on.
+    const before = await seen(name, streams);
+    expect(before.length).toBeGreaterThanOrEqual(2);
+    expect(before).toEqual(streams.slice(0, before.length));
+    expect(before).not.toContain(streams[3]);
+
+    const restarted = await runner(new RecordingProjection(name), 2); // the cause is fixed, the process restarts
+    await restarted.wake();
+    expect(await seen(name, streams)).toEqual(streams);
+    expect((await restarted.status()).state).toBe('idle');
+  });
+
+  it('lets only one of two runners of one projection work at a time', async () => {
+    const name = `p-${randomUUID()}`;
+    const streams = Array.from({ length: 20 }, () => `s-${randomUUID()}`);
+    for (const s of streams) await append(s);
+    const [a, b] = [await runner(new RecordingProjection(name), 3), await runner(new RecordingProjection(name), 3)];
+    await Promise.all([a.wake(), b.wake(), a.wake(), b.wake()]);
+    await a.wake();
+    expect(await seen(name, streams)).toEqual(streams); // the primary key would have failed on a double
+  });
+
+  it('rejects a stale checkpoint writer (compare-and-set)', async () => {
+    const name = `p-${randomUUID()}`;
+    const sut = await runner(new RecordingProjection(name));
+    await append(`s-${randomUUID()}`);
+    // Someone else moves the checkpoint while this runner's batch is in flight.
+    const sneaky: Projection = {
+      name,
+      apply: async (client) => {
+        await pool.query(`UPDATE projection_checkpoints SET position = position + 1 WHERE name = $1`, [name]);
+        await client.query('SELECT 1');
+      },
+      reset: () => Promise.resolve(),
+    };
+    const stale = new ProjectionRunner(sneaky, pool, store);
+    await stale.wake();
+    const status = await stale.status();
+    expect(status.state).toBe('halted');
+    expect(status.error).toMatch(/checkpoint .* moved/);
+    void sut;
+  });
+
+  it('rebuilds to exactly the rows the live projection built', async () => {
+    const name = `p-${randomUUID()}`;
+    const sut = await runner(new RecordingProjection(name), 7);
+    for (let i = 0; i < 15; i++) await append(`s-${randomUUID()}`);
+    await sut.wake();
+    const live = await pool.query('SELECT position, stream_id FROM test_projection_rows WHERE projection = $1 ORDER BY position', [name]);
+    let progress = 0;
+    await sut.rebuild((done) => (progress = done));
+    const rebuilt = await pool.query('SELECT position, stream_id FROM test_projection_rows WHERE projection = $1 ORDER BY position', [name]);
+    expect(rebuilt.rows).toEqual(live.rows);
+    expect(progress).toBeGreaterThanOrEqual(15);
+  });
+});

@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { STATE_FILE } from './global-setup.mjs';
+
+export default async function globalTeardown() {
+  const { serverUrl, name } = JSON.parse(readFileSync(STATE_FILE, 'utf8'));
+  if (!process.env.KEEP_TEST_DATABASE) {
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+  await globalThis.__KEYLEDGER_PG__?.stop();
+}
