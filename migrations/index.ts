@@ -1,4 +1,5 @@
 import { EventStore1764000000000 } from './1764000000000-event-store.js';
+import { ApiKeys1764000000001 } from './1764000000001-api-keys.js';
 
 /** Every migration, in order. A new migration is added here as well as in its file. */
-export const MIGRATIONS = [EventStore1764000000000];
+export const MIGRATIONS = [EventStore1764000000000, ApiKeys1764000000001];

@@ -1,12 +1,19 @@
 import type { INestApplication } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { BodyDepthPipe } from './common/body-depth.pipe.js';
 import { DomainErrorFilter } from './common/domain-error.filter.js';
 import { createValidationPipe } from './common/validation.pipe.js';
 
+/** The HTTP adapter main.ts and the tests share: bodies over 256 KiB are a 413. */
+export function createFastifyAdapter(): FastifyAdapter {
+  return new FastifyAdapter({ bodyLimit: 256 * 1024, trustProxy: true });
+}
+
 /** Everything main.ts and the tests must share: pipes, the error filter, the OpenAPI document. */
 export function configureApp(app: INestApplication): INestApplication {
-  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalPipes(new BodyDepthPipe(), createValidationPipe());
   app.useGlobalFilters(new DomainErrorFilter(app.get(HttpAdapterHost)));
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(

@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
 import { Logger, type LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { ConfigError, loadConfig, type AppConfig, type LogLevel } from './config/config.js';
-import { configureApp } from './configure-app.js';
+import { configureApp, createFastifyAdapter } from './configure-app.js';
 import { resolveDatabase } from './database/resolve-database.js';
 
 const LEVELS: Record<LogLevel, NestLogLevel[]> = {
@@ -21,7 +21,7 @@ export async function serve(config: AppConfig): Promise<NestFastifyApplication> 
   const database = await resolveDatabase(config);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, database.url),
-    new FastifyAdapter({ bodyLimit: 256 * 1024, trustProxy: true }),
+    createFastifyAdapter(),
     { logger: LEVELS[config.logLevel], abortOnError: false },
   );
   configureApp(app);

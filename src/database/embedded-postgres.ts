@@ -64,6 +64,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await writeFile(passwordFile, password, { mode: 0o600 });
   }
   const log = options.log ?? (() => undefined);
+  const recent: string[] = [];
   const pg = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port: options.port,
@@ -79,11 +80,21 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       '-c', 'max_connections=200',
       '-c', 'idle_in_transaction_session_timeout=60000',
     ],
-    onLog: (message: string) => log(message.trim()),
+    onLog: (message: string) => {
+      recent.push(message.trim());
+      if (recent.length > 20) recent.shift();
+      log(message.trim());
+    },
     onError: (error: unknown) => log(error instanceof Error ? error.message : String(error)),
   });
   if (!initialised) await pg.initialise();
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (error) {
+    // The package rejects with nothing when postgres exits early: say why, from its own log.
+    const reason = recent.filter((l) => /FATAL|ERROR|HINT/.test(l)).join(' ') || String(error);
+    throw new Error(`the embedded PostgreSQL in ${clusterDir} (port ${options.port}) did not start: ${reason}`);
+  }
   const admin = pg.getPgClient('postgres', '127.0.0.1');
   await admin.connect();
   try {

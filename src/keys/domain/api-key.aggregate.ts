@@ -6,8 +6,8 @@ import { KeyRevoked } from './events/key-revoked.event.js';
 import { KeyRotated } from './events/key-rotated.event.js';
 import { KeyUpdated, KeyUpdatedChanges } from './events/key-updated.event.js';
 import { KeyEvent } from './key-events.js';
-import { assertGrantable, normalizeScopes } from './scopes.js';
-import { generateToken, hashToken, isValidTokenPrefix, MAX_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN } from './token.js';
+import { assertGrantable, normalizeScopes } from '../../token/index.js';
+import { generateToken, hashToken, isValidTokenPrefix, MAX_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN } from '../../token/index.js';
 
 export type KeyStatus = 'active' | 'expired' | 'revoked';
 export type KeyTags = Readonly<Record<string, string>>;
@@ -187,7 +187,7 @@ export class ApiKey {
       grace: () => checkGracePeriod(gracePeriodSeconds),
       expiresAt: () => (expiresAt === undefined ? state.expiresAt : checkExpiresAt(expiresAt, now)),
     });
-    const { token } = generateToken(state.prefix);
+    const { token } = generateToken(state.prefix, state.publicId);
     this.record(
       new KeyRotated({
         secretHash: hashToken(token, pepper).toString('hex'),

@@ -22,13 +22,3 @@ export class KeyExpiryNotDueError extends DomainError {
     return new KeyExpiryNotDueError('conflict', 'KEY.EXPIRY_NOT_DUE', `API key ${keyId} ${when}`);
   }
 }
-
-/** Nobody grants a scope they do not hold themselves. */
-export class ScopeNotGrantableError extends DomainError {
-  static forScopes(scopes: readonly string[]): ScopeNotGrantableError {
-    const list = scopes.join(', ');
-    return new ScopeNotGrantableError('forbidden', 'KEY.SCOPE_NOT_GRANTABLE', `You cannot grant scopes you do not hold: ${list}`, [
-      { field: 'scopes', message: `not held by the caller: ${list}` },
-    ]);
-  }
-}

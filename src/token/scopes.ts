@@ -1,5 +1,4 @@
-import { ValidationError } from '../../common/domain-error.js';
-import { ScopeNotGrantableError } from './api-key.errors.js';
+import { DomainError, ValidationError } from '../common/domain-error.js';
 
 /**
  * Scopes are `resource[:segment…]`, e.g. `invoices:read`. A segment that is exactly `*` is a
@@ -60,4 +59,14 @@ export function ungrantable(held: readonly string[], wanted: readonly string[]):
 export function assertGrantable(held: readonly string[], wanted: readonly string[]): void {
   const missing = ungrantable(held, wanted);
   if (missing.length > 0) throw ScopeNotGrantableError.forScopes(missing);
+}
+
+/** Nobody grants a scope they do not hold themselves. */
+export class ScopeNotGrantableError extends DomainError {
+  static forScopes(scopes: readonly string[]): ScopeNotGrantableError {
+    const list = scopes.join(', ');
+    return new ScopeNotGrantableError('forbidden', 'KEY.SCOPE_NOT_GRANTABLE', `You cannot grant scopes you do not hold: ${list}`, [
+      { field: 'scopes', message: `not held by the caller: ${list}` },
+    ]);
+  }
 }

@@ -1,6 +1,5 @@
-import { ValidationError } from '../../common/domain-error.js';
-import { ScopeNotGrantableError } from './api-key.errors.js';
-import { assertGrantable, hasScopes, isValidScope, MAX_SCOPES, normalizeScopes, scopeCovers, ungrantable } from './scopes.js';
+import { ValidationError } from '../common/domain-error.js';
+import { assertGrantable, ScopeNotGrantableError, hasScopes, isValidScope, MAX_SCOPES, normalizeScopes, scopeCovers, ungrantable } from './scopes.js';
 
 describe('scopes', () => {
   describe('isValidScope', () => {

@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ValidationError } from '../../common/domain-error.js';
+import { ValidationError } from '../common/domain-error.js';
 
 /**
  * Token format: `<prefix>_<publicId>_<secret><checksum>`, e.g.
@@ -68,13 +68,17 @@ export function isValidTokenPrefix(prefix: string): boolean {
   return prefix.length <= MAX_PREFIX_LENGTH && TOKEN_PREFIX_PATTERN.test(prefix);
 }
 
-export function generateToken(prefix: string = DEFAULT_TOKEN_PREFIX): { token: string; publicId: string } {
+/** A fresh secret under a new publicId; pass the key's publicId to rotate (a publicId is never reissued). */
+export function generateToken(prefix: string = DEFAULT_TOKEN_PREFIX, publicId?: string): { token: string; publicId: string } {
   if (!isValidTokenPrefix(prefix)) {
     throw ValidationError.field('prefix', `must match ${TOKEN_PREFIX_PATTERN.source} and be at most ${MAX_PREFIX_LENGTH} characters`);
   }
-  const publicId = randomBase62(PUBLIC_ID_LENGTH);
-  const body = `${prefix}_${publicId}_${randomBase62(SECRET_LENGTH)}`;
-  return { token: body + encodeChecksum(crc32(body)), publicId };
+  if (publicId !== undefined && (publicId.length !== PUBLIC_ID_LENGTH || !isBase62Run(publicId, 0, PUBLIC_ID_LENGTH))) {
+    throw new Error(`generateToken: ${JSON.stringify(publicId)} is not a publicId`);
+  }
+  const id = publicId ?? randomBase62(PUBLIC_ID_LENGTH);
+  const body = `${prefix}_${id}_${randomBase62(SECRET_LENGTH)}`;
+  return { token: body + encodeChecksum(crc32(body)), publicId: id };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import { ValidationError } from '../../common/domain-error.js';
+import { ValidationError } from '../common/domain-error.js';
 import {
   crc32,
   DEFAULT_TOKEN_PREFIX,
@@ -50,6 +50,20 @@ describe('token', () => {
         expect(() => generateToken(prefix)).toThrow(expect.objectContaining({ details: [expect.objectContaining({ field: 'prefix' })] }));
       },
     );
+
+    it('keeps a given publicId, with a fresh secret, for rotation', () => {
+      const first = generateToken('kl_test');
+      const second = generateToken('kl_test', first.publicId);
+
+      expect(second.publicId).toBe(first.publicId);
+      expect(parseToken(second.token)).toEqual({ ok: true, prefix: 'kl_test', publicId: first.publicId });
+      expect(second.token).not.toBe(first.token);
+    });
+
+    it('refuses a given publicId that is not 12 base62 characters', () => {
+      expect(() => generateToken('kl_live', 'short')).toThrow(/not a publicId/);
+      expect(() => generateToken('kl_live', 'AbCdEf01234_')).toThrow(/not a publicId/);
+    });
 
     it('gives every token a fresh publicId and secret', () => {
       const tokens = Array.from({ length: 500 }, () => generateToken());
@@ -126,8 +140,9 @@ describe('token', () => {
     });
 
     it('returns { ok: false } instead of throwing for input that is not a string', () => {
-      for (const raw of [undefined, null, 42, ['kl_live'], {}]) {
-        expect(parseToken(raw as unknown as string)).toEqual({ ok: false });
+      const notStrings: unknown[] = [undefined, null, 42, ['kl_live'], {}];
+      for (const raw of notStrings) {
+        expect(parseToken(raw as string)).toEqual({ ok: false });
       }
     });
   });

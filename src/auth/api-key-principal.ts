@@ -1,0 +1,15 @@
+/** Who is calling: the verified key, as the guard puts it on the request. Tags come from the key, never the client. */
+export interface ApiKeyPrincipal {
+  readonly keyId: string;
+  readonly publicId: string;
+  readonly tenantId: string;
+  readonly scopes: readonly string[];
+  readonly tags: Readonly<Record<string, string>>;
+  readonly expiresAt: Date | null;
+}
+
+export type VerificationCode = 'VALID' | 'NOT_FOUND' | 'MALFORMED' | 'EXPIRED' | 'REVOKED' | 'INSUFFICIENT_SCOPE';
+
+export type VerificationResult =
+  | { readonly code: 'VALID'; readonly principal: ApiKeyPrincipal }
+  | { readonly code: Exclude<VerificationCode, 'VALID'>; readonly principal?: undefined };

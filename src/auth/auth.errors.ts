@@ -1,0 +1,33 @@
+import { DomainError } from '../common/domain-error.js';
+import type { VerificationCode } from './api-key-principal.js';
+
+const REASONS: Record<Exclude<VerificationCode, 'VALID' | 'INSUFFICIENT_SCOPE'>, string> = {
+  MALFORMED: 'is not a well-formed keyledger key (check for a copy/paste error)',
+  NOT_FOUND: 'is not a known key',
+  EXPIRED: 'has expired',
+  REVOKED: 'has been revoked',
+};
+
+export class UnauthenticatedError extends DomainError {
+  static missing(): UnauthenticatedError {
+    return new UnauthenticatedError(
+      'unauthenticated',
+      'AUTH.MISSING_KEY',
+      'An API key is required: send it as "Authorization: Bearer <key>" or "x-api-key: <key>"',
+    );
+  }
+
+  static invalid(code: keyof typeof REASONS): UnauthenticatedError {
+    return new UnauthenticatedError('unauthenticated', `AUTH.${code}`, `The API key ${REASONS[code]}`);
+  }
+}
+
+export class InsufficientScopeError extends DomainError {
+  static missing(required: readonly string[]): InsufficientScopeError {
+    return new InsufficientScopeError(
+      'forbidden',
+      'AUTH.INSUFFICIENT_SCOPE',
+      `This API key lacks the scope(s) required here: ${required.join(', ')}`,
+    );
+  }
+}

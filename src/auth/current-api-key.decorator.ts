@@ -1,0 +1,12 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { ApiKeyPrincipal } from './api-key-principal.js';
+
+export const PRINCIPAL_PROPERTY = 'apiKey';
+
+/** The verified key of the request, typed. Only on routes behind @RequireApiKey. */
+export const CurrentApiKey = createParamDecorator((_: unknown, ctx: ExecutionContext): ApiKeyPrincipal => {
+  const request = ctx.switchToHttp().getRequest<Record<string, unknown>>();
+  const principal = request[PRINCIPAL_PROPERTY] as ApiKeyPrincipal | undefined;
+  if (!principal) throw new Error('@CurrentApiKey() used on a route without @RequireApiKey()');
+  return principal;
+});

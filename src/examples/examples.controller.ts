@@ -1,0 +1,23 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '../auth/index.js';
+
+/** How a sibling module protects its routes: one import, a decorator and a typed principal. */
+@ApiTags('examples')
+@Controller('examples')
+export class ExamplesController {
+  @Get('whoami')
+  @RequireApiKey()
+  @ApiOperation({ summary: 'Any valid key: returns the verified principal, with its key-bound tags' })
+  @ApiOkResponse({ description: '{ keyId, publicId, tenantId, scopes, tags, expiresAt }' })
+  whoami(@CurrentApiKey() key: ApiKeyPrincipal): ApiKeyPrincipal {
+    return key;
+  }
+
+  @Get('reports')
+  @RequireApiKey({ scopes: ['reports:read'] })
+  @ApiOperation({ summary: 'Needs scope reports:read; shows tenant-scoped data using the key-bound tags' })
+  reports(@CurrentApiKey() key: ApiKeyPrincipal): { tenantId: string; tags: Readonly<Record<string, string>>; reports: string[] } {
+    return { tenantId: key.tenantId, tags: key.tags, reports: [`${key.tenantId}-monthly`, `${key.tenantId}-usage`] };
+  }
+}

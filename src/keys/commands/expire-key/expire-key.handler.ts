@@ -1,0 +1,17 @@
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { KeyRepository } from '../../key-repository.js';
+import { keyViewFromAggregate, type KeyView } from '../../key-view.js';
+import { ExpireKeyCommand } from './expire-key.command.js';
+
+@CommandHandler(ExpireKeyCommand)
+export class ExpireKeyHandler implements ICommandHandler<ExpireKeyCommand> {
+  constructor(private readonly keys: KeyRepository) {}
+
+  async execute({ id, reason, ctx }: ExpireKeyCommand): Promise<KeyView> {
+    const key = await this.keys.loadFor(id, ctx.actor);
+    const now = new Date();
+    key.expire(reason, now);
+    await this.keys.save(key, ctx);
+    return keyViewFromAggregate(key, now);
+  }
+}

@@ -1,0 +1,229 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiPreconditionFailedResponse,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '../../auth/index.js';
+import { ValidationError } from '../../common/domain-error.js';
+import { CreateKeyCommand } from '../commands/create-key/create-key.command.js';
+import { CreateKeyRequestDto } from '../commands/create-key/create-key.request.dto.js';
+import { ExpireKeyCommand } from '../commands/expire-key/expire-key.command.js';
+import { RevokeKeyCommand } from '../commands/revoke-key/revoke-key.command.js';
+import { RevokeKeyRequestDto } from '../commands/revoke-key/revoke-key.request.dto.js';
+import { RotateKeyCommand } from '../commands/rotate-key/rotate-key.command.js';
+import { RotateKeyRequestDto } from '../commands/rotate-key/rotate-key.request.dto.js';
+import { UpdateKeyCommand } from '../commands/update-key/update-key.command.js';
+import { UpdateKeyRequestDto } from '../commands/update-key/update-key.request.dto.js';
+import type { KeyView } from '../key-view.js';
+import { GetKeyQuery } from '../queries/get-key/get-key.query.js';
+import { KeyHistoryQuery, type KeyHistoryItem } from '../queries/key-history/key-history.query.js';
+import { ListKeysQuery, type KeyPage } from '../queries/list-keys/list-keys.query.js';
+import { ListKeysRequestDto } from '../queries/list-keys/list-keys.request.dto.js';
+import { actorOf, commandContext, parseIfMatch, toDate } from './http-context.js';
+import { ErrorResponseDto, KeyListResponseDto, KeyResponseDto, KeyWithSecretResponseDto } from './key.response.dto.js';
+
+const DAY_MS = 86_400_000;
+const ID_PARAM = { name: 'id', description: 'The keyId (UUID) or the publicId' };
+
+function withEtag(reply: FastifyReply, view: KeyView): KeyView {
+  void reply.header('ETag', `"${view.version}"`);
+  return view;
+}
+
+@ApiTags('admin: api keys')
+@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid input; `details` names each field' })
+@RequireApiKey({ scopes: ['keys:manage'] })
+@Controller('admin/api-keys')
+export class ApiKeysController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Issue a key. The plaintext `key` is in this response only.' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retry with the same value returns the first key (with `key: null`), never a second key' })
+  @ApiCreatedResponse({ type: KeyWithSecretResponseDto })
+  @ApiOkResponse({ type: KeyWithSecretResponseDto, description: 'Idempotent replay: the first key, `key: null`' })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'Idempotency-Key reused for a different request' })
+  async create(
+    @Body() body: CreateKeyRequestDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KeyView & { key: string | null }> {
+    if (body.expiresAt !== undefined && body.expiresInDays !== undefined) {
+      throw ValidationError.of([
+        { field: 'expiresAt', message: 'give expiresAt or expiresInDays, not both' },
+        { field: 'expiresInDays', message: 'give expiresAt or expiresInDays, not both' },
+      ]);
+    }
+    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+      throw ValidationError.field('Idempotency-Key', 'must be 1–255 visible ASCII characters');
+    }
+    const expiresAt =
+      body.expiresInDays !== undefined ? new Date(Date.now() + body.expiresInDays * DAY_MS) : toDate(body.expiresAt);
+    const created = await this.commands.execute(
+      new CreateKeyCommand(
+        { tenantId: body.tenantId, name: body.name, scopes: body.scopes, tags: body.tags, expiresAt },
+        commandContext(principal, request),
+        idempotencyKey,
+      ),
+    );
+    void reply.status(created.replayed ? 200 : 201);
+    if (created.replayed) void reply.header('Idempotent-Replayed', 'true');
+    return { ...withEtag(reply, created.view), key: created.token };
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List keys, newest first (active only unless status says otherwise)' })
+  @ApiOkResponse({ type: KeyListResponseDto })
+  list(@Query() query: ListKeysRequestDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<KeyPage> {
+    return this.queries.execute(
+      new ListKeysQuery(actorOf(principal), {
+        tenantId: query.tenantId,
+        status: query.status ?? 'active',
+        limit: query.limit ?? 50,
+        cursor: query.cursor,
+      }),
+    );
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One key' })
+  @ApiParam(ID_PARAM)
+  @ApiOkResponse({ type: KeyResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async get(
+    @Param('id') id: string,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KeyView> {
+    return withEtag(reply, await this.queries.execute(new GetKeyQuery(actorOf(principal), id)));
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change name, scopes, tags or expiry' })
+  @ApiParam(ID_PARAM)
+  @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a mismatch is a 412' })
+  @ApiOkResponse({ type: KeyResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The key is expired or revoked, or changed concurrently' })
+  @ApiPreconditionFailedResponse({ type: ErrorResponseDto })
+  async update(
+    @Param('id') id: string,
+    @Body() body: UpdateKeyRequestDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KeyView> {
+    const view = await this.commands.execute(
+      new UpdateKeyCommand(
+        id,
+        { name: body.name, scopes: body.scopes, tags: body.tags, expiresAt: toDate(body.expiresAt) },
+        commandContext(principal, request),
+        parseIfMatch(ifMatch),
+      ),
+    );
+    return withEtag(reply, view);
+  }
+
+  @Post(':id/rotate')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Roll the secret; the previous one keeps working for gracePeriodSeconds. The new `key` is in this response only.' })
+  @ApiParam(ID_PARAM)
+  @ApiOkResponse({ type: KeyWithSecretResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto })
+  async rotate(
+    @Param('id') id: string,
+    @Body() body: RotateKeyRequestDto,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KeyView & { key: string }> {
+    const rotated = await this.commands.execute(
+      new RotateKeyCommand(id, { gracePeriodSeconds: body.gracePeriodSeconds, expiresAt: toDate(body.expiresAt) }, commandContext(principal, request)),
+    );
+    return { ...withEtag(reply, rotated.view), key: rotated.token };
+  }
+
+  @Post(':id/expire')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Expire the key now; the record stays' })
+  @ApiParam(ID_PARAM)
+  @ApiOkResponse({ type: KeyResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto })
+  async expire(
+    @Param('id') id: string,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KeyView> {
+    return withEtag(reply, await this.commands.execute(new ExpireKeyCommand(id, 'manual', commandContext(principal, request))));
+  }
+
+  @Post(':id/revoke')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke the key' })
+  @ApiParam(ID_PARAM)
+  @ApiOkResponse({ type: KeyResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto })
+  revoke(
+    @Param('id') id: string,
+    @Body() body: RevokeKeyRequestDto,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KeyView> {
+    return this.revokeKey(id, body.reason ?? null, principal, request, reply);
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: 'Revoke the key (same as POST :id/revoke without a reason)' })
+  @ApiParam(ID_PARAM)
+  @ApiOkResponse({ type: KeyResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto })
+  remove(
+    @Param('id') id: string,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KeyView> {
+    return this.revokeKey(id, null, principal, request, reply);
+  }
+
+  @Get(':id/events')
+  @ApiOperation({ summary: "The key's history: every event with actor, time and what changed (hashes redacted)" })
+  @ApiParam(ID_PARAM)
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  events(@Param('id') id: string, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<{ items: KeyHistoryItem[] }> {
+    return this.queries.execute(new KeyHistoryQuery(actorOf(principal), id));
+  }
+
+  private async revokeKey(
+    id: string,
+    reason: string | null,
+    principal: ApiKeyPrincipal,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<KeyView> {
+    return withEtag(reply, await this.commands.execute(new RevokeKeyCommand(id, reason, commandContext(principal, request))));
+  }
+}

@@ -1,0 +1,13 @@
+export { KeysModule } from './keys.module.js';
+export { KeyRepository, keyStreamId, toKeyEvent } from './key-repository.js';
+export { SYSTEM_ACTOR, type Actor, type CommandContext } from './command-context.js';
+export { CreateKeyCommand, type CreatedKey } from './commands/create-key/create-key.command.js';
+export { RotateKeyCommand, type RotatedKey } from './commands/rotate-key/rotate-key.command.js';
+export { ExpireKeyCommand } from './commands/expire-key/expire-key.command.js';
+export { RevokeKeyCommand } from './commands/revoke-key/revoke-key.command.js';
+export { UpdateKeyCommand } from './commands/update-key/update-key.command.js';
+export { ListKeysQuery, type KeyPage } from './queries/list-keys/list-keys.query.js';
+export { GetKeyQuery } from './queries/get-key/get-key.query.js';
+export { KeyHistoryQuery, type KeyHistoryItem } from './queries/key-history/key-history.query.js';
+export type { KeyView } from './key-view.js';
+export { deserializeKeyEvent, type KeyEvent } from './domain/key-events.js';

@@ -1,0 +1,66 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { PG_POOL } from '../database/database.tokens.js';
+import { EventStore, type AppendResult, type RecordedEvent } from '../event-store/index.js';
+import { eventMetadata, type Actor, type CommandContext } from './command-context.js';
+import { assertCanAccessKey } from './tenant-access.js';
+import { ApiKey } from './domain/api-key.aggregate.js';
+import { KeyNotFoundError } from './domain/api-key.errors.js';
+import { deserializeKeyEvent, serializeKeyEvent, type KeyEvent } from './domain/key-events.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const PUBLIC_ID = /^[0-9A-Za-z]{12}$/;
+
+export const keyStreamId = (keyId: string): string => `key-${keyId}`;
+
+export function toKeyEvent(event: RecordedEvent): KeyEvent {
+  return deserializeKeyEvent(event.type, event.schemaVersion, event.payload);
+}
+
+/** Loads keys from their event streams and appends what a command recorded. */
+@Injectable()
+export class KeyRepository {
+  constructor(
+    private readonly store: EventStore,
+    @Inject(PG_POOL) private readonly pool: Pool,
+  ) {}
+
+  /** `:id` in the API is a keyId or a publicId; anything else is simply not found. */
+  async resolveKeyId(id: string): Promise<string> {
+    if (UUID.test(id)) return id.toLowerCase();
+    if (PUBLIC_ID.test(id)) {
+      const { rows } = await this.pool.query<{ key_id: string }>('SELECT key_id FROM api_keys WHERE public_id = $1', [id]);
+      if (rows[0]) return rows[0].key_id;
+    }
+    throw KeyNotFoundError.withId(id);
+  }
+
+  async load(id: string): Promise<ApiKey> {
+    const keyId = await this.resolveKeyId(id);
+    const events = await this.store.readStream(keyStreamId(keyId));
+    if (events.length === 0) throw KeyNotFoundError.withId(id);
+    return ApiKey.fromEvents(events.map(toKeyEvent));
+  }
+
+  /** Loads a key the actor may act on; another tenant's key is reported as not found. */
+  async loadFor(id: string, actor: Actor): Promise<ApiKey> {
+    const key = await this.load(id);
+    assertCanAccessKey(actor, key, id);
+    return key;
+  }
+
+  /**
+   * Appends the key's pending events, expecting the stream at the version the key was loaded at,
+   * so a concurrent command on the same key fails with a ConcurrencyError (409).
+   */
+  save(key: ApiKey, ctx: CommandContext, eventId?: string): Promise<AppendResult> {
+    const pending = key.pullPendingEvents();
+    const loadedAt = key.version - pending.length;
+    return this.store.append(
+      keyStreamId(key.keyId),
+      loadedAt === 0 ? 'no-stream' : loadedAt,
+      pending.map((event, i) => ({ ...serializeKeyEvent(event), ...(i === 0 && eventId ? { eventId } : {}) })),
+      eventMetadata(ctx),
+    );
+  }
+}

@@ -1,0 +1,81 @@
+import type { ApiKey, KeyStatus } from './domain/api-key.aggregate.js';
+
+/** A key as the API shows it: never a hash, never a secret. */
+export interface KeyView {
+  id: string;
+  publicId: string;
+  name: string;
+  tenantId: string;
+  scopes: string[];
+  tags: Record<string, string>;
+  status: KeyStatus;
+  expiresAt: string | null;
+  /** Until then the previous secret still works (after a rotation with a grace period). */
+  graceEndsAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface KeyRow {
+  key_id: string;
+  public_id: string;
+  tenant_id: string;
+  name: string;
+  scopes: string[];
+  tags: Record<string, string>;
+  status: KeyStatus;
+  grace_ends_at: Date | null;
+  expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  version: number;
+}
+
+export const KEY_VIEW_COLUMNS =
+  'key_id, public_id, tenant_id, name, scopes, tags, status, grace_ends_at, expires_at, created_at, updated_at, version';
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+/** An active key whose expiresAt has passed is expired now, whether or not the sweeper has run. */
+function effectiveStatus(status: KeyStatus, expiresAt: Date | null, now: Date): KeyStatus {
+  return status === 'active' && expiresAt !== null && expiresAt.getTime() <= now.getTime() ? 'expired' : status;
+}
+
+function activeGrace(graceEndsAt: Date | null, now: Date): string | null {
+  return graceEndsAt && graceEndsAt.getTime() > now.getTime() ? graceEndsAt.toISOString() : null;
+}
+
+export function keyViewFromAggregate(key: ApiKey, now: Date): KeyView {
+  return {
+    id: key.keyId,
+    publicId: key.publicId,
+    name: key.name,
+    tenantId: key.tenantId,
+    scopes: [...key.scopes],
+    tags: { ...key.tags },
+    status: key.statusAt(now),
+    expiresAt: iso(key.expiresAt),
+    graceEndsAt: activeGrace(key.graceEndsAt, now),
+    createdAt: key.createdAt.toISOString(),
+    updatedAt: key.updatedAt.toISOString(),
+    version: key.version,
+  };
+}
+
+export function keyViewFromRow(row: KeyRow, now: Date): KeyView {
+  return {
+    id: row.key_id,
+    publicId: row.public_id,
+    name: row.name,
+    tenantId: row.tenant_id,
+    scopes: row.scopes,
+    tags: row.tags,
+    status: effectiveStatus(row.status, row.expires_at, now),
+    expiresAt: iso(row.expires_at),
+    graceEndsAt: activeGrace(row.grace_ends_at, now),
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    version: row.version,
+  };
+}

@@ -1,0 +1,41 @@
+import { Module, type OnModuleInit } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { ApiKeyAuthModule } from '../auth/index.js';
+import { EventStoreModule, ProjectionsService } from '../event-store/index.js';
+import { BootstrapAdmin } from './bootstrap-admin.js';
+import { CreateKeyHandler } from './commands/create-key/create-key.handler.js';
+import { ExpireKeyHandler } from './commands/expire-key/expire-key.handler.js';
+import { RevokeKeyHandler } from './commands/revoke-key/revoke-key.handler.js';
+import { RotateKeyHandler } from './commands/rotate-key/rotate-key.handler.js';
+import { UpdateKeyHandler } from './commands/update-key/update-key.handler.js';
+import { ApiKeysController } from './http/api-keys.controller.js';
+import { KeyRepository } from './key-repository.js';
+import { ActiveKeysProjection } from './projections/active-keys.projection.js';
+import { GetKeyHandler } from './queries/get-key/get-key.handler.js';
+import { KeyHistoryHandler } from './queries/key-history/key-history.handler.js';
+import { ListKeysHandler } from './queries/list-keys/list-keys.handler.js';
+
+@Module({
+  imports: [CqrsModule, EventStoreModule, ApiKeyAuthModule],
+  controllers: [ApiKeysController],
+  providers: [
+    KeyRepository,
+    BootstrapAdmin,
+    CreateKeyHandler,
+    RotateKeyHandler,
+    ExpireKeyHandler,
+    RevokeKeyHandler,
+    UpdateKeyHandler,
+    ListKeysHandler,
+    GetKeyHandler,
+    KeyHistoryHandler,
+  ],
+  exports: [KeyRepository],
+})
+export class KeysModule implements OnModuleInit {
+  constructor(private readonly projections: ProjectionsService) {}
+
+  onModuleInit(): void {
+    this.projections.registerInline(new ActiveKeysProjection());
+  }
+}

@@ -1,0 +1,31 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import type { KeyStatusFilter } from './list-keys.query.js';
+
+export class ListKeysRequestDto {
+  @ApiPropertyOptional({ description: 'Only this tenant (a tenant-bound caller always sees only its own)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  tenantId?: string;
+
+  @ApiPropertyOptional({ enum: ['active', 'expired', 'revoked', 'all'], default: 'active' })
+  @IsOptional()
+  @IsIn(['active', 'expired', 'revoked', 'all'])
+  status?: KeyStatusFilter;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+}
