@@ -23,6 +23,9 @@ export class ApiKeys1764000000001 implements MigrationInterface {
         updated_at           timestamptz NOT NULL,
         version              integer     NOT NULL,
         last_position        bigint      NOT NULL,
+        -- The transaction that wrote the last event: replicas resync with last_transaction_id >= the
+        -- snapshot xmin of their previous sync, which catches every change they could have missed.
+        last_transaction_id  xid8        NOT NULL,
         CONSTRAINT api_keys_public_id_key UNIQUE (public_id)
       )`);
     // Keyset pagination, newest first, per tenant and across tenants.
@@ -30,7 +33,7 @@ export class ApiKeys1764000000001 implements MigrationInterface {
     await q.query(`CREATE INDEX api_keys_created_idx ON api_keys (created_at DESC, key_id DESC)`);
     // The expiry sweeper and replica resyncs.
     await q.query(`CREATE INDEX api_keys_active_expiry_idx ON api_keys (expires_at) WHERE status = 'active' AND expires_at IS NOT NULL`);
-    await q.query(`CREATE INDEX api_keys_last_position_idx ON api_keys (last_position)`);
+    await q.query(`CREATE INDEX api_keys_last_transaction_idx ON api_keys (last_transaction_id)`);
   }
 
   async down(q: QueryRunner): Promise<void> {

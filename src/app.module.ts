@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import type { AppConfig } from './config/config.js';
-import { ConfigModule } from './config/config.module.js';
+import { ApiKeyAuthModule, loadKeyPepper } from './auth/index.js';
+import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { DATABASE_URL } from './database/database.tokens.js';
 import { EventStoreModule } from './event-store/index.js';
 import { ExamplesModule } from './examples/index.js';
 import { HealthController } from './health/health.controller.js';
@@ -18,6 +20,13 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule.forRoot(databaseUrl),
         EventStoreModule,
+        ApiKeyAuthModule.forRootAsync({
+          inject: [APP_CONFIG, DATABASE_URL],
+          useFactory: async (appConfig: AppConfig, url: string) => ({
+            databaseUrl: url,
+            pepper: await loadKeyPepper(appConfig.keyPepper, appConfig.dataDir),
+          }),
+        }),
         KeysModule,
         ...(config.examplesEnabled ? [ExamplesModule] : []),
       ],

@@ -6,6 +6,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { ConfigError, loadConfig, type AppConfig, type LogLevel } from './config/config.js';
 import { configureApp, createFastifyAdapter } from './configure-app.js';
+import { runMigrations } from './database/migrations.js';
 import { resolveDatabase } from './database/resolve-database.js';
 
 const LEVELS: Record<LogLevel, NestLogLevel[]> = {
@@ -19,6 +20,11 @@ const LEVELS: Record<LogLevel, NestLogLevel[]> = {
 export async function serve(config: AppConfig): Promise<NestFastifyApplication> {
   Logger.overrideLogger(LEVELS[config.logLevel]);
   const database = await resolveDatabase(config);
+  if (config.runMigrations) {
+    // Before Nest starts: every module may rely on the schema in its init hooks.
+    const applied = await runMigrations(database.url);
+    if (applied.length > 0) new Logger('Database').log(`applied migrations: ${applied.join(', ')}`);
+  }
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, database.url),
     createFastifyAdapter(),

@@ -1,21 +1,57 @@
-import { Module } from '@nestjs/common';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/config.js';
+import { Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { API_KEY_AUTH_OPTIONS, type ApiKeyAuthOptions } from './api-key-auth.options.js';
 import { ApiKeyGuard } from './api-key.guard.js';
-import { KEY_PEPPER, loadKeyPepper } from './key-pepper.js';
+import { KEY_PEPPER } from './key-pepper.js';
 import { KeyVerifier } from './key-verifier.js';
 
-/** Import this module where a controller uses @RequireApiKey(). */
-@Module({
-  providers: [
-    KeyVerifier,
-    ApiKeyGuard,
-    {
-      provide: KEY_PEPPER,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => loadKeyPepper(config.keyPepper, config.dataDir),
-    },
-  ],
-  exports: [KeyVerifier, ApiKeyGuard, KEY_PEPPER],
-})
-export class ApiKeyAuthModule {}
+export interface ApiKeyAuthAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  inject?: (InjectionToken | OptionalFactoryDependency)[];
+  useFactory: (...args: never[]) => ApiKeyAuthOptions | Promise<ApiKeyAuthOptions>;
+  /** Resolved at module-definition time, since it decides which providers exist. */
+  guardAllRoutes?: boolean;
+}
+
+const pepperProvider: Provider = {
+  provide: KEY_PEPPER,
+  inject: [API_KEY_AUTH_OPTIONS],
+  useFactory: ({ pepper }: ApiKeyAuthOptions) =>
+    pepper === undefined || pepper === '' ? undefined : Buffer.isBuffer(pepper) ? pepper : Buffer.from(pepper, 'utf8'),
+};
+
+/**
+ * The guard, decorators and verifier for any NestJS app (Fastify or Express) whose keys live in a
+ * keyledger registry. Global: import it once in the root module; every module can then use
+ * @RequireApiKey() and @CurrentApiKey().
+ */
+@Module({})
+export class ApiKeyAuthModule {
+  static forRoot(options: ApiKeyAuthOptions): DynamicModule {
+    return ApiKeyAuthModule.build([{ provide: API_KEY_AUTH_OPTIONS, useValue: options }], options.guardAllRoutes ?? false);
+  }
+
+  static forRootAsync(options: ApiKeyAuthAsyncOptions): DynamicModule {
+    return {
+      ...ApiKeyAuthModule.build(
+        [{ provide: API_KEY_AUTH_OPTIONS, inject: options.inject ?? [], useFactory: options.useFactory }],
+        options.guardAllRoutes ?? false,
+      ),
+      imports: options.imports ?? [],
+    };
+  }
+
+  private static build(optionProviders: Provider[], guardAllRoutes: boolean): DynamicModule {
+    return {
+      module: ApiKeyAuthModule,
+      global: true,
+      providers: [
+        ...optionProviders,
+        pepperProvider,
+        KeyVerifier,
+        ApiKeyGuard,
+        ...(guardAllRoutes ? [{ provide: APP_GUARD, useExisting: ApiKeyGuard }] : []),
+      ],
+      exports: [KeyVerifier, ApiKeyGuard, KEY_PEPPER],
+    };
+  }
+}

@@ -5,7 +5,8 @@ export interface ApiKeyPrincipal {
   readonly tenantId: string;
   readonly scopes: readonly string[];
   readonly tags: Readonly<Record<string, string>>;
-  readonly expiresAt: Date | null;
+  /** ISO 8601, or null for a key that never expires. */
+  readonly expiresAt: string | null;
 }
 
 export type VerificationCode = 'VALID' | 'NOT_FOUND' | 'MALFORMED' | 'EXPIRED' | 'REVOKED' | 'INSUFFICIENT_SCOPE';

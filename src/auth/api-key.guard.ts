@@ -1,9 +1,9 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { hasScopes } from '../token/index.js';
 import { InsufficientScopeError, UnauthenticatedError } from './auth.errors.js';
 import { PRINCIPAL_PROPERTY } from './current-api-key.decorator.js';
 import { KeyVerifier } from './key-verifier.js';
+import { IS_PUBLIC } from './public.decorator.js';
 import { REQUIRE_API_KEY, type RequireApiKeyOptions } from './require-api-key.decorator.js';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -19,6 +19,7 @@ export function extractKey(headers: Headers): string | undefined {
   return undefined;
 }
 
+/** Verifies the request's key from the in-memory replica (no database round trip) and checks scopes. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
@@ -26,21 +27,23 @@ export class ApiKeyGuard implements CanActivate {
     private readonly reflector: Reflector,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const options = this.reflector.getAllAndOverride<Required<RequireApiKeyOptions> | undefined>(REQUIRE_API_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+  canActivate(context: ExecutionContext): boolean {
+    const targets = [context.getHandler(), context.getClass()];
+    const options = this.reflector.getAllAndOverride<Required<RequireApiKeyOptions> | undefined>(REQUIRE_API_KEY, targets);
+    if (options === undefined && this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<{ headers: Headers } & Record<string, unknown>>();
     const token = extractKey(request.headers);
     if (!token) throw UnauthenticatedError.missing();
-    const result = await this.verifier.verify(token);
-    if (result.code !== 'VALID') {
-      throw UnauthenticatedError.invalid(result.code === 'INSUFFICIENT_SCOPE' ? 'NOT_FOUND' : result.code);
-    }
     const required = options?.scopes ?? [];
-    if (!hasScopes(result.principal.scopes, required)) throw InsufficientScopeError.missing(required);
-    request[PRINCIPAL_PROPERTY] = result.principal;
-    return true;
+    const result = this.verifier.verify(token, required);
+    switch (result.code) {
+      case 'VALID':
+        request[PRINCIPAL_PROPERTY] = result.principal;
+        return true;
+      case 'INSUFFICIENT_SCOPE':
+        throw InsufficientScopeError.missing(required);
+      default:
+        throw UnauthenticatedError.invalid(result.code);
+    }
   }
 }

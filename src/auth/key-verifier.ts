@@ -1,66 +1,118 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
-import { PG_POOL } from '../database/database.tokens.js';
-import { hashToken, hashesEqual, parseToken } from '../token/index.js';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Pool } from 'pg';
+import { EventNotifications, type EventNotification } from '../event-store/index.js';
+import { hasScopes } from '../token/index.js';
 import type { VerificationResult } from './api-key-principal.js';
+import { API_KEY_AUTH_OPTIONS, type ApiKeyAuthOptions } from './api-key-auth.options.js';
 import { KEY_PEPPER } from './key-pepper.js';
+import { KeyReplica } from './key-replica.js';
 
-interface KeyRow {
-  key_id: string;
-  public_id: string;
-  tenant_id: string;
-  scopes: string[];
-  tags: Record<string, string>;
-  status: 'active' | 'expired' | 'revoked';
-  secret_hash: Buffer;
-  previous_secret_hash: Buffer | null;
-  grace_ends_at: Date | null;
-  expires_at: Date | null;
-}
+const KEY_STREAM_PREFIX = 'key-';
+const INSUFFICIENT_SCOPE = Object.freeze({ code: 'INSUFFICIENT_SCOPE' as const });
 
 /**
- * Verification order: structure and checksum (no store touched), lookup by publicId, hash compare
- * (the previous secret only inside its grace period), then status and expiry against the clock, so
- * a key is refused the instant its expiresAt passes, sweeper or not.
+ * Verifies keys from memory and keeps the memory fresh: a LISTEN connection applies each change
+ * (in milliseconds), a reconnect triggers a resync of everything it may have missed, and a
+ * periodic resync is the safety net. Works in any NestJS app given only the registry's database.
  */
 @Injectable()
-export class KeyVerifier {
-  constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(KEY_PEPPER) private readonly pepper: Buffer,
-  ) {}
+export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('KeyVerifier');
+  private readonly pool: Pool;
+  private readonly notifications: EventNotifications;
+  readonly replica: KeyReplica;
+  private pending = new Set<string>();
+  private flushing: Promise<void> | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly unsubscribe: (() => void)[] = [];
 
-  async verify(token: string, now = Date.now()): Promise<VerificationResult> {
-    const parsed = parseToken(token);
-    if (!parsed.ok) return { code: 'MALFORMED' };
-    const { rows } = await this.pool.query<KeyRow>(
-      `SELECT key_id, public_id, tenant_id, scopes, tags, status, secret_hash, previous_secret_hash, grace_ends_at, expires_at
-       FROM api_keys WHERE public_id = $1`,
-      [parsed.publicId],
+  constructor(
+    @Inject(API_KEY_AUTH_OPTIONS) private readonly options: ApiKeyAuthOptions,
+    @Inject(KEY_PEPPER) pepper: Buffer | undefined,
+  ) {
+    this.pool = new Pool({ connectionString: options.databaseUrl, max: 3, application_name: 'keyledger-verifier' });
+    this.pool.on('error', (error) => this.logger.warn(`idle client error: ${error.message}`));
+    this.notifications = new EventNotifications(options.databaseUrl);
+    this.replica = new KeyReplica(this.pool, pepper, options.tombstoneDays ?? 30);
+  }
+
+  async onModuleInit(): Promise<void> {
+    // Listen first, then load: a change committed during the load is either in the loaded rows or
+    // notified, and versions make applying it twice (or out of order) harmless.
+    this.unsubscribe.push(
+      this.notifications.onEvent((n) => this.onNotification(n)),
+      this.notifications.onReconnect(() => void this.resync('LISTEN reconnect')),
     );
-    const row = rows[0];
-    if (!row) return { code: 'NOT_FOUND' };
-    const hash = hashToken(token, this.pepper);
-    const current = hashesEqual(hash, row.secret_hash);
-    const inGrace =
-      !current &&
-      row.previous_secret_hash !== null &&
-      row.grace_ends_at !== null &&
-      row.grace_ends_at.getTime() > now &&
-      hashesEqual(hash, row.previous_secret_hash);
-    if (!current && !inGrace) return { code: 'NOT_FOUND' };
-    if (row.status === 'revoked') return { code: 'REVOKED' };
-    if (row.status === 'expired' || (row.expires_at !== null && row.expires_at.getTime() <= now)) return { code: 'EXPIRED' };
-    return {
-      code: 'VALID',
-      principal: {
-        keyId: row.key_id,
-        publicId: row.public_id,
-        tenantId: row.tenant_id,
-        scopes: row.scopes,
-        tags: row.tags,
-        expiresAt: row.expires_at,
-      },
-    };
+    await this.notifications.onModuleInit();
+    const started = Date.now();
+    const loaded = await this.replica.load(5000, (n) => {
+      if (n % 100_000 === 0) this.logger.log(`loading keys: ${n} so far`);
+    });
+    this.logger.log(`loaded ${loaded} keys into memory in ${Date.now() - started} ms`);
+    const interval = this.options.resyncIntervalMs ?? 30_000;
+    this.resyncTimer = setInterval(() => void this.resync('periodic'), interval);
+    this.resyncTimer.unref();
+  }
+
+  /** Verifies a key and, when given, that it holds every required scope. Never touches the database. */
+  verify(token: string, requiredScopes?: readonly string[]): VerificationResult {
+    const result = this.replica.verify(token);
+    if (result.code === 'VALID' && requiredScopes !== undefined && !hasScopes(result.principal.scopes, requiredScopes)) {
+      return INSUFFICIENT_SCOPE;
+    }
+    return result;
+  }
+
+  status(): { keys: number; lastSyncAt: string | null; listening: boolean; reconnects: number } {
+    const { connected, reconnects } = this.notifications.status();
+    return { keys: this.replica.size, lastSyncAt: this.replica.status().lastSyncAt, listening: connected, reconnects };
+  }
+
+  /** The LISTEN connection's backend pid (tests terminate it to prove recovery). */
+  listenBackendPid(): Promise<number | undefined> {
+    return this.notifications.backendPid();
+  }
+
+  /** Resolves when every change notified so far has been applied. */
+  async settled(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private onNotification(n: EventNotification): void {
+    if (!n.s.startsWith(KEY_STREAM_PREFIX)) return;
+    this.pending.add(n.s.slice(KEY_STREAM_PREFIX.length));
+    if (!this.flushing) this.flushing = this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.size > 0) {
+        const keyIds = [...this.pending];
+        this.pending = new Set();
+        await this.replica.refresh(keyIds).catch((error: unknown) => {
+          // The row read failed (connection trouble): a resync will catch it up.
+          this.logger.warn(`refresh failed (${error instanceof Error ? error.message : String(error)}); resyncing`);
+          return this.resync('refresh failure');
+        });
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  async resync(reason: string): Promise<void> {
+    try {
+      const changed = await this.replica.resync();
+      if (changed > 0) this.logger.log(`resync (${reason}): applied ${changed} changed keys`);
+    } catch (error) {
+      this.logger.warn(`resync (${reason}) failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.resyncTimer);
+    for (const off of this.unsubscribe) off();
+    await this.notifications.onApplicationShutdown();
+    await this.pool.end();
   }
 }

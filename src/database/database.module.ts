@@ -1,24 +1,15 @@
-import { Global, Inject, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { Pool, types } from 'pg';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/config.js';
 import { DATABASE_URL, PG_POOL } from './database.tokens.js';
-import { runMigrations } from './migrations.js';
 
 // int8 counts and positions fit in a double for any realistic event store (2^53).
 types.setTypeParser(types.builtins.INT8, (v) => Number(v));
 
 @Global()
 @Module({})
-export class DatabaseModule implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('Database');
-
-  constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(DATABASE_URL) private readonly url: string,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+export class DatabaseModule implements OnApplicationShutdown {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   static forRoot(url: string, poolSize = 20): DynamicModule {
     return {
@@ -37,12 +28,6 @@ export class DatabaseModule implements OnModuleInit, OnApplicationShutdown {
       ],
       exports: [PG_POOL, DATABASE_URL],
     };
-  }
-
-  async onModuleInit(): Promise<void> {
-    if (!this.config.runMigrations) return;
-    const applied = await runMigrations(this.url);
-    if (applied.length > 0) this.logger.log(`applied migrations: ${applied.join(', ')}`);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
-import { ApiKeyAuthModule } from '../auth/index.js';
 import { ExamplesController } from './examples.controller.js';
 
-/** A sibling module as other teams write one: it imports the auth module and nothing deeper. */
-@Module({ imports: [ApiKeyAuthModule], controllers: [ExamplesController] })
+/**
+ * A sibling module as other teams write one: ApiKeyAuthModule.forRoot() is global, so it only
+ * imports the decorators from src/auth/index.ts, nothing deeper.
+ */
+@Module({ controllers: [ExamplesController] })
 export class ExamplesModule {}

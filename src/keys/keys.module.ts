@@ -1,6 +1,5 @@
 import { Module, type OnModuleInit } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
-import { ApiKeyAuthModule } from '../auth/index.js';
 import { EventStoreModule, ProjectionsService } from '../event-store/index.js';
 import { BootstrapAdmin } from './bootstrap-admin.js';
 import { CreateKeyHandler } from './commands/create-key/create-key.handler.js';
@@ -16,7 +15,7 @@ import { KeyHistoryHandler } from './queries/key-history/key-history.handler.js'
 import { ListKeysHandler } from './queries/list-keys/list-keys.handler.js';
 
 @Module({
-  imports: [CqrsModule, EventStoreModule, ApiKeyAuthModule],
+  imports: [CqrsModule, EventStoreModule],
   controllers: [ApiKeysController],
   providers: [
     KeyRepository,

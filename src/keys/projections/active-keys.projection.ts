@@ -25,41 +25,41 @@ export class ActiveKeysProjection implements Projection {
   }
 
   private async applyOne(client: PoolClient, keyId: string, event: KeyEvent, recorded: RecordedEvent): Promise<void> {
-    const common = [keyId, event.payload.occurredAt, recorded.streamVersion, recorded.position];
+    const common = [keyId, event.payload.occurredAt, recorded.streamVersion, recorded.position, recorded.transactionId];
     let sql: string;
     let params: unknown[];
     switch (event.type) {
       case 'key.created': {
         const p = event.payload;
-        sql = `INSERT INTO api_keys (key_id, created_at, updated_at, version, last_position, public_id, tenant_id, name, scopes, tags, status, secret_hash, expires_at)
-               VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, 'active', decode($10, 'hex'), $11)`;
+        sql = `INSERT INTO api_keys (key_id, created_at, updated_at, version, last_position, last_transaction_id, public_id, tenant_id, name, scopes, tags, status, secret_hash, expires_at)
+               VALUES ($1, $2, $2, $3, $4, $5::xid8, $6, $7, $8, $9, $10, 'active', decode($11, 'hex'), $12)`;
         params = [...common, p.publicId, p.tenantId, p.name, p.scopes, p.tags, p.secretHash, p.expiresAt];
         break;
       }
       case 'key.rotated': {
         const p = event.payload;
-        sql = `UPDATE api_keys SET updated_at = $2, version = $3, last_position = $4, secret_hash = decode($5, 'hex'),
-                 previous_secret_hash = CASE WHEN $6::timestamptz IS NULL THEN NULL ELSE decode($7, 'hex') END,
-                 grace_ends_at = $6, expires_at = $8
+        sql = `UPDATE api_keys SET updated_at = $2, version = $3, last_position = $4, last_transaction_id = $5::xid8, secret_hash = decode($6, 'hex'),
+                 previous_secret_hash = CASE WHEN $7::timestamptz IS NULL THEN NULL ELSE decode($8, 'hex') END,
+                 grace_ends_at = $7, expires_at = $9
                WHERE key_id = $1`;
         params = [...common, p.secretHash, p.graceEndsAt, p.previousSecretHash, p.expiresAt];
         break;
       }
       case 'key.expired':
-        sql = `UPDATE api_keys SET updated_at = $2, version = $3, last_position = $4, status = 'expired', status_reason = $5 WHERE key_id = $1`;
+        sql = `UPDATE api_keys SET updated_at = $2, version = $3, last_position = $4, last_transaction_id = $5::xid8, status = 'expired', status_reason = $6 WHERE key_id = $1`;
         params = [...common, event.payload.reason];
         break;
       case 'key.revoked':
-        sql = `UPDATE api_keys SET updated_at = $2, version = $3, last_position = $4, status = 'revoked', status_reason = $5 WHERE key_id = $1`;
+        sql = `UPDATE api_keys SET updated_at = $2, version = $3, last_position = $4, last_transaction_id = $5::xid8, status = 'revoked', status_reason = $6 WHERE key_id = $1`;
         params = [...common, event.payload.reason];
         break;
       case 'key.updated': {
         const c = event.payload.changes;
-        sql = `UPDATE api_keys SET updated_at = $2, version = $3, last_position = $4,
-                 name = CASE WHEN $5 THEN $6 ELSE name END,
-                 scopes = CASE WHEN $7 THEN $8::text[] ELSE scopes END,
-                 tags = CASE WHEN $9 THEN $10::jsonb ELSE tags END,
-                 expires_at = CASE WHEN $11 THEN $12::timestamptz ELSE expires_at END
+        sql = `UPDATE api_keys SET updated_at = $2, version = $3, last_position = $4, last_transaction_id = $5::xid8,
+                 name = CASE WHEN $6 THEN $7 ELSE name END,
+                 scopes = CASE WHEN $8 THEN $9::text[] ELSE scopes END,
+                 tags = CASE WHEN $10 THEN $11::jsonb ELSE tags END,
+                 expires_at = CASE WHEN $12 THEN $13::timestamptz ELSE expires_at END
                WHERE key_id = $1`;
         params = [
           ...common,
