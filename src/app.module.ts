@@ -9,6 +9,7 @@ import { EventStoreModule } from './event-store/index.js';
 import { ExamplesModule } from './examples/index.js';
 import { HealthController } from './health/health.controller.js';
 import { KeysModule } from './keys/index.js';
+import { VerificationModule } from './verification/index.js';
 
 @Module({})
 export class AppModule {
@@ -28,6 +29,7 @@ export class AppModule {
           }),
         }),
         KeysModule,
+        VerificationModule,
         ...(config.examplesEnabled ? [ExamplesModule] : []),
       ],
       controllers: [HealthController],

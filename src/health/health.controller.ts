@@ -3,13 +3,14 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../database/database.tokens.js';
-import { ProjectionsService, type ProjectionStatus } from '../event-store/index.js';
-import { EventNotifications } from '../event-store/index.js';
+import { EventNotifications, ProjectionsService, type ProjectionStatus } from '../event-store/index.js';
+import { KeyVerifier } from '../auth/index.js';
 
 interface HealthReport {
   status: 'ok' | 'degraded' | 'down';
   database: { ok: boolean; latencyMs?: number; error?: string };
   listen: { connected: boolean; reconnects: number };
+  replica: ReturnType<KeyVerifier['status']>;
   projections: ProjectionStatus[];
 }
 
@@ -20,6 +21,7 @@ export class HealthController {
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly projections: ProjectionsService,
     private readonly notifications: EventNotifications,
+    private readonly verifier: KeyVerifier,
   ) {}
 
   @Get()
@@ -38,9 +40,10 @@ export class HealthController {
       database = { ok: false, error: error instanceof Error ? error.message : String(error) };
     }
     const listen = this.notifications.status();
+    const replica = this.verifier.status();
     const halted = projections.some((p) => p.state === 'halted');
-    const status = !database.ok ? 'down' : halted || !listen.connected ? 'degraded' : 'ok';
+    const status = !database.ok ? 'down' : halted || !listen.connected || !replica.listening ? 'degraded' : 'ok';
     if (status === 'down') void reply.status(503);
-    return { status, database, listen, projections };
+    return { status, database, listen, replica, projections };
   }
 }

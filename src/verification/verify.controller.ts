@@ -1,0 +1,51 @@
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { CurrentApiKey, KeyVerifier, RequireApiKey, type ApiKeyPrincipal } from '../auth/index.js';
+import { DomainError } from '../common/domain-error.js';
+import { FailureLimiter } from './failure-limiter.js';
+import { VerifyKeyRequestDto, VerifyKeyResponseDto } from './verify-key.request.dto.js';
+
+export class TooManyFailuresError extends DomainError {
+  static create(retryAfterMs: number): TooManyFailuresError {
+    return new TooManyFailuresError(
+      'rate-limited',
+      'VERIFY.TOO_MANY_FAILURES',
+      `Too many failed verifications from this caller; retry in ${Math.ceil(retryAfterMs / 1000)} s`,
+    );
+  }
+}
+
+/** For services that are not NestJS: verify a key over HTTP, from this instance's memory. */
+@ApiTags('verify')
+@Controller('v1/keys')
+export class VerifyController {
+  private readonly limiter = new FailureLimiter(120, 60_000);
+
+  constructor(private readonly verifier: KeyVerifier) {}
+
+  @Post('verify')
+  @HttpCode(200)
+  @RequireApiKey({ scopes: ['keys:verify'] })
+  @ApiOperation({ summary: 'Verify a key (and optionally its scopes). Always 200 with `valid` and a `code`; 429 after 120 failures a minute from one caller.' })
+  @ApiOkResponse({ type: VerifyKeyResponseDto })
+  @ApiTooManyRequestsResponse({ description: 'Too many failed verifications from this caller' })
+  verify(
+    @Body() body: VerifyKeyRequestDto,
+    @CurrentApiKey() caller: ApiKeyPrincipal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): VerifyKeyResponseDto {
+    const wait = this.limiter.retryAfter(caller.keyId);
+    if (wait > 0) {
+      void reply.header('Retry-After', String(Math.ceil(wait / 1000)));
+      throw TooManyFailuresError.create(wait);
+    }
+    const result = this.verifier.verify(body.key, body.scopes);
+    if (result.code !== 'VALID') {
+      this.limiter.recordFailure(caller.keyId);
+      return { valid: false, code: result.code };
+    }
+    const { keyId, publicId, tenantId, scopes, tags, expiresAt } = result.principal;
+    return { valid: true, code: 'VALID', keyId, publicId, tenantId, scopes, tags, expiresAt };
+  }
+}
