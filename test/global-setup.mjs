@@ -9,7 +9,9 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../dist/src/database/embedded-postgres.js';
 import { runMigrations } from '../dist/src/database/migrations.js';
 
-export const STATE_FILE = join(import.meta.dirname, '..', '.test-data', 'state.json');
+// One cluster per jest run (several runs may overlap on a developer machine), removed at teardown.
+export const RUN_DIR = join(import.meta.dirname, '..', '.test-data', `run-${process.pid}`);
+export const STATE_FILE = join(RUN_DIR, 'state.json');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -25,8 +27,7 @@ function freePort() {
 export default async function globalSetup() {
   let serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
-    const dataDir = join(import.meta.dirname, '..', '.test-data');
-    globalThis.__KEYLEDGER_PG__ = await startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'postgres' });
+    globalThis.__KEYLEDGER_PG__ = await startEmbeddedPostgres({ dataDir: RUN_DIR, port: await freePort(), database: 'postgres' });
     serverUrl = globalThis.__KEYLEDGER_PG__.url;
   }
   const name = `keyledger_test_${Date.now()}_${randomBytes(3).toString('hex')}`;

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import pg from 'pg';
-import { STATE_FILE } from './global-setup.mjs';
+import { RUN_DIR, STATE_FILE } from './global-setup.mjs';
 
 export default async function globalTeardown() {
   const { serverUrl, name } = JSON.parse(readFileSync(STATE_FILE, 'utf8'));
@@ -11,4 +11,5 @@ export default async function globalTeardown() {
     await admin.end();
   }
   await globalThis.__KEYLEDGER_PG__?.stop();
+  if (!process.env.KEEP_TEST_DATABASE) rmSync(RUN_DIR, { recursive: true, force: true });
 }

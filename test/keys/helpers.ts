@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import request, { type Response } from 'supertest';
+import { issueKey, type TestApp } from '../support/test-app.js';
+
+/** Every test makes its own tenant: files share one database and run in parallel. */
+export const uniqueTenant = (): string => `t-${randomUUID()}`;
+
+export const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${token}` });
+
+/**
+ * Retries `fn` until it stops throwing, for at most `timeoutMs`. The guard reads an in-memory
+ * replica that LISTEN/NOTIFY keeps up to date, so a change may reach it a few milliseconds after
+ * the command's response; polling (never a fixed sleep) keeps those assertions both fast and exact.
+ */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 2000, intervalMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** A token's shape whatever its prefix (`<prefix>_<publicId 12>_<secret 28 + checksum 6>`). */
+const TOKEN_SHAPE = /[a-z][a-z0-9]*(?:_[a-z0-9]+)*_[0-9A-Za-z]{12}_[0-9A-Za-z]{34}/g;
+
+/** The 28 characters between the publicId and the checksum: the part that must never be stored. */
+export const secretPart = (token: string): string => token.slice(-34, -6);
+
+/** Every plaintext key a test file was given, so the file can prove at its end that none leaked. */
+export class Secrets {
+  readonly tokens = new Set<string>();
+
+  add(token: string | null | undefined): string {
+    if (typeof token !== 'string' || token.length === 0) throw new Error(`expected a plaintext key, got ${JSON.stringify(token)}`);
+    this.tokens.add(token);
+    return token;
+  }
+
+  /** Records any key in a response body (create and rotate responses carry one). */
+  track(res: Response): Response {
+    for (const match of res.text.matchAll(TOKEN_SHAPE)) this.tokens.add(match[0]);
+    return res;
+  }
+}
+
+export interface IssuedKey {
+  id: string;
+  publicId: string;
+  token: string;
+}
+
+/** Waits until the guard of `sut` accepts the key (it reaches the in-memory replica within milliseconds). */
+export async function untilUsable(sut: TestApp, token: string): Promise<void> {
+  await eventually(async () => {
+    await request(sut.url).get('/examples/whoami').set(bearer(token)).expect(200);
+  });
+}
+
+/** Issues a key through the command bus as the system actor and waits until the guard accepts it. */
+export async function issueUsableKey(
+  sut: TestApp,
+  secrets: Secrets,
+  input: Parameters<typeof issueKey>[1] = {},
+): Promise<IssuedKey> {
+  const key = await issueKey(sut.app, input);
+  secrets.add(key.token);
+  await untilUsable(sut, key.token);
+  return key;
+}
+
+/** POST /admin/api-keys as `admin`, expecting 201; the plaintext is recorded in `secrets`. */
+export async function createKey(
+  sut: TestApp,
+  secrets: Secrets,
+  adminToken: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<IssuedKey & { body: Record<string, unknown>; etag: string }> {
+  const res = await request(sut.url).post('/admin/api-keys').set(bearer(adminToken)).set(headers).send(body).expect(201);
+  const token = secrets.add(res.body.key);
+  return { id: res.body.id, publicId: res.body.publicId, token, body: res.body, etag: res.headers.etag };
+}
+
+/** The events of one key's stream, straight from the events table. */
+export async function streamEvents(
+  pool: Pool,
+  keyId: string,
+): Promise<{ type: string; stream_version: number; payload: Record<string, unknown>; metadata: Record<string, unknown> }[]> {
+  const { rows } = await pool.query<{ type: string; stream_version: number; payload: Record<string, unknown>; metadata: Record<string, unknown> }>(
+    `SELECT type, stream_version, payload, metadata FROM events WHERE stream_id = 'key-' || $1 ORDER BY stream_version`,
+    [keyId],
+  );
+  return rows;
+}
+
+export async function countStreamEvents(pool: Pool, keyId: string): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE stream_id = 'key-' || $1`, [keyId]);
+  return rows[0].n;
+}
+
+/** Events that name the tenant in their payload: how a refused create proves it wrote nothing. */
+export async function countTenantEvents(pool: Pool, tenantId: string): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE payload->>'tenantId' = $1`, [tenantId]);
+  return rows[0].n;
+}
+
+/** Asserts the one error shape: `{ statusCode, code, message, details? }`, with a readable message. */
+export function expectErrorShape(res: Response, status: number, code?: string): void {
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  const body = res.body as Record<string, unknown>;
+  for (const key of Object.keys(body)) expect(['statusCode', 'code', 'message', 'details']).toContain(key);
+  expect(body.statusCode).toBe(status);
+  expect(typeof body.code).toBe('string');
+  if (code !== undefined) expect(body.code).toBe(code);
+  expect(typeof body.message).toBe('string');
+  expect((body.message as string).length).toBeGreaterThan(10);
+  expect(body.message).not.toMatch(/\bat .+\.(?:js|ts):\d+|undefined|\[object Object\]/);
+}
+
+/** A validation error: 400, code VALIDATION, and `details` naming each of `fields`. */
+export function expectValidationError(res: Response, ...fields: string[]): void {
+  expectErrorShape(res, 400, 'VALIDATION');
+  const details = res.body.details as { field: string; message: string }[];
+  expect(Array.isArray(details)).toBe(true);
+  expect(details.length).toBeGreaterThan(0);
+  for (const detail of details) {
+    expect(typeof detail.field).toBe('string');
+    expect(typeof detail.message).toBe('string');
+    expect(detail.message.length).toBeGreaterThan(0);
+  }
+  for (const field of fields) expect(details.map((d) => d.field)).toContain(field);
+}
+
+/**
+ * The end-of-file check: no plaintext key this file saw, nor its secret part, is in the app's log
+ * lines, anywhere in the events table or in the api_keys read model.
+ */
+export async function expectNoSecretLeaks(sut: TestApp, pool: Pool, secrets: Secrets): Promise<void> {
+  expect(secrets.tokens.size).toBeGreaterThan(0);
+  const events = await pool.query<{ payload: string; metadata: string }>('SELECT payload::text AS payload, metadata::text AS metadata FROM events');
+  const keys = await pool.query<{ row: string }>('SELECT k::text AS row FROM api_keys k');
+  const places = {
+    logs: sut.logs.join('\n'),
+    events: events.rows.map((r) => `${r.payload}\n${r.metadata}`).join('\n'),
+    api_keys: keys.rows.map((r) => r.row).join('\n'),
+  };
+  const leaks: string[] = [];
+  for (const token of secrets.tokens) {
+    const publicId = token.slice(-47, -35);
+    // The haystack is real: the key's row (found by its publicId) is there, only its secret is not.
+    expect(places.api_keys).toContain(publicId);
+    for (const [place, text] of Object.entries(places)) {
+      if (text.includes(token)) leaks.push(`${place}: key ${publicId}`);
+      else if (text.includes(secretPart(token))) leaks.push(`${place}: secret of key ${publicId}`);
+    }
+  }
+  expect(leaks).toEqual([]);
+}
