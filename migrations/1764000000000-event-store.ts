@@ -19,7 +19,7 @@ export class EventStore1764000000000 implements MigrationInterface {
         schema_version  integer     NOT NULL,
         payload         jsonb       NOT NULL,
         metadata        jsonb       NOT NULL,
-        recorded_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+        recorded_at     timestamptz NOT NULL DEFAULT date_trunc('milliseconds', clock_timestamp()), -- ms: exact in JS and in the audit chain
         transaction_id  xid8        NOT NULL DEFAULT pg_current_xact_id(),
         CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version),
         CONSTRAINT events_event_id_key UNIQUE (event_id)
