@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import type { AppConfig } from './config/config.js';
+import { AuditModule } from './audit/index.js';
 import { ApiKeyAuthModule, loadKeyPepper } from './auth/index.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -26,10 +27,12 @@ export class AppModule {
           useFactory: async (appConfig: AppConfig, url: string) => ({
             databaseUrl: url,
             pepper: await loadKeyPepper(appConfig.keyPepper, appConfig.dataDir),
+            resyncIntervalMs: appConfig.replicaResyncMs,
           }),
         }),
         KeysModule,
         VerificationModule,
+        AuditModule,
         ...(config.examplesEnabled ? [ExamplesModule] : []),
       ],
       controllers: [HealthController],

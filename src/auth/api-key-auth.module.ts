@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { API_KEY_AUTH_OPTIONS, type ApiKeyAuthOptions } from './api-key-auth.options.js';
+import { ApiKeyErrorFilter } from './api-key-error.filter.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { KEY_PEPPER } from './key-pepper.js';
 import { KeyVerifier } from './key-verifier.js';
@@ -49,6 +50,8 @@ export class ApiKeyAuthModule {
         pepperProvider,
         KeyVerifier,
         ApiKeyGuard,
+        // Without it, an app lacking keyledger's DomainErrorFilter would turn the guard's errors into 500s.
+        { provide: APP_FILTER, useClass: ApiKeyErrorFilter },
         ...(guardAllRoutes ? [{ provide: APP_GUARD, useExisting: ApiKeyGuard }] : []),
       ],
       exports: [KeyVerifier, ApiKeyGuard, KEY_PEPPER],

@@ -7,4 +7,5 @@ export { Public } from './public.decorator.js';
 export { KeyVerifier } from './key-verifier.js';
 export { KEY_PEPPER, loadKeyPepper } from './key-pepper.js';
 export { UnauthenticatedError, InsufficientScopeError } from './auth.errors.js';
+export { ApiKeyErrorFilter } from './api-key-error.filter.js';
 export type { ApiKeyPrincipal, VerificationCode, VerificationResult } from './api-key-principal.js';

@@ -17,6 +17,8 @@ export interface AppConfig {
   examplesEnabled: boolean;
   projectionPollMs: number;
   bootstrapAdmin: boolean;
+  /** The guard replica's safety resync period (it also resyncs after every LISTEN reconnect). */
+  replicaResyncMs: number;
 }
 
 /** A configuration problem: main.ts prints its message as one line and exits 1. */
@@ -88,5 +90,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     examplesEnabled: bool(env, 'EXAMPLES_ENABLED', true),
     projectionPollMs: int(env, 'PROJECTION_POLL_MS', 1000, 50, 3_600_000),
     bootstrapAdmin: bool(env, 'BOOTSTRAP_ADMIN', true),
+    replicaResyncMs: int(env, 'REPLICA_RESYNC_MS', 30_000, 50, 86_400_000),
   };
 }

@@ -225,6 +225,16 @@ export class EventStore {
     return rows.map(toRecordedEvent);
   }
 
+  /** Several streams at once, each in version order. */
+  async readStreams(streamIds: readonly string[], client?: PoolClient): Promise<RecordedEvent[]> {
+    if (streamIds.length === 0) return [];
+    const { rows } = await (client ?? this.pool).query<EventRow>(
+      `SELECT ${SELECT_COLUMNS} FROM events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_version`,
+      [streamIds],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
   /**
    * Events after `after` in (transaction_id, global_position) order, only from transactions older
    * than every transaction still running. A transaction that drew a lower position but commits

@@ -12,6 +12,7 @@ import { KeyRepository } from './key-repository.js';
 import { ActiveKeysProjection } from './projections/active-keys.projection.js';
 import { GetKeyHandler } from './queries/get-key/get-key.handler.js';
 import { KeyHistoryHandler } from './queries/key-history/key-history.handler.js';
+import { KeyAsOfHandler, KeysActiveAtHandler } from './queries/keys-as-of/keys-as-of.handler.js';
 import { ListKeysHandler } from './queries/list-keys/list-keys.handler.js';
 
 @Module({
@@ -28,6 +29,8 @@ import { ListKeysHandler } from './queries/list-keys/list-keys.handler.js';
     ListKeysHandler,
     GetKeyHandler,
     KeyHistoryHandler,
+    KeysActiveAtHandler,
+    KeyAsOfHandler,
   ],
   exports: [KeyRepository],
 })

@@ -6,6 +6,10 @@ export class KeyNotFoundError extends DomainError {
   static withId(keyId: string): KeyNotFoundError {
     return new KeyNotFoundError('not-found', 'KEY.NOT_FOUND', `API key ${keyId} was not found`);
   }
+
+  static notYetCreated(keyId: string, at: Date): KeyNotFoundError {
+    return new KeyNotFoundError('not-found', 'KEY.NOT_FOUND', `API key ${keyId} did not exist yet at ${at.toISOString()}`);
+  }
 }
 
 /** Expired and revoked are terminal: no command changes such a key again. */

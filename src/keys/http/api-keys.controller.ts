@@ -10,6 +10,7 @@ import {
   ApiOperation,
   ApiParam,
   ApiPreconditionFailedResponse,
+  ApiQuery,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
@@ -30,6 +31,8 @@ import { GetKeyQuery } from '../queries/get-key/get-key.query.js';
 import { KeyHistoryQuery, type KeyHistoryItem } from '../queries/key-history/key-history.query.js';
 import { ListKeysQuery, type KeyPage } from '../queries/list-keys/list-keys.query.js';
 import { ListKeysRequestDto } from '../queries/list-keys/list-keys.request.dto.js';
+import { AsOfRequestDto } from '../queries/keys-as-of/as-of.request.dto.js';
+import { KeyAsOfQuery, KeysActiveAtQuery } from '../queries/keys-as-of/keys-as-of.query.js';
 import { actorOf, commandContext, parseIfMatch, toDate } from './http-context.js';
 import { ErrorResponseDto, KeyListResponseDto, KeyResponseDto, KeyWithSecretResponseDto } from './key.response.dto.js';
 
@@ -91,6 +94,11 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'List keys, newest first (active only unless status says otherwise)' })
   @ApiOkResponse({ type: KeyListResponseDto })
   list(@Query() query: ListKeysRequestDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<KeyPage> {
+    if (query.activeAt !== undefined) {
+      return this.queries.execute(
+        new KeysActiveAtQuery(actorOf(principal), new Date(query.activeAt), { tenantId: query.tenantId, limit: query.limit ?? 50, cursor: query.cursor }),
+      );
+    }
     return this.queries.execute(
       new ListKeysQuery(actorOf(principal), {
         tenantId: query.tenantId,
@@ -106,11 +114,14 @@ export class ApiKeysController {
   @ApiParam(ID_PARAM)
   @ApiOkResponse({ type: KeyResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiQuery({ name: 'asOf', required: false, description: 'ISO 8601: the key as it was at that instant, replayed from its events' })
   async get(
     @Param('id') id: string,
+    @Query() query: AsOfRequestDto,
     @CurrentApiKey() principal: ApiKeyPrincipal,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyView> {
+    if (query.asOf !== undefined) return this.queries.execute(new KeyAsOfQuery(actorOf(principal), id, new Date(query.asOf)));
     return withEtag(reply, await this.queries.execute(new GetKeyQuery(actorOf(principal), id)));
   }
 

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import type { KeyStatusFilter } from './list-keys.query.js';
 
 export class ListKeysRequestDto {
@@ -28,4 +28,12 @@ export class ListKeysRequestDto {
   @IsString()
   @MaxLength(200)
   cursor?: string;
+
+  @ApiPropertyOptional({
+    example: '2026-06-01T12:00:00Z',
+    description: 'List the keys that were valid at this instant, replayed from their events (status is then ignored)',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  activeAt?: string;
 }

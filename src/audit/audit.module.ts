@@ -1,0 +1,21 @@
+import { Module, type OnModuleInit } from '@nestjs/common';
+import { EventStoreModule, ProjectionsService } from '../event-store/index.js';
+import { AuditController } from './http/audit.controller.js';
+import { AuditLogProjection } from './projections/audit-log.projection.js';
+import { AuditReader } from './queries/audit-reader.js';
+import { ChainVerifier } from './queries/chain-verifier.js';
+
+@Module({
+  imports: [EventStoreModule],
+  controllers: [AuditController],
+  providers: [AuditReader, ChainVerifier],
+  exports: [AuditReader, ChainVerifier],
+})
+export class AuditModule implements OnModuleInit {
+  constructor(private readonly projections: ProjectionsService) {}
+
+  onModuleInit(): void {
+    // Batches of 1,000 keep a rebuild fast while each transaction stays short.
+    this.projections.registerAsync(new AuditLogProjection(), 1000);
+  }
+}

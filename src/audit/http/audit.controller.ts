@@ -1,0 +1,81 @@
+import { Controller, Get, Query, StreamableFile } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Readable } from 'node:stream';
+import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '../../auth/index.js';
+import type { Actor } from '../../keys/index.js';
+import { AuditFilterDto, AuditSearchDto, auditWhere, type AuditFilter } from '../queries/audit-filter.js';
+import { AuditReader, type AuditDigest, type AuditPage } from '../queries/audit-reader.js';
+import { ChainVerifier, type VerifyResult } from '../queries/chain-verifier.js';
+import { exportLines } from './audit-export.js';
+
+class AuditExportDto extends AuditFilterDto {
+  @ApiPropertyOptional({ enum: ['ndjson', 'csv'], default: 'ndjson' }) @IsOptional() @IsIn(['ndjson', 'csv']) format?: 'ndjson' | 'csv';
+}
+
+class VerifyDto {
+  @ApiPropertyOptional({ description: '`<position>:<chainHash>` from /admin/audit/digest, kept outside the system' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  fromDigest?: string;
+}
+
+function actorOf(p: ApiKeyPrincipal): Actor {
+  return { type: 'api-key', id: p.keyId, tenantId: p.tenantId, scopes: p.scopes };
+}
+
+function filterOf(dto: AuditFilterDto): AuditFilter {
+  return { tenantId: dto.tenantId, keyId: dto.keyId, actorId: dto.actorId, type: dto.type, from: dto.from, to: dto.to };
+}
+
+/** `admin` reads every tenant's audit log; `audit:read` its own tenant's. */
+@ApiTags('admin: audit')
+@RequireApiKey({ scopes: ['audit:read'] })
+@Controller('admin/audit')
+export class AuditController {
+  constructor(
+    private readonly reader: AuditReader,
+    private readonly verifier: ChainVerifier,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Audit entries, newest first, keyset-paginated' })
+  search(@Query() q: AuditSearchDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<AuditPage> {
+    return this.reader.search(actorOf(principal), filterOf(q), q.limit ?? 100, q.cursor);
+  }
+
+  @Get('export')
+  @ApiOperation({ summary: 'Stream every matching entry as NDJSON or CSV (constant memory)' })
+  @ApiProduces('application/x-ndjson', 'text/csv')
+  @ApiQuery({ name: 'format', required: false, enum: ['ndjson', 'csv'] })
+  export(@Query() q: AuditExportDto, @CurrentApiKey() principal: ApiKeyPrincipal): StreamableFile {
+    const actor = actorOf(principal);
+    const filter = filterOf(q);
+    auditWhere(actor, filter, []); // refuse a bad filter with a 400/403 before the stream starts
+    const format = q.format ?? 'ndjson';
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    return new StreamableFile(Readable.from(exportLines(format, this.reader.stream(actor, filter))), {
+      type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+      disposition: `attachment; filename="keyledger-audit-${stamp}.${format}"`,
+    });
+  }
+
+  @Get('digest')
+  @RequireApiKey({ scopes: ['admin'] })
+  // The chain spans every tenant: its head and its verification are for admins.
+  @ApiOperation({ summary: 'The head of the hash chain: store it outside the system, verify against it later' })
+  @ApiOkResponse({ description: '{ position, events, chainHash, at, digest }' })
+  digest(): Promise<AuditDigest> {
+    return this.reader.digest();
+  }
+
+  @Get('verify')
+  @RequireApiKey({ scopes: ['admin'] })
+  @ApiOperation({ summary: 'Recompute the chain from the events table and check it against the audit log and a digest' })
+  @ApiOkResponse({ description: '{ ok, checkedEvents, headPosition, chainHash, firstMismatch?, digest? }' })
+  verify(@Query() q: VerifyDto): Promise<VerifyResult> {
+    return this.verifier.verify(q.fromDigest);
+  }
+}

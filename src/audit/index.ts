@@ -1,0 +1,6 @@
+export { AuditModule } from './audit.module.js';
+export { AuditReader, type AuditDigest, type AuditPage } from './queries/audit-reader.js';
+export { ChainVerifier, type VerifyResult } from './queries/chain-verifier.js';
+export { canonicalJson, canonicalEventBytes, nextChainHash, GENESIS } from './audit-chain.js';
+export type { AuditEntry, AuditFilter } from './queries/audit-filter.js';
+export { exportLines } from './http/audit-export.js';

@@ -1,0 +1,100 @@
+import type { PoolClient } from 'pg';
+import type { Projection, RecordedEvent } from '../../event-store/index.js';
+import { toKeyEvent, type KeyEvent } from '../../keys/index.js';
+import { GENESIS, nextChainHash } from '../audit-chain.js';
+
+const KEY_STREAM_PREFIX = 'key-';
+
+interface KeyIdentity {
+  publicId: string;
+  tenantId: string;
+}
+
+/** What an event changed, for people reading the audit log: before and after where the event says so. */
+function describe(event: KeyEvent): { changes: Record<string, unknown>; reason: string | null } {
+  switch (event.type) {
+    case 'key.created': {
+      const p = event.payload;
+      return {
+        changes: { name: { from: null, to: p.name }, scopes: { from: null, to: p.scopes }, tags: { from: null, to: p.tags }, expiresAt: { from: null, to: p.expiresAt } },
+        reason: null,
+      };
+    }
+    case 'key.rotated':
+      return { changes: { secret: 'rotated', graceEndsAt: event.payload.graceEndsAt, expiresAt: { to: event.payload.expiresAt } }, reason: null };
+    case 'key.updated':
+      return { changes: { ...event.payload.changes }, reason: null };
+    case 'key.expired':
+    case 'key.revoked':
+      return { changes: {}, reason: event.payload.reason };
+  }
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+/**
+ * One audit row per event, in the gap-safe global order, each holding the running hash chain.
+ * Async (checkpointed with its rows in one transaction); never holds a secret or a hash of one.
+ */
+export class AuditLogProjection implements Projection {
+  readonly name = 'audit-log';
+
+  async reset(client: PoolClient): Promise<void> {
+    await client.query('TRUNCATE audit_log');
+  }
+
+  async apply(client: PoolClient, events: readonly RecordedEvent[]): Promise<void> {
+    const head = await client.query<{ seq: number; chain_hash: Buffer }>('SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    let seq = head.rows[0]?.seq ?? 0;
+    let chain = head.rows[0]?.chain_hash ?? GENESIS;
+    const identities = await this.identities(client, events);
+    const cols: unknown[][] = Array.from({ length: 17 }, () => []);
+    for (const e of events) {
+      chain = nextChainHash(chain, e);
+      seq += 1;
+      const keyId = e.streamId.startsWith(KEY_STREAM_PREFIX) ? e.streamId.slice(KEY_STREAM_PREFIX.length) : null;
+      let described: { changes: Record<string, unknown>; reason: string | null } = { changes: {}, reason: null };
+      let occurredAt = e.recordedAt.toISOString();
+      if (keyId !== null) {
+        const event = toKeyEvent(e);
+        described = describe(event);
+        occurredAt = event.payload.occurredAt;
+        if (event.type === 'key.created') identities.set(keyId, { publicId: event.payload.publicId, tenantId: event.payload.tenantId });
+      }
+      const identity = keyId === null ? undefined : identities.get(keyId);
+      if (keyId !== null && identity === undefined) throw new Error(`audit-log: ${e.type} at position ${e.position} for key ${keyId}, which has no key.created`);
+      const actor = e.metadata.actor as { type?: unknown; id?: unknown } | undefined;
+      const row = [
+        seq, e.position, e.recordedAt, occurredAt, e.type, e.streamId, keyId, identity?.publicId ?? null, identity?.tenantId ?? null,
+        str(actor?.type), str(actor?.id), str(e.metadata.requestId), str(e.metadata.ip), str(e.metadata.userAgent),
+        described.reason, JSON.stringify(described.changes), chain,
+      ];
+      row.forEach((value, i) => cols[i].push(value));
+    }
+    await client.query(
+      `INSERT INTO audit_log (seq, position, recorded_at, occurred_at, event_type, stream_id, key_id, public_id, tenant_id,
+         actor_type, actor_id, request_id, ip, user_agent, reason, changes, chain_hash)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::uuid[],
+         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::jsonb[], $17::bytea[])`,
+      cols,
+    );
+  }
+
+  /** publicId and tenant of keys whose key.created was applied in an earlier batch. */
+  private async identities(client: PoolClient, events: readonly RecordedEvent[]): Promise<Map<string, KeyIdentity>> {
+    const wanted = new Set<string>();
+    for (const e of events) {
+      if (e.streamId.startsWith(KEY_STREAM_PREFIX) && e.type !== 'key.created') wanted.add(e.streamId.slice(KEY_STREAM_PREFIX.length));
+    }
+    const map = new Map<string, KeyIdentity>();
+    if (wanted.size === 0) return map;
+    const { rows } = await client.query<{ key_id: string; public_id: string; tenant_id: string }>(
+      `SELECT key_id, public_id, tenant_id FROM audit_log WHERE key_id = ANY($1::uuid[]) AND event_type = 'key.created'`,
+      [[...wanted]],
+    );
+    for (const r of rows) map.set(r.key_id, { publicId: r.public_id, tenantId: r.tenant_id });
+    return map;
+  }
+}

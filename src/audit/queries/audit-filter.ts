@@ -1,0 +1,136 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { ValidationError } from '../../common/domain-error.js';
+import { DomainError } from '../../common/domain-error.js';
+import type { Actor } from '../../keys/index.js';
+
+export const AUDIT_EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated'] as const;
+
+export class AuditFilterDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) tenantId?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() keyId?: string;
+  @ApiPropertyOptional({ description: 'The acting admin key id, `cli:<user>` or `system`' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  actorId?: string;
+  @ApiPropertyOptional({ enum: AUDIT_EVENT_TYPES }) @IsOptional() @IsIn(AUDIT_EVENT_TYPES) type?: string;
+  @ApiPropertyOptional({ description: 'ISO 8601, inclusive' }) @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) from?: string;
+  @ApiPropertyOptional({ description: 'ISO 8601, exclusive' }) @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) to?: string;
+}
+
+export class AuditSearchDto extends AuditFilterDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' }) @IsOptional() @IsString() @MaxLength(40) cursor?: string;
+}
+
+export interface AuditFilter {
+  tenantId?: string;
+  keyId?: string;
+  actorId?: string;
+  type?: string;
+  from?: string;
+  to?: string;
+}
+
+export class AuditTenantForbiddenError extends DomainError {
+  static create(tenantId: string): AuditTenantForbiddenError {
+    return new AuditTenantForbiddenError('forbidden', 'AUDIT.TENANT_FORBIDDEN', `Your key may only read the audit log of its own tenant, not "${tenantId}"`);
+  }
+}
+
+/**
+ * The WHERE clause for a filter, with the caller's tenant boundary applied: an `audit:read` key
+ * without `admin` reads its own tenant only.
+ */
+export function auditWhere(actor: Actor, filter: AuditFilter, params: unknown[]): string {
+  const crossTenant = actor.scopes === null || actor.scopes.includes('admin');
+  if (filter.from && filter.to && Date.parse(filter.from) > Date.parse(filter.to)) {
+    throw ValidationError.of([
+      { field: 'from', message: 'must not be after `to`' },
+      { field: 'to', message: 'must not be before `from`' },
+    ]);
+  }
+  const tenantId = crossTenant ? filter.tenantId : (filter.tenantId ?? actor.tenantId ?? undefined);
+  if (!crossTenant && tenantId !== actor.tenantId) throw AuditTenantForbiddenError.create(String(tenantId));
+  const where: string[] = [];
+  const add = (sql: string, value: unknown): void => {
+    params.push(value);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (tenantId !== undefined) add('tenant_id = ?', tenantId);
+  if (filter.keyId) add('key_id = ?::uuid', filter.keyId.toLowerCase());
+  if (filter.actorId) add('actor_id = ?', filter.actorId);
+  if (filter.type) add('event_type = ?', filter.type);
+  if (filter.from) add('recorded_at >= ?::timestamptz', filter.from);
+  if (filter.to) add('recorded_at < ?::timestamptz', filter.to);
+  return where.length ? where.join(' AND ') : 'true';
+}
+
+export interface AuditRow {
+  seq: number;
+  position: number;
+  recorded_at: Date;
+  occurred_at: Date;
+  event_type: string;
+  key_id: string | null;
+  public_id: string | null;
+  tenant_id: string | null;
+  actor_type: string | null;
+  actor_id: string | null;
+  request_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  reason: string | null;
+  changes: Record<string, unknown>;
+  chain_hash: Buffer;
+}
+
+export interface AuditEntry {
+  seq: number;
+  position: number;
+  recordedAt: string;
+  occurredAt: string;
+  type: string;
+  keyId: string | null;
+  publicId: string | null;
+  tenantId: string | null;
+  actor: { type: string | null; id: string | null };
+  requestId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  reason: string | null;
+  changes: Record<string, unknown>;
+  chainHash: string;
+}
+
+export const AUDIT_COLUMNS =
+  'seq, position, recorded_at, occurred_at, event_type, key_id, public_id, tenant_id, actor_type, actor_id, request_id, ip, user_agent, reason, changes, chain_hash';
+
+export function toAuditEntry(r: AuditRow): AuditEntry {
+  return {
+    seq: r.seq,
+    position: r.position,
+    recordedAt: r.recorded_at.toISOString(),
+    occurredAt: r.occurred_at.toISOString(),
+    type: r.event_type,
+    keyId: r.key_id,
+    publicId: r.public_id,
+    tenantId: r.tenant_id,
+    actor: { type: r.actor_type, id: r.actor_id },
+    requestId: r.request_id,
+    ip: r.ip,
+    userAgent: r.user_agent,
+    reason: r.reason,
+    changes: r.changes,
+    chainHash: r.chain_hash.toString('hex'),
+  };
+}

@@ -1,0 +1,69 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { ValidationError } from '../../common/domain-error.js';
+import { PG_POOL } from '../../database/database.tokens.js';
+import type { Actor } from '../../keys/index.js';
+import { AUDIT_COLUMNS, auditWhere, toAuditEntry, type AuditEntry, type AuditFilter, type AuditRow } from './audit-filter.js';
+
+export interface AuditPage {
+  items: AuditEntry[];
+  nextCursor: string | null;
+}
+
+export interface AuditDigest {
+  /** Global position of the last event in the chain (0: empty). */
+  position: number;
+  /** How many events the chain covers. */
+  events: number;
+  chainHash: string;
+  at: string;
+  /** `<position>:<chainHash>`, to store outside the system and pass to /admin/audit/verify?fromDigest= */
+  digest: string;
+}
+
+function decodeCursor(cursor: string): number {
+  if (!/^\d{1,18}$/.test(cursor)) throw ValidationError.field('cursor', 'is not a cursor this API returned; pass nextCursor unchanged');
+  return Number(cursor);
+}
+
+@Injectable()
+export class AuditReader {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /** Newest first; the cursor is the chain sequence number, so pages never overlap or skip under writes. */
+  async search(actor: Actor, filter: AuditFilter, limit: number, cursor?: string): Promise<AuditPage> {
+    const params: unknown[] = [];
+    let where = auditWhere(actor, filter, params);
+    if (cursor !== undefined) {
+      params.push(decodeCursor(cursor));
+      where += ` AND seq < $${params.length}`;
+    }
+    params.push(limit + 1);
+    const { rows } = await this.pool.query<AuditRow>(
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY seq DESC LIMIT $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    return { items: page.map(toAuditEntry), nextCursor: rows.length > limit ? String(page[page.length - 1].seq) : null };
+  }
+
+  /** Every matching row, newest first, in bounded batches: constant memory however large the export. */
+  async *stream(actor: Actor, filter: AuditFilter, batchSize = 2000): AsyncGenerator<AuditEntry> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.search(actor, filter, batchSize, cursor);
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  async digest(): Promise<AuditDigest> {
+    const { rows } = await this.pool.query<{ seq: number; position: number; chain_hash: Buffer }>(
+      'SELECT seq, position, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1',
+    );
+    const head = rows[0];
+    const chainHash = head ? head.chain_hash.toString('hex') : '0'.repeat(64);
+    const position = head?.position ?? 0;
+    return { position, events: head?.seq ?? 0, chainHash, at: new Date().toISOString(), digest: `${position}:${chainHash}` };
+  }
+}

@@ -1,0 +1,78 @@
+import { Inject } from '@nestjs/common';
+import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import type { Pool } from 'pg';
+import { ValidationError } from '../../../common/domain-error.js';
+import { PG_POOL } from '../../../database/database.tokens.js';
+import { EventStore, type RecordedEvent } from '../../../event-store/index.js';
+import { ApiKey } from '../../domain/api-key.aggregate.js';
+import { KeyNotFoundError } from '../../domain/api-key.errors.js';
+import { KeyRepository, keyStreamId, toKeyEvent } from '../../key-repository.js';
+import { keyViewFromAggregate, type KeyView } from '../../key-view.js';
+import { assertCanAccessKey, assertCanCreateIn, isCrossTenant } from '../../tenant-access.js';
+import type { KeyPage } from '../list-keys/list-keys.query.js';
+import { KeyAsOfQuery, KeysActiveAtQuery } from './keys-as-of.query.js';
+
+/** The key as its events up to `at` (by the time each event occurred) make it; undefined before it existed. */
+function replayUntil(events: readonly RecordedEvent[], at: Date): ApiKey | undefined {
+  const upTo = events.map(toKeyEvent).filter((e) => Date.parse(e.payload.occurredAt) <= at.getTime());
+  return upTo.length > 0 ? ApiKey.fromEvents(upTo) : undefined;
+}
+
+@QueryHandler(KeysActiveAtQuery)
+export class KeysActiveAtHandler implements IQueryHandler<KeysActiveAtQuery> {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly store: EventStore,
+  ) {}
+
+  /** Pages walk key ids (created by `at`); a page may hold fewer valid keys than `limit`. */
+  async execute({ actor, at, filter }: KeysActiveAtQuery): Promise<KeyPage> {
+    const params: unknown[] = [at];
+    const where = ['created_at <= $1'];
+    const tenantId = isCrossTenant(actor) ? filter.tenantId : (filter.tenantId ?? actor.tenantId!);
+    if (tenantId !== undefined) {
+      assertCanCreateIn(actor, tenantId);
+      params.push(tenantId);
+      where.push(`tenant_id = $${params.length}`);
+    }
+    if (filter.cursor !== undefined) {
+      if (!/^[0-9a-f-]{36}$/.test(filter.cursor)) throw ValidationError.field('cursor', 'is not a cursor this API returned');
+      params.push(filter.cursor);
+      where.push(`key_id > $${params.length}::uuid`);
+    }
+    params.push(filter.limit + 1);
+    const { rows } = await this.pool.query<{ key_id: string }>(
+      `SELECT key_id FROM api_keys WHERE ${where.join(' AND ')} ORDER BY key_id LIMIT $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, filter.limit).map((r) => r.key_id);
+    const byStream = new Map<string, RecordedEvent[]>();
+    for (const e of await this.store.readStreams(page.map(keyStreamId))) {
+      const list = byStream.get(e.streamId) ?? [];
+      list.push(e);
+      byStream.set(e.streamId, list);
+    }
+    const items: KeyView[] = [];
+    for (const keyId of page) {
+      const key = replayUntil(byStream.get(keyStreamId(keyId)) ?? [], at);
+      if (key?.statusAt(at) === 'active') items.push(keyViewFromAggregate(key, at));
+    }
+    return { items, nextCursor: rows.length > filter.limit ? page[page.length - 1] : null };
+  }
+}
+
+@QueryHandler(KeyAsOfQuery)
+export class KeyAsOfHandler implements IQueryHandler<KeyAsOfQuery> {
+  constructor(
+    private readonly keys: KeyRepository,
+    private readonly store: EventStore,
+  ) {}
+
+  async execute({ actor, id, at }: KeyAsOfQuery): Promise<KeyView> {
+    const current = await this.keys.loadFor(id, actor);
+    assertCanAccessKey(actor, current, id);
+    const key = replayUntil(await this.store.readStream(keyStreamId(current.keyId)), at);
+    if (!key) throw KeyNotFoundError.notYetCreated(id, at);
+    return keyViewFromAggregate(key, at);
+  }
+}
