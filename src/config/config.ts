@@ -19,6 +19,9 @@ export interface AppConfig {
   bootstrapAdmin: boolean;
   /** The guard replica's safety resync period (it also resyncs after every LISTEN reconnect). */
   replicaResyncMs: number;
+  expirySweepEnabled: boolean;
+  /** A KeyExpired is written at most this long after a key's expiresAt. */
+  expirySweepDelayMs: number;
 }
 
 /** A configuration problem: main.ts prints its message as one line and exits 1. */
@@ -90,6 +93,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     examplesEnabled: bool(env, 'EXAMPLES_ENABLED', true),
     projectionPollMs: int(env, 'PROJECTION_POLL_MS', 1000, 50, 3_600_000),
     bootstrapAdmin: bool(env, 'BOOTSTRAP_ADMIN', true),
+    expirySweepEnabled: bool(env, 'EXPIRY_SWEEP_ENABLED', true),
+    expirySweepDelayMs: int(env, 'EXPIRY_SWEEP_DELAY_MS', 30_000, 300, 86_400_000),
     replicaResyncMs: int(env, 'REPLICA_RESYNC_MS', 30_000, 50, 86_400_000),
   };
 }

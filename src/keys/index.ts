@@ -11,3 +11,4 @@ export { GetKeyQuery } from './queries/get-key/get-key.query.js';
 export { KeyHistoryQuery, type KeyHistoryItem } from './queries/key-history/key-history.query.js';
 export type { KeyView } from './key-view.js';
 export { deserializeKeyEvent, type KeyEvent } from './domain/key-events.js';
+export { ExpirySweeper } from './expiry/expiry-sweeper.js';

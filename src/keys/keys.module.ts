@@ -7,6 +7,7 @@ import { ExpireKeyHandler } from './commands/expire-key/expire-key.handler.js';
 import { RevokeKeyHandler } from './commands/revoke-key/revoke-key.handler.js';
 import { RotateKeyHandler } from './commands/rotate-key/rotate-key.handler.js';
 import { UpdateKeyHandler } from './commands/update-key/update-key.handler.js';
+import { ExpirySweeper } from './expiry/expiry-sweeper.js';
 import { ApiKeysController } from './http/api-keys.controller.js';
 import { KeyRepository } from './key-repository.js';
 import { ActiveKeysProjection } from './projections/active-keys.projection.js';
@@ -21,6 +22,7 @@ import { ListKeysHandler } from './queries/list-keys/list-keys.handler.js';
   providers: [
     KeyRepository,
     BootstrapAdmin,
+    ExpirySweeper,
     CreateKeyHandler,
     RotateKeyHandler,
     ExpireKeyHandler,
@@ -32,7 +34,7 @@ import { ListKeysHandler } from './queries/list-keys/list-keys.handler.js';
     KeysActiveAtHandler,
     KeyAsOfHandler,
   ],
-  exports: [KeyRepository],
+  exports: [KeyRepository, ExpirySweeper],
 })
 export class KeysModule implements OnModuleInit {
   constructor(private readonly projections: ProjectionsService) {}

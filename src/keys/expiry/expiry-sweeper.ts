@@ -1,0 +1,92 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import type { Pool } from 'pg';
+import { DomainError } from '../../common/domain-error.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/config.js';
+import { PG_POOL } from '../../database/database.tokens.js';
+import { SYSTEM_ACTOR } from '../command-context.js';
+import { ExpireKeyCommand } from '../commands/expire-key/expire-key.command.js';
+
+const LOCK_SQL = `SELECT pg_try_advisory_xact_lock(hashtext('keyledger.expiry-sweeper')) AS locked`;
+
+/**
+ * Writes KeyExpired (reason `ttl`, actor `system`) for keys whose expiresAt has passed. The guard
+ * already refuses them at the deadline; this makes the record say so. Any number of instances may
+ * run it: an advisory lock lets one sweep at a time, and optimistic concurrency makes a duplicate
+ * event impossible even if two did.
+ */
+@Injectable()
+export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ExpirySweeper.name);
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly commands: CommandBus,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.expirySweepEnabled) return;
+    // Sweeping three times per allowed delay keeps every KeyExpired within the delay of its deadline.
+    const every = Math.max(100, Math.floor(this.config.expirySweepDelayMs / 3));
+    this.timer = setInterval(() => void this.sweep(), every);
+    this.timer.unref();
+  }
+
+  /** One sweep (skipped if another instance holds the lock); resolves with how many keys it expired. */
+  sweep(batchSize = 500): Promise<number> {
+    this.running ??= this.sweepOnce(batchSize).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async sweepOnce(batchSize: number): Promise<number> {
+    const client = await this.pool.connect();
+    let expired = 0;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ locked: boolean }>(LOCK_SQL);
+      if (!rows[0].locked) return 0;
+      for (;;) {
+        const due = await client.query<{ key_id: string }>(
+          `SELECT key_id FROM api_keys WHERE status = 'active' AND expires_at <= now() ORDER BY expires_at LIMIT $1`,
+          [batchSize],
+        );
+        let progressed = 0;
+        for (const { key_id } of due.rows) {
+          if (await this.expire(key_id)) progressed++;
+        }
+        expired += progressed;
+        if (due.rows.length < batchSize || progressed === 0) break;
+      }
+      return expired;
+    } catch (error) {
+      this.logger.error(`sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+      return expired;
+    } finally {
+      await client.query('COMMIT').catch(() => undefined);
+      client.release();
+      if (expired > 0) this.logger.log(`expired ${expired} key(s) whose expiresAt had passed`);
+    }
+  }
+
+  private async expire(keyId: string): Promise<boolean> {
+    try {
+      await this.commands.execute(new ExpireKeyCommand(keyId, 'ttl', { actor: SYSTEM_ACTOR, requestId: 'expiry-sweeper' }));
+      return true;
+    } catch (error) {
+      // Someone else changed it first (revoked, expired, or a concurrent sweep): nothing to do.
+      if (error instanceof DomainError && error.kind === 'conflict') return false;
+      throw error;
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
