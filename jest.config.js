@@ -4,7 +4,13 @@ const base = {
   extensionsToTreatAsEsm: ['.ts'],
   // Sources import './x.js' (NodeNext ESM); jest resolves the .ts file.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true }],
+    // ESM-only packages that CommonJS dependencies require() (jest on Node < 24 cannot require ESM):
+    // compiled to CommonJS for the tests only; production Node loads them natively.
+    '/node_modules/content-disposition/.+\\.js$': ['babel-jest', { plugins: ['@babel/plugin-transform-modules-commonjs'] }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
 };
 
 export default {
