@@ -10,6 +10,7 @@ import { EventStoreModule } from './event-store/index.js';
 import { ExamplesModule } from './examples/index.js';
 import { HealthController } from './health/health.controller.js';
 import { KeysModule } from './keys/index.js';
+import { ObservabilityModule } from './observability/index.js';
 import { VerificationModule } from './verification/index.js';
 
 @Module({})
@@ -33,6 +34,7 @@ export class AppModule {
         KeysModule,
         VerificationModule,
         AuditModule,
+        ObservabilityModule,
         ...(config.examplesEnabled ? [ExamplesModule] : []),
       ],
       controllers: [HealthController],

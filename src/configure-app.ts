@@ -1,21 +1,35 @@
 import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { BodyDepthPipe } from './common/body-depth.pipe.js';
 import { DomainErrorFilter } from './common/domain-error.filter.js';
 import { createValidationPipe } from './common/validation.pipe.js';
 
-/** The HTTP adapter main.ts and the tests share: bodies over 256 KiB are a 413. */
-export function createFastifyAdapter(): FastifyAdapter {
-  return new FastifyAdapter({ bodyLimit: 256 * 1024, trustProxy: true });
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The HTTP adapter main.ts and the tests share: bodies over 256 KiB are a 413; a well-formed
+ * `x-request-id` is kept (else one is made) and ends up in logs and in event metadata alike.
+ */
+export function createFastifyAdapter(logger?: Logger): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: 256 * 1024,
+    trustProxy: true,
+    ...(logger ? { loggerInstance: logger } : {}),
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const header = req.headers['x-request-id'];
+      return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    },
+  });
 }
 
 /** Everything main.ts and the tests must share: pipes, the error filter, the OpenAPI document. */
 export function configureApp(app: INestApplication): INestApplication {
   app.useGlobalPipes(new BodyDepthPipe(), createValidationPipe());
   app.useGlobalFilters(new DomainErrorFilter(app.get(HttpAdapterHost)));
-  app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -1,45 +1,70 @@
 import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
-import { Logger, type LogLevel as NestLogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import { ConfigError, loadConfig, type AppConfig, type LogLevel } from './config/config.js';
+import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
+import { createLogger, PinoLoggerService } from './observability/logger.js';
 import { configureApp, createFastifyAdapter } from './configure-app.js';
 import { runMigrations } from './database/migrations.js';
 import { resolveDatabase } from './database/resolve-database.js';
 
-const LEVELS: Record<LogLevel, NestLogLevel[]> = {
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  verbose: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
-
 export async function serve(config: AppConfig): Promise<NestFastifyApplication> {
-  Logger.overrideLogger(LEVELS[config.logLevel]);
+  const pinoLogger = createLogger(config.logLevel);
+  const logger = new PinoLoggerService(pinoLogger);
+  Logger.overrideLogger(logger);
   const database = await resolveDatabase(config);
-  if (config.runMigrations) {
-    // Before Nest starts: every module may rely on the schema in its init hooks.
-    const applied = await runMigrations(database.url);
-    if (applied.length > 0) new Logger('Database').log(`applied migrations: ${applied.join(', ')}`);
+  let app: NestFastifyApplication;
+  try {
+    if (config.runMigrations) {
+      // Before Nest starts: every module may rely on the schema in its init hooks.
+      const applied = await runMigrations(database.url);
+      if (applied.length > 0) new Logger('Database').log(`applied migrations: ${applied.join(', ')}`);
+    }
+    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, database.url), createFastifyAdapter(pinoLogger), {
+      logger,
+      abortOnError: false,
+    });
+    configureApp(app);
+  } catch (error) {
+    await database.stop();
+    throw error;
   }
-  const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config, database.url),
-    createFastifyAdapter(),
-    { logger: LEVELS[config.logLevel], abortOnError: false },
-  );
-  configureApp(app);
   // Stop the embedded PostgreSQL only after Nest has closed the pool and the LISTEN connection.
   const close = app.close.bind(app);
   app.close = async () => {
     await close();
     await database.stop();
   };
-  await app.listen(config.port, config.host);
+  await app.listen(config.port, config.host).catch(async (error: unknown) => {
+    await app.close();
+    throw error;
+  });
   new Logger('keyledger').log(`listening on http://localhost:${config.port} (API docs at /docs)`);
   return app;
+}
+
+/**
+ * SIGTERM/SIGINT: stop accepting connections and let in-flight requests finish, let projections
+ * commit their current batch, close LISTEN and the pool, then stop the embedded PostgreSQL.
+ */
+function closeOnSignals(app: NestFastifyApplication): void {
+  let closing = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (closing) return;
+    closing = true;
+    new Logger('keyledger').log(`${signal} received: draining and shutting down`);
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`keyledger: error during shutdown: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
@@ -53,7 +78,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     }
     throw error;
   }
-  serve(config).catch((error: unknown) => {
+  serve(config).then(closeOnSignals, (error: unknown) => {
     console.error(`keyledger: failed to start: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   });

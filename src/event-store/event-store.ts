@@ -13,8 +13,11 @@ import type {
   RecordedEvent,
 } from './event-store.types.js';
 import type { Projection } from './projection.js';
+import { counter } from '../observability/metrics.js';
 
 export const EVENTS_CHANNEL = 'keyledger_events';
+
+const eventsAppended = counter({ name: 'keyledger_events_appended_total', help: 'Events appended to the store by this process' });
 
 /** Sent on EVENTS_CHANNEL once per appended event, delivered at commit. Ids and positions only. */
 export interface EventNotification {
@@ -119,7 +122,10 @@ export class EventStore {
       const written = await this.tryAppend(params, batch.length, options.client, (rows, client) =>
         this.applyInline(client, this.recorded(streamId, batch, metadata, rows)),
       );
-      if (written) return { version: written.at(-1)!.stream_version, events: this.recorded(streamId, batch, metadata, written), idempotent: false };
+      if (written) {
+        eventsAppended.inc(written.length);
+        return { version: written.at(-1)!.stream_version, events: this.recorded(streamId, batch, metadata, written), idempotent: false };
+      }
       const previous = await this.findByEventIds(batch.map((e) => e.id), options.client);
       if (previous.length > 0) return this.idempotentResult(streamId, batch.length, previous);
       if (expected === 'any' && attempt < 5) continue;

@@ -24,6 +24,24 @@ export class HealthController {
     private readonly verifier: KeyVerifier,
   ) {}
 
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process is up and serving HTTP' })
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOperation({ summary: 'Readiness: the database answers and the guard replica is loaded and listening (503 otherwise)' })
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ status: 'ready' | 'not-ready'; reasons: string[] }> {
+    const reasons: string[] = [];
+    await this.pool.query('SELECT 1').catch((error: unknown) => reasons.push(`database: ${error instanceof Error ? error.message : String(error)}`));
+    const replica = this.verifier.status();
+    if (replica.lastSyncAt === null) reasons.push('guard replica not loaded');
+    if (!replica.listening) reasons.push('guard replica not listening for changes');
+    if (reasons.length > 0) void reply.status(503);
+    return { status: reasons.length ? 'not-ready' : 'ready', reasons };
+  }
+
   @Get()
   @HttpCode(200)
   @ApiOperation({ summary: 'Database, LISTEN connection and each projection with its position and lag' })

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
   ApiBadRequestResponse,
@@ -33,6 +33,7 @@ import { ListKeysQuery, type KeyPage } from '../queries/list-keys/list-keys.quer
 import { ListKeysRequestDto } from '../queries/list-keys/list-keys.request.dto.js';
 import { AsOfRequestDto } from '../queries/keys-as-of/as-of.request.dto.js';
 import { KeyAsOfQuery, KeysActiveAtQuery } from '../queries/keys-as-of/keys-as-of.query.js';
+import { CommandMetricsInterceptor } from './command-metrics.interceptor.js';
 import { actorOf, commandContext, parseIfMatch, toDate } from './http-context.js';
 import { ErrorResponseDto, KeyListResponseDto, KeyResponseDto, KeyWithSecretResponseDto } from './key.response.dto.js';
 
@@ -47,6 +48,7 @@ function withEtag(reply: FastifyReply, view: KeyView): KeyView {
 @ApiTags('admin: api keys')
 @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid input; `details` names each field' })
 @RequireApiKey({ scopes: ['keys:manage'] })
+@UseInterceptors(CommandMetricsInterceptor)
 @Controller('admin/api-keys')
 export class ApiKeysController {
   constructor(

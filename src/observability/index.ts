@@ -1,0 +1,3 @@
+export { ObservabilityModule } from './observability.module.js';
+export { createLogger, PinoLoggerService, scrub, REDACT_PATHS } from './logger.js';
+export { counter, gauge, histogram, metricsRegistry } from './metrics.js';
