@@ -8,6 +8,7 @@ import { EventStore } from './event-store.js';
 import { START } from './event-store.types.js';
 import type { Projection } from './projection.js';
 import { ProjectionRunner, type ProjectionStatus } from './projection-runner.js';
+import { assertTransactionIdsAhead } from './transaction-id-check.js';
 
 export class UnknownProjectionError extends Error {}
 
@@ -48,8 +49,11 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    await assertTransactionIdsAhead(this.pool);
     this.started = true;
     for (const runner of this.runners.values()) await runner.init();
+    // Off in the CLI: it runs a projection only when asked (catchUp, rebuild), never on a timer.
+    if (!this.config.asyncProjectionsEnabled) return;
     const wakeAll = (): void => {
       for (const runner of this.runners.values()) void runner.wake();
     };
