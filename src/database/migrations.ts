@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 
@@ -13,14 +14,21 @@ function dataSource(url: string): DataSource {
   });
 }
 
-/** Runs pending migrations; returns the names of those applied. */
+/** Runs pending migrations; returns the names of those applied. Instances starting together take turns. */
 export async function runMigrations(url: string): Promise<string[]> {
-  const ds = await dataSource(url).initialize();
+  const lock = new Client({ connectionString: url, application_name: 'keyledger-migrate' });
+  await lock.connect();
   try {
-    const applied = await ds.runMigrations();
-    return applied.map((m) => m.name);
+    await lock.query(`SELECT pg_advisory_lock(hashtext('keyledger.migrations'))`);
+    const ds = await dataSource(url).initialize();
+    try {
+      const applied = await ds.runMigrations();
+      return applied.map((m) => m.name);
+    } finally {
+      await ds.destroy();
+    }
   } finally {
-    await ds.destroy();
+    await lock.end(); // ending the session releases the lock
   }
 }
 
