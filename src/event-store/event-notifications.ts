@@ -6,6 +6,24 @@ import { EVENTS_CHANNEL, type EventNotification } from './event-store.js';
 type Listener<T> = (value: T) => void;
 
 /**
+ * Any role that can connect may NOTIFY on any channel, so a payload is untrusted: one that is not
+ * what EventStore.append sends is dropped. (A well-formed one only makes listeners re-read the
+ * database, which holds the truth.)
+ */
+function parseNotification(payload: string): EventNotification | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const n = value as Record<string, unknown>;
+  const ok = typeof n.p === 'number' && typeof n.s === 'string' && typeof n.v === 'number' && typeof n.t === 'string';
+  return ok ? (value as EventNotification) : undefined;
+}
+
+/**
  * One dedicated (unpooled) LISTEN connection per process. Notifications sent while it is down are
  * lost, so after every reconnect it tells subscribers to resync from their last position.
  */
@@ -54,13 +72,29 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
     const client = new Client({ connectionString: this.url, application_name: 'keyledger-listen' });
     client.on('notification', (msg) => {
       if (msg.channel !== EVENTS_CHANNEL || !msg.payload) return;
-      const parsed = JSON.parse(msg.payload) as EventNotification;
-      for (const listener of this.eventListeners) listener(parsed);
+      // This runs inside pg's socket handler: a throw here would be an uncaught exception.
+      const parsed = parseNotification(msg.payload);
+      if (parsed === undefined) {
+        this.logger.warn(`ignored a malformed notification on ${EVENTS_CHANNEL} (${msg.payload.length} characters)`);
+        return;
+      }
+      for (const listener of this.eventListeners) {
+        try {
+          listener(parsed);
+        } catch (error) {
+          this.logger.error(`notification listener failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
     });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
-    await client.connect();
-    await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => undefined); // a failed attempt must not leave its connection open
+      throw error;
+    }
     if (this.stopped) {
       await client.end();
       return;

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { PG_POOL } from '../database/database.tokens.js';
@@ -13,6 +13,7 @@ import type {
   RecordedEvent,
 } from './event-store.types.js';
 import type { Projection } from './projection.js';
+import { PostCommitNotifier } from './post-commit-notifier.js';
 import { counter } from '../observability/metrics.js';
 
 export const EVENTS_CHANNEL = 'keyledger_events';
@@ -30,11 +31,12 @@ export interface EventNotification {
 const UNIQUE_VIOLATION = '23505';
 
 /*
- * One round trip: read the stream's version, check it, insert the batch and notify. Two racing
- * appends with the same expected version both pass the check; the unique (stream_id,
- * stream_version) index then rejects the loser, which therefore writes nothing.
+ * One round trip: read the stream's version, check it and insert the batch. Two racing appends
+ * with the same expected version both pass the check; the unique (stream_id, stream_version)
+ * index then rejects the loser, which therefore writes nothing. Run as a named prepared statement:
+ * planning it costs more than executing it.
  */
-const APPEND_SQL = `
+const APPEND_CTE = `
 WITH cur AS (
   SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = $1
 ), ins AS (
@@ -45,9 +47,17 @@ WITH cur AS (
   ORDER BY e.ord
   RETURNING global_position, stream_version, event_id, type, recorded_at, transaction_id
 )
-SELECT global_position, stream_version, event_id, recorded_at, transaction_id::text AS transaction_id,
+SELECT global_position, stream_version, event_id, type, recorded_at, transaction_id::text AS transaction_id`;
+
+const APPEND = { name: 'keyledger_append', text: `${APPEND_CTE} FROM ins ORDER BY stream_version` };
+
+/** Inside a caller's transaction the commit is not ours to observe, so the NOTIFY rides along with it. */
+const APPEND_AND_NOTIFY = {
+  name: 'keyledger_append_notify',
+  text: `${APPEND_CTE},
        pg_notify('${EVENTS_CHANNEL}', json_build_object('p', global_position, 's', $1::text, 'v', stream_version, 't', type)::text)
-FROM ins ORDER BY stream_version`;
+FROM ins ORDER BY stream_version`,
+};
 
 const SELECT_COLUMNS = `global_position, transaction_id::text AS transaction_id, stream_id, stream_version, event_id,
   type, schema_version, payload, metadata, recorded_at`;
@@ -80,6 +90,11 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
   };
 }
 
+function notification(row: AppendRow, streamId: string): string {
+  const n: EventNotification = { p: Number(row.global_position), s: streamId, v: row.stream_version, t: row.type };
+  return JSON.stringify(n);
+}
+
 function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: string }).code === UNIQUE_VIOLATION;
 }
@@ -91,10 +106,23 @@ function expectedAsNumber(expected: ExpectedVersion): number | null {
 }
 
 @Injectable()
-export class EventStore {
+export class EventStore implements OnModuleDestroy {
   private readonly inline: Projection[] = [];
+  private readonly notifier: PostCommitNotifier;
 
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {
+    this.notifier = new PostCommitNotifier(pool, EVENTS_CHANNEL);
+  }
+
+  /** Resolves when the notifications of every append so far have been sent (tests, shutdown). */
+  notificationsSent(): Promise<void> {
+    return this.notifier.flushed();
+  }
+
+  /** Before the pool closes: send what is queued. */
+  onModuleDestroy(): Promise<void> {
+    return this.notifier.flushed();
+  }
 
   /** Inline projections run inside every append's transaction, so they commit with the events. */
   registerInline(projection: Projection): void {
@@ -124,6 +152,7 @@ export class EventStore {
       );
       if (written) {
         eventsAppended.inc(written.length);
+        if (!options.client) this.notifier.send(written.map((r) => notification(r, streamId)));
         return { version: written.at(-1)!.stream_version, events: this.recorded(streamId, batch, metadata, written), idempotent: false };
       }
       const previous = await this.findByEventIds(batch.map((e) => e.id), options.client);
@@ -146,7 +175,7 @@ export class EventStore {
     if (!callerClient && this.inline.length === 0) {
       // Nothing to run inside the transaction: one autocommit statement is the fastest path.
       try {
-        const { rows } = await this.pool.query<AppendRow>(APPEND_SQL, params);
+        const { rows } = await this.pool.query<AppendRow>({ ...APPEND, values: params });
         return rows.length === expectedRows ? rows : null;
       } catch (error) {
         if (isUniqueViolation(error)) return null;
@@ -160,7 +189,7 @@ export class EventStore {
     try {
       await client.query(begin);
       try {
-        const { rows } = await client.query<AppendRow>(APPEND_SQL, params);
+        const { rows } = await client.query<AppendRow>({ ...(callerClient ? APPEND_AND_NOTIFY : APPEND), values: params });
         if (rows.length !== expectedRows) {
           await client.query(rollback);
           return null;
@@ -289,6 +318,7 @@ export class EventStore {
 interface AppendRow {
   global_position: string;
   stream_version: number;
+  type: string;
   event_id: string;
   recorded_at: Date;
   transaction_id: string;
