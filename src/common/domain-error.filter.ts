@@ -1,6 +1,7 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DomainError, type DomainErrorKind, type FieldError } from './domain-error.js';
+import { redactTokens } from './redact-tokens.js';
 
 export interface ErrorBody {
   statusCode: number;
@@ -33,19 +34,25 @@ const HTTP_CODES: Record<number, string> = {
   429: 'RATE_LIMITED',
 };
 
+/** Error messages echo client input (an id, a scope, a path); a key pasted there must not come back. */
 export function toErrorBody(error: unknown): ErrorBody {
+  const body = rawErrorBody(error);
+  return {
+    ...body,
+    message: redactTokens(body.message),
+    ...(body.details ? { details: body.details.map((d) => ({ field: redactTokens(d.field), message: redactTokens(d.message) })) } : {}),
+  };
+}
+
+function rawErrorBody(error: unknown): ErrorBody {
   if (error instanceof DomainError) {
     return { statusCode: STATUS[error.kind], code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const response = error.getResponse();
-    const message =
-      typeof response === 'string'
-        ? response
-        : Array.isArray((response as { message?: unknown }).message)
-          ? ((response as { message: string[] }).message).join('; ')
-          : String((response as { message?: unknown }).message ?? error.message);
+    const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+    const message = Array.isArray(raw) ? raw.map(String).join('; ') : typeof raw === 'string' ? raw : error.message;
     return { statusCode: status, code: HTTP_CODES[status] ?? `HTTP_${status}`, message };
   }
   // Errors raised by Fastify itself (bad JSON, body too large, wrong content type) carry a 4xx statusCode.
@@ -67,7 +74,7 @@ export class DomainErrorFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const body = toErrorBody(error);
-    if (body.statusCode >= HttpStatus.INTERNAL_SERVER_ERROR) {
+    if (body.statusCode >= 500) {
       this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     }
     // Through the adapter, so the filter serves Fastify and Express apps alike.

@@ -99,7 +99,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   } catch (error) {
     // The package rejects with nothing when postgres exits early: say why, from its own log.
     const reason = recent.filter((l) => /FATAL|ERROR|HINT/.test(l)).join(' ') || String(error);
-    throw new Error(`the embedded PostgreSQL in ${clusterDir} (port ${options.port}) did not start: ${reason}`);
+    throw new Error(`the embedded PostgreSQL in ${clusterDir} (port ${options.port}) did not start: ${reason}`, { cause: error });
   }
   const admin = pg.getPgClient('postgres', '127.0.0.1');
   await admin.connect();

@@ -22,5 +22,5 @@ export async function resolveDatabase(config: AppConfig): Promise<ResolvedDataba
       if (/FATAL|PANIC|ERROR/.test(line)) logger.warn(line);
     },
   });
-  return { url: handle.url, embedded: true, stop: handle.stop };
+  return { url: handle.url, embedded: true, stop: () => handle.stop() };
 }
