@@ -25,6 +25,22 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 2000, 
   }
 }
 
+/**
+ * Runs `fn` while no expiry sweeper on this database can run: it holds the sweeper's advisory lock,
+ * exactly as a sweeping instance would. For assertions that a key is refused at its deadline while
+ * no KeyExpired exists yet (other test files' apps share the database and sweep on a timer).
+ */
+export async function withSweeperPaused<T>(pool: Pool, fn: () => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(`SELECT pg_advisory_lock(hashtext('keyledger.expiry-sweeper'))`);
+    return await fn();
+  } finally {
+    await client.query(`SELECT pg_advisory_unlock(hashtext('keyledger.expiry-sweeper'))`).catch(() => undefined);
+    client.release();
+  }
+}
+
 /** A token's shape whatever its prefix (`<prefix>_<publicId 12>_<secret 28 + checksum 6>`). */
 const TOKEN_SHAPE = /[a-z][a-z0-9]*(?:_[a-z0-9]+)*_[0-9A-Za-z]{12}_[0-9A-Za-z]{34}/g;
 

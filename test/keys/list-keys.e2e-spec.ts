@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { bearer, createKey, eventually, expectNoSecretLeaks, expectValidationError, issueUsableKey, Secrets, uniqueTenant, type IssuedKey } from './helpers.js';
+import { bearer, createKey, eventually, expectNoSecretLeaks, expectValidationError, issueUsableKey, Secrets, uniqueTenant, withSweeperPaused, type IssuedKey } from './helpers.js';
 
 interface ListedKey {
   id: string;
@@ -33,7 +33,7 @@ describe('GET /admin/api-keys', () => {
     ids.active = (await Promise.all([1, 2, 3, 4, 5].map((n) => create(`active ${n}`)))).map((k) => k.id);
     const [expired, expiring, revoked, deleted] = await Promise.all([
       create('expired'),
-      create('expiring', { expiresAt: new Date(Date.now() + 300).toISOString() }),
+      create('expiring', { expiresAt: new Date(Date.now() + 1000).toISOString() }),
       create('revoked'),
       create('deleted'),
     ]);
@@ -46,7 +46,7 @@ describe('GET /admin/api-keys', () => {
     await eventually(async () => {
       const res = await list({ tenantId, status: 'expired' }).expect(200);
       expect((res.body.items as ListedKey[]).map((k) => k.id)).toContain(expiring.id);
-    });
+    }, 5000);
   });
   afterAll(async () => {
     await sut.close();
@@ -75,12 +75,24 @@ describe('GET /admin/api-keys', () => {
     if (status !== 'all') expect(items.every((k) => k.status === status)).toBe(true);
   });
 
-  it('lists a key whose expiresAt passed as expired, though no KeyExpired was written', async () => {
-    const res = await list({ tenantId, status: 'expired' }).expect(200);
-    const expiring = (res.body.items as ListedKey[]).find((k) => k.id === ids.expired[1]);
-    expect(expiring?.status).toBe('expired');
-    const { rows } = await pool.query(`SELECT 1 FROM events WHERE stream_id = $1 AND type = 'key.expired'`, [`key-${ids.expired[1]}`]);
-    expect(rows).toHaveLength(0);
+  it('lists a key whose expiresAt passed as expired, and never as active', async () => {
+    const expired = await list({ tenantId, status: 'expired' }).expect(200);
+    expect((expired.body.items as ListedKey[]).find((k) => k.id === ids.expired[1])?.status).toBe('expired');
+    const active = await list({ tenantId, status: 'active' }).expect(200);
+    expect((active.body.items as ListedKey[]).map((k) => k.id)).not.toContain(ids.expired[1]);
+  });
+
+  it('lists a key whose expiresAt passed as expired before the sweeper writes KeyExpired', async () => {
+    await withSweeperPaused(pool, async () => {
+      const key = await createKey(sut, secrets, admin.token, { tenantId: uniqueTenant(), name: 'unswept', expiresAt: new Date(Date.now() + 1000).toISOString() });
+      await eventually(async () => {
+        const res = await list({ tenantId: key.body.tenantId as string, status: 'expired' }).expect(200);
+        expect((res.body.items as ListedKey[]).map((k) => [k.id, k.status])).toEqual([[key.id, 'expired']]);
+      }, 5000);
+      expect((await list({ tenantId: key.body.tenantId as string }).expect(200)).body.items).toEqual([]);
+      const { rows } = await pool.query(`SELECT 1 FROM events WHERE stream_id = $1 AND type = 'key.expired'`, [`key-${key.id}`]);
+      expect(rows).toHaveLength(0);
+    });
   });
 
   it('filters by tenantId: keys of other tenants never appear', async () => {
@@ -138,8 +150,8 @@ describe('GET /admin/api-keys', () => {
     [{ cursor: 'not-a-cursor' }, 'cursor'],
     [{ cursor: Buffer.from('["yesterday","x"]').toString('base64url') }, 'cursor'],
     [{ colour: 'red' }, 'colour'],
-  ])('refuses the query %j with 400 naming %s', async (query, field) => {
-    const res = await list(query as Record<string, string | number>);
+  ] as [Record<string, string | number>, string][])('refuses the query %j with 400 naming %s', async (query, field) => {
+    const res = await list(query);
     expectValidationError(res, field);
   });
 

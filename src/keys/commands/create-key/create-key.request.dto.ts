@@ -1,5 +1,7 @@
 import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsInt, IsISO8601, IsObject, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { keepRaw } from '../../../common/keep-raw.js';
 
 export class CreateKeyRequestDto {
   @ApiProperty({ example: 'acme', description: '1–64 characters of A-Z a-z 0-9 . _ -' })
@@ -27,6 +29,7 @@ export class CreateKeyRequestDto {
   })
   @IsOptional()
   @IsObject()
+  @Transform(keepRaw, { toClassOnly: true })
   tags?: Record<string, string>;
 
   @ApiPropertyOptional({ example: '2027-01-01T00:00:00Z', description: 'ISO 8601, in the future. Not with expiresInDays.' })

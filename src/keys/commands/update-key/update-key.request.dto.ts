@@ -1,5 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsISO8601, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { keepRaw } from '../../../common/keep-raw.js';
 
 export class UpdateKeyRequestDto {
   @ApiPropertyOptional({ example: 'billing export (EU)' })
@@ -18,6 +20,7 @@ export class UpdateKeyRequestDto {
   @ApiPropertyOptional({ example: { plan: 'enterprise' }, type: 'object', additionalProperties: { type: 'string' }, description: 'Replaces the whole tag map' })
   @IsOptional()
   @IsObject()
+  @Transform(keepRaw, { toClassOnly: true })
   tags?: Record<string, string>;
 
   @ApiPropertyOptional({ example: '2027-06-01T00:00:00Z', nullable: true, description: 'A future time, or null to remove the expiry' })

@@ -12,6 +12,14 @@ import { assertCanAccessKey, assertCanCreateIn, isCrossTenant } from '../../tena
 import type { KeyPage } from '../list-keys/list-keys.query.js';
 import { KeyAsOfQuery, KeysActiveAtQuery } from './keys-as-of.query.js';
 
+/**
+ * IsISO8601 also accepts forms Date cannot read (week dates `2026-W05`, ordinal `2026-032`, basic
+ * `20260101T000000Z`): they arrive here as an Invalid Date and used to end in a 500.
+ */
+function assertInstant(field: 'activeAt' | 'asOf', at: Date): void {
+  if (Number.isNaN(at.getTime())) throw ValidationError.field(field, 'must be an ISO 8601 date or date-time such as 2026-06-01T12:00:00Z');
+}
+
 /** The key as its events up to `at` (by the time each event occurred) make it; undefined before it existed. */
 function replayUntil(events: readonly RecordedEvent[], at: Date): ApiKey | undefined {
   const upTo = events.map(toKeyEvent).filter((e) => Date.parse(e.payload.occurredAt) <= at.getTime());
@@ -27,6 +35,7 @@ export class KeysActiveAtHandler implements IQueryHandler<KeysActiveAtQuery> {
 
   /** Pages walk key ids (created by `at`); a page may hold fewer valid keys than `limit`. */
   async execute({ actor, at, filter }: KeysActiveAtQuery): Promise<KeyPage> {
+    assertInstant('activeAt', at);
     const params: unknown[] = [at];
     const where = ['created_at <= $1'];
     const tenantId = isCrossTenant(actor) ? filter.tenantId : (filter.tenantId ?? actor.tenantId!);
@@ -69,6 +78,7 @@ export class KeyAsOfHandler implements IQueryHandler<KeyAsOfQuery> {
   ) {}
 
   async execute({ actor, id, at }: KeyAsOfQuery): Promise<KeyView> {
+    assertInstant('asOf', at);
     const current = await this.keys.loadFor(id, actor);
     assertCanAccessKey(actor, current, id);
     const key = replayUntil(await this.store.readStream(keyStreamId(current.keyId)), at);

@@ -38,8 +38,9 @@ export class ListKeysHandler implements IQueryHandler<ListKeysQuery> {
 
   async execute({ actor, filter }: ListKeysQuery): Promise<KeyPage> {
     const now = new Date();
-    const params: unknown[] = [now];
     const where = [STATUS_SQL[filter.status]];
+    // Bind now only where the filter uses it: PostgreSQL cannot type an unreferenced parameter.
+    const params: unknown[] = where[0].includes('$1') ? [now] : [];
     const tenantId = isCrossTenant(actor) ? filter.tenantId : (filter.tenantId ?? actor.tenantId!);
     if (tenantId !== undefined) {
       assertCanCreateIn(actor, tenantId);

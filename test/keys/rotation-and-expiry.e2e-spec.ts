@@ -1,0 +1,100 @@
+import type { Pool } from 'pg';
+import request from 'supertest';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+import { testPool } from '../support/test-database.js';
+import { bearer, createKey, eventually, expectErrorShape, expectNoSecretLeaks, issueUsableKey, Secrets, streamEvents, uniqueTenant, untilUsable, withSweeperPaused, type IssuedKey } from './helpers.js';
+
+describe('what the guard accepts after a rotation, a revoke and an expiry', () => {
+  let sut: TestApp;
+  let pool: Pool;
+  let admin: IssuedKey;
+  const secrets = new Secrets();
+
+  const whoami = (token: string) => request(sut.url).get('/examples/whoami').set(bearer(token));
+  const rotate = async (id: string, gracePeriodSeconds: number): Promise<string> => {
+    const res = await request(sut.url).post(`/admin/api-keys/${id}/rotate`).set(bearer(admin.token)).send({ gracePeriodSeconds }).expect(200);
+    return secrets.add(res.body.key);
+  };
+
+  beforeAll(async () => {
+    sut = await createTestApp();
+    pool = testPool(2);
+    admin = await issueUsableKey(sut, secrets, { scopes: ['admin'] });
+  });
+  afterAll(async () => {
+    await sut.close();
+    await pool.end();
+  });
+
+  it('accepts both the old and the new secret during a 60 s grace period', async () => {
+    const key = await issueUsableKey(sut, secrets, { tenantId: uniqueTenant(), tags: { plan: 'pro' } });
+    const rotated = await rotate(key.id, 60);
+    await untilUsable(sut, rotated);
+    for (const token of [key.token, rotated, key.token, rotated]) {
+      const res = await whoami(token).expect(200);
+      expect(res.body).toMatchObject({ keyId: key.id, publicId: key.publicId, tags: { plan: 'pro' } });
+    }
+  });
+
+  it('refuses the old secret at once with a grace period of 0, and accepts the new one', async () => {
+    const key = await issueUsableKey(sut, secrets, { tenantId: uniqueTenant() });
+    const rotated = await rotate(key.id, 0);
+    await untilUsable(sut, rotated);
+    await eventually(async () => expectErrorShape(await whoami(key.token), 401, 'AUTH.NOT_FOUND'));
+    expect((await whoami(rotated).expect(200)).body.keyId).toBe(key.id);
+  });
+
+  it('refuses a rotated key after its grace period, and keeps accepting the new one', async () => {
+    const key = await issueUsableKey(sut, secrets, { tenantId: uniqueTenant() });
+    const rotated = await rotate(key.id, 1);
+    await untilUsable(sut, rotated);
+    const graceEndsAt = Date.parse((await request(sut.url).get(`/admin/api-keys/${key.id}`).set(bearer(admin.token)).expect(200)).body.graceEndsAt as string);
+    await eventually(async () => expectErrorShape(await whoami(key.token), 401, 'AUTH.NOT_FOUND'), 5000);
+    expect(Date.now()).toBeGreaterThanOrEqual(graceEndsAt);
+    expect((await whoami(rotated).expect(200)).body.keyId).toBe(key.id);
+  });
+
+  it('ends the older secret at once when a key is rotated again during a grace period', async () => {
+    const key = await issueUsableKey(sut, secrets, { tenantId: uniqueTenant() });
+    const second = await rotate(key.id, 60);
+    await untilUsable(sut, second);
+    const third = await rotate(key.id, 60);
+    await untilUsable(sut, third);
+    await eventually(async () => expectErrorShape(await whoami(key.token), 401, 'AUTH.NOT_FOUND'));
+    await whoami(second).expect(200);
+  });
+
+  it('refuses a revoked key (within milliseconds of the revoke), including a secret still in its grace period', async () => {
+    const key = await issueUsableKey(sut, secrets, { tenantId: uniqueTenant() });
+    const rotated = await rotate(key.id, 60);
+    await untilUsable(sut, rotated);
+    await request(sut.url).post(`/admin/api-keys/${key.id}/revoke`).set(bearer(admin.token)).send({ reason: 'test' }).expect(200);
+    await eventually(async () => expectErrorShape(await whoami(rotated), 401, 'AUTH.REVOKED'));
+    await eventually(async () => expectErrorShape(await whoami(key.token), 401, 'AUTH.REVOKED'));
+  });
+
+  it('refuses a key once its expiresAt passes, though no KeyExpired was written', async () => {
+    await withSweeperPaused(pool, async () => {
+      const expiresAt = new Date(Date.now() + 1500).toISOString();
+      const key = await createKey(sut, secrets, admin.token, { tenantId: uniqueTenant(), name: 'short-lived', expiresAt });
+      await untilUsable(sut, key.token);
+      expect((await whoami(key.token).expect(200)).body.expiresAt).toBe(expiresAt);
+
+      await eventually(async () => expectErrorShape(await whoami(key.token), 401, 'AUTH.EXPIRED'), 4000);
+      expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
+      expect((await streamEvents(pool, key.id)).map((e) => e.type)).toEqual(['key.created']);
+      const view = await request(sut.url).get(`/admin/api-keys/${key.id}`).set(bearer(admin.token)).expect(200);
+      expect(view.body.status).toBe('expired');
+    });
+  });
+
+  it('refuses a key expired by an admin with 401 AUTH.EXPIRED', async () => {
+    const key = await issueUsableKey(sut, secrets, { tenantId: uniqueTenant() });
+    await request(sut.url).post(`/admin/api-keys/${key.publicId}/expire`).set(bearer(admin.token)).expect(200);
+    await eventually(async () => expectErrorShape(await whoami(key.token), 401, 'AUTH.EXPIRED'));
+  });
+
+  it('leaks no plaintext key into logs, events or the read model', async () => {
+    await expectNoSecretLeaks(sut, pool, secrets);
+  });
+});
