@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { BodyDepthPipe } from './common/body-depth.pipe.js';
+import { containsToken } from './common/redact-tokens.js';
 import { DomainErrorFilter } from './common/domain-error.filter.js';
 import { createValidationPipe } from './common/validation.pipe.js';
 
@@ -14,14 +15,15 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * The HTTP adapter main.ts and the tests share: bodies over 256 KiB are a 413; a well-formed
  * `x-request-id` is kept (else one is made) and ends up in logs and in event metadata alike.
  */
-export function createFastifyAdapter(logger?: Logger): FastifyAdapter {
+export function createFastifyAdapter(logger?: Logger, trustProxy = false): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: 256 * 1024,
-    trustProxy: true,
+    // Only behind a proxy you control: otherwise any client could choose the IP recorded in events.
+    trustProxy,
     ...(logger ? { loggerInstance: logger } : {}),
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const header = req.headers['x-request-id'];
-      return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+      return typeof header === 'string' && REQUEST_ID.test(header) && !containsToken(header) ? header : randomUUID();
     },
   });
 }

@@ -22,7 +22,7 @@ export async function serve(config: AppConfig): Promise<NestFastifyApplication> 
       const applied = await runMigrations(database.url);
       if (applied.length > 0) new Logger('Database').log(`applied migrations: ${applied.join(', ')}`);
     }
-    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, database.url), createFastifyAdapter(pinoLogger), {
+    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, database.url), createFastifyAdapter(pinoLogger, config.trustProxy), {
       logger,
       abortOnError: false,
     });

@@ -19,7 +19,11 @@ export interface AppConfig {
   bootstrapAdmin: boolean;
   /** The guard replica's safety resync period (it also resyncs after every LISTEN reconnect). */
   replicaResyncMs: number;
+  /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean;
   expirySweepEnabled: boolean;
+  /** Run the async projections (audit log) in this process; the CLI turns it off and drives them itself. */
+  asyncProjectionsEnabled: boolean;
   /** A KeyExpired is written at most this long after a key's expiresAt. */
   expirySweepDelayMs: number;
 }
@@ -93,7 +97,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     examplesEnabled: bool(env, 'EXAMPLES_ENABLED', true),
     projectionPollMs: int(env, 'PROJECTION_POLL_MS', 1000, 50, 3_600_000),
     bootstrapAdmin: bool(env, 'BOOTSTRAP_ADMIN', true),
+    trustProxy: bool(env, 'TRUST_PROXY', false),
     expirySweepEnabled: bool(env, 'EXPIRY_SWEEP_ENABLED', true),
+    asyncProjectionsEnabled: bool(env, 'ASYNC_PROJECTIONS_ENABLED', true),
     expirySweepDelayMs: int(env, 'EXPIRY_SWEEP_DELAY_MS', 30_000, 300, 86_400_000),
     replicaResyncMs: int(env, 'REPLICA_RESYNC_MS', 30_000, 50, 86_400_000),
   };

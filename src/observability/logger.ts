@@ -1,13 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { redactTokens } from '../common/redact-tokens.js';
 import type { LogLevel } from '../config/config.js';
 
 /** Anything shaped like a keyledger token (any prefix): never written to a log, whatever carries it. */
-const TOKEN = /[a-z][a-z0-9]*(?:_[a-z0-9]+)*_[0-9A-Za-z]{12}_[0-9A-Za-z]{34}/g;
-
-export function scrub(text: string): string {
-  return text.replace(TOKEN, '[REDACTED]');
-}
+export const scrub = redactTokens;
 
 /** Structured fields that may hold a key, wherever they appear in a log object. */
 export const REDACT_PATHS = [

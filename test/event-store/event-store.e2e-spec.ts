@@ -125,8 +125,30 @@ describe('EventStore (real PostgreSQL)', () => {
       ['TRUNCATE', 'TRUNCATE events'],
     ])('rejects a raw %s', async (op, sql) => {
       await sut.append(`test-${randomUUID()}`, 'no-stream', [event()], {});
-      await expect(pool.query(sql)).rejects.toThrow(`the events table is append-only: ${op} is not allowed`);
+      await expect(withShortLockWaits(sql)).rejects.toThrow(`the events table is append-only: ${op} is not allowed`);
     });
+
+    /*
+     * TRUNCATE takes an exclusive lock before its trigger can refuse; queued behind a transaction
+     * another test file holds open, it would block every reader behind it. Wait briefly, retry.
+     */
+    async function withShortLockWaits(sql: string): Promise<void> {
+      const client = await pool.connect();
+      try {
+        await client.query(`SET lock_timeout = '300ms'`);
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await client.query(sql);
+            return;
+          } catch (error) {
+            if ((error as { code?: string }).code !== '55P03' || attempt > 100) throw error;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+      } finally {
+        client.release();
+      }
+    }
   });
 
   it('sends a notification per event at commit', async () => {

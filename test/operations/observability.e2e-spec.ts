@@ -97,7 +97,7 @@ describe('observability', () => {
     const logs = sut.output();
     const lines = logs.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.some((l) => l.reqId === 'req-logs-1')).toBe(true);
-    expect(logs).toContain('[REDACTED]');
+    expect(logs).toContain('[redacted key]');
     for (const token of [admin.token, verifier.token, victim.token]) {
       expect(logs).not.toContain(token);
       expect(logs).not.toContain(token.slice(-34)); // the secret part alone
