@@ -1,5 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { hasScopes } from '../token/index.js';
+import type { ApiKeyPrincipal } from './api-key-principal.js';
 import { InsufficientScopeError, UnauthenticatedError } from './auth.errors.js';
 import { PRINCIPAL_PROPERTY } from './current-api-key.decorator.js';
 import { KeyVerifier } from './key-verifier.js';
@@ -32,9 +34,15 @@ export class ApiKeyGuard implements CanActivate {
     const options = this.reflector.getAllAndOverride<Required<RequireApiKeyOptions> | undefined>(REQUIRE_API_KEY, targets);
     if (options === undefined && this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<{ headers: Headers } & Record<string, unknown>>();
+    const required = options?.scopes ?? [];
+    // With guardAllRoutes, a route that also has @RequireApiKey meets this guard twice: verify once.
+    const verified = request[PRINCIPAL_PROPERTY] as ApiKeyPrincipal | undefined;
+    if (verified !== undefined) {
+      if (!hasScopes(verified.scopes, required)) throw InsufficientScopeError.missing(required);
+      return true;
+    }
     const token = extractKey(request.headers);
     if (!token) throw UnauthenticatedError.missing();
-    const required = options?.scopes ?? [];
     const result = this.verifier.verify(token, required);
     switch (result.code) {
       case 'VALID':
@@ -42,7 +50,10 @@ export class ApiKeyGuard implements CanActivate {
         return true;
       case 'INSUFFICIENT_SCOPE':
         throw InsufficientScopeError.missing(required);
-      default:
+      case 'MALFORMED':
+      case 'NOT_FOUND':
+      case 'EXPIRED':
+      case 'REVOKED':
         throw UnauthenticatedError.invalid(result.code);
     }
   }

@@ -15,7 +15,7 @@ export async function loadKeyPepper(configured: string | undefined, dataDir: str
   if (existsSync(file)) return Buffer.from((await readFile(file, 'utf8')).trim(), 'utf8');
   const pepper = randomBytes(32).toString('base64url');
   await mkdir(dataDir, { recursive: true });
-  await writeFile(file, pepper, { mode: 0o600, flag: 'wx' }).catch(async (error: NodeJS.ErrnoException) => {
+  await writeFile(file, pepper, { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw error; // another instance won the race: use its pepper
   });
   return Buffer.from((await readFile(file, 'utf8')).trim(), 'utf8');

@@ -34,9 +34,11 @@ export interface ReplicaRow {
   version: number;
 }
 
-const COLUMNS = `key_id, public_id, tenant_id, scopes, tags, status, secret_hash, previous_secret_hash, grace_ends_at, expires_at, version`;
+// scopes as JSON: the same string[], but JSON.parse is far cheaper than node-postgres's text[] parser (~2 µs a row).
+const COLUMNS = `key_id, public_id, tenant_id, to_json(scopes) AS scopes, tags, status, secret_hash, previous_secret_hash, grace_ends_at, expires_at, version`;
 /** Revoked and expired keys stay this long (to answer REVOKED/EXPIRED), then only NOT_FOUND. */
 const TOMBSTONE_SQL = `(status = 'active' OR updated_at > now() - make_interval(days => $1))`;
+const SNAPSHOT_XMIN_SQL = 'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin';
 
 const RESULTS = {
   MALFORMED: Object.freeze({ code: 'MALFORMED' }),
@@ -104,22 +106,45 @@ export class KeyReplica {
     return (this.pepper ? createHmac('sha256', this.pepper) : createHash('sha256')).update(token).digest('binary');
   }
 
-  /** Loads every row in key_id order, in batches; returns how many it loaded. */
+  /**
+   * Loads every row, in batches; returns how many it loaded. One read-only REPEATABLE READ
+   * transaction streams the table through a cursor in physical order: paging in key_id order
+   * would read one random heap page per row (key ids are random UUIDs), which dominates start-up
+   * on large tables. The snapshot xmin is taken in that same transaction, and the next batch is
+   * requested before the current one is applied, so PostgreSQL scans while this process applies.
+   */
   async load(batchSize = 5000, onProgress?: (loaded: number) => void): Promise<number> {
-    const from = await this.snapshotXmin();
-    let after = '00000000-0000-0000-0000-000000000000';
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`load: batchSize must be a positive integer, got ${batchSize}`);
+    const client = await this.pool.connect();
+    let from: string;
     let loaded = 0;
-    for (;;) {
-      const { rows } = await this.pool.query<ReplicaRow>(
-        `SELECT ${COLUMNS} FROM api_keys WHERE key_id > $2 AND ${TOMBSTONE_SQL} ORDER BY key_id LIMIT $3`,
-        [this.tombstoneDays, after, batchSize],
-      );
-      for (const row of rows) this.apply(row);
-      loaded += rows.length;
-      if (rows.length < batchSize) break;
-      after = rows[rows.length - 1].key_id;
-      onProgress?.(loaded);
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      from = (await client.query<{ xmin: string }>(SNAPSHOT_XMIN_SQL)).rows[0].xmin;
+      await client.query(`DECLARE replica_load NO SCROLL CURSOR FOR SELECT ${COLUMNS} FROM api_keys WHERE ${TOMBSTONE_SQL}`, [
+        this.tombstoneDays,
+      ]);
+      const fetchBatch = () => client.query<ReplicaRow>(`FETCH ${batchSize} FROM replica_load`);
+      let next = fetchBatch();
+      for (;;) {
+        const { rows } = await next;
+        const last = rows.length < batchSize;
+        if (!last) {
+          next = fetchBatch();
+          next.catch(() => undefined); // observed by the next turn's await; never an unhandled rejection
+        }
+        for (const row of rows) this.apply(row);
+        loaded += rows.length;
+        if (last) break;
+        onProgress?.(loaded);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(true); // the connection's state is unknown: do not reuse it
+      throw error;
     }
+    client.release();
     this.syncedFrom = from;
     this.lastSyncAt = Date.now();
     return loaded;
@@ -150,7 +175,7 @@ export class KeyReplica {
   }
 
   private async snapshotXmin(): Promise<string> {
-    const { rows } = await this.pool.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
+    const { rows } = await this.pool.query<{ xmin: string }>(SNAPSHOT_XMIN_SQL);
     return rows[0].xmin;
   }
 

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import { generateToken, hashToken } from '../token/index.js';
+import { KeyReplica, type ReplicaRow } from './key-replica.js';
+
+const PEPPER = Buffer.from('unit-test-pepper-0123456789abcdef0123456789', 'utf8');
+
+/** A pool that must never be used: verification is memory only. */
+function unreachablePool(): { pool: Pool; calls: () => number } {
+  let calls = 0;
+  const refuse = (): never => {
+    calls++;
+    throw new Error('verify() must not touch the database');
+  };
+  return { pool: { query: refuse, connect: refuse } as unknown as Pool, calls: () => calls };
+}
+
+function row(token: string, overrides: Partial<ReplicaRow> = {}): ReplicaRow {
+  const publicId = token.slice(-47, -35);
+  return {
+    key_id: randomUUID(),
+    public_id: publicId,
+    tenant_id: 'acme',
+    scopes: ['invoices:read'],
+    tags: { plan: 'pro' },
+    status: 'active',
+    secret_hash: hashToken(token, PEPPER),
+    previous_secret_hash: null,
+    grace_ends_at: null,
+    expires_at: null,
+    version: 1,
+    ...overrides,
+  };
+}
+
+describe('KeyReplica.verify', () => {
+  let db: ReturnType<typeof unreachablePool>;
+  let sut: KeyReplica;
+
+  beforeEach(() => {
+    db = unreachablePool();
+    sut = new KeyReplica(db.pool, PEPPER);
+  });
+
+  it('answers a flood of random well-formed keys NOT_FOUND without a single database call', () => {
+    const known = Array.from({ length: 1000 }, () => generateToken().token);
+    for (const token of known) sut.apply(row(token));
+
+    const codes = new Set<string>();
+    for (let i = 0; i < 2000; i++) codes.add(sut.verify(generateToken().token).code);
+    for (const token of known.slice(0, 50)) codes.add(sut.verify(token).code);
+
+    expect([...codes].sort()).toEqual(['NOT_FOUND', 'VALID']);
+    expect(db.calls()).toBe(0);
+  });
+
+  it('answers VALID with the principal, from memory', () => {
+    const { token } = generateToken();
+    const r = row(token, { expires_at: new Date('2030-01-01T00:00:00.000Z') });
+    sut.apply(r);
+
+    expect(sut.verify(token)).toEqual({
+      code: 'VALID',
+      principal: {
+        keyId: r.key_id,
+        publicId: r.public_id,
+        tenantId: 'acme',
+        scopes: ['invoices:read'],
+        tags: { plan: 'pro' },
+        expiresAt: '2030-01-01T00:00:00.000Z',
+      },
+    });
+    expect(db.calls()).toBe(0);
+  });
+
+  it('answers MALFORMED for anything that is not a well-formed key', () => {
+    const { token } = generateToken();
+    sut.apply(row(token));
+    for (const bad of ['', 'nope', token.slice(0, -1), `${token}x`, token.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a'))]) {
+      expect(sut.verify(bad).code).toBe('MALFORMED');
+    }
+    expect(db.calls()).toBe(0);
+  });
+
+  it('answers NOT_FOUND for a wrong secret under a known publicId', () => {
+    const { token, publicId } = generateToken();
+    sut.apply(row(token));
+    expect(sut.verify(generateToken('kl_live', publicId).token).code).toBe('NOT_FOUND');
+  });
+
+  it('answers NOT_FOUND when the pepper differs from the one the key was hashed with', () => {
+    const { token } = generateToken();
+    const other = new KeyReplica(db.pool, Buffer.from('another-pepper-0123456789abcdef0123456789'));
+    other.apply(row(token));
+    expect(other.verify(token).code).toBe('NOT_FOUND');
+  });
+
+  it('answers REVOKED and EXPIRED by status, and EXPIRED the instant expiresAt passes', () => {
+    const [revoked, expired, ttl] = [generateToken().token, generateToken().token, generateToken().token];
+    const expiresAt = new Date('2030-01-01T00:00:00.000Z');
+    sut.apply(row(revoked, { status: 'revoked' }));
+    sut.apply(row(expired, { status: 'expired' }));
+    sut.apply(row(ttl, { expires_at: expiresAt }));
+
+    expect(sut.verify(revoked).code).toBe('REVOKED');
+    expect(sut.verify(expired).code).toBe('EXPIRED');
+    expect(sut.verify(ttl, expiresAt.getTime() - 1).code).toBe('VALID');
+    expect(sut.verify(ttl, expiresAt.getTime()).code).toBe('EXPIRED');
+  });
+
+  it('accepts the previous secret only until the grace period ends', () => {
+    const { token: previous, publicId } = generateToken();
+    const { token: current } = generateToken('kl_live', publicId);
+    const graceEndsAt = new Date('2030-01-01T00:00:00.000Z');
+    sut.apply(row(current, { previous_secret_hash: hashToken(previous, PEPPER), grace_ends_at: graceEndsAt, version: 2 }));
+
+    expect(sut.verify(current).code).toBe('VALID');
+    expect(sut.verify(previous, graceEndsAt.getTime() - 1).code).toBe('VALID');
+    expect(sut.verify(previous, graceEndsAt.getTime()).code).toBe('NOT_FOUND');
+  });
+
+  it('keeps the newest version whatever order rows arrive in (load, NOTIFY and resync overlap)', () => {
+    const { token } = generateToken();
+    const created = row(token);
+    const revoked = { ...created, status: 'revoked' as const, version: 2 };
+
+    sut.apply(revoked);
+    sut.apply(created);
+    expect(sut.verify(token).code).toBe('REVOKED');
+    sut.apply(revoked);
+    expect(sut.verify(token).code).toBe('REVOKED');
+  });
+
+  it('hashes without a pepper (plain SHA-256) when the registry has none', () => {
+    const { token } = generateToken();
+    const plain = new KeyReplica(db.pool, undefined);
+    plain.apply(row(token, { secret_hash: hashToken(token) }));
+    expect(plain.verify(token).code).toBe('VALID');
+  });
+});
