@@ -280,7 +280,7 @@ export class EventStore implements OnModuleDestroy {
       `SELECT ${SELECT_COLUMNS} FROM events
        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-       ORDER BY transaction_id, global_position LIMIT $3`,
+       ORDER BY events.transaction_id, events.global_position LIMIT $3`,
       [after.transactionId, after.position, limit],
     );
     return rows.map(toRecordedEvent);
@@ -291,7 +291,7 @@ export class EventStore implements OnModuleDestroy {
     const { rows } = await client.query<EventRow>(
       `SELECT ${SELECT_COLUMNS} FROM events
        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-       ORDER BY transaction_id, global_position LIMIT $3`,
+       ORDER BY events.transaction_id, events.global_position LIMIT $3`,
       [after.transactionId, after.position, limit],
     );
     return rows.map(toRecordedEvent);

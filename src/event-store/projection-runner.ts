@@ -82,15 +82,22 @@ export class ProjectionRunner {
     } while (this.again && this.state === 'idle');
   }
 
-  /** Applies one batch; returns how many events it applied (0: caught up, or another instance holds the lock). */
-  async runBatch(): Promise<number> {
+  /**
+   * Applies one batch; returns how many events it applied (0: caught up, or — unless `wait` —
+   * another instance holds the lock). A rebuild waits for the lock instead of giving up.
+   */
+  async runBatch(wait = false): Promise<number> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<{ locked: boolean }>(LOCK_SQL, [this.name]);
-      if (!rows[0].locked) {
-        await client.query('ROLLBACK');
-        return 0;
+      if (wait) {
+        await client.query(BLOCKING_LOCK_SQL, [this.name]);
+      } else {
+        const { rows } = await client.query<{ locked: boolean }>(LOCK_SQL, [this.name]);
+        if (!rows[0].locked) {
+          await client.query('ROLLBACK');
+          return 0;
+        }
       }
       const applied = await this.applyNext(client);
       await client.query('COMMIT');
@@ -179,7 +186,7 @@ export class ProjectionRunner {
     this.error = undefined;
     let done = 0;
     for (;;) {
-      const n = await this.runBatch();
+      const n = await this.runBatch(true);
       if (n === 0) break;
       done += n;
       onProgress?.(done);

@@ -52,12 +52,21 @@ describe('graceful shutdown of the real process', () => {
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 30_000;
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    let exitCode: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) =>
+      child!.once('exit', (code) => {
+        exitCode = code;
+        resolve(code);
+      }),
+    );
+    const deadline = Date.now() + 60_000;
     for (;;) {
       const ready = await fetch(`${base}/health/ready`).then((r) => r.ok, () => false);
       if (ready) break;
-      if (Date.now() > deadline) throw new Error('the server did not become ready');
+      if (exitCode !== undefined) throw new Error(`the server exited (${exitCode}) before it was ready: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`the server did not become ready: ${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
 
@@ -97,5 +106,5 @@ describe('graceful shutdown of the real process', () => {
     );
     expect(rows).toHaveLength(acknowledged.length);
     expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
-  }, 90_000);
+  }, 150_000);
 });

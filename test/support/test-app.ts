@@ -26,9 +26,10 @@ export interface TestApp {
 
 /**
  * The real app, built exactly as main.ts builds it (createFastifyAdapter + configureApp), on the
- * migrated test database, listening on a random port.
+ * migrated test database (or on `databaseUrl`, e.g. a database a test created for itself),
+ * listening on a random port.
  */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(env: Record<string, string> = {}, databaseUrl: string = testDatabaseUrl()): Promise<TestApp> {
   const config = loadConfig({
     DATA_DIR: mkdtempSync(join(tmpdir(), 'keyledger-test-')),
     KEY_PEPPER: TEST_PEPPER,
@@ -42,7 +43,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const capture = (level: string) => (message: unknown, ...rest: unknown[]) => {
     logs.push(`${level} ${[message, ...rest].map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ')}`);
   };
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, testDatabaseUrl()), createFastifyAdapter(), {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl), createFastifyAdapter(), {
     logger: { log: capture('log'), error: capture('error'), warn: capture('warn'), debug: capture('debug'), verbose: capture('verbose'), fatal: capture('fatal') },
   });
   configureApp(app);

@@ -1,8 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { ValidationError } from '../../common/domain-error.js';
-import { DomainError } from '../../common/domain-error.js';
+import { DomainError, ValidationError, type FieldError } from '../../common/domain-error.js';
 import type { Actor } from '../../keys/index.js';
 
 export const AUDIT_EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated'] as const;
@@ -48,12 +47,33 @@ export class AuditTenantForbiddenError extends DomainError {
 }
 
 /**
+ * A `from`/`to` bound as the UTC instant (ISO 8601, milliseconds, Z) that the SQL compares with, so
+ * the range check here and the filter in PostgreSQL read the text one way. IsISO8601 also lets
+ * through forms no clock orders (week dates `2026-W05`, ordinal `2026-032`, basic `20260101T…`):
+ * PostgreSQL failed on some (a 500) and read others its own way, so they are refused. recorded_at
+ * has millisecond precision: a finer bound is rounded up, which keeps `>=` and `<` exact.
+ */
+function instant(field: 'from' | 'to', text: string | undefined): string | FieldError | undefined {
+  if (text === undefined || text === '') return undefined;
+  const ms = Date.parse(text);
+  if (!/^\d{4}(?:-\d{2}(?:-\d{2}(?:T.*)?)?)?$/.test(text) || Number.isNaN(ms)) {
+    return { field, message: 'must be an ISO 8601 date or date-time such as 2026-06-01T12:00:00Z' };
+  }
+  const subMillisecond = /\.\d{3}(\d*[1-9])/.test(text);
+  return new Date(ms + (subMillisecond ? 1 : 0)).toISOString();
+}
+
+/**
  * The WHERE clause for a filter, with the caller's tenant boundary applied: an `audit:read` key
  * without `admin` reads its own tenant only.
  */
 export function auditWhere(actor: Actor, filter: AuditFilter, params: unknown[]): string {
   const crossTenant = actor.scopes === null || actor.scopes.includes('admin');
-  if (filter.from && filter.to && Date.parse(filter.from) > Date.parse(filter.to)) {
+  const from = instant('from', filter.from);
+  const to = instant('to', filter.to);
+  const unreadable = [from, to].filter((t): t is FieldError => typeof t === 'object');
+  if (unreadable.length > 0) throw ValidationError.of(unreadable);
+  if (typeof from === 'string' && typeof to === 'string' && Date.parse(from) > Date.parse(to)) {
     throw ValidationError.of([
       { field: 'from', message: 'must not be after `to`' },
       { field: 'to', message: 'must not be before `from`' },
@@ -70,8 +90,8 @@ export function auditWhere(actor: Actor, filter: AuditFilter, params: unknown[])
   if (filter.keyId) add('key_id = ?::uuid', filter.keyId.toLowerCase());
   if (filter.actorId) add('actor_id = ?', filter.actorId);
   if (filter.type) add('event_type = ?', filter.type);
-  if (filter.from) add('recorded_at >= ?::timestamptz', filter.from);
-  if (filter.to) add('recorded_at < ?::timestamptz', filter.to);
+  if (typeof from === 'string') add('recorded_at >= ?::timestamptz', from);
+  if (typeof to === 'string') add('recorded_at < ?::timestamptz', to);
   return where.length ? where.join(' AND ') : 'true';
 }
 

@@ -38,6 +38,7 @@ export class ChainVerifier {
     private readonly store: EventStore,
   ) {}
 
+
   async verify(fromDigest?: string, onProgress?: (checked: number) => void): Promise<VerifyResult> {
     const digest = fromDigest === undefined ? undefined : parseDigest(fromDigest);
     let chain: Buffer = GENESIS;
@@ -72,9 +73,7 @@ export class ChainVerifier {
       for (const [i, event] of events.entries()) {
         const row = rows[i];
         if (row === undefined) return done(); // the projection has not got this far yet
-        if (row.position !== event.position) {
-          return result({ position: Math.min(row.position, event.position), reason: 'an event is missing or out of order (audit row and event store disagree on the sequence)' });
-        }
+        if (row.position !== event.position) return result(await this.sequenceMismatch(row.position, event.position));
         chain = nextChainHash(chain, event);
         if (!chain.equals(row.chain_hash)) return result({ position: event.position, reason: 'the event differs from what the audit chain recorded (altered)' });
         checked++;
@@ -90,5 +89,24 @@ export class ChainVerifier {
     const extra = await this.pool.query<{ position: number }>('SELECT position FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 1', [seq]);
     if (extra.rows[0]) return result({ position: extra.rows[0].position, reason: 'the audit log has an event the event store no longer has (deleted)' });
     return done();
+  }
+
+  /**
+   * The audit row at this point of the chain names `recorded`, the event store has `found` there.
+   * Chain order is (transaction_id, position), not position order, so the smaller of the two is not
+   * necessarily the culprit: name the event that was removed (or moved away), else the one that was
+   * added, else (both exist: reordered) the place where the recorded order breaks.
+   */
+  private async sequenceMismatch(recorded: number, found: number): Promise<ChainMismatch> {
+    const { rows } = await this.pool.query<{ recorded_in_store: boolean; found_in_audit: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM events WHERE global_position = $1) AS recorded_in_store,
+              EXISTS (SELECT 1 FROM audit_log WHERE position = $2) AS found_in_audit`,
+      [recorded, found],
+    );
+    if (!rows[0].recorded_in_store) {
+      return { position: recorded, reason: 'an event the audit chain recorded is missing from the event store (deleted, or its position changed)' };
+    }
+    if (!rows[0].found_in_audit) return { position: found, reason: 'the event store has an event the audit chain never recorded (inserted)' };
+    return { position: recorded, reason: 'the events are out of the order the audit chain recorded (reordered)' };
   }
 }

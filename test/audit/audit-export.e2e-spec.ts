@@ -1,0 +1,139 @@
+import type { Pool } from 'pg';
+import request from 'supertest';
+import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
+import { testPool } from '../support/test-database.js';
+import { auditSettled, bearer, download, parseCsv, uniqueTenant, walkAudit, type AuditEntry, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
+
+const CSV_HEADER = [
+  'seq', 'position', 'recordedAt', 'occurredAt', 'type', 'keyId', 'publicId', 'tenantId',
+  'actorType', 'actorId', 'requestId', 'ip', 'userAgent', 'reason', 'changes', 'chainHash',
+];
+
+const TRICKY_REASON = 'leaked, twice: "prod" and "staging",\r\nsee ticket #42';
+const FORMULA_REASON = '=HYPERLINK("http://evil.example","click")';
+
+interface Key {
+  id: string;
+  publicId: string;
+  token: string;
+}
+
+describe('GET /admin/audit/export (NDJSON and CSV)', () => {
+  let sut: TestApp;
+  let pool: Pool;
+  let admin: Key;
+  let reader: Key;
+  const E = uniqueTenant();
+  const keys: Key[] = [];
+
+  const act = (method: 'post' | 'patch', path: string, body: Record<string, unknown> = {}) =>
+    request(sut.url)[method](path).set(bearer(admin.token)).set('user-agent', 'export, "quoted" agent').send(body);
+
+  beforeAll(async () => {
+    sut = await createTestApp();
+    pool = testPool(2);
+    admin = await issueKey(sut.app, { scopes: ['admin'] });
+    reader = await issueKey(sut.app, { tenantId: E, scopes: ['audit:read'] });
+    const deadline = Date.now() + 10_000;
+    while ((await request(sut.url).get('/admin/audit').query({ limit: 1 }).set(bearer(admin.token))).status === 401) {
+      if (Date.now() > deadline) throw new Error('admin key never became usable');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (const name of ['plain', 'with, a comma', 'with "quotes"', 'ünïcødé ✓ 🔑', '-starts with a dash']) {
+      const res = await act('post', '/admin/api-keys', { tenantId: E, name, tags: { note: 'a,b;"c"' } }).expect(201);
+      keys.push({ id: res.body.id, publicId: res.body.publicId, token: res.body.key });
+    }
+    await act('post', `/admin/api-keys/${keys[0].id}/revoke`, { reason: TRICKY_REASON }).expect(200);
+    await act('post', `/admin/api-keys/${keys[1].id}/revoke`, { reason: FORMULA_REASON }).expect(200);
+    await act('post', `/admin/api-keys/${keys[2].id}/rotate`, { gracePeriodSeconds: 30 }).expect(200);
+    await act('patch', `/admin/api-keys/${keys[3].id}`, { tags: { env: 'prod,eu' } }).expect(200);
+    await auditSettled(sut, pool, [reader, ...keys].map((k) => k.id));
+  }, SETUP_TIMEOUT);
+
+  afterAll(async () => {
+    await sut.close();
+    await pool.end();
+  });
+
+  const filters: [string, () => Record<string, string>][] = [
+    ['tenantId', () => ({ tenantId: E })],
+    ['tenantId + type', () => ({ tenantId: E, type: 'key.revoked' })],
+    ['keyId', () => ({ keyId: keys[2].id })],
+    ['tenantId + actorId + range', () => ({ tenantId: E, actorId: admin.id, from: '2000-01-01T00:00:00Z', to: '2999-01-01T00:00:00Z' })],
+    ['nothing matches', () => ({ tenantId: E, type: 'key.expired' })],
+  ];
+
+  it.each(filters)('NDJSON has exactly the rows the query returns, in its order (%s)', async (_name, filterOf) => {
+    const filter = filterOf();
+    const items = await walkAudit(sut, admin.token, filter, 3);
+    const res = await download(sut, admin.token, { ...filter, format: 'ndjson' });
+    expect(res.status).toBe(200);
+    expect(res.contentType).toBe('application/x-ndjson; charset=utf-8');
+    expect(res.disposition).toMatch(/^attachment; filename="keyledger-audit-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z\.ndjson"$/);
+    const lines = res.text === '' ? [] : res.text.replace(/\n$/, '').split('\n');
+    expect(lines).toHaveLength(items.length);
+    expect(lines.map((line) => JSON.parse(line) as AuditEntry)).toEqual(items);
+    if (items.length > 0) expect(res.text.endsWith('\n')).toBe(true);
+  }, TIMEOUT);
+
+  it.each(filters)('CSV has a header and exactly the rows the query returns (%s)', async (_name, filterOf) => {
+    const filter = filterOf();
+    const items = await walkAudit(sut, admin.token, filter);
+    const res = await download(sut, admin.token, { ...filter, format: 'csv' });
+    expect(res.status).toBe(200);
+    expect(res.contentType).toBe('text/csv; charset=utf-8');
+    expect(res.disposition).toMatch(/^attachment; filename="keyledger-audit-[0-9TZ-]+\.csv"$/);
+    const [header, ...rows] = parseCsv(res.text);
+    expect(header).toEqual(CSV_HEADER);
+    expect(rows).toHaveLength(items.length);
+    for (const [i, row] of rows.entries()) {
+      expect(row).toHaveLength(CSV_HEADER.length);
+      const cell = (name: string) => row[CSV_HEADER.indexOf(name)];
+      expect(Number(cell('seq'))).toBe(items[i].seq);
+      expect(Number(cell('position'))).toBe(items[i].position);
+      expect(cell('type')).toBe(items[i].type);
+      expect(cell('recordedAt')).toBe(items[i].recordedAt);
+      expect(cell('chainHash')).toBe(items[i].chainHash);
+      expect(JSON.parse(cell('changes'))).toEqual(items[i].changes);
+    }
+  }, TIMEOUT);
+
+  it('CSV keeps commas, quotes and line breaks inside a field, and disarms spreadsheet formulas', async () => {
+    const res = await download(sut, admin.token, { tenantId: E, type: 'key.revoked', format: 'csv' });
+    const [header, ...rows] = parseCsv(res.text);
+    const reasons = rows.map((r) => r[header.indexOf('reason')]);
+    expect(reasons).toEqual([`'${FORMULA_REASON}`, TRICKY_REASON]);
+    expect(rows.map((r) => r[header.indexOf('userAgent')])).toEqual(['export, "quoted" agent', 'export, "quoted" agent']);
+    const created = parseCsv((await download(sut, admin.token, { tenantId: E, type: 'key.created', format: 'csv' })).text);
+    const names = created.slice(1).map((r) => (JSON.parse(r[header.indexOf('changes')]) as { name: { to: string } }).name.to);
+    expect(names.sort()).toEqual(['-starts with a dash', 'plain', 'test key', 'with "quotes"', 'with, a comma', 'ünïcødé ✓ 🔑'].sort());
+  }, TIMEOUT);
+
+  it('defaults to NDJSON', async () => {
+    const res = await download(sut, admin.token, { tenantId: E });
+    expect(res.contentType).toBe('application/x-ndjson; charset=utf-8');
+    expect(res.text.trim().split('\n')).toHaveLength((await walkAudit(sut, admin.token, { tenantId: E })).length);
+  }, TIMEOUT);
+
+  it('an audit:read key exports its own tenant only', async () => {
+    const own = await download(sut, reader.token, { format: 'ndjson' });
+    expect(own.status).toBe(200);
+    const entries = own.text.trim().split('\n').map((l) => JSON.parse(l) as AuditEntry);
+    expect(entries).toEqual(await walkAudit(sut, admin.token, { tenantId: E }));
+    const other = await download(sut, reader.token, { tenantId: uniqueTenant(), format: 'csv' });
+    expect(other.status).toBe(403);
+    expect(other.contentType).toMatch(/^application\/json/);
+  }, TIMEOUT);
+
+  it('no plaintext key and no secret hash reaches an export', async () => {
+    const { rows } = await pool.query<{ payload: Record<string, unknown> }>('SELECT payload FROM events WHERE stream_id = ANY($1::text[])', [
+      keys.map((k) => `key-${k.id}`),
+    ]);
+    const hashes = rows.flatMap((r) => [r.payload.secretHash, r.payload.previousSecretHash]).filter((h): h is string => typeof h === 'string');
+    expect(hashes.length).toBeGreaterThanOrEqual(keys.length + 1);
+    for (const format of ['csv', 'ndjson']) {
+      const { text } = await download(sut, admin.token, { tenantId: E, format });
+      for (const secret of [...hashes, ...keys.map((k) => k.token)]) expect(text).not.toContain(secret);
+    }
+  }, TIMEOUT);
+});

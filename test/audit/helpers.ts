@@ -1,0 +1,156 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import request, { type Response } from 'supertest';
+import { runMigrations } from '../../src/database/migrations.js';
+import { ProjectionsService } from '../../src/event-store/index.js';
+import type { TestApp } from '../support/test-app.js';
+import { testDatabaseUrl } from '../support/test-database.js';
+
+/**
+ * Per test and per setup hook. Each test here takes well under a second on an idle machine; the
+ * margin is for a loaded CI box running every file in parallel against one PostgreSQL.
+ */
+export const TIMEOUT = 20_000;
+export const SETUP_TIMEOUT = 60_000;
+
+/** Files share one database and run in parallel: every test makes its own tenants and filters by them. */
+export const uniqueTenant = (): string => `t-${randomUUID()}`;
+
+export const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${token}` });
+
+export interface AuditEntry {
+  seq: number;
+  position: number;
+  recordedAt: string;
+  occurredAt: string;
+  type: string;
+  keyId: string | null;
+  publicId: string | null;
+  tenantId: string | null;
+  actor: { type: string | null; id: string | null };
+  requestId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  reason: string | null;
+  changes: Record<string, unknown>;
+  chainHash: string;
+}
+
+/**
+ * Waits until the async audit projection holds a row for every event of these keys' streams.
+ * catchUp() applies what the projection can read now; an unrelated test file's open transaction
+ * can hold the read horizon (pg_snapshot_xmin) back for a moment, so this polls on a condition
+ * (never a fixed sleep) until the rows are really there.
+ */
+export async function auditSettled(sut: TestApp, pool: Pool, keyIds: readonly string[], timeoutMs = 15_000): Promise<void> {
+  const projections = sut.app.get(ProjectionsService);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await projections.catchUp();
+    const { rows } = await pool.query<{ missing: number }>(
+      `SELECT count(*)::int AS missing FROM events e
+       WHERE e.stream_id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.position = e.global_position)`,
+      [keyIds.map((id) => `key-${id}`)],
+    );
+    if (rows[0].missing === 0) return;
+    if (Date.now() > deadline) throw new Error(`audit log still misses ${rows[0].missing} event(s) of ${keyIds.length} key(s)`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Every page of GET /admin/audit for `query`, following nextCursor. */
+export async function walkAudit(sut: TestApp, token: string, query: Record<string, string | number>, limit = 1000): Promise<AuditEntry[]> {
+  const items: AuditEntry[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 10_000; page++) {
+    const res = await request(sut.url)
+      .get('/admin/audit')
+      .query({ ...query, limit, ...(cursor ? { cursor } : {}) })
+      .set(bearer(token))
+      .expect(200);
+    items.push(...(res.body.items as AuditEntry[]));
+    cursor = res.body.nextCursor ?? undefined;
+    if (cursor === undefined) return items;
+  }
+  throw new Error('too many pages');
+}
+
+/** A 400 with code VALIDATION whose `details` name each of `fields`. */
+export function expectValidationError(res: Response, ...fields: string[]): void {
+  expect(res.status).toBe(400);
+  expect(res.body.code).toBe('VALIDATION');
+  expect(typeof res.body.message).toBe('string');
+  const details = res.body.details as { field: string; message: string }[];
+  expect(Array.isArray(details)).toBe(true);
+  for (const d of details) expect(d.message.length).toBeGreaterThan(0);
+  for (const field of fields) expect(details.map((d) => d.field)).toContain(field);
+}
+
+/** RFC 4180: quoted fields may hold commas, CR/LF and doubled quotes; records end with CRLF. */
+export function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c === '"') {
+      if (field !== '') throw new Error(`a quote inside an unquoted field at ${i}`);
+      quoted = true;
+    } else if (c === ',') {
+      record.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+      i++;
+    } else if (c === '\n' || c === '\r') {
+      throw new Error(`a bare line break outside quotes at ${i}`);
+    } else {
+      field += c;
+    }
+  }
+  if (quoted) throw new Error('unterminated quoted field');
+  if (field !== '' || record.length > 0) throw new Error('the last record does not end with CRLF');
+  return records;
+}
+
+/** A fresh, migrated database of its own, for tests that tamper with the events table. */
+export async function createIsolatedDatabase(pool: Pool): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const name = `keyledger_test_audit_${randomBytes(6).toString('hex')}`;
+  await pool.query(`CREATE DATABASE ${name}`);
+  const url = new URL(testDatabaseUrl());
+  url.pathname = `/${name}`;
+  await runMigrations(url.toString());
+  return {
+    url: url.toString(),
+    name,
+    drop: async () => {
+      await pool.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
+/** GET with fetch, keeping the body as text whatever its Content-Type (exports are NDJSON or CSV). */
+export async function download(
+  sut: TestApp,
+  token: string,
+  query: Record<string, string | number>,
+  path = '/admin/audit/export',
+): Promise<{ status: number; contentType: string | null; disposition: string | null; text: string }> {
+  const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]));
+  const res = await fetch(`${sut.url}${path}?${qs.toString()}`, { headers: bearer(token) });
+  return { status: res.status, contentType: res.headers.get('content-type'), disposition: res.headers.get('content-disposition'), text: await res.text() };
+}
+
