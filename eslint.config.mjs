@@ -20,6 +20,11 @@ export default tseslint.config(
     },
   },
   {
+    // The web console runs in the browser and has its own tsconfig (DOM lib, Preact JSX).
+    files: ['console/**/*.ts', 'console/**/*.tsx'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['test/**/*.ts', '**/*.spec.ts', '**/*.e2e-spec.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -2,20 +2,22 @@
  * `npm run bench:append`: event-store append throughput against a plain single-row INSERT of the
  * same payload on the same database (the physical limit), at concurrency 1 and 16.
  *
- * Env: BENCH_SECONDS (measured seconds per workload per concurrency, default 10),
- * BENCH_WARMUP_SECONDS (default 2), DATABASE_URL / DATA_DIR as for the app.
- * Results go to stdout, progress to stderr.
+ * Env: BENCH_SECONDS (measured seconds per workload and concurrency, default 10),
+ * BENCH_WARMUP_SECONDS (per workload and concurrency, default 2), and DATABASE_URL / DATA_DIR as
+ * for the app. Results go to stdout, progress to stderr.
  */
 import { availableParallelism } from 'node:os';
 import { Pool } from 'pg';
 import { EventStore } from '../src/event-store/event-store.js';
 import { openBenchDatabase } from './support/bench-database.js';
 import { KeyLifecycle } from './support/key-events.js';
-import { combine, runPhase, summarize, type PhaseResult, type Summary } from './support/measure.js';
+import { combine, rate, runPhase, summarize, type PhaseResult, type Summary } from './support/measure.js';
 
 const CONCURRENCIES = [1, 16] as const;
 /** The append must reach this share of the plain INSERT's events/s at every concurrency. */
 const TARGET = 0.7;
+/** Measured time is cut into slices of about this length, alternating A B B A A B …, so drift in disk speed hits both. */
+const SLICE_SECONDS = 1;
 
 const PLAIN_TABLE_SQL = `CREATE TABLE IF NOT EXISTS bench_plain_insert (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -26,11 +28,19 @@ const PLAIN_INSERT_SQL = 'INSERT INTO bench_plain_insert (payload, metadata) VAL
 
 type Workload = 'plain' | 'append';
 
+interface Measured {
+  summary: Summary;
+  /** WAL generated per operation (bytes), all indexes and full-page images included. */
+  walPerOp: number;
+}
+
 interface Row {
   concurrency: number;
-  plain: Summary;
-  append: Summary;
+  plain: Measured;
+  append: Measured;
   ratio: number;
+  /** Lowest and highest append/plain ratio over adjacent slice pairs: the run's noise. */
+  pairRatios: [number, number];
 }
 
 function seconds(name: string, fallback: number, min: number): number {
@@ -45,10 +55,12 @@ function progress(line: string): void {
   process.stderr.write(`[bench:append] ${line}\n`);
 }
 
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const pct = (ratio: number): string => `${fmt(ratio * 100, 1)} %`;
 
 /** One operation per worker step: the same key-shaped event, appended or plainly inserted. */
-function operation(workload: Workload, pool: Pool, store: EventStore): (worker: number) => () => Promise<void> {
+function operation(workload: Workload, pool: Pool, store: EventStore): () => () => Promise<void> {
   return () => {
     const keys = new KeyLifecycle();
     if (workload === 'plain') {
@@ -64,15 +76,20 @@ function operation(workload: Workload, pool: Pool, store: EventStore): (worker: 
   };
 }
 
-async function checkpoint(pool: Pool): Promise<void> {
-  // Starts every measured segment with no pending checkpoint; needs superuser or pg_checkpoint.
-  await pool.query('CHECKPOINT').catch(() => undefined);
+async function walLsn(pool: Pool): Promise<string> {
+  const { rows } = await pool.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+  return rows[0].lsn;
+}
+
+async function walSince(pool: Pool, lsn: string): Promise<number> {
+  const { rows } = await pool.query<{ bytes: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn) AS bytes', [lsn]);
+  return Number(rows[0].bytes);
 }
 
 async function measureConcurrency(
   url: string,
   concurrency: number,
-  order: readonly Workload[],
+  startWith: Workload,
   measured: number,
   warmup: number,
   signal: AbortSignal,
@@ -82,26 +99,49 @@ async function measureConcurrency(
   pool.on('error', (error) => progress(`idle client error: ${error.message}`));
   const store = new EventStore(pool);
   const results: Record<Workload, PhaseResult[]> = { plain: [], append: [] };
+  const wal: Record<Workload, number> = { plain: 0, append: 0 };
+  const other = (w: Workload): Workload => (w === 'plain' ? 'append' : 'plain');
   try {
-    for (const workload of ['plain', 'append'] as const) {
+    for (const workload of [startWith, other(startWith)]) {
       progress(`c=${concurrency}: warm-up ${workload} for ${warmup} s`);
       totals[workload] += (await runPhase(concurrency, warmup, operation(workload, pool, store), signal)).ops;
     }
-    // Each workload runs twice for half the time, in mirrored order, so neither always goes first.
-    for (const workload of order) {
-      await checkpoint(pool);
-      progress(`c=${concurrency}: measuring ${workload} for ${measured / 2} s`);
-      const result = await runPhase(concurrency, measured / 2, operation(workload, pool, store), signal);
-      progress(`c=${concurrency}: ${workload} ${fmt(result.ops / result.seconds)} events/s`);
-      totals[workload] += result.ops;
-      results[workload].push(result);
+    // Start the measurement on a fresh checkpoint cycle (needs superuser or pg_checkpoint; skipped otherwise).
+    await pool.query('CHECKPOINT').catch(() => progress('CHECKPOINT not permitted; measuring without it'));
+    const slices = Math.max(2, Math.round(measured / SLICE_SECONDS));
+    progress(`c=${concurrency}: measuring ${measured} s per workload in ${slices} interleaved slices each`);
+    for (let i = 0; i < slices && !signal.aborted; i++) {
+      const first = i % 2 === 0 ? startWith : other(startWith);
+      for (const workload of [first, other(first)]) {
+        const lsn = await walLsn(pool);
+        const result = await runPhase(concurrency, measured / slices, operation(workload, pool, store), signal);
+        wal[workload] += await walSince(pool, lsn);
+        totals[workload] += result.ops;
+        results[workload].push(result);
+      }
     }
   } finally {
     await pool.end();
   }
-  const plain = summarize(combine(results.plain));
-  const append = summarize(combine(results.append));
-  return { concurrency, plain, append, ratio: append.perSecond / plain.perSecond };
+  const measuredOf = (w: Workload): Measured => {
+    const all = combine(results[w]);
+    return { summary: summarize(all), walPerOp: all.ops ? wal[w] / all.ops : NaN };
+  };
+  const plain = measuredOf('plain');
+  const append = measuredOf('append');
+  const pairCount = Math.min(results.plain.length, results.append.length);
+  const pairs = results.append.slice(0, pairCount).map((a, i) => rate(a) / rate(results.plain[i]));
+  const row: Row = {
+    concurrency,
+    plain,
+    append,
+    ratio: append.summary.perSecond / plain.summary.perSecond,
+    pairRatios: [Math.min(...pairs), Math.max(...pairs)],
+  };
+  progress(
+    `c=${concurrency}: plain ${fmt(plain.summary.perSecond)} events/s, append ${fmt(append.summary.perSecond)} events/s (${pct(row.ratio)})`,
+  );
+  return row;
 }
 
 /** Every counted operation must have written exactly one row. */
@@ -139,26 +179,24 @@ async function prepareServer(url: string): Promise<string> {
 }
 
 function printReport(header: string, rows: readonly Row[]): void {
-  const lines = [
-    header,
-    '',
-    'concurrency | plain INSERT ev/s | append ev/s | append/plain | append p50 ms | append p99 ms | plain p50 ms | plain p99 ms',
-    ...rows.map((r) =>
-      [
-        String(r.concurrency).padStart(11),
-        fmt(r.plain.perSecond).padStart(17),
-        fmt(r.append.perSecond).padStart(11),
-        `${fmt(r.ratio * 100, 1)} %`.padStart(12),
-        fmt(r.append.p50, 2).padStart(13),
-        fmt(r.append.p99, 2).padStart(13),
-        fmt(r.plain.p50, 2).padStart(12),
-        fmt(r.plain.p99, 2).padStart(12),
-      ].join(' | '),
-    ),
-    '',
+  const columns: [string, (r: Row) => string][] = [
+    ['concurrency', (r) => String(r.concurrency)],
+    ['plain INSERT ev/s', (r) => fmt(r.plain.summary.perSecond)],
+    ['append ev/s', (r) => fmt(r.append.summary.perSecond)],
+    ['append/plain', (r) => pct(r.ratio)],
+    ['slice pairs', (r) => `${fmt(r.pairRatios[0] * 100)}–${fmt(r.pairRatios[1] * 100)} %`],
+    ['append p50 ms', (r) => fmt(r.append.summary.p50, 2)],
+    ['append p99 ms', (r) => fmt(r.append.summary.p99, 2)],
+    ['plain p50 ms', (r) => fmt(r.plain.summary.p50, 2)],
+    ['plain p99 ms', (r) => fmt(r.plain.summary.p99, 2)],
+    ['WAL B/event append', (r) => fmt(r.append.walPerOp)],
+    ['WAL B/row plain', (r) => fmt(r.plain.walPerOp)],
   ];
-  const pass = rows.every((r) => r.ratio >= TARGET);
-  const detail = rows.map((r) => `${fmt(r.ratio * 100, 1)} % at c=${r.concurrency}`).join(', ');
+  const table = [columns.map(([title]) => title), ...rows.map((r) => columns.map(([, cell]) => cell(r)))];
+  const widths = columns.map((_, i) => Math.max(...table.map((line) => line[i].length)));
+  const lines = [header, '', ...table.map((line) => line.map((cell, i) => cell.padStart(widths[i])).join(' | ')), ''];
+  const pass = rows.length === CONCURRENCIES.length && rows.every((r) => r.ratio >= TARGET);
+  const detail = rows.map((r) => `${pct(r.ratio)} at c=${r.concurrency}`).join(', ');
   lines.push(`VERDICT: ${pass ? 'PASS' : 'FAIL'}: append is ${detail} of plain INSERT (target ≥ ${TARGET * 100} % at every concurrency)`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -168,14 +206,15 @@ async function main(): Promise<void> {
   const warmup = seconds('BENCH_WARMUP_SECONDS', 2, 0);
   const abort = new AbortController();
   process.once('SIGINT', () => {
-    progress('interrupted: finishing the current phase and shutting down');
+    progress('interrupted: stopping after the current slice');
     abort.abort();
   });
 
   const database = await openBenchDatabase(progress);
   try {
     const server = await prepareServer(database.url);
-    progress(`${database.embedded ? 'embedded' : 'external'} ${server}`);
+    const where = `${database.embedded ? 'embedded' : 'external'} ${server}`;
+    progress(where);
     const sample = new KeyLifecycle();
     const created = sample.next();
     const rotated = sample.next();
@@ -184,16 +223,16 @@ async function main(): Promise<void> {
     const totals: Record<Workload, number> = { plain: 0, append: 0 };
     const rows: Row[] = [];
     for (const [i, concurrency] of CONCURRENCIES.entries()) {
-      const order: Workload[] = i % 2 === 0 ? ['plain', 'append', 'append', 'plain'] : ['append', 'plain', 'plain', 'append'];
-      rows.push(await measureConcurrency(database.url, concurrency, order, measured, warmup, abort.signal, totals));
+      const startWith: Workload = i % 2 === 0 ? 'plain' : 'append';
+      rows.push(await measureConcurrency(database.url, concurrency, startWith, measured, warmup, abort.signal, totals));
       if (abort.signal.aborted) return;
     }
     await verifyRowCounts(database.url, totals);
     printReport(
       [
-        `keyledger append benchmark: ${database.embedded ? 'embedded' : 'external'} ${server}, ${availableParallelism()} CPUs`,
+        `keyledger append benchmark: ${where}, ${availableParallelism()} CPUs`,
         `payload ${size(created.event.payload)} B (create) / ${size(rotated.event.payload)} B (rotate), metadata ${size(created.metadata)} B;` +
-          ` ${measured} s measured per workload and concurrency (two halves, A/B/B/A), ${warmup} s warm-up each`,
+          ` ${measured} s measured per workload and concurrency in interleaved ~${SLICE_SECONDS} s slices (A B B A …), ${warmup} s warm-up each`,
         'append = EventStore.append of one event (create at no-stream, then rotate at 1, per stream);' +
           ' plain = one-row INSERT of the same payload and metadata into bench_plain_insert',
       ].join('\n'),

@@ -4,6 +4,7 @@ import type { AppConfig } from './config/config.js';
 import { AuditModule } from './audit/index.js';
 import { ApiKeyAuthModule, loadKeyPepper } from './auth/index.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
+import { ConsoleModule } from './console/index.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DATABASE_URL } from './database/database.tokens.js';
 import { EventStoreModule } from './event-store/index.js';
@@ -35,6 +36,7 @@ export class AppModule {
         VerificationModule,
         AuditModule,
         ObservabilityModule,
+        ConsoleModule,
         ...(config.examplesEnabled ? [ExamplesModule] : []),
       ],
       controllers: [HealthController],

@@ -1,3 +1,4 @@
+import { Logger, type LoggerService } from '@nestjs/common';
 import { Client } from 'pg';
 import { loadConfig } from '../../src/config/config.js';
 import { runMigrations } from '../../src/database/migrations.js';
@@ -14,6 +15,11 @@ export interface BenchDatabase {
   stop(): Promise<void>;
 }
 
+function stderrLogger(progress: (line: string) => void): LoggerService {
+  const write = (message: unknown): void => progress(typeof message === 'string' ? message : JSON.stringify(message));
+  return { log: write, error: write, warn: write };
+}
+
 /**
  * Resolves the server like the app does (DATABASE_URL, or the embedded PostgreSQL under DATA_DIR),
  * then recreates keyledger_bench on it and runs the real migrations. Recreating it every run keeps
@@ -21,6 +27,8 @@ export interface BenchDatabase {
  * grow from run to run would skew the append against the plain INSERT.
  */
 export async function openBenchDatabase(progress: (line: string) => void): Promise<BenchDatabase> {
+  // The embedded server logs through Nest's logger, which would print to stdout: the results channel.
+  Logger.overrideLogger(stderrLogger(progress));
   const server = await resolveDatabase(loadConfig());
   try {
     const serverUrl = new URL(server.url);

@@ -4,7 +4,7 @@ import { KeyCreated, type KeyCreatedPayload } from '../../src/keys/domain/events
 import { KeyRotated, type KeyRotatedPayload } from '../../src/keys/domain/events/key-rotated.event.js';
 
 const TENANTS = Array.from({ length: 50 }, () => randomUUID());
-const SCOPES = ['keys:read', 'keys:write', 'billing:read', 'orders:read', 'orders:write'];
+const SCOPES = ['keys:read', 'orders:write'];
 const DAY_MS = 86_400_000;
 
 function pick<T>(items: readonly T[]): T {
@@ -16,7 +16,7 @@ export function secretHash(): string {
   return randomBytes(32).toString('hex');
 }
 
-/** A KeyCreated as the domain records it (about 400 bytes of JSON). */
+/** A KeyCreated as the domain records it (about 370 bytes of JSON). */
 export function keyCreated(keyId: string, hash: string): NewEvent {
   const now = Date.now();
   const payload: KeyCreatedPayload = {
@@ -24,9 +24,9 @@ export function keyCreated(keyId: string, hash: string): NewEvent {
     publicId: `kl_${randomBytes(9).toString('base64url')}`,
     prefix: 'kl_live',
     tenantId: pick(TENANTS),
-    name: `checkout service ${keyId.slice(0, 8)}`,
+    name: `checkout ${keyId.slice(0, 8)}`,
     scopes: SCOPES.slice(0, 1 + Math.floor(Math.random() * SCOPES.length)),
-    tags: { env: 'production', team: 'payments', owner: 'ops@example.com' },
+    tags: { env: 'prod' },
     expiresAt: new Date(now + 90 * DAY_MS).toISOString(),
     secretHash: hash,
     occurredAt: new Date(now).toISOString(),
@@ -34,7 +34,7 @@ export function keyCreated(keyId: string, hash: string): NewEvent {
   return { type: KeyCreated.type, schemaVersion: KeyCreated.schemaVersion, payload };
 }
 
-/** The rotation that follows a create: version 2 of the stream. */
+/** The rotation that follows a create (about 290 bytes): version 2 of the stream. */
 export function keyRotated(previousHash: string): NewEvent {
   const now = Date.now();
   const payload: KeyRotatedPayload = {
@@ -57,6 +57,9 @@ export function requestMetadata(): EventMetadata {
   };
 }
 
+/** The stream naming of src/keys: `key-<keyId>`. */
+const STREAM_PREFIX = 'key-';
+
 /**
  * One key's life as a bench worker drives it: a create at 'no-stream', then a rotate at version 1,
  * then a fresh key. `next()` returns the step to perform; the caller appends or inserts it.
@@ -69,11 +72,11 @@ export class KeyLifecycle {
     if (this.current) {
       const { keyId, hash } = this.current;
       this.current = undefined;
-      return { streamId: `apikey-${keyId}`, expected: 1, event: keyRotated(hash), metadata };
+      return { streamId: `${STREAM_PREFIX}${keyId}`, expected: 1, event: keyRotated(hash), metadata };
     }
     const keyId = randomUUID();
     const hash = secretHash();
     this.current = { keyId, hash };
-    return { streamId: `apikey-${keyId}`, expected: 'no-stream', event: keyCreated(keyId, hash), metadata };
+    return { streamId: `${STREAM_PREFIX}${keyId}`, expected: 'no-stream', event: keyCreated(keyId, hash), metadata };
   }
 }

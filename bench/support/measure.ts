@@ -8,28 +8,41 @@ export interface PhaseResult {
 }
 
 /**
- * Runs `concurrency` async workers, each calling `op` back to back until `seconds` have passed (or
- * `signal` aborts). Every worker waits for its own operation before starting the next one, so at
- * most `concurrency` operations are in flight: one per pooled connection.
+ * Runs `concurrency` async workers, each calling its own operation (from `makeOp`) back to back
+ * until `seconds` have passed or `signal` aborts. A worker waits for its operation before starting
+ * the next, so at most `concurrency` operations are in flight: one per pooled connection. The
+ * first failure stops every worker; it is rethrown once all have stopped.
  */
 export async function runPhase(
   concurrency: number,
   seconds: number,
-  makeOp: (worker: number) => () => Promise<void>,
+  makeOp: () => () => Promise<void>,
   signal: AbortSignal,
 ): Promise<PhaseResult> {
   const latenciesMs: number[] = [];
   const start = performance.now();
   const deadline = start + seconds * 1000;
+  let failed = false;
   const worker = async (op: () => Promise<void>): Promise<void> => {
-    while (!signal.aborted && performance.now() < deadline) {
-      const t0 = performance.now();
-      await op();
-      latenciesMs.push(performance.now() - t0);
+    try {
+      while (!failed && !signal.aborted && performance.now() < deadline) {
+        const t0 = performance.now();
+        await op();
+        latenciesMs.push(performance.now() - t0);
+      }
+    } catch (error) {
+      failed = true;
+      throw error;
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, (_, i) => worker(makeOp(i))));
+  const settled = await Promise.allSettled(Array.from({ length: concurrency }, () => worker(makeOp())));
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) throw failure.reason;
   return { ops: latenciesMs.length, seconds: (performance.now() - start) / 1000, latenciesMs };
+}
+
+export function rate(result: PhaseResult): number {
+  return result.seconds > 0 ? result.ops / result.seconds : 0;
 }
 
 export function combine(results: readonly PhaseResult[]): PhaseResult {
@@ -46,9 +59,9 @@ export interface Summary {
   p99: number;
 }
 
-/** Throughput and nearest-rank percentiles. */
+/** Throughput over the summed phase time, and nearest-rank latency percentiles. */
 export function summarize(result: PhaseResult): Summary {
   const sorted = Float64Array.from(result.latenciesMs).sort();
   const rank = (p: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] : NaN);
-  return { perSecond: result.ops / result.seconds, p50: rank(0.5), p99: rank(0.99) };
+  return { perSecond: rate(result), p50: rank(0.5), p99: rank(0.99) };
 }

@@ -1,0 +1,162 @@
+import { currentKey, signOut } from './session';
+import type {
+  AuditDigest,
+  AuditPage,
+  ConsoleSession,
+  FieldError,
+  KeyHistoryItem,
+  KeyPage,
+  KeyView,
+  KeyWithSecret,
+  VerifyResult,
+} from './types';
+
+/** An error answer of the API (`{ statusCode, code, message, details? }`) or a network failure (status 0). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: FieldError[] = [],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** The message for one field (`scopes`, `tags`…), from `details`. */
+  fieldMessage(field: string): string | undefined {
+    return this.details.find((d) => d.field === field || d.field.startsWith(`${field}.`) || d.field.startsWith(`${field}[`))?.message;
+  }
+}
+
+interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Use this key instead of the signed-in one (the sign-in check); a 401 then does not sign out. */
+  key?: string;
+}
+
+export interface ApiResponse<T> {
+  data: T;
+  etag: string | null;
+  response: Response;
+}
+
+async function errorFrom(response: Response): Promise<ApiError> {
+  let body: { code?: unknown; message?: unknown; details?: unknown } = {};
+  try {
+    body = (await response.json()) as typeof body;
+  } catch {
+    // not JSON (a proxy's error page): fall back to the status
+  }
+  const details = Array.isArray(body.details) ? (body.details as FieldError[]) : [];
+  const message = typeof body.message === 'string' ? body.message : `The server answered ${response.status} ${response.statusText}`;
+  return new ApiError(response.status, typeof body.code === 'string' ? body.code : `HTTP_${response.status}`, message, details);
+}
+
+/** The key goes in a header on every call: never in a URL, and no cookie is ever sent (`credentials: 'omit'`). */
+export async function send(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+  const key = options.key ?? currentKey();
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  if (key) headers['x-api-key'] = key;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+      cache: 'no-store',
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+    });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    throw new ApiError(0, 'NETWORK', 'Could not reach the keyledger server. Check the connection and try again.');
+  }
+  if (response.ok) return response;
+  const error = await errorFrom(response);
+  if (response.status === 401 && options.key === undefined) {
+    signOut(`You were signed out: ${error.message}. Sign in again with a valid key.`);
+  }
+  throw error;
+}
+
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
+  const response = await send(method, path, options);
+  const data = (response.status === 204 ? undefined : await response.json()) as T;
+  return { data, etag: response.headers.get('etag'), response };
+}
+
+function query(params: Record<string, string | number | undefined | null>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+const keyPath = (id: string): string => `/admin/api-keys/${encodeURIComponent(id)}`;
+
+export type ListStatus = 'active' | 'expired' | 'revoked' | 'all';
+
+export interface CreateKeyInput {
+  name: string;
+  tenantId: string;
+  scopes?: string[];
+  tags?: Record<string, string>;
+  expiresAt?: string;
+  expiresInDays?: number;
+}
+
+export interface AuditFilter {
+  keyId?: string;
+  tenantId?: string;
+  actorId?: string;
+  type?: string;
+  from?: string;
+  to?: string;
+}
+
+export const api = {
+  session: async (key?: string) => (await request<ConsoleSession>('GET', '/console/api/session', { key })).data,
+
+  listKeys: async (params: { tenantId?: string; status: ListStatus; limit: number; cursor?: string | null }, signal?: AbortSignal) =>
+    (await request<KeyPage>('GET', `/admin/api-keys${query(params)}`, { signal })).data,
+
+  getKey: async (id: string) => (await request<KeyView>('GET', keyPath(id))).data,
+
+  createKey: async (input: CreateKeyInput) => (await request<KeyWithSecret>('POST', '/admin/api-keys', { body: input })).data,
+
+  /** `If-Match` carries the version the person edited: a concurrent change is a 412, never a silent overwrite. */
+  updateKey: async (id: string, version: number, changes: { name?: string; scopes?: string[]; tags?: Record<string, string> }) =>
+    (await request<KeyView>('PATCH', keyPath(id), { body: changes, headers: { 'if-match': `"${version}"` } })).data,
+
+  rotateKey: async (id: string, gracePeriodSeconds: number) =>
+    (await request<KeyWithSecret>('POST', `${keyPath(id)}/rotate`, { body: { gracePeriodSeconds } })).data,
+
+  expireKey: async (id: string) => (await request<KeyView>('POST', `${keyPath(id)}/expire`, { body: {} })).data,
+
+  revokeKey: async (id: string, reason: string) =>
+    (await request<KeyView>('POST', `${keyPath(id)}/revoke`, { body: reason ? { reason } : {} })).data,
+
+  keyEvents: async (id: string) => (await request<{ items: KeyHistoryItem[] }>('GET', `${keyPath(id)}/events`)).data.items,
+
+  searchAudit: async (filter: AuditFilter, cursor: string | null, limit = 50) =>
+    (await request<AuditPage>('GET', `/admin/audit${query({ ...filter, cursor, limit })}`)).data,
+
+  /** The export streams a file; it is fetched with the key in a header and saved from a Blob, never opened by URL. */
+  exportAudit: async (filter: AuditFilter, format: 'ndjson' | 'csv') => {
+    const response = await send('GET', `/admin/audit/export${query({ ...filter, format })}`, {
+      headers: { accept: format === 'csv' ? 'text/csv' : 'application/x-ndjson' },
+    });
+    const disposition = response.headers.get('content-disposition') ?? '';
+    const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `keyledger-audit.${format}`;
+    return { blob: await response.blob(), filename };
+  },
+
+  auditDigest: async () => (await request<AuditDigest>('GET', '/admin/audit/digest')).data,
+
+  verifyAudit: async (fromDigest: string) => (await request<VerifyResult>('GET', `/admin/audit/verify${query({ fromDigest })}`)).data,
+};

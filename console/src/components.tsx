@@ -1,0 +1,233 @@
+import type { ComponentChildren, JSX } from 'preact';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { api } from './api';
+import { exactTime, expiresSoon, relativeTime, shortId } from './format';
+import { session } from './session';
+import { createStore, useStore } from './store';
+import type { KeyStatus, KeyView } from './types';
+
+/** Relative times ("2 minutes ago") move on by themselves: every time shown re-renders on this tick. */
+const clock = createStore(Date.now());
+setInterval(() => clock.set(Date.now()), 30_000);
+
+/** A time as "in 3 days" / "2 hours ago", the exact time on hover (and to screen readers via the title). */
+export function Time({ iso, prefix = '' }: { iso: string | null; prefix?: string }): JSX.Element {
+  useStore(clock);
+  if (iso === null) return <span class="muted">never</span>;
+  return (
+    <time dateTime={iso} title={exactTime(iso)}>
+      {prefix}
+      {relativeTime(iso)}
+    </time>
+  );
+}
+
+export function StatusBadge({ status }: { status: KeyStatus }): JSX.Element {
+  return <span class={`badge badge-${status}`}>{status}</span>;
+}
+
+export function ExpiryCell({ keyView }: { keyView: KeyView }): JSX.Element {
+  const soon = keyView.status === 'active' && expiresSoon(keyView.expiresAt);
+  return (
+    <span class="expiry">
+      <Time iso={keyView.expiresAt} />
+      {soon && (
+        <span class="badge badge-soon" title="This key expires within 7 days">
+          expires soon
+        </span>
+      )}
+    </span>
+  );
+}
+
+export function Chips({ values, empty = 'none' }: { values: string[]; empty?: string }): JSX.Element {
+  if (values.length === 0) return <span class="muted">{empty}</span>;
+  return (
+    <ul class="chips">
+      {values.map((v) => (
+        <li key={v}>
+          <code>{v}</code>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function TagChips({ tags }: { tags: Record<string, string> }): JSX.Element {
+  return <Chips values={Object.entries(tags).map(([k, v]) => `${k}=${v}`)} />;
+}
+
+export function Alert({ kind = 'error', children, onRetry }: { kind?: 'error' | 'info' | 'success' | 'warning'; children: ComponentChildren; onRetry?: () => void }): JSX.Element {
+  return (
+    <div class={`alert alert-${kind}`} role={kind === 'error' || kind === 'warning' ? 'alert' : 'status'}>
+      <div>{children}</div>
+      {onRetry && (
+        <button type="button" class="button-secondary" onClick={onRetry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function Loading({ label }: { label: string }): JSX.Element {
+  return (
+    <p class="loading" role="status" aria-live="polite">
+      <span class="spinner" aria-hidden="true" />
+      {label}
+    </p>
+  );
+}
+
+/** The ids and ARIA attributes that tie an input to its hint and error message. */
+export function describedBy(id: string, error: string | undefined, hint?: boolean): { id: string; 'aria-invalid'?: 'true'; 'aria-describedby'?: string } {
+  const ids = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
+  return { id, ...(error ? { 'aria-invalid': 'true' as const } : {}), ...(ids ? { 'aria-describedby': ids } : {}) };
+}
+
+/** A label, the control, a hint and the field's error message right under it. */
+export function Field({ id, label, hint, error, children }: { id: string; label: string; hint?: string; error?: string; children: ComponentChildren }): JSX.Element {
+  return (
+    <div class={`field${error ? ' has-error' : ''}`}>
+      <label for={id}>{label}</label>
+      {hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+      {children}
+      {error && (
+        <p class="field-error" id={`${id}-error`} data-field-error={id}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+interface DialogProps {
+  title: string;
+  onClose: () => void;
+  children: ComponentChildren;
+  /** false: Escape does not close it (the one-time secret must be dismissed on purpose). */
+  dismissible?: boolean;
+  class?: string;
+}
+
+/** A native modal <dialog>: focus moves in and is trapped, Escape closes it, focus returns on close. */
+export function Dialog({ title, onClose, children, dismissible = true, class: className }: DialogProps): JSX.Element {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+  }, []);
+  const onCancel = (event: Event): void => {
+    event.preventDefault();
+    if (dismissible) onClose();
+  };
+  return (
+    <dialog ref={ref} class={`dialog ${className ?? ''}`} aria-labelledby={titleId} onCancel={onCancel}>
+      <h2 id={titleId}>{title}</h2>
+      {children}
+    </dialog>
+  );
+}
+
+/** Copies a value: the async clipboard where the page may use it, else select-and-copy. */
+export function CopyButton({ value, label = 'Copy', inputId }: { value: string; label?: string; inputId?: string }): JSX.Element {
+  const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
+  const copy = async (): Promise<void> => {
+    try {
+      await navigator.clipboard.writeText(value);
+      setCopied('yes');
+    } catch {
+      const input = inputId ? (document.getElementById(inputId) as HTMLInputElement | null) : null;
+      input?.select();
+      // The fallback where the async clipboard is not allowed (a plain-http origin other than localhost).
+      setCopied(input && document.execCommand('copy') ? 'yes' : 'failed');
+    }
+  };
+  return (
+    <>
+      <button type="button" class="button-secondary" onClick={() => void copy()}>
+        {label}
+      </button>
+      <span class="copy-status" role="status">
+        {copied === 'yes' ? 'Copied to the clipboard' : copied === 'failed' ? 'Could not copy: select the text and copy it by hand' : ''}
+      </span>
+    </>
+  );
+}
+
+/**
+ * The one place a plaintext key appears: right after create or rotate. The value lives only in
+ * this component's props; closing the dialog drops it and nothing can show it again.
+ */
+export function SecretDialog({ secret, keyView, onClose, rotated = false }: { secret: string; keyView: KeyView; onClose: () => void; rotated?: boolean }): JSX.Element {
+  return (
+    <Dialog title={rotated ? 'Your new key secret' : 'Your new API key'} onClose={onClose} dismissible={false} class="secret-dialog">
+      <Alert kind="warning">
+        <strong>Copy this key now. It is shown only this once</strong>: keyledger stores only its hash, and neither the console nor the API can show
+        it again. If you lose it, rotate the key.
+      </Alert>
+      <p>
+        <strong>{keyView.name}</strong> · <code>{keyView.publicId}</code> · tenant <code>{keyView.tenantId}</code>
+      </p>
+      <div class="field">
+        <label for="new-secret">API key</label>
+        <div class="secret-row">
+          <input id="new-secret" class="secret" type="text" readOnly value={secret} spellcheck={false} autoComplete="off" onFocus={(e) => e.currentTarget.select()} />
+          <CopyButton value={secret} inputId="new-secret" />
+        </div>
+      </div>
+      <div class="dialog-actions">
+        <button type="button" class="button-primary" onClick={onClose}>
+          I have stored the key
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+const actorCache = new Map<string, Promise<KeyView | null>>();
+
+/** An actor as a person reads it: the acting key's name and public id when this key may see it, else its id. */
+export function ActorLabel({ actor }: { actor: { type: string | null; id: string | null } | null }): JSX.Element {
+  const me = session.get().me;
+  const id = actor?.id ?? null;
+  const resolvable = actor?.type === 'api-key' && id !== null && me !== null && me.canManageKeys;
+  const [key, setKey] = useState<KeyView | null>(null);
+  useEffect(() => {
+    if (!resolvable || id === null) return;
+    let cached = actorCache.get(id);
+    if (cached === undefined) {
+      cached = api.getKey(id).catch(() => null);
+      actorCache.set(id, cached);
+    }
+    let live = true;
+    void cached.then((found) => live && setKey(found));
+    return () => {
+      live = false;
+    };
+  }, [id, resolvable]);
+  if (actor === null || id === null) return <span class="muted">unknown</span>;
+  if (actor.type !== 'api-key') return <span class="actor">{actor.type === 'system' ? 'system' : id}</span>;
+  const isMe = me?.keyId === id;
+  return (
+    <span class="actor" title={`API key ${id}`}>
+      {key ? (
+        <>
+          {key.name} <code>{key.publicId}</code>
+        </>
+      ) : (
+        <code>{shortId(id)}</code>
+      )}
+      {isMe && <span class="muted"> (you)</span>}
+    </span>
+  );
+}
+
+export function clearActorCache(): void {
+  actorCache.clear();
+}

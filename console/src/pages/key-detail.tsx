@@ -1,0 +1,215 @@
+import type { JSX } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError } from '../api';
+import { ActorLabel, Alert, Chips, ExpiryCell, Loading, SecretDialog, StatusBadge, TagChips, Time } from '../components';
+import { describeChanges } from '../format';
+
+/** The created event repeats the ids shown above it; the timeline shows what it set. */
+const SHOWN_ABOVE = new Set(['keyId', 'publicId', 'tenantId']);
+
+function changeLines(event: KeyHistoryItem): string[] {
+  return describeChanges(Object.fromEntries(Object.entries(event.changes).filter(([field]) => !SHOWN_ABOVE.has(field))));
+}
+import { EditDialog, ExpireDialog, RevokeDialog, RotateDialog } from '../key-dialogs';
+import { patchKey } from '../keys-store';
+import { Link } from '../router';
+import { EVENT_LABELS, type KeyHistoryItem, type KeyView, type KeyWithSecret } from '../types';
+
+type Action = 'edit' | 'rotate' | 'expire' | 'revoke' | null;
+
+export function KeyDetailPage({ id }: { id: string }): JSX.Element {
+  const [key, setKey] = useState<KeyView | null>(null);
+  const [events, setEvents] = useState<KeyHistoryItem[] | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [action, setAction] = useState<Action>(null);
+  const [secret, setSecret] = useState<KeyWithSecret | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const load = async (): Promise<void> => {
+    setError(null);
+    try {
+      const [found, history] = await Promise.all([api.getKey(id), api.keyEvents(id)]);
+      setKey(found);
+      setEvents(history);
+    } catch (e) {
+      if (e instanceof ApiError) setError(e);
+      else throw e;
+    }
+  };
+
+  useEffect(() => {
+    setKey(null);
+    setEvents(null);
+    void load();
+  }, [id]);
+
+  useEffect(() => {
+    if (key) document.title = `${key.name} · keys · keyledger console`;
+  }, [key?.name]);
+
+  const changed = (next: KeyView, message: string): void => {
+    setKey(next);
+    patchKey(next);
+    setAction(null);
+    setNotice(message);
+    void api.keyEvents(id).then(setEvents, () => undefined);
+  };
+
+  if (error) {
+    return (
+      <section aria-labelledby="page-title">
+        <p>
+          <Link to="/keys">← All keys</Link>
+        </p>
+        <h1 id="page-title" tabIndex={-1}>
+          {error.status === 404 ? 'Key not found' : 'Could not load the key'}
+        </h1>
+        <Alert onRetry={error.status === 404 ? undefined : () => void load()}>
+          {error.status === 404 ? 'There is no key with this id that your key may see.' : error.message}
+        </Alert>
+      </section>
+    );
+  }
+  if (!key) {
+    return (
+      <section aria-labelledby="page-title">
+        <h1 id="page-title" tabIndex={-1} class="visually-hidden">
+          Key
+        </h1>
+        <Loading label="Loading the key…" />
+      </section>
+    );
+  }
+
+  const active = key.status === 'active';
+  return (
+    <section aria-labelledby="page-title">
+      <p>
+        <Link to="/keys">← All keys</Link>
+      </p>
+      <div class="page-head">
+        <h1 id="page-title" tabIndex={-1}>
+          {key.name} <StatusBadge status={key.status} />
+        </h1>
+        <div class="page-actions">
+          <button type="button" class="button-secondary" onClick={() => setAction('edit')} disabled={!active}>
+            Edit
+          </button>
+          <button type="button" class="button-secondary" onClick={() => setAction('rotate')} disabled={!active}>
+            Rotate
+          </button>
+          <button type="button" class="button-secondary" onClick={() => setAction('expire')} disabled={!active}>
+            Expire now
+          </button>
+          <button type="button" class="button-danger" onClick={() => setAction('revoke')} disabled={!active}>
+            Revoke
+          </button>
+        </div>
+      </div>
+      {!active && <p class="muted">This key is {key.status}: it can no longer be changed. Its record and history stay.</p>}
+      {notice && <Alert kind="success">{notice}</Alert>}
+
+      <dl class="details">
+        <dt>Key ID</dt>
+        <dd>
+          <code>{key.id}</code>
+        </dd>
+        <dt>Public ID</dt>
+        <dd>
+          <code>{key.publicId}</code>
+        </dd>
+        <dt>Tenant</dt>
+        <dd>{key.tenantId}</dd>
+        <dt>Status</dt>
+        <dd>
+          <StatusBadge status={key.status} />
+        </dd>
+        <dt>Scopes</dt>
+        <dd>
+          <Chips values={key.scopes} />
+        </dd>
+        <dt>Tags</dt>
+        <dd>
+          <TagChips tags={key.tags} />
+        </dd>
+        <dt>Created</dt>
+        <dd>
+          <Time iso={key.createdAt} />
+        </dd>
+        <dt>Last changed</dt>
+        <dd>
+          <Time iso={key.updatedAt} />
+        </dd>
+        <dt>Expires</dt>
+        <dd>
+          <ExpiryCell keyView={key} />
+        </dd>
+        {key.graceEndsAt && (
+          <>
+            <dt>Previous secret works until</dt>
+            <dd>
+              <Time iso={key.graceEndsAt} />
+            </dd>
+          </>
+        )}
+        <dt>Version</dt>
+        <dd>{key.version}</dd>
+      </dl>
+
+      <h2 id="timeline-title">History</h2>
+      {events === null ? (
+        <Loading label="Loading the history…" />
+      ) : (
+        <ol class="timeline" aria-labelledby="timeline-title">
+          {[...events].reverse().map((event) => (
+            <li key={event.position} data-event-type={event.type}>
+              <div class="timeline-head">
+                <span class={`event-type event-${event.type.replace('key.', '')}`}>{EVENT_LABELS[event.type] ?? event.type}</span>
+                <span>
+                  by <ActorLabel actor={event.actor} />
+                </span>
+                <Time iso={event.recordedAt} />
+              </div>
+              {changeLines(event).length > 0 && (
+                <ul class="changes">
+                  {changeLines(event).map((line) => (
+                    <li key={line}>{line}</li>
+                  ))}
+                </ul>
+              )}
+              <p class="meta">
+                version {event.version} · position {event.position}
+                {event.ip && <> · from {event.ip}</>}
+                {event.userAgent && <> · {event.userAgent}</>}
+                {event.requestId && (
+                  <>
+                    {' '}
+                    · request <code>{event.requestId}</code>
+                  </>
+                )}
+              </p>
+            </li>
+          ))}
+        </ol>
+      )}
+
+      {action === 'edit' && (
+        <EditDialog keyView={key} onClose={() => setAction(null)} onDone={(next) => changed(next, 'Changes saved.')} onConflict={(current) => { setKey(current); patchKey(current); void api.keyEvents(id).then(setEvents, () => undefined); }} />
+      )}
+      {action === 'rotate' && (
+        <RotateDialog
+          keyView={key}
+          onClose={() => setAction(null)}
+          onDone={(rotated) => {
+            const { key: _secret, ...view } = rotated;
+            changed(view, 'The key was rotated.');
+            setSecret(rotated);
+          }}
+        />
+      )}
+      {action === 'expire' && <ExpireDialog keyView={key} onClose={() => setAction(null)} onDone={(next) => changed(next, 'The key has expired.')} />}
+      {action === 'revoke' && <RevokeDialog keyView={key} onClose={() => setAction(null)} onDone={(next) => changed(next, 'The key was revoked.')} />}
+      {secret && secret.key && <SecretDialog secret={secret.key} keyView={secret} rotated onClose={() => setSecret(null)} />}
+    </section>
+  );
+}

@@ -1,0 +1,124 @@
+// The shapes of the REST API's responses, as the console reads them.
+
+export type KeyStatus = 'active' | 'expired' | 'revoked';
+
+export interface KeyView {
+  id: string;
+  publicId: string;
+  name: string;
+  tenantId: string;
+  scopes: string[];
+  tags: Record<string, string>;
+  status: KeyStatus;
+  expiresAt: string | null;
+  graceEndsAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface KeyWithSecret extends KeyView {
+  key: string | null;
+}
+
+export interface KeyPage {
+  items: KeyView[];
+  nextCursor: string | null;
+}
+
+export interface Actor {
+  type: string | null;
+  id: string | null;
+}
+
+export interface KeyHistoryItem {
+  type: string;
+  version: number;
+  position: number;
+  occurredAt: string;
+  recordedAt: string;
+  actor: { type: string; id: string } | null;
+  requestId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  changes: Record<string, unknown>;
+}
+
+export interface AuditEntry {
+  seq: number;
+  position: number;
+  recordedAt: string;
+  occurredAt: string;
+  type: string;
+  keyId: string | null;
+  publicId: string | null;
+  tenantId: string | null;
+  actor: Actor;
+  requestId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  reason: string | null;
+  changes: Record<string, unknown>;
+  chainHash: string;
+}
+
+export interface AuditPage {
+  items: AuditEntry[];
+  nextCursor: string | null;
+}
+
+export interface AuditDigest {
+  position: number;
+  events: number;
+  chainHash: string;
+  at: string;
+  digest: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  checkedEvents: number;
+  headPosition: number;
+  chainHash: string;
+  firstMismatch?: { position: number; reason: string };
+  digest?: { position: number; chainHash: string; matches: boolean };
+}
+
+export interface ConsoleSession {
+  keyId: string;
+  publicId: string;
+  name: string | null;
+  tenantId: string;
+  scopes: string[];
+  expiresAt: string | null;
+  admin: boolean;
+  canManageKeys: boolean;
+  canReadAudit: boolean;
+}
+
+export interface TailEvent {
+  position: number;
+  type: string;
+  version: number;
+  keyId: string | null;
+  publicId: string | null;
+  tenantId: string | null;
+  name: string | null;
+  actor: { type: string; id: string } | null;
+  recordedAt: string;
+}
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export const EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated'] as const;
+
+export const EVENT_LABELS: Record<string, string> = {
+  'key.created': 'Created',
+  'key.rotated': 'Rotated',
+  'key.expired': 'Expired',
+  'key.revoked': 'Revoked',
+  'key.updated': 'Updated',
+};

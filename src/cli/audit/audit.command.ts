@@ -1,0 +1,116 @@
+import { Command, Option } from 'nest-commander';
+import { AuditReader, exportLines, type AuditEntry, type AuditFilter } from '../../audit/index.js';
+import { ProjectionsService } from '../../event-store/index.js';
+import { KeyRepository } from '../../keys/index.js';
+import { cliActor } from '../cli-actor.js';
+import { CliCommand, commandPath } from '../cli-command.js';
+import { UsageError } from '../errors.js';
+import { parseInstantOrAgo, parsePositiveInt, writeErr, writeOut } from '../output.js';
+import { settleProjections } from '../projections/settle.js';
+import { Registry } from '../registry.js';
+import { take, writeChunk, writeJsonArray } from '../stdout.js';
+import { renderAuditTable } from './audit-output.js';
+import { VerifyAuditCliCommand } from './verify-audit.command.js';
+
+interface AuditOptions {
+  tenant?: string;
+  key?: string;
+  actor?: string;
+  since?: string;
+  until?: string;
+  format?: 'table' | 'ndjson' | 'csv';
+  limit?: string;
+}
+
+const TABLE_LIMIT = 50;
+const FORMATS = ['table', 'ndjson', 'csv'];
+
+@Command({
+  name: 'audit',
+  description: 'Audit log entries, newest first, as a table or exported as NDJSON or CSV; "audit verify" checks the hash chain',
+  subCommands: [VerifyAuditCliCommand],
+})
+export class AuditCliCommand extends CliCommand {
+  constructor(private readonly registry: Registry) {
+    super();
+  }
+
+  async run(params: string[], options: AuditOptions): Promise<void> {
+    if (params.length > 0) throw new UsageError(`unknown command "${commandPath(this.command)} ${params[0]}"; see "${commandPath(this.command)} --help"`);
+    if (this.json && options.format !== undefined) throw new UsageError('give either --json or --format, not both');
+    const format = this.json ? 'json' : (options.format ?? 'table');
+    const now = new Date();
+    const since = options.since === undefined ? undefined : parseInstantOrAgo(options.since, '--since', now);
+    const until = options.until === undefined ? undefined : parseInstantOrAgo(options.until, '--until', now);
+    if (since && until && since > until) throw new UsageError('--since must not be after --until');
+    // A table is for reading: the newest entries. An export is everything that matches.
+    const limit = options.limit !== undefined ? parsePositiveInt(options.limit, '--limit', 10_000_000) : format === 'table' ? TABLE_LIMIT : undefined;
+
+    const app = await this.registry.open();
+    const filter: AuditFilter = {
+      tenantId: options.tenant,
+      actorId: options.actor,
+      keyId: options.key === undefined ? undefined : await app.get(KeyRepository).resolveKeyId(options.key),
+      from: since?.toISOString(),
+      to: until?.toISOString(),
+    };
+    const lag = await settleProjections(app.get(ProjectionsService), 2000, 'audit-log');
+    if (lag > 0) writeErr(`(the audit log is ${lag} event(s) behind the event store; a running server is catching up)`);
+
+    const reader = app.get(AuditReader);
+    // One more than shown, to tell whether there is more.
+    const entries = take(reader.stream(cliActor(), filter, 1000), limit === undefined ? undefined : limit + 1);
+    switch (format) {
+      case 'json':
+        return writeJsonArray(take(entries, limit));
+      case 'ndjson':
+      case 'csv':
+        for await (const line of exportLines(format, take(entries, limit))) await writeChunk(line);
+        return;
+      case 'table': {
+        const rows: AuditEntry[] = [];
+        for await (const entry of entries) rows.push(entry);
+        const shown = rows.slice(0, limit);
+        writeOut(shown.length === 0 ? 'No audit entries match.' : renderAuditTable(shown));
+        if (rows.length > shown.length) writeErr(`(showing the newest ${shown.length}; pass --limit for more, or --format ndjson|csv to export all)`);
+      }
+    }
+  }
+
+  @Option({ flags: '--tenant <tenantId>', description: 'only this tenant' })
+  parseTenant(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--key <id>', description: 'only this key (id or publicId)' })
+  parseKey(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--actor <actorId>', description: 'only this actor: an admin key id, cli:<user> or system' })
+  parseActor(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--since <when>', description: 'from this instant (ISO 8601) or this long ago (24h, 7d), inclusive' })
+  parseSince(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--until <when>', description: 'up to this instant (ISO 8601) or this long ago, exclusive' })
+  parseUntil(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--format <format>', description: 'table (default), ndjson or csv', choices: FORMATS })
+  parseFormat(value: string): string {
+    // nest-commander's parser replaces commander's own choices check: check here.
+    if (!FORMATS.includes(value)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${value}"`);
+    return value;
+  }
+
+  @Option({ flags: '--limit <n>', description: `at most this many entries (table: ${TABLE_LIMIT} by default; exports: all)` })
+  parseLimit(value: string): string {
+    return value;
+  }
+}

@@ -1,0 +1,37 @@
+import { ConsoleLogger, type LogLevel as NestLogLevel } from '@nestjs/common';
+import type { AppConfig, LogLevel } from '../config/config.js';
+
+const LEVELS: Record<LogLevel, NestLogLevel[]> = {
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+  verbose: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+/** Nest's console logger, but every line on stderr: stdout carries only a command's result. */
+export class StderrLogger extends ConsoleLogger {
+  protected override printMessages(
+    messages: unknown[],
+    context?: string,
+    logLevel?: NestLogLevel,
+    _writeStreamType?: 'stdout' | 'stderr',
+    errorStack?: unknown,
+    params?: Record<string, unknown>,
+  ): void {
+    super.printMessages(messages, context, logLevel, 'stderr', errorStack, params);
+  }
+}
+
+/**
+ * A CLI run is quiet: warnings and errors only, unless LOG_LEVEL is set explicitly (then it is
+ * honoured, still on stderr).
+ */
+export function cliLogger(config: AppConfig, env: Record<string, string | undefined> = process.env): StderrLogger {
+  const level: LogLevel = env.LOG_LEVEL?.trim() ? config.logLevel : 'warn';
+  return new StderrLogger({ logLevels: LEVELS[level] });
+}
+
+export function isDebug(env: Record<string, string | undefined> = process.env): boolean {
+  return ['debug', 'verbose'].includes(env.LOG_LEVEL?.trim() ?? '');
+}

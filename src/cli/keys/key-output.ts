@@ -1,0 +1,68 @@
+import type { KeyHistoryItem, KeyView } from '../../keys/index.js';
+import { describeInstant, renderFields, renderTable, truncate } from '../output.js';
+
+function tags(view: KeyView): string {
+  return Object.entries(view.tags)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+}
+
+/** Expired and revoked keys say so in capitals: they are the rows a reader must not miss. */
+export function statusLabel(view: KeyView): string {
+  if (view.status === 'active') return view.graceEndsAt ? 'active (grace)' : 'active';
+  return view.status.toUpperCase();
+}
+
+export function renderKey(view: KeyView, now: Date): string {
+  return renderFields([
+    ['id', view.id],
+    ['publicId', view.publicId],
+    ['tenant', view.tenantId],
+    ['name', view.name],
+    ['status', statusLabel(view)],
+    ['scopes', view.scopes.join(', ')],
+    ['tags', tags(view)],
+    ['expires', describeInstant(view.expiresAt, now) ?? 'never'],
+    ...(view.graceEndsAt && view.status === 'active' ? ([['previous secret valid until', describeInstant(view.graceEndsAt, now)]] as const) : []),
+    ['created', view.createdAt],
+    ['updated', view.updatedAt],
+    ['version', view.version],
+  ]);
+}
+
+export function renderKeyTable(items: readonly KeyView[]): string {
+  return renderTable(
+    ['ID', 'PUBLIC ID', 'TENANT', 'NAME', 'STATUS', 'SCOPES', 'EXPIRES', 'CREATED'],
+    items.map((k) => [k.id, k.publicId, k.tenantId, truncate(k.name, 40), statusLabel(k), truncate(k.scopes.join(','), 40), k.expiresAt, k.createdAt]),
+  );
+}
+
+/** The history shows values, the audit log `{ from, to }` pairs: either way, the new value. */
+function newValue(change: unknown): unknown {
+  return change !== null && typeof change === 'object' && 'to' in change ? change.to : change;
+}
+
+/** What an event changed, in a few words: `reason: leaked`, `changed: scopes, tags`. */
+export function summarizeChanges(type: string, changes: Record<string, unknown>, reason?: string | null): string {
+  if (reason) return `reason: ${reason}`;
+  if (typeof changes.reason === 'string') return `reason: ${changes.reason}`;
+  if (type === 'key.created') {
+    const name = newValue(changes.name);
+    const scopes = newValue(changes.scopes);
+    const parts = [typeof name === 'string' ? `name "${name}"` : null, Array.isArray(scopes) && scopes.length > 0 ? `scopes ${scopes.join(',')}` : null];
+    return parts.filter(Boolean).join(', ');
+  }
+  if (type === 'key.rotated') {
+    const grace = changes.graceEndsAt;
+    return typeof grace === 'string' ? `previous secret valid until ${grace}` : 'previous secret invalid at once';
+  }
+  const fields = Object.keys(changes);
+  return fields.length > 0 ? `changed: ${fields.join(', ')}` : '';
+}
+
+export function renderHistory(items: readonly KeyHistoryItem[]): string {
+  return renderTable(
+    ['VERSION', 'RECORDED', 'EVENT', 'ACTOR', 'DETAILS'],
+    items.map((e) => [e.version, e.recordedAt, e.type, e.actor ? e.actor.id : null, truncate(summarizeChanges(e.type, e.changes), 80)]),
+  );
+}

@@ -1,0 +1,33 @@
+import { CommandBus } from '@nestjs/cqrs';
+import { Option, SubCommand } from 'nest-commander';
+import { RevokeKeyCommand } from '../../keys/index.js';
+import { cliCommandContext } from '../cli-actor.js';
+import { inFlagTerms } from '../errors.js';
+import { CliCommand } from '../cli-command.js';
+import { writeJson, writeOut } from '../output.js';
+import { Registry } from '../registry.js';
+import { renderKey } from './key-output.js';
+
+@SubCommand({
+  name: 'revoke',
+  arguments: '<id>',
+  argsDescription: { id: 'the key id (UUID) or its publicId' },
+  description: 'Revoke the key: every instance refuses it within milliseconds',
+})
+export class RevokeKeyCliCommand extends CliCommand {
+  constructor(private readonly registry: Registry) {
+    super();
+  }
+
+  async run([id]: string[], options: { reason?: string }): Promise<void> {
+    const bus = await this.registry.get(CommandBus);
+    const view = await inFlagTerms(bus.execute(new RevokeKeyCommand(id, options.reason ?? null, cliCommandContext())), { reason: '--reason' });
+    if (this.json) writeJson(view);
+    else writeOut(renderKey(view, new Date()));
+  }
+
+  @Option({ flags: '--reason <text>', description: 'why, for the audit log (e.g. "leaked in a public repository")' })
+  parseReason(value: string): string {
+    return value;
+  }
+}

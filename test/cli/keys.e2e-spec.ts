@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+import { CLI_TEST_TIMEOUT, cli, cliJson, cliOk, eventually, lines, TOKEN, uniqueTenant, UUID, type KeyJson } from './cli-helpers.js';
+
+const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${token}` });
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const DAY = 86_400_000;
+
+/** The row of `id` in a table, or undefined. */
+const rowOf = (table: string, id: string): string | undefined => lines(table).find((line) => line.startsWith(id));
+
+describe('keyledger keys', () => {
+  const tenant = uniqueTenant();
+  let sut: TestApp;
+  let reports: KeyJson;
+  let expired: KeyJson;
+  let revoked: KeyJson;
+  let thirtyDays: KeyJson;
+
+  beforeAll(async () => {
+    [sut, reports, expired, revoked, thirtyDays] = await Promise.all([
+      createTestApp(),
+      cliJson<KeyJson>(['keys', 'create', '--tenant', tenant, '--name', 'reports', '--scope', 'reports:read', '--tag', 'plan=pro', '--tag', 'region=eu']),
+      cliJson<KeyJson>(['keys', 'create', '--tenant', tenant, '--name', 'to expire']),
+      cliJson<KeyJson>(['keys', 'create', '--tenant', tenant, '--name', 'to revoke']),
+      cliJson<KeyJson>(['keys', 'create', '--tenant', tenant, '--name', 'thirty days', '--expires-in', '30d']),
+    ]);
+    await Promise.all([cliOk(['keys', 'expire', expired.publicId]), cliOk(['keys', 'revoke', revoked.id, '--reason', 'leaked in a test'])]);
+  }, CLI_TEST_TIMEOUT);
+  afterAll(async () => {
+    await sut?.close();
+  }, CLI_TEST_TIMEOUT);
+
+  it('create --json prints the view and the plaintext key; --expires-in 30d expires it 30 days on', () => {
+    expect(reports).toEqual({
+      id: expect.stringMatching(UUID),
+      publicId: expect.stringMatching(/^[0-9A-Za-z]{12}$/),
+      name: 'reports',
+      tenantId: tenant,
+      scopes: ['reports:read'],
+      tags: { plan: 'pro', region: 'eu' },
+      status: 'active',
+      expiresAt: null,
+      graceEndsAt: null,
+      createdAt: expect.stringMatching(ISO),
+      updatedAt: expect.stringMatching(ISO),
+      version: 1,
+      key: expect.stringMatching(TOKEN),
+    });
+    const lifetime = Date.parse(thirtyDays.expiresAt!) - Date.parse(thirtyDays.createdAt);
+    expect(Math.abs(lifetime - 30 * DAY)).toBeLessThan(60_000);
+  }, CLI_TEST_TIMEOUT);
+
+  it('create prints the plaintext key alone on the first line, then its id, and the key on stdout only', async () => {
+    const { stdout, stderr } = await cliOk(['keys', 'create', '--tenant', tenant, '--name', 'printed']);
+    const [token, idLine] = lines(stdout);
+    expect(token).toMatch(TOKEN);
+    expect(idLine).toMatch(new RegExp(`^id\\s+${UUID.source.slice(1, -1)}$`));
+    expect(stdout.split(token).length).toBe(2); // once
+    expect(stderr).toContain('only time the key is shown');
+    expect(stderr).not.toContain(token);
+  }, CLI_TEST_TIMEOUT);
+
+  it('issues keys a running server accepts: same database, same pepper, tags bound', async () => {
+    const res = await eventually(() => request(sut.url).get('/examples/whoami').set(bearer(reports.key!)).expect(200), 15_000);
+    expect(res.body).toMatchObject({ keyId: reports.id, tenantId: tenant, scopes: ['reports:read'], tags: { plan: 'pro', region: 'eu' } });
+  }, CLI_TEST_TIMEOUT);
+
+  it('list shows active keys only, and says expired and revoked ones are hidden', async () => {
+    const { stdout, stderr } = await cliOk(['keys', 'list', '--tenant', tenant]);
+    expect(lines(stdout)[0]).toMatch(/^ID\s+PUBLIC ID\s+TENANT\s+NAME\s+STATUS/);
+    expect(rowOf(stdout, reports.id)).toMatch(/\sactive\s/);
+    expect(rowOf(stdout, thirtyDays.id)).toContain(thirtyDays.expiresAt);
+    expect(rowOf(stdout, expired.id)).toBeUndefined();
+    expect(rowOf(stdout, revoked.id)).toBeUndefined();
+    expect(stderr).toContain('--include-expired');
+    expect(stderr).toContain('--include-revoked');
+  }, CLI_TEST_TIMEOUT);
+
+  it('list --include-expired --include-revoked shows them too, marked EXPIRED and REVOKED', async () => {
+    const { stdout } = await cliOk(['keys', 'list', '--tenant', tenant, '--include-expired', '--include-revoked']);
+    expect(rowOf(stdout, expired.id)).toMatch(/\sEXPIRED\s/);
+    expect(rowOf(stdout, revoked.id)).toMatch(/\sREVOKED\s/);
+    expect(rowOf(stdout, reports.id)).toMatch(/\sactive\s/);
+  }, CLI_TEST_TIMEOUT);
+
+  it('list --include-expired --json: expired keys but no revoked ones, newest first', async () => {
+    const page = await cliJson<{ items: KeyJson[]; more: boolean }>(['keys', 'list', '--tenant', tenant, '--include-expired']);
+    const ids = page.items.map((k) => k.id);
+    expect(ids).toEqual(expect.arrayContaining([reports.id, thirtyDays.id, expired.id]));
+    expect(ids).not.toContain(revoked.id);
+    expect(page.items.find((k) => k.id === expired.id)?.status).toBe('expired');
+    expect(page.more).toBe(false);
+    const created = page.items.map((k) => k.createdAt);
+    expect(created).toEqual([...created].sort().reverse());
+  }, CLI_TEST_TIMEOUT);
+
+  it('show prints the key and its history, the CLI named as the actor of each change', async () => {
+    const [json, human] = await Promise.all([
+      cliJson<KeyJson & { history: { type: string; actor: { type: string; id: string }; userAgent: string; changes: Record<string, unknown> }[] }>([
+        'keys',
+        'show',
+        revoked.publicId,
+      ]),
+      cliOk(['keys', 'show', revoked.id]),
+    ]);
+    expect(json).toMatchObject({ id: revoked.id, status: 'revoked', version: 2 });
+    expect(json.history.map((e) => e.type)).toEqual(['key.created', 'key.revoked']);
+    for (const event of json.history) {
+      expect(event.actor).toEqual({ type: 'cli', id: expect.stringMatching(/^cli:.+/) });
+      expect(event.userAgent).toMatch(/^keyledger-cli\//);
+    }
+    expect(json.history[1].changes).toEqual({ reason: 'leaked in a test' });
+    expect(human.stdout).toMatch(/^status\s+REVOKED$/m);
+    expect(human.stdout).toMatch(/key\.revoked\s+cli:\S+\s+reason: leaked in a test/);
+  }, CLI_TEST_TIMEOUT);
+
+  it('rotate --grace 24h prints a new key; the new and (for now) the old one both work on the server', async () => {
+    const rotated = await cliJson<KeyJson>(['keys', 'rotate', reports.id, '--grace', '24h']);
+    expect(rotated.key).toMatch(TOKEN);
+    expect(rotated.key).not.toBe(reports.key);
+    expect(rotated).toMatchObject({ id: reports.id, publicId: reports.publicId, version: 2, status: 'active' });
+    expect(Math.abs(Date.parse(rotated.graceEndsAt!) - Date.now() - DAY)).toBeLessThan(60_000);
+    await eventually(() => request(sut.url).get('/examples/whoami').set(bearer(rotated.key!)).expect(200), 15_000);
+    await request(sut.url).get('/examples/whoami').set(bearer(reports.key!)).expect(200);
+  }, CLI_TEST_TIMEOUT);
+
+  it('expire and revoke stop a key on the running server', async () => {
+    for (const key of [expired, revoked]) {
+      await eventually(() => request(sut.url).get('/examples/whoami').set(bearer(key.key!)).expect(401), 15_000);
+    }
+  }, CLI_TEST_TIMEOUT);
+
+  it('a key it cannot find is exit 1 and one line; with --json an error object on stderr', async () => {
+    const id = randomUUID();
+    const [text, json] = await Promise.all([cli(['keys', 'show', id]), cli(['keys', 'revoke', id, '--json'])]);
+    expect(text).toMatchObject({ code: 1, stdout: '', stderr: `keyledger: API key ${id} was not found\n` });
+    expect(json).toMatchObject({ code: 1, stdout: '' });
+    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'KEY.NOT_FOUND', message: `API key ${id} was not found`, details: [] } });
+  }, CLI_TEST_TIMEOUT);
+});
