@@ -23,6 +23,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   private readonly notifications: EventNotifications;
   readonly replica: KeyReplica;
   private pending = new Set<string>();
+  private verifications = 0;
   private flushing: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
@@ -57,12 +58,13 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
 
   /** Verifies a key and, when given, that it holds every required scope. Never touches the database. */
   verify(token: string, requiredScopes?: readonly string[]): VerificationResult {
-    const started = performance.now();
+    const timed = (++this.verifications & 15) === 0;
+    const started = timed ? performance.now() : 0;
     let result = this.replica.verify(token);
     if (result.code === 'VALID' && requiredScopes !== undefined && !hasScopes(result.principal.scopes, requiredScopes)) {
       result = INSUFFICIENT_SCOPE;
     }
-    recordVerification(result.code, (performance.now() - started) / 1000);
+    recordVerification(result.code, timed ? (performance.now() - started) / 1000 : undefined);
     return result;
   }
 

@@ -51,7 +51,10 @@ SELECT global_position, stream_version, event_id, type, recorded_at, transaction
 
 const APPEND = { name: 'keyledger_append', text: `${APPEND_CTE} FROM ins ORDER BY stream_version` };
 
-/** Inside a caller's transaction the commit is not ours to observe, so the NOTIFY rides along with it. */
+/**
+ * The NOTIFY rides along with the commit: inside a caller's transaction (whose commit is not ours to
+ * observe) and for changes that must reach listeners at commit (AppendOptions.notifyAtCommit).
+ */
 const APPEND_AND_NOTIFY = {
   name: 'keyledger_append_notify',
   text: `${APPEND_CTE},
@@ -147,12 +150,13 @@ export class EventStore implements OnModuleDestroy {
 
     // 'any' has no expected version to lose on; a unique violation there is a race worth retrying.
     for (let attempt = 0; ; attempt++) {
-      const written = await this.tryAppend(params, batch.length, options.client, (rows, client) =>
+      const inTransactionNotify = options.client !== undefined || options.notifyAtCommit === true;
+      const written = await this.tryAppend(params, batch.length, options.client, inTransactionNotify, (rows, client) =>
         this.applyInline(client, this.recorded(streamId, batch, metadata, rows)),
       );
       if (written) {
         eventsAppended.inc(written.length);
-        if (!options.client) this.notifier.send(written.map((r) => notification(r, streamId)));
+        if (!inTransactionNotify) this.notifier.send(written.map((r) => notification(r, streamId)));
         return { version: written.at(-1)!.stream_version, events: this.recorded(streamId, batch, metadata, written), idempotent: false };
       }
       const previous = await this.findByEventIds(batch.map((e) => e.id), options.client);
@@ -170,12 +174,13 @@ export class EventStore implements OnModuleDestroy {
     params: unknown[],
     expectedRows: number,
     callerClient: PoolClient | undefined,
+    notifyInTransaction: boolean,
     afterInsert: (rows: AppendRow[], client: PoolClient) => Promise<void>,
   ): Promise<AppendRow[] | null> {
     if (!callerClient && this.inline.length === 0) {
       // Nothing to run inside the transaction: one autocommit statement is the fastest path.
       try {
-        const { rows } = await this.pool.query<AppendRow>({ ...APPEND, values: params });
+        const { rows } = await this.pool.query<AppendRow>({ ...(notifyInTransaction ? APPEND_AND_NOTIFY : APPEND), values: params });
         return rows.length === expectedRows ? rows : null;
       } catch (error) {
         if (isUniqueViolation(error)) return null;
@@ -189,7 +194,7 @@ export class EventStore implements OnModuleDestroy {
     try {
       await client.query(begin);
       try {
-        const { rows } = await client.query<AppendRow>({ ...(callerClient ? APPEND_AND_NOTIFY : APPEND), values: params });
+        const { rows } = await client.query<AppendRow>({ ...(notifyInTransaction ? APPEND_AND_NOTIFY : APPEND), values: params });
         if (rows.length !== expectedRows) {
           await client.query(rollback);
           return null;

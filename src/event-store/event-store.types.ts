@@ -46,4 +46,11 @@ export const START: Checkpoint = Object.freeze({ transactionId: '0', position: 0
 export interface AppendOptions {
   /** Join the caller's open transaction instead of opening one. */
   client?: PoolClient;
+  /**
+   * NOTIFY inside the append's transaction (delivered exactly at commit, even if this process dies
+   * right after) instead of right after it. Costs throughput under concurrency (the notify lock is
+   * held through the commit's disk flush): for rare changes that must reach listeners at once,
+   * such as a revocation. Always the case when `client` is given.
+   */
+  notifyAtCommit?: boolean;
 }

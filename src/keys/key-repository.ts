@@ -61,6 +61,9 @@ export class KeyRepository {
       loadedAt === 0 ? 'no-stream' : loadedAt,
       pending.map((event, i) => ({ ...serializeKeyEvent(event), ...(i === 0 && eventId ? { eventId } : {}) })),
       eventMetadata(ctx),
+      // Anything that takes access away reaches every guard at commit, even if this process dies
+      // right after; a new key may follow a moment later (or at the next resync).
+      { notifyAtCommit: pending.some((e) => e.type !== 'key.created') },
     );
   }
 }
