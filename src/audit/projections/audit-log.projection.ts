@@ -47,7 +47,7 @@ export class AuditLogProjection implements Projection {
 
   async apply(client: PoolClient, events: readonly RecordedEvent[]): Promise<void> {
     const head = await client.query<{ seq: number; chain_hash: Buffer }>('SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1');
-    let seq = head.rows[0]?.seq ?? 0;
+    let seq = Number(head.rows[0]?.seq ?? 0); // bigint: a string unless the app's int8 parser is installed
     let chain = head.rows[0]?.chain_hash ?? GENESIS;
     const identities = await this.identities(client, events);
     const cols: unknown[][] = Array.from({ length: 17 }, () => []);

@@ -137,8 +137,8 @@ export const AUDIT_COLUMNS =
 
 export function toAuditEntry(r: AuditRow): AuditEntry {
   return {
-    seq: r.seq,
-    position: r.position,
+    seq: Number(r.seq),
+    position: Number(r.position),
     recordedAt: r.recorded_at.toISOString(),
     occurredAt: r.occurred_at.toISOString(),
     type: r.event_type,

@@ -63,7 +63,7 @@ export class AuditReader {
     );
     const head = rows[0];
     const chainHash = head ? head.chain_hash.toString('hex') : '0'.repeat(64);
-    const position = head?.position ?? 0;
-    return { position, events: head?.seq ?? 0, chainHash, at: new Date().toISOString(), digest: `${position}:${chainHash}` };
+    const position = Number(head?.position ?? 0);
+    return { position, events: Number(head?.seq ?? 0), chainHash, at: new Date().toISOString(), digest: `${position}:${chainHash}` };
   }
 }
