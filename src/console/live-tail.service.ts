@@ -113,6 +113,9 @@ export class LiveTail implements OnModuleInit, BeforeApplicationShutdown {
         sink.event(event);
       }
       for (const event of subscriber.buffer ?? []) if (!sent.has(event.position)) sink.event(event);
+    } catch (error) {
+      remove();
+      throw error;
     } finally {
       subscriber.buffer = undefined;
     }

@@ -212,6 +212,7 @@ describe('web console (headless Chromium)', () => {
     Object.assign(created, row);
     expect(await inPage(page, `document.documentElement.outerHTML.includes(${JSON.stringify(created.secret)})`)).toBe(false);
     expect(await textOf(page, `tr[data-key-id="${created.id}"] [data-label="Expires"]`)).toMatch(/in (30 days|4 weeks|1 month)/);
+    expect(await inPage(page, `document.querySelector('tr[data-key-id="${created.id}"] .badge-new')?.textContent`)).toBe('new');
 
     // After a reload nothing can show it: not the page, not storage.
     await afterLoad(page, () => page.reload(), { fresh: true });
@@ -487,6 +488,7 @@ describe('web console (headless Chromium)', () => {
       await page.waitForSelector('ol.timeline');
       expect(await inPage(page, 'document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
       await screenshot(page, 'key-detail-360px');
+      await expectAccessible(page, 'key detail at 360 px');
     } finally {
       await page.setViewport({ width: 1280, height: 860 });
     }
