@@ -5,6 +5,86 @@ import { toKeyEvent } from '../key-repository.js';
 
 const KEY_STREAM_PREFIX = 'key-';
 
+/** One api_keys row, as the events make it (times as ISO strings, hashes as hex). */
+interface Row {
+  key_id: string;
+  public_id: string;
+  tenant_id: string;
+  name: string;
+  scopes: readonly string[];
+  tags: Readonly<Record<string, string>>;
+  status: 'active' | 'expired' | 'revoked';
+  secret_hash: string;
+  previous_secret_hash: string | null;
+  grace_ends_at: string | null;
+  expires_at: string | null;
+  status_reason: string | null;
+  created_at: string;
+  updated_at: string;
+  version: number;
+  last_position: number;
+  last_transaction_id: string;
+}
+
+const COLUMNS = [
+  'key_id', 'public_id', 'tenant_id', 'name', 'scopes', 'tags', 'status', 'secret_hash', 'previous_secret_hash',
+  'grace_ends_at', 'expires_at', 'status_reason', 'created_at', 'updated_at', 'version', 'last_position', 'last_transaction_id',
+] as const;
+
+/*
+ * One statement per batch, whatever its size: the batch is folded per key in memory first, so a
+ * rebuild writes each key once per batch instead of once per event.
+ */
+const UPSERT = `
+INSERT INTO api_keys (${COLUMNS.join(', ')})
+SELECT u.key_id, u.public_id, u.tenant_id, u.name, ARRAY(SELECT jsonb_array_elements_text(u.scopes)), u.tags, u.status,
+       decode(u.secret_hash, 'hex'), decode(u.previous_secret_hash, 'hex'), u.grace_ends_at, u.expires_at, u.status_reason,
+       u.created_at, u.updated_at, u.version, u.last_position, u.last_transaction_id
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[], $8::text[], $9::text[],
+            $10::timestamptz[], $11::timestamptz[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::int[], $16::bigint[], $17::xid8[])
+  AS u(${COLUMNS.join(', ')})
+ON CONFLICT (key_id) DO UPDATE SET ${COLUMNS.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+
+const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
+
+/** The row after one more event; undefined in, only for key.created. */
+function fold(row: Row | undefined, keyId: string, event: KeyEvent, recorded: RecordedEvent): Row {
+  const stamp = { updated_at: event.payload.occurredAt, version: recorded.streamVersion, last_position: recorded.position, last_transaction_id: recorded.transactionId };
+  if (event.type === 'key.created') {
+    const p = event.payload;
+    return {
+      key_id: keyId, public_id: p.publicId, tenant_id: p.tenantId, name: p.name, scopes: p.scopes, tags: p.tags, status: 'active',
+      secret_hash: p.secretHash, previous_secret_hash: null, grace_ends_at: null, expires_at: p.expiresAt, status_reason: null,
+      created_at: p.occurredAt, ...stamp,
+    };
+  }
+  // A change to a row that is not there means the read model missed an event: stop, never guess.
+  if (row === undefined) throw new Error(`active-keys: ${event.type} at position ${recorded.position} for key ${keyId}, which has no row`);
+  switch (event.type) {
+    case 'key.rotated': {
+      const p = event.payload;
+      return {
+        ...row, ...stamp, secret_hash: p.secretHash, previous_secret_hash: p.graceEndsAt === null ? null : p.previousSecretHash,
+        grace_ends_at: p.graceEndsAt, expires_at: p.expiresAt,
+      };
+    }
+    case 'key.expired':
+      return { ...row, ...stamp, status: 'expired', status_reason: event.payload.reason };
+    case 'key.revoked':
+      return { ...row, ...stamp, status: 'revoked', status_reason: event.payload.reason };
+    case 'key.updated': {
+      const c = event.payload.changes;
+      return {
+        ...row, ...stamp,
+        ...(c.name ? { name: c.name.to } : {}),
+        ...(c.scopes ? { scopes: c.scopes.to } : {}),
+        ...(c.tags ? { tags: c.tags.to } : {}),
+        ...(c.expiresAt ? { expires_at: c.expiresAt.to } : {}),
+      };
+    }
+  }
+}
+
 /**
  * The active-key read model (`api_keys`), written inline in the append's transaction, so a revoke
  * is visible the moment it commits. Every column comes from event payloads (never from now()),
@@ -14,65 +94,49 @@ export class ActiveKeysProjection implements Projection {
   readonly name = 'active-keys';
 
   async apply(client: PoolClient, events: readonly RecordedEvent[]): Promise<void> {
-    for (const recorded of events) {
-      if (!recorded.streamId.startsWith(KEY_STREAM_PREFIX)) continue;
-      await this.applyOne(client, recorded.streamId.slice(KEY_STREAM_PREFIX.length), toKeyEvent(recorded), recorded);
+    const batch = events.filter((e) => e.streamId.startsWith(KEY_STREAM_PREFIX));
+    if (batch.length === 0) return;
+    const rows = await this.existingRows(client, batch);
+    for (const recorded of batch) {
+      const keyId = recorded.streamId.slice(KEY_STREAM_PREFIX.length);
+      rows.set(keyId, fold(rows.get(keyId), keyId, toKeyEvent(recorded), recorded));
     }
+    const values = [...rows.values()];
+    await client.query(UPSERT, [
+      ...COLUMNS.map((c) => values.map((r) => (c === 'scopes' || c === 'tags' ? JSON.stringify(r[c]) : r[c]))),
+    ]);
   }
 
   async reset(client: PoolClient): Promise<void> {
     await client.query('DELETE FROM api_keys');
   }
 
-  private async applyOne(client: PoolClient, keyId: string, event: KeyEvent, recorded: RecordedEvent): Promise<void> {
-    const common = [keyId, event.payload.occurredAt, recorded.streamVersion, recorded.position, recorded.transactionId];
-    let sql: string;
-    let params: unknown[];
-    switch (event.type) {
-      case 'key.created': {
-        const p = event.payload;
-        sql = `INSERT INTO api_keys (key_id, created_at, updated_at, version, last_position, last_transaction_id, public_id, tenant_id, name, scopes, tags, status, secret_hash, expires_at)
-               VALUES ($1, $2, $2, $3, $4, $5::xid8, $6, $7, $8, $9, $10, 'active', decode($11, 'hex'), $12)`;
-        params = [...common, p.publicId, p.tenantId, p.name, p.scopes, p.tags, p.secretHash, p.expiresAt];
-        break;
-      }
-      case 'key.rotated': {
-        const p = event.payload;
-        sql = `UPDATE api_keys SET updated_at = $2, version = $3, last_position = $4, last_transaction_id = $5::xid8, secret_hash = decode($6, 'hex'),
-                 previous_secret_hash = CASE WHEN $7::timestamptz IS NULL THEN NULL ELSE decode($8, 'hex') END,
-                 grace_ends_at = $7, expires_at = $9
-               WHERE key_id = $1`;
-        params = [...common, p.secretHash, p.graceEndsAt, p.previousSecretHash, p.expiresAt];
-        break;
-      }
-      case 'key.expired':
-        sql = `UPDATE api_keys SET updated_at = $2, version = $3, last_position = $4, last_transaction_id = $5::xid8, status = 'expired', status_reason = $6 WHERE key_id = $1`;
-        params = [...common, event.payload.reason];
-        break;
-      case 'key.revoked':
-        sql = `UPDATE api_keys SET updated_at = $2, version = $3, last_position = $4, last_transaction_id = $5::xid8, status = 'revoked', status_reason = $6 WHERE key_id = $1`;
-        params = [...common, event.payload.reason];
-        break;
-      case 'key.updated': {
-        const c = event.payload.changes;
-        sql = `UPDATE api_keys SET updated_at = $2, version = $3, last_position = $4, last_transaction_id = $5::xid8,
-                 name = CASE WHEN $6 THEN $7 ELSE name END,
-                 scopes = CASE WHEN $8 THEN $9::text[] ELSE scopes END,
-                 tags = CASE WHEN $10 THEN $11::jsonb ELSE tags END,
-                 expires_at = CASE WHEN $12 THEN $13::timestamptz ELSE expires_at END
-               WHERE key_id = $1`;
-        params = [
-          ...common,
-          c.name !== undefined, c.name?.to ?? null,
-          c.scopes !== undefined, c.scopes?.to ?? null,
-          c.tags !== undefined, c.tags ? JSON.stringify(c.tags.to) : null,
-          c.expiresAt !== undefined, c.expiresAt?.to ?? null,
-        ];
-        break;
-      }
+  /** The current rows of keys whose batch does not start with their key.created. */
+  private async existingRows(client: PoolClient, batch: readonly RecordedEvent[]): Promise<Map<string, Row>> {
+    const created = new Set(batch.filter((e) => e.type === 'key.created').map((e) => e.streamId));
+    const wanted = [...new Set(batch.filter((e) => !created.has(e.streamId)).map((e) => e.streamId.slice(KEY_STREAM_PREFIX.length)))];
+    const rows = new Map<string, Row>();
+    if (wanted.length === 0) return rows;
+    const result = await client.query<Omit<Row, 'secret_hash' | 'previous_secret_hash' | 'grace_ends_at' | 'expires_at' | 'created_at' | 'updated_at'> & {
+      secret_hash: Buffer;
+      previous_secret_hash: Buffer | null;
+      grace_ends_at: Date | null;
+      expires_at: Date | null;
+      created_at: Date;
+      updated_at: Date;
+    }>(`SELECT ${COLUMNS.join(', ').replace('last_transaction_id', 'last_transaction_id::text')} FROM api_keys WHERE key_id = ANY($1::uuid[])`, [wanted]);
+    for (const r of result.rows) {
+      rows.set(r.key_id, {
+        ...r,
+        secret_hash: r.secret_hash.toString('hex'),
+        previous_secret_hash: r.previous_secret_hash?.toString('hex') ?? null,
+        grace_ends_at: iso(r.grace_ends_at),
+        expires_at: iso(r.expires_at),
+        created_at: r.created_at.toISOString(),
+        updated_at: r.updated_at.toISOString(),
+        last_position: Number(r.last_position),
+      });
     }
-    const result = await client.query(sql, params);
-    // A change to a row that is not there means the read model missed an event: stop, never guess.
-    if (result.rowCount !== 1) throw new Error(`active-keys: ${event.type} at position ${recorded.position} matched no row for key ${keyId}`);
+    return rows;
   }
 }
