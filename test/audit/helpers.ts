@@ -18,23 +18,9 @@ export const uniqueTenant = (): string => `t-${randomUUID()}`;
 
 export const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${token}` });
 
-export interface AuditEntry {
-  seq: number;
-  position: number;
-  recordedAt: string;
-  occurredAt: string;
-  type: string;
-  keyId: string | null;
-  publicId: string | null;
-  tenantId: string | null;
-  actor: { type: string | null; id: string | null };
-  requestId: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  reason: string | null;
-  changes: Record<string, unknown>;
-  chainHash: string;
-}
+/** The API's entry shape, from the module's public surface (not a copy that could drift). */
+export type { AuditEntry } from '../../src/audit/index.js';
+import type { AuditEntry } from '../../src/audit/index.js';
 
 /**
  * Waits until the async audit projection holds a row for every event of these keys' streams.

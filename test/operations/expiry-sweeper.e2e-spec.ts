@@ -3,14 +3,7 @@ import type { Pool } from 'pg';
 import { ExpirySweeper } from '../../src/keys/index.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { waitUntil as eventually } from '../support/wait-until.js';
 
 describe('expiry sweeper', () => {
   let instances: TestApp[];
@@ -43,7 +36,7 @@ describe('expiry sweeper', () => {
     for (let i = 0; i < 1000; i += 50) {
       await Promise.all(Array.from({ length: 50 }, () => issueKey(instances[i % 3].app, { tenantId, expiresAt })));
     }
-    await eventually(() => Promise.resolve(Date.now() > expiresAt.getTime()));
+    await eventually(() => Date.now() > expiresAt.getTime(), 30_000);
     const sweepers = instances.map((i) => i.app.get(ExpirySweeper));
     // Keep all three sweeping concurrently until nothing of this tenant is due any more.
     await eventually(async () => {

@@ -11,6 +11,7 @@ import { configureApp, createFastifyAdapter } from '../../src/configure-app.js';
 import { createLogger, PinoLoggerService } from '../../src/observability/index.js';
 import { issueKey, TEST_PEPPER } from '../support/test-app.js';
 import { testDatabaseUrl } from '../support/test-database.js';
+import { waitUntil as eventually } from '../support/wait-until.js';
 
 /** The app exactly as main.ts builds it, with its JSON log stream captured. */
 async function appWithCapturedLogs(): Promise<{ app: NestFastifyApplication; url: string; output: () => string }> {
@@ -36,14 +37,6 @@ async function appWithCapturedLogs(): Promise<{ app: NestFastifyApplication; url
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
   return { app, url: `http://127.0.0.1:${port}`, output: () => chunks.join('') };
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('observability', () => {
