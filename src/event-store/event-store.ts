@@ -12,6 +12,7 @@ import type {
   NewEvent,
   RecordedEvent,
 } from './event-store.types.js';
+import { START } from './event-store.types.js';
 import type { Projection } from './projection.js';
 import { PostCommitNotifier } from './post-commit-notifier.js';
 import { counter } from '../observability/metrics.js';
@@ -300,6 +301,50 @@ export class EventStore implements OnModuleDestroy {
       [after.transactionId, after.position, limit],
     );
     return rows.map(toRecordedEvent);
+  }
+
+  /**
+   * Every event, in `order`, through a server-side cursor on the caller's client (inside its
+   * transaction), `batchSize` at a time; each batch is requested before the previous one is handed
+   * over. `before`: only events of transactions older than this xid, the readers' gate (see
+   * currentXmin); omit it only under a lock that keeps writers out.
+   */
+  async *replay(client: PoolClient, order: 'global' | 'stream', before?: string, batchSize = 5000): AsyncGenerator<RecordedEvent[]> {
+    const orderBy = order === 'global' ? 'transaction_id, global_position' : 'stream_id, stream_version';
+    await client.query(
+      `DECLARE keyledger_replay NO SCROLL CURSOR FOR SELECT ${SELECT_COLUMNS} FROM events
+       ${before === undefined ? '' : `WHERE transaction_id < '${BigInt(before)}'::xid8`} ORDER BY ${orderBy}`,
+    );
+    const fetch = () => client.query<EventRow>(`FETCH ${batchSize} FROM keyledger_replay`);
+    let next = fetch();
+    try {
+      for (;;) {
+        const { rows } = await next;
+        if (rows.length === 0) return;
+        next = fetch();
+        next.catch(() => undefined); // awaited on the next turn, or abandoned with the transaction
+        yield rows.map(toRecordedEvent);
+      }
+    } finally {
+      await next.catch(() => undefined);
+      await client.query('CLOSE keyledger_replay').catch(() => undefined);
+    }
+  }
+
+  /** The oldest transaction still running, as a gate for replay: every event below it is committed or never will be. */
+  async currentXmin(client: PoolClient): Promise<string> {
+    const { rows } = await client.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
+    return rows[0].xmin;
+  }
+
+  /** The checkpoint of the last event in the read order (below `before` when given); START when there is none. */
+  async lastCheckpoint(client: PoolClient, before?: string): Promise<Checkpoint> {
+    const { rows } = await client.query<{ transaction_id: string; position: string }>(
+      `SELECT transaction_id::text AS transaction_id, global_position AS position FROM events
+       ${before === undefined ? '' : 'WHERE transaction_id < $1::xid8'} ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+      before === undefined ? [] : [before],
+    );
+    return rows[0] ? { transactionId: rows[0].transaction_id, position: Number(rows[0].position) } : START;
   }
 
   /** How many events lie after a checkpoint (capped, for lag reporting). */

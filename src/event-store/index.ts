@@ -4,7 +4,7 @@ export { EventNotifications } from './event-notifications.js';
 export { ProjectionsService, UnknownProjectionError } from './projections.service.js';
 export { ProjectionRunner, CheckpointMismatchError, type ProjectionStatus } from './projection-runner.js';
 export { ConcurrencyError, EventIdConflictError } from './event-store.errors.js';
-export type { Projection } from './projection.js';
+export type { Projection, ProjectionReplay } from './projection.js';
 export {
   START,
   type AppendResult,

@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { EventStore } from './event-store.js';
 import type { Checkpoint } from './event-store.types.js';
 import type { Projection } from './projection.js';
+import { replayProjection } from './projection-replay.js';
 
 export type RunnerState = 'idle' | 'running' | 'halted' | 'stopped';
 
@@ -163,17 +164,24 @@ export class ProjectionRunner {
     return this.wake();
   }
 
-  /** Empties the read model and replays from the first event. */
+  /**
+   * Empties the read model and replays every event into it in one transaction (readers keep the
+   * old rows until it commits), then catches up with what was appended meanwhile.
+   */
   async rebuild(onProgress?: (done: number) => void): Promise<void> {
     await this.pending;
     const client = await this.pool.connect();
+    let done = 0;
     try {
       await client.query('BEGIN');
       await client.query(BLOCKING_LOCK_SQL, [this.name]);
-      await this.projection.reset(client);
+      const reached = await replayProjection(this.pool, client, this.store, this.projection, {
+        mode: 'gated',
+        onProgress: (n) => onProgress?.((done = n)),
+      });
       await client.query(
-        `UPDATE projection_checkpoints SET transaction_id = '0', position = 0, updated_at = now(), halted_at = NULL, halted_error = NULL WHERE name = $1`,
-        [this.name],
+        `UPDATE projection_checkpoints SET transaction_id = $2::xid8, position = $3, updated_at = now(), halted_at = NULL, halted_error = NULL WHERE name = $1`,
+        [this.name, reached.transactionId, reached.position],
       );
       await client.query('COMMIT');
     } catch (error) {
@@ -184,7 +192,6 @@ export class ProjectionRunner {
     }
     this.state = 'idle';
     this.error = undefined;
-    let done = 0;
     for (;;) {
       const n = await this.runBatch(true);
       if (n === 0) break;

@@ -11,4 +11,34 @@ export interface Projection {
   readonly name: string;
   apply(client: PoolClient, events: readonly RecordedEvent[]): Promise<void>;
   reset(client: PoolClient): Promise<void>;
+  /**
+   * Optional fast path for rebuilds. Without it a rebuild calls `apply` batch after batch; with it
+   * the rebuild streams every event into the returned replay, which may keep its state in memory
+   * between batches (the read model starts empty and nothing else writes to it meanwhile).
+   */
+  replay?(client: PoolClient): ProjectionReplay;
+}
+
+/** Receives a rebuild's events, in one transaction, on the rebuild's connection. */
+export interface ProjectionReplay {
+  /**
+   * `global`: the read order of every reader (transaction id, position).
+   * `stream`: grouped by stream, each stream in version order: enough for a read model built per
+   * stream, and it lets the replay fold a stream whole and write its row once.
+   */
+  readonly order: 'global' | 'stream';
+  /**
+   * Tables whose secondary indexes (not those backing a primary key or unique constraint) are
+   * dropped for the replay and built again at its end: one sort per index instead of one random
+   * insert per row. The rebuild's transaction makes the swap atomic for readers.
+   */
+  readonly deferIndexesOf: readonly string[];
+  /**
+   * Does a batch's work in Node and returns what stores it. The rebuild calls `prepare` for each
+   * batch in order and runs the returned function once the previous batch is stored, so Node folds
+   * one batch while PostgreSQL writes the one before. Every statement runs on the rebuild's client.
+   */
+  prepare(events: readonly RecordedEvent[]): () => Promise<void>;
+  /** After the last batch is stored: store what is still held in memory. */
+  end(): Promise<void>;
 }

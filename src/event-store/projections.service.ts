@@ -5,8 +5,8 @@ import type { AppConfig } from '../config/config.js';
 import { PG_POOL } from '../database/database.tokens.js';
 import { EventNotifications } from './event-notifications.js';
 import { EventStore } from './event-store.js';
-import { START } from './event-store.types.js';
 import type { Projection } from './projection.js';
+import { replayProjection } from './projection-replay.js';
 import { ProjectionRunner, type ProjectionStatus } from './projection-runner.js';
 import { assertTransactionIdsAhead } from './transaction-id-check.js';
 
@@ -86,18 +86,7 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
     try {
       await client.query('BEGIN');
       await client.query('LOCK TABLE events IN SHARE MODE');
-      await projection.reset(client);
-      let after = START;
-      let done = 0;
-      for (;;) {
-        const events = await this.store.readAllLocked(after, 2000, client);
-        if (events.length === 0) break;
-        await projection.apply(client, events);
-        const last = events[events.length - 1];
-        after = { transactionId: last.transactionId, position: last.position };
-        done += events.length;
-        onProgress?.(done);
-      }
+      await replayProjection(this.pool, client, this.store, projection, { mode: 'locked', onProgress });
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);

@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
-import type { Projection, RecordedEvent } from '../../event-store/index.js';
+import type { Projection, ProjectionReplay, RecordedEvent } from '../../event-store/index.js';
 import { toKeyEvent, type KeyEvent } from '../../keys/index.js';
+import { copyIn, copyLine } from '../../database/copy-in.js';
 import { GENESIS, nextChainHash } from '../audit-chain.js';
 
 const KEY_STREAM_PREFIX = 'key-';
@@ -34,6 +35,54 @@ function str(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
+const COLUMNS = [
+  'seq', 'position', 'recorded_at', 'occurred_at', 'event_type', 'stream_id', 'key_id', 'public_id', 'tenant_id',
+  'actor_type', 'actor_id', 'request_id', 'ip', 'user_agent', 'reason', 'changes', 'chain_hash',
+] as const;
+
+/**
+ * Turns events into audit rows (COPY text), carrying the chain, the row number and the identity
+ * (publicId, tenant) of each key from one event to the next.
+ */
+class AuditRows {
+  private rows: string[] = [];
+
+  constructor(
+    private seq: number,
+    private chain: Buffer,
+    private readonly identities: Map<string, KeyIdentity>,
+  ) {}
+
+  add(e: RecordedEvent): void {
+    this.chain = nextChainHash(this.chain, e);
+    this.seq += 1;
+    const keyId = e.streamId.startsWith(KEY_STREAM_PREFIX) ? e.streamId.slice(KEY_STREAM_PREFIX.length) : null;
+    let described: { changes: Record<string, unknown>; reason: string | null } = { changes: {}, reason: null };
+    let occurredAt = e.recordedAt.toISOString();
+    if (keyId !== null) {
+      const event = toKeyEvent(e);
+      described = describe(event);
+      occurredAt = event.payload.occurredAt;
+      if (event.type === 'key.created') this.identities.set(keyId, { publicId: event.payload.publicId, tenantId: event.payload.tenantId });
+    }
+    const identity = keyId === null ? undefined : this.identities.get(keyId);
+    if (keyId !== null && identity === undefined) throw new Error(`audit-log: ${e.type} at position ${e.position} for key ${keyId}, which has no key.created`);
+    const actor = e.metadata.actor as { type?: unknown; id?: unknown } | undefined;
+    this.rows.push(copyLine([
+      this.seq, e.position, e.recordedAt, occurredAt, e.type, e.streamId, keyId, identity?.publicId ?? null, identity?.tenantId ?? null,
+      str(actor?.type), str(actor?.id), str(e.metadata.requestId), str(e.metadata.ip), str(e.metadata.userAgent),
+      described.reason, JSON.stringify(described.changes), this.chain,
+    ]));
+  }
+
+  /** The rows added since the last call, for copyIn. */
+  take(): string {
+    const rows = this.rows.join('');
+    this.rows = [];
+    return rows;
+  }
+}
+
 /**
  * One audit row per event, in the gap-safe global order, each holding the running hash chain.
  * Async (checkpointed with its rows in one transaction); never holds a secret or a hash of one.
@@ -47,39 +96,28 @@ export class AuditLogProjection implements Projection {
 
   async apply(client: PoolClient, events: readonly RecordedEvent[]): Promise<void> {
     const head = await client.query<{ seq: number; chain_hash: Buffer }>('SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1');
-    let seq = Number(head.rows[0]?.seq ?? 0); // bigint: a string unless the app's int8 parser is installed
-    let chain = head.rows[0]?.chain_hash ?? GENESIS;
-    const identities = await this.identities(client, events);
-    const cols: unknown[][] = Array.from({ length: 17 }, () => []);
-    for (const e of events) {
-      chain = nextChainHash(chain, e);
-      seq += 1;
-      const keyId = e.streamId.startsWith(KEY_STREAM_PREFIX) ? e.streamId.slice(KEY_STREAM_PREFIX.length) : null;
-      let described: { changes: Record<string, unknown>; reason: string | null } = { changes: {}, reason: null };
-      let occurredAt = e.recordedAt.toISOString();
-      if (keyId !== null) {
-        const event = toKeyEvent(e);
-        described = describe(event);
-        occurredAt = event.payload.occurredAt;
-        if (event.type === 'key.created') identities.set(keyId, { publicId: event.payload.publicId, tenantId: event.payload.tenantId });
-      }
-      const identity = keyId === null ? undefined : identities.get(keyId);
-      if (keyId !== null && identity === undefined) throw new Error(`audit-log: ${e.type} at position ${e.position} for key ${keyId}, which has no key.created`);
-      const actor = e.metadata.actor as { type?: unknown; id?: unknown } | undefined;
-      const row = [
-        seq, e.position, e.recordedAt, occurredAt, e.type, e.streamId, keyId, identity?.publicId ?? null, identity?.tenantId ?? null,
-        str(actor?.type), str(actor?.id), str(e.metadata.requestId), str(e.metadata.ip), str(e.metadata.userAgent),
-        described.reason, JSON.stringify(described.changes), chain,
-      ];
-      row.forEach((value, i) => cols[i].push(value));
-    }
-    await client.query(
-      `INSERT INTO audit_log (seq, position, recorded_at, occurred_at, event_type, stream_id, key_id, public_id, tenant_id,
-         actor_type, actor_id, request_id, ip, user_agent, reason, changes, chain_hash)
-       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::uuid[],
-         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::jsonb[], $17::bytea[])`,
-      cols,
-    );
+    // bigint: a string unless the app's int8 parser is installed
+    const rows = new AuditRows(Number(head.rows[0]?.seq ?? 0), head.rows[0]?.chain_hash ?? GENESIS, await this.identities(client, events));
+    for (const e of events) rows.add(e);
+    await copyIn(client, 'audit_log', COLUMNS, rows.take());
+  }
+
+  /**
+   * A rebuild starts from the genesis and keeps the chain and every key's identity in memory
+   * (about 150 bytes per key), so it never reads audit_log back, which has no indexes meanwhile.
+   */
+  replay(client: PoolClient): ProjectionReplay {
+    const rows = new AuditRows(0, GENESIS, new Map());
+    return {
+      order: 'global',
+      deferIndexesOf: ['audit_log'],
+      prepare: (events) => {
+        for (const e of events) rows.add(e);
+        const text = rows.take();
+        return () => copyIn(client, 'audit_log', COLUMNS, text);
+      },
+      end: () => Promise.resolve(),
+    };
   }
 
   /** publicId and tenant of keys whose key.created was applied in an earlier batch. */

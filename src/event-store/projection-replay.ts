@@ -1,0 +1,88 @@
+import type { Pool, PoolClient } from 'pg';
+import type { EventStore } from './event-store.js';
+import type { Checkpoint } from './event-store.types.js';
+import type { Projection, ProjectionReplay } from './projection.js';
+
+export interface ReplayOptions {
+  /**
+   * `locked`: the caller's transaction keeps appends out (SHARE on events): replay everything.
+   * `gated`: appends go on: replay only what lies below the oldest transaction running when the
+   * replay starts, as readers do; the caller then catches up the rest from the returned checkpoint.
+   */
+  mode: 'locked' | 'gated';
+  onProgress?: (done: number) => void;
+}
+
+/** The fallback replay: `apply`, batch after batch. */
+function applyInTurn(client: PoolClient, projection: Projection): ProjectionReplay {
+  return {
+    order: 'global',
+    deferIndexesOf: [],
+    prepare: (events) => () => projection.apply(client, events),
+    end: () => Promise.resolve(),
+  };
+}
+
+/**
+ * Drops the secondary indexes of `tables` (not those behind a primary key or unique constraint,
+ * which guard the load) and returns the statements that create them again, as they were.
+ */
+async function dropSecondaryIndexes(client: PoolClient, tables: readonly string[]): Promise<string[]> {
+  if (tables.length === 0) return [];
+  const { rows } = await client.query<{ name: string; definition: string }>(
+    `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
+     FROM pg_index i
+     WHERE i.indrelid = ANY($1::text[]::regclass[])
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+     ORDER BY i.indexrelid`,
+    [tables],
+  );
+  for (const { name } of rows) await client.query(`DROP INDEX ${name}`);
+  return rows.map((r) => r.definition);
+}
+
+/**
+ * Empties a projection and replays every event into it on `client`, inside the caller's
+ * transaction (which also keeps other writers of the read model out). Events stream through a
+ * cursor on a second connection, so PostgreSQL reads the next batch and writes the previous one
+ * while Node folds the current one. Returns the checkpoint of the last event replayed (START when
+ * there were none).
+ */
+export async function replayProjection(
+  pool: Pool,
+  client: PoolClient,
+  store: EventStore,
+  projection: Projection,
+  { mode, onProgress }: ReplayOptions,
+): Promise<Checkpoint> {
+  await projection.reset(client);
+  const replay = projection.replay?.(client) ?? applyInTurn(client, projection);
+  const recreate = await dropSecondaryIndexes(client, replay.deferIndexesOf);
+  // The reader's snapshot starts now: after the caller's lock, so `locked` sees every event.
+  const reader = await pool.connect();
+  try {
+    await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const before = mode === 'gated' ? await store.currentXmin(reader) : undefined;
+    let done = 0;
+    let stored: Promise<void> = Promise.resolve();
+    for await (const events of store.replay(reader, replay.order, before)) {
+      const write = replay.prepare(events);
+      await stored;
+      stored = write();
+      stored.catch(() => undefined); // awaited on the next turn
+      done += events.length;
+      onProgress?.(done);
+    }
+    await stored;
+    await replay.end();
+    const reached = await store.lastCheckpoint(reader, before);
+    await reader.query('COMMIT');
+    for (const definition of recreate) await client.query(definition);
+    return reached;
+  } catch (error) {
+    await reader.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    reader.release();
+  }
+}
