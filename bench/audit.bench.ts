@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { Pool } from 'pg';
 import { AuditLogProjection } from '../src/audit/projections/audit-log.projection.js';
 import { AuditReader } from '../src/audit/queries/audit-reader.js';
-import { exportLines } from '../src/audit/http/audit-export.js';
+import { exportChunks } from '../src/audit/http/audit-export.js';
 import { EventStore, ProjectionRunner, ProjectionsService } from '../src/event-store/index.js';
 import type { Actor } from '../src/keys/index.js';
 import { ActiveKeysProjection } from '../src/keys/projections/active-keys.projection.js';
@@ -123,10 +123,10 @@ async function main(): Promise<void> {
     let bytes = 0;
     started = performance.now();
     await pipeline(
-      Readable.from(exportLines('ndjson', reader.stream(ADMIN, {}))),
+      Readable.from(exportChunks('ndjson', reader.pages(ADMIN, {}))),
       new Writable({
-        write(chunk: Buffer | string, _enc, done) {
-          rows++;
+        write(chunk: Buffer, _enc, done) {
+          for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows++; // one line per entry
           bytes += chunk.length;
           done();
         },

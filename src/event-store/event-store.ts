@@ -310,7 +310,8 @@ export class EventStore implements OnModuleDestroy {
    * currentXmin); omit it only under a lock that keeps writers out.
    */
   async *replay(client: PoolClient, order: 'global' | 'stream', before?: string, batchSize = 5000): AsyncGenerator<RecordedEvent[]> {
-    const orderBy = order === 'global' ? 'transaction_id, global_position' : 'stream_id, stream_version';
+    // Qualified: a bare transaction_id would sort by the text alias SELECT_COLUMNS gives it.
+    const orderBy = order === 'global' ? 'events.transaction_id, events.global_position' : 'events.stream_id, events.stream_version';
     await client.query(
       `DECLARE keyledger_replay NO SCROLL CURSOR FOR SELECT ${SELECT_COLUMNS} FROM events
        ${before === undefined ? '' : `WHERE transaction_id < '${BigInt(before)}'::xid8`} ORDER BY ${orderBy}`,
@@ -341,7 +342,7 @@ export class EventStore implements OnModuleDestroy {
   async lastCheckpoint(client: PoolClient, before?: string): Promise<Checkpoint> {
     const { rows } = await client.query<{ transaction_id: string; position: string }>(
       `SELECT transaction_id::text AS transaction_id, global_position AS position FROM events
-       ${before === undefined ? '' : 'WHERE transaction_id < $1::xid8'} ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+       ${before === undefined ? '' : 'WHERE transaction_id < $1::xid8'} ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`,
       before === undefined ? [] : [before],
     );
     return rows[0] ? { transactionId: rows[0].transaction_id, position: Number(rows[0].position) } : START;

@@ -21,7 +21,21 @@ export function csvLine(e: AuditEntry): string {
   return `${values.map(csvCell).join(',')}\r\n`;
 }
 
+function line(format: 'ndjson' | 'csv', e: AuditEntry): string {
+  return format === 'csv' ? csvLine(e) : `${JSON.stringify(e)}\n`;
+}
+
 export async function* exportLines(format: 'ndjson' | 'csv', entries: AsyncIterable<AuditEntry>): AsyncGenerator<string> {
   if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\r\n`;
-  for await (const e of entries) yield format === 'csv' ? csvLine(e) : `${JSON.stringify(e)}\n`;
+  for await (const e of entries) yield line(format, e);
+}
+
+/** Like exportLines, one chunk per page: a stream step per page rather than per row. */
+export async function* exportChunks(format: 'ndjson' | 'csv', pages: AsyncIterable<readonly AuditEntry[]>): AsyncGenerator<string> {
+  if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\r\n`;
+  for await (const page of pages) {
+    let chunk = '';
+    for (const e of page) chunk += line(format, e);
+    if (chunk.length > 0) yield chunk;
+  }
 }

@@ -8,7 +8,7 @@ import type { Actor } from '../../keys/index.js';
 import { AuditFilterDto, AuditSearchDto, auditWhere, type AuditFilter } from '../queries/audit-filter.js';
 import { AuditReader, type AuditDigest, type AuditPage } from '../queries/audit-reader.js';
 import { ChainVerifier, type VerifyResult } from '../queries/chain-verifier.js';
-import { exportLines } from './audit-export.js';
+import { exportChunks } from './audit-export.js';
 
 class AuditExportDto extends AuditFilterDto {
   @ApiPropertyOptional({ enum: ['ndjson', 'csv'], default: 'ndjson' }) @IsOptional() @IsIn(['ndjson', 'csv']) format?: 'ndjson' | 'csv';
@@ -56,7 +56,7 @@ export class AuditController {
     auditWhere(actor, filter, []); // refuse a bad filter with a 400/403 before the stream starts
     const format = q.format ?? 'ndjson';
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    return new StreamableFile(Readable.from(exportLines(format, this.reader.stream(actor, filter))), {
+    return new StreamableFile(Readable.from(exportChunks(format, this.reader.pages(actor, filter))), {
       type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
       disposition: `attachment; filename="keyledger-audit-${stamp}.${format}"`,
     });

@@ -47,14 +47,19 @@ export class AuditReader {
     return { items: page.map(toAuditEntry), nextCursor: rows.length > limit ? String(page[page.length - 1].seq) : null };
   }
 
-  /** Every matching row, newest first, in bounded batches: constant memory however large the export. */
-  async *stream(actor: Actor, filter: AuditFilter, batchSize = 2000): AsyncGenerator<AuditEntry> {
+  /** Every matching row, newest first, a page at a time: constant memory however large the export. */
+  async *pages(actor: Actor, filter: AuditFilter, batchSize = 5000): AsyncGenerator<AuditEntry[]> {
     let cursor: string | undefined;
     do {
       const page = await this.search(actor, filter, batchSize, cursor);
-      yield* page.items;
+      if (page.items.length > 0) yield page.items;
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
+  }
+
+  /** Every matching row, newest first, one at a time (see pages). */
+  async *stream(actor: Actor, filter: AuditFilter, batchSize = 2000): AsyncGenerator<AuditEntry> {
+    for await (const page of this.pages(actor, filter, batchSize)) yield* page;
   }
 
   async digest(): Promise<AuditDigest> {

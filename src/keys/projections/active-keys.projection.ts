@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { Projection, RecordedEvent } from '../../event-store/index.js';
+import type { Projection, ProjectionReplay, RecordedEvent } from '../../event-store/index.js';
 import type { KeyEvent } from '../domain/key-events.js';
 import { toKeyEvent } from '../key-repository.js';
 
@@ -46,6 +46,11 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jso
 ON CONFLICT (key_id) DO UPDATE SET ${COLUMNS.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
+
+async function upsert(client: PoolClient, rows: readonly Row[]): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(UPSERT, [...COLUMNS.map((c) => rows.map((r) => (c === 'scopes' || c === 'tags' ? JSON.stringify(r[c]) : r[c])))]);
+}
 
 /** The row after one more event; undefined in, only for key.created. */
 function fold(row: Row | undefined, keyId: string, event: KeyEvent, recorded: RecordedEvent): Row {
@@ -101,10 +106,33 @@ export class ActiveKeysProjection implements Projection {
       const keyId = recorded.streamId.slice(KEY_STREAM_PREFIX.length);
       rows.set(keyId, fold(rows.get(keyId), keyId, toKeyEvent(recorded), recorded));
     }
-    const values = [...rows.values()];
-    await client.query(UPSERT, [
-      ...COLUMNS.map((c) => values.map((r) => (c === 'scopes' || c === 'tags' ? JSON.stringify(r[c]) : r[c]))),
-    ]);
+    await upsert(client, [...rows.values()]);
+  }
+
+  /**
+   * A rebuild reads the events stream by stream, so each key is folded whole in memory and its
+   * row written once, instead of once per batch that touches it.
+   */
+  replay(client: PoolClient): ProjectionReplay {
+    let current: Row | undefined;
+    return {
+      order: 'stream',
+      deferIndexesOf: [],
+      prepare: (events) => {
+        const finished: Row[] = [];
+        for (const recorded of events) {
+          if (!recorded.streamId.startsWith(KEY_STREAM_PREFIX)) continue;
+          const keyId = recorded.streamId.slice(KEY_STREAM_PREFIX.length);
+          if (current !== undefined && current.key_id !== keyId) {
+            finished.push(current);
+            current = undefined;
+          }
+          current = fold(current, keyId, toKeyEvent(recorded), recorded);
+        }
+        return () => upsert(client, finished);
+      },
+      end: () => (current === undefined ? Promise.resolve() : upsert(client, [current])),
+    };
   }
 
   async reset(client: PoolClient): Promise<void> {

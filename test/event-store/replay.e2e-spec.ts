@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import {
+  EventStore,
+  ProjectionRunner,
+  START,
+  type Checkpoint,
+  type Projection,
+  type ProjectionReplay,
+  type RecordedEvent,
+} from '../../src/event-store/index.js';
+import { testPool } from '../support/test-database.js';
+
+/**
+ * Rebuilds replay every event through a cursor (EventStore.replay) in one transaction. These tests
+ * pin its order against readAll's, its stream grouping, and what a failed replay leaves behind.
+ */
+describe('rebuild replay (real PostgreSQL)', () => {
+  let pool: Pool;
+  let store: EventStore;
+
+  const append = (stream: string, n = 1) =>
+    store.append(stream, 'any', Array.from({ length: n }, () => ({ type: 'test.happened', schemaVersion: 1, payload: { n: randomUUID() } })), {});
+
+  async function inSnapshot<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      return await work(client);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  }
+
+  async function collect(source: AsyncIterable<RecordedEvent[]>): Promise<RecordedEvent[]> {
+    const all: RecordedEvent[] = [];
+    for await (const batch of source) all.push(...batch);
+    return all;
+  }
+
+  beforeAll(async () => {
+    pool = testPool(10);
+    store = new EventStore(pool);
+    await pool.query(`CREATE TABLE IF NOT EXISTS test_replay_rows (
+      projection text NOT NULL, position bigint NOT NULL, stream_id text NOT NULL, PRIMARY KEY (projection, position))`);
+    await pool.query('CREATE INDEX IF NOT EXISTS test_replay_rows_stream_idx ON test_replay_rows (stream_id, position DESC)');
+    for (let i = 0; i < 12; i++) await append(`replay-${randomUUID()}`, 1 + (i % 3));
+  });
+  afterAll(() => pool.end());
+
+  it('replays in global order exactly what readAll pages through, batch boundaries included', async () => {
+    await inSnapshot(async (client) => {
+      const before = await store.currentXmin(client);
+      const replayed = await collect(store.replay(client, 'global', before, 7));
+      const paged: RecordedEvent[] = [];
+      let after: Checkpoint = START;
+      for (;;) {
+        const batch = await store.readAll(after, 500, client);
+        const below = batch.filter((e) => BigInt(e.transactionId) < BigInt(before));
+        paged.push(...below);
+        if (batch.length === 0 || below.length < batch.length) break;
+        after = { transactionId: batch[batch.length - 1].transactionId, position: batch[batch.length - 1].position };
+      }
+      expect(replayed.length).toBeGreaterThanOrEqual(12);
+      expect(replayed).toEqual(paged);
+      const last = replayed[replayed.length - 1];
+      expect(await store.lastCheckpoint(client, before)).toEqual({ transactionId: last.transactionId, position: last.position });
+    });
+  });
+
+  it('replays stream by stream, each in version order, for per-stream read models', async () => {
+    await inSnapshot(async (client) => {
+      const replayed = await collect(store.replay(client, 'stream', undefined, 5));
+      const seenStreams: string[] = [];
+      for (const [i, e] of replayed.entries()) {
+        const previous = replayed[i - 1];
+        if (previous?.streamId === e.streamId) expect(e.streamVersion).toBe(previous.streamVersion + 1);
+        else {
+          expect(seenStreams).not.toContain(e.streamId); // each stream arrives in one run
+          seenStreams.push(e.streamId);
+          expect(e.streamVersion).toBe(1);
+        }
+      }
+    });
+  });
+
+  /** Writes one row per event with a replay whose writes overlap, and can be told to fail. */
+  class RowsProjection implements Projection {
+    failAt: number | undefined;
+    constructor(readonly name: string) {}
+
+    async apply(client: PoolClient, events: readonly RecordedEvent[]): Promise<void> {
+      await this.write(client, events);
+    }
+
+    async reset(client: PoolClient): Promise<void> {
+      await client.query('DELETE FROM test_replay_rows WHERE projection = $1', [this.name]);
+    }
+
+    replay(client: PoolClient): ProjectionReplay {
+      return {
+        order: 'global',
+        deferIndexesOf: ['test_replay_rows'],
+        prepare: (events) => () => this.write(client, events),
+        end: () => Promise.resolve(),
+      };
+    }
+
+    private async write(client: PoolClient, events: readonly RecordedEvent[]): Promise<void> {
+      if (this.failAt !== undefined && events.some((e) => e.position >= this.failAt!)) {
+        // A statement that fails in PostgreSQL, as a broken write would.
+        await client.query(`SELECT 1 / 0 AS boom`);
+      }
+      await client.query(
+        `INSERT INTO test_replay_rows (projection, position, stream_id) SELECT $1, * FROM unnest($2::bigint[], $3::text[])`,
+        [this.name, events.map((e) => e.position), events.map((e) => e.streamId)],
+      );
+    }
+  }
+
+  const indexes = async () =>
+    (await pool.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE tablename = 'test_replay_rows' ORDER BY indexname`)).rows.map(
+      (r) => r.indexdef,
+    );
+
+  it('a rebuild with a replay writes every event once and builds the deferred indexes again, as they were', async () => {
+    const projection = new RowsProjection(`r-${randomUUID()}`);
+    const sut = new ProjectionRunner(projection, pool, store);
+    await sut.init();
+    const definitions = await indexes();
+    let progress = 0;
+    await sut.rebuild((n) => (progress = n));
+    const { rows } = await pool.query<{ n: string; distinct_positions: string }>(
+      'SELECT count(*) AS n, count(DISTINCT position) AS distinct_positions FROM test_replay_rows WHERE projection = $1',
+      [projection.name],
+    );
+    expect(Number(rows[0].n)).toBe(progress);
+    expect(Number(rows[0].distinct_positions)).toBe(progress);
+    expect(await indexes()).toEqual(definitions);
+    const checkpoint = await sut.checkpoint();
+    const head = await pool.query<{ max: string }>('SELECT max(position) AS max FROM test_replay_rows WHERE projection = $1', [projection.name]);
+    expect(checkpoint.position).toBe(Number(head.rows[0].max));
+  });
+
+  it('a replay that fails reports the statement that failed and leaves the read model and its indexes as they were', async () => {
+    const projection = new RowsProjection(`r-${randomUUID()}`);
+    const sut = new ProjectionRunner(projection, pool, store);
+    await sut.init();
+    await sut.wake();
+    const count = async () =>
+      Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM test_replay_rows WHERE projection = $1', [projection.name])).rows[0].n);
+    const before = await count();
+    const checkpoint = await sut.checkpoint();
+    const definitions = await indexes();
+    expect(before).toBeGreaterThan(0);
+
+    projection.failAt = checkpoint.position; // the last batch fails
+    await expect(sut.rebuild()).rejects.toThrow(/division by zero/);
+    expect(await count()).toBe(before);
+    expect(await sut.checkpoint()).toEqual(checkpoint);
+    expect(await indexes()).toEqual(definitions);
+  });
+});
