@@ -21,8 +21,29 @@ export function csvLine(e: AuditEntry): string {
   return `${values.map(csvCell).join(',')}\r\n`;
 }
 
+/** Strings JSON.stringify would only wrap in quotes: printable ASCII without a quote or a backslash. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function json(value: string | null): string {
+  if (value === null) return 'null';
+  return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
+/**
+ * JSON.stringify(e), written out for the entry's fixed shape: an export serialises every row, and
+ * this is several times faster than the generic walk (the unit test holds it to the same bytes).
+ */
+export function ndjsonLine(e: AuditEntry): string {
+  return (
+    `{"seq":${e.seq},"position":${e.position},"recordedAt":${json(e.recordedAt)},"occurredAt":${json(e.occurredAt)},` +
+    `"type":${json(e.type)},"keyId":${json(e.keyId)},"publicId":${json(e.publicId)},"tenantId":${json(e.tenantId)},` +
+    `"actor":{"type":${json(e.actor.type)},"id":${json(e.actor.id)}},"requestId":${json(e.requestId)},"ip":${json(e.ip)},` +
+    `"userAgent":${json(e.userAgent)},"reason":${json(e.reason)},"changes":${JSON.stringify(e.changes)},"chainHash":${json(e.chainHash)}}\n`
+  );
+}
+
 function line(format: 'ndjson' | 'csv', e: AuditEntry): string {
-  return format === 'csv' ? csvLine(e) : `${JSON.stringify(e)}\n`;
+  return format === 'csv' ? csvLine(e) : ndjsonLine(e);
 }
 
 export async function* exportLines(format: 'ndjson' | 'csv', entries: AsyncIterable<AuditEntry>): AsyncGenerator<string> {
@@ -33,9 +54,5 @@ export async function* exportLines(format: 'ndjson' | 'csv', entries: AsyncItera
 /** Like exportLines, one chunk per page: a stream step per page rather than per row. */
 export async function* exportChunks(format: 'ndjson' | 'csv', pages: AsyncIterable<readonly AuditEntry[]>): AsyncGenerator<string> {
   if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\r\n`;
-  for await (const page of pages) {
-    let chunk = '';
-    for (const e of page) chunk += line(format, e);
-    if (chunk.length > 0) yield chunk;
-  }
+  for await (const page of pages) yield page.map((e) => line(format, e)).join('');
 }

@@ -58,7 +58,7 @@ class AuditRows {
     this.seq += 1;
     const keyId = e.streamId.startsWith(KEY_STREAM_PREFIX) ? e.streamId.slice(KEY_STREAM_PREFIX.length) : null;
     let described: { changes: Record<string, unknown>; reason: string | null } = { changes: {}, reason: null };
-    let occurredAt = e.recordedAt.toISOString();
+    let occurredAt: string | Date = e.recordedAt;
     if (keyId !== null) {
       const event = toKeyEvent(e);
       described = describe(event);

@@ -98,8 +98,8 @@ export function auditWhere(actor: Actor, filter: AuditFilter, params: unknown[])
 export interface AuditRow {
   seq: number;
   position: number;
-  recorded_at: Date;
-  occurred_at: Date;
+  recorded_at: string;
+  occurred_at: string;
   event_type: string;
   key_id: string | null;
   public_id: string | null;
@@ -111,7 +111,7 @@ export interface AuditRow {
   user_agent: string | null;
   reason: string | null;
   changes: Record<string, unknown>;
-  chain_hash: Buffer;
+  chain_hash: string;
 }
 
 export interface AuditEntry {
@@ -132,15 +132,18 @@ export interface AuditEntry {
   chainHash: string;
 }
 
-export const AUDIT_COLUMNS =
-  'seq, position, recorded_at, occurred_at, event_type, key_id, public_id, tenant_id, actor_type, actor_id, request_id, ip, user_agent, reason, changes, chain_hash';
+/** Times as ISO 8601 in UTC with milliseconds (what Date#toISOString gives) and the hash as hex, formatted by PostgreSQL. */
+const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+export const AUDIT_COLUMNS = `seq, position, to_char(recorded_at AT TIME ZONE 'UTC', ${ISO}) AS recorded_at,
+  to_char(occurred_at AT TIME ZONE 'UTC', ${ISO}) AS occurred_at, event_type, key_id, public_id, tenant_id, actor_type, actor_id,
+  request_id, ip, user_agent, reason, changes, encode(chain_hash, 'hex') AS chain_hash`;
 
 export function toAuditEntry(r: AuditRow): AuditEntry {
   return {
     seq: Number(r.seq),
     position: Number(r.position),
-    recordedAt: r.recorded_at.toISOString(),
-    occurredAt: r.occurred_at.toISOString(),
+    recordedAt: r.recorded_at,
+    occurredAt: r.occurred_at,
     type: r.event_type,
     keyId: r.key_id,
     publicId: r.public_id,
@@ -151,6 +154,6 @@ export function toAuditEntry(r: AuditRow): AuditEntry {
     userAgent: r.user_agent,
     reason: r.reason,
     changes: r.changes,
-    chainHash: r.chain_hash.toString('hex'),
+    chainHash: r.chain_hash,
   };
 }

@@ -48,7 +48,7 @@ export class AuditReader {
   }
 
   /** Every matching row, newest first, a page at a time: constant memory however large the export. */
-  async *pages(actor: Actor, filter: AuditFilter, batchSize = 5000): AsyncGenerator<AuditEntry[]> {
+  async *pages(actor: Actor, filter: AuditFilter, batchSize = 1000): AsyncGenerator<AuditEntry[]> {
     let cursor: string | undefined;
     do {
       const page = await this.search(actor, filter, batchSize, cursor);
