@@ -10,6 +10,11 @@ import { REQUIRE_API_KEY, type RequireApiKeyOptions } from './require-api-key.de
 
 type Headers = Record<string, string | string[] | undefined>;
 
+interface RouteOptions {
+  isPublic: boolean;
+  required: readonly string[];
+}
+
 /** `Authorization: Bearer <key>` or `x-api-key: <key>`. */
 export function extractKey(headers: Headers): string | undefined {
   const apiKey = headers['x-api-key'];
@@ -24,17 +29,34 @@ export function extractKey(headers: Headers): string | undefined {
 /** Verifies the request's key from the in-memory replica (no database round trip) and checks scopes. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
+  /** A route's decorators, read once per controller and handler: metadata lookups cost more than the rest of the check. */
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteOptions>>();
+
   constructor(
     private readonly verifier: KeyVerifier,
     private readonly reflector: Reflector,
   ) {}
 
+  private routeOptions(context: ExecutionContext): RouteOptions {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byHandler = this.routes.get(controller);
+    if (byHandler === undefined) this.routes.set(controller, (byHandler = new WeakMap()));
+    let route = byHandler.get(handler);
+    if (route === undefined) {
+      const targets = [handler, controller];
+      const options = this.reflector.getAllAndOverride<Required<RequireApiKeyOptions> | undefined>(REQUIRE_API_KEY, targets);
+      const isPublic = options === undefined && this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) === true;
+      route = { isPublic, required: options?.scopes ?? [] };
+      byHandler.set(handler, route);
+    }
+    return route;
+  }
+
   canActivate(context: ExecutionContext): boolean {
-    const targets = [context.getHandler(), context.getClass()];
-    const options = this.reflector.getAllAndOverride<Required<RequireApiKeyOptions> | undefined>(REQUIRE_API_KEY, targets);
-    if (options === undefined && this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets)) return true;
+    const { isPublic, required } = this.routeOptions(context);
+    if (isPublic) return true;
     const request = context.switchToHttp().getRequest<{ headers: Headers } & Record<string, unknown>>();
-    const required = options?.scopes ?? [];
     // With guardAllRoutes, a route that also has @RequireApiKey meets this guard twice: verify once.
     const verified = request[PRINCIPAL_PROPERTY] as ApiKeyPrincipal | undefined;
     if (verified !== undefined) {

@@ -1,6 +1,5 @@
 import type { Pool } from 'pg';
-import { createHmac, createHash } from 'node:crypto';
-import { parseToken } from '../token/index.js';
+import { parseToken, tokenDigester } from '../token/index.js';
 import type { ApiKeyPrincipal, VerificationResult } from './api-key-principal.js';
 
 const ACTIVE = 0;
@@ -67,12 +66,16 @@ export class KeyReplica {
   /** Snapshot xmin at the start of the last completed sync: every later change has a txid ≥ this. */
   private syncedFrom: string | undefined;
   private lastSyncAt = 0;
+  /** The token's HMAC (or SHA-256 without a pepper) as a latin1 string, like the stored hashes. */
+  private readonly digest: (token: string) => string;
 
   constructor(
     private readonly pool: Pool,
-    private readonly pepper: Buffer | undefined,
+    pepper: Buffer | undefined,
     private readonly tombstoneDays = 30,
-  ) {}
+  ) {
+    this.digest = tokenDigester(pepper);
+  }
 
   get size(): number {
     return this.entries.size;
@@ -100,10 +103,6 @@ export class KeyReplica {
     if (entry.status === REVOKED) return RESULTS.REVOKED;
     if (entry.status === EXPIRED || entry.expiresAt <= now) return RESULTS.EXPIRED;
     return { code: 'VALID', principal: entry.principal };
-  }
-
-  private digest(token: string): string {
-    return (this.pepper ? createHmac('sha256', this.pepper) : createHash('sha256')).update(token).digest('binary');
   }
 
   /**

@@ -8,6 +8,7 @@ export {
   generateToken,
   parseToken,
   hashToken,
+  tokenDigester,
   hashesEqual,
   isValidTokenPrefix,
   type ParsedToken,

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { ValidationError } from '../common/domain-error.js';
 import {
@@ -11,6 +11,7 @@ import {
   parseToken,
   TEST_TOKEN_PREFIX,
   TOKEN_SCANNER_REGEX,
+  tokenDigester,
 } from './token.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -210,5 +211,25 @@ describe('token', () => {
       expect(`x${token}`.match(scanner)).toBeNull();
       expect(`${token}9`.match(scanner)).toBeNull();
     });
+  });
+});
+
+describe('tokenDigester', () => {
+  it('gives hashToken’s HMAC-SHA-256, as latin1, for every pepper length and any string', () => {
+    const inputs = [generateToken().token, generateToken('kl_test').token, '', 'x', 'a'.repeat(MAX_TOKEN_LENGTH), 'a'.repeat(MAX_TOKEN_LENGTH + 1), 'ünïcødé 😀', 'tab\there'];
+    for (const size of [1, 16, 32, 63, 64, 65, 200]) {
+      const pepper = randomBytes(size);
+      const digest = tokenDigester(pepper);
+      for (const token of inputs) {
+        expect(digest(token)).toBe(hashToken(token, pepper).toString('latin1'));
+        expect(digest(token)).toBe(createHmac('sha256', pepper).update(token, 'utf8').digest('latin1'));
+      }
+    }
+  });
+
+  it('is plain SHA-256 without a pepper, and refuses an empty one', () => {
+    const token = generateToken().token;
+    expect(tokenDigester()(token)).toBe(createHash('sha256').update(token).digest('latin1'));
+    expect(() => tokenDigester(Buffer.alloc(0))).toThrow(/must not be empty/);
   });
 });
