@@ -81,13 +81,13 @@ export class ReplicaRowFactory {
       key_id: flat(randomUUID()), // randomUUID builds its result by concatenation
       public_id: flat(publicId),
       tenant_id: flat(pick(this.tenants)),
-      scopes: scopes.map(flat),
-      tags: Object.fromEntries(Object.entries(tags).map(([k, v]) => [flat(k), flat(v)])),
+      scopes: JSON.stringify(scopes),
+      tags: JSON.stringify(tags),
       status: 'active',
       secret_hash: hashToken(token, this.pepper),
       previous_secret_hash: rotated ? hashToken(generateToken(this.prefix, publicId).token, this.pepper) : null,
-      grace_ends_at: rotated ? new Date(now + DAY_MS) : null,
-      expires_at: Math.random() < 0.6 ? new Date(now + Math.ceil(Math.random() * 365) * DAY_MS) : null,
+      grace_ends_at: rotated ? now + DAY_MS : null,
+      expires_at: Math.random() < 0.6 ? now + Math.ceil(Math.random() * 365) * DAY_MS : null,
       version: rotated ? 2 : 1,
     };
     return { row, token };

@@ -21,8 +21,8 @@ function row(token: string, overrides: Partial<ReplicaRow> = {}): ReplicaRow {
     key_id: randomUUID(),
     public_id: publicId,
     tenant_id: 'acme',
-    scopes: ['invoices:read'],
-    tags: { plan: 'pro' },
+    scopes: '["invoices:read"]',
+    tags: '{"plan": "pro"}',
     status: 'active',
     secret_hash: hashToken(token, PEPPER),
     previous_secret_hash: null,
@@ -56,7 +56,7 @@ describe('KeyReplica.verify', () => {
 
   it('answers VALID with the principal, from memory', () => {
     const { token } = generateToken();
-    const r = row(token, { expires_at: new Date('2030-01-01T00:00:00.000Z') });
+    const r = row(token, { expires_at: Date.parse('2030-01-01T00:00:00.000Z') });
     sut.apply(r);
 
     expect(sut.verify(token)).toEqual({
@@ -100,7 +100,7 @@ describe('KeyReplica.verify', () => {
     const expiresAt = new Date('2030-01-01T00:00:00.000Z');
     sut.apply(row(revoked, { status: 'revoked' }));
     sut.apply(row(expired, { status: 'expired' }));
-    sut.apply(row(ttl, { expires_at: expiresAt }));
+    sut.apply(row(ttl, { expires_at: expiresAt.getTime() }));
 
     expect(sut.verify(revoked).code).toBe('REVOKED');
     expect(sut.verify(expired).code).toBe('EXPIRED');
@@ -112,7 +112,7 @@ describe('KeyReplica.verify', () => {
     const { token: previous, publicId } = generateToken();
     const { token: current } = generateToken('kl_live', publicId);
     const graceEndsAt = new Date('2030-01-01T00:00:00.000Z');
-    sut.apply(row(current, { previous_secret_hash: hashToken(previous, PEPPER), grace_ends_at: graceEndsAt, version: 2 }));
+    sut.apply(row(current, { previous_secret_hash: hashToken(previous, PEPPER), grace_ends_at: graceEndsAt.getTime(), version: 2 }));
 
     expect(sut.verify(current).code).toBe('VALID');
     expect(sut.verify(previous, graceEndsAt.getTime() - 1).code).toBe('VALID');
@@ -136,5 +136,22 @@ describe('KeyReplica.verify', () => {
     const plain = new KeyReplica(db.pool, undefined);
     plain.apply(row(token, { secret_hash: hashToken(token) }));
     expect(plain.verify(token).code).toBe('VALID');
+  });
+});
+
+describe('KeyReplica.apply', () => {
+  it('keeps a tenant named like another key’s scopes or tags apart from them (interned values never mix)', () => {
+    const sut = new KeyReplica(unreachablePool().pool, PEPPER);
+    const [a, b] = [generateToken().token, generateToken().token];
+    sut.apply(row(a, { scopes: '["x"]' }));
+    sut.apply(row(b, { tenant_id: 's:["x"]' }));
+    const principal = (token: string) => {
+      const result = sut.verify(token);
+      if (result.code !== 'VALID') throw new Error(result.code);
+      return result.principal;
+    };
+    expect(principal(a).scopes).toEqual(['x']);
+    expect(principal(b).tenantId).toBe('s:["x"]');
+    expect(principal(b).scopes).toEqual(['invoices:read']);
   });
 });
