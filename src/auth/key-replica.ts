@@ -61,6 +61,16 @@ function digestsEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** The value stored for `text`, made (and parsed) only the first time it is seen. */
+function intern<T>(values: Map<string, T>, text: string, make: (text: string) => T): T {
+  let value = values.get(text);
+  if (value === undefined) {
+    value = make(text);
+    values.set(text, value);
+  }
+  return value;
+}
+
 /**
  * An in-memory copy of the active-key read model, holding only what verification needs.
  * `verify` touches no database: a flood of random (even well-formed) keys costs a Map miss.
@@ -69,7 +79,10 @@ function digestsEqual(a: string, b: string): boolean {
  */
 export class KeyReplica {
   private readonly entries = new Map<string, Entry>();
-  private readonly interned = new Map<string, unknown>();
+  /** Equal tenants, scope sets and tag sets share one value: keyed by their text, each parsed once. */
+  private readonly tenants = new Map<string, string>();
+  private readonly scopeSets = new Map<string, readonly string[]>();
+  private readonly tagSets = new Map<string, Readonly<Record<string, string>>>();
   /** Snapshot xmin at the start of the last completed sync: every later change has a txid ≥ this. */
   private syncedFrom: string | undefined;
   private lastSyncAt = 0;
@@ -193,9 +206,9 @@ export class KeyReplica {
       principal: Object.freeze({
         keyId: row.key_id,
         publicId: row.public_id,
-        tenantId: this.intern(`n:${row.tenant_id}`, () => row.tenant_id),
-        scopes: this.intern(`s:${row.scopes}`, () => Object.freeze(JSON.parse(row.scopes) as string[])),
-        tags: this.intern(`t:${row.tags}`, () => Object.freeze(JSON.parse(row.tags) as Record<string, string>)),
+        tenantId: intern(this.tenants, row.tenant_id, (text) => text),
+        scopes: intern(this.scopeSets, row.scopes, (text) => Object.freeze(JSON.parse(text) as string[])),
+        tags: intern(this.tagSets, row.tags, (text) => Object.freeze(JSON.parse(text) as Record<string, string>)),
         expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
       }),
       hash: row.secret_hash.toString('latin1'),
@@ -205,14 +218,5 @@ export class KeyReplica {
       status: STATUS[row.status],
       version: row.version,
     });
-  }
-
-  /** One shared value per distinct key: made (and parsed) only the first time. */
-  private intern<T>(key: string, make: () => T): T {
-    const existing = this.interned.get(key);
-    if (existing !== undefined) return existing as T;
-    const value = make();
-    this.interned.set(key, value);
-    return value;
   }
 }
