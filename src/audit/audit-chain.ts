@@ -7,6 +7,11 @@ export const GENESIS: Buffer = Buffer.alloc(32);
 /** Strings JSON.stringify would only wrap in quotes: printable ASCII without a quote or a backslash. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
+/** JSON.stringify(text), without its generic walk for the common case. */
+export function quoteJson(text: string): string {
+  return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
 /** JSON.stringify of object keys, remembered: events reuse a small set of names. */
 const quotedKeys = new Map<string, string>();
 
@@ -26,7 +31,7 @@ function quoteKey(key: string): string {
  * insertion sort beats Array#sort, and most strings need no escaping.
  */
 export function canonicalJson(value: unknown): string {
-  if (typeof value === 'string') return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value);
+  if (typeof value === 'string') return quoteJson(value);
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
     let out = '[';

@@ -1,3 +1,4 @@
+import { quoteJson } from '../audit-chain.js';
 import type { AuditEntry } from '../queries/audit-filter.js';
 
 export const CSV_COLUMNS = [
@@ -21,12 +22,8 @@ export function csvLine(e: AuditEntry): string {
   return `${values.map(csvCell).join(',')}\r\n`;
 }
 
-/** Strings JSON.stringify would only wrap in quotes: printable ASCII without a quote or a backslash. */
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
 function json(value: string | null): string {
-  if (value === null) return 'null';
-  return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value);
+  return value === null ? 'null' : quoteJson(value);
 }
 
 /**

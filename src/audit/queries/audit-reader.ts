@@ -49,12 +49,14 @@ export class AuditReader {
 
   /** Every matching row, newest first, a page at a time: constant memory however large the export. */
   async *pages(actor: Actor, filter: AuditFilter, batchSize = 1000): AsyncGenerator<AuditEntry[]> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.search(actor, filter, batchSize, cursor);
+    let next: Promise<AuditPage> | undefined = this.search(actor, filter, batchSize);
+    while (next !== undefined) {
+      const page: AuditPage = await next;
+      // Ask for the next page before handing this one over: PostgreSQL reads while the caller writes.
+      next = page.nextCursor === null ? undefined : this.search(actor, filter, batchSize, page.nextCursor);
+      next?.catch(() => undefined); // awaited on the next turn, unless the caller stops first
       if (page.items.length > 0) yield page.items;
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor !== undefined);
+    }
   }
 
   /** Every matching row, newest first, one at a time (see pages). */
