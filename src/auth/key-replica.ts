@@ -7,9 +7,17 @@ const EXPIRED = 1;
 const REVOKED = 2;
 const STATUS = { active: ACTIVE, expired: EXPIRED, revoked: REVOKED } as const;
 
-/** Only what verification needs; strings, scopes and tags are interned so equal values share memory. */
+/**
+ * Only what verification needs; tenants, scopes and tags are interned so equal values share
+ * memory. The principal a guard hands to handlers is built on the key's first successful
+ * verification and then shared: a start-up load of a million keys does not build a million.
+ */
 interface Entry {
-  readonly principal: ApiKeyPrincipal;
+  readonly keyId: string;
+  readonly publicId: string;
+  readonly tenantId: string;
+  readonly scopes: readonly string[];
+  readonly tags: Readonly<Record<string, string>>;
   /** HMAC/SHA-256 digests as 32-char latin1 strings: far smaller than a Buffer per key. */
   readonly hash: string;
   readonly previousHash: string | null;
@@ -17,6 +25,19 @@ interface Entry {
   readonly expiresAt: number;
   readonly status: number;
   readonly version: number;
+  valid: VerificationResult | undefined;
+}
+
+function validResult(entry: Entry): VerificationResult {
+  const principal: ApiKeyPrincipal = Object.freeze({
+    keyId: entry.keyId,
+    publicId: entry.publicId,
+    tenantId: entry.tenantId,
+    scopes: entry.scopes,
+    tags: entry.tags,
+    expiresAt: entry.expiresAt === Number.POSITIVE_INFINITY ? null : new Date(entry.expiresAt).toISOString(),
+  });
+  return Object.freeze({ code: 'VALID', principal });
 }
 
 /**
@@ -122,7 +143,7 @@ export class KeyReplica {
     }
     if (entry.status === REVOKED) return RESULTS.REVOKED;
     if (entry.status === EXPIRED || entry.expiresAt <= now) return RESULTS.EXPIRED;
-    return { code: 'VALID', principal: entry.principal };
+    return (entry.valid ??= validResult(entry));
   }
 
   /**
@@ -201,22 +222,19 @@ export class KeyReplica {
   apply(row: ReplicaRow): void {
     const current = this.entries.get(row.public_id);
     if (current !== undefined && current.version >= row.version) return;
-    const expiresAt = row.expires_at;
     this.entries.set(row.public_id, {
-      principal: Object.freeze({
-        keyId: row.key_id,
-        publicId: row.public_id,
-        tenantId: intern(this.tenants, row.tenant_id, (text) => text),
-        scopes: intern(this.scopeSets, row.scopes, (text) => Object.freeze(JSON.parse(text) as string[])),
-        tags: intern(this.tagSets, row.tags, (text) => Object.freeze(JSON.parse(text) as Record<string, string>)),
-        expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
-      }),
+      keyId: row.key_id,
+      publicId: row.public_id,
+      tenantId: intern(this.tenants, row.tenant_id, (text) => text),
+      scopes: intern(this.scopeSets, row.scopes, (text) => Object.freeze(JSON.parse(text) as string[])),
+      tags: intern(this.tagSets, row.tags, (text) => Object.freeze(JSON.parse(text) as Record<string, string>)),
       hash: row.secret_hash.toString('latin1'),
       previousHash: row.previous_secret_hash?.toString('latin1') ?? null,
       graceEndsAt: row.grace_ends_at ?? 0,
-      expiresAt: expiresAt ?? Number.POSITIVE_INFINITY,
+      expiresAt: row.expires_at ?? Number.POSITIVE_INFINITY,
       status: STATUS[row.status],
       version: row.version,
+      valid: undefined,
     });
   }
 }

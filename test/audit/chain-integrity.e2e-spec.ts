@@ -277,6 +277,39 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
     expect(await verify(intact.digest)).toMatchObject({ ok: true, checkedEvents: chain.length, digest: { matches: true } });
   }, TIMEOUT);
 
+  it('during a rebuild, audit queries wait for it and then see the whole log: never a partial one', async () => {
+    // Hold the replay before it reads its first event: another transaction locks the events table.
+    const blocker = await pool.connect();
+    let rebuilt: Promise<void> | undefined;
+    let page: Promise<request.Response> | undefined;
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
+      rebuilt = sut.app.get(ProjectionsService).rebuild('audit-log');
+      // The rebuild has emptied audit_log in its transaction (TRUNCATE: ACCESS EXCLUSIVE, granted).
+      for (let i = 0; ; i++) {
+        const { rows } = await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'audit_log'::regclass AND mode = 'AccessExclusiveLock' AND granted`,
+        );
+        if (rows[0].n > 0) break;
+        if (i > 500) throw new Error('the rebuild never took audit_log');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      page = get('/admin/audit', { limit: '1000' }).then((res) => res);
+      const raced = await Promise.race([page.then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))]);
+      expect(raced).toBe('waiting');
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+    }
+    await rebuilt;
+    const res = await page;
+    expect(res.status).toBe(200);
+    expect((res.body as { items: unknown[] }).items).toHaveLength(chain.length);
+    await settled();
+    expect(await verify(intact.digest)).toMatchObject({ ok: true, checkedEvents: chain.length, digest: { matches: true } });
+  }, TIMEOUT);
+
   describe('an edited event is found at its own position', () => {
     const edits: [string, (position: number) => [string, unknown[]]][] = [
       ['a tenant in a payload', (p) => [`UPDATE events SET payload = jsonb_set(payload, '{tenantId}', '"t-evil"') WHERE global_position = $1`, [p]]],
