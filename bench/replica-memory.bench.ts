@@ -98,6 +98,8 @@ async function measureMemory(keys: number, pepper: Buffer): Promise<MemoryResult
   const beforeUse = await settledHeap();
   for (const token of tokens) if (used.verify(token).code !== 'VALID') throw new Error('a generated key did not verify');
   const afterUse = await settledHeap();
+  // Both replicas stay reachable until here, so neither is collected inside the other's window.
+  if (replica.size !== keys || used.size !== keys) throw new Error('replica size mismatch');
   progress(`after one verification of each key: ${fmt((afterUse.heapUsed - beforeUse.heapUsed) / keys, 1)} more heap bytes per key`);
 
   return {

@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 
 /** A number of seconds from the environment (e.g. BENCH_SECONDS), with a default and a minimum. */
@@ -18,9 +19,25 @@ export const fmt = (n: number, digits = 0): string =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** One line about the machine: a busy neighbour (tests, other benches) skews every figure. */
+/**
+ * A fixed piece of work (JSON round trip and SHA-256 of a 600-byte event), timed now: this VM's
+ * speed drifts by more than half over a day, so runs are comparable only next to this figure.
+ */
+function calibrationMicros(): number {
+  const doc = { eventId: randomUUID(), payload: { scopes: ['invoices:read', 'reports:read'], tags: { plan: 'pro' }, name: 'x'.repeat(400) }, position: 1 };
+  const text = JSON.stringify(doc);
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    for (let i = 0; i < 2000; i++) createHash('sha256').update(JSON.stringify(JSON.parse(text))).digest();
+    best = Math.min(best, ((performance.now() - started) * 1000) / 2000);
+  }
+  return best;
+}
+
 export function machineLine(): string {
   const [one] = loadavg();
-  return `node ${process.version}, ${availableParallelism()} CPUs, load average ${one.toFixed(2)} at start`;
+  return `node ${process.version}, ${availableParallelism()} CPUs, load average ${one.toFixed(2)} at start, calibration ${calibrationMicros().toFixed(2)} µs`;
 }
 
 export function verdict(pass: boolean): 'PASS' | 'FAIL' {
