@@ -165,8 +165,9 @@ export class ProjectionRunner {
   }
 
   /**
-   * Empties the read model and replays every event into it in one transaction (readers keep the
-   * old rows until it commits), then catches up with what was appended meanwhile.
+   * Empties the read model and replays every event into it in one transaction (readers never see
+   * it half rebuilt: they see the old rows, or wait, until it commits), then catches up with what
+   * was appended meanwhile.
    */
   async rebuild(onProgress?: (done: number) => void): Promise<void> {
     await this.pending;
