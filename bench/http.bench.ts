@@ -68,6 +68,8 @@ interface Segment {
   load: LoadResult;
   /** CPU time this process (the server) used during the segment, in ms. */
   cpuMs: number;
+  /** Of which in the kernel (sockets, wake-ups), in ms. */
+  systemMs: number;
 }
 
 interface Totals {
@@ -79,6 +81,8 @@ interface Totals {
   p99: number;
   /** Server CPU per request, in µs: what a request costs, almost independent of other load on the machine. */
   cpuUs: number;
+  /** The kernel's part of cpuUs. */
+  systemUs: number;
 }
 
 function combine(segments: readonly Segment[]): Totals {
@@ -89,6 +93,7 @@ function combine(segments: readonly Segment[]): Totals {
   // Latency percentiles of the segments, weighted by their request counts (an approximation of the merged histogram).
   const weighted = (pick: (r: LoadResult) => number): number => results.reduce((n, r) => n + pick(r) * r.requests, 0) / requests;
   const cpuMs = segments.reduce((n, s) => n + s.cpuMs, 0);
+  const systemMs = segments.reduce((n, s) => n + s.systemMs, 0);
   return {
     perSecond: requests / seconds,
     requests,
@@ -97,6 +102,7 @@ function combine(segments: readonly Segment[]): Totals {
     p50: weighted((r) => r.latencyP50),
     p99: weighted((r) => r.latencyP99),
     cpuUs: (cpuMs * 1000) / requests,
+    systemUs: (systemMs * 1000) / requests,
   };
 }
 
@@ -138,11 +144,12 @@ async function main(): Promise<void> {
       const load = await runner!.run({ url, connections, seconds, headers });
       const used = process.cpuUsage(cpu);
       const cpuMs = (used.user + used.system) / 1000;
+      const systemMs = used.system / 1000;
       progress(
         `${route}: ${fmt(load.requests / load.seconds)} req/s over ${load.seconds} s, server CPU ${fmt((cpuMs * 1000) / load.requests, 1)} µs/req` +
           ` (non-2xx ${load.non2xx}, errors ${load.errors})`,
       );
-      return { load, cpuMs };
+      return { load, cpuMs, systemMs };
     };
     progress(`autocannon in child process ${runner.pid}; warm-up ${warmup} s per route`);
     for (let w = 0; w < 2 && warmup > 0; w++) {
@@ -179,6 +186,7 @@ async function main(): Promise<void> {
       '',
       `guarded/unguarded req/s: ${pct(ratio)} overall; per round: median ${pct(sorted[Math.floor(sorted.length / 2)])}, min ${pct(sorted[0])}, max ${pct(sorted[sorted.length - 1])}`,
       `server CPU per request: guard adds ${fmt(g.cpuUs - u.cpuUs, 1)} µs (${pct(g.cpuUs / u.cpuUs - 1)}); CPU-bound ratio unguarded/guarded µs = ${pct(u.cpuUs / g.cpuUs)}`,
+      `  of which in the kernel: guarded ${fmt(g.systemUs, 1)} µs, unguarded ${fmt(u.systemUs, 1)} µs per request (+${fmt(g.systemUs - u.systemUs, 1)} µs)`,
       `VERDICT: ${verdict(ratio >= TARGET && clean)}: guarded/unguarded = ${pct(ratio)} of req/s (target ≥ ${TARGET * 100} %)` +
         (clean ? '' : '; some requests failed'),
     ];
