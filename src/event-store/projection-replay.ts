@@ -60,11 +60,11 @@ export async function replayProjection(
   const recreate = await dropSecondaryIndexes(client, replay.deferIndexesOf);
   // The reader's snapshot starts now: after the caller's lock, so `locked` sees every event.
   const reader = await pool.connect();
+  let stored: Promise<void> = Promise.resolve();
   try {
     await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const before = mode === 'gated' ? await store.currentXmin(reader) : undefined;
     let done = 0;
-    let stored: Promise<void> = Promise.resolve();
     for await (const events of store.replay(reader, replay.order, before)) {
       const write = replay.prepare(events);
       await stored;
@@ -81,6 +81,7 @@ export async function replayProjection(
     return reached;
   } catch (error) {
     await reader.query('ROLLBACK').catch(() => undefined);
+    await stored.catch(() => undefined); // leave the caller's connection idle for its ROLLBACK
     throw error;
   } finally {
     reader.release();
