@@ -25,14 +25,16 @@ function applyInTurn(client: PoolClient, projection: Projection): ProjectionRepl
 
 /**
  * Drops the secondary indexes of `tables` (not those behind a primary key or unique constraint,
- * which guard the load) and returns the statements that create them again, as they were.
+ * which guard the load) and returns the statements that create them again, as they were. Only
+ * for tables this role owns (dropping an index needs that); others keep their indexes: slower, not wrong.
  */
 async function dropSecondaryIndexes(client: PoolClient, tables: readonly string[]): Promise<string[]> {
   if (tables.length === 0) return [];
   const { rows } = await client.query<{ name: string; definition: string }>(
     `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
-     FROM pg_index i
+     FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
      WHERE i.indrelid = ANY($1::text[]::regclass[])
+       AND pg_has_role(t.relowner, 'USAGE')
        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
      ORDER BY i.indexrelid`,
     [tables],

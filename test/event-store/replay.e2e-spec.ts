@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 import {
   EventStore,
   ProjectionRunner,
@@ -9,7 +9,7 @@ import {
   type ProjectionReplay,
   type RecordedEvent,
 } from '../../src/event-store/index.js';
-import { testPool } from '../support/test-database.js';
+import { testDatabaseUrl, testPool } from '../support/test-database.js';
 
 /**
  * Rebuilds replay every event through a cursor (EventStore.replay) in one transaction. These tests
@@ -141,6 +141,32 @@ describe('rebuild replay (real PostgreSQL)', () => {
     const checkpoint = await sut.checkpoint();
     const head = await pool.query<{ max: string }>('SELECT max(position) AS max FROM test_replay_rows WHERE projection = $1', [projection.name]);
     expect(checkpoint.position).toBe(Number(head.rows[0].max));
+  });
+
+  it('a role that does not own the read model still rebuilds it, with its indexes left in place', async () => {
+    const role = `keyledger_test_replay_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const password = randomUUID();
+    await pool.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+    await pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON test_replay_rows, projection_checkpoints TO ${role}`);
+    await pool.query(`GRANT SELECT ON events TO ${role}`);
+    const url = new URL(testDatabaseUrl());
+    url.username = role;
+    url.password = password;
+    const limited = new Pool({ connectionString: url.toString(), max: 4 });
+    try {
+      const projection = new RowsProjection(`r-${randomUUID()}`);
+      const sut = new ProjectionRunner(projection, limited, new EventStore(limited));
+      await sut.init();
+      const definitions = await indexes();
+      await sut.rebuild();
+      expect(await indexes()).toEqual(definitions);
+      const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM test_replay_rows WHERE projection = $1', [projection.name]);
+      expect(Number(rows[0].n)).toBeGreaterThanOrEqual(12);
+    } finally {
+      await limited.end();
+      await pool.query(`REVOKE ALL ON test_replay_rows, projection_checkpoints, events FROM ${role}`);
+      await pool.query(`DROP ROLE ${role}`);
+    }
   });
 
   it('a replay that fails reports the statement that failed and leaves the read model and its indexes as they were', async () => {
