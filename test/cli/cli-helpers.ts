@@ -140,18 +140,7 @@ export interface KeyJson {
 /** Lines of a text output, without the trailing empty one. */
 export const lines = (text: string): string[] => text.split('\n').filter((line, i, all) => line !== '' || i < all.length - 1);
 
-/** Retries until `fn` stops throwing, for at most `timeoutMs` (never a fixed sleep). */
-export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 5000, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (Date.now() >= deadline) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+export { eventually } from '../support/wait-until.js';
 
 /** A database of its own on the test server: unmigrated (for `migrate`), dropped at the end. */
 export async function createEmptyDatabase(): Promise<{ url: string; drop(): Promise<void> }> {

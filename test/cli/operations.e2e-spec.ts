@@ -1,19 +1,8 @@
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { CLI_TEST_TIMEOUT, cliEnv, cliJson, cliOk, createEmptyDatabase, eventually, lines, startCli, tempDataDir, type KeyJson } from './cli-helpers.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../support/free-port.js';
 
 /** On a database of its own: rebuilding the shared audit log would pull rows from under other files' tests. */
 describe('keyledger migrate, projections, serve', () => {

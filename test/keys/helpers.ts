@@ -2,28 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import request, { type Response } from 'supertest';
 import { issueKey, type TestApp } from '../support/test-app.js';
+import { eventually } from '../support/wait-until.js';
 
 /** Every test makes its own tenant: files share one database and run in parallel. */
 export const uniqueTenant = (): string => `t-${randomUUID()}`;
 
 export const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${token}` });
 
-/**
- * Retries `fn` until it stops throwing, for at most `timeoutMs`. The guard reads an in-memory
- * replica that LISTEN/NOTIFY keeps up to date, so a change may reach it a few milliseconds after
- * the command's response; polling (never a fixed sleep) keeps those assertions both fast and exact.
- */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 2000, intervalMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (Date.now() >= deadline) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+// The guard's replica learns of a change a few milliseconds after the command's response: poll, never sleep.
+export { eventually };
 
 /**
  * Runs `fn` while no expiry sweeper on this database can run: it holds the sweeper's advisory lock,
