@@ -10,7 +10,7 @@ const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r'
  * One field in COPY's text format: `\N` for null, backslash, newline, carriage return and tab
  * escaped, dates as ISO 8601, byte arrays as bytea hex.
  */
-export function copyField(value: CopyValue): string {
+function copyField(value: CopyValue): string {
   if (value === null || value === undefined) return '\\N';
   if (typeof value === 'string') return NEEDS_ESCAPE.test(value) ? value.replace(/[\\\n\r\t]/g, (c) => ESCAPES[c]) : value;
   if (typeof value === 'number') return String(value);

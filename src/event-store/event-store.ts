@@ -292,17 +292,6 @@ export class EventStore implements OnModuleDestroy {
     return rows.map(toRecordedEvent);
   }
 
-  /** Like readAll, without the xmin bound: only for callers that hold a lock excluding writers. */
-  async readAllLocked(after: Checkpoint, limit: number, client: PoolClient): Promise<RecordedEvent[]> {
-    const { rows } = await client.query<EventRow>(
-      `SELECT ${SELECT_COLUMNS} FROM events
-       WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-       ORDER BY events.transaction_id, events.global_position LIMIT $3`,
-      [after.transactionId, after.position, limit],
-    );
-    return rows.map(toRecordedEvent);
-  }
-
   /**
    * Every event, in `order`, through a server-side cursor on the caller's client (inside its
    * transaction), `batchSize` at a time; each batch is requested before the previous one is handed

@@ -216,7 +216,7 @@ describe('token', () => {
 
 describe('tokenDigester', () => {
   it('gives hashToken’s HMAC-SHA-256, as latin1, for every pepper length and any string', () => {
-    const inputs = [generateToken().token, generateToken('kl_test').token, '', 'x', 'a'.repeat(MAX_TOKEN_LENGTH), 'a'.repeat(MAX_TOKEN_LENGTH + 1), 'ünïcødé 😀', 'tab\there'];
+    const inputs = [generateToken().token, generateToken('kl_test').token, '', 'x', 'a'.repeat(MAX_TOKEN_LENGTH), 'a'.repeat(MAX_TOKEN_LENGTH + 1), 'ünïcødé 😀', 'tab\there', 'lone \ud800 surrogate', '€'.repeat(MAX_TOKEN_LENGTH), '😀'.repeat(MAX_TOKEN_LENGTH / 2)];
     for (const size of [1, 16, 32, 63, 64, 65, 200]) {
       const pepper = randomBytes(size);
       const digest = tokenDigester(pepper);
