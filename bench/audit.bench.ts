@@ -3,17 +3,18 @@
  *  1. rebuild: N events over N/10 keys (default 1,000,000 over 100,000), then rebuild the audit
  *     projection and the active-key read model from zero. Target ≥ 50,000 events/s each.
  *  2. queries: p50/p95 of the common audit queries at that size (by key; by tenant over 7 days;
- *     by actor). Target p95 ≤ 20 ms. Then the NDJSON export of every row: rows/s and the
- *     process's peak RSS. Target ≥ 100,000 rows/s with flat memory.
+ *     by actor). Target p95 ≤ 20 ms. Then the NDJSON export of every row, as GET
+ *     /admin/audit/export streams it (AuditExporter): rows/s and the process's peak RSS.
+ *     Target ≥ 100,000 rows/s with flat memory.
  * BENCH_EVENTS changes the size (e.g. 200000 for a quick run).
  */
 import { createHash } from 'node:crypto';
-import { Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'pg';
 import { AuditLogProjection } from '../src/audit/projections/audit-log.projection.js';
 import { AuditReader } from '../src/audit/queries/audit-reader.js';
-import { exportChunks } from '../src/audit/http/audit-export.js';
+import { AuditExporter } from '../src/audit/export/audit-exporter.js';
 import { EventStore, ProjectionRunner, ProjectionsService } from '../src/event-store/index.js';
 import type { Actor } from '../src/keys/index.js';
 import { ActiveKeysProjection } from '../src/keys/projections/active-keys.projection.js';
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
     let bytes = 0;
     started = performance.now();
     await pipeline(
-      Readable.from(exportChunks('ndjson', reader.pages(ADMIN, {}))),
+      new AuditExporter(db.url, db.config).open(ADMIN, {}, 'ndjson'),
       new Writable({
         write(chunk: Buffer, _enc, done) {
           for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows++; // one line per entry

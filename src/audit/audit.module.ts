@@ -1,5 +1,6 @@
 import { Module, type OnModuleInit } from '@nestjs/common';
 import { EventStoreModule, ProjectionsService } from '../event-store/index.js';
+import { AuditExporter } from './export/audit-exporter.js';
 import { AuditController } from './http/audit.controller.js';
 import { AuditLogProjection } from './projections/audit-log.projection.js';
 import { AuditReader } from './queries/audit-reader.js';
@@ -8,8 +9,8 @@ import { ChainVerifier } from './queries/chain-verifier.js';
 @Module({
   imports: [EventStoreModule],
   controllers: [AuditController],
-  providers: [AuditReader, ChainVerifier],
-  exports: [AuditReader, ChainVerifier],
+  providers: [AuditReader, ChainVerifier, AuditExporter],
+  exports: [AuditReader, ChainVerifier, AuditExporter],
 })
 export class AuditModule implements OnModuleInit {
   constructor(private readonly projections: ProjectionsService) {}

@@ -3,4 +3,5 @@ export { AuditReader, type AuditDigest, type AuditPage } from './queries/audit-r
 export { ChainVerifier, type VerifyResult } from './queries/chain-verifier.js';
 export { canonicalJson, canonicalEventBytes, nextChainHash, GENESIS } from './audit-chain.js';
 export type { AuditEntry, AuditFilter } from './queries/audit-filter.js';
-export { exportChunks, exportLines } from './http/audit-export.js';
+export { AuditExporter } from './export/audit-exporter.js';
+export type { ExportFormat } from './export/export-format.js';

@@ -26,6 +26,8 @@ export interface AppConfig {
   asyncProjectionsEnabled: boolean;
   /** A KeyExpired is written at most this long after a key's expiresAt. */
   expirySweepDelayMs: number;
+  /** Audit exports running at once on this instance, each on a connection of its own. */
+  auditExportConcurrency: number;
 }
 
 /** A configuration problem: main.ts prints its message as one line and exits 1. */
@@ -102,5 +104,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     asyncProjectionsEnabled: bool(env, 'ASYNC_PROJECTIONS_ENABLED', true),
     expirySweepDelayMs: int(env, 'EXPIRY_SWEEP_DELAY_MS', 30_000, 300, 86_400_000),
     replicaResyncMs: int(env, 'REPLICA_RESYNC_MS', 30_000, 50, 86_400_000),
+    auditExportConcurrency: int(env, 'AUDIT_EXPORT_CONCURRENCY', 4, 1, 100),
   };
 }

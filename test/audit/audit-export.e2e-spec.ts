@@ -1,5 +1,9 @@
 import type { Pool } from 'pg';
+import type { Readable } from 'node:stream';
 import request from 'supertest';
+import { AuditExporter } from '../../src/audit/index.js';
+import { KeyRepository, SYSTEM_ACTOR } from '../../src/keys/index.js';
+import { eventually } from '../support/wait-until.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
 import { auditSettled, bearer, download, parseCsv, uniqueTenant, walkAudit, type AuditEntry, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
@@ -11,6 +15,8 @@ const CSV_HEADER = [
 
 const TRICKY_REASON = 'leaked, twice: "prod" and "staging",\r\nsee ticket #42';
 const FORMULA_REASON = '=HYPERLINK("http://evil.example","click")';
+// Everything PostgreSQL's COPY text format escapes, and its NULL marker as text.
+const COPY_REASON = 'back\\slash, \\N, tab\there, bell\u0007, form\ffeed';
 
 interface Key {
   id: string;
@@ -47,6 +53,7 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
     await act('post', `/admin/api-keys/${keys[1].id}/revoke`, { reason: FORMULA_REASON }).expect(200);
     await act('post', `/admin/api-keys/${keys[2].id}/rotate`, { gracePeriodSeconds: 30 }).expect(200);
     await act('patch', `/admin/api-keys/${keys[3].id}`, { tags: { env: 'prod,eu' } }).expect(200);
+    await act('post', `/admin/api-keys/${keys[4].id}/revoke`, { reason: COPY_REASON }).expect(200);
     await auditSettled(sut, pool, [reader, ...keys].map((k) => k.id));
   }, SETUP_TIMEOUT);
 
@@ -102,8 +109,8 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
     const res = await download(sut, admin.token, { tenantId: E, type: 'key.revoked', format: 'csv' });
     const [header, ...rows] = parseCsv(res.text);
     const reasons = rows.map((r) => r[header.indexOf('reason')]);
-    expect(reasons).toEqual([`'${FORMULA_REASON}`, TRICKY_REASON]);
-    expect(rows.map((r) => r[header.indexOf('userAgent')])).toEqual(['export, "quoted" agent', 'export, "quoted" agent']);
+    expect(reasons).toEqual([COPY_REASON, `'${FORMULA_REASON}`, TRICKY_REASON]);
+    expect(rows.map((r) => r[header.indexOf('userAgent')])).toEqual(Array(3).fill('export, "quoted" agent'));
     const created = parseCsv((await download(sut, admin.token, { tenantId: E, type: 'key.created', format: 'csv' })).text);
     const names = created.slice(1).map((r) => (JSON.parse(r[header.indexOf('changes')]) as { name: { to: string } }).name.to);
     expect(names.sort()).toEqual(['-starts with a dash', 'plain', 'test key', 'with "quotes"', 'with, a comma', 'ünïcødé ✓ 🔑'].sort());
@@ -124,6 +131,63 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
     expect(other.status).toBe(403);
     expect(other.contentType).toMatch(/^application\/json/);
   }, TIMEOUT);
+
+  it('reads back every character COPY escapes, in both formats', async () => {
+    const [ndjson] = (await download(sut, admin.token, { keyId: keys[4].id, type: 'key.revoked' })).text.trim().split('\n');
+    expect((JSON.parse(ndjson) as AuditEntry).reason).toBe(COPY_REASON);
+    const [header, row] = parseCsv((await download(sut, admin.token, { keyId: keys[4].id, type: 'key.revoked', format: 'csv' })).text);
+    expect(row[header.indexOf('reason')]).toBe(COPY_REASON);
+  }, TIMEOUT);
+
+  it('refuses a filter that can only be a mistake with a 400 before the download starts', async () => {
+    for (const [query, field] of [
+      [{ tenantId: 'a\u0000b' }, 'tenantId'],
+      [{ tenantId: 'with space' }, 'tenantId'],
+      [{ actorId: 'cli:\u0007' }, 'actorId'],
+    ] as const) {
+      const res = await download(sut, admin.token, query);
+      expect(res.status).toBe(400);
+      expect(res.contentType).toMatch(/^application\/json/);
+      expect(JSON.parse(res.text)).toMatchObject({ statusCode: 400, code: 'VALIDATION', details: [expect.objectContaining({ field })] });
+    }
+  }, TIMEOUT);
+
+  it('caps concurrent exports per instance (429), and a finished or abandoned export frees its place and its connection', async () => {
+    // A key with a long history (3,000 updates in one append), so its export outlasts the stream's buffers.
+    const long = await issueKey(sut.app, { tenantId: uniqueTenant() });
+    const repository = sut.app.get(KeyRepository);
+    const key = await repository.load(long.id);
+    for (let i = 1; i <= 3000; i++) key.update({ name: `renamed ${i}` }, new Date());
+    await repository.save(key, { actor: SYSTEM_ACTOR, requestId: 'export-cap-test' });
+    await auditSettled(sut, pool, [long.id], 30_000);
+
+    const exporter = sut.app.get(AuditExporter);
+    // This test's export connections (other files export in parallel): their COPY names the key.
+    const connections = async () =>
+      (
+        await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'keyledger-audit-export' AND strpos(query, $1) > 0`,
+          [long.id],
+        )
+      ).rows[0].n;
+    const open: Readable[] = [];
+    for (let i = 0; i < sut.config.auditExportConcurrency; i++) open.push(exporter.open(SYSTEM_ACTOR, { keyId: long.id }, 'ndjson'));
+    const busy = await download(sut, admin.token, { tenantId: E });
+    expect(busy.status).toBe(429);
+    expect(JSON.parse(busy.text)).toMatchObject({ statusCode: 429, code: 'AUDIT.EXPORTS_BUSY' });
+
+    // One is read to its end, one abandoned after its first chunk, the rest never started.
+    let text = '';
+    for await (const chunk of open[0]) text += chunk as string;
+    expect(text.trim().split('\n')).toHaveLength(3001);
+    const iterator = open[1][Symbol.asyncIterator]();
+    await iterator.next();
+    expect(await connections()).toBe(1);
+    await iterator.return?.();
+    for (const stream of open.slice(2)) stream.destroy();
+    await eventually(async () => expect(await connections()).toBe(0));
+    expect((await download(sut, admin.token, { tenantId: E })).status).toBe(200);
+  }, 60_000);
 
   it('no plaintext key and no secret hash reaches an export', async () => {
     const { rows } = await pool.query<{ payload: Record<string, unknown> }>('SELECT payload FROM events WHERE stream_id = ANY($1::text[])', [

@@ -1,14 +1,13 @@
 import { Controller, Get, Query, StreamableFile } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Readable } from 'node:stream';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '../../auth/index.js';
 import type { Actor } from '../../keys/index.js';
-import { AuditFilterDto, AuditSearchDto, auditWhere, type AuditFilter } from '../queries/audit-filter.js';
+import { AuditExporter } from '../export/audit-exporter.js';
+import { AuditFilterDto, AuditSearchDto, type AuditFilter } from '../queries/audit-filter.js';
 import { AuditReader, type AuditDigest, type AuditPage } from '../queries/audit-reader.js';
 import { ChainVerifier, type VerifyResult } from '../queries/chain-verifier.js';
-import { exportChunks } from './audit-export.js';
 
 class AuditExportDto extends AuditFilterDto {
   @ApiPropertyOptional({ enum: ['ndjson', 'csv'], default: 'ndjson' }) @IsOptional() @IsIn(['ndjson', 'csv']) format?: 'ndjson' | 'csv';
@@ -38,6 +37,7 @@ export class AuditController {
   constructor(
     private readonly reader: AuditReader,
     private readonly verifier: ChainVerifier,
+    private readonly exporter: AuditExporter,
   ) {}
 
   @Get()
@@ -50,13 +50,12 @@ export class AuditController {
   @ApiOperation({ summary: 'Stream every matching entry as NDJSON or CSV (constant memory)' })
   @ApiProduces('application/x-ndjson', 'text/csv')
   @ApiQuery({ name: 'format', required: false, enum: ['ndjson', 'csv'] })
+  @ApiTooManyRequestsResponse({ description: 'AUDIT_EXPORT_CONCURRENCY exports are already running on this instance' })
   export(@Query() q: AuditExportDto, @CurrentApiKey() principal: ApiKeyPrincipal): StreamableFile {
-    const actor = actorOf(principal);
-    const filter = filterOf(q);
-    auditWhere(actor, filter, []); // refuse a bad filter with a 400/403 before the stream starts
     const format = q.format ?? 'ndjson';
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    return new StreamableFile(Readable.from(exportChunks(format, this.reader.pages(actor, filter))), {
+    // open() refuses a bad filter (400/403) or a full house (429) before the response starts.
+    return new StreamableFile(this.exporter.open(actorOf(principal), filterOf(q), format), {
       type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
       disposition: `attachment; filename="keyledger-audit-${stamp}.${format}"`,
     });

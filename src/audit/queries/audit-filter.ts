@@ -1,18 +1,25 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { DomainError, ValidationError, type FieldError } from '../../common/domain-error.js';
 import type { Actor } from '../../keys/index.js';
 
 export const AUDIT_EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated'] as const;
 
 export class AuditFilterDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) tenantId?: string;
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  @Matches(/^[A-Za-z0-9._-]*$/, { message: 'tenantId must be characters of A-Z, a-z, 0-9, ".", "_" or "-", as tenant ids are' })
+  tenantId?: string;
   @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() keyId?: string;
   @ApiPropertyOptional({ description: 'The acting admin key id, `cli:<user>` or `system`' })
   @IsOptional()
   @IsString()
   @MaxLength(128)
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+  @Matches(/^[^\x00-\x1f\x7f]*$/, { message: 'actorId must not contain control characters' })
   actorId?: string;
   @ApiPropertyOptional({ enum: AUDIT_EVENT_TYPES }) @IsOptional() @IsIn(AUDIT_EVENT_TYPES) type?: string;
   @ApiPropertyOptional({ description: 'ISO 8601, inclusive' }) @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) from?: string;
@@ -63,11 +70,22 @@ function instant(field: 'from' | 'to', text: string | undefined): string | Field
   return new Date(ms + (subMillisecond ? 1 : 0)).toISOString();
 }
 
+/** How a value enters the SQL: a bind parameter (`$n`) for a query, a quoted literal for COPY. */
+export type SqlBinder = (value: string) => string;
+
+/** A binder that collects bind parameters in `params`. */
+export function bindParams(params: unknown[]): SqlBinder {
+  return (value) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+}
+
 /**
  * The WHERE clause for a filter, with the caller's tenant boundary applied: an `audit:read` key
  * without `admin` reads its own tenant only.
  */
-export function auditWhere(actor: Actor, filter: AuditFilter, params: unknown[]): string {
+export function auditWhere(actor: Actor, filter: AuditFilter, bind: SqlBinder): string {
   const crossTenant = actor.scopes === null || actor.scopes.includes('admin');
   const from = instant('from', filter.from);
   const to = instant('to', filter.to);
@@ -82,9 +100,8 @@ export function auditWhere(actor: Actor, filter: AuditFilter, params: unknown[])
   const tenantId = crossTenant ? filter.tenantId : (filter.tenantId ?? actor.tenantId ?? undefined);
   if (!crossTenant && tenantId !== actor.tenantId) throw AuditTenantForbiddenError.create(String(tenantId));
   const where: string[] = [];
-  const add = (sql: string, value: unknown): void => {
-    params.push(value);
-    where.push(sql.replace('?', `$${params.length}`));
+  const add = (sql: string, value: string): void => {
+    where.push(sql.replace('?', bind(value)));
   };
   if (tenantId !== undefined) add('tenant_id = ?', tenantId);
   if (filter.keyId) add('key_id = ?::uuid', filter.keyId.toLowerCase());

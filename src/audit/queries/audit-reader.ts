@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { ValidationError } from '../../common/domain-error.js';
 import { PG_POOL } from '../../database/database.tokens.js';
 import type { Actor } from '../../keys/index.js';
-import { AUDIT_COLUMNS, auditWhere, toAuditEntry, type AuditEntry, type AuditFilter, type AuditRow } from './audit-filter.js';
+import { AUDIT_COLUMNS, auditWhere, bindParams, toAuditEntry, type AuditEntry, type AuditFilter, type AuditRow } from './audit-filter.js';
 
 export interface AuditPage {
   items: AuditEntry[];
@@ -33,7 +33,7 @@ export class AuditReader {
   /** Newest first; the cursor is the chain sequence number, so pages never overlap or skip under writes. */
   async search(actor: Actor, filter: AuditFilter, limit: number, cursor?: string): Promise<AuditPage> {
     const params: unknown[] = [];
-    let where = auditWhere(actor, filter, params);
+    let where = auditWhere(actor, filter, bindParams(params));
     if (cursor !== undefined) {
       params.push(decodeCursor(cursor));
       where += ` AND seq < $${params.length}`;

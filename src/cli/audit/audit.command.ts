@@ -1,5 +1,5 @@
 import { Command, Option } from 'nest-commander';
-import { AuditReader, exportLines, type AuditEntry, type AuditFilter } from '../../audit/index.js';
+import { AuditExporter, AuditReader, type AuditEntry, type AuditFilter } from '../../audit/index.js';
 import { ProjectionsService } from '../../event-store/index.js';
 import { KeyRepository } from '../../keys/index.js';
 import { cliActor } from '../cli-actor.js';
@@ -57,16 +57,16 @@ export class AuditCliCommand extends CliCommand {
     const lag = await settleProjections(app.get(ProjectionsService), 2000, 'audit-log');
     if (lag > 0) writeErr(`(the audit log is ${lag} event(s) behind the event store; a running server is catching up)`);
 
+    if (format === 'ndjson' || format === 'csv') {
+      for await (const text of app.get(AuditExporter).open(cliActor(), filter, format, limit)) await writeChunk(text as string);
+      return;
+    }
     const reader = app.get(AuditReader);
     // One more than shown, to tell whether there is more.
     const entries = take(reader.stream(cliActor(), filter, 1000), limit === undefined ? undefined : limit + 1);
     switch (format) {
       case 'json':
         return writeJsonArray(take(entries, limit));
-      case 'ndjson':
-      case 'csv':
-        for await (const line of exportLines(format, take(entries, limit))) await writeChunk(line);
-        return;
       case 'table': {
         const rows: AuditEntry[] = [];
         for await (const entry of entries) rows.push(entry);
