@@ -45,10 +45,9 @@ async function dropSecondaryIndexes(client: PoolClient, tables: readonly string[
 
 /**
  * Empties a projection and replays every event into it on `client`, inside the caller's
- * transaction (which also keeps other writers of the read model out). Events stream through a
- * cursor on a second connection, so PostgreSQL reads the next batch and writes the previous one
- * while Node folds the current one. Returns the checkpoint of the last event replayed (START when
- * there were none).
+ * transaction (which also keeps other writers of the read model out). Events stream from a
+ * COPY on a second connection, and each batch is stored while Node folds the next one. Returns
+ * the checkpoint of the last event replayed (START when there were none).
  */
 export async function replayProjection(
   pool: Pool,
@@ -63,6 +62,7 @@ export async function replayProjection(
   // The reader's snapshot starts now: after the caller's lock, so `locked` sees every event.
   const reader = await pool.connect();
   let stored: Promise<void> = Promise.resolve();
+  let failed = false;
   try {
     await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const before = mode === 'gated' ? await store.currentXmin(reader) : undefined;
@@ -82,10 +82,12 @@ export async function replayProjection(
     for (const definition of recreate) await client.query(definition);
     return reached;
   } catch (error) {
-    await reader.query('ROLLBACK').catch(() => undefined);
+    failed = true;
     await stored.catch(() => undefined); // leave the caller's connection idle for its ROLLBACK
     throw error;
   } finally {
-    reader.release();
+    // A replay stopped half-way leaves the reader inside its COPY: close that connection (which
+    // ends its transaction too) rather than return it to the pool.
+    reader.release(failed);
   }
 }

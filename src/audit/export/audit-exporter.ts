@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { Client, escapeLiteral } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { DomainError } from '../../common/domain-error.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.js';
+import { copyOut } from '../../database/copy-out.js';
 import { DATABASE_URL } from '../../database/database.tokens.js';
 import type { Actor } from '../../keys/index.js';
 import { auditWhere, type AuditFilter } from '../queries/audit-filter.js';
@@ -49,14 +49,14 @@ export class AuditExporter {
     const where = auditWhere(actor, filter, escapeLiteral);
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw new RangeError(`limit must be a positive integer, got ${limit}`);
     if (this.running >= this.config.auditExportConcurrency) throw AuditExportsBusyError.create(this.running);
-    const sql = `COPY (SELECT ${EXPORT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY seq DESC${limit === undefined ? '' : ` LIMIT ${limit}`}) TO STDOUT`;
+    const query = `SELECT ${EXPORT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY seq DESC${limit === undefined ? '' : ` LIMIT ${limit}`}`;
     this.running++;
-    const stream = Readable.from(this.copy(format, sql));
+    const stream = Readable.from(this.copy(format, query));
     stream.once('close', () => this.running--);
     return stream;
   }
 
-  private async *copy(format: ExportFormat, sql: string): AsyncGenerator<string> {
+  private async *copy(format: ExportFormat, query: string): AsyncGenerator<string> {
     const client = new Client({ connectionString: this.url, application_name: 'keyledger-audit-export' });
     // A connection error also fails the COPY, which ends the stream with it; this keeps it from
     // being an unhandled 'error' event as well.
@@ -64,7 +64,7 @@ export class AuditExporter {
     await client.connect();
     try {
       await client.query(`SET TIME ZONE 'UTC'; SET DateStyle TO ISO`);
-      yield* exportText(format, client.query(copyTo(sql)));
+      yield* exportText(format, copyOut(client, query));
     } finally {
       // Ending the connection also stops a COPY the reader abandoned half-way.
       await client.end();

@@ -1,13 +1,12 @@
+import { copyText, copyTimestamp, copyValue } from '../../database/copy-out.js';
 import { quoteJson } from '../audit-chain.js';
 
 export type ExportFormat = 'ndjson' | 'csv';
 
 /**
- * What `COPY (SELECT EXPORT_COLUMNS …) TO STDOUT` sends for each audit row, in PostgreSQL's text
- * format: fields separated by a tab, `\N` for NULL, and a backslash before a backslash, a tab, a
- * line break and \b \f \v. The session runs with TimeZone UTC and DateStyle ISO, so a time reads
- * `2026-12-01 08:03:18.352+00`. The fields PostgreSQL formats come first, then the free text that
- * may need escaping, then `changes`, the one field that always holds quotes.
+ * The audit row as COPY sends it (text format, see database/copy-out.ts; the session runs in UTC
+ * with DateStyle ISO). The fields PostgreSQL formats come first, then the free text that may need
+ * escaping, then `changes`, the one field that always holds quotes.
  */
 export const EXPORT_COLUMNS = `seq, position, recorded_at, occurred_at, key_id, encode(chain_hash, 'hex'),
   event_type, public_id, tenant_id, actor_type, actor_id, request_id, ip, user_agent, reason, changes`;
@@ -21,33 +20,6 @@ const FIELDS = F.Changes + 1;
 export const CSV_HEADER =
   'seq,position,recordedAt,occurredAt,type,keyId,publicId,tenantId,actorType,actorId,requestId,ip,userAgent,reason,changes,chainHash\r\n';
 
-const COPY_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
-
-/** A COPY text field's value: NULL, or the text with its backslash escapes undone. */
-export function copyValue(field: string): string | null {
-  if (field === '\\N') return null;
-  if (!field.includes('\\')) return field;
-  return field.replace(/\\(.)/gs, (_, c: string) => COPY_ESCAPES[c] ?? c);
-}
-
-/**
- * A timestamptz as COPY writes it in UTC (`2026-12-01 08:03:18.352+00`, the fraction 0–6 digits,
- * trailing zeros dropped) to the API's form, Date#toISOString's (`2026-12-01T08:03:18.352Z`):
- * milliseconds, truncated as PostgreSQL's to_char(…, 'MS') does.
- */
-export function isoTime(field: string): string {
-  const zone = field.length - 3;
-  if (field[10] === ' ' && field.endsWith('+00') && (zone === 19 || field[19] === '.')) {
-    const fraction = zone === 19 ? '.000' : `${field.slice(19, Math.min(zone, 23))}000`.slice(0, 4);
-    return `${field.slice(0, 10)}T${field.slice(11, 19)}${fraction}Z`;
-  }
-  // Any other shape (a year past 9999, say): let Date read it rather than guess.
-  const ms = Date.parse(field.replace(' ', 'T').replace(/\+00$/, 'Z'));
-  if (Number.isNaN(ms)) throw new Error(`unexpected timestamp "${field}" in the audit export`);
-  return new Date(ms).toISOString();
-}
-
-/** Characters a JSON string must escape; COPY escapes the rest of the control characters with a backslash. */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNSAFE = /["\x00-\x08\x0a-\x1f]/;
 
@@ -68,7 +40,7 @@ function plainText(row: string, f: string[]): boolean {
 
 function jsonString(field: string, plain: boolean): string {
   if (field === '\\N') return 'null';
-  return plain ? `"${field}"` : quoteJson(copyValue(field) as string);
+  return plain ? `"${field}"` : quoteJson(copyText(field));
 }
 
 function fields(row: string): string[] {
@@ -90,7 +62,7 @@ export function ndjsonLine(row: string): string {
   const f = fields(row);
   const plain = plainText(row, f);
   return (
-    `{"seq":${f[F.Seq]},"position":${f[F.Position]},"recordedAt":"${isoTime(f[F.RecordedAt])}","occurredAt":"${isoTime(f[F.OccurredAt])}",` +
+    `{"seq":${f[F.Seq]},"position":${f[F.Position]},"recordedAt":"${copyTimestamp(f[F.RecordedAt])}","occurredAt":"${copyTimestamp(f[F.OccurredAt])}",` +
     `"type":${jsonString(f[F.Type], plain)},"keyId":${f[F.KeyId] === '\\N' ? 'null' : `"${f[F.KeyId]}"`},` +
     `"publicId":${jsonString(f[F.PublicId], plain)},"tenantId":${jsonString(f[F.TenantId], plain)},` +
     `"actor":{"type":${jsonString(f[F.ActorType], plain)},"id":${jsonString(f[F.ActorId], plain)}},` +
@@ -111,33 +83,19 @@ export function csvLine(row: string): string {
   const f = fields(row);
   const v = (i: F): string | null => copyValue(f[i]);
   const cells = [
-    f[F.Seq], f[F.Position], isoTime(f[F.RecordedAt]), isoTime(f[F.OccurredAt]), v(F.Type), v(F.KeyId), v(F.PublicId), v(F.TenantId),
+    f[F.Seq], f[F.Position], copyTimestamp(f[F.RecordedAt]), copyTimestamp(f[F.OccurredAt]), v(F.Type), v(F.KeyId), v(F.PublicId), v(F.TenantId),
     v(F.ActorType), v(F.ActorId), v(F.RequestId), v(F.Ip), v(F.UserAgent), v(F.Reason), v(F.Changes), f[F.ChainHash],
   ];
   return `${cells.map(csvCell).join(',')}\r\n`;
 }
 
-/**
- * The export's text from COPY's byte stream: one string per chunk that ends a row, so a stream
- * step carries many rows. A row may be split across chunks; it is cut at its line break, a byte
- * no multi-byte UTF-8 character contains, so characters are never split.
- */
-export async function* exportText(format: ExportFormat, copy: AsyncIterable<Buffer> | Iterable<Buffer>): AsyncGenerator<string> {
+/** The export's text: one string per chunk of COPY rows, so a stream step carries many rows. */
+export async function* exportText(format: ExportFormat, rows: AsyncIterable<string[]>): AsyncGenerator<string> {
   const line = format === 'csv' ? csvLine : ndjsonLine;
   if (format === 'csv') yield CSV_HEADER;
-  let rest: Buffer | undefined;
-  for await (const chunk of copy) {
-    const data = rest === undefined ? chunk : Buffer.concat([rest, chunk]);
-    const end = data.lastIndexOf(10);
-    if (end === -1) {
-      rest = data;
-      continue;
-    }
-    rest = end + 1 < data.length ? Buffer.from(data.subarray(end + 1)) : undefined;
-    const rows = data.toString('utf8', 0, end).split('\n');
+  for await (const chunk of rows) {
     let out = '';
-    for (const row of rows) out += line(row);
+    for (const row of chunk) out += line(row);
     yield out;
   }
-  if (rest !== undefined) throw new Error('the audit export ended inside a row');
 }
