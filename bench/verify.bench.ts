@@ -189,8 +189,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < keyCount; i++) {
     const { row, token } = factory.next();
     replica.apply(row);
-    hashes.set(row.public_id, row.secret_hash);
-    latin1Hashes.set(row.public_id, row.secret_hash.toString('binary'));
+    hashes.set(row.public_id, Buffer.from(row.secret_hash, 'hex'));
+    latin1Hashes.set(row.public_id, Buffer.from(row.secret_hash, 'hex').toString('binary'));
     valid.push(token);
     publicIds.push(row.public_id);
   }

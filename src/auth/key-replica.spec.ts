@@ -24,7 +24,7 @@ function row(token: string, overrides: Partial<ReplicaRow> = {}): ReplicaRow {
     scopes: '["invoices:read"]',
     tags: '{"plan": "pro"}',
     status: 'active',
-    secret_hash: hashToken(token, PEPPER),
+    secret_hash: hashToken(token, PEPPER).toString('hex'),
     previous_secret_hash: null,
     grace_ends_at: null,
     expires_at: null,
@@ -112,7 +112,7 @@ describe('KeyReplica.verify', () => {
     const { token: previous, publicId } = generateToken();
     const { token: current } = generateToken('kl_live', publicId);
     const graceEndsAt = new Date('2030-01-01T00:00:00.000Z');
-    sut.apply(row(current, { previous_secret_hash: hashToken(previous, PEPPER), grace_ends_at: graceEndsAt.getTime(), version: 2 }));
+    sut.apply(row(current, { previous_secret_hash: hashToken(previous, PEPPER).toString('hex'), grace_ends_at: graceEndsAt.getTime(), version: 2 }));
 
     expect(sut.verify(current).code).toBe('VALID');
     expect(sut.verify(previous, graceEndsAt.getTime() - 1).code).toBe('VALID');
@@ -134,7 +134,7 @@ describe('KeyReplica.verify', () => {
   it('hashes without a pepper (plain SHA-256) when the registry has none', () => {
     const { token } = generateToken();
     const plain = new KeyReplica(db.pool, undefined);
-    plain.apply(row(token, { secret_hash: hashToken(token) }));
+    plain.apply(row(token, { secret_hash: hashToken(token).toString('hex') }));
     expect(plain.verify(token).code).toBe('VALID');
   });
 });

@@ -25,6 +25,15 @@ export function copyText(field: string): string {
 }
 
 /**
+ * A copy of a field that does not keep its COPY chunk alive, for a value kept long after the read:
+ * V8 makes a substring of 13 or more characters a slice of its parent string, so a field kept as
+ * it is would pin the whole chunk (tens of kilobytes) in memory.
+ */
+export function detached(field: string): string {
+  return JSON.parse(JSON.stringify(field)) as string;
+}
+
+/**
  * A timestamptz field as Date#toISOString writes it (`2026-12-01T08:03:18.352Z`). The session must
  * use DateStyle ISO; in TimeZone UTC (the fast path) a field reads `2026-12-01 08:03:18.352+00`,
  * with 0–6 fraction digits and trailing zeros dropped. Milliseconds are truncated, as node-postgres

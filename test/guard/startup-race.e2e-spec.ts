@@ -8,28 +8,33 @@ import { codeOn, inParallel, issueUsableKey, patch, revokeOver, untilCodes, veri
 type Key = { id: string; token: string };
 type AnyFunction = (...args: unknown[]) => unknown;
 
-/** A statement that reads key rows (a page of api_keys, or a FETCH from a cursor over it). */
-const READS_KEYS = /^\s*(FETCH\b|SELECT\b[\s\S]*\bFROM api_keys\b)/i;
+/** The start-up load's first statement in its REPEATABLE READ transaction: its snapshot is taken here. */
+const TAKES_SNAPSHOT = /pg_snapshot_xmin/;
 
 /**
- * `target` (a pg Pool, or a client it hands out), with `before(sql)` awaited before each query:
- * how a test pauses a replica's start-up load at a chosen statement, whatever its SQL.
+ * `target` (a pg Pool, or a client it hands out), with `after(sql)` awaited after each query
+ * resolves: how a test pauses a replica's start-up load at a chosen statement, whatever its SQL.
+ * A streaming query (COPY, a Submittable) is handed back as it is.
  */
-function intercepting<T extends object>(target: T, before: (sql: string) => Promise<void>): T {
+function intercepting<T extends object>(target: T, after: (sql: string) => Promise<void>): T {
   return new Proxy(target, {
     get(t, prop) {
       const value = Reflect.get(t, prop, t) as unknown;
       if (typeof value !== 'function') return value;
       const fn = value as AnyFunction;
       if (prop === 'query') {
-        return async (...args: unknown[]) => {
-          const text: unknown = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: unknown } | undefined)?.text;
-          const sql = typeof text === 'string' ? text : '';
-          await before(sql);
-          return fn.apply(t, args);
+        return (...args: unknown[]) => {
+          const query = args[0] as { text?: unknown; submit?: unknown } | string | undefined;
+          if (typeof query === 'object' && typeof query.submit === 'function') return fn.apply(t, args);
+          const text = typeof query === 'string' ? query : query?.text;
+          return (async () => {
+            const result = await fn.apply(t, args);
+            await after(typeof text === 'string' ? text : '');
+            return result;
+          })();
         };
       }
-      if (prop === 'connect') return async (...args: unknown[]) => intercepting((await fn.apply(t, args)) as object, before);
+      if (prop === 'connect') return async (...args: unknown[]) => intercepting((await fn.apply(t, args)) as object, after);
       return fn.bind(t);
     },
   });
@@ -86,23 +91,21 @@ describe('guard replica start-up and resync races', () => {
   it('refuses keys revoked in the middle of its start-up load', async () => {
     const keys = await issueMany(40);
     const [revoked, kept] = [keys.slice(0, 20), keys.slice(20)];
-    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys');
-    const batchSize = Math.max(10, Math.ceil(rows[0].n / 2));
-    let reads = 0;
+    let snapshots = 0;
 
-    // B loads in (at least) two batches and, before reading the second, waits while A revokes:
-    // the load has already begun (its snapshot, its first rows) when these revokes commit.
+    // B's load takes its snapshot, then waits while A revokes: its COPY then reads these keys as
+    // they were (active). The replica must still end up refusing them: it LISTENs before it loads.
     const originalLoad = Object.getOwnPropertyDescriptor(KeyReplica.prototype, 'load')!.value as KeyReplica['load'];
-    KeyReplica.prototype.load = async function (this: KeyReplica, _batchSize?: number, onProgress?: (n: number) => void) {
+    KeyReplica.prototype.load = async function (this: KeyReplica, progressEvery?: number, onProgress?: (n: number) => void) {
       const self = this as unknown as { pool: object };
       const replicaPool = self.pool;
       self.pool = intercepting(replicaPool, async (text) => {
-        if (!READS_KEYS.test(text)) return;
-        reads++;
-        if (reads === 2) await inParallel(revoked, 5, (k) => revokeOver(a, admin, k.id));
+        if (!TAKES_SNAPSHOT.test(text)) return;
+        snapshots++;
+        if (snapshots === 1) await inParallel(revoked, 5, (k) => revokeOver(a, admin, k.id));
       });
       try {
-        return await originalLoad.call(this, batchSize, onProgress);
+        return await originalLoad.call(this, progressEvery, onProgress);
       } finally {
         self.pool = replicaPool;
       }
@@ -113,7 +116,7 @@ describe('guard replica start-up and resync races', () => {
     } finally {
       KeyReplica.prototype.load = originalLoad;
     }
-    expect(reads).toBeGreaterThanOrEqual(2); // it did pause mid-load, after its first read of keys
+    expect(snapshots).toBe(1); // it did pause mid-load, after taking its snapshot
 
     await verifierOf(b).settled();
     await drained(b);
