@@ -2,6 +2,7 @@ import type { PoolClient } from 'pg';
 import type { Projection, ProjectionReplay, RecordedEvent } from '../../event-store/index.js';
 import { toKeyEvent, type KeyEvent } from '../../keys/index.js';
 import { copyIn, copyLine } from '../../database/copy-in.js';
+import { detached } from '../../database/copy-out.js';
 import { GENESIS, nextChainHash } from '../audit-chain.js';
 
 const KEY_STREAM_PREFIX = 'key-';
@@ -63,7 +64,8 @@ class AuditRows {
       const event = toKeyEvent(e);
       described = describe(event);
       occurredAt = event.payload.occurredAt;
-      if (event.type === 'key.created') this.identities.set(keyId, { publicId: event.payload.publicId, tenantId: event.payload.tenantId });
+      // Kept for the whole replay: a copy of the id, not a slice pinning its COPY chunk (see detached).
+      if (event.type === 'key.created') this.identities.set(detached(keyId), { publicId: event.payload.publicId, tenantId: event.payload.tenantId });
     }
     const identity = keyId === null ? undefined : this.identities.get(keyId);
     if (keyId !== null && identity === undefined) throw new Error(`audit-log: ${e.type} at position ${e.position} for key ${keyId}, which has no key.created`);
