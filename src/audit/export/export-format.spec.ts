@@ -1,4 +1,5 @@
 import { copyRows } from '../../database/copy-out.js';
+import type { AuditEntry } from '../queries/audit-filter.js';
 import { CSV_HEADER, csvLine, exportText, ndjsonLine } from './export-format.js';
 
 /** PostgreSQL's COPY text output for one value (CopyAttributeOutText): the model the parser must undo. */
@@ -8,25 +9,7 @@ function copyField(value: string | number | null): string {
   return String(value).replace(/[\\\b\f\n\r\t\v]/g, (c) => escapes[c]);
 }
 
-interface Entry {
-  seq: number;
-  position: number;
-  recordedAt: string;
-  occurredAt: string;
-  type: string;
-  keyId: string | null;
-  publicId: string | null;
-  tenantId: string | null;
-  actor: { type: string | null; id: string | null };
-  requestId: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  reason: string | null;
-  changes: Record<string, unknown>;
-  chainHash: string;
-}
-
-const entry: Entry = {
+const entry: AuditEntry = {
   seq: 12,
   position: 40,
   recordedAt: '2026-11-24T10:00:00.123Z',
@@ -45,7 +28,7 @@ const entry: Entry = {
 };
 
 /** The row COPY sends for an entry, in EXPORT_COLUMNS order, times as PostgreSQL writes them in UTC. */
-function copyRow(e: Entry, changesText = JSON.stringify(e.changes)): string {
+function copyRow(e: AuditEntry, changesText = JSON.stringify(e.changes)): string {
   const pgTime = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 23)}+00`;
   return [
     e.seq, e.position, pgTime(e.recordedAt), pgTime(e.occurredAt), e.keyId, e.chainHash,
@@ -57,7 +40,7 @@ const AWKWARD = [
   'quote " and \\ backslash', 'line\nbreak\ttab\r\v\f\b', '\u0001\u001f\u007f', 'ünïcødé 😀 \u2028', '', '=1+2', '\\N', 'N\\', '\\\\N', 'ends with \\',
 ];
 
-function awkward(text: string): Entry {
+function awkward(text: string): AuditEntry {
   return {
     ...entry,
     type: text,
