@@ -63,8 +63,11 @@ export class AuditExporter {
     client.on('error', (error) => this.logger.warn(`export connection: ${error.message}`));
     await client.connect();
     try {
-      await client.query(`SET TIME ZONE 'UTC'; SET DateStyle TO ISO`);
+      // One read-only transaction, so the settings and the COPY share a server connection even
+      // behind PgBouncer in transaction mode.
+      await client.query(`BEGIN READ ONLY; SET LOCAL TimeZone TO 'UTC'; SET LOCAL DateStyle TO ISO`);
       yield* exportText(format, copyOut(client, query));
+      await client.query('COMMIT');
     } finally {
       // Ending the connection also stops a COPY the reader abandoned half-way.
       await client.end();
