@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { get } from 'node:http';
 import type { Readable } from 'node:stream';
 import request from 'supertest';
 import { AuditExporter } from '../../src/audit/index.js';
@@ -13,6 +14,7 @@ const CSV_HEADER = [
   'actorType', 'actorId', 'requestId', 'ip', 'userAgent', 'reason', 'changes', 'chainHash',
 ];
 
+const HISTORY = 20_000;
 const TRICKY_REASON = 'leaked, twice: "prod" and "staging",\r\nsee ticket #42';
 const FORMULA_REASON = '=HYPERLINK("http://evil.example","click")';
 // Everything PostgreSQL's COPY text format escapes, and its NULL marker as text.
@@ -153,11 +155,12 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
   }, TIMEOUT);
 
   it('caps concurrent exports per instance (429), and a finished or abandoned export frees its place and its connection', async () => {
-    // A key with a long history (3,000 updates in one append), so its export outlasts the stream's buffers.
+    // A key with a long history (20,000 renames in one append, ~15 MB of export), so that its
+    // export outlasts every buffer between PostgreSQL and a client that stops reading.
     const long = await issueKey(sut.app, { tenantId: uniqueTenant() });
     const repository = sut.app.get(KeyRepository);
     const key = await repository.load(long.id);
-    for (let i = 1; i <= 3000; i++) key.update({ name: `renamed ${i}` }, new Date());
+    for (let i = 1; i <= HISTORY; i++) key.update({ name: `renamed ${i} `.padEnd(120, '.') }, new Date());
     await repository.save(key, { actor: SYSTEM_ACTOR, requestId: 'export-cap-test' });
     await auditSettled(sut, pool, [long.id], 30_000);
 
@@ -179,7 +182,7 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
     // One is read to its end, one abandoned after its first chunk, the rest never started.
     let text = '';
     for await (const chunk of open[0]) text += chunk as string;
-    expect(text.trim().split('\n')).toHaveLength(3001);
+    expect(text.trim().split('\n')).toHaveLength(HISTORY + 1);
     const iterator = open[1][Symbol.asyncIterator]();
     await iterator.next();
     expect(await connections()).toBe(1);
@@ -187,6 +190,26 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
     for (const stream of open.slice(2)) stream.destroy();
     await eventually(async () => expect(await connections()).toBe(0));
     expect((await download(sut, admin.token, { tenantId: E })).status).toBe(200);
+
+    // Over HTTP: a client that stops reading holds its COPY back; hanging up ends it and its connection.
+    let open1 = -1;
+    await new Promise<void>((resolve, reject) => {
+      const req = get(`${sut.url}/admin/audit/export?keyId=${long.id}`, { headers: bearer(admin.token) }, (res) => {
+        expect(res.statusCode).toBe(200);
+        res.pause(); // read nothing more: the server's COPY must wait for this client
+        res.once('data', () => undefined);
+        setTimeout(() => {
+          void connections().then((n) => {
+            open1 = n;
+            req.destroy();
+            resolve();
+          }, reject);
+        }, 300);
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
+    });
+    expect(open1).toBe(1);
+    await eventually(async () => expect(await connections()).toBe(0));
   }, 60_000);
 
   it('no plaintext key and no secret hash reaches an export', async () => {
