@@ -12,6 +12,7 @@ import type {
   ExpectedVersion,
   NewEvent,
   RecordedEvent,
+  ReplayReadOptions,
 } from './event-store.types.js';
 import { START } from './event-store.types.js';
 import type { Projection } from './projection.js';
@@ -95,10 +96,15 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
   };
 }
 
-/** The columns replay reads with COPY, in fromCopyRow's order. */
-const COPY_COLUMNS = 'global_position, transaction_id, stream_id, stream_version, event_id, type, schema_version, payload, metadata, recorded_at';
+/** The columns replay reads with COPY, in fromCopyRow's order; metadata only when asked for. */
+function copyColumns(metadata: boolean): string {
+  return `global_position, transaction_id, stream_id, stream_version, event_id, type, schema_version, payload, ${metadata ? 'metadata' : 'NULL'}, recorded_at`;
+}
 
-/** An event from a COPY row of COPY_COLUMNS (text format; the session in UTC, DateStyle ISO). */
+/** The metadata of a replayed event whose reader did not ask for it (ReplayOptions.metadata). */
+const NO_METADATA: EventMetadata = Object.freeze({});
+
+/** An event from a COPY row of copyColumns (text format; the session in UTC, DateStyle ISO). */
 export function fromCopyRow(row: string): RecordedEvent {
   const f = row.split('\t');
   if (f.length !== 10) throw new Error(`an events row from COPY has ${f.length} fields, expected 10`);
@@ -111,7 +117,7 @@ export function fromCopyRow(row: string): RecordedEvent {
     type: copyText(f[5]),
     schemaVersion: Number(f[6]),
     payload: JSON.parse(copyText(f[7])) as unknown,
-    metadata: JSON.parse(copyText(f[8])) as EventMetadata,
+    metadata: f[8] === '\\N' ? NO_METADATA : (JSON.parse(copyText(f[8])) as EventMetadata),
     recordedAt: new Date(copyTimestamp(f[9])),
   };
 }
@@ -321,13 +327,13 @@ export class EventStore implements OnModuleDestroy {
    * transactions older than this xid, the readers' gate (see currentXmin); omit it only under a
    * lock that keeps writers out. Stopping early leaves the client inside the COPY: destroy it.
    */
-  async *replay(client: PoolClient, order: 'global' | 'stream', before?: string, batchSize = 5000): AsyncGenerator<RecordedEvent[]> {
+  async *replay(client: PoolClient, { order, before, batchSize = 5000, metadata = true }: ReplayReadOptions): AsyncGenerator<RecordedEvent[]> {
     const orderBy = order === 'global' ? 'transaction_id, global_position' : 'stream_id, stream_version';
     // For copyTimestamp; LOCAL: the client goes back to the pool with its settings untouched.
     await client.query(`SET LOCAL TimeZone TO 'UTC'; SET LOCAL DateStyle TO ISO`);
     const rows = copyOut(
       client,
-      `SELECT ${COPY_COLUMNS} FROM events ${before === undefined ? '' : `WHERE transaction_id < '${BigInt(before)}'::xid8`} ORDER BY ${orderBy}`,
+      `SELECT ${copyColumns(metadata)} FROM events ${before === undefined ? '' : `WHERE transaction_id < '${BigInt(before)}'::xid8`} ORDER BY ${orderBy}`,
     );
     let batch: RecordedEvent[] = [];
     for await (const chunk of rows) {

@@ -54,3 +54,14 @@ export interface AppendOptions {
    */
   notifyAtCommit?: boolean;
 }
+
+export interface ReplayReadOptions {
+  /** `global`: transaction id, then position (every reader's order). `stream`: stream by stream, each in version order. */
+  order: 'global' | 'stream';
+  /** Only events of transactions older than this xid (decimal text), the readers' gate. */
+  before?: string;
+  /** Events per yielded batch. Default 5,000. */
+  batchSize?: number;
+  /** Read each event's metadata (default). `false` spares parsing it: events then carry an empty, frozen `metadata`. */
+  metadata?: boolean;
+}

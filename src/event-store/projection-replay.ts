@@ -18,6 +18,7 @@ function applyInTurn(client: PoolClient, projection: Projection): ProjectionRepl
   return {
     order: 'global',
     deferIndexesOf: [],
+    readsMetadata: true,
     prepare: (events) => () => projection.apply(client, events),
     end: () => Promise.resolve(),
   };
@@ -67,7 +68,7 @@ export async function replayProjection(
     await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const before = mode === 'gated' ? await store.currentXmin(reader) : undefined;
     let done = 0;
-    for await (const events of store.replay(reader, replay.order, before)) {
+    for await (const events of store.replay(reader, { order: replay.order, before, metadata: replay.readsMetadata })) {
       const write = replay.prepare(events);
       await stored;
       stored = write();

@@ -12,7 +12,7 @@ import {
 import { testDatabaseUrl, testPool } from '../support/test-database.js';
 
 /**
- * Rebuilds replay every event through a cursor (EventStore.replay) in one transaction. These tests
+ * Rebuilds replay every event through one COPY (EventStore.replay) in one transaction. These tests
  * pin its order against readAll's, its stream grouping, and what a failed replay leaves behind.
  */
 describe('rebuild replay (real PostgreSQL)', () => {
@@ -20,7 +20,9 @@ describe('rebuild replay (real PostgreSQL)', () => {
   let store: EventStore;
 
   const append = (stream: string, n = 1) =>
-    store.append(stream, 'any', Array.from({ length: n }, () => ({ type: 'test.happened', schemaVersion: 1, payload: { n: randomUUID() } })), {});
+    store.append(stream, 'any', Array.from({ length: n }, () => ({ type: 'test.happened', schemaVersion: 1, payload: { n: randomUUID() } })), {
+      requestId: randomUUID(),
+    });
 
   async function inSnapshot<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
@@ -52,7 +54,7 @@ describe('rebuild replay (real PostgreSQL)', () => {
   it('replays in global order exactly what readAll pages through, batch boundaries included', async () => {
     await inSnapshot(async (client) => {
       const before = await store.currentXmin(client);
-      const replayed = await collect(store.replay(client, 'global', before, 7));
+      const replayed = await collect(store.replay(client, { order: 'global', before, batchSize: 7 }));
       const paged: RecordedEvent[] = [];
       let after: Checkpoint = START;
       for (;;) {
@@ -64,6 +66,10 @@ describe('rebuild replay (real PostgreSQL)', () => {
       }
       expect(replayed.length).toBeGreaterThanOrEqual(12);
       expect(replayed).toEqual(paged);
+      // A reader that does not need metadata gets the same events with an empty one.
+      const bare = await collect(store.replay(client, { order: 'global', before, batchSize: 7, metadata: false }));
+      expect(bare).toEqual(replayed.map((e) => ({ ...e, metadata: {} })));
+      expect(replayed.some((e) => Object.keys(e.metadata).length > 0)).toBe(true);
       const last = replayed[replayed.length - 1];
       expect(await store.lastCheckpoint(client, before)).toEqual({ transactionId: last.transactionId, position: last.position });
     });
@@ -71,7 +77,7 @@ describe('rebuild replay (real PostgreSQL)', () => {
 
   it('replays stream by stream, each in version order, for per-stream read models', async () => {
     await inSnapshot(async (client) => {
-      const replayed = await collect(store.replay(client, 'stream', undefined, 5));
+      const replayed = await collect(store.replay(client, { order: 'stream', batchSize: 5 }));
       const seenStreams: string[] = [];
       for (const [i, e] of replayed.entries()) {
         const previous = replayed[i - 1];
@@ -102,6 +108,7 @@ describe('rebuild replay (real PostgreSQL)', () => {
       return {
         order: 'global',
         deferIndexesOf: ['test_replay_rows'],
+        readsMetadata: true,
         prepare: (events) => () => this.write(client, events),
         end: () => Promise.resolve(),
       };

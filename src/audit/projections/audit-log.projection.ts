@@ -113,6 +113,7 @@ export class AuditLogProjection implements Projection {
     return {
       order: 'global',
       deferIndexesOf: ['audit_log'],
+      readsMetadata: true, // the actor, request id, IP and user agent of each row, and the chain
       prepare: (events) => {
         for (const e of events) rows.add(e);
         const text = rows.take();

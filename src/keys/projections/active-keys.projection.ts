@@ -118,6 +118,7 @@ export class ActiveKeysProjection implements Projection {
     return {
       order: 'stream',
       deferIndexesOf: [],
+      readsMetadata: false, // a key's state comes from payloads alone
       prepare: (events) => {
         const finished: Row[] = [];
         for (const recorded of events) {
