@@ -26,6 +26,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   private verifications = 0;
   private flushing: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
@@ -106,6 +107,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   }
 
   async resync(reason: string): Promise<void> {
+    if (this.stopping) return; // a refresh failing or LISTEN closing during shutdown: the pool is ending
     try {
       const changed = await this.replica.resync();
       if (changed > 0) this.logger.log(`resync (${reason}): applied ${changed} changed keys`);
@@ -115,6 +117,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.resyncTimer);
     for (const off of this.unsubscribe) off();
     await this.notifications.onApplicationShutdown();
