@@ -28,6 +28,8 @@ export interface AppConfig {
   expirySweepDelayMs: number;
   /** Audit exports running at once on this instance, each on a connection of its own. */
   auditExportConcurrency: number;
+  /** An HTTP audit export whose client reads nothing for this long is aborted, freeing its place. */
+  auditExportIdleTimeoutMs: number;
 }
 
 /** A configuration problem: main.ts prints its message as one line and exits 1. */
@@ -105,5 +107,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     expirySweepDelayMs: int(env, 'EXPIRY_SWEEP_DELAY_MS', 30_000, 300, 86_400_000),
     replicaResyncMs: int(env, 'REPLICA_RESYNC_MS', 30_000, 50, 86_400_000),
     auditExportConcurrency: int(env, 'AUDIT_EXPORT_CONCURRENCY', 4, 1, 100),
+    auditExportIdleTimeoutMs: int(env, 'AUDIT_EXPORT_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
   };
 }

@@ -154,18 +154,10 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
     }
   }, TIMEOUT);
 
-  it('caps concurrent exports per instance (429), and a finished or abandoned export frees its place and its connection', async () => {
-    // A key with a long history (20,000 renames in one append, ~15 MB of export), so that its
-    // export outlasts every buffer between PostgreSQL and a client that stops reading.
-    const long = await issueKey(sut.app, { tenantId: uniqueTenant() });
-    const repository = sut.app.get(KeyRepository);
-    const key = await repository.load(long.id);
-    for (let i = 1; i <= HISTORY; i++) key.update({ name: `renamed ${i} `.padEnd(120, '.') }, new Date());
-    await repository.save(key, { actor: SYSTEM_ACTOR, requestId: 'export-cap-test' });
-    await auditSettled(sut, pool, [long.id], 30_000);
+  describe('a long export', () => {
+    let long: { id: string };
 
-    const exporter = sut.app.get(AuditExporter);
-    // This test's export connections (other files export in parallel): their COPY names the key.
+    // The connections of this key's exports (other files export in parallel): their COPY names the key.
     const connections = async () =>
       (
         await pool.query<{ n: number }>(
@@ -173,44 +165,68 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
           [long.id],
         )
       ).rows[0].n;
-    const open: Readable[] = [];
-    for (let i = 0; i < sut.config.auditExportConcurrency; i++) open.push(exporter.open(SYSTEM_ACTOR, { keyId: long.id }, 'ndjson'));
-    const busy = await download(sut, admin.token, { tenantId: E });
-    expect(busy.status).toBe(429);
-    expect(JSON.parse(busy.text)).toMatchObject({ statusCode: 429, code: 'AUDIT.EXPORTS_BUSY' });
 
-    // One is read to its end, one abandoned after its first chunk, the rest never started.
-    let text = '';
-    for await (const chunk of open[0]) text += chunk as string;
-    expect(text.trim().split('\n')).toHaveLength(HISTORY + 1);
-    const iterator = open[1][Symbol.asyncIterator]();
-    await iterator.next();
-    expect(await connections()).toBe(1);
-    await iterator.return?.();
-    for (const stream of open.slice(2)) stream.destroy();
-    await eventually(async () => expect(await connections()).toBe(0));
-    expect((await download(sut, admin.token, { tenantId: E })).status).toBe(200);
+    beforeAll(async () => {
+      // A key with a long history (20,000 renames in one append, ~15 MB of export), so that its
+      // export outlasts every buffer between PostgreSQL and a client that stops reading.
+      long = await issueKey(sut.app, { tenantId: uniqueTenant() });
+      const repository = sut.app.get(KeyRepository);
+      const key = await repository.load(long.id);
+      for (let i = 1; i <= HISTORY; i++) key.update({ name: `renamed ${i} `.padEnd(120, '.') }, new Date());
+      await repository.save(key, { actor: SYSTEM_ACTOR, requestId: 'export-cap-test' });
+      await auditSettled(sut, pool, [long.id], 30_000);
+    }, SETUP_TIMEOUT);
 
-    // Over HTTP: a client that stops reading holds its COPY back; hanging up ends it and its connection.
-    let open1 = -1;
-    await new Promise<void>((resolve, reject) => {
-      const req = get(`${sut.url}/admin/audit/export?keyId=${long.id}`, { headers: bearer(admin.token) }, (res) => {
-        expect(res.statusCode).toBe(200);
-        res.pause(); // read nothing more: the server's COPY must wait for this client
-        res.once('data', () => undefined);
-        setTimeout(() => {
-          void connections().then((n) => {
-            open1 = n;
+    it('caps concurrent exports per instance (429), and a finished or abandoned export frees its place and its connection', async () => {
+      const exporter = sut.app.get(AuditExporter);
+      const open: Readable[] = [];
+      for (let i = 0; i < sut.config.auditExportConcurrency; i++) open.push(exporter.open(SYSTEM_ACTOR, { keyId: long.id }, 'ndjson'));
+      const busy = await download(sut, admin.token, { tenantId: E });
+      expect(busy.status).toBe(429);
+      expect(JSON.parse(busy.text)).toMatchObject({ statusCode: 429, code: 'AUDIT.EXPORTS_BUSY' });
+
+      // One is read to its end, one abandoned after its first chunk, the rest never started.
+      let text = '';
+      for await (const chunk of open[0]) text += chunk as string;
+      expect(text.trim().split('\n')).toHaveLength(HISTORY + 1);
+      const iterator = open[1][Symbol.asyncIterator]();
+      await iterator.next();
+      expect(await connections()).toBe(1);
+      await iterator.return?.();
+      for (const stream of open.slice(2)) stream.destroy();
+      await eventually(async () => expect(await connections()).toBe(0));
+      expect((await download(sut, admin.token, { tenantId: E })).status).toBe(200);
+
+      // Over HTTP: a client that hangs up after the first bytes leaves no connection behind.
+      await new Promise<void>((resolve, reject) => {
+        const req = get(`${sut.url}/admin/audit/export?keyId=${long.id}`, { headers: bearer(admin.token) }, (res) => {
+          expect(res.statusCode).toBe(200);
+          res.once('data', () => {
             req.destroy();
             resolve();
-          }, reject);
-        }, 300);
+          });
+        });
+        req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
       });
-      req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
-    });
-    expect(open1).toBe(1);
-    await eventually(async () => expect(await connections()).toBe(0));
-  }, 60_000);
+      await eventually(async () => expect(await connections()).toBe(0));
+    }, 60_000);
+
+    it('fails an export whose reader takes nothing for idleTimeoutMs (HTTP: AUDIT_EXPORT_IDLE_TIMEOUT_MS), freeing its place and connection', async () => {
+      const exporter = sut.app.get(AuditExporter);
+      const stream = exporter.open(SYSTEM_ACTOR, { keyId: long.id }, 'ndjson', { idleTimeoutMs: 200 });
+      const failed = new Promise<Error>((resolve) => stream.once('error', resolve));
+      // Take one chunk, then stall: the stream fills its buffer and the COPY waits for this reader.
+      const iterator = stream[Symbol.asyncIterator]();
+      await iterator.next();
+      expect(await connections()).toBe(1);
+      expect((await failed).message).toMatch(/took nothing for 200 ms/);
+      await eventually(async () => expect(await connections()).toBe(0));
+      // Its place is free again: as many exports as the cap allows can start.
+      const next = Array.from({ length: sut.config.auditExportConcurrency }, () => exporter.open(SYSTEM_ACTOR, { keyId: long.id }, 'ndjson'));
+      for (const s of next) s.destroy();
+      expect(sut.config.auditExportIdleTimeoutMs).toBe(60_000); // the HTTP default
+    }, TIMEOUT);
+  });
 
   it('no plaintext key and no secret hash reaches an export', async () => {
     const { rows } = await pool.query<{ payload: Record<string, unknown> }>('SELECT payload FROM events WHERE stream_id = ANY($1::text[])', [

@@ -20,6 +20,18 @@ export class AuditExportsBusyError extends DomainError {
   }
 }
 
+export interface ExportOptions {
+  /** At most this many entries (the newest). */
+  limit?: number;
+  /** Fail the stream when its reader takes nothing for this long (HTTP: AUDIT_EXPORT_IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number;
+}
+
+/** Since when the export has been waiting for its reader to take the last chunk. */
+interface Waiting {
+  since: number | undefined;
+}
+
 /**
  * Streams audit entries as NDJSON or CSV with one `COPY (SELECT …) TO STDOUT`: PostgreSQL sends
  * the rows as tab-separated text, which is cut into lines here without a per-field protocol parse
@@ -44,19 +56,34 @@ export class AuditExporter {
    * Every matching entry, newest first (at most `limit`). The filter and the cap are checked now,
    * so a refusal is an error before any byte is sent; the rows flow as the stream is read. COPY
    * takes no bind parameters: the filter's values enter the SQL as quoted literals.
+   * `idleTimeoutMs`: a reader that takes nothing for this long fails the stream (an HTTP response
+   * is then aborted, never ended as if complete), so a stalled client cannot keep its place.
    */
-  open(actor: Actor, filter: AuditFilter, format: ExportFormat, limit?: number): Readable {
+  open(actor: Actor, filter: AuditFilter, format: ExportFormat, { limit, idleTimeoutMs }: ExportOptions = {}): Readable {
     const where = auditWhere(actor, filter, escapeLiteral);
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw new RangeError(`limit must be a positive integer, got ${limit}`);
     if (this.running >= this.config.auditExportConcurrency) throw AuditExportsBusyError.create(this.running);
     const query = `SELECT ${EXPORT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY seq DESC${limit === undefined ? '' : ` LIMIT ${limit}`}`;
     this.running++;
-    const stream = Readable.from(this.copy(format, query));
-    stream.once('close', () => this.running--);
+    const waiting: Waiting = { since: undefined };
+    const stream = Readable.from(this.copy(format, query, waiting));
+    let watchdog: NodeJS.Timeout | undefined;
+    if (idleTimeoutMs !== undefined) {
+      watchdog = setInterval(() => {
+        if (waiting.since !== undefined && Date.now() - waiting.since >= idleTimeoutMs) {
+          stream.destroy(new Error(`audit export aborted: its reader took nothing for ${idleTimeoutMs} ms`));
+        }
+      }, Math.max(50, Math.min(idleTimeoutMs / 4, 5000)));
+      watchdog.unref();
+    }
+    stream.once('close', () => {
+      clearInterval(watchdog);
+      this.running--;
+    });
     return stream;
   }
 
-  private async *copy(format: ExportFormat, query: string): AsyncGenerator<string> {
+  private async *copy(format: ExportFormat, query: string, waiting: Waiting): AsyncGenerator<string> {
     const client = new Client({ connectionString: this.url, application_name: 'keyledger-audit-export' });
     // A connection error also fails the COPY, which ends the stream with it; this keeps it from
     // being an unhandled 'error' event as well.
@@ -66,7 +93,12 @@ export class AuditExporter {
       // One read-only transaction, so the settings and the COPY share a server connection even
       // behind PgBouncer in transaction mode.
       await client.query(`BEGIN READ ONLY; SET LOCAL TimeZone TO 'UTC'; SET LOCAL DateStyle TO ISO`);
-      yield* exportText(format, copyOut(client, query));
+      for await (const text of exportText(format, copyOut(client, query))) {
+        // Suspended here until the stream wants more: the reader has taken nothing since.
+        waiting.since = Date.now();
+        yield text;
+        waiting.since = undefined;
+      }
       await client.query('COMMIT');
     } finally {
       // Ending the connection also stops a COPY the reader abandoned half-way.

@@ -1,8 +1,10 @@
-import { Controller, Get, Query, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Inject, Query, StreamableFile } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '../../auth/index.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/config.js';
 import type { Actor } from '../../keys/index.js';
 import { AuditExporter } from '../export/audit-exporter.js';
 import { AuditFilterDto, AuditSearchDto, type AuditFilter } from '../queries/audit-filter.js';
@@ -38,6 +40,7 @@ export class AuditController {
     private readonly reader: AuditReader,
     private readonly verifier: ChainVerifier,
     private readonly exporter: AuditExporter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get()
@@ -55,7 +58,8 @@ export class AuditController {
     const format = q.format ?? 'ndjson';
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     // open() refuses a bad filter (400/403) or a full house (429) before the response starts.
-    return new StreamableFile(this.exporter.open(actorOf(principal), filterOf(q), format), {
+    const stream = this.exporter.open(actorOf(principal), filterOf(q), format, { idleTimeoutMs: this.config.auditExportIdleTimeoutMs });
+    return new StreamableFile(stream, {
       type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
       disposition: `attachment; filename="keyledger-audit-${stamp}.${format}"`,
     });
