@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import request from 'supertest';
 import { AuditExporter } from '../../src/audit/index.js';
 import { KeyRepository, SYSTEM_ACTOR } from '../../src/keys/index.js';
+import { freePort } from '../support/free-port.js';
 import { eventually } from '../support/wait-until.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
@@ -180,7 +181,7 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
     it('caps concurrent exports per instance (429), and a finished or abandoned export frees its place and its connection', async () => {
       const exporter = sut.app.get(AuditExporter);
       const open: Readable[] = [];
-      for (let i = 0; i < sut.config.auditExportConcurrency; i++) open.push(exporter.open(SYSTEM_ACTOR, { keyId: long.id }, 'ndjson'));
+      for (let i = 0; i < sut.config.auditExportConcurrency; i++) open.push(await exporter.open(SYSTEM_ACTOR, { keyId: long.id }, 'ndjson'));
       const busy = await download(sut, admin.token, { tenantId: E });
       expect(busy.status).toBe(429);
       expect(JSON.parse(busy.text)).toMatchObject({ statusCode: 429, code: 'AUDIT.EXPORTS_BUSY' });
@@ -213,7 +214,7 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
 
     it('fails an export whose reader takes nothing for idleTimeoutMs (HTTP: AUDIT_EXPORT_IDLE_TIMEOUT_MS), freeing its place and connection', async () => {
       const exporter = sut.app.get(AuditExporter);
-      const stream = exporter.open(SYSTEM_ACTOR, { keyId: long.id }, 'ndjson', { idleTimeoutMs: 200 });
+      const stream = await exporter.open(SYSTEM_ACTOR, { keyId: long.id }, 'ndjson', { idleTimeoutMs: 200 });
       const failed = new Promise<Error>((resolve) => stream.once('error', resolve));
       // Take one chunk, then stall: the stream fills its buffer and the COPY waits for this reader.
       const iterator = stream[Symbol.asyncIterator]();
@@ -222,11 +223,20 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
       expect((await failed).message).toMatch(/took nothing for 200 ms/);
       await eventually(async () => expect(await connections()).toBe(0));
       // Its place is free again: as many exports as the cap allows can start.
-      const next = Array.from({ length: sut.config.auditExportConcurrency }, () => exporter.open(SYSTEM_ACTOR, { keyId: long.id }, 'ndjson'));
+      const next = await Promise.all(Array.from({ length: sut.config.auditExportConcurrency }, () => exporter.open(SYSTEM_ACTOR, { keyId: long.id }, 'ndjson')));
       for (const s of next) s.destroy();
       expect(sut.config.auditExportIdleTimeoutMs).toBe(60_000); // the HTTP default
     }, TIMEOUT);
   });
+
+  it('answers 503 when the database is out of reach, and the failed export keeps no place', async () => {
+    const port = await freePort(); // nothing listens there
+    const unreachable = new AuditExporter(`postgres://keyledger@127.0.0.1:${port}/keyledger`, { ...sut.config, auditExportConcurrency: 1 });
+    for (let i = 0; i < 2; i++) {
+      // With a place kept, the second attempt would be a 429.
+      await expect(unreachable.open(SYSTEM_ACTOR, { tenantId: E }, 'ndjson')).rejects.toMatchObject({ status: 503 });
+    }
+  }, TIMEOUT);
 
   it('no plaintext key and no secret hash reaches an export', async () => {
     const { rows } = await pool.query<{ payload: Record<string, unknown> }>('SELECT payload FROM events WHERE stream_id = ANY($1::text[])', [

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { Client, escapeLiteral } from 'pg';
 import { DomainError } from '../../common/domain-error.js';
@@ -53,20 +53,28 @@ export class AuditExporter {
   ) {}
 
   /**
-   * Every matching entry, newest first (at most `limit`). The filter and the cap are checked now,
-   * so a refusal is an error before any byte is sent; the rows flow as the stream is read. COPY
-   * takes no bind parameters: the filter's values enter the SQL as quoted literals.
-   * `idleTimeoutMs`: a reader that takes nothing for this long fails the stream (an HTTP response
-   * is then aborted, never ended as if complete), so a stalled client cannot keep its place.
+   * Every matching entry, newest first (at most `limit`). The filter, the cap and the database
+   * connection are checked before this resolves, so a refusal or an outage is an error before any
+   * byte is sent; the rows flow as the stream is read. COPY takes no bind parameters: the filter's
+   * values enter the SQL as quoted literals. `idleTimeoutMs`: a reader that takes nothing for this
+   * long fails the stream (an HTTP response is then aborted, never ended as if complete), so a
+   * stalled client cannot keep its place.
    */
-  open(actor: Actor, filter: AuditFilter, format: ExportFormat, { limit, idleTimeoutMs }: ExportOptions = {}): Readable {
+  async open(actor: Actor, filter: AuditFilter, format: ExportFormat, { limit, idleTimeoutMs }: ExportOptions = {}): Promise<Readable> {
     const where = auditWhere(actor, filter, escapeLiteral);
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw new RangeError(`limit must be a positive integer, got ${limit}`);
     if (this.running >= this.config.auditExportConcurrency) throw AuditExportsBusyError.create(this.running);
     const query = `SELECT ${EXPORT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY seq DESC${limit === undefined ? '' : ` LIMIT ${limit}`}`;
     this.running++;
+    let client: Client;
+    try {
+      client = await this.connect();
+    } catch (error) {
+      this.running--;
+      throw error;
+    }
     const waiting: Waiting = { since: undefined };
-    const stream = Readable.from(this.copy(format, query, waiting));
+    const stream = Readable.from(this.copy(client, format, query, waiting));
     let watchdog: NodeJS.Timeout | undefined;
     if (idleTimeoutMs !== undefined) {
       watchdog = setInterval(() => {
@@ -79,20 +87,31 @@ export class AuditExporter {
     stream.once('close', () => {
       clearInterval(watchdog);
       this.running--;
+      // A stream destroyed before it was first read never ran copy(), which ends the connection.
+      void client.end().catch(() => undefined);
     });
     return stream;
   }
 
-  private async *copy(format: ExportFormat, query: string, waiting: Waiting): AsyncGenerator<string> {
+  /** A connection of the export's own, in one read-only transaction (one server connection even behind PgBouncer's transaction mode). */
+  private async connect(): Promise<Client> {
     const client = new Client({ connectionString: this.url, application_name: 'keyledger-audit-export' });
     // A connection error also fails the COPY, which ends the stream with it; this keeps it from
     // being an unhandled 'error' event as well.
     client.on('error', (error) => this.logger.warn(`export connection: ${error.message}`));
-    await client.connect();
     try {
-      // One read-only transaction, so the settings and the COPY share a server connection even
-      // behind PgBouncer in transaction mode.
+      await client.connect();
       await client.query(`BEGIN READ ONLY; SET LOCAL TimeZone TO 'UTC'; SET LOCAL DateStyle TO ISO`);
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      this.logger.warn(`export connection failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ServiceUnavailableException('The audit export could not reach the database; retry in a moment');
+    }
+  }
+
+  private async *copy(client: Client, format: ExportFormat, query: string, waiting: Waiting): AsyncGenerator<string> {
+    try {
       for await (const text of exportText(format, copyOut(client, query))) {
         // Suspended here until the stream wants more: the reader has taken nothing since.
         waiting.since = Date.now();

@@ -54,11 +54,11 @@ export class AuditController {
   @ApiProduces('application/x-ndjson', 'text/csv')
   @ApiQuery({ name: 'format', required: false, enum: ['ndjson', 'csv'] })
   @ApiTooManyRequestsResponse({ description: 'AUDIT_EXPORT_CONCURRENCY exports are already running on this instance' })
-  export(@Query() q: AuditExportDto, @CurrentApiKey() principal: ApiKeyPrincipal): StreamableFile {
+  async export(@Query() q: AuditExportDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<StreamableFile> {
     const format = q.format ?? 'ndjson';
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    // open() refuses a bad filter (400/403) or a full house (429) before the response starts.
-    const stream = this.exporter.open(actorOf(principal), filterOf(q), format, { idleTimeoutMs: this.config.auditExportIdleTimeoutMs });
+    // open() refuses a bad filter (400/403), a full house (429) or an unreachable database (503) before the response starts.
+    const stream = await this.exporter.open(actorOf(principal), filterOf(q), format, { idleTimeoutMs: this.config.auditExportIdleTimeoutMs });
     return new StreamableFile(stream, {
       type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
       disposition: `attachment; filename="keyledger-audit-${stamp}.${format}"`,

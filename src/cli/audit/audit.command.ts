@@ -58,7 +58,7 @@ export class AuditCliCommand extends CliCommand {
     if (lag > 0) writeErr(`(the audit log is ${lag} event(s) behind the event store; a running server is catching up)`);
 
     if (format === 'ndjson' || format === 'csv') {
-      for await (const text of app.get(AuditExporter).open(cliActor(), filter, format, { limit })) await writeChunk(text as string);
+      for await (const text of await app.get(AuditExporter).open(cliActor(), filter, format, { limit })) await writeChunk(text as string);
       return;
     }
     const reader = app.get(AuditReader);
