@@ -154,4 +154,28 @@ describe('KeyReplica.apply', () => {
     expect(principal(b).tenantId).toBe('s:["x"]');
     expect(principal(b).scopes).toEqual(['invoices:read']);
   });
+
+  it('prunes interned sets no key uses any more, and keeps every one a key still uses', () => {
+    const sut = new KeyReplica(unreachablePool().pool, PEPPER);
+    const tokens = Array.from({ length: 3 }, () => generateToken().token);
+    for (const token of tokens) sut.apply(row(token, { tags: '{"plan": "pro"}' }));
+    // The first key is updated 50 times, each time with tags of its own: 50 sets only it ever used.
+    for (let v = 2; v <= 51; v++) sut.apply(row(tokens[0], { tags: `{"batch": "${v}"}`, scopes: `["s${v}"]`, version: v }));
+    const before = sut.status().interned;
+
+    expect(sut.prune()).toBe(2 * 49); // the 49 superseded tag sets and scope sets; the shared ones stay
+    expect(sut.status().interned).toBe(before - 98);
+    const principal = (token: string) => {
+      const result = sut.verify(token);
+      if (result.code !== 'VALID') throw new Error(result.code);
+      return result.principal;
+    };
+    expect(principal(tokens[0]).tags).toEqual({ batch: '51' });
+    expect(principal(tokens[0]).scopes).toEqual(['s51']);
+    expect(principal(tokens[1]).tags).toEqual({ plan: 'pro' });
+    // A value seen again after a prune is interned again, equal to before.
+    sut.apply(row(tokens[2], { tags: '{"batch": "2"}', version: 2 }));
+    expect(principal(tokens[2]).tags).toEqual({ batch: '2' });
+    expect(sut.prune()).toBe(0);
+  });
 });

@@ -93,6 +93,8 @@ function fromCopyRow(row: string): ReplicaRow {
 function tombstoneSql(days: number): string {
   return `(status = 'active' OR updated_at > now() - make_interval(days => ${days}))`;
 }
+/** Interned values a replica may gather beyond twice what it held at its last prune before resync prunes. */
+const PRUNE_SLACK = 1024;
 const SNAPSHOT_XMIN_SQL = 'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin';
 
 const RESULTS = {
@@ -138,6 +140,8 @@ export class KeyReplica {
   private readonly tenants = new Map<string, string>();
   private readonly scopeSets = new Map<string, readonly string[]>();
   private readonly tagSets = new Map<string, Readonly<Record<string, string>>>();
+  /** Interned values after the last prune: resync prunes again once they have doubled. */
+  private internedAfterPrune = 0;
   /** Snapshot xmin at the start of the last completed sync: every later change has a txid ≥ this. */
   private syncedFrom: string | undefined;
   private lastSyncAt = 0;
@@ -158,9 +162,10 @@ export class KeyReplica {
     return this.entries.size;
   }
 
-  status(): { keys: number; lastSyncAt: string | null; syncedFrom: string | null } {
+  status(): { keys: number; interned: number; lastSyncAt: string | null; syncedFrom: string | null } {
     return {
       keys: this.entries.size,
+      interned: this.interned,
       lastSyncAt: this.lastSyncAt ? new Date(this.lastSyncAt).toISOString() : null,
       syncedFrom: this.syncedFrom ?? null,
     };
@@ -230,7 +235,34 @@ export class KeyReplica {
     for (const row of rows) this.apply(row);
     this.syncedFrom = from;
     this.lastSyncAt = Date.now();
+    if (this.interned > 2 * this.internedAfterPrune + PRUNE_SLACK) this.prune();
     return rows.length;
+  }
+
+  private get interned(): number {
+    return this.tenants.size + this.scopeSets.size + this.tagSets.size;
+  }
+
+  /**
+   * Drops the interned tenants, scope sets and tag sets that no key uses any more (an update
+   * leaves its key's old sets behind); returns how many. One walk over every key: resync runs it
+   * only once the interned values have doubled since the last prune, so it costs little on average.
+   */
+  prune(): number {
+    const before = this.interned;
+    const tenants = new Set<string>();
+    const scopes = new Set<readonly string[]>();
+    const tags = new Set<Readonly<Record<string, string>>>();
+    for (const entry of this.entries.values()) {
+      tenants.add(entry.tenantId);
+      scopes.add(entry.scopes);
+      tags.add(entry.tags);
+    }
+    for (const [text, value] of this.tenants) if (!tenants.has(value)) this.tenants.delete(text);
+    for (const [text, value] of this.scopeSets) if (!scopes.has(value)) this.scopeSets.delete(text);
+    for (const [text, value] of this.tagSets) if (!tags.has(value)) this.tagSets.delete(text);
+    this.internedAfterPrune = this.interned;
+    return before - this.internedAfterPrune;
   }
 
   /** Fetches and applies the current rows of the given keys (after their events were notified). */
