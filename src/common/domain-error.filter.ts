@@ -32,6 +32,7 @@ const HTTP_CODES: Record<number, string> = {
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE',
 };
 
 /** Error messages echo client input (an id, a scope, a path); a key pasted there must not come back. */

@@ -3,6 +3,7 @@ import { get } from 'node:http';
 import type { Readable } from 'node:stream';
 import request from 'supertest';
 import { AuditExporter } from '../../src/audit/index.js';
+import { toErrorBody } from '../../src/common/domain-error.filter.js';
 import { KeyRepository, SYSTEM_ACTOR } from '../../src/keys/index.js';
 import { freePort } from '../support/free-port.js';
 import { eventually } from '../support/wait-until.js';
@@ -234,7 +235,11 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
     const unreachable = new AuditExporter(`postgres://keyledger@127.0.0.1:${port}/keyledger`, { ...sut.config, auditExportConcurrency: 1 });
     for (let i = 0; i < 2; i++) {
       // With a place kept, the second attempt would be a 429.
-      await expect(unreachable.open(SYSTEM_ACTOR, { tenantId: E }, 'ndjson')).rejects.toMatchObject({ status: 503 });
+      const refused = unreachable.open(SYSTEM_ACTOR, { tenantId: E }, 'ndjson');
+      await expect(refused).rejects.toMatchObject({ status: 503 });
+      // As the HTTP response gives it: the usual shape, a code and a message a person can act on.
+      const error: unknown = await refused.catch((e: unknown) => e);
+      expect(toErrorBody(error)).toEqual({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'The audit export could not reach the database; retry in a moment' });
     }
   }, TIMEOUT);
 
