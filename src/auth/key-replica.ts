@@ -67,11 +67,15 @@ const COLUMNS = `key_id, public_id, tenant_id, to_json(scopes)::text AS scopes, 
   encode(secret_hash, 'hex') AS secret_hash, encode(previous_secret_hash, 'hex') AS previous_secret_hash,
   (extract(epoch FROM grace_ends_at) * 1000)::float8 AS grace_ends_at, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at, version`;
 
+/** An epoch-milliseconds field of a COPY row; `\N` is NULL. */
+function copyTime(field: string): number | null {
+  return field === '\\N' ? null : Number(field);
+}
+
 /** A row of COLUMNS as COPY sends it (text format). */
 function fromCopyRow(row: string): ReplicaRow {
   const f = row.split('\t');
   if (f.length !== 11) throw new Error(`an api_keys row from COPY has ${f.length} fields, expected 11`);
-  const time = (field: string): number | null => (field === '\\N' ? null : Number(field));
   return {
     // Kept for the life of the entry: not as a slice of its chunk (see detached). A uuid's text
     // needs no escaping, so one JSON.parse makes the copy, at half the cost of detached().
@@ -83,8 +87,8 @@ function fromCopyRow(row: string): ReplicaRow {
     status: f[5] as ReplicaRow['status'],
     secret_hash: f[6],
     previous_secret_hash: copyValue(f[7]),
-    grace_ends_at: time(f[8]),
-    expires_at: time(f[9]),
+    grace_ends_at: copyTime(f[8]),
+    expires_at: copyTime(f[9]),
     version: Number(f[10]),
   };
 }

@@ -6,7 +6,8 @@ export type ExportFormat = 'ndjson' | 'csv';
 /**
  * The audit row as COPY sends it (text format, see database/copy-out.ts; the session runs in UTC
  * with DateStyle ISO). The fields PostgreSQL formats come first, then the free text that may need
- * escaping, then `changes`, the one field that always holds quotes.
+ * escaping, then `changes`, the one field that always holds quotes (jsonb's own text: JSON once
+ * COPY's escapes are undone).
  */
 export const EXPORT_COLUMNS = `seq, position, recorded_at, occurred_at, key_id, encode(chain_hash, 'hex'),
   event_type, public_id, tenant_id, actor_type, actor_id, request_id, ip, user_agent, reason, changes`;
@@ -49,11 +50,6 @@ function fields(row: string): string[] {
   return f;
 }
 
-/** `changes` is jsonb's own text: valid JSON already, once COPY's doubled backslashes are undone. */
-function changesJson(field: string): string {
-  return field.includes('\\') ? field.replace(/\\\\/g, '\\') : field;
-}
-
 /**
  * One NDJSON line, in the entry shape the query API returns (AuditEntry), from one COPY row.
  * Most rows need no escaping at all: one test of the row decides, then every field is quoted as is.
@@ -67,7 +63,7 @@ export function ndjsonLine(row: string): string {
     `"publicId":${jsonString(f[F.PublicId], plain)},"tenantId":${jsonString(f[F.TenantId], plain)},` +
     `"actor":{"type":${jsonString(f[F.ActorType], plain)},"id":${jsonString(f[F.ActorId], plain)}},` +
     `"requestId":${jsonString(f[F.RequestId], plain)},"ip":${jsonString(f[F.Ip], plain)},"userAgent":${jsonString(f[F.UserAgent], plain)},` +
-    `"reason":${jsonString(f[F.Reason], plain)},"changes":${changesJson(f[F.Changes])},"chainHash":"${f[F.ChainHash]}"}\n`
+    `"reason":${jsonString(f[F.Reason], plain)},"changes":${copyText(f[F.Changes])},"chainHash":"${f[F.ChainHash]}"}\n`
   );
 }
 

@@ -47,21 +47,17 @@ export class AuditReader {
     return { items: page.map(toAuditEntry), nextCursor: rows.length > limit ? String(page[page.length - 1].seq) : null };
   }
 
-  /** Every matching row, newest first, a page at a time: constant memory however large the export. */
-  async *pages(actor: Actor, filter: AuditFilter, batchSize = 1000): AsyncGenerator<AuditEntry[]> {
-    let next: Promise<AuditPage> | undefined = this.search(actor, filter, batchSize);
-    while (next !== undefined) {
-      const page: AuditPage = await next;
-      // Ask for the next page before handing this one over: PostgreSQL reads while the caller writes.
-      next = page.nextCursor === null ? undefined : this.search(actor, filter, batchSize, page.nextCursor);
-      next?.catch(() => undefined); // awaited on the next turn, unless the caller stops first
-      if (page.items.length > 0) yield page.items;
-    }
-  }
-
-  /** Every matching row, newest first, one at a time (see pages). */
-  async *stream(actor: Actor, filter: AuditFilter, batchSize = 2000): AsyncGenerator<AuditEntry> {
-    for await (const page of this.pages(actor, filter, batchSize)) yield* page;
+  /**
+   * Every matching row, newest first, one at a time, read a page at a time (constant memory; the
+   * CLI's table and JSON output). Exports are a COPY instead: AuditExporter.
+   */
+  async *stream(actor: Actor, filter: AuditFilter, batchSize = 1000): AsyncGenerator<AuditEntry> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.search(actor, filter, batchSize, cursor);
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
   }
 
   async digest(): Promise<AuditDigest> {
