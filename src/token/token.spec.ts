@@ -227,6 +227,29 @@ describe('tokenDigester', () => {
     }
   });
 
+  it('matches node:crypto for every ASCII length on both sides of each SHA-256 block boundary, with and without a pepper', () => {
+    const plain = tokenDigester();
+    const pepper = randomBytes(32);
+    const digest = tokenDigester(pepper);
+    for (let length = 0; length <= 300; length++) {
+      // every ASCII code, including controls and DEL, somewhere in the inputs
+      const text = Array.from({ length }, (_, i) => String.fromCharCode((i * 37 + length) % 128)).join('');
+      expect(digest(text)).toBe(createHmac('sha256', pepper).update(text, 'utf8').digest('binary'));
+      expect(plain(text)).toBe(createHash('sha256').update(text, 'utf8').digest('binary'));
+    }
+  });
+
+  it('gives the same digest whether a non-ASCII string came before it or not (no state leaks between calls)', () => {
+    const pepper = randomBytes(32);
+    const digest = tokenDigester(pepper);
+    const token = generateToken().token;
+    const expected = createHmac('sha256', pepper).update(token).digest('binary');
+    expect(digest(token)).toBe(expected);
+    digest(`${token.slice(0, 40)}é${'x'.repeat(100)}`);
+    digest('y'.repeat(250));
+    expect(digest(token)).toBe(expected);
+  });
+
   it('is plain SHA-256 without a pepper, and refuses an empty one', () => {
     const token = generateToken().token;
     expect(tokenDigester()(token)).toBe(createHash('sha256').update(token).digest('binary'));
