@@ -1,16 +1,19 @@
 /**
  * `npm run bench:http`: the whole request path with and without the guard. One app instance (the
  * real AppModule, built as main.ts builds it) on a dedicated database, plus a bench-only
- * controller with an unguarded route returning the same body as the guarded `GET /examples/whoami`.
+ * controller with two routes returning the same body as `GET /examples/whoami`: one unguarded,
+ * one behind `@RequireApiKey()`. The verdict compares those two. whoami itself (the guard plus
+ * `@CurrentApiKey()`, which Nest runs through the app's global pipes) is measured beside them.
  * autocannon, in a forked child process, drives each route at a fixed connection count.
  *
- * Env: BENCH_SECONDS (measured seconds per route, default 10), BENCH_ROUNDS (alternating rounds
- * they are split into, default 5), BENCH_WARMUP_SECONDS (per route, default 5), BENCH_CONNECTIONS (default 50),
- * DATABASE_URL / DATA_DIR (default ./.data/bench, embedded PostgreSQL on port 54339).
- * Results go to stdout, progress to stderr.
+ * Env: BENCH_SECONDS (measured seconds per route, default 10), BENCH_ROUNDS (rounds they are
+ * split into, the order rotating each round, default 5), BENCH_WARMUP_SECONDS (per route, default
+ * 5), BENCH_CONNECTIONS (default 50), DATABASE_URL / DATA_DIR (default ./.data/bench, embedded
+ * PostgreSQL on port 54339). Results go to stdout, progress to stderr.
  */
 import 'reflect-metadata';
 import { Controller, Get, Module, type DynamicModule } from '@nestjs/common';
+import { RequireApiKey } from '../src/auth/index.js';
 import type { ApiKeyPrincipal } from '../src/auth/api-key-principal.js';
 import { KeyVerifier } from '../src/auth/key-verifier.js';
 import { AppModule } from '../src/app.module.js';
@@ -23,17 +26,24 @@ import { describeServer, openDedicatedDatabase } from './support/dedicated-datab
 /** guarded req/s must reach this share of unguarded req/s. */
 const TARGET = 0.85;
 const DATABASE = 'keyledger_bench_http';
-const GUARDED_PATH = '/examples/whoami';
-const UNGUARDED_PATH = '/bench/unguarded';
+const PATHS = { guarded: '/bench/guarded', whoami: '/examples/whoami', unguarded: '/bench/unguarded' } as const;
+type Route = keyof typeof PATHS;
+const ROUTES = Object.keys(PATHS) as Route[];
 
 const progress = progressFor('bench:http');
 
 /** What the unguarded route returns: the principal whoami returns for the bench key. */
 const body: { principal: ApiKeyPrincipal | undefined } = { principal: undefined };
 
-/** Bench-only: the same body as whoami, with no guard, no decorator, no verification. */
+/** Bench-only: the same body as whoami, with the guard alone and with nothing. */
 @Controller('bench')
-class UnguardedController {
+class BenchController {
+  @Get('guarded')
+  @RequireApiKey()
+  guarded(): ApiKeyPrincipal {
+    return body.principal!;
+  }
+
   @Get('unguarded')
   unguarded(): ApiKeyPrincipal {
     return body.principal!;
@@ -43,11 +53,9 @@ class UnguardedController {
 @Module({})
 class HttpBenchModule {
   static forRoot(config: AppConfig, url: string): DynamicModule {
-    return { module: HttpBenchModule, imports: [AppModule.forRoot(config, url)], controllers: [UnguardedController] };
+    return { module: HttpBenchModule, imports: [AppModule.forRoot(config, url)], controllers: [BenchController] };
   }
 }
-
-type Route = 'guarded' | 'unguarded';
 
 async function waitUntilValid(verifier: KeyVerifier, token: string): Promise<ApiKeyPrincipal> {
   const deadline = Date.now() + 10_000;
@@ -129,19 +137,19 @@ async function main(): Promise<void> {
     const headers = { 'x-api-key': key.token };
 
     // Same status, same bytes; and the guard really guards.
-    const guarded = await fetchText(instance.url + GUARDED_PATH, headers);
-    const unguarded = await fetchText(instance.url + UNGUARDED_PATH, headers);
-    const anonymous = await fetchText(instance.url + GUARDED_PATH);
-    if (guarded.status !== 200 || unguarded.status !== 200 || guarded.text !== unguarded.text || anonymous.status !== 401) {
-      throw new Error(`route check failed: ${JSON.stringify({ guarded, unguarded, anonymous: anonymous.status })}`);
+    const answers = await Promise.all(ROUTES.map((route) => fetchText(instance.url + PATHS[route], headers)));
+    const anonymous = await Promise.all([fetchText(instance.url + PATHS.guarded), fetchText(instance.url + PATHS.whoami)]);
+    const sameBody = answers.every((a) => a.status === 200 && a.text === answers[0].text);
+    if (!sameBody || anonymous.some((a) => a.status !== 401)) {
+      throw new Error(`route check failed: ${JSON.stringify({ answers, anonymous: anonymous.map((a) => a.status) })}`);
     }
-    progress(`both routes return the same ${Buffer.byteLength(guarded.text)} bytes; without a key the guarded one is a 401`);
+    const bytes = Buffer.byteLength(answers[0].text);
+    progress(`all three routes return the same ${bytes} bytes; without a key the guarded ones are a 401`);
 
     runner = new AutocannonRunner();
     const run = async (route: Route, seconds: number): Promise<Segment> => {
-      const url = instance.url + (route === 'guarded' ? GUARDED_PATH : UNGUARDED_PATH);
       const cpu = process.cpuUsage();
-      const load = await runner!.run({ url, connections, seconds, headers });
+      const load = await runner!.run({ url: instance.url + PATHS[route], connections, seconds, headers });
       const used = process.cpuUsage(cpu);
       const cpuMs = (used.user + used.system) / 1000;
       const systemMs = used.system / 1000;
@@ -153,40 +161,51 @@ async function main(): Promise<void> {
     };
     progress(`autocannon in child process ${runner.pid}; warm-up ${warmup} s per route`);
     for (let w = 0; w < 2 && warmup > 0; w++) {
-      await run('guarded', warmup / 2);
-      await run('unguarded', warmup / 2);
+      for (const route of ROUTES) await run(route, warmup / 2);
     }
-    const segments: Record<Route, Segment[]> = { guarded: [], unguarded: [] };
-    const roundRatios: number[] = [];
+    const segments: Record<Route, Segment[]> = { guarded: [], whoami: [], unguarded: [] };
+    const roundRatios: Record<'guarded' | 'whoami', number[]> = { guarded: [], whoami: [] };
     const segmentSeconds = measured / rounds;
-    progress(`measuring ${rounds} rounds of ${segmentSeconds} s per route at ${connections} connections, alternating which goes first`);
+    progress(`measuring ${rounds} rounds of ${segmentSeconds} s per route at ${connections} connections, rotating which goes first`);
     for (let r = 0; r < rounds; r++) {
-      const order: Route[] = r % 2 === 0 ? ['guarded', 'unguarded'] : ['unguarded', 'guarded'];
+      const order = ROUTES.map((_, i) => ROUTES[(i + r) % ROUTES.length]);
       for (const route of order) segments[route].push(await run(route, segmentSeconds));
       const rate = (route: Route): number => segments[route][r].load.requests / segments[route][r].load.seconds;
-      roundRatios.push(rate('guarded') / rate('unguarded'));
+      roundRatios.guarded.push(rate('guarded') / rate('unguarded'));
+      roundRatios.whoami.push(rate('whoami') / rate('unguarded'));
     }
 
-    const g = combine(segments.guarded);
-    const u = combine(segments.unguarded);
-    const ratio = g.perSecond / u.perSecond;
-    const clean = g.bad === 0 && u.bad === 0;
-    const sorted = [...roundRatios].sort((a, b) => a - b);
+    const totals = { guarded: combine(segments.guarded), whoami: combine(segments.whoami), unguarded: combine(segments.unguarded) };
+    const u = totals.unguarded;
+    const ratio = totals.guarded.perSecond / u.perSecond;
+    const clean = ROUTES.every((route) => totals[route].bad === 0);
     const pct = (n: number): string => `${fmt(n * 100, 1)} %`;
-    const line = (label: string, t: Totals): string =>
-      `${label.padEnd(28)} | ${fmt(t.perSecond).padStart(6)} | ${fmt(t.requests).padStart(9)} | ${fmt(t.seconds, 1).padStart(5)} s | ${fmt(t.p50, 1).padStart(6)} | ${fmt(t.p99, 1).padStart(6)} | ${fmt(t.cpuUs, 1).padStart(9)} | ${t.bad}`;
+    const spread = (ratios: number[]): string => {
+      const sorted = [...ratios].sort((a, b) => a - b);
+      return `median ${pct(sorted[Math.floor(sorted.length / 2)])}, min ${pct(sorted[0])}, max ${pct(sorted[sorted.length - 1])}`;
+    };
+    const labels: Record<Route, string> = {
+      guarded: `GET ${PATHS.guarded} (guard)`,
+      whoami: `GET ${PATHS.whoami} (guard+param)`,
+      unguarded: `GET ${PATHS.unguarded} (none)`,
+    };
+    const line = (route: Route): string => {
+      const t = totals[route];
+      return `${labels[route].padEnd(36)} | ${fmt(t.perSecond).padStart(6)} | ${fmt(t.requests).padStart(9)} | ${fmt(t.seconds, 1).padStart(5)} s | ${fmt(t.p50, 1).padStart(6)} | ${fmt(t.p99, 1).padStart(6)} | ${fmt(t.cpuUs, 1).padStart(9)} | ${t.bad}`;
+    };
+    const adds = (route: Route): string =>
+      `${fmt(totals[route].cpuUs - u.cpuUs, 1)} µs (${pct(totals[route].cpuUs / u.cpuUs - 1)}), of which ${fmt(totals[route].systemUs - u.systemUs, 1)} µs in the kernel`;
     const lines = [
       `keyledger HTTP guard benchmark: ${machineLine()}; ${database.embedded ? 'embedded' : 'external'} ${server}`,
-      `one app instance (AppModule + a bench-only unguarded controller, Fastify) in this process; autocannon in a child process, ${connections} connections;` +
-        ` ${measured} s measured per route in ${rounds} alternating rounds, after ${warmup} s warm-up per route; response body ${Buffer.byteLength(guarded.text)} B`,
+      `one app instance (AppModule + a bench-only controller, Fastify) in this process; autocannon in a child process, ${connections} connections;` +
+        ` ${measured} s measured per route in ${rounds} rotating rounds, after ${warmup} s warm-up per route; response body ${bytes} B`,
       '',
-      'route                        | req/s  | requests  | time    | p50 ms | p99 ms | CPU µs/req | non-2xx+errors',
-      line(`GET ${GUARDED_PATH} (guard)`, g),
-      line(`GET ${UNGUARDED_PATH} (none)`, u),
+      'route                                | req/s  | requests  | time    | p50 ms | p99 ms | CPU µs/req | non-2xx+errors',
+      ...ROUTES.map(line),
       '',
-      `guarded/unguarded req/s: ${pct(ratio)} overall; per round: median ${pct(sorted[Math.floor(sorted.length / 2)])}, min ${pct(sorted[0])}, max ${pct(sorted[sorted.length - 1])}`,
-      `server CPU per request: guard adds ${fmt(g.cpuUs - u.cpuUs, 1)} µs (${pct(g.cpuUs / u.cpuUs - 1)}); CPU-bound ratio unguarded/guarded µs = ${pct(u.cpuUs / g.cpuUs)}`,
-      `  of which in the kernel: guarded ${fmt(g.systemUs, 1)} µs, unguarded ${fmt(u.systemUs, 1)} µs per request (+${fmt(g.systemUs - u.systemUs, 1)} µs)`,
+      `guarded/unguarded req/s: ${pct(ratio)} overall; per round: ${spread(roundRatios.guarded)}`,
+      `whoami/unguarded req/s:  ${pct(totals.whoami.perSecond / u.perSecond)} overall; per round: ${spread(roundRatios.whoami)}`,
+      `server CPU per request: unguarded ${fmt(u.cpuUs, 1)} µs; the guard adds ${adds('guarded')}; guard+@CurrentApiKey() adds ${adds('whoami')}`,
       `VERDICT: ${verdict(ratio >= TARGET && clean)}: guarded/unguarded = ${pct(ratio)} of req/s (target ≥ ${TARGET * 100} %)` +
         (clean ? '' : '; some requests failed'),
     ];

@@ -1,8 +1,9 @@
-import { Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { Module, type DynamicModule, type OnModuleInit, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { API_KEY_AUTH_OPTIONS, type ApiKeyAuthOptions } from './api-key-auth.options.js';
 import { ApiKeyErrorFilter } from './api-key-error.filter.js';
 import { ApiKeyGuard } from './api-key.guard.js';
+import { PRINCIPAL_PROPERTY } from './current-api-key.decorator.js';
 import { KEY_PEPPER } from './key-pepper.js';
 import { KeyVerifier } from './key-verifier.js';
 
@@ -26,7 +27,22 @@ const pepperProvider: Provider = {
  * @RequireApiKey() and @CurrentApiKey().
  */
 @Module({})
-export class ApiKeyAuthModule {
+export class ApiKeyAuthModule implements OnModuleInit {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  /**
+   * On Fastify, every request object is built with the guard's principal property (null) in it,
+   * so the guard fills in a field rather than adding one: an added property gives requests a
+   * second hidden class, and every Fastify and Nest access to them slows down (measured in
+   * docs/performance.md). Express requests are Node's own objects and stay as they are.
+   */
+  onModuleInit(): void {
+    const adapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined; // none in a CLI context
+    if (adapter?.getType() !== 'fastify') return;
+    const fastify = adapter.getInstance<{ hasRequestDecorator(name: string): boolean; decorateRequest(name: string, value: null): void }>();
+    if (!fastify.hasRequestDecorator(PRINCIPAL_PROPERTY)) fastify.decorateRequest(PRINCIPAL_PROPERTY, null);
+  }
+
   static forRoot(options: ApiKeyAuthOptions): DynamicModule {
     return ApiKeyAuthModule.build([{ provide: API_KEY_AUTH_OPTIONS, useValue: options }], options.guardAllRoutes ?? false);
   }

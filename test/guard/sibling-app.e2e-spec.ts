@@ -105,7 +105,7 @@ describe('a separate NestJS service, written only from docs/guard.md', () => {
     delete process.env.KEYLEDGER_KEY_PEPPER;
   });
 
-  describe.each(bootstraps)('on %s', (_platform, bootstrap) => {
+  describe.each(bootstraps)('on %s', (platform, bootstrap) => {
     let sibling: INestApplication;
     let url: string;
 
@@ -121,6 +121,11 @@ describe('a separate NestJS service, written only from docs/guard.md', () => {
       await until('the sibling to accept the new key', () => request(url).get('/me').set(bearer(key.token)), (r) => r.status === 200);
       return key;
     }
+
+    it('has Fastify build each request with the principal field (null) already in it; Express requests are left alone', () => {
+      const instance = sibling.getHttpAdapter().getInstance<{ hasRequestDecorator?: (name: string) => boolean }>();
+      expect(instance.hasRequestDecorator?.('apiKey')).toBe(platform === 'Fastify' ? true : undefined);
+    });
 
     it('answers 200 with the typed principal to a valid key holding the scope', async () => {
       const tenantId = uniqueTenant();
