@@ -73,10 +73,11 @@ describe('KeyReplica.verify', () => {
     expect(db.calls()).toBe(0);
   });
 
-  it('answers MALFORMED for anything that is not a well-formed key', () => {
+  it('answers MALFORMED for anything that is not a well-formed key, under a known publicId or not', () => {
     const { token } = generateToken();
     sut.apply(row(token));
-    for (const bad of ['', 'nope', token.slice(0, -1), `${token}x`, token.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a'))]) {
+    const flipLast = (t: string): string => t.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a'));
+    for (const bad of ['', 'nope', token.slice(0, -1), `${token}x`, flipLast(token), flipLast(generateToken().token)]) {
       expect(sut.verify(bad).code).toBe('MALFORMED');
     }
     expect(db.calls()).toBe(0);

@@ -59,7 +59,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
 
   /** Verifies a key and, when given, that it holds every required scope. Never touches the database. */
   verify(token: string, requiredScopes?: readonly string[]): VerificationResult {
-    const timed = (++this.verifications & 15) === 0;
+    const timed = (++this.verifications & 127) === 0; // the clock and the histogram cost more than the check
     const started = timed ? performance.now() : 0;
     let result = this.replica.verify(token);
     if (result.code === 'VALID' && requiredScopes !== undefined && !hasScopes(result.principal.scopes, requiredScopes)) {

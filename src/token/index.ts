@@ -7,6 +7,8 @@ export {
   MAX_PREFIX_LENGTH,
   generateToken,
   parseToken,
+  tokenPublicId,
+  hasValidChecksum,
   hashToken,
   tokenDigester,
   hashesEqual,

@@ -111,12 +111,16 @@ export function sha256Words(start: Readonly<Int32Array>, prefixBytes: number, wo
   compress(out, block, 0);
 }
 
-/** 8 big-endian words as a 32-char latin1 string (one char per byte). */
-export function wordsToLatin1(words: Int32Array): string {
-  let out = '';
-  for (let i = 0; i < 8; i++) {
-    const w = words[i];
-    out += String.fromCharCode(w >>> 24, (w >>> 16) & 0xff, (w >>> 8) & 0xff, w & 0xff);
-  }
-  return out;
+/** 8 big-endian words as a 32-char latin1 string (one char per byte), built flat in one call. */
+export function wordsToLatin1(w: Int32Array): string {
+  return String.fromCharCode(
+    w[0] >>> 24, (w[0] >>> 16) & 0xff, (w[0] >>> 8) & 0xff, w[0] & 0xff,
+    w[1] >>> 24, (w[1] >>> 16) & 0xff, (w[1] >>> 8) & 0xff, w[1] & 0xff,
+    w[2] >>> 24, (w[2] >>> 16) & 0xff, (w[2] >>> 8) & 0xff, w[2] & 0xff,
+    w[3] >>> 24, (w[3] >>> 16) & 0xff, (w[3] >>> 8) & 0xff, w[3] & 0xff,
+    w[4] >>> 24, (w[4] >>> 16) & 0xff, (w[4] >>> 8) & 0xff, w[4] & 0xff,
+    w[5] >>> 24, (w[5] >>> 16) & 0xff, (w[5] >>> 8) & 0xff, w[5] & 0xff,
+    w[6] >>> 24, (w[6] >>> 16) & 0xff, (w[6] >>> 8) & 0xff, w[6] & 0xff,
+    w[7] >>> 24, (w[7] >>> 16) & 0xff, (w[7] >>> 8) & 0xff, w[7] & 0xff,
+  );
 }

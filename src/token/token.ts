@@ -83,24 +83,36 @@ export function generateToken(prefix: string = DEFAULT_TOKEN_PREFIX, publicId?: 
 }
 
 /**
- * Runs on every request, so it never throws, never uses a regex and allocates only the two result
- * strings on success. Base62 has no `_`, so the last `_` must sit exactly 34 characters from the
+ * The publicId of a string shaped like a token, or undefined; the checksum is left to
+ * hasValidChecksum. Runs on every request, so it never throws, never uses a regex and allocates
+ * only the publicId. Base62 has no `_`, so the last `_` must sit exactly 34 characters from the
  * end and the one before it 12 characters further left; checking those fixed positions from the
  * right is the whole structural scan.
  */
-export function parseToken(raw: string): ParsedToken {
-  if (typeof raw !== 'string' || raw.length > MAX_TOKEN_LENGTH) return INVALID;
+export function tokenPublicId(raw: string): string | undefined {
+  if (typeof raw !== 'string' || raw.length > MAX_TOKEN_LENGTH) return undefined;
   const end = raw.length;
   const secretStart = end - SECRET_LENGTH - CHECKSUM_LENGTH;
   const publicIdStart = secretStart - 1 - PUBLIC_ID_LENGTH;
   const prefixEnd = publicIdStart - 1;
-  if (prefixEnd < 1) return INVALID;
-  if (raw.charCodeAt(secretStart - 1) !== UNDERSCORE || raw.charCodeAt(prefixEnd) !== UNDERSCORE) return INVALID;
-  if (!isBase62Run(raw, publicIdStart, secretStart - 1) || !isBase62Run(raw, secretStart, end)) return INVALID;
-  if (!isPrefixRun(raw, prefixEnd)) return INVALID;
-  const checksumStart = end - CHECKSUM_LENGTH;
-  if (crc32(raw, 0, checksumStart) !== decodeBase62(raw, checksumStart, end)) return INVALID;
-  return { ok: true, prefix: raw.slice(0, prefixEnd), publicId: raw.slice(publicIdStart, secretStart - 1) };
+  if (prefixEnd < 1) return undefined;
+  if (raw.charCodeAt(secretStart - 1) !== UNDERSCORE || raw.charCodeAt(prefixEnd) !== UNDERSCORE) return undefined;
+  if (!isBase62Run(raw, publicIdStart, secretStart - 1) || !isBase62Run(raw, secretStart, end)) return undefined;
+  if (!isPrefixRun(raw, prefixEnd)) return undefined;
+  return raw.slice(publicIdStart, secretStart - 1);
+}
+
+/** Whether the last 6 characters of a string tokenPublicId accepted are the CRC32 of the rest. */
+export function hasValidChecksum(token: string): boolean {
+  const checksumStart = token.length - CHECKSUM_LENGTH;
+  return crc32(token, 0, checksumStart) === decodeBase62(token, checksumStart, token.length);
+}
+
+/** A token's parts, once its shape and its checksum are right. */
+export function parseToken(raw: string): ParsedToken {
+  const publicId = tokenPublicId(raw);
+  if (publicId === undefined || !hasValidChecksum(raw)) return INVALID;
+  return { ok: true, prefix: raw.slice(0, raw.length - FIXED_TAIL_LENGTH), publicId };
 }
 
 /** HMAC-SHA-256 keyed with the server-side pepper; plain SHA-256 only where no pepper is configured. */
