@@ -6,7 +6,7 @@
  * `@CurrentApiKey()`, which Nest runs through the app's global pipes) is measured beside them.
  * autocannon, in a forked child process, drives each route at a fixed connection count.
  *
- * Env: BENCH_SECONDS (measured seconds per route, default 10), BENCH_ROUNDS (rounds they are
+ * Env: BENCH_SECONDS (measured seconds per route, default 30: the ratio of one 10 s run drifts by ±5 points), BENCH_ROUNDS (rounds they are
  * split into, the order rotating each round, default 5), BENCH_WARMUP_SECONDS (per route, default
  * 5), BENCH_CONNECTIONS (default 50), DATABASE_URL / DATA_DIR (default ./.data/bench, embedded
  * PostgreSQL on port 54339). Results go to stdout, progress to stderr.
@@ -115,7 +115,7 @@ function combine(segments: readonly Segment[]): Totals {
 }
 
 async function main(): Promise<void> {
-  const measured = envSeconds('BENCH_SECONDS', 10, 10);
+  const measured = envSeconds('BENCH_SECONDS', 30, 10);
   const warmup = envSeconds('BENCH_WARMUP_SECONDS', 5, 0);
   const rounds = Math.round(envSeconds('BENCH_ROUNDS', 5, 1));
   const connections = Math.round(envSeconds('BENCH_CONNECTIONS', 50, 1));
