@@ -123,7 +123,7 @@ describe('a separate NestJS service, written only from docs/guard.md', () => {
     }
 
     it('has Fastify build each request with the principal field (null) already in it; Express requests are left alone', () => {
-      const instance = sibling.getHttpAdapter().getInstance<{ hasRequestDecorator?: (name: string) => boolean }>();
+      const instance = sibling.get(HttpAdapterHost).httpAdapter.getInstance<{ hasRequestDecorator?: (name: string) => boolean }>();
       expect(instance.hasRequestDecorator?.('apiKey')).toBe(platform === 'Fastify' ? true : undefined);
     });
 
