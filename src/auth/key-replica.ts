@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { copyOut, copyText, copyValue, detached } from '../database/copy-out.js';
-import { hasValidChecksum, tokenDigester, tokenPublicId } from '../token/index.js';
+import { digestFromHex, hasValidChecksum, tokenDigester, tokenPublicId } from '../token/index.js';
 import type { ApiKeyPrincipal, VerificationResult } from './api-key-principal.js';
 
 const ACTIVE = 0;
@@ -107,11 +107,6 @@ const RESULTS = {
   EXPIRED: Object.freeze({ code: 'EXPIRED' }),
   REVOKED: Object.freeze({ code: 'REVOKED' }),
 } as const satisfies Record<string, VerificationResult>;
-
-/** A hex digest as the latin1 string the digester produces (one char per byte). */
-function latin1(hex: string): string {
-  return Buffer.from(hex, 'hex').toString('latin1');
-}
 
 /** A well-shaped token no key matches: MALFORMED when its checksum is wrong, as parseToken would say. */
 function notFound(token: string): VerificationResult {
@@ -300,8 +295,8 @@ export class KeyReplica {
       tenantId: intern(this.tenants, row.tenant_id, (text) => text),
       scopes: intern(this.scopeSets, row.scopes, (text) => Object.freeze(JSON.parse(text) as string[])),
       tags: intern(this.tagSets, row.tags, (text) => Object.freeze(JSON.parse(text) as Record<string, string>)),
-      hash: latin1(row.secret_hash),
-      previousHash: row.previous_secret_hash === null ? null : latin1(row.previous_secret_hash),
+      hash: digestFromHex(row.secret_hash),
+      previousHash: row.previous_secret_hash === null ? null : digestFromHex(row.previous_secret_hash),
       graceEndsAt: row.grace_ends_at ?? 0,
       expiresAt: row.expires_at ?? Number.POSITIVE_INFINITY,
       status: STATUS[row.status],

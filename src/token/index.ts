@@ -11,6 +11,7 @@ export {
   hasValidChecksum,
   hashToken,
   tokenDigester,
+  digestFromHex,
   hashesEqual,
   isValidTokenPrefix,
   type ParsedToken,

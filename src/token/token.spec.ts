@@ -12,6 +12,7 @@ import {
   TEST_TOKEN_PREFIX,
   TOKEN_SCANNER_REGEX,
   tokenDigester,
+  digestFromHex,
 } from './token.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -254,5 +255,25 @@ describe('tokenDigester', () => {
     const token = generateToken().token;
     expect(tokenDigester()(token)).toBe(createHash('sha256').update(token).digest('binary'));
     expect(() => tokenDigester(Buffer.alloc(0))).toThrow(/must not be empty/);
+  });
+});
+
+describe('digestFromHex', () => {
+  it('gives the latin1 string of the bytes, as Buffer does, for digests in either case and for anything else', () => {
+    for (let i = 0; i < 200; i++) {
+      const bytes = randomBytes(32);
+      const expected = bytes.toString('latin1');
+      expect(digestFromHex(bytes.toString('hex'))).toBe(expected);
+      expect(digestFromHex(bytes.toString('hex').toUpperCase())).toBe(expected);
+    }
+    for (const odd of ['', 'ab', 'zz'.repeat(32), `${'0'.repeat(63)}\u00e9`, 'f'.repeat(66)]) {
+      expect(digestFromHex(odd)).toBe(Buffer.from(odd, 'hex').toString('latin1'));
+    }
+  });
+
+  it('equals what tokenDigester gives for the same token', () => {
+    const pepper = randomBytes(32);
+    const token = generateToken().token;
+    expect(digestFromHex(hashToken(token, pepper).toString('hex'))).toBe(tokenDigester(pepper)(token));
   });
 });

@@ -149,6 +149,35 @@ export function tokenDigester(pepper?: Buffer): (token: string) => string {
   };
 }
 
+// Hex digit → value, -1 for any other char code below 128.
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+const hexWords = new Int32Array(8);
+
+/**
+ * A stored digest, in hex, as the 32-char latin1 string tokenDigester produces: decoded in JS,
+ * which is several times cheaper than a Buffer round trip when a start-up load does it for a
+ * million keys. Anything but 64 hex digits takes the Buffer path.
+ */
+export function digestFromHex(hex: string): string {
+  if (hex.length !== 64) return Buffer.from(hex, 'hex').toString('latin1');
+  let bad = 0;
+  for (let w = 0; w < 8; w++) {
+    let word = 0;
+    for (let i = w * 8; i < w * 8 + 8; i++) {
+      const code = hex.charCodeAt(i);
+      const digit = code < 128 ? HEX_VALUE[code] : -1;
+      bad |= digit;
+      word = (word << 4) | (digit & 0xf);
+    }
+    hexWords[w] = word;
+  }
+  return bad < 0 ? Buffer.from(hex, 'hex').toString('latin1') : wordsToLatin1(hexWords);
+}
+
 /** Constant-time comparison; the length check only reveals the hash length, which is public. */
 export function hashesEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
