@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { copyOut, copyText, copyValue, detached } from '../database/copy-out.js';
+import { copyOutBinary, type BinaryRows } from '../database/copy-out-binary.js';
 import { digestFromHex, hasValidChecksum, tokenDigester, tokenPublicId } from '../token/index.js';
 import type { ApiKeyPrincipal, VerificationResult } from './api-key-principal.js';
 
@@ -42,9 +42,9 @@ function validResult(entry: Entry): VerificationResult {
 }
 
 /**
- * An api_keys row as the replica reads it: shaped so that node-postgres does as little as
- * possible per row (a start-up load parses a million of them). Scopes and tags stay JSON text,
- * interned by that text and parsed once per distinct value; times are epoch milliseconds.
+ * An api_keys row as resync and refresh read it through node-postgres (the start-up load reads
+ * the same values from binary COPY). Scopes and tags stay JSON text, interned by that text and
+ * parsed once per distinct value; times are epoch milliseconds.
  */
 export interface ReplicaRow {
   key_id: string;
@@ -67,29 +67,34 @@ const COLUMNS = `key_id, public_id, tenant_id, to_json(scopes)::text AS scopes, 
   encode(secret_hash, 'hex') AS secret_hash, encode(previous_secret_hash, 'hex') AS previous_secret_hash,
   (extract(epoch FROM grace_ends_at) * 1000)::float8 AS grace_ends_at, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at, version`;
 
-/** An epoch-milliseconds field of a COPY row; `\N` is NULL. */
-function copyTime(field: string): number | null {
-  return field === '\\N' ? null : Number(field);
+/** The columns of the start-up load, read in this order from binary COPY (see fromBinaryRow). */
+const LOAD_COLUMNS = `key_id::text, public_id, tenant_id, to_json(scopes)::text, tags::text, status, secret_hash, previous_secret_hash,
+  (extract(epoch FROM grace_ends_at) * 1000)::float8, (extract(epoch FROM expires_at) * 1000)::float8, version::float8`;
+const LOAD_FIELDS = 11;
+
+/** A row as the replica stores it: a ReplicaRow with its digests as the latin1 strings verify compares. */
+type StoredRow = Omit<ReplicaRow, 'secret_hash' | 'previous_secret_hash'> & { hash: string; previousHash: string | null };
+
+/** A NOT NULL column's field. */
+function required<T>(value: T | null): T {
+  if (value === null) throw new Error('COPY sent NULL for a column that cannot be NULL');
+  return value;
 }
 
-/** A row of COLUMNS as COPY sends it (text format). */
-function fromCopyRow(row: string): ReplicaRow {
-  const f = row.split('\t');
-  if (f.length !== 11) throw new Error(`an api_keys row from COPY has ${f.length} fields, expected 11`);
+/** The current row of a binary COPY of LOAD_COLUMNS. Every string is its own (no slice of the chunk), and bytea digests arrive as they are stored. */
+function fromBinaryRow(r: BinaryRows): StoredRow {
   return {
-    // Kept for the life of the entry: not as a slice of its chunk (see detached). A uuid's text
-    // needs no escaping, so one JSON.parse makes the copy, at half the cost of detached().
-    key_id: JSON.parse(`"${f[0]}"`) as string,
-    public_id: copyText(f[1]), // 12 characters: below V8's slice length, already a string of its own
-    tenant_id: copyText(f[2]),
-    scopes: copyText(f[3]),
-    tags: copyText(f[4]),
-    status: f[5] as ReplicaRow['status'],
-    secret_hash: f[6],
-    previous_secret_hash: copyValue(f[7]),
-    grace_ends_at: copyTime(f[8]),
-    expires_at: copyTime(f[9]),
-    version: Number(f[10]),
+    key_id: required(r.latin1()), // a uuid's text is ASCII
+    public_id: required(r.text()),
+    tenant_id: required(r.text()),
+    scopes: required(r.text()),
+    tags: required(r.text()),
+    status: required(r.text()) as ReplicaRow['status'],
+    hash: required(r.latin1()),
+    previousHash: r.latin1(),
+    grace_ends_at: r.float8(),
+    expires_at: r.float8(),
+    version: required(r.float8()),
   };
 }
 
@@ -125,9 +130,8 @@ function digestsEqual(a: string, b: string): boolean {
 function intern<T>(values: Map<string, T>, text: string, make: (text: string) => T): T {
   let value = values.get(text);
   if (value === undefined) {
-    const own = detached(text); // a COPY field may be a slice of its whole chunk
-    value = make(own);
-    values.set(own, value);
+    value = make(text);
+    values.set(text, value);
   }
   return value;
 }
@@ -199,8 +203,8 @@ export class KeyReplica {
   /**
    * Loads every row; returns how many it loaded. One read-only REPEATABLE READ transaction streams
    * the table with `COPY … TO STDOUT` in physical order (paging in key_id order would read one
-   * random heap page per row: key ids are random UUIDs), and COPY's text is cut into rows without
-   * node-postgres's per-field parse. The snapshot xmin is taken in that same transaction.
+   * random heap page per row: key ids are random UUIDs), in COPY's binary format, read field by
+   * field without node-postgres's per-row parse. The snapshot xmin is taken in that same transaction.
    * `onProgress` hears the count about every `progressEvery` rows.
    */
   async load(progressEvery = 5000, onProgress?: (loaded: number) => void): Promise<number> {
@@ -211,9 +215,11 @@ export class KeyReplica {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       from = (await client.query<{ xmin: string }>(SNAPSHOT_XMIN_SQL)).rows[0].xmin;
       let reported = 0;
-      for await (const rows of copyOut(client, `SELECT ${COLUMNS} FROM api_keys WHERE ${tombstoneSql(this.tombstoneDays)}`)) {
-        for (const row of rows) this.apply(fromCopyRow(row));
-        loaded += rows.length;
+      for await (const rows of copyOutBinary(client, `SELECT ${LOAD_COLUMNS} FROM api_keys WHERE ${tombstoneSql(this.tombstoneDays)}`, LOAD_FIELDS)) {
+        while (rows.next()) {
+          this.store(fromBinaryRow(rows));
+          loaded += 1;
+        }
         if (loaded - reported >= progressEvery) {
           reported = loaded;
           onProgress?.(loaded);
@@ -287,6 +293,12 @@ export class KeyReplica {
   }
 
   apply(row: ReplicaRow): void {
+    const { secret_hash, previous_secret_hash, ...rest } = row;
+    this.store({ ...rest, hash: digestFromHex(secret_hash), previousHash: previous_secret_hash === null ? null : digestFromHex(previous_secret_hash) });
+  }
+
+  /** Applies a row unless the replica already holds the same or a newer version of its key. */
+  private store(row: StoredRow): void {
     const current = this.entries.get(row.public_id);
     if (current !== undefined && current.version >= row.version) return;
     this.entries.set(row.public_id, {
@@ -295,8 +307,8 @@ export class KeyReplica {
       tenantId: intern(this.tenants, row.tenant_id, (text) => text),
       scopes: intern(this.scopeSets, row.scopes, (text) => Object.freeze(JSON.parse(text) as string[])),
       tags: intern(this.tagSets, row.tags, (text) => Object.freeze(JSON.parse(text) as Record<string, string>)),
-      hash: digestFromHex(row.secret_hash),
-      previousHash: row.previous_secret_hash === null ? null : digestFromHex(row.previous_secret_hash),
+      hash: row.hash,
+      previousHash: row.previousHash,
       graceEndsAt: row.grace_ends_at ?? 0,
       expiresAt: row.expires_at ?? Number.POSITIVE_INFINITY,
       status: STATUS[row.status],

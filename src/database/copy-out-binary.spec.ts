@@ -1,0 +1,115 @@
+import { copyBinaryRows } from './copy-out-binary.js';
+
+type Field = { text: string } | { bytes: Buffer } | { float8: number } | null;
+
+/** PostgreSQL's binary COPY output (the header with an extension area, the rows, the trailer). */
+function binaryCopy(rows: Field[][], extension = Buffer.alloc(0)): Buffer {
+  const parts: Buffer[] = [Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1')];
+  const int32 = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(n);
+    return b;
+  };
+  const int16 = (n: number): Buffer => {
+    const b = Buffer.alloc(2);
+    b.writeInt16BE(n);
+    return b;
+  };
+  parts.push(int32(0), int32(extension.length), extension);
+  for (const row of rows) {
+    parts.push(int16(row.length));
+    for (const field of row) {
+      if (field === null) {
+        parts.push(int32(-1));
+        continue;
+      }
+      let bytes: Buffer;
+      if ('text' in field) bytes = Buffer.from(field.text, 'utf8');
+      else if ('bytes' in field) bytes = field.bytes;
+      else {
+        bytes = Buffer.alloc(8);
+        bytes.writeDoubleBE(field.float8);
+      }
+      parts.push(int32(bytes.length), bytes);
+    }
+  }
+  parts.push(int16(-1));
+  return Buffer.concat(parts);
+}
+
+const DIGEST = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 200) & 0xff));
+const ROWS: Field[][] = [
+  [{ text: 'ünïcødé 😀 with\ttab\nand \\ backslash' }, { bytes: DIGEST }, { float8: 1796400269512.319 }, null],
+  [{ text: '' }, null, { float8: -0.5 }, { text: 'kl' }],
+  [{ text: 'x'.repeat(5000) }, { bytes: Buffer.alloc(0) }, null, { text: 'tail' }],
+];
+
+interface Read {
+  text: string | null;
+  latin1: string | null;
+  float8: number | null;
+  last: string | null;
+}
+
+async function readAll(chunks: Buffer[]): Promise<Read[]> {
+  const out: Read[] = [];
+  for await (const rows of copyBinaryRows(chunks, 4)) {
+    while (rows.next()) out.push({ text: rows.text(), latin1: rows.latin1(), float8: rows.float8(), last: rows.text() });
+  }
+  return out;
+}
+
+const EXPECTED: Read[] = [
+  { text: 'ünïcødé 😀 with\ttab\nand \\ backslash', latin1: DIGEST.toString('latin1'), float8: 1796400269512.319, last: null },
+  { text: '', latin1: null, float8: -0.5, last: 'kl' },
+  { text: 'x'.repeat(5000), latin1: '', float8: null, last: 'tail' },
+];
+
+describe('copyBinaryRows', () => {
+  const stream = binaryCopy(ROWS, Buffer.from('ext'));
+
+  it('reads every field as it was sent, header extension skipped', async () => {
+    await expect(readAll([stream])).resolves.toEqual(EXPECTED);
+  });
+
+  it('reads the same whichever byte a chunk boundary falls on', async () => {
+    for (let cut = 1; cut < stream.length; cut++) {
+      expect(await readAll([stream.subarray(0, cut), stream.subarray(cut)])).toEqual(EXPECTED);
+    }
+  });
+
+  it('reads a stream that arrives one byte at a time', async () => {
+    const bytes = Array.from({ length: stream.length }, (_, i) => stream.subarray(i, i + 1));
+    await expect(readAll(bytes)).resolves.toEqual(EXPECTED);
+  });
+
+  it('gives strings of their own, not views of the chunk', async () => {
+    const chunk = Buffer.from(stream);
+    const read = await readAll([chunk]);
+    chunk.fill(0);
+    expect(read).toEqual(EXPECTED);
+  });
+
+  it('refuses a stream that is not binary COPY, ends inside a row, or goes on after its trailer', async () => {
+    await expect(readAll([Buffer.from('id\tname\n1\tone\n')])).rejects.toThrow(/bad signature/);
+    await expect(readAll([stream.subarray(0, stream.length - 3)])).rejects.toThrow(/ended inside a row/);
+    await expect(readAll([stream, Buffer.from([0])])).rejects.toThrow(/after its trailer/);
+    await expect(readAll([Buffer.concat([stream, Buffer.from([0])])])).rejects.toThrow(/after its trailer/);
+  });
+
+  it('refuses rows of another width, and a reader that skips or over-reads fields', async () => {
+    await expect(readAll([binaryCopy([[{ text: 'a' }]])])).rejects.toThrow(/1 fields, expected 4/);
+    const skip = async (): Promise<void> => {
+      for await (const rows of copyBinaryRows([stream], 4)) while (rows.next()) rows.text();
+    };
+    await expect(skip()).rejects.toThrow(/3 of its fields left/);
+    const overRead = async (): Promise<void> => {
+      for await (const rows of copyBinaryRows([stream], 4)) while (rows.next()) for (let i = 0; i < 5; i++) rows.latin1();
+    };
+    await expect(overRead()).rejects.toThrow(/past the last field/);
+    const float = async (): Promise<void> => {
+      for await (const rows of copyBinaryRows([stream], 4)) while (rows.next()) rows.float8();
+    };
+    await expect(float()).rejects.toThrow(/float8 field of \d+ bytes/);
+  });
+});

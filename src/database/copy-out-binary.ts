@@ -1,0 +1,157 @@
+import type { ClientBase } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+
+/*
+ * Reading `COPY … TO STDOUT (FORMAT binary)`: a header, then per row a 16-bit field count and per
+ * field a 32-bit length (-1 for NULL) and that many bytes, then a count of -1. Fields arrive
+ * unescaped, so a text field is one decode straight into a string of its own (never a slice of a
+ * larger string that would keep it alive), a bytea is its raw bytes and a float8 eight bytes.
+ * For a long read (the replica's start-up load) that is about a third less CPU per row than the
+ * text format's split and unescape.
+ */
+
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const HEADER_LENGTH = SIGNATURE.length + 8; // + flags (int32) + header extension length (int32)
+
+/** What `toString(encoding, start, end)` calls after checking its arguments: the offsets here are already checked. */
+interface SliceDecoders {
+  utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+}
+
+/**
+ * The complete rows of one chunk, read field by field in the order the query selects them.
+ * `next()` moves to the next row; each reader call takes the row's next field.
+ */
+export class BinaryRows {
+  private buf: Buffer = Buffer.alloc(0);
+  private end = 0;
+  private pos = 0;
+  private fieldsLeft = 0;
+
+  constructor(private readonly fields: number) {}
+
+  /** Points the cursor at the complete rows `buf[start, end)` (copyBinaryRows does this per chunk). */
+  reset(buf: Buffer, start: number, end: number): void {
+    this.buf = buf;
+    this.pos = start;
+    this.end = end;
+    this.fieldsLeft = 0;
+  }
+
+  /** Moves to the next row of this chunk; false when there is none. */
+  next(): boolean {
+    if (this.fieldsLeft !== 0) throw new Error(`COPY row read with ${this.fieldsLeft} of its fields left`);
+    if (this.pos >= this.end) return false;
+    const count = this.buf.readInt16BE(this.pos);
+    if (count !== this.fields) throw new Error(`a COPY row has ${count} fields, expected ${this.fields}`);
+    this.pos += 2;
+    this.fieldsLeft = count;
+    return true;
+  }
+
+  /** The next field's length (-1 for NULL), moving past it. */
+  private length(): number {
+    if (this.fieldsLeft-- <= 0) throw new Error('read past the last field of a COPY row');
+    const length = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return length;
+  }
+
+  /** A text field, decoded as UTF-8 (the client encoding). */
+  text(): string | null {
+    const length = this.length();
+    if (length < 0) return null;
+    const value = (this.buf as unknown as SliceDecoders).utf8Slice(this.pos, this.pos + length);
+    this.pos += length;
+    return value;
+  }
+
+  /** A bytea (or an ASCII text) field as a latin1 string: one char per byte. */
+  latin1(): string | null {
+    const length = this.length();
+    if (length < 0) return null;
+    const value = (this.buf as unknown as SliceDecoders).latin1Slice(this.pos, this.pos + length);
+    this.pos += length;
+    return value;
+  }
+
+  /** A float8 field. */
+  float8(): number | null {
+    const length = this.length();
+    if (length < 0) return null;
+    if (length !== 8) throw new Error(`a float8 field of ${length} bytes in a COPY row`);
+    const value = this.buf.readDoubleBE(this.pos);
+    this.pos += 8;
+    return value;
+  }
+}
+
+/** Where the complete rows of `buf` from `start` end, and whether the trailer was among them. */
+function completeRows(buf: Buffer, start: number): { end: number; trailer: boolean } {
+  let pos = start;
+  for (;;) {
+    if (pos + 2 > buf.length) return { end: pos, trailer: false };
+    const count = buf.readInt16BE(pos);
+    if (count === -1) return { end: pos, trailer: true };
+    let next = pos + 2;
+    for (let i = 0; i < count && next <= buf.length; i++) {
+      if (next + 4 > buf.length) {
+        next = buf.length + 1;
+        break;
+      }
+      const length = buf.readInt32BE(next);
+      next += 4 + Math.max(length, 0);
+    }
+    if (next > buf.length) return { end: pos, trailer: false };
+    pos = next;
+  }
+}
+
+/**
+ * The rows in a binary COPY byte stream, a chunk at a time, through one reusable cursor of
+ * `fields` fields per row. A row cut across chunks waits for the rest.
+ */
+export async function* copyBinaryRows(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, fields: number): AsyncGenerator<BinaryRows> {
+  const rows = new BinaryRows(fields);
+  let rest: Buffer | undefined;
+  let header = true;
+  let trailer = false;
+  for await (const chunk of chunks) {
+    if (trailer) throw new Error('COPY sent data after its trailer');
+    const buf = rest === undefined ? chunk : Buffer.concat([rest, chunk]);
+    let start = 0;
+    if (header) {
+      const seen = Math.min(buf.length, SIGNATURE.length);
+      if (!buf.subarray(0, seen).equals(SIGNATURE.subarray(0, seen))) throw new Error('not a binary COPY stream (bad signature)');
+      if (buf.length < HEADER_LENGTH) {
+        rest = buf;
+        continue;
+      }
+      start = HEADER_LENGTH + buf.readInt32BE(SIGNATURE.length + 4);
+      if (start > buf.length) {
+        rest = buf;
+        continue;
+      }
+      header = false;
+    }
+    const complete = completeRows(buf, start);
+    trailer = complete.trailer;
+    const after = complete.trailer ? complete.end + 2 : complete.end;
+    if (trailer && after < buf.length) throw new Error('COPY sent data after its trailer');
+    rest = after < buf.length ? Buffer.from(buf.subarray(after)) : undefined;
+    if (complete.end > start) {
+      rows.reset(buf, start, complete.end);
+      yield rows;
+    }
+  }
+  if (!trailer) throw new Error('COPY ended inside a row');
+}
+
+/**
+ * Runs `COPY (query) TO STDOUT (FORMAT binary)` on `client` and yields its rows a chunk at a time.
+ * Stopping early leaves the connection inside the COPY: the caller must then destroy it, not reuse it.
+ */
+export function copyOutBinary(client: ClientBase, query: string, fields: number): AsyncGenerator<BinaryRows> {
+  return copyBinaryRows(client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`)), fields);
+}
