@@ -69,7 +69,7 @@ const COLUMNS = `key_id, public_id, tenant_id, to_json(scopes)::text AS scopes, 
 
 /** The columns of the start-up load, read in this order from binary COPY (see fromBinaryRow). */
 const LOAD_COLUMNS = `key_id::text, public_id, tenant_id, to_json(scopes)::text, tags::text, status, secret_hash, previous_secret_hash,
-  (extract(epoch FROM grace_ends_at) * 1000)::float8, (extract(epoch FROM expires_at) * 1000)::float8, version::float8`;
+  (extract(epoch FROM grace_ends_at) * 1000)::float8, (extract(epoch FROM expires_at) * 1000)::float8, version`;
 const LOAD_FIELDS = 11;
 
 /** A row as the replica stores it: a ReplicaRow with its digests as the latin1 strings verify compares. */
@@ -94,7 +94,7 @@ function fromBinaryRow(r: BinaryRows): StoredRow {
     previousHash: r.latin1(),
     grace_ends_at: r.float8(),
     expires_at: r.float8(),
-    version: required(r.float8()),
+    version: required(r.int4()), // an int4 column: a small integer, stored unboxed in the entry
   };
 }
 

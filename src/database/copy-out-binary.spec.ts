@@ -1,6 +1,6 @@
 import { copyBinaryRows } from './copy-out-binary.js';
 
-type Field = { text: string } | { bytes: Buffer } | { float8: number } | null;
+type Field = { text: string } | { bytes: Buffer } | { float8: number } | { int4: number } | null;
 
 /** PostgreSQL's binary COPY output (the header with an extension area, the rows, the trailer). */
 function binaryCopy(rows: Field[][], extension = Buffer.alloc(0)): Buffer {
@@ -26,7 +26,10 @@ function binaryCopy(rows: Field[][], extension = Buffer.alloc(0)): Buffer {
       let bytes: Buffer;
       if ('text' in field) bytes = Buffer.from(field.text, 'utf8');
       else if ('bytes' in field) bytes = field.bytes;
-      else {
+      else if ('int4' in field) {
+        bytes = Buffer.alloc(4);
+        bytes.writeInt32BE(field.int4);
+      } else {
         bytes = Buffer.alloc(8);
         bytes.writeDoubleBE(field.float8);
       }
@@ -95,6 +98,16 @@ describe('copyBinaryRows', () => {
     await expect(readAll([stream.subarray(0, stream.length - 3)])).rejects.toThrow(/ended inside a row/);
     await expect(readAll([stream, Buffer.from([0])])).rejects.toThrow(/after its trailer/);
     await expect(readAll([Buffer.concat([stream, Buffer.from([0])])])).rejects.toThrow(/after its trailer/);
+  });
+
+  it('reads int4 fields, and refuses a field of another size', async () => {
+    const read = async (fields: Field[]): Promise<(number | null)[]> => {
+      const out: (number | null)[] = [];
+      for await (const rows of copyBinaryRows([binaryCopy([fields])], fields.length)) while (rows.next()) for (const _ of fields) out.push(rows.int4());
+      return out;
+    };
+    await expect(read([{ int4: 7 }, { int4: -2147483648 }, null])).resolves.toEqual([7, -2147483648, null]);
+    await expect(read([{ float8: 7 }])).rejects.toThrow(/int4 field of 8 bytes/);
   });
 
   it('refuses rows of another width, and a reader that skips or over-reads fields', async () => {

@@ -76,6 +76,16 @@ export class BinaryRows {
     return value;
   }
 
+  /** An int4 field. */
+  int4(): number | null {
+    const length = this.length();
+    if (length < 0) return null;
+    if (length !== 4) throw new Error(`an int4 field of ${length} bytes in a COPY row`);
+    const value = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return value;
+  }
+
   /** A float8 field. */
   float8(): number | null {
     const length = this.length();
