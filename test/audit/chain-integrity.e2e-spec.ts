@@ -9,6 +9,7 @@ import { serializeKeyEvent } from '../../src/keys/domain/key-events.js';
 import { keyStreamId } from '../../src/keys/index.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
+import { gate, patch } from '../support/test-hooks.js';
 import { bearer, createIsolatedDatabase, uniqueTenant, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
 
 const VERIFIER = join(import.meta.dirname, '..', '..', 'docs', 'audit-verifier.mjs');
@@ -278,13 +279,20 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
   }, TIMEOUT);
 
   it('during a rebuild, audit queries wait for it and then see the whole log: never a partial one', async () => {
-    // Hold the replay before it reads its first event: another transaction locks the events table.
-    const blocker = await pool.connect();
+    // Hold the replay before it reads its first event, after it emptied audit_log in its transaction.
+    // (Locking the events table instead would also stall the app's own audit runner inside its
+    // projection lock, which the rebuild waits for: a race, not a hold.)
+    const store = sut.app.get(EventStore);
+    const held = gate();
+    const restore = patch(store, 'replay', (original) =>
+      async function* (...args: Parameters<EventStore['replay']>) {
+        await held.opened;
+        yield* original(...args);
+      },
+    );
     let rebuilt: Promise<void> | undefined;
     let page: Promise<request.Response> | undefined;
     try {
-      await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
       rebuilt = sut.app.get(ProjectionsService).rebuild('audit-log');
       // The rebuild has emptied audit_log in its transaction (TRUNCATE: ACCESS EXCLUSIVE, granted).
       for (let i = 0; ; i++) {
@@ -292,15 +300,15 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
           `SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'audit_log'::regclass AND mode = 'AccessExclusiveLock' AND granted`,
         );
         if (rows[0].n > 0) break;
-        if (i > 500) throw new Error('the rebuild never took audit_log');
+        if (i > 1000) throw new Error('the rebuild never took audit_log');
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       page = get('/admin/audit', { limit: '1000' }).then((res) => res);
       const raced = await Promise.race([page.then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))]);
       expect(raced).toBe('waiting');
     } finally {
-      await blocker.query('ROLLBACK');
-      blocker.release();
+      held.open();
+      restore();
     }
     await rebuilt;
     const res = await page;

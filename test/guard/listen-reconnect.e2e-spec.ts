@@ -4,7 +4,8 @@ import type { KeyReplica } from '../../src/auth/key-replica.js';
 import type { EventNotifications } from '../../src/event-store/index.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { codeOn, gate, inParallel, issueUsableKey, patch, revokeOver, until, untilCodes, verifierOf, whoami, expectErrorShape } from './guard-helpers.js';
+import { gate, patch } from '../support/test-hooks.js';
+import { codeOn, inParallel, issueUsableKey, revokeOver, until, untilCodes, verifierOf, whoami, expectErrorShape } from './guard-helpers.js';
 
 /** The verifier's LISTEN connection (private): the tests hold its reconnect back. */
 const notificationsOf = (verifier: KeyVerifier): EventNotifications => (verifier as unknown as { notifications: EventNotifications }).notifications;

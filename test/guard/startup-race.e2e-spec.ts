@@ -3,7 +3,8 @@ import { KeyReplica } from '../../src/auth/key-replica.js';
 import { EventStore } from '../../src/event-store/index.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { codeOn, inParallel, issueUsableKey, patch, revokeOver, untilCodes, verifierOf, whoami, expectErrorShape } from './guard-helpers.js';
+import { patch } from '../support/test-hooks.js';
+import { codeOn, inParallel, issueUsableKey, revokeOver, untilCodes, verifierOf, whoami, expectErrorShape } from './guard-helpers.js';
 
 type Key = { id: string; token: string };
 type AnyFunction = (...args: unknown[]) => unknown;
