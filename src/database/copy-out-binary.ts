@@ -50,50 +50,43 @@ export class BinaryRows {
     return true;
   }
 
-  /** The next field's length (-1 for NULL), moving past it. */
-  private length(): number {
+  /**
+   * Moves past the next field and returns where its bytes start, or -1 for NULL. `size`: the
+   * only length a field of this type can have.
+   */
+  private take(type: string, size?: number): number {
     if (this.fieldsLeft-- <= 0) throw new Error('read past the last field of a COPY row');
     const length = this.buf.readInt32BE(this.pos);
     this.pos += 4;
-    return length;
+    if (length < 0) return -1;
+    if (size !== undefined && length !== size) throw new Error(`${type} field of ${length} bytes in a COPY row`);
+    const start = this.pos;
+    this.pos += length;
+    return start;
   }
 
   /** A text field, decoded as UTF-8 (the client encoding). */
   text(): string | null {
-    const length = this.length();
-    if (length < 0) return null;
-    const value = (this.buf as unknown as SliceDecoders).utf8Slice(this.pos, this.pos + length);
-    this.pos += length;
-    return value;
+    const start = this.take('a text');
+    return start < 0 ? null : (this.buf as unknown as SliceDecoders).utf8Slice(start, this.pos);
   }
 
   /** A bytea (or an ASCII text) field as a latin1 string: one char per byte. */
   latin1(): string | null {
-    const length = this.length();
-    if (length < 0) return null;
-    const value = (this.buf as unknown as SliceDecoders).latin1Slice(this.pos, this.pos + length);
-    this.pos += length;
-    return value;
+    const start = this.take('a bytea');
+    return start < 0 ? null : (this.buf as unknown as SliceDecoders).latin1Slice(start, this.pos);
   }
 
   /** An int4 field. */
   int4(): number | null {
-    const length = this.length();
-    if (length < 0) return null;
-    if (length !== 4) throw new Error(`an int4 field of ${length} bytes in a COPY row`);
-    const value = this.buf.readInt32BE(this.pos);
-    this.pos += 4;
-    return value;
+    const start = this.take('an int4', 4);
+    return start < 0 ? null : this.buf.readInt32BE(start);
   }
 
   /** A float8 field. */
   float8(): number | null {
-    const length = this.length();
-    if (length < 0) return null;
-    if (length !== 8) throw new Error(`a float8 field of ${length} bytes in a COPY row`);
-    const value = this.buf.readDoubleBE(this.pos);
-    this.pos += 8;
-    return value;
+    const start = this.take('a float8', 8);
+    return start < 0 ? null : this.buf.readDoubleBE(start);
   }
 }
 
