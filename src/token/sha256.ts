@@ -74,7 +74,7 @@ export function stateAfterBlock(bytes: Uint8Array): Int32Array {
 export const SHA256_START: Readonly<Int32Array> = Int32Array.from(INITIAL_STATE);
 
 /** The longest string sha256Ascii takes: 4 blocks with its padding. */
-export const MAX_ASCII_LENGTH = 247;
+const MAX_ASCII_LENGTH = 247;
 
 /** Scratch space, shared: every call runs to its end synchronously, so no two calls overlap. */
 const block = new Int32Array(64);
