@@ -91,13 +91,18 @@ export function sha256Ascii(start: Readonly<Int32Array>, prefixBytes: number, te
   block.fill(0, 0, blocks * 16);
   for (let i = 0; i < length; i++) {
     const code = text.charCodeAt(i);
-    if (code > 0x7f) return false;
+    if (code > 0x7f) {
+      block.fill(0, 0, blocks * 16);
+      return false;
+    }
     block[i >>> 2] |= code << (24 - 8 * (i & 3));
   }
   block[length >>> 2] |= 0x80 << (24 - 8 * (length & 3));
   block[blocks * 16 - 1] = (prefixBytes + length) * 8; // the high word stays 0: far below 2^32 bits
   out.set(start);
   for (let b = 0; b < blocks; b++) compress(out, block, b * 16);
+  block.fill(0, 0, blocks * 16); // no token bytes stay behind in module memory
+  schedule.fill(0, 0, 16);
   return true;
 }
 
