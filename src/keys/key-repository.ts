@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { PG_POOL } from '../database/database.tokens.js';
 import { EventStore, type AppendResult, type RecordedEvent } from '../event-store/index.js';
 import { eventMetadata, type Actor, type CommandContext } from './command-context.js';
-import { assertCanAccessKey } from './tenant-access.js';
+import { assertCanAccessKey, assertCanManageKey } from './tenant-access.js';
 import { ApiKey } from './domain/api-key.aggregate.js';
 import { KeyNotFoundError } from './domain/api-key.errors.js';
 import { deserializeKeyEvent, serializeKeyEvent, type KeyEvent } from './domain/key-events.js';
@@ -46,6 +46,16 @@ export class KeyRepository {
   async loadFor(id: string, actor: Actor): Promise<ApiKey> {
     const key = await this.load(id);
     assertCanAccessKey(actor, key, id);
+    return key;
+  }
+
+  /**
+   * Loads a key for a command: another tenant's key is not found (404), and a key holding a scope
+   * the actor could not grant is beyond its authority (403), before any rule of the key is checked.
+   */
+  async loadToManage(id: string, actor: Actor): Promise<ApiKey> {
+    const key = await this.loadFor(id, actor);
+    assertCanManageKey(actor, key);
     return key;
   }
 
