@@ -12,6 +12,8 @@ interface HealthReport {
   listen: { connected: boolean; reconnects: number };
   replica: ReturnType<KeyVerifier['status']>;
   projections: ProjectionStatus[];
+  /** Stored key events this version cannot read (see docs/operations.md); any makes the status degraded. */
+  unreadableEvents: number;
 }
 
 @ApiTags('health')
@@ -45,23 +47,26 @@ export class HealthController {
   @Get()
   @HttpCode(200)
   @ApiOperation({ summary: 'Database, LISTEN connection and each projection with its position and lag' })
-  @ApiOkResponse({ description: 'Healthy or degraded (a projection halted or lagging, LISTEN down); 503 when the database is unreachable' })
+  @ApiOkResponse({ description: 'Healthy or degraded (a projection halted or lagging, LISTEN down, unreadable events stored); 503 when the database is unreachable' })
   async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
     const started = performance.now();
     let database: HealthReport['database'];
     let projections: ProjectionStatus[] = [];
+    let unreadableEvents = 0;
     try {
       await this.pool.query('SELECT 1');
       database = { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
       projections = await this.projections.status();
+      const unreadable = await this.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM unreadable_events');
+      unreadableEvents = unreadable.rows[0].n;
     } catch (error) {
       database = { ok: false, error: error instanceof Error ? error.message : String(error) };
     }
     const listen = this.notifications.status();
     const replica = this.verifier.status();
     const halted = projections.some((p) => p.state === 'halted');
-    const status = !database.ok ? 'down' : halted || !listen.connected || !replica.listening ? 'degraded' : 'ok';
+    const status = !database.ok ? 'down' : halted || unreadableEvents > 0 || !listen.connected || !replica.listening ? 'degraded' : 'ok';
     if (status === 'down') void reply.status(503);
-    return { status, database, listen, replica, projections };
+    return { status, database, listen, replica, projections, unreadableEvents };
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../database/database.tokens.js';
 import { EventStore, type AppendResult, type RecordedEvent } from '../event-store/index.js';
@@ -6,20 +6,27 @@ import { eventMetadata, type Actor, type CommandContext } from './command-contex
 import { assertCanAccessKey, assertCanManageKey } from './tenant-access.js';
 import { ApiKey } from './domain/api-key.aggregate.js';
 import { KeyNotFoundError } from './domain/api-key.errors.js';
-import { deserializeKeyEvent, serializeKeyEvent, type KeyEvent } from './domain/key-events.js';
+import { readKeyEvent, serializeKeyEvent, type StoredKeyEvent } from './domain/key-events.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PUBLIC_ID = /^[0-9A-Za-z]{12}$/;
 
 export const keyStreamId = (keyId: string): string => `key-${keyId}`;
 
-export function toKeyEvent(event: RecordedEvent): KeyEvent {
-  return deserializeKeyEvent(event.type, event.schemaVersion, event.payload);
+export function toKeyEvent(event: RecordedEvent): StoredKeyEvent {
+  return readKeyEvent(event.type, event.schemaVersion, event.payload);
+}
+
+/** When an event happened: its payload says so; an unreadable one has only its commit time. */
+export function occurredAt(event: StoredKeyEvent, recorded: RecordedEvent): string {
+  return event.type === 'unreadable' ? recorded.recordedAt.toISOString() : event.payload.occurredAt;
 }
 
 /** Loads keys from their event streams and appends what a command recorded. */
 @Injectable()
 export class KeyRepository {
+  private readonly logger = new Logger(KeyRepository.name);
+
   constructor(
     private readonly store: EventStore,
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -39,7 +46,11 @@ export class KeyRepository {
     const keyId = await this.resolveKeyId(id);
     const events = await this.store.readStream(keyStreamId(keyId));
     if (events.length === 0) throw KeyNotFoundError.withId(id);
-    return ApiKey.fromEvents(events.map(toKeyEvent));
+    const key = ApiKey.fromEvents(events.map(toKeyEvent));
+    for (const { version, event } of key.unreadableEvents) {
+      this.logger.warn(`key ${keyId} has an unreadable event at stream version ${version}: ${event.problem}; it may be revoked or expired, not changed`);
+    }
+    return key;
   }
 
   /** Loads a key the actor may act on; another tenant's key is reported as not found. */

@@ -1,6 +1,8 @@
+import { Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import type { Projection, ProjectionReplay, RecordedEvent } from '../../event-store/index.js';
-import { toKeyEvent, type KeyEvent } from '../../keys/index.js';
+import { occurredAt as occurredAtOf, toKeyEvent, type StoredKeyEvent } from '../../keys/index.js';
+import { counter } from '../../observability/index.js';
 import { copyIn, copyLine } from '../../database/copy-in.js';
 import { detached } from '../../database/copy-out.js';
 import { GENESIS, nextChainHash } from '../audit-chain.js';
@@ -13,8 +15,10 @@ interface KeyIdentity {
 }
 
 /** What an event changed, for people reading the audit log: before and after where the event says so. */
-function describe(event: KeyEvent): { changes: Record<string, unknown>; reason: string | null } {
+function describe(event: StoredKeyEvent): { changes: Record<string, unknown>; reason: string | null } {
   switch (event.type) {
+    case 'unreadable': // its row carries the stored type; the chain covers it whole (see unreadable_events)
+      return { changes: {}, reason: null };
     case 'key.created': {
       const p = event.payload;
       return {
@@ -47,6 +51,8 @@ const COLUMNS = [
  */
 class AuditRows {
   private rows: string[] = [];
+  /** Events of key streams this code cannot read, met since the last take(). */
+  unreadable: { event: RecordedEvent; problem: string }[] = [];
 
   constructor(
     private seq: number,
@@ -63,7 +69,8 @@ class AuditRows {
     if (keyId !== null) {
       const event = toKeyEvent(e);
       described = describe(event);
-      occurredAt = event.payload.occurredAt;
+      occurredAt = occurredAtOf(event, e);
+      if (event.type === 'unreadable') this.unreadable.push({ event: e, problem: event.problem });
       // Kept for the whole replay: a copy of the id, not a slice pinning its COPY chunk (see detached).
       if (event.type === 'key.created') this.identities.set(detached(keyId), { publicId: event.payload.publicId, tenantId: event.payload.tenantId });
     }
@@ -78,10 +85,35 @@ class AuditRows {
   }
 
   /** The rows added since the last call, for copyIn. */
-  take(): string {
-    const rows = this.rows.join('');
+  take(): { rows: string; unreadable: { event: RecordedEvent; problem: string }[] } {
+    const taken = { rows: this.rows.join(''), unreadable: this.unreadable };
     this.rows = [];
-    return rows;
+    this.unreadable = [];
+    return taken;
+  }
+}
+
+const logger = new Logger('AuditLogProjection');
+const unreadableEvents = counter({
+  name: 'keyledger_unreadable_events_total',
+  help: 'Stored key events this version cannot read (unknown type or schema version), counted by the instance that put them in the audit log',
+  labelNames: ['type'],
+});
+
+/**
+ * Writes a batch's rows, and reports each unreadable event: a log line naming it, the metric, and
+ * a row in `unreadable_events` (what /health shows), in the same transaction as the rows.
+ */
+async function write(client: PoolClient, { rows, unreadable }: ReturnType<AuditRows['take']>): Promise<void> {
+  await copyIn(client, 'audit_log', COLUMNS, rows);
+  for (const { event, problem } of unreadable) {
+    logger.warn(`unreadable event at position ${event.position} in ${event.streamId} (stream version ${event.streamVersion}): ${problem}`);
+    unreadableEvents.inc({ type: event.type.slice(0, 64) });
+    await client.query(
+      `INSERT INTO unreadable_events (global_position, stream_id, stream_version, type, schema_version, problem)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (global_position) DO NOTHING`,
+      [event.position, event.streamId, event.streamVersion, event.type, event.schemaVersion, problem],
+    );
   }
 }
 
@@ -101,7 +133,7 @@ export class AuditLogProjection implements Projection {
     // bigint: a string unless the app's int8 parser is installed
     const rows = new AuditRows(Number(head.rows[0]?.seq ?? 0), head.rows[0]?.chain_hash ?? GENESIS, await this.identities(client, events));
     for (const e of events) rows.add(e);
-    await copyIn(client, 'audit_log', COLUMNS, rows.take());
+    await write(client, rows.take());
   }
 
   /**
@@ -116,8 +148,8 @@ export class AuditLogProjection implements Projection {
       readsMetadata: true, // the actor, request id, IP and user agent of each row, and the chain
       prepare: (events) => {
         for (const e of events) rows.add(e);
-        const text = rows.take();
-        return () => copyIn(client, 'audit_log', COLUMNS, text);
+        const taken = rows.take();
+        return () => write(client, taken);
       },
       end: () => Promise.resolve(),
     };

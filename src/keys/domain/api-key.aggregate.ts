@@ -1,11 +1,11 @@
 import { FieldError, ValidationError } from '../../common/domain-error.js';
-import { KeyExpiryNotDueError, KeyInactiveError } from './api-key.errors.js';
+import { KeyExpiryNotDueError, KeyHistoryUnreadableError, KeyInactiveError } from './api-key.errors.js';
 import { KeyCreated } from './events/key-created.event.js';
 import { KeyExpired, KeyExpiryReason } from './events/key-expired.event.js';
 import { KeyRevoked } from './events/key-revoked.event.js';
 import { KeyRotated } from './events/key-rotated.event.js';
 import { KeyUpdated, KeyUpdatedChanges } from './events/key-updated.event.js';
-import { KeyEvent } from './key-events.js';
+import type { KeyEvent, StoredKeyEvent, UnreadableKeyEvent } from './key-events.js';
 import { assertGrantable, normalizeScopes } from '../../token/index.js';
 import { generateToken, hashToken, isValidTokenPrefix, MAX_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN } from '../../token/index.js';
 
@@ -72,6 +72,7 @@ export class ApiKey {
   private state: KeyState | undefined;
   private pending: KeyEvent[] = [];
   private applied = 0;
+  private readonly unreadable: { version: number; event: UnreadableKeyEvent }[] = [];
 
   private constructor() {}
 
@@ -106,12 +107,28 @@ export class ApiKey {
     return { key, token };
   }
 
-  /** Rebuilds a key from its stored stream; a stream that does not start with KeyCreated is corrupt. */
-  static fromEvents(events: readonly KeyEvent[]): ApiKey {
+  /**
+   * Rebuilds a key from its stored stream; a stream that does not start with KeyCreated is corrupt.
+   * An event this code cannot read keeps its place (it counts toward the version) but changes no
+   * state: see unreadableEvents.
+   */
+  static fromEvents(events: readonly StoredKeyEvent[]): ApiKey {
     const key = new ApiKey();
-    for (const event of events) key.apply(event);
+    for (const event of events) {
+      if (event.type === 'unreadable') {
+        key.current(); // a stream must still start with a readable KeyCreated
+        key.unreadable.push({ version: ++key.applied, event });
+      } else {
+        key.apply(event);
+      }
+    }
     key.current(); // throws on an empty stream
     return key;
+  }
+
+  /** Stored events of this key that this code cannot read, with their stream versions. */
+  get unreadableEvents(): readonly { version: number; event: UnreadableKeyEvent }[] {
+    return this.unreadable;
   }
 
   /** Events applied, uncommitted ones included: the stream version after they are appended. */
@@ -183,6 +200,7 @@ export class ApiKey {
    */
   rotate({ gracePeriodSeconds = 0, expiresAt }: RotateKeyInput, now: Date, pepper?: Buffer): { token: string } {
     const state = this.assertActive(now);
+    this.assertReadable();
     const valid = validated({
       grace: () => checkGracePeriod(gracePeriodSeconds),
       expiresAt: () => (expiresAt === undefined ? state.expiresAt : checkExpiresAt(expiresAt, now)),
@@ -223,6 +241,7 @@ export class ApiKey {
   /** Returns false, and records nothing, when no field actually changes. */
   update(input: UpdateKeyInput, now: Date): boolean {
     const state = this.assertActive(now);
+    this.assertReadable();
     const valid = validated({
       name: () => (input.name === undefined ? state.name : normalizeName(input.name)),
       scopes: () => (input.scopes === undefined ? state.scopes : normalizeScopes(input.scopes)),
@@ -315,6 +334,16 @@ export class ApiKey {
   private current(): KeyState {
     if (this.state === undefined) throw new Error('ApiKey has no events: a key stream starts with KeyCreated');
     return this.state;
+  }
+
+  /**
+   * Revoke and expire only take access away, so they work whatever the stream holds: revocation is
+   * the emergency brake. Rotate and update build on a state that an unreadable event may have
+   * changed in ways this code cannot know, so they wait for a version that reads it.
+   */
+  private assertReadable(): void {
+    const first = this.unreadable[0];
+    if (first !== undefined) throw KeyHistoryUnreadableError.forKey(this.current().keyId, first.version, first.event.problem);
   }
 
   private assertActive(now: Date): KeyState {

@@ -26,3 +26,15 @@ export class KeyExpiryNotDueError extends DomainError {
     return new KeyExpiryNotDueError('conflict', 'KEY.EXPIRY_NOT_DUE', `API key ${keyId} ${when}`);
   }
 }
+
+/** A rotate or update of a key whose stream holds an event this version cannot read. */
+export class KeyHistoryUnreadableError extends DomainError {
+  static forKey(keyId: string, version: number, problem: string): KeyHistoryUnreadableError {
+    return new KeyHistoryUnreadableError(
+      'conflict',
+      'KEY.UNREADABLE_HISTORY',
+      `API key ${keyId} has an event this version of keyledger cannot read (stream version ${version}: ${problem}); ` +
+        'it can still be revoked or expired, but not rotated or changed until a version that reads it is deployed',
+    );
+  }
+}
