@@ -1,7 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { hasScopes } from '../token/index.js';
-import type { ApiKeyPrincipal } from './api-key-principal.js';
+import type { ApiKeyPrincipal, VerificationResult } from './api-key-principal.js';
 import { InsufficientScopeError, UnauthenticatedError } from './auth.errors.js';
 import { PRINCIPAL_PROPERTY } from './current-api-key.decorator.js';
 import { KeyVerifier } from './key-verifier.js';
@@ -53,11 +53,11 @@ export class ApiKeyGuard implements CanActivate {
     return route;
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const { isPublic, required } = this.routeOptions(context);
     if (isPublic) return true;
     // getArgByIndex(0) is the request: switchToHttp() would add three closures to the context per call.
-    const request = context.getArgByIndex<{ headers: Headers } & Record<string, unknown>>(0);
+    const request = context.getArgByIndex<Request>(0);
     // With guardAllRoutes, a route that also has @RequireApiKey meets this guard twice: verify once.
     const verified = request[PRINCIPAL_PROPERTY] as ApiKeyPrincipal | null | undefined;
     if (verified != null) {
@@ -66,18 +66,25 @@ export class ApiKeyGuard implements CanActivate {
     }
     const token = extractKey(request.headers);
     if (!token) throw UnauthenticatedError.missing();
-    const result = this.verifier.verify(token, required);
-    switch (result.code) {
-      case 'VALID':
-        request[PRINCIPAL_PROPERTY] = result.principal;
-        return true;
-      case 'INSUFFICIENT_SCOPE':
-        throw InsufficientScopeError.missing(required);
-      case 'MALFORMED':
-      case 'NOT_FOUND':
-      case 'EXPIRED':
-      case 'REVOKED':
-        throw UnauthenticatedError.invalid(result.code);
-    }
+    // From memory; a promise only when a well-formed key the replica does not know is looked up.
+    const result = this.verifier.check(token, required);
+    return result instanceof Promise ? result.then((r) => admit(request, r, required)) : admit(request, result, required);
+  }
+}
+
+type Request = { headers: Headers } & Record<string, unknown>;
+
+function admit(request: Request, result: VerificationResult, required: readonly string[]): true {
+  switch (result.code) {
+    case 'VALID':
+      request[PRINCIPAL_PROPERTY] = result.principal;
+      return true;
+    case 'INSUFFICIENT_SCOPE':
+      throw InsufficientScopeError.missing(required);
+    case 'MALFORMED':
+    case 'NOT_FOUND':
+    case 'EXPIRED':
+    case 'REVOKED':
+      throw UnauthenticatedError.invalid(result.code);
   }
 }

@@ -5,6 +5,7 @@ export { RequireApiKey, type RequireApiKeyOptions } from './require-api-key.deco
 export { CurrentApiKey } from './current-api-key.decorator.js';
 export { Public } from './public.decorator.js';
 export { KeyVerifier } from './key-verifier.js';
+export type { ReplicaRow } from './key-replica.js';
 export { KEY_PEPPER, loadKeyPepper } from './key-pepper.js';
 export { UnauthenticatedError, InsufficientScopeError } from './auth.errors.js';
 export { ApiKeyErrorFilter } from './api-key-error.filter.js';

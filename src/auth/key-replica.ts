@@ -280,6 +280,17 @@ export class KeyReplica {
     return before - this.internedAfterPrune;
   }
 
+  /**
+   * Reads one key's committed row by publicId and applies it if it is newer than what the replica
+   * holds; returns whether it was (the lookup behind a refusal of a well-formed token).
+   */
+  async lookup(publicId: string): Promise<boolean> {
+    const { rows } = await this.pool.query<ReplicaRow>(`SELECT ${COLUMNS} FROM api_keys WHERE public_id = $1`, [publicId]);
+    const before = this.entries.get(publicId)?.version ?? 0;
+    for (const row of rows) this.apply(row);
+    return (this.entries.get(publicId)?.version ?? 0) > before;
+  }
+
   /** Fetches and applies the current rows of the given keys (after their events were notified). */
   async refresh(keyIds: readonly string[]): Promise<void> {
     if (keyIds.length === 0) return;

@@ -1,5 +1,6 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { KeyVerifier, type ReplicaRow } from '../auth/index.js';
 import { PG_POOL } from '../database/database.tokens.js';
 import { EventStore, type AppendResult, type RecordedEvent } from '../event-store/index.js';
 import { eventMetadata, type Actor, type CommandContext } from './command-context.js';
@@ -30,6 +31,8 @@ export class KeyRepository {
   constructor(
     private readonly store: EventStore,
     @Inject(PG_POOL) private readonly pool: Pool,
+    /** This instance's guard replica, where there is one (the server; not the CLI). */
+    @Optional() private readonly verifier?: KeyVerifier,
   ) {}
 
   /** `:id` in the API is a keyId or a publicId; anything else is simply not found. */
@@ -74,10 +77,10 @@ export class KeyRepository {
    * Appends the key's pending events, expecting the stream at the version the key was loaded at,
    * so a concurrent command on the same key fails with a ConcurrencyError (409).
    */
-  save(key: ApiKey, ctx: CommandContext, eventId?: string): Promise<AppendResult> {
+  async save(key: ApiKey, ctx: CommandContext, eventId?: string): Promise<AppendResult> {
     const pending = key.pullPendingEvents();
     const loadedAt = key.version - pending.length;
-    return this.store.append(
+    const result = await this.store.append(
       keyStreamId(key.keyId),
       loadedAt === 0 ? 'no-stream' : loadedAt,
       pending.map((event, i) => ({ ...serializeKeyEvent(event), ...(i === 0 && eventId ? { eventId } : {}) })),
@@ -86,5 +89,27 @@ export class KeyRepository {
       // right after; a new key may follow a moment later (or at the next resync).
       { notifyAtCommit: pending.some((e) => e.type !== 'key.created') },
     );
+    // Committed: this instance's guard applies it before the command answers (other instances
+    // hear of it by NOTIFY, or look a key they do not know up at its first request).
+    if (!result.idempotent) this.verifier?.applyCommitted(replicaRow(key));
+    return result;
   }
+}
+
+/** The api_keys row the active-keys projection has just written for this key, as the replica reads it. */
+function replicaRow(key: ApiKey): ReplicaRow {
+  const graceEndsAt = key.graceEndsAt;
+  return {
+    key_id: key.keyId,
+    public_id: key.publicId,
+    tenant_id: key.tenantId,
+    scopes: JSON.stringify(key.scopes),
+    tags: JSON.stringify(key.tags),
+    status: key.status,
+    secret_hash: key.secretHash,
+    previous_secret_hash: graceEndsAt === null ? null : key.previousSecretHash,
+    grace_ends_at: graceEndsAt?.getTime() ?? null,
+    expires_at: key.expiresAt?.getTime() ?? null,
+    version: key.version,
+  };
 }

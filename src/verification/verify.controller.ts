@@ -30,17 +30,17 @@ export class VerifyController {
   @ApiOperation({ summary: 'Verify a key (and optionally its scopes). Always 200 with `valid` and a `code`; 429 after 120 failures a minute from one caller.' })
   @ApiOkResponse({ type: VerifyKeyResponseDto })
   @ApiTooManyRequestsResponse({ description: 'Too many failed verifications from this caller' })
-  verify(
+  async verify(
     @Body() body: VerifyKeyRequestDto,
     @CurrentApiKey() caller: ApiKeyPrincipal,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): VerifyKeyResponseDto {
+  ): Promise<VerifyKeyResponseDto> {
     const wait = this.limiter.retryAfter(caller.keyId);
     if (wait > 0) {
       void reply.header('Retry-After', String(Math.ceil(wait / 1000)));
       throw TooManyFailuresError.create(wait);
     }
-    const result = this.verifier.verify(body.key, body.scopes);
+    const result = await this.verifier.check(body.key, body.scopes);
     if (result.code !== 'VALID') {
       this.limiter.recordFailure(caller.keyId);
       return { valid: false, code: result.code };
