@@ -183,13 +183,15 @@ export class KeyReplica {
    * The hot path: the token's shape, one Map lookup, one HMAC, a constant-time compare, then
    * status and clock. A digest that matches proves the token is the issued one byte for byte,
    * checksum included, so the checksum is checked only on the way to a refusal, where it tells
-   * MALFORMED (a typo, a made-up string) from NOT_FOUND.
+   * MALFORMED (a typo, a made-up string) from NOT_FOUND. With `tenantId`, only that tenant's keys
+   * are known.
    */
-  verify(token: string, now = Date.now()): VerificationResult {
+  verify(token: string, now = Date.now(), tenantId?: string): VerificationResult {
     const publicId = tokenPublicId(token);
     if (publicId === undefined) return RESULTS.MALFORMED;
     const entry = this.entries.get(publicId);
-    if (entry === undefined) return notFound(token);
+    // Another tenant's key, when a tenant is asked for, is exactly an unknown one.
+    if (entry === undefined || (tenantId !== undefined && entry.tenantId !== tenantId)) return notFound(token);
     const hash = this.digest(token);
     if (!digestsEqual(hash, entry.hash)) {
       const inGrace = entry.previousHash !== null && entry.graceEndsAt > now && digestsEqual(hash, entry.previousHash);

@@ -85,10 +85,12 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     this.resyncTimer.unref();
   }
 
-  /** Verifies a key and, when given, that it holds every required scope, from memory only (no lookup). */
-  verify(token: string, requiredScopes?: readonly string[]): VerificationResult {
-    const result = this.check(token, requiredScopes, false);
-    return result as VerificationResult;
+  /**
+   * Verifies a key and, when given, that it holds every required scope and belongs to `tenantId`
+   * (another tenant's key answers exactly as an unknown one), from memory only (no lookup).
+   */
+  verify(token: string, requiredScopes?: readonly string[], tenantId?: string): VerificationResult {
+    return this.run(token, requiredScopes, tenantId, false) as VerificationResult; // no lookup: never a promise
   }
 
   /**
@@ -100,17 +102,21 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
    * later. Lookups are one per publicId at a time, at most `lookupsPerSecond`, and a miss is
    * remembered for `lookupNegativeCacheMs`. Returns a promise only on that path.
    */
-  check(token: string, requiredScopes?: readonly string[], lookUp = true): VerificationResult | Promise<VerificationResult> {
+  check(token: string, requiredScopes?: readonly string[], tenantId?: string): VerificationResult | Promise<VerificationResult> {
+    return this.run(token, requiredScopes, tenantId, true);
+  }
+
+  private run(token: string, requiredScopes: readonly string[] | undefined, tenantId: string | undefined, lookUp: boolean): VerificationResult | Promise<VerificationResult> {
     const timed = (++this.verifications & 127) === 0; // the clock and the histogram cost more than the check
     const started = timed ? performance.now() : 0;
-    const first = this.evaluate(token, requiredScopes);
+    const first = this.evaluate(token, requiredScopes, tenantId);
     const lookup = lookUp && first.code === 'NOT_FOUND' ? this.lookupMiss(token) : undefined;
     if (lookup === undefined) {
       recordVerification(first.code, timed ? (performance.now() - started) / 1000 : undefined);
       return first;
     }
     return lookup.then(() => {
-      const result = this.evaluate(token, requiredScopes);
+      const result = this.evaluate(token, requiredScopes, tenantId);
       recordVerification(result.code);
       return result;
     });
@@ -126,8 +132,8 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     this.misses.delete(row.public_id);
   }
 
-  private evaluate(token: string, requiredScopes: readonly string[] | undefined): VerificationResult {
-    const result = this.replica.verify(token);
+  private evaluate(token: string, requiredScopes: readonly string[] | undefined, tenantId: string | undefined): VerificationResult {
+    const result = this.replica.verify(token, Date.now(), tenantId);
     if (result.code === 'VALID' && requiredScopes !== undefined && !hasScopes(result.principal.scopes, requiredScopes)) {
       return INSUFFICIENT_SCOPE;
     }

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from
 import type { FastifyReply } from 'fastify';
 import { CurrentApiKey, KeyVerifier, RequireApiKey, type ApiKeyPrincipal } from '../auth/index.js';
 import { DomainError } from '../common/domain-error.js';
+import { hasScopes } from '../token/index.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { VerifyKeyRequestDto, VerifyKeyResponseDto } from './verify-key.request.dto.js';
 
@@ -16,6 +17,12 @@ export class TooManyFailuresError extends DomainError {
   }
 }
 
+/**
+ * Held beside `keys:verify`, it makes a verifier platform-wide: it gets VALID for every tenant's
+ * keys. Without it a verifier knows only its own tenant's keys (`admin` covers it too).
+ */
+export const VERIFY_ALL_TENANTS_SCOPE = 'keys:verify:all-tenants';
+
 /** For services that are not NestJS: verify a key over HTTP, from this instance's memory. */
 @ApiTags('verify')
 @Controller('v1/keys')
@@ -27,7 +34,11 @@ export class VerifyController {
   @Post('verify')
   @HttpCode(200)
   @RequireApiKey({ scopes: ['keys:verify'] })
-  @ApiOperation({ summary: 'Verify a key (and optionally its scopes). Always 200 with `valid` and a `code`; 429 after 120 failures a minute from one caller.' })
+  @ApiOperation({
+    summary:
+      "Verify a key (and optionally its scopes). Always 200 with `valid` and a `code`; 429 after 120 failures a minute from one caller. " +
+      "Only the caller's own tenant's keys are VALID (another tenant's key is NOT_FOUND), unless the caller also holds `keys:verify:all-tenants`.",
+  })
   @ApiOkResponse({ type: VerifyKeyResponseDto })
   @ApiTooManyRequestsResponse({ description: 'Too many failed verifications from this caller' })
   async verify(
@@ -40,7 +51,9 @@ export class VerifyController {
       void reply.header('Retry-After', String(Math.ceil(wait / 1000)));
       throw TooManyFailuresError.create(wait);
     }
-    const result = await this.verifier.check(body.key, body.scopes);
+    // Another tenant's key answers exactly as an unknown one, unless the caller is platform-wide.
+    const onlyTenant = hasScopes(caller.scopes, [VERIFY_ALL_TENANTS_SCOPE]) ? undefined : caller.tenantId;
+    const result = await this.verifier.check(body.key, body.scopes, onlyTenant);
     if (result.code !== 'VALID') {
       this.limiter.recordFailure(caller.keyId);
       return { valid: false, code: result.code };

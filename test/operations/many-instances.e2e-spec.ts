@@ -22,7 +22,7 @@ describe('three instances on one database under mixed admin and verify load', ()
   it('loses and duplicates no event, and every instance ends with the same view', async () => {
     const tenantId = `t-${randomUUID()}`;
     const admin = await issueKey(instances[0].app, { scopes: ['admin'] });
-    const verifierKey = await issueKey(instances[0].app, { scopes: ['keys:verify'] });
+    const verifierKey = await issueKey(instances[0].app, { scopes: ['keys:verify', 'keys:verify:all-tenants'] });
     for (const i of instances) {
       const verifier = i.app.get((await import('../../src/auth/index.js')).KeyVerifier);
       const deadline = Date.now() + 5000;

@@ -79,7 +79,7 @@ describe('observability', () => {
 
   it('writes JSON logs with the request id, and no key from any header, body, query or error reaches them', async () => {
     const admin = await issueKey(sut.app, { scopes: ['admin'] });
-    const verifier = await issueKey(sut.app, { scopes: ['keys:verify'] });
+    const verifier = await issueKey(sut.app, { scopes: ['keys:verify', 'keys:verify:all-tenants'] });
     const victim = await issueKey(sut.app, {});
     await request(sut.url).get('/examples/whoami').set('x-api-key', verifier.token).expect(200);
     await request(sut.url).get('/examples/whoami').set('authorization', `Bearer ${admin.token}`).set('x-request-id', 'req-logs-1').expect(200);
