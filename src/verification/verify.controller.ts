@@ -1,8 +1,10 @@
-import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import type { Pool } from 'pg';
 import { CurrentApiKey, KeyVerifier, RequireApiKey, type ApiKeyPrincipal } from '../auth/index.js';
 import { DomainError } from '../common/domain-error.js';
+import { PG_POOL } from '../database/database.tokens.js';
 import { hasScopes } from '../token/index.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { VerifyKeyRequestDto, VerifyKeyResponseDto } from './verify-key.request.dto.js';
@@ -27,9 +29,14 @@ export const VERIFY_ALL_TENANTS_SCOPE = 'keys:verify:all-tenants';
 @ApiTags('verify')
 @Controller('v1/keys')
 export class VerifyController {
-  private readonly limiter = new FailureLimiter(120, 60_000);
+  private readonly limiter: FailureLimiter;
 
-  constructor(private readonly verifier: KeyVerifier) {}
+  constructor(
+    private readonly verifier: KeyVerifier,
+    @Inject(PG_POOL) pool: Pool,
+  ) {
+    this.limiter = new FailureLimiter(pool, 120, 60);
+  }
 
   @Post('verify')
   @HttpCode(200)
@@ -55,7 +62,7 @@ export class VerifyController {
     const onlyTenant = hasScopes(caller.scopes, [VERIFY_ALL_TENANTS_SCOPE]) ? undefined : caller.tenantId;
     const result = await this.verifier.check(body.key, body.scopes, onlyTenant);
     if (result.code !== 'VALID') {
-      this.limiter.recordFailure(caller.keyId);
+      await this.limiter.recordFailure(caller.keyId);
       return { valid: false, code: result.code };
     }
     const { keyId, publicId, tenantId, scopes, tags, expiresAt } = result.principal;

@@ -185,5 +185,29 @@ describe('POST /v1/keys/verify', () => {
       // The limit is on the verify API only: the scanner's own key still passes the guard elsewhere.
       await whoami(sut, scanner.token).expect(200);
     });
+
+    it('counts failures across instances: 60 on each of two instances reach the limit on both', async () => {
+      const other = await createTestApp();
+      try {
+        const scanner = await issueUsableKey(sut, { scopes: ['keys:verify'] });
+        const on = (app: TestApp) => (body: unknown) => request(app.url).post('/v1/keys/verify').set(bearer(scanner.token)).send(body as object);
+        for (const app of [sut, other]) {
+          for (let batch = 0; batch < 3; batch++) {
+            const answers = await Promise.all(Array.from({ length: 20 }, () => on(app)({ key: generateToken().token })));
+            for (const res of answers) expect([res.status, res.body.code]).toEqual([200, 'NOT_FOUND']);
+          }
+        }
+        // Each instance learns of the block at the caller's next failure there: at most one more each.
+        for (const app of [sut, other]) {
+          const statuses = [];
+          for (let i = 0; i < 2; i++) statuses.push((await on(app)({ key: generateToken().token })).status);
+          expect(statuses).toContain(429);
+        }
+        expectErrorShape(await on(other)({ key: scanner.token }), 429, 'VERIFY.TOO_MANY_FAILURES');
+        expectErrorShape(await on(sut)({ key: scanner.token }), 429, 'VERIFY.TOO_MANY_FAILURES');
+      } finally {
+        await other.close();
+      }
+    });
   });
 });
