@@ -15,7 +15,7 @@ export interface ApiKeyAuthOptions {
    * lookups a second per instance (past it, refused from memory as before). Default 50; 0 turns them off.
    */
   lookupsPerSecond?: number;
-  /** A lookup that found nothing newer is not repeated for the same publicId for this long. Default 1000 ms. */
+  /** A lookup that found nothing newer is not repeated for the same token for this long. Default 1000 ms. */
   lookupNegativeCacheMs?: number;
 }
 

@@ -51,7 +51,10 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   private readonly lookupBudget: TokenBucket;
   /** One lookup per publicId at a time: concurrent requests with the same key share it. */
   private readonly lookups = new Map<string, Promise<void>>();
-  /** publicId → until when a lookup that found nothing newer is not repeated. */
+  /**
+   * token → until when a lookup that found nothing newer is not repeated for that exact token. By
+   * token, not publicId: a secret rotated again a moment later is a new token and is looked up.
+   */
   private readonly misses = new Map<string, number>();
   private lookupsMade = 0;
   private lookupFailing = false;
@@ -100,7 +103,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
    * committed row backs it (a key created or rotated on another instance a moment ago, whose
    * NOTIFY has not arrived yet); a revoked or expired key is refused from memory as before, never
    * later. Lookups are one per publicId at a time, at most `lookupsPerSecond`, and a miss is
-   * remembered for `lookupNegativeCacheMs`. Returns a promise only on that path.
+   * remembered, per token, for `lookupNegativeCacheMs`. Returns a promise only on that path.
    */
   check(token: string, requiredScopes?: readonly string[], tenantId?: string): VerificationResult | Promise<VerificationResult> {
     return this.run(token, requiredScopes, tenantId, true);
@@ -129,7 +132,6 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
    */
   applyCommitted(row: ReplicaRow): void {
     this.replica.apply(row);
-    this.misses.delete(row.public_id);
   }
 
   private evaluate(token: string, requiredScopes: readonly string[] | undefined, tenantId: string | undefined): VerificationResult {
@@ -146,7 +148,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     const running = this.lookups.get(publicId);
     if (running !== undefined) return running;
     const now = Date.now();
-    if ((this.misses.get(publicId) ?? 0) > now || !this.lookupBudget.take(now)) return undefined;
+    if ((this.misses.get(token) ?? 0) > now || !this.lookupBudget.take(now)) return undefined;
     this.lookupsMade += 1;
     const lookup = this.replica
       .lookup(publicId)
@@ -155,7 +157,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
           recordLookup(found ? 'found' : 'not-found');
           if (!found) {
             if (this.misses.size >= MAX_REMEMBERED_MISSES) this.misses.clear();
-            this.misses.set(publicId, Date.now() + (this.options.lookupNegativeCacheMs ?? 1000));
+            this.misses.set(token, Date.now() + (this.options.lookupNegativeCacheMs ?? 1000));
           }
           if (this.lookupFailing) this.logger.log('replica lookups work again');
           this.lookupFailing = false;
