@@ -9,11 +9,11 @@ const SQLSTATE = /^(08...|57P0[123])$/;
 
 /** What node-postgres and pg-pool say, without a code, when a connection ends, times out or is unusable. */
 const DRIVER_MESSAGES = [
-  /^Connection terminated/, // unexpectedly, or due to connection timeout
+  /^Connection terminated( unexpectedly| due to connection timeout)?$/,
   /^timeout exceeded when trying to connect$/, // pg-pool's connectionTimeoutMillis
+  /^timeout expired$/, // a Client's connectionTimeoutMillis
   /^Client has encountered a connection error and is not queryable$/,
   /^Client was closed and is not queryable$/,
-  /^Connection closed$/,
 ];
 
 /**

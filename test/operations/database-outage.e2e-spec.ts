@@ -1,0 +1,168 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import { startAppProcess, type AppProcess } from '../support/app-process.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { createTestApp, issueKey } from '../support/test-app.js';
+import { testDatabaseUrl, testPool } from '../support/test-database.js';
+import { waitUntil } from '../support/wait-until.js';
+
+/** The background tasks' backoff cap (docs/operations.md): a task retries at most this long after the database is back. */
+const BACKOFF_CAP_MS = 5_000;
+/** The outage lasts at least this long, while the sweeper (every 100 ms), the projection poll (200 ms) and the replica resync (500 ms) keep failing. */
+const OUTAGE_MS = 3_000;
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+  text: string;
+}
+
+/**
+ * The real server, started as a user starts it, reaches PostgreSQL only through a TCP proxy the
+ * test cuts (every connection destroyed, new ones refused) and restores: the outage a user meets.
+ */
+describe('losing the database (a real outage, through a TCP proxy)', () => {
+  let pool: Pool;
+  let proxy: TcpProxy;
+  let child: ChildProcess | undefined;
+  beforeAll(async () => {
+    pool = testPool(2);
+    proxy = await TcpProxy.start(testDatabaseUrl());
+  });
+  afterAll(async () => {
+    child?.kill('SIGKILL');
+    await proxy?.cut();
+    await pool?.end();
+  });
+
+  async function call(server: AppProcess, method: string, path: string, token?: string, body?: unknown): Promise<Answer> {
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers: { ...(token ? { 'x-api-key': token } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, text, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  }
+
+  /** A 503 a client can act on: the one error shape, Retry-After, and nothing of the database's address or driver. */
+  function expectUnavailable(answer: Answer, port: number): void {
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get('retry-after')).toBe('5');
+    expect(answer.body).toEqual({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/database is unreachable.*retry/i) });
+    expectNoDatabaseDetails(answer.text, port);
+  }
+
+  function expectNoDatabaseDetails(text: string, port: number): void {
+    expect(text).not.toContain('127.0.0.1');
+    expect(text).not.toContain(String(port));
+    expect(text).not.toMatch(/ECONN[A-Z]+|EPIPE|ETIMEDOUT|[Tt]erminated|timeout/);
+  }
+
+  it('stays up, answers 503 with Retry-After, verifies from memory, and recovers by itself', async () => {
+    const issuer = await createTestApp({ EXPIRY_SWEEP_ENABLED: 'false' });
+    const tenantId = `t-${randomUUID()}`;
+    const admin = await issueKey(issuer.app, { tenantId, scopes: ['admin'] });
+    const caller = await issueKey(issuer.app, { tenantId, scopes: ['keys:verify'] });
+    const active = await issueKey(issuer.app, { tenantId });
+    await issuer.close();
+
+    const proxyPort = Number(new URL(proxy.urlFor(testDatabaseUrl())).port);
+    const server = await startAppProcess({
+      DATABASE_URL: proxy.urlFor(testDatabaseUrl()),
+      EXPIRY_SWEEP_ENABLED: 'true',
+      EXPIRY_SWEEP_DELAY_MS: '300',
+      PROJECTION_POLL_MS: '200',
+      REPLICA_RESYNC_MS: '500',
+      LOG_LEVEL: 'info',
+    });
+    child = server.child;
+    const create = (name: string, expiresAt?: string): Promise<Answer> =>
+      call(server, 'POST', '/admin/api-keys', admin.token, { tenantId, name, ...(expiresAt ? { expiresAt } : {}) });
+    const verify = (token: string): Promise<Answer> => call(server, 'POST', '/v1/keys/verify', caller.token, { key: token });
+
+    expect((await create('before the outage')).status).toBe(201);
+    // Expires while the database is away: the guard refuses it at once, the sweeper records it once it is back.
+    const expiring = await create('expires during the outage', new Date(Date.now() + 1_000).toISOString());
+    expect(expiring.status).toBe(201);
+    const expiringId = expiring.body.id as string;
+    const expiringToken = expiring.body.key as string;
+    // A new key reaches this instance's replica by NOTIFY (docs/guard.md: within milliseconds).
+    await waitUntil(async () => (await verify(expiringToken)).body.code === 'VALID');
+
+    await proxy.cut();
+    const cutAt = Date.now();
+
+    const whileDown: Answer[] = [];
+    do {
+      const [created, revoked, listed, verified] = await Promise.all([
+        create('during the outage'),
+        call(server, 'POST', `/admin/api-keys/${active.id}/revoke`, admin.token, { reason: 'outage test' }),
+        call(server, 'GET', `/admin/api-keys?tenantId=${tenantId}`, admin.token),
+        verify(active.token),
+      ]);
+      whileDown.push(created, revoked, listed);
+      // The guard and /v1/keys/verify answer from memory: a known active key still works.
+      expect(verified.status).toBe(200);
+      expect(verified.body).toMatchObject({ valid: true, code: 'VALID' });
+      expect(server.exitCode()).toBeUndefined();
+    } while (Date.now() - cutAt < OUTAGE_MS);
+    for (const answer of whileDown) expectUnavailable(answer, proxyPort);
+
+    // Expiry is exact without the database: the clock, not the sweeper, refuses the key.
+    expect((await verify(expiringToken)).body).toMatchObject({ valid: false, code: 'EXPIRED' });
+    expect((await call(server, 'GET', '/examples/whoami', active.token)).status).toBe(200);
+
+    const health = await call(server, 'GET', '/health');
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ status: 'down', database: { ok: false } });
+    expectNoDatabaseDetails(health.text, proxyPort);
+    const ready = await call(server, 'GET', '/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toEqual({ status: 'not-ready', reasons: expect.arrayContaining(['database unreachable']) });
+    expectNoDatabaseDetails(ready.text, proxyPort);
+    expect((await call(server, 'GET', '/health/live')).status).toBe(200);
+    expect(server.exitCode()).toBeUndefined();
+
+    await proxy.restore();
+
+    // Commands work again at once: the pool holds no dead connection.
+    const after = await create('after the outage');
+    expect(after.status).toBe(201);
+    const afterId = after.body.id as string;
+
+    // The audit-log projection resumes by itself (no halt, no restart) within its backoff cap, and
+    // the sweeper records the expiry it could not write during the outage.
+    await waitUntil(async () => {
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM audit_log WHERE key_id = $1 AND event_type = 'key.created'`,
+        [afterId],
+      );
+      return rows[0].n === 1;
+    }, BACKOFF_CAP_MS + 1_000);
+    await waitUntil(async () => {
+      const { rows } = await pool.query(`SELECT 1 FROM events WHERE stream_id = $1 AND type = 'key.expired'`, [`key-${expiringId}`]);
+      return rows.length === 1;
+    }, BACKOFF_CAP_MS + 1_000);
+    const healthy = await call(server, 'GET', '/health');
+    expect(healthy.status).toBe(200);
+    expect(healthy.body.projections).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'audit-log', state: expect.not.stringMatching(/halted|retrying/) })]));
+
+    // One line when the trouble starts and one when it ends, per task: not one per retry.
+    const logs = server.output();
+    const lines = (pattern: RegExp): number => logs.split('\n').filter((line) => pattern.test(line)).length;
+    expect(lines(/expiry sweep failed \(database unreachable/)).toBe(1);
+    expect(lines(/expiry sweep works again/)).toBe(1);
+    expect(lines(/projection batch failed \(database unreachable/)).toBe(1);
+    expect(lines(/projection batch works again/)).toBe(1);
+    expect(lines(/replica resync failed/)).toBeLessThanOrEqual(1);
+    expect(lines(/LISTEN reconnect failed/)).toBeLessThanOrEqual(2); // the replica's and the projections' LISTEN connections
+    expect(logs).not.toMatch(/halted/);
+
+    // And it still shuts down cleanly.
+    child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  }, 120_000);
+});
