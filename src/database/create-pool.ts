@@ -20,7 +20,7 @@ export const CONNECTION_OPTIONS = { connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
  */
 export function createPool(config: PoolConfig, logger: Logger): Pool {
   const pool = new Pool({ ...CONNECTION_OPTIONS, ...config });
-  const connections = new RetryBackoff(logger, `pool ${config.application_name ?? ''}`.trim());
+  const connections = new RetryBackoff(logger, `a connection of pool ${config.application_name ?? 'pg'}`);
   const lost = (error: Error): void => void connections.failed(error);
   pool.on('error', lost);
   pool.on('connect', (client) => {

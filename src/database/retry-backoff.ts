@@ -40,7 +40,7 @@ export class RetryBackoff {
   failed(error: unknown): number {
     if (this.failures++ === 0) {
       this.since = Date.now();
-      this.logger.warn(`${this.task} failed (${describe(error)}); retrying with backoff, logged again once it works`);
+      this.logger.warn(`${this.task} failed (${describe(error)}); retrying, and logged again once it works`);
     }
     const ceiling = Math.min(this.options.maxMs, this.options.minMs * 2 ** Math.min(this.failures - 1, 30));
     return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);

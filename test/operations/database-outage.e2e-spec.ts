@@ -42,6 +42,11 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
       method,
       headers: { ...(token ? { 'x-api-key': token } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
+    }).catch(async (error: unknown) => {
+      // A server that died is the failure to report, not the request it could no longer answer.
+      await Promise.race([server.exited, new Promise((r) => setTimeout(r, 1_000))]);
+      if (server.exitCode() !== undefined) throw new Error(`the server exited (${server.exitCode()}) during the outage:\n${server.output().slice(-3_000)}`);
+      throw error;
     });
     const text = await res.text();
     return { status: res.status, headers: res.headers, text, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
