@@ -150,13 +150,15 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
     // projection has caught up, the sweeper has recorded the expiry it could not write meanwhile,
     // and /health is ok again.
     await waitUntil(async () => {
-      const audited = await pool.query(`SELECT 1 FROM audit_log WHERE key_id = $1 AND event_type = 'key.created'`, [afterId]);
-      const expired = await pool.query(`SELECT 1 FROM events WHERE stream_id = $1 AND type = 'key.expired'`, [`key-${expiringId}`]);
+      const { rows } = await pool.query(
+        `SELECT 1 FROM audit_log WHERE (key_id = $1 AND event_type = 'key.created') OR (key_id = $2 AND event_type = 'key.expired')`,
+        [afterId, expiringId],
+      );
       const health = await call(server, 'GET', '/health');
-      return audited.rows.length === 1 && expired.rows.length === 1 && health.status === 200 && health.body.status === 'ok';
+      return rows.length === 2 && health.status === 200 && health.body.status === 'ok';
     }, BACKOFF_CAP_MS + 1_000);
     const healthy = await call(server, 'GET', '/health');
-    expect(healthy.body.projections).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'audit-log', state: 'idle', lag: 0 })]));
+    expect(healthy.body.projections).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'audit-log', state: expect.stringMatching(/^(idle|running)$/), lag: 0 })]));
 
     // One line when the trouble starts and one when it ends, per task: not one per retry.
     const logs = server.output();
