@@ -59,7 +59,8 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   /** publicId → until when a lookup that found nothing newer is not repeated. */
   private readonly misses = new Map<string, number>();
   private lookupsMade = 0;
-  private lookupFailing = false;
+  /** Failed lookups: the refusal stands, as it would without the lookup; logged once per outage. */
+  private readonly lookupTrouble = new RetryBackoff(this.logger, 'replica lookup');
 
   constructor(
     @Inject(API_KEY_AUTH_OPTIONS) private readonly options: ApiKeyAuthOptions,
@@ -161,14 +162,11 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
             if (this.misses.size >= MAX_REMEMBERED_MISSES) this.misses.clear();
             this.misses.set(publicId, Date.now() + (this.options.lookupNegativeCacheMs ?? 1000));
           }
-          if (this.lookupFailing) this.logger.log('replica lookups work again');
-          this.lookupFailing = false;
+          this.lookupTrouble.succeeded();
         },
         (error: unknown) => {
-          // The refusal stands, as it would without the lookup; logged once per outage.
           recordLookup('failed');
-          if (!this.lookupFailing) this.logger.warn(`replica lookup failed (${error instanceof Error ? error.message : String(error)}); refusing from memory`);
-          this.lookupFailing = true;
+          this.lookupTrouble.failed(error);
         },
       )
       .finally(() => this.lookups.delete(publicId));
