@@ -179,4 +179,18 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
     child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   }, 120_000);
+
+  it('shuts down cleanly on SIGTERM while the database is away', async () => {
+    const server = await startAppProcess({ DATABASE_URL: proxy.urlFor(database.url), EXPIRY_SWEEP_ENABLED: 'true', EXPIRY_SWEEP_DELAY_MS: '300', PROJECTION_POLL_MS: '200' });
+    child = server.child;
+    await proxy.cut();
+    try {
+      // The database is gone for this process: its own probe says so.
+      expect((await call(server, 'GET', '/health')).status).toBe(503);
+      child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    } finally {
+      await proxy.restore();
+    }
+  }, 60_000);
 });
