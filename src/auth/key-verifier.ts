@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
+import { createPool } from '../database/create-pool.js';
+import { RetryBackoff } from '../database/retry-backoff.js';
 import { EventNotifications, type EventNotification } from '../event-store/index.js';
 import { hasScopes, tokenPublicId } from '../token/index.js';
 import type { VerificationResult } from './api-key-principal.js';
@@ -46,6 +48,9 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   private verifications = 0;
   private flushing: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Failed refreshes and resyncs: logged once per outage, a failed resync retried with backoff. */
+  private readonly sync = new RetryBackoff(this.logger, 'replica resync');
   private stopping = false;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly lookupBudget: TokenBucket;
@@ -57,14 +62,14 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
    */
   private readonly misses = new Map<string, number>();
   private lookupsMade = 0;
-  private lookupFailing = false;
+  /** Failed lookups: the refusal stands, as it would without the lookup; logged once per outage. */
+  private readonly lookupTrouble = new RetryBackoff(this.logger, 'replica lookup');
 
   constructor(
     @Inject(API_KEY_AUTH_OPTIONS) private readonly options: ApiKeyAuthOptions,
     @Inject(KEY_PEPPER) pepper: Buffer | undefined,
   ) {
-    this.pool = new Pool({ connectionString: options.databaseUrl, max: 3, application_name: 'keyledger-verifier' });
-    this.pool.on('error', (error) => this.logger.warn(`idle client error: ${error.message}`));
+    this.pool = createPool({ connectionString: options.databaseUrl, max: 3, application_name: 'keyledger-verifier' }, this.logger);
     this.notifications = new EventNotifications(options.databaseUrl);
     this.replica = new KeyReplica(this.pool, pepper, options.tombstoneDays ?? 30);
     this.lookupBudget = new TokenBucket(options.lookupsPerSecond ?? 50);
@@ -159,14 +164,11 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
             if (this.misses.size >= MAX_REMEMBERED_MISSES) this.misses.clear();
             this.misses.set(token, Date.now() + (this.options.lookupNegativeCacheMs ?? 1000));
           }
-          if (this.lookupFailing) this.logger.log('replica lookups work again');
-          this.lookupFailing = false;
+          this.lookupTrouble.succeeded();
         },
         (error: unknown) => {
-          // The refusal stands, as it would without the lookup; logged once per outage.
           recordLookup('failed');
-          if (!this.lookupFailing) this.logger.warn(`replica lookup failed (${error instanceof Error ? error.message : String(error)}); refusing from memory`);
-          this.lookupFailing = true;
+          this.lookupTrouble.failed(error);
         },
       )
       .finally(() => this.lookups.delete(publicId));
@@ -202,7 +204,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
         this.pending = new Set();
         await this.replica.refresh(keyIds).catch((error: unknown) => {
           // The row read failed (connection trouble): a resync will catch it up.
-          this.logger.warn(`refresh failed (${error instanceof Error ? error.message : String(error)}); resyncing`);
+          this.sync.failed(error);
           return this.resync('refresh failure');
         });
       }
@@ -215,15 +217,25 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     if (this.stopping) return; // a refresh failing or LISTEN closing during shutdown: the pool is ending
     try {
       const changed = await this.replica.resync();
+      this.sync.succeeded();
       if (changed > 0) this.logger.log(`resync (${reason}): applied ${changed} changed keys`);
     } catch (error) {
-      this.logger.warn(`resync (${reason}) failed: ${error instanceof Error ? error.message : String(error)}`);
+      // Changes committed meanwhile are unknown here until a resync succeeds: retry soon, not at the next period.
+      const delay = this.sync.failed(error);
+      if (this.retryTimer === undefined && !this.stopping) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          void this.resync('retry');
+        }, delay);
+        this.retryTimer.unref();
+      }
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     clearInterval(this.resyncTimer);
+    clearTimeout(this.retryTimer);
     for (const off of this.unsubscribe) off();
     await this.notifications.onApplicationShutdown();
     await this.pool.end();

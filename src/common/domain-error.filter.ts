@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { isConnectionError } from '../database/connection-errors.js';
 import { DomainError, type DomainErrorKind, type FieldError } from './domain-error.js';
 import { redactTokens } from './redact-tokens.js';
 
@@ -35,6 +36,12 @@ const HTTP_CODES: Record<number, string> = {
   503: 'SERVICE_UNAVAILABLE',
 };
 
+/**
+ * Sent with every 503: a client should wait about this long. Background tasks retry with a
+ * backoff capped at 5 s, so the first request after the database returns usually succeeds.
+ */
+export const RETRY_AFTER_SECONDS = 5;
+
 /** Error messages echo client input (an id, a scope, a path); a key pasted there must not come back. */
 export function toErrorBody(error: unknown): ErrorBody {
   const body = rawErrorBody(error);
@@ -56,6 +63,10 @@ function rawErrorBody(error: unknown): ErrorBody {
     const message = Array.isArray(raw) ? raw.map(String).join('; ') : typeof raw === 'string' ? raw : error.message;
     return { statusCode: status, code: HTTP_CODES[status] ?? `HTTP_${status}`, message };
   }
+  if (isConnectionError(error)) {
+    // Never the driver's words: they name the database's host and port.
+    return { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: `The database is unreachable right now; retry in ${RETRY_AFTER_SECONDS} seconds.` };
+  }
   // Errors raised by Fastify itself (bad JSON, body too large, wrong content type) carry a 4xx statusCode.
   const fastifyStatus = (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
@@ -75,13 +86,17 @@ export class DomainErrorFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const body = toErrorBody(error);
-    if (body.statusCode >= 500) {
+    if (body.statusCode === 503) {
+      // An outage fails every request: one short line each, not a stack trace each.
+      this.logger.warn(`${body.code}: ${error instanceof Error ? error.message : String(error)}`);
+    } else if (body.statusCode >= 500) {
       this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     }
     // Through the adapter, so the filter serves Fastify and Express apps alike.
     const { httpAdapter } = this.adapterHost;
     const response: unknown = host.switchToHttp().getResponse();
     if (body.statusCode === 401) httpAdapter.setHeader(response, 'WWW-Authenticate', 'Bearer realm="keyledger"');
+    if (body.statusCode === 503) httpAdapter.setHeader(response, 'Retry-After', String(RETRY_AFTER_SECONDS));
     httpAdapter.reply(response, body, body.statusCode);
   }
 }
