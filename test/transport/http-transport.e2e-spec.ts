@@ -35,7 +35,7 @@ function expectPlainError(status: number, headers: Record<string, string>, text:
   expect(headers['x-request-id']).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
 }
 
-const expectPlain = (res: Response, wanted: number): void => expectPlainError(res.status, res.headers as Record<string, string>, res.text, wanted);
+const expectPlain = (res: Response, wanted: number): void => expectPlainError(res.status, res.headers, res.text, wanted);
 
 describe('HTTP transport: one error shape, the headers every response needs, JSON only', () => {
   let sut: TestApp;
