@@ -1,3 +1,4 @@
+import { redactTokens } from '../common/redact-tokens.js';
 import { storableText } from '../common/storable-text.js';
 import type { ApiKeyPrincipal } from './api-key-principal.js';
 
@@ -23,10 +24,10 @@ export function routeOf(request: RequestLike): string {
   return `${request.method ?? '?'} ${request.routeOptions?.url ?? '(no route)'}`;
 }
 
-/** The key the route names (`:id`), made safe to log and store; null on routes without one. */
+/** The key the route names (`:id`), made safe to log and store (a key pasted there is redacted); null on routes without one. */
 export function targetOf(request: RequestLike): string | null {
   const id = (request.params as Record<string, unknown> | null | undefined)?.id;
-  return typeof id === 'string' ? storableText(id, 128) : null;
+  return typeof id === 'string' ? storableText(redactTokens(id), 128) : null;
 }
 
 /** The structured log line for a refusal: who, where, what, and why. */

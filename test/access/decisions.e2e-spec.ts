@@ -132,6 +132,14 @@ describe('decisions leave a trace: refusal log lines, and access records for ref
       expect((await recordsOf('acc-403-tenant'))[0]).toMatchObject({ route: 'POST /admin/api-keys', target: null });
     });
 
+    it('a key pasted as the target is redacted in the record and the log line', async () => {
+      const victim = await issueUsableKey(sut, secrets, { tenantId: U });
+      await request(sut.url).get(`/admin/api-keys/${victim.token}`).set(bearer(managerT.token)).set('x-request-id', 'acc-pasted').expect(404);
+      expect(await recordsOf('acc-pasted')).toEqual([expect.objectContaining({ status: 404, target: '[redacted key]' })]);
+      const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM access_audit WHERE strpos(access_audit::text, $1) > 0`, [victim.token.slice(-34, -6)]);
+      expect(rows[0].n).toBe(0);
+    });
+
     it('records nothing for bad input, a missing key or a caller that is not authenticated', async () => {
       await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).set('x-request-id', 'acc-400').send({ tenantId: T }).expect(400);
       await request(sut.url).get('/admin/api-keys').set('x-request-id', 'acc-401').expect(401);
