@@ -1,22 +1,9 @@
 import type { Pool } from 'pg';
 import request from 'supertest';
+import type { AccessEntry } from '../../src/access/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
 import { bearer, createKey, expectErrorShape, expectNoSecretLeaks, issueUsableKey, Secrets, uniqueTenant, type IssuedKey } from '../keys/helpers.js';
-
-interface AccessEntry {
-  id: number;
-  recordedAt: string;
-  outcome: 'allowed' | 'refused';
-  status: number;
-  code: string;
-  route: string;
-  target: string | null;
-  actor: { keyId: string; publicId: string; tenantId: string };
-  requestId: string;
-  ip: string | null;
-  userAgent: string | null;
-}
 
 /** The structured records the app logged (Nest's logger is given objects; test-app captures them as JSON). */
 function logRecords(sut: TestApp): (Record<string, unknown> & { level: string })[] {

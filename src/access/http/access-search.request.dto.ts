@@ -1,8 +1,9 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ApiPropertyOptional, PickType } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import { AuditSearchDto } from '../../audit/index.js';
 
-export class AccessSearchRequestDto {
+/** The audit log's time range and page size, and filters of the access records' own. */
+export class AccessSearchRequestDto extends PickType(AuditSearchDto, ['from', 'to', 'limit'] as const) {
   @ApiPropertyOptional({ description: "The calling key's tenant (an audit:read key always reads its own)" })
   @IsOptional()
   @IsString()
@@ -19,24 +20,6 @@ export class AccessSearchRequestDto {
   @IsOptional()
   @IsIn(['allowed', 'refused'])
   outcome?: 'allowed' | 'refused';
-
-  @ApiPropertyOptional({ description: 'ISO 8601, inclusive' })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
-  from?: string;
-
-  @ApiPropertyOptional({ description: 'ISO 8601, exclusive' })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
-  to?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
   @IsOptional()
