@@ -14,6 +14,7 @@ export interface AccessRefusal {
 }
 
 interface RequestLike {
+  id?: string;
   method?: string;
   routeOptions?: { url?: string };
   params?: unknown;
@@ -32,5 +33,15 @@ export function targetOf(request: RequestLike): string | null {
 
 /** The structured log line for a refusal: who, where, what, and why. */
 export function refusalLogRecord(request: RequestLike, status: number, reason: string, publicId: string | null): Record<string, unknown> {
-  return { msg: 'access refused', event: 'access.refused', outcome: 'refused', status, reason, actor: publicId, route: routeOf(request), target: targetOf(request) };
+  return {
+    msg: 'access refused',
+    event: 'access.refused',
+    outcome: 'refused',
+    status,
+    reason,
+    actor: publicId,
+    route: routeOf(request),
+    target: targetOf(request),
+    requestId: request.id ?? null,
+  };
 }

@@ -64,15 +64,15 @@ describe('decisions leave a trace: refusal log lines, and access records for ref
     });
 
     it('a refused authorization (guard 403, tenancy 404, forbidden tenant 403) logs who, where, which key and why', async () => {
-      await request(sut.url).post(`/admin/api-keys/${keyU.id}/rotate`).set(bearer(verifierT.token)).send({}).expect(403);
-      await request(sut.url).post(`/admin/api-keys/${keyU.id}/revoke`).set(bearer(managerT.token)).send({}).expect(404);
+      await request(sut.url).post(`/admin/api-keys/${keyU.id}/rotate`).set(bearer(verifierT.token)).set('x-request-id', 'log-403').send({}).expect(403);
+      await request(sut.url).post(`/admin/api-keys/${keyU.id}/revoke`).set(bearer(managerT.token)).set('x-request-id', 'log-404').send({}).expect(404);
       await request(sut.url).post('/admin/api-keys').set(bearer(managerT.token)).send({ tenantId: U, name: 'n' }).expect(403);
       const lines = logRecords(sut).filter((l) => l.event === 'access.refused');
       expect(lines).toContainEqual(
-        expect.objectContaining({ status: 403, reason: 'AUTH.INSUFFICIENT_SCOPE', actor: verifierT.publicId, route: 'POST /admin/api-keys/:id/rotate', target: keyU.id }),
+        expect.objectContaining({ status: 403, reason: 'AUTH.INSUFFICIENT_SCOPE', actor: verifierT.publicId, route: 'POST /admin/api-keys/:id/rotate', target: keyU.id, requestId: 'log-403' }),
       );
       expect(lines).toContainEqual(
-        expect.objectContaining({ status: 404, reason: 'KEY.NOT_FOUND', actor: managerT.publicId, route: 'POST /admin/api-keys/:id/revoke', target: keyU.id }),
+        expect.objectContaining({ status: 404, reason: 'KEY.NOT_FOUND', actor: managerT.publicId, route: 'POST /admin/api-keys/:id/revoke', target: keyU.id, requestId: 'log-404' }),
       );
       expect(lines).toContainEqual(expect.objectContaining({ status: 403, reason: 'TENANT.FORBIDDEN', actor: managerT.publicId, route: 'POST /admin/api-keys' }));
     });
