@@ -107,7 +107,7 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
       expect(await countTenantEvents(pool, tenantId)).toBe(0);
     });
 
-    it('accepts application/json with a charset', async () => {
+    it('accepts application/json with a charset, and the answer that carries the secret is no-store', async () => {
       const tenantId = uniqueTenant();
       const res = await request(sut.url)
         .post('/admin/api-keys')
@@ -116,6 +116,7 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
         .send(JSON.stringify({ tenantId, name: 'x' }))
         .expect(201);
       secrets.track(res);
+      expect(res.headers['cache-control']).toBe('no-store');
     });
   });
 
@@ -152,10 +153,16 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
     it('the console keeps its own security headers and caching', async () => {
       const res = await request(sut.url).get('/console/');
       expect(res.headers['x-content-type-options']).toBe('nosniff');
-      if (res.status === 200) {
-        expect(res.headers['content-security-policy']).toContain("default-src 'none'");
-        expect(res.headers['x-frame-options']).toBe('DENY');
-      }
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      // `npm test` builds the console first: the shell is there and names its script.
+      expect(res.status).toBe(200);
+      const asset = /\/console\/assets\/[^"]+\.js/.exec(res.text)?.[0];
+      expect(asset).toBeDefined();
+      const cached = await request(sut.url).get(asset!).expect(200);
+      expect(cached.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(cached.headers['x-content-type-options']).toBe('nosniff');
     });
   });
 
@@ -168,6 +175,14 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
         expectErrorShape(res, 404, 'KEY.NOT_FOUND');
         expect(res.body.message).toBe('No API key with that id was found');
         expect(res.text).not.toContain(id.slice(0, 6));
+      }
+    });
+
+    it("the console's 404s quote neither the asset name nor the path", async () => {
+      for (const path of ['/console/assets/hostile-asset-name.js', '/console/api/hostile-api-path']) {
+        const res = await request(sut.url).get(path);
+        expectErrorShape(res, 404, 'NOT_FOUND');
+        expect(res.text).not.toContain('hostile');
       }
     });
 
