@@ -1,3 +1,5 @@
+import type { AccessRefusal } from './access-refusal.js';
+
 export interface ApiKeyAuthOptions {
   /** The registry's PostgreSQL: the replica loads api_keys and LISTENs for changes. Nothing else is needed. */
   databaseUrl: string;
@@ -17,6 +19,11 @@ export interface ApiKeyAuthOptions {
   lookupsPerSecond?: number;
   /** A lookup that found nothing newer is not repeated for the same token for this long. Default 1000 ms. */
   lookupNegativeCacheMs?: number;
+  /**
+   * Told of every request the guard refuses (it logs each one itself as well), with the request.
+   * A returned promise is awaited before the refusal is answered, so keep it bounded and never rejecting.
+   */
+  onRefused?: (refusal: AccessRefusal, request: unknown) => void | Promise<void>;
 }
 
 export const API_KEY_AUTH_OPTIONS = Symbol('API_KEY_AUTH_OPTIONS');

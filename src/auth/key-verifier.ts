@@ -11,7 +11,6 @@ import { KeyReplica, type ReplicaRow } from './key-replica.js';
 import { recordLookup, recordVerification } from './verification-metrics.js';
 
 const KEY_STREAM_PREFIX = 'key-';
-const INSUFFICIENT_SCOPE = Object.freeze({ code: 'INSUFFICIENT_SCOPE' as const });
 /** The negative cache is dropped whole past this many publicIds (a flood of random ones), never grown without bound. */
 const MAX_REMEMBERED_MISSES = 10_000;
 
@@ -142,7 +141,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   private evaluate(token: string, requiredScopes: readonly string[] | undefined, tenantId: string | undefined): VerificationResult {
     const result = this.replica.verify(token, Date.now(), tenantId);
     if (result.code === 'VALID' && requiredScopes !== undefined && !hasScopes(result.principal.scopes, requiredScopes)) {
-      return INSUFFICIENT_SCOPE;
+      return { code: 'INSUFFICIENT_SCOPE', principal: result.principal };
     }
     return result;
   }

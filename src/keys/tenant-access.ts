@@ -4,8 +4,9 @@ import type { Actor } from './command-context.js';
 import { KeyNotFoundError } from './domain/api-key.errors.js';
 
 export class TenantForbiddenError extends DomainError {
-  static create(tenantId: string): TenantForbiddenError {
-    return new TenantForbiddenError('forbidden', 'TENANT.FORBIDDEN', `Your key may only manage keys of its own tenant, not "${tenantId}"`);
+  /** The tenant id is the caller's input: never echoed. */
+  static create(_tenantId: string): TenantForbiddenError {
+    return new TenantForbiddenError('forbidden', 'TENANT.FORBIDDEN', 'Your key may only manage keys of its own tenant');
   }
 }
 

@@ -1,11 +1,11 @@
-import { Body, Controller, HttpCode, Inject, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Logger, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import { CurrentApiKey, KeyVerifier, RequireApiKey, type ApiKeyPrincipal } from '../auth/index.js';
 import { DomainError } from '../common/domain-error.js';
 import { PG_POOL } from '../database/database.tokens.js';
-import { hasScopes } from '../token/index.js';
+import { hasScopes, tokenPublicId } from '../token/index.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { VerifyKeyRequestDto, VerifyKeyResponseDto } from './verify-key.request.dto.js';
 
@@ -30,6 +30,7 @@ export const VERIFY_ALL_TENANTS_SCOPE = 'keys:verify:all-tenants';
 @Controller('v1/keys')
 export class VerifyController {
   private readonly limiter: FailureLimiter;
+  private readonly logger = new Logger('Verification');
 
   constructor(
     private readonly verifier: KeyVerifier,
@@ -61,10 +62,14 @@ export class VerifyController {
     // Another tenant's key answers exactly as an unknown one, unless the caller is platform-wide.
     const onlyTenant = hasScopes(caller.scopes, [VERIFY_ALL_TENANTS_SCOPE]) ? undefined : caller.tenantId;
     const result = await this.verifier.check(body.key, body.scopes, onlyTenant);
+    // Both name the caller and the key checked (publicIds only); a failure is a warning with its reason.
+    const record = { event: 'key.verification', actor: caller.publicId, target: tokenPublicId(body.key) ?? null };
     if (result.code !== 'VALID') {
       await this.limiter.recordFailure(caller.keyId);
+      this.logger.warn({ msg: 'verification failed', ...record, outcome: 'refused', reason: result.code });
       return { valid: false, code: result.code };
     }
+    this.logger.debug({ msg: 'verification succeeded', ...record, outcome: 'ok' });
     const { keyId, publicId, tenantId, scopes, tags, expiresAt } = result.principal;
     return { valid: true, code: 'VALID', keyId, publicId, tenantId, scopes, tags, expiresAt };
   }

@@ -136,8 +136,8 @@ describe('keyledger keys', () => {
   it('a key it cannot find is exit 1 and one line; with --json an error object on stderr', async () => {
     const id = randomUUID();
     const [text, json] = await Promise.all([cli(['keys', 'show', id]), cli(['keys', 'revoke', id, '--json'])]);
-    expect(text).toMatchObject({ code: 1, stdout: '', stderr: `keyledger: API key ${id} was not found\n` });
+    expect(text).toMatchObject({ code: 1, stdout: '', stderr: `keyledger: No API key with that id was found\n` });
     expect(json).toMatchObject({ code: 1, stdout: '' });
-    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'KEY.NOT_FOUND', message: `API key ${id} was not found`, details: [] } });
+    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'KEY.NOT_FOUND', message: 'No API key with that id was found', details: [] } });
   }, CLI_TEST_TIMEOUT);
 });

@@ -1,4 +1,5 @@
 import { FieldError, ValidationError } from '../../common/domain-error.js';
+import { isStorableText, UNSTORABLE_TEXT } from '../../common/storable-text.js';
 import { KeyExpiryNotDueError, KeyHistoryUnreadableError, KeyInactiveError } from './api-key.errors.js';
 import { KeyCreated } from './events/key-created.event.js';
 import { KeyExpired, KeyExpiryReason } from './events/key-expired.event.js';
@@ -398,6 +399,7 @@ function checkTenantId(tenantId: string): string {
 
 function normalizeName(name: string): string {
   const trimmed = typeof name === 'string' ? name.trim() : '';
+  if (!isStorableText(trimmed)) throw ValidationError.field('name', UNSTORABLE_TEXT);
   const n = length(trimmed);
   if (n < 1 || n > MAX_NAME_LENGTH) throw ValidationError.field('name', `must be 1-${MAX_NAME_LENGTH} characters after trimming`);
   return trimmed;
@@ -408,11 +410,14 @@ function normalizeTags(tags: KeyTags): KeyTags {
   if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) throw ValidationError.field('tags', 'must be an object of string values');
   const entries = Object.entries(tags as Record<string, unknown>);
   if (entries.length > MAX_TAGS) throw ValidationError.field('tags', `at most ${MAX_TAGS} tags, got ${entries.length}`);
+  // Messages say which rule a tag breaks, never what the tag was.
   for (const [key, value] of entries) {
     const n = length(key);
-    if (n < 1 || n > MAX_TAG_KEY_LENGTH) throw ValidationError.field('tags', `tag key ${JSON.stringify(key)} must be 1-${MAX_TAG_KEY_LENGTH} characters`);
-    if (typeof value !== 'string') throw ValidationError.field('tags', `tag ${JSON.stringify(key)} must have a string value`);
-    if (length(value) > MAX_TAG_VALUE_LENGTH) throw ValidationError.field('tags', `tag ${JSON.stringify(key)} value must be at most ${MAX_TAG_VALUE_LENGTH} characters`);
+    if (n < 1 || n > MAX_TAG_KEY_LENGTH) throw ValidationError.field('tags', `every tag key must be 1-${MAX_TAG_KEY_LENGTH} characters`);
+    if (!isStorableText(key)) throw ValidationError.field('tags', `tag keys ${UNSTORABLE_TEXT}`);
+    if (typeof value !== 'string') throw ValidationError.field('tags', 'every tag must have a string value');
+    if (!isStorableText(value)) throw ValidationError.field('tags', `tag values ${UNSTORABLE_TEXT}`);
+    if (length(value) > MAX_TAG_VALUE_LENGTH) throw ValidationError.field('tags', `every tag value must be at most ${MAX_TAG_VALUE_LENGTH} characters`);
   }
   // fromEntries defines properties, so a `__proto__` key stays an ordinary tag.
   return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as KeyTags;
@@ -437,6 +442,7 @@ function normalizeRevokeReason(reason: string | null): string | null {
   if (reason === null) return null;
   if (typeof reason !== 'string') throw ValidationError.field('reason', 'must be a string or null');
   const trimmed = reason.trim();
+  if (!isStorableText(trimmed)) throw ValidationError.field('reason', UNSTORABLE_TEXT);
   if (length(trimmed) > MAX_REVOKE_REASON_LENGTH) throw ValidationError.field('reason', `must be at most ${MAX_REVOKE_REASON_LENGTH} characters`);
   return trimmed === '' ? null : trimmed;
 }

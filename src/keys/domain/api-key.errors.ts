@@ -2,13 +2,14 @@ import { DomainError } from '../../common/domain-error.js';
 
 // Codes are part of the API contract: clients match on them, so never rename one.
 
+/** The id is the caller's input, so it is taken for the call site's sake and never echoed. */
 export class KeyNotFoundError extends DomainError {
-  static withId(keyId: string): KeyNotFoundError {
-    return new KeyNotFoundError('not-found', 'KEY.NOT_FOUND', `API key ${keyId} was not found`);
+  static withId(_requestedId: string): KeyNotFoundError {
+    return new KeyNotFoundError('not-found', 'KEY.NOT_FOUND', 'No API key with that id was found');
   }
 
-  static notYetCreated(keyId: string, at: Date): KeyNotFoundError {
-    return new KeyNotFoundError('not-found', 'KEY.NOT_FOUND', `API key ${keyId} did not exist yet at ${at.toISOString()}`);
+  static notYetCreated(_requestedId: string, _at: Date): KeyNotFoundError {
+    return new KeyNotFoundError('not-found', 'KEY.NOT_FOUND', 'No API key with that id existed at that time');
   }
 }
 
