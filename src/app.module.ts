@@ -32,6 +32,8 @@ export class AppModule {
             databaseUrl: url,
             pepper: await loadKeyPepper(appConfig.keyPepper, appConfig.dataDir),
             resyncIntervalMs: appConfig.replicaResyncMs,
+            maxStalenessMs: appConfig.guardMaxStalenessMs,
+            onStale: appConfig.guardOnStale,
             onRefused: (refusal, request) => accessLog.guardRefused(refusal, request as object),
           }),
         }),

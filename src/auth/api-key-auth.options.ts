@@ -20,6 +20,14 @@ export interface ApiKeyAuthOptions {
   /** A lookup that found nothing newer is not repeated for the same token for this long. Default 1000 ms. */
   lookupNegativeCacheMs?: number;
   /**
+   * The replica is fresh while its LISTEN connection is up; from the moment that drops it is stale
+   * until a resync over a new connection succeeds. Past this long stale, the guard fails closed
+   * (503 AUTH.UNAVAILABLE) unless onStale is 'serve'. Default 30000.
+   */
+  maxStalenessMs?: number;
+  /** 'fail' (default): refuse with 503 past maxStalenessMs. 'serve': keep verifying from what it last knew. */
+  onStale?: 'fail' | 'serve';
+  /**
    * Told of every request the guard refuses (it logs each one itself as well), with the request.
    * A returned promise is awaited before the refusal is answered, so keep it bounded and never rejecting.
    */

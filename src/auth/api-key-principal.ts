@@ -9,7 +9,8 @@ export interface ApiKeyPrincipal {
   readonly expiresAt: string | null;
 }
 
-export type VerificationCode = 'VALID' | 'NOT_FOUND' | 'MALFORMED' | 'EXPIRED' | 'REVOKED' | 'INSUFFICIENT_SCOPE';
+/** UNAVAILABLE: the guard cannot know (its replica is stale past maxStalenessMs) and fails closed. */
+export type VerificationCode = 'VALID' | 'NOT_FOUND' | 'MALFORMED' | 'EXPIRED' | 'REVOKED' | 'INSUFFICIENT_SCOPE' | 'UNAVAILABLE';
 
 /** INSUFFICIENT_SCOPE carries the verified key too: who was refused is worth a log line. */
 export type VerificationResult =

@@ -4,7 +4,7 @@ import { hasScopes, tokenPublicId } from '../token/index.js';
 import { refusalLogRecord, type AccessRefusal } from './access-refusal.js';
 import { API_KEY_AUTH_OPTIONS, type ApiKeyAuthOptions } from './api-key-auth.options.js';
 import type { ApiKeyPrincipal, VerificationResult } from './api-key-principal.js';
-import { InsufficientScopeError, UnauthenticatedError } from './auth.errors.js';
+import { GuardUnavailableError, InsufficientScopeError, UnauthenticatedError } from './auth.errors.js';
 import { PRINCIPAL_PROPERTY } from './current-api-key.decorator.js';
 import { KeyVerifier } from './key-verifier.js';
 import { IS_PUBLIC } from './public.decorator.js';
@@ -88,6 +88,8 @@ export class ApiKeyGuard implements CanActivate {
       case 'EXPIRED':
       case 'REVOKED':
         return this.refuse(request, UnauthenticatedError.invalid(result.code), tokenPublicId(token) ?? null, null);
+      case 'UNAVAILABLE': // the replica cannot know (cut off past maxStalenessMs): fail closed, 503
+        throw GuardUnavailableError.stale(this.verifier.status().staleForMs);
     }
   }
 

@@ -1,7 +1,7 @@
 import { DomainError } from '../common/domain-error.js';
 import type { VerificationCode } from './api-key-principal.js';
 
-const REASONS: Record<Exclude<VerificationCode, 'VALID' | 'INSUFFICIENT_SCOPE'>, string> = {
+const REASONS: Record<Exclude<VerificationCode, 'VALID' | 'INSUFFICIENT_SCOPE' | 'UNAVAILABLE'>, string> = {
   MALFORMED: 'is not a well-formed keyledger key (check for a copy/paste error)',
   NOT_FOUND: 'is not a known key',
   EXPIRED: 'has expired',
@@ -28,6 +28,20 @@ export class InsufficientScopeError extends DomainError {
       'forbidden',
       'AUTH.INSUFFICIENT_SCOPE',
       `This API key lacks the scope(s) required here: ${required.join(', ')}`,
+    );
+  }
+}
+
+/**
+ * The guard cannot know whether a key is still valid: its replica has been cut off from the
+ * registry's database for longer than maxStalenessMs, so a revocation might have been missed.
+ */
+export class GuardUnavailableError extends DomainError {
+  static stale(staleForMs: number): GuardUnavailableError {
+    return new GuardUnavailableError(
+      'unavailable',
+      'AUTH.UNAVAILABLE',
+      `Keys cannot be verified right now: this service has not heard from the key registry for ${Math.round(staleForMs / 1000)} s; retry shortly`,
     );
   }
 }

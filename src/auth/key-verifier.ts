@@ -13,6 +13,7 @@ import { recordLookup, recordVerification } from './verification-metrics.js';
 const KEY_STREAM_PREFIX = 'key-';
 /** The negative cache is dropped whole past this many publicIds (a flood of random ones), never grown without bound. */
 const MAX_REMEMBERED_MISSES = 10_000;
+const UNAVAILABLE = Object.freeze({ code: 'UNAVAILABLE' as const });
 
 /** At most `perSecond` takes a second, in bursts of up to `perSecond`. */
 class TokenBucket {
@@ -63,6 +64,13 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   private lookupsMade = 0;
   /** Failed lookups: the refusal stands, as it would without the lookup; logged once per outage. */
   private readonly lookupTrouble = new RetryBackoff(this.logger, 'replica lookup');
+  /** Since when the replica may have missed a change (its LISTEN connection dropped); undefined while fresh. */
+  private staleSince: number | undefined;
+  private staleTimer: NodeJS.Timeout | undefined;
+  /** Stale past maxStalenessMs with onStale 'fail': every verification answers UNAVAILABLE. */
+  private failingClosed = false;
+  /** Counts LISTEN (re)connections: only a resync begun on the current one makes the replica fresh. */
+  private listenEpoch = 0;
 
   constructor(
     @Inject(API_KEY_AUTH_OPTIONS) private readonly options: ApiKeyAuthOptions,
@@ -79,7 +87,11 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     // notified, and versions make applying it twice (or out of order) harmless.
     this.unsubscribe.push(
       this.notifications.onEvent((n) => this.onNotification(n)),
-      this.notifications.onReconnect(() => void this.resync('LISTEN reconnect')),
+      this.notifications.onReconnect(() => {
+        this.listenEpoch++;
+        void this.resync('LISTEN reconnect');
+      }),
+      this.notifications.onDisconnect(() => this.markStale()),
     );
     await this.notifications.onModuleInit();
     const started = Date.now();
@@ -114,6 +126,10 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   }
 
   private run(token: string, requiredScopes: readonly string[] | undefined, tenantId: string | undefined, lookUp: boolean): VerificationResult | Promise<VerificationResult> {
+    if (this.failingClosed) {
+      recordVerification('UNAVAILABLE');
+      return UNAVAILABLE;
+    }
     const timed = (++this.verifications & 127) === 0; // the clock and the histogram cost more than the check
     const started = timed ? performance.now() : 0;
     const first = this.evaluate(token, requiredScopes, tenantId);
@@ -175,9 +191,27 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     return lookup;
   }
 
-  status(): { keys: number; lastSyncAt: string | null; listening: boolean; reconnects: number; lookups: number } {
+  status(): {
+    keys: number;
+    lastSyncAt: string | null;
+    listening: boolean;
+    reconnects: number;
+    lookups: number;
+    /** How long the replica has been stale (its LISTEN connection down, no resync since); 0 while fresh. */
+    staleForMs: number;
+    /** Past maxStalenessMs with onStale 'fail': every key is refused with 503. */
+    failingClosed: boolean;
+  } {
     const { connected, reconnects } = this.notifications.status();
-    return { keys: this.replica.size, lastSyncAt: this.replica.status().lastSyncAt, listening: connected, reconnects, lookups: this.lookupsMade };
+    return {
+      keys: this.replica.size,
+      lastSyncAt: this.replica.status().lastSyncAt,
+      listening: connected,
+      reconnects,
+      lookups: this.lookupsMade,
+      staleForMs: this.staleSince === undefined ? 0 : Date.now() - this.staleSince,
+      failingClosed: this.failingClosed,
+    };
   }
 
   /** The LISTEN connection's backend pid (tests terminate it to prove recovery). */
@@ -214,9 +248,14 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
 
   async resync(reason: string): Promise<void> {
     if (this.stopping) return; // a refresh failing or LISTEN closing during shutdown: the pool is ending
+    // Fresh again only if LISTEN was up before this resync read: every later change is notified.
+    const epoch = this.notifications.status().connected ? this.listenEpoch : -1;
+    const startedAt = Date.now();
     try {
       const changed = await this.replica.resync();
       this.sync.succeeded();
+      if (epoch === this.listenEpoch && this.notifications.status().connected) this.markFresh();
+      else if (this.staleSince !== undefined) this.staleFrom(startedAt); // in step as of this read, blind again after it
       if (changed > 0) this.logger.log(`resync (${reason}): applied ${changed} changed keys`);
     } catch (error) {
       // Changes committed meanwhile are unknown here until a resync succeeds: retry soon, not at the next period.
@@ -231,8 +270,43 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /**
+   * The LISTEN connection dropped: changes committed from now on reach this replica only after a
+   * reconnect's resync. Past maxStalenessMs the guard fails closed, unless onStale is 'serve'.
+   */
+  private markStale(): void {
+    if (this.staleSince === undefined && !this.stopping) this.staleFrom(Date.now());
+  }
+
+  /**
+   * The replica is known to be in step as of `at` and blind after it (a resync that succeeded while
+   * LISTEN is still down moves `at` forward). Fails closed at `at` + maxStalenessMs.
+   */
+  private staleFrom(at: number): void {
+    this.staleSince = at;
+    clearTimeout(this.staleTimer);
+    if (this.failingClosed) this.logger.log('a resync caught the key replica up while LISTEN is still down: verifying keys');
+    this.failingClosed = false;
+    if ((this.options.onStale ?? 'fail') === 'serve') return;
+    const bound = this.options.maxStalenessMs ?? 30_000;
+    this.staleTimer = setTimeout(() => {
+      this.failingClosed = true;
+      this.logger.error(`the key replica has been cut off from the registry for ${bound} ms: refusing every key with 503 until it resyncs (onStale: 'fail')`);
+    }, Math.max(0, at + bound - Date.now()));
+    this.staleTimer.unref();
+  }
+
+  private markFresh(): void {
+    if (this.staleSince === undefined) return;
+    clearTimeout(this.staleTimer);
+    if (this.failingClosed) this.logger.log(`the key replica is in step with the registry again after ${Date.now() - this.staleSince} ms: verifying keys`);
+    this.staleSince = undefined;
+    this.failingClosed = false;
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.staleTimer);
     clearInterval(this.resyncTimer);
     clearTimeout(this.retryTimer);
     for (const off of this.unsubscribe) off();

@@ -20,6 +20,7 @@ const STATUS: Record<DomainErrorKind, number> = {
   'precondition-failed': 412,
   unprocessable: 422,
   'rate-limited': 429,
+  unavailable: 503,
 };
 
 const HTTP_CODES: Record<number, string> = {

@@ -10,7 +10,8 @@ export type DomainErrorKind =
   | 'conflict' // 409
   | 'precondition-failed' // 412
   | 'unprocessable' // 422
-  | 'rate-limited'; // 429
+  | 'rate-limited' // 429
+  | 'unavailable'; // 503
 
 export interface FieldError {
   field: string;

@@ -19,6 +19,10 @@ export interface AppConfig {
   bootstrapAdmin: boolean;
   /** The guard replica's safety resync period (it also resyncs after every LISTEN reconnect). */
   replicaResyncMs: number;
+  /** Past this long cut off from the database's notifications, the guard refuses with 503 (see guardOnStale). */
+  guardMaxStalenessMs: number;
+  /** 'fail' closes the guard past guardMaxStalenessMs; 'serve' keeps verifying from what it last knew. */
+  guardOnStale: 'fail' | 'serve';
   /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy: boolean;
   expirySweepEnabled: boolean;
@@ -106,6 +110,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     asyncProjectionsEnabled: bool(env, 'ASYNC_PROJECTIONS_ENABLED', true),
     expirySweepDelayMs: int(env, 'EXPIRY_SWEEP_DELAY_MS', 30_000, 300, 86_400_000),
     replicaResyncMs: int(env, 'REPLICA_RESYNC_MS', 30_000, 50, 86_400_000),
+    guardMaxStalenessMs: int(env, 'GUARD_MAX_STALENESS_MS', 30_000, 100, 86_400_000),
+    guardOnStale: oneOf(env, 'GUARD_ON_STALE', ['fail', 'serve'] as const, 'fail'),
     auditExportConcurrency: int(env, 'AUDIT_EXPORT_CONCURRENCY', 4, 1, 100),
     auditExportIdleTimeoutMs: int(env, 'AUDIT_EXPORT_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
   };

@@ -33,6 +33,7 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(EventNotifications.name);
   private readonly eventListeners = new Set<Listener<EventNotification>>();
   private readonly reconnectListeners = new Set<Listener<void>>();
+  private readonly disconnectListeners = new Set<Listener<void>>();
   private client: Client | undefined;
   private stopped = false;
   private attempt = 0;
@@ -56,6 +57,12 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
   onReconnect(listener: Listener<void>): () => void {
     this.reconnectListeners.add(listener);
     return () => this.reconnectListeners.delete(listener);
+  }
+
+  /** Called when the LISTEN connection is lost: notifications sent from now on will not arrive. */
+  onDisconnect(listener: Listener<void>): () => void {
+    this.disconnectListeners.add(listener);
+    return () => this.disconnectListeners.delete(listener);
   }
 
   status(): { connected: boolean; reconnects: number } {
@@ -117,6 +124,7 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
     this.connected = false;
     client.end().catch(() => undefined);
     this.logger.warn(`LISTEN connection lost: ${error instanceof Error ? error.message : String(error)}`);
+    for (const listener of this.disconnectListeners) listener();
     this.scheduleRetry();
   }
 

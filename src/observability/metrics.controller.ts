@@ -11,6 +11,8 @@ const projectionLag = gauge({ name: 'keyledger_projection_lag_events', help: 'Ev
 const projectionHalted = gauge({ name: 'keyledger_projection_halted', help: '1 when a projection halted on an event it cannot apply', labelNames: ['projection'] as const });
 const databaseUp = gauge({ name: 'keyledger_database_up', help: '1 when the last scrape could read the projections from the database' });
 const replicaKeys = gauge({ name: 'keyledger_replica_keys', help: 'Keys held in the guard replica' });
+const replicaStale = gauge({ name: 'keyledger_replica_stale_seconds', help: 'How long the guard replica has been cut off from change notifications (0 while fresh)' });
+const replicaFailingClosed = gauge({ name: 'keyledger_replica_failing_closed', help: '1 while the guard refuses every key with 503 (stale past its bound)' });
 const listenReconnects = gauge({ name: 'keyledger_listen_reconnects', help: 'LISTEN reconnects since start', labelNames: ['connection'] as const });
 const listenConnected = gauge({ name: 'keyledger_listen_connected', help: '1 while the LISTEN connection is up', labelNames: ['connection'] as const });
 
@@ -38,6 +40,8 @@ export class MetricsController {
     }
     const replica = this.verifier.status();
     replicaKeys.set(replica.keys);
+    replicaStale.set(replica.staleForMs / 1000);
+    replicaFailingClosed.set(replica.failingClosed ? 1 : 0);
     listenReconnects.labels('replica').set(replica.reconnects);
     listenConnected.labels('replica').set(replica.listening ? 1 : 0);
     const projections = this.notifications.status();

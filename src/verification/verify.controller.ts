@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Inject, Logger, Post, Res } from '@nestjs/c
 import { ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
-import { CurrentApiKey, KeyVerifier, RequireApiKey, type ApiKeyPrincipal } from '../auth/index.js';
+import { CurrentApiKey, GuardUnavailableError, KeyVerifier, RequireApiKey, type ApiKeyPrincipal } from '../auth/index.js';
 import { DomainError } from '../common/domain-error.js';
 import { PG_POOL } from '../database/database.tokens.js';
 import { hasScopes, tokenPublicId } from '../token/index.js';
@@ -62,6 +62,7 @@ export class VerifyController {
     // Another tenant's key answers exactly as an unknown one, unless the caller is platform-wide.
     const onlyTenant = hasScopes(caller.scopes, [VERIFY_ALL_TENANTS_SCOPE]) ? undefined : caller.tenantId;
     const result = await this.verifier.check(body.key, body.scopes, onlyTenant);
+    if (result.code === 'UNAVAILABLE') throw GuardUnavailableError.stale(this.verifier.status().staleForMs);
     // Both name the caller and the key checked (publicIds only); a failure is a warning with its reason.
     const record = { event: 'key.verification', actor: caller.publicId, target: tokenPublicId(body.key) ?? null };
     if (result.code !== 'VALID') {

@@ -1,0 +1,120 @@
+import request from 'supertest';
+import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
+import { testDatabaseUrl } from '../support/test-database.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { bearer, expectErrorShape, verifierOf, whoami } from './guard-helpers.js';
+
+/**
+ * A guard cut off from the registry's database (docs/guard.md, "A guard cut off from the
+ * registry"): its replica is stale from the moment its LISTEN connection drops. Past
+ * maxStalenessMs it fails closed with 503 AUTH.UNAVAILABLE (never later); with onStale 'serve' it
+ * keeps answering from what it last knew. Once the connection is back it resyncs and applies
+ * what it missed. The outage is real: a TCP proxy in front of PostgreSQL, cut and restored.
+ */
+const BOUND_MS = 1500;
+/** Timers and the event loop of a busy 2-core machine: how late "at the bound" may be seen. */
+const SLACK_MS = 400;
+/** LISTEN reconnects with backoff capped at 5 s, then resyncs. */
+const RECOVERY_MS = 10_000;
+
+describe('a guard cut off from the registry database', () => {
+  let registry: TestApp;
+  let admin: string;
+
+  beforeAll(async () => {
+    registry = await createTestApp();
+    admin = (await issueKey(registry.app, { scopes: ['admin'] })).token;
+  });
+  afterAll(() => registry?.close());
+
+  /** A second instance whose every database connection goes through `proxy`. */
+  async function guardBehind(proxy: TcpProxy, onStale: 'fail' | 'serve'): Promise<TestApp> {
+    return createTestApp(
+      { GUARD_MAX_STALENESS_MS: String(BOUND_MS), GUARD_ON_STALE: onStale, ASYNC_PROJECTIONS_ENABLED: 'false', EXPIRY_SWEEP_ENABLED: 'false' },
+      proxy.urlFor(testDatabaseUrl()),
+    );
+  }
+
+  /** Polls `check` every 25 ms until it holds; returns when (ms since `from`), or fails after `within`. */
+  async function whenHolds(check: () => Promise<boolean> | boolean, from: number, within: number): Promise<number> {
+    for (;;) {
+      if (await check()) return Date.now() - from;
+      if (Date.now() - from > within) throw new Error(`not within ${within} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  it('fails closed with 503 AUTH.UNAVAILABLE once maxStalenessMs has passed, never later, and applies the revocation after the reconnect', async () => {
+    const proxy = await TcpProxy.start(testDatabaseUrl());
+    const guard = await guardBehind(proxy, 'fail');
+    try {
+      const key = await issueKey(registry.app, { scopes: ['reports:read'] });
+      await whoami(guard, key.token).expect(200);
+
+      await proxy.cut();
+      const cutAt = Date.now();
+      await request(registry.url).post(`/admin/api-keys/${key.id}/revoke`).set(bearer(admin)).send({ reason: 'leaked' }).expect(200);
+
+      // Before the bound the guard cannot know of the revocation: it serves what it last knew.
+      const statuses: number[] = [];
+      const closedAfter = await whenHolds(
+        async () => {
+          const { status } = await whoami(guard, key.token);
+          statuses.push(status);
+          return status === 503;
+        },
+        cutAt,
+        BOUND_MS + SLACK_MS,
+      );
+      expect(closedAfter).toBeGreaterThanOrEqual(BOUND_MS - 50);
+      expect(closedAfter).toBeLessThanOrEqual(BOUND_MS + SLACK_MS);
+      expect(new Set(statuses.slice(0, -1))).toEqual(new Set([200]));
+
+      const refused = await whoami(guard, key.token);
+      expectErrorShape(refused, 503, 'AUTH.UNAVAILABLE');
+      expect(refused.headers['retry-after']).toBe('5');
+      // Every key, not only the revoked one: the guard cannot tell which ones changed.
+      expectErrorShape(await whoami(guard, admin), 503, 'AUTH.UNAVAILABLE');
+      expect(verifierOf(guard).status()).toMatchObject({ failingClosed: true, listening: false });
+      expect(verifierOf(guard).status().staleForMs).toBeGreaterThanOrEqual(BOUND_MS);
+      const metrics = await request(guard.url).get('/metrics').expect(200);
+      expect(metrics.text).toMatch(/^keyledger_replica_failing_closed 1$/m);
+
+      await proxy.restore();
+      await whenHolds(() => verifierOf(guard).status().staleForMs === 0, Date.now(), RECOVERY_MS);
+      expectErrorShape(await whoami(guard, key.token), 401, 'AUTH.REVOKED');
+      await whoami(guard, admin).expect(200);
+      expect(verifierOf(guard).status()).toMatchObject({ failingClosed: false, staleForMs: 0, listening: true });
+    } finally {
+      await proxy.restore();
+      await guard.close();
+      await proxy.cut();
+    }
+  }, 60_000);
+
+  it("with onStale 'serve' keeps serving from what it last knew, and applies the revocation after the reconnect", async () => {
+    const proxy = await TcpProxy.start(testDatabaseUrl());
+    const guard = await guardBehind(proxy, 'serve');
+    try {
+      const key = await issueKey(registry.app, { scopes: ['reports:read'] });
+      await whoami(guard, key.token).expect(200);
+
+      await proxy.cut();
+      const cutAt = Date.now();
+      await request(registry.url).post(`/admin/api-keys/${key.id}/revoke`).set(bearer(admin)).send({}).expect(200);
+      await whenHolds(() => verifierOf(guard).status().staleForMs > BOUND_MS + SLACK_MS, cutAt, BOUND_MS + 2 * SLACK_MS);
+      // The documented trade-off: availability over a revocation it cannot have heard of.
+      await whoami(guard, key.token).expect(200);
+      expect(verifierOf(guard).status().failingClosed).toBe(false);
+
+      await proxy.restore();
+      await whenHolds(() => verifierOf(guard).status().staleForMs === 0, Date.now(), RECOVERY_MS);
+      expect(verifierOf(guard).status().listening).toBe(true);
+      expectErrorShape(await whoami(guard, key.token), 401, 'AUTH.REVOKED');
+    } finally {
+      await proxy.restore();
+      await guard.close();
+      await proxy.cut();
+    }
+  }, 60_000);
+});
