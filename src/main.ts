@@ -67,7 +67,8 @@ function closeOnSignals(app: NestFastifyApplication): void {
   process.on('SIGINT', onSignal);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** The server as a user starts it (`node dist/src/main.js`, or `npm start` through scripts/start.mjs). */
+export function main(): void {
   let config: AppConfig;
   try {
     config = loadConfig();
@@ -83,3 +84,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.exit(1);
   });
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();
