@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../support/free-port.js';
@@ -28,7 +28,7 @@ describe('npm start, signalled as a process manager would', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('%s to the npm process stops the server and its embedded PostgreSQL within 10 s', async (signal) => {
     const [port, pgPort] = [await freePort(), await freePort()];
     const dataDir = mkdtempSync(join(tmpdir(), 'keyledger-npm-start-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), DATA_DIR: dataDir, KEY_PEPPER: TEST_PEPPER, LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), DATA_DIR: dataDir, KEY_PEPPER: TEST_PEPPER, LOG_LEVEL: 'info' };
     delete env.DATABASE_URL; // the embedded default
     delete env.HOST;
     const npm = spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -44,6 +44,13 @@ describe('npm start, signalled as a process manager would', () => {
       }
       expect(await listening(pgPort)).toBe(true);
       expect(output).not.toContain('building'); // `npm test` built it: nothing changed since
+      // One record says what to open next; Nest's line per route is at debug level.
+      const base = `http://127.0.0.1:${port}`; // the embedded default listens on loopback only
+      expect(output).toContain(`ready: console ${base}/console · API docs ${base}/docs · health ${base}/health · bootstrap key ${join(dataDir, 'bootstrap-admin.key')}`);
+      expect(output).toContain(`database embedded PostgreSQL in ${dataDir}/pg, port ${pgPort}`);
+      expect(output).not.toMatch(/Mapped \{/);
+      const root = await fetch(`${base}/`, { redirect: 'manual' });
+      expect([root.status, root.headers.get('location')]).toEqual([302, '/console']);
 
       const signalledAt = Date.now();
       npm.kill(signal);
@@ -60,4 +67,27 @@ describe('npm start, signalled as a process manager would', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 150_000);
+
+  it('refuses to start on a port already in use before it starts a database or issues a key', async () => {
+    const [port, pgPort] = [await freePort(), await freePort()];
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', () => resolve()));
+    const dataDir = mkdtempSync(join(tmpdir(), 'keyledger-npm-start-'));
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), DATA_DIR: dataDir, KEY_PEPPER: TEST_PEPPER };
+      delete env.DATABASE_URL;
+      delete env.HOST;
+      const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString('utf8')));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(1);
+      expect(stderr).toContain(`keyledger: failed to start: port ${port} on 127.0.0.1 is already in use`);
+      expect(existsSync(join(dataDir, 'bootstrap-admin.key'))).toBe(false);
+      expect(existsSync(join(dataDir, 'pg'))).toBe(false);
+    } finally {
+      taken.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
