@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     let bytes = 0;
     started = performance.now();
     await pipeline(
-      await new AuditExporter(db.url, db.config).open(ADMIN, {}, 'ndjson'),
+      await new AuditExporter(db.url, db.config, store).open(ADMIN, {}, 'ndjson'),
       new Writable({
         write(chunk: Buffer, _enc, done) {
           for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows++; // one line per entry

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { ClientBase, Pool, PoolClient } from 'pg';
 import { copyOut, copyText, copyTimestamp } from '../database/copy-out.js';
 import { PG_POOL } from '../database/database.tokens.js';
 import { ConcurrencyError, EventIdConflictError } from './event-store.errors.js';
@@ -327,7 +327,7 @@ export class EventStore implements OnModuleDestroy {
    * transactions older than this xid, the readers' gate (see currentXmin); omit it only under a
    * lock that keeps writers out. Stopping early leaves the client inside the COPY: destroy it.
    */
-  async *replay(client: PoolClient, { order, before, batchSize = 5000, metadata = true }: ReplayReadOptions): AsyncGenerator<RecordedEvent[]> {
+  async *replay(client: ClientBase, { order, before, batchSize = 5000, metadata = true }: ReplayReadOptions): AsyncGenerator<RecordedEvent[]> {
     const orderBy = order === 'global' ? 'transaction_id, global_position' : 'stream_id, stream_version';
     // For copyTimestamp; LOCAL: the client goes back to the pool with its settings untouched.
     await client.query(`SET LOCAL TimeZone TO 'UTC'; SET LOCAL DateStyle TO ISO`);
@@ -347,7 +347,7 @@ export class EventStore implements OnModuleDestroy {
   }
 
   /** The oldest transaction still running, as a gate for replay: every event below it is committed or never will be. */
-  async currentXmin(client: PoolClient): Promise<string> {
+  async currentXmin(client: ClientBase): Promise<string> {
     const { rows } = await client.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
     return rows[0].xmin;
   }
