@@ -94,7 +94,7 @@ export class AuditExporter {
       throw error;
     }
     const waiting: Waiting = { since: undefined };
-    const stream = Readable.from(this.copy(client, read(client), waiting));
+    const stream = Readable.from(this.copy(client, read, waiting));
     let watchdog: NodeJS.Timeout | undefined;
     if (idleTimeoutMs !== undefined) {
       watchdog = setInterval(() => {
@@ -134,9 +134,10 @@ export class AuditExporter {
     }
   }
 
-  private async *copy(client: Client, text: AsyncIterable<string>, waiting: Waiting): AsyncGenerator<string> {
+  /** Runs `read` on the export's connection once the stream is first read (not before: an export destroyed unread sends no query). */
+  private async *copy(client: Client, read: (client: Client) => AsyncIterable<string>, waiting: Waiting): AsyncGenerator<string> {
     try {
-      for await (const chunk of text) {
+      for await (const chunk of read(client)) {
         // Suspended here until the stream wants more: the reader has taken nothing since.
         waiting.since = Date.now();
         yield chunk;
