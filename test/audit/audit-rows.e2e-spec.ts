@@ -156,7 +156,7 @@ describe('audit rows that cannot lie', () => {
         ).rows[0];
       const constraints = async () =>
         (await pool.query<{ c: string }>(`SELECT conname || ' ' || pg_get_constraintdef(oid) AS c FROM pg_constraint WHERE conrelid = 'audit_log'::regclass ORDER BY 1`)).rows;
-      const rows = async () => (await pool.query('SELECT * FROM audit_log ORDER BY seq')).rows;
+      const rows = async (): Promise<unknown[]> => (await pool.query<Record<string, unknown>>('SELECT * FROM audit_log ORDER BY seq')).rows;
       const [before, constraintsBefore, rowsBefore] = [await shape(), await constraints(), await rows()];
       expect(before.indexes).toHaveLength(8);
       expect(before.triggers).toHaveLength(2);
