@@ -101,6 +101,12 @@ function copyColumns(metadata: boolean): string {
   return `global_position, transaction_id, stream_id, stream_version, event_id, type, schema_version, payload, ${metadata ? 'metadata' : 'NULL'}, recorded_at`;
 }
 
+/** The SELECT that EventStore.replay streams with COPY (bench:rebuild times it alone, as part of the floor). */
+export function replayQuery({ order, before, metadata = true }: Pick<ReplayReadOptions, 'order' | 'before' | 'metadata'>): string {
+  const orderBy = order === 'global' ? 'transaction_id, global_position' : 'stream_id, stream_version';
+  return `SELECT ${copyColumns(metadata)} FROM events ${before === undefined ? '' : `WHERE transaction_id < '${BigInt(before)}'::xid8`} ORDER BY ${orderBy}`;
+}
+
 /** The metadata of a replayed event whose reader did not ask for it (ReplayOptions.metadata). */
 const NO_METADATA: EventMetadata = Object.freeze({});
 
@@ -328,13 +334,9 @@ export class EventStore implements OnModuleDestroy {
    * lock that keeps writers out. Stopping early leaves the client inside the COPY: destroy it.
    */
   async *replay(client: ClientBase, { order, before, batchSize = 5000, metadata = true }: ReplayReadOptions): AsyncGenerator<RecordedEvent[]> {
-    const orderBy = order === 'global' ? 'transaction_id, global_position' : 'stream_id, stream_version';
     // For copyTimestamp; LOCAL: the client goes back to the pool with its settings untouched.
     await client.query(`SET LOCAL TimeZone TO 'UTC'; SET LOCAL DateStyle TO ISO`);
-    const rows = copyOut(
-      client,
-      `SELECT ${copyColumns(metadata)} FROM events ${before === undefined ? '' : `WHERE transaction_id < '${BigInt(before)}'::xid8`} ORDER BY ${orderBy}`,
-    );
+    const rows = copyOut(client, replayQuery({ order, before, metadata }));
     let batch: RecordedEvent[] = [];
     for await (const chunk of rows) {
       for (const row of chunk) batch.push(fromCopyRow(row));
