@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,9 +8,7 @@ import { ProjectionsService } from '../../src/event-store/index.js';
 import { keyStreamId } from '../../src/keys/index.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { bearer, createIsolatedDatabase, download, uniqueTenant, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
-
-const VERIFIER = join(import.meta.dirname, '..', '..', 'docs', 'audit-verifier.mjs');
+import { auditCaughtUp, bearer, createIsolatedDatabase, download, runVerifier, uniqueTenant, withTriggerOff, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
 
 interface Verified {
   ok: boolean;
@@ -47,14 +44,7 @@ describe('audit rows that cannot lie', () => {
     (await get('/admin/audit/verify', fromDigest === undefined ? {} : { fromDigest }).expect(200)).body as Verified;
   const count = async (table: 'events' | 'audit_log'): Promise<number> => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
 
-  async function settled(): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      await sut.app.get(ProjectionsService).catchUp();
-      if ((await count('audit_log')) === (await count('events'))) return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error('the audit projection did not catch up');
-  }
+  const settled = (): Promise<void> => auditCaughtUp(sut, pool);
 
   const positionOf = (type: string, key: string): number => {
     const found = chain.find((e) => e.type === type && e.streamId === keyStreamId(keys[key]));
@@ -63,32 +53,10 @@ describe('audit rows that cannot lie', () => {
   };
   const indexOf = (position: number): number => chain.findIndex((e) => e.position === position);
 
-  /** Runs a statement on audit_log as the superuser, with the append-only trigger off, as an attacker who owns the table could. */
-  async function editRows(sql: string, params: unknown[]): Promise<void> {
+  /** Edits one audit row as the superuser, with the append-only trigger off, as an attacker who owns the table could. */
+  async function editRow(sql: string, params: unknown[]): Promise<void> {
     edited = true;
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only');
-      const { rowCount } = await client.query(sql, params);
-      expect(rowCount).toBe(1);
-      await client.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only');
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
-
-  function runVerifier(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string[]; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(process.execPath, [VERIFIER, ...args], { env, timeout: 20_000 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout: stdout.trim().split('\n'), stderr });
-      });
-    });
+    await withTriggerOff(pool, 'audit_log', 'audit_log_append_only', [[sql, params]]);
   }
 
   beforeAll(async () => {
@@ -196,7 +164,7 @@ describe('audit rows that cannot lie', () => {
       // The edit changes something the event does say.
       if (set.includes('ip =')) expect(rows[0].ip).not.toBeNull();
       if (set.includes('reason =')) expect(rows[0].reason).toBe('leaked in a ticket');
-      await editRows(`UPDATE audit_log ${set} WHERE position = $1`, [position]);
+      await editRow(`UPDATE audit_log ${set} WHERE position = $1`, [position]);
       const reason = `the audit row differs from its event in ${columns} (edited)`;
       expect(await verify()).toEqual({
         ok: false,

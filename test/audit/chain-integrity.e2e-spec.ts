@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Pool, type PoolClient } from 'pg';
 import request from 'supertest';
 import { EventStore, ProjectionsService } from '../../src/event-store/index.js';
@@ -10,9 +8,7 @@ import { keyStreamId } from '../../src/keys/index.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
 import { gate, patch } from '../support/test-hooks.js';
-import { bearer, createIsolatedDatabase, uniqueTenant, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
-
-const VERIFIER = join(import.meta.dirname, '..', '..', 'docs', 'audit-verifier.mjs');
+import { auditCaughtUp, bearer, createIsolatedDatabase, runVerifier, uniqueTenant, withTriggerOff, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
 
 interface Digest {
   position: number;
@@ -67,15 +63,7 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
   const count = async (table: 'events' | 'audit_log'): Promise<number> =>
     (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
 
-  /** Until the audit projection has a row for every event (catchUp, then check; nothing else writes here). */
-  async function settled(): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      await sut.app.get(ProjectionsService).catchUp();
-      if ((await count('audit_log')) === (await count('events'))) return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error('the audit projection did not catch up');
-  }
+  const settled = (): Promise<void> => auditCaughtUp(sut, pool);
 
   /**
    * rebuild('audit-log'), then settle. ProjectionRunner.rebuild stops replaying at the first batch
@@ -104,29 +92,10 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
   /** Runs statements as the superuser with the append-only trigger off, in one transaction. */
   async function tamper(...statements: [string, unknown[]?][]): Promise<void> {
     tampered = true;
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('ALTER TABLE events DISABLE TRIGGER events_append_only');
-      for (const [sql, params] of statements) await client.query(sql, params);
-      await client.query('ALTER TABLE events ENABLE TRIGGER events_append_only');
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    } finally {
-      client.release();
-    }
+    await withTriggerOff(pool, 'events', 'events_append_only', statements);
   }
 
-  function runVerifier(...args: string[]): Promise<{ code: number; stdout: string[]; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(process.execPath, [VERIFIER, ...args], { env: { ...process.env, DATABASE_URL: db.url }, timeout: 20_000 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout: stdout.trim().split('\n'), stderr });
-      });
-    });
-  }
+  const verifier = (...args: string[]) => runVerifier(args, { ...process.env, DATABASE_URL: db.url });
 
   /**
    * Two key.created appends whose transactions interleave: the second draws its xid first but its
@@ -261,7 +230,7 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
     // A digest of an earlier point with its last hex digit changed.
     const wrong = `${rows[0].position}:${hash.slice(0, -1)}${hash.endsWith('0') ? '1' : '0'}`;
     // Read-only child processes: run them side by side.
-    const [checked, mismatched] = await Promise.all([runVerifier(intact.digest), runVerifier(wrong)]);
+    const [checked, mismatched] = await Promise.all([verifier(intact.digest), verifier(wrong)]);
     // Its first line is exactly GET /admin/audit/digest's `digest`; the digest given matches.
     expect(checked).toMatchObject({ code: 0, stdout: [intact.digest, `digest ${intact.digest}: matches`] });
     expect(checked.stderr).toContain(`${chain.length} events`);
@@ -361,7 +330,7 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
       // outside tells the two chains apart — and it judges an earlier, still intact, point as matching.
       const before = (await pool.query<{ position: number; chain_hash: Buffer }>('SELECT position, chain_hash FROM audit_log WHERE seq = 2')).rows[0];
       const earlier = `${before.position}:${before.chain_hash.toString('hex')}`;
-      const [outside, outsideEarlier] = await Promise.all([runVerifier(intact.digest), runVerifier(earlier)]);
+      const [outside, outsideEarlier] = await Promise.all([verifier(intact.digest), verifier(earlier)]);
       expect(outside.code).toBe(1);
       expect(outside.stdout).toEqual([(await digest()).digest, expect.stringMatching(/DOES NOT MATCH/)]);
       expect(outside.stdout[0]).not.toBe(intact.digest);

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { Pool } from 'pg';
 import request, { type Response } from 'supertest';
 import { runMigrations } from '../../src/database/migrations.js';
@@ -140,3 +142,43 @@ export async function download(
   return { status: res.status, contentType: res.headers.get('content-type'), disposition: res.headers.get('content-disposition'), text: await res.text() };
 }
 
+
+/** Runs statements in one transaction with a trigger of `table` switched off, as the superuser (or the table's owner, an attacker) can. */
+export async function withTriggerOff(pool: Pool, table: string, trigger: string, statements: [string, unknown[]?][]): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`ALTER TABLE ${table} DISABLE TRIGGER ${trigger}`);
+    for (const [sql, params] of statements) await client.query(sql, params);
+    await client.query(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Until the audit projection has a row for every event: for a database of a file's own, where nothing else writes (catchUp, then check). */
+export async function auditCaughtUp(sut: TestApp, pool: Pool): Promise<void> {
+  const count = async (table: 'events' | 'audit_log'): Promise<number> => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
+  for (let i = 0; i < 200; i++) {
+    await sut.app.get(ProjectionsService).catchUp();
+    if ((await count('audit_log')) === (await count('events'))) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('the audit projection did not catch up');
+}
+
+const VERIFIER = join(import.meta.dirname, '..', '..', 'docs', 'audit-verifier.mjs');
+
+/** Runs docs/audit-verifier.mjs as a user would, as a process of its own: its exit status and output. */
+export function runVerifier(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string[]; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [VERIFIER, ...args], { env, timeout: 20_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout: stdout.trim().split('\n'), stderr });
+    });
+  });
+}

@@ -5,6 +5,7 @@ import { PG_POOL } from '../../database/database.tokens.js';
 import { EventStore, START, type Checkpoint } from '../../event-store/index.js';
 import { canonicalJson, GENESIS, nextChainHash } from '../audit-chain.js';
 import { AuditRows, type DerivedAuditRow } from '../projections/audit-log.projection.js';
+import { AUDIT_COLUMNS, type AuditRow } from './audit-filter.js';
 
 export interface ChainMismatch {
   position: number;
@@ -26,37 +27,15 @@ export function parseDigest(raw: string): { position: number; chainHash: string 
   return { position: Number(match[1]), chainHash: match[2] };
 }
 
-/** An audit row as stored, each column as text in the form `derivedColumns` writes (times in UTC, to the millisecond). */
-interface StoredRow {
-  seq: string;
-  position: string;
-  recorded_at: string;
-  occurred_at: string;
-  event_type: string;
-  stream_id: string;
-  key_id: string | null;
-  public_id: string | null;
-  tenant_id: string | null;
-  actor_type: string | null;
-  actor_id: string | null;
-  request_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  reason: string | null;
-  changes: unknown;
-  chain_hash: Buffer;
-}
-
 const ALTERED = 'the event differs from what the audit chain recorded (altered)';
 
-const MS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
-const STORED_ROWS = `SELECT seq::text, position::text, to_char(recorded_at AT TIME ZONE 'UTC', ${MS}) AS recorded_at,
-  to_char(occurred_at AT TIME ZONE 'UTC', ${MS}) AS occurred_at, event_type, stream_id, key_id::text, public_id, tenant_id,
-  actor_type, actor_id, request_id, ip, user_agent, reason, changes, chain_hash
-  FROM audit_log WHERE audit_log.seq > $1 ORDER BY audit_log.seq LIMIT $2`; // qualified: the output column seq is text
+/** An audit row as stored, read as the query API reads it (times in UTC to the millisecond, the hash in hex), and its stream. */
+type StoredRow = AuditRow & { stream_id: string };
 
-/** Every column but chain_hash, as StoredRow reads it back: what the projection derives from the event. */
-function derivedColumns(r: DerivedAuditRow): Omit<StoredRow, 'chain_hash'> {
+const STORED_ROWS = `SELECT ${AUDIT_COLUMNS}, stream_id FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`;
+
+/** Every column, as StoredRow reads it back: what the projection derives from the event. */
+function derivedColumns(r: DerivedAuditRow): Record<Exclude<keyof StoredRow, 'changes'>, string | null> & { changes: string } {
   const occurred = new Date(r.occurredAt);
   return {
     seq: String(r.seq),
@@ -75,16 +54,17 @@ function derivedColumns(r: DerivedAuditRow): Omit<StoredRow, 'chain_hash'> {
     user_agent: r.userAgent,
     reason: r.reason,
     changes: canonicalJson(r.changes),
+    chain_hash: r.chainHash.toString('hex'),
   };
 }
 
-/** The columns of a stored row that differ from the row its event gives. */
+/** The columns of a stored row, other than chain_hash, that differ from the row its event gives. */
 function editedColumns(stored: StoredRow, derived: DerivedAuditRow): string[] {
-  const expected = derivedColumns(derived);
   const edited: string[] = [];
-  for (const [column, value] of Object.entries(expected)) {
+  for (const [column, value] of Object.entries(derivedColumns(derived))) {
+    if (column === 'chain_hash') continue; // compared first: a different hash means the event was altered
     const actual = column === 'changes' ? canonicalJson(stored.changes) : stored[column as keyof StoredRow];
-    if (actual !== value) edited.push(column);
+    if ((typeof actual === 'number' ? String(actual) : actual) !== value) edited.push(column);
   }
   return edited;
 }
@@ -144,10 +124,10 @@ export class ChainVerifier {
           derived = derive.next(event);
         } catch (error) {
           // An altered event is named as such, whether or not the projection could still read it.
-          if (!nextChainHash(chain, event).equals(row.chain_hash)) return result({ position: event.position, reason: ALTERED });
+          if (nextChainHash(chain, event).toString('hex') !== row.chain_hash) return result({ position: event.position, reason: ALTERED });
           return result({ position: event.position, reason: `the audit row cannot be derived from its event: ${error instanceof Error ? error.message : String(error)}` });
         }
-        if (!derived.chainHash.equals(row.chain_hash)) return result({ position: event.position, reason: ALTERED });
+        if (derived.chainHash.toString('hex') !== row.chain_hash) return result({ position: event.position, reason: ALTERED });
         const edited = editedColumns(row, derived);
         if (edited.length > 0) return result({ position: event.position, reason: `the audit row differs from its event in ${edited.join(', ')} (edited)` });
         chain = derived.chainHash;
