@@ -6,9 +6,8 @@ import { Pool } from 'pg';
 import request from 'supertest';
 import { ProjectionsService } from '../../src/event-store/index.js';
 import { keyStreamId } from '../../src/keys/index.js';
-import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
-import { testPool } from '../support/test-database.js';
-import { auditCaughtUp, bearer, createIsolatedDatabase, download, runVerifier, uniqueTenant, withTriggerOff, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
+import { issueKey, type TestApp } from '../support/test-app.js';
+import { auditCaughtUp, bearer, download, openIsolatedApp, runVerifier, uniqueTenant, untilKnown, withTriggerOff, SETUP_TIMEOUT, TIMEOUT, type IsolatedApp } from './helpers.js';
 
 interface Verified {
   ok: boolean;
@@ -27,8 +26,7 @@ interface Verified {
  * edits puts the honest rows back with a rebuild.
  */
 describe('audit rows that cannot lie', () => {
-  let shared: Pool;
-  let db: Awaited<ReturnType<typeof createIsolatedDatabase>>;
+  let isolated: IsolatedApp | undefined;
   let sut: TestApp;
   let pool: Pool;
   let admin: { id: string; token: string };
@@ -60,17 +58,8 @@ describe('audit rows that cannot lie', () => {
   }
 
   beforeAll(async () => {
-    shared = testPool(1);
-    db = await createIsolatedDatabase(shared);
-    pool = new Pool({ connectionString: db.url, max: 4 });
-    pool.on('error', () => undefined);
-    sut = await createTestApp({ EXPIRY_SWEEP_ENABLED: 'false' }, db.url);
-    admin = await issueKey(sut.app, { scopes: ['admin'] });
-    const deadline = Date.now() + 10_000;
-    while ((await get('/admin/audit/digest')).status === 401) {
-      if (Date.now() > deadline) throw new Error('admin key never became usable');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    isolated = await openIsolatedApp();
+    ({ pool, sut, admin } = isolated);
     for (const name of ['a1', 'a2']) keys[name] = ((await act('post', '/admin/api-keys', { tenantId: A, name }).expect(201)).body as { id: string }).id;
     await act('patch', `/admin/api-keys/${keys.a1}`, { name: 'a1, renamed' }).expect(200);
     await act('post', `/admin/api-keys/${keys.a2}/revoke`, { reason: 'leaked in a ticket' }).expect(200);
@@ -92,10 +81,7 @@ describe('audit rows that cannot lie', () => {
   }, SETUP_TIMEOUT);
 
   afterAll(async () => {
-    await sut?.close();
-    await pool?.end();
-    await db?.drop();
-    await shared?.end();
+    await isolated?.close();
   }, SETUP_TIMEOUT);
 
   it('the database refuses UPDATE, DELETE and TRUNCATE on audit_log', async () => {
@@ -254,13 +240,9 @@ describe('audit rows that cannot lie', () => {
 
     it('is for admins only (the chain spans every tenant) and takes no filter', async () => {
       const reader = await issueKey(sut.app, { tenantId: A, scopes: ['audit:read'] });
-      // A new key reaches the guard's replica asynchronously (LISTEN/NOTIFY), as for the admin key above.
-      const deadline = Date.now() + 10_000;
-      let refused = await download(sut, reader.token, { format: 'events-ndjson' });
-      while (refused.status === 401 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        refused = await download(sut, reader.token, { format: 'events-ndjson' });
-      }
+      // A new key reaches the guard's replica asynchronously (LISTEN/NOTIFY), as for the admin key.
+      await untilKnown(() => download(sut, reader.token, { format: 'events-ndjson' }));
+      const refused = await download(sut, reader.token, { format: 'events-ndjson' });
       expect(refused.status).toBe(403);
       expect(JSON.parse(refused.text)).toMatchObject({ statusCode: 403, code: 'AUDIT.EVENTS_EXPORT_FORBIDDEN' });
       const filtered = await download(sut, admin.token, { format: 'events-ndjson', tenantId: A });

@@ -5,10 +5,9 @@ import { EventStore, ProjectionsService } from '../../src/event-store/index.js';
 import { ApiKey } from '../../src/keys/domain/api-key.aggregate.js';
 import { serializeKeyEvent } from '../../src/keys/domain/key-events.js';
 import { keyStreamId } from '../../src/keys/index.js';
-import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
-import { testPool } from '../support/test-database.js';
+import type { TestApp } from '../support/test-app.js';
 import { gate, patch } from '../support/test-hooks.js';
-import { auditCaughtUp, bearer, createIsolatedDatabase, runVerifier, uniqueTenant, withTriggerOff, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
+import { auditCaughtUp, bearer, openIsolatedApp, runVerifier, uniqueTenant, withTriggerOff, SETUP_TIMEOUT, TIMEOUT, type IsolatedApp } from './helpers.js';
 
 interface Digest {
   position: number;
@@ -41,8 +40,8 @@ interface ChainEvent {
  * in a database of its own, and every test puts the original events back afterwards.
  */
 describe('audit hash chain: rebuild, verify, tampering, digests and an outside verifier', () => {
-  let shared: Pool;
-  let db: Awaited<ReturnType<typeof createIsolatedDatabase>>;
+  let isolated: IsolatedApp | undefined;
+  let db: IsolatedApp['db'];
   let sut: TestApp;
   let pool: Pool;
   let admin: { id: string; token: string };
@@ -128,18 +127,8 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
   }
 
   beforeAll(async () => {
-    shared = testPool(1);
-    db = await createIsolatedDatabase(shared);
-    pool = new Pool({ connectionString: db.url, max: 4 });
-    // pool.end() can resolve while a connection is still closing; DROP … WITH (FORCE) then ends it with an error.
-    pool.on('error', () => undefined);
-    sut = await createTestApp({ EXPIRY_SWEEP_ENABLED: 'false' }, db.url);
-    admin = await issueKey(sut.app, { scopes: ['admin'] });
-    const deadline = Date.now() + 10_000;
-    while ((await get('/admin/audit/digest')).status === 401) {
-      if (Date.now() > deadline) throw new Error('admin key never became usable');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    isolated = await openIsolatedApp();
+    ({ db, pool, sut, admin } = isolated);
     const create = async (name: string, tenantId: string) => {
       keys[name] = { id: ((await act('post', '/admin/api-keys', { tenantId, name }).expect(201)).body as { id: string }).id };
     };
@@ -174,10 +163,7 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
   }, SETUP_TIMEOUT);
 
   afterAll(async () => {
-    await sut?.close();
-    await pool?.end();
-    await db?.drop();
-    await shared?.end();
+    await isolated?.close();
   }, SETUP_TIMEOUT);
 
   it('the database refuses UPDATE, DELETE and TRUNCATE on events', async () => {

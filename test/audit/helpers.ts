@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import request, { type Response } from 'supertest';
 import { runMigrations } from '../../src/database/migrations.js';
 import { ProjectionsService } from '../../src/event-store/index.js';
-import type { TestApp } from '../support/test-app.js';
-import { testDatabaseUrl } from '../support/test-database.js';
+import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
+import { testDatabaseUrl, testPool } from '../support/test-database.js';
 
 /**
  * Per test and per setup hook. Each test here takes well under a second on an idle machine; the
@@ -181,4 +181,46 @@ export function runVerifier(args: string[], env: NodeJS.ProcessEnv): Promise<{ c
       resolve({ code, stdout: stdout.trim().split('\n'), stderr });
     });
   });
+}
+
+/** Until the guard's replica (fed asynchronously, LISTEN/NOTIFY) knows a key just issued: its first call that is not a 401. */
+export async function untilKnown(call: () => Promise<{ status: number }>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await call()).status === 401) {
+    if (Date.now() > deadline) throw new Error('the key never became usable');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export interface IsolatedApp {
+  db: Awaited<ReturnType<typeof createIsolatedDatabase>>;
+  /** A pool on that database, as the superuser. */
+  pool: Pool;
+  sut: TestApp;
+  admin: { id: string; token: string };
+  close(): Promise<void>;
+}
+
+/** An app on a migrated database of its own (no expiry sweeper), with a usable admin key: for tests that tamper with tables. */
+export async function openIsolatedApp(): Promise<IsolatedApp> {
+  const shared = testPool(1);
+  const db = await createIsolatedDatabase(shared);
+  const pool = new Pool({ connectionString: db.url, max: 4 });
+  // pool.end() can resolve while a connection is still closing; DROP … WITH (FORCE) then ends it with an error.
+  pool.on('error', () => undefined);
+  const sut = await createTestApp({ EXPIRY_SWEEP_ENABLED: 'false' }, db.url);
+  const admin = await issueKey(sut.app, { scopes: ['admin'] });
+  await untilKnown(() => request(sut.url).get('/admin/audit/digest').set(bearer(admin.token)));
+  return {
+    db,
+    pool,
+    sut,
+    admin,
+    close: async () => {
+      await sut.close();
+      await pool.end();
+      await db.drop();
+      await shared.end();
+    },
+  };
 }
