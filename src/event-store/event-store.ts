@@ -102,9 +102,10 @@ function copyColumns(metadata: boolean): string {
 }
 
 /** The SELECT that EventStore.replay streams with COPY (bench:rebuild times it alone, as part of the floor). */
-export function replayQuery({ order, before, metadata = true }: Pick<ReplayReadOptions, 'order' | 'before' | 'metadata'>): string {
+export function replayQuery({ order, before, metadata = true, limit }: Omit<ReplayReadOptions, 'batchSize'>): string {
   const orderBy = order === 'global' ? 'transaction_id, global_position' : 'stream_id, stream_version';
-  return `SELECT ${copyColumns(metadata)} FROM events ${before === undefined ? '' : `WHERE transaction_id < '${BigInt(before)}'::xid8`} ORDER BY ${orderBy}`;
+  const where = before === undefined ? '' : `WHERE transaction_id < '${BigInt(before)}'::xid8`;
+  return `SELECT ${copyColumns(metadata)} FROM events ${where} ORDER BY ${orderBy}${limit === undefined ? '' : ` LIMIT ${BigInt(limit)}`}`;
 }
 
 /** The metadata of a replayed event whose reader did not ask for it (ReplayOptions.metadata). */
@@ -333,10 +334,10 @@ export class EventStore implements OnModuleDestroy {
    * transactions older than this xid, the readers' gate (see currentXmin); omit it only under a
    * lock that keeps writers out. Stopping early leaves the client inside the COPY: destroy it.
    */
-  async *replay(client: ClientBase, { order, before, batchSize = 5000, metadata = true }: ReplayReadOptions): AsyncGenerator<RecordedEvent[]> {
+  async *replay(client: ClientBase, { order, before, batchSize = 5000, metadata = true, limit }: ReplayReadOptions): AsyncGenerator<RecordedEvent[]> {
     // For copyTimestamp; LOCAL: the client goes back to the pool with its settings untouched.
     await client.query(`SET LOCAL TimeZone TO 'UTC'; SET LOCAL DateStyle TO ISO`);
-    const rows = copyOut(client, replayQuery({ order, before, metadata }));
+    const rows = copyOut(client, replayQuery({ order, before, metadata, limit }));
     let batch: RecordedEvent[] = [];
     for await (const chunk of rows) {
       for (const row of chunk) batch.push(fromCopyRow(row));

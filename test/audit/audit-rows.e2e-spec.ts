@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import request from 'supertest';
+import { AuditExporter } from '../../src/audit/index.js';
 import { ProjectionsService } from '../../src/event-store/index.js';
-import { keyStreamId } from '../../src/keys/index.js';
+import { keyStreamId, SYSTEM_ACTOR } from '../../src/keys/index.js';
 import { issueKey, type TestApp } from '../support/test-app.js';
 import { auditCaughtUp, bearer, download, openIsolatedApp, runVerifier, uniqueTenant, untilKnown, withTriggerOff, SETUP_TIMEOUT, TIMEOUT, type IsolatedApp } from './helpers.js';
 
@@ -236,6 +237,19 @@ describe('audit rows that cannot lie', () => {
       await writeFile(shortFile, `${lines.filter((_, i) => i !== 1).join('\n')}\n`);
       expect((await runVerifier(['--file', shortFile, intact], offline())).code).toBe(1);
       expect((await readFile(file, 'utf8')).length).toBe(res.text.length);
+    }, TIMEOUT);
+
+    it('with a limit (the CLI\'s --limit), holds the first events of the chain: a prefix still checked against a digest of its last event', async () => {
+      const stream = await sut.app.get(AuditExporter).open(SYSTEM_ACTOR, {}, 'events-ndjson', { limit: 2 });
+      let text = '';
+      for await (const chunk of stream) text += chunk as string;
+      expect(text.split('\n').slice(0, -1).map((line) => (JSON.parse(line) as { position: number }).position)).toEqual(chain.slice(0, 2).map((e) => e.position));
+      const { rows } = await pool.query<{ position: string; chain_hash: Buffer }>('SELECT position, chain_hash FROM audit_log WHERE seq = 2');
+      const second = `${rows[0].position}:${rows[0].chain_hash.toString('hex')}`;
+      const file = join(dir, 'prefix.events.ndjson');
+      await writeFile(file, text);
+      expect(await runVerifier(['--file', file, second], offline())).toMatchObject({ code: 0, stdout: [second, `digest ${second}: matches`] });
+      expect((await runVerifier(['--file', file, intact], offline())).code).toBe(1);
     }, TIMEOUT);
 
     it('is for admins only (the chain spans every tenant) and takes no filter', async () => {

@@ -156,14 +156,11 @@ export class AuditExporter {
    * bytes hashed into the chain.
    */
   private async *events(client: Client, limit: number | undefined): AsyncGenerator<string> {
-    let left = limit ?? Infinity;
     const before = await this.store.currentXmin(client);
-    for await (const events of this.store.replay(client, { order: 'global', before, batchSize: 1000 })) {
+    for await (const events of this.store.replay(client, { order: 'global', before, batchSize: 1000, limit })) {
       let out = '';
-      for (const e of events.slice(0, left)) out += `${canonicalEventText(e)}\n`;
-      left -= events.length;
+      for (const e of events) out += `${canonicalEventText(e)}\n`;
       yield out;
-      if (left <= 0) return; // the connection is ended, which stops the COPY
     }
   }
 }
