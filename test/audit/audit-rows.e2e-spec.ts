@@ -134,6 +134,36 @@ describe('audit rows that cannot lie', () => {
     }
   }, TIMEOUT);
 
+  it('a rebuild waits for a long reader (an export) before it swaps, without holding up the queries that come meanwhile', async () => {
+    // What an export does for as long as its client reads: hold audit_log (ACCESS SHARE) in an open transaction.
+    const reader = await pool.connect();
+    let rebuilt: Promise<void> | undefined;
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM audit_log');
+      rebuilt = sut.app.get(ProjectionsService).rebuild('audit-log');
+      // The rebuild has filled its table and asks for audit_log, in short attempts.
+      for (let i = 0; ; i++) {
+        const { rows } = await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'audit_log'::regclass AND mode = 'AccessExclusiveLock' AND NOT granted`,
+        );
+        if (rows[0].n > 0) break;
+        if (i > 3000) throw new Error('the rebuild never asked for audit_log');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      // A plain LOCK would queue every later query behind it until the reader ends. A bound, not a timing.
+      const page = await get('/admin/audit', { limit: '1000' }).timeout(10_000);
+      expect(page.status).toBe(200);
+      expect((page.body as { items: unknown[] }).items).toHaveLength(chain.length);
+    } finally {
+      await reader.query('COMMIT');
+      reader.release();
+    }
+    await rebuilt;
+    await settled();
+    expect(await verify(intact)).toMatchObject({ ok: true, checkedEvents: chain.length, digest: { matches: true } });
+  }, TIMEOUT);
+
   describe('an edited audit row is reported at its position, as an edited event is', () => {
     const edits: [string, string, () => number, string][] = [
       ['actor_id', `SET actor_id = 'attacker'`, () => positionOf('key.created', 'a1'), 'actor_id'],
