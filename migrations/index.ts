@@ -2,7 +2,19 @@ import { EventStore1764000000000 } from './1764000000000-event-store.js';
 import { ApiKeys1764000000001 } from './1764000000001-api-keys.js';
 import { AuditLog1764000000002 } from './1764000000002-audit-log.js';
 import { AdvanceXid1764000000003 } from './1764000000003-advance-xid.js';
-import { AuditLogAppendOnly1764000000004 } from './1764000000004-audit-log-append-only.js';
+import { UnreadableEvents1764000000007 } from './1764000000007-unreadable-events.js';
+import { VerifyFailures1764000000008 } from './1764000000008-verify-failures.js';
+import { AccessAudit1764000000010 } from './1764000000010-access-audit.js';
+import { AuditLogAppendOnly1764000000011 } from './1764000000011-audit-log-append-only.js';
 
 /** Every migration, in order. A new migration is added here as well as in its file. */
-export const MIGRATIONS = [EventStore1764000000000, ApiKeys1764000000001, AuditLog1764000000002, AdvanceXid1764000000003, AuditLogAppendOnly1764000000004];
+export const MIGRATIONS = [
+  EventStore1764000000000,
+  ApiKeys1764000000001,
+  AuditLog1764000000002,
+  AdvanceXid1764000000003,
+  UnreadableEvents1764000000007,
+  VerifyFailures1764000000008,
+  AccessAudit1764000000010,
+  AuditLogAppendOnly1764000000011,
+];

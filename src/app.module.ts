@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import type { AppConfig } from './config/config.js';
+import { AccessLog, AccessModule } from './access/index.js';
 import { AuditModule } from './audit/index.js';
 import { ApiKeyAuthModule, loadKeyPepper } from './auth/index.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
@@ -25,13 +26,16 @@ export class AppModule {
         DatabaseModule.forRoot(databaseUrl),
         EventStoreModule,
         ApiKeyAuthModule.forRootAsync({
-          inject: [APP_CONFIG, DATABASE_URL],
-          useFactory: async (appConfig: AppConfig, url: string) => ({
+          imports: [AccessModule],
+          inject: [APP_CONFIG, DATABASE_URL, AccessLog],
+          useFactory: async (appConfig: AppConfig, url: string, accessLog: AccessLog) => ({
             databaseUrl: url,
             pepper: await loadKeyPepper(appConfig.keyPepper, appConfig.dataDir),
             resyncIntervalMs: appConfig.replicaResyncMs,
+            onRefused: (refusal, request) => accessLog.guardRefused(refusal, request as object),
           }),
         }),
+        AccessModule,
         KeysModule,
         VerificationModule,
         AuditModule,

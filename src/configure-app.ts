@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { BodyDepthPipe } from './common/body-depth.pipe.js';
+import type { FastifyInstance } from 'fastify';
+import { clientErrorHandler, frameworkErrors, useTransportRules } from './common/http-transport.js';
+import { RequestInputPipe } from './common/request-input.pipe.js';
 import { containsToken } from './common/redact-tokens.js';
 import { DomainErrorFilter } from './common/domain-error.filter.js';
 import { createValidationPipe } from './common/validation.pipe.js';
@@ -13,13 +15,16 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * The HTTP adapter main.ts and the tests share: bodies over 256 KiB are a 413; a well-formed
- * `x-request-id` is kept (else one is made) and ends up in logs and in event metadata alike.
+ * `x-request-id` is kept (else one is made) and ends up in logs, in event metadata and in the
+ * response alike; refusals by the router and by node's HTTP parser use the one error shape.
  */
 export function createFastifyAdapter(logger?: Logger, trustProxy = false): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: 256 * 1024,
     // Only behind a proxy you control: otherwise any client could choose the IP recorded in events.
     trustProxy,
+    frameworkErrors,
+    clientErrorHandler,
     ...(logger ? { loggerInstance: logger } : {}),
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const header = req.headers['x-request-id'];
@@ -30,7 +35,8 @@ export function createFastifyAdapter(logger?: Logger, trustProxy = false): Fasti
 
 /** Everything main.ts and the tests must share: pipes, the error filter, the OpenAPI document. */
 export function configureApp(app: INestApplication): INestApplication {
-  app.useGlobalPipes(new BodyDepthPipe(), createValidationPipe());
+  useTransportRules(app.get(HttpAdapterHost).httpAdapter.getInstance<FastifyInstance>());
+  app.useGlobalPipes(new RequestInputPipe(), createValidationPipe());
   app.useGlobalFilters(new DomainErrorFilter(app.get(HttpAdapterHost)));
   const document = SwaggerModule.createDocument(
     app,

@@ -5,3 +5,4 @@ export { canonicalJson, canonicalEventBytes, canonicalEventText, nextChainHash, 
 export type { AuditEntry, AuditFilter } from './queries/audit-filter.js';
 export { AuditExporter } from './export/audit-exporter.js';
 export { EXPORT_FORMATS, type ExportFormat } from './export/export-format.js';
+export { AuditSearchDto, AuditTenantForbiddenError } from './queries/audit-filter.js';

@@ -70,7 +70,7 @@ export class ApiKeyAuthModule implements OnModuleInit {
         { provide: APP_FILTER, useClass: ApiKeyErrorFilter },
         ...(guardAllRoutes ? [{ provide: APP_GUARD, useExisting: ApiKeyGuard }] : []),
       ],
-      exports: [KeyVerifier, ApiKeyGuard, KEY_PEPPER],
+      exports: [KeyVerifier, ApiKeyGuard, KEY_PEPPER, API_KEY_AUTH_OPTIONS],
     };
   }
 }

@@ -11,6 +11,7 @@ export interface ApiKeyPrincipal {
 
 export type VerificationCode = 'VALID' | 'NOT_FOUND' | 'MALFORMED' | 'EXPIRED' | 'REVOKED' | 'INSUFFICIENT_SCOPE';
 
+/** INSUFFICIENT_SCOPE carries the verified key too: who was refused is worth a log line. */
 export type VerificationResult =
-  | { readonly code: 'VALID'; readonly principal: ApiKeyPrincipal }
-  | { readonly code: Exclude<VerificationCode, 'VALID'>; readonly principal?: undefined };
+  | { readonly code: 'VALID' | 'INSUFFICIENT_SCOPE'; readonly principal: ApiKeyPrincipal }
+  | { readonly code: Exclude<VerificationCode, 'VALID' | 'INSUFFICIENT_SCOPE'>; readonly principal?: undefined };

@@ -1,7 +1,9 @@
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { hasScopes } from '../token/index.js';
-import type { ApiKeyPrincipal } from './api-key-principal.js';
+import { hasScopes, tokenPublicId } from '../token/index.js';
+import { refusalLogRecord, type AccessRefusal } from './access-refusal.js';
+import { API_KEY_AUTH_OPTIONS, type ApiKeyAuthOptions } from './api-key-auth.options.js';
+import type { ApiKeyPrincipal, VerificationResult } from './api-key-principal.js';
 import { InsufficientScopeError, UnauthenticatedError } from './auth.errors.js';
 import { PRINCIPAL_PROPERTY } from './current-api-key.decorator.js';
 import { KeyVerifier } from './key-verifier.js';
@@ -31,10 +33,13 @@ export function extractKey(headers: Headers): string | undefined {
 export class ApiKeyGuard implements CanActivate {
   /** A route's decorators, read once per controller and handler: metadata lookups cost more than the rest of the check. */
   private readonly routes = new WeakMap<object, WeakMap<object, RouteOptions>>();
+  private readonly logger = new Logger('Access');
 
   constructor(
     private readonly verifier: KeyVerifier,
     private readonly reflector: Reflector,
+    // Absent where no ApiKeyAuthModule is (the CLI builds the admin controllers but runs no guard).
+    @Optional() @Inject(API_KEY_AUTH_OPTIONS) private readonly options?: ApiKeyAuthOptions,
   ) {}
 
   private routeOptions(context: ExecutionContext): RouteOptions {
@@ -53,31 +58,53 @@ export class ApiKeyGuard implements CanActivate {
     return route;
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const { isPublic, required } = this.routeOptions(context);
     if (isPublic) return true;
     // getArgByIndex(0) is the request: switchToHttp() would add three closures to the context per call.
-    const request = context.getArgByIndex<{ headers: Headers } & Record<string, unknown>>(0);
+    const request = context.getArgByIndex<Request>(0);
     // With guardAllRoutes, a route that also has @RequireApiKey meets this guard twice: verify once.
     const verified = request[PRINCIPAL_PROPERTY] as ApiKeyPrincipal | null | undefined;
     if (verified != null) {
-      if (!hasScopes(verified.scopes, required)) throw InsufficientScopeError.missing(required);
+      if (!hasScopes(verified.scopes, required)) return this.refuse(request, InsufficientScopeError.missing(required), verified.publicId, verified);
       return true;
     }
     const token = extractKey(request.headers);
-    if (!token) throw UnauthenticatedError.missing();
-    const result = this.verifier.verify(token, required);
+    if (!token) return this.refuse(request, UnauthenticatedError.missing(), null, null);
+    // From memory; a promise only when a well-formed key the replica does not know is looked up.
+    const result = this.verifier.check(token, required);
+    return result instanceof Promise ? result.then((r) => this.admit(request, token, r, required)) : this.admit(request, token, result, required);
+  }
+
+  private admit(request: Request, token: string, result: VerificationResult, required: readonly string[]): true | Promise<never> {
     switch (result.code) {
       case 'VALID':
         request[PRINCIPAL_PROPERTY] = result.principal;
         return true;
       case 'INSUFFICIENT_SCOPE':
-        throw InsufficientScopeError.missing(required);
+        return this.refuse(request, InsufficientScopeError.missing(required), result.principal.publicId, result.principal);
       case 'MALFORMED':
       case 'NOT_FOUND':
       case 'EXPIRED':
       case 'REVOKED':
-        throw UnauthenticatedError.invalid(result.code);
+        return this.refuse(request, UnauthenticatedError.invalid(result.code), tokenPublicId(token) ?? null, null);
     }
   }
+
+  /** Every refusal leaves a log line (publicId only, never the secret) and is reported to onRefused. */
+  private refuse(
+    request: object,
+    error: UnauthenticatedError | InsufficientScopeError,
+    publicId: string | null,
+    principal: ApiKeyPrincipal | null,
+  ): Promise<never> {
+    const status = error instanceof InsufficientScopeError ? 403 : 401;
+    this.logger.warn(refusalLogRecord(request, status, error.code, publicId));
+    const refusal: AccessRefusal = { status, reason: error.code, publicId, principal };
+    return Promise.resolve(this.options?.onRefused?.(refusal, request)).then(() => {
+      throw error;
+    });
+  }
 }
+
+type Request = { headers: Headers } & Record<string, unknown>;

@@ -2,10 +2,12 @@ export { ApiKeyAuthModule, type ApiKeyAuthAsyncOptions } from './api-key-auth.mo
 export type { ApiKeyAuthOptions } from './api-key-auth.options.js';
 export { ApiKeyGuard, extractKey } from './api-key.guard.js';
 export { RequireApiKey, type RequireApiKeyOptions } from './require-api-key.decorator.js';
-export { CurrentApiKey } from './current-api-key.decorator.js';
+export { CurrentApiKey, PRINCIPAL_PROPERTY } from './current-api-key.decorator.js';
 export { Public } from './public.decorator.js';
 export { KeyVerifier } from './key-verifier.js';
+export type { ReplicaRow } from './key-replica.js';
 export { KEY_PEPPER, loadKeyPepper } from './key-pepper.js';
 export { UnauthenticatedError, InsufficientScopeError } from './auth.errors.js';
 export { ApiKeyErrorFilter } from './api-key-error.filter.js';
 export type { ApiKeyPrincipal, VerificationCode, VerificationResult } from './api-key-principal.js';
+export { refusalLogRecord, routeOf, targetOf, type AccessRefusal } from './access-refusal.js';

@@ -183,13 +183,15 @@ export class KeyReplica {
    * The hot path: the token's shape, one Map lookup, one HMAC, a constant-time compare, then
    * status and clock. A digest that matches proves the token is the issued one byte for byte,
    * checksum included, so the checksum is checked only on the way to a refusal, where it tells
-   * MALFORMED (a typo, a made-up string) from NOT_FOUND.
+   * MALFORMED (a typo, a made-up string) from NOT_FOUND. With `tenantId`, only that tenant's keys
+   * are known.
    */
-  verify(token: string, now = Date.now()): VerificationResult {
+  verify(token: string, now = Date.now(), tenantId?: string): VerificationResult {
     const publicId = tokenPublicId(token);
     if (publicId === undefined) return RESULTS.MALFORMED;
     const entry = this.entries.get(publicId);
-    if (entry === undefined) return notFound(token);
+    // Another tenant's key, when a tenant is asked for, is exactly an unknown one.
+    if (entry === undefined || (tenantId !== undefined && entry.tenantId !== tenantId)) return notFound(token);
     const hash = this.digest(token);
     if (!digestsEqual(hash, entry.hash)) {
       const inGrace = entry.previousHash !== null && entry.graceEndsAt > now && digestsEqual(hash, entry.previousHash);
@@ -278,6 +280,17 @@ export class KeyReplica {
     for (const [text, value] of this.tagSets) if (!tags.has(value)) this.tagSets.delete(text);
     this.internedAfterPrune = this.interned;
     return before - this.internedAfterPrune;
+  }
+
+  /**
+   * Reads one key's committed row by publicId and applies it if it is newer than what the replica
+   * holds; returns whether it was (the lookup behind a refusal of a well-formed token).
+   */
+  async lookup(publicId: string): Promise<boolean> {
+    const { rows } = await this.pool.query<ReplicaRow>(`SELECT ${COLUMNS} FROM api_keys WHERE public_id = $1`, [publicId]);
+    const before = this.entries.get(publicId)?.version ?? 0;
+    for (const row of rows) this.apply(row);
+    return (this.entries.get(publicId)?.version ?? 0) > before;
   }
 
   /** Fetches and applies the current rows of the given keys (after their events were notified). */

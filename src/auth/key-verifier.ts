@@ -1,15 +1,36 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
+import { createPool } from '../database/create-pool.js';
+import { RetryBackoff } from '../database/retry-backoff.js';
 import { EventNotifications, type EventNotification } from '../event-store/index.js';
-import { hasScopes } from '../token/index.js';
+import { hasScopes, tokenPublicId } from '../token/index.js';
 import type { VerificationResult } from './api-key-principal.js';
 import { API_KEY_AUTH_OPTIONS, type ApiKeyAuthOptions } from './api-key-auth.options.js';
 import { KEY_PEPPER } from './key-pepper.js';
-import { KeyReplica } from './key-replica.js';
-import { recordVerification } from './verification-metrics.js';
+import { KeyReplica, type ReplicaRow } from './key-replica.js';
+import { recordLookup, recordVerification } from './verification-metrics.js';
 
 const KEY_STREAM_PREFIX = 'key-';
-const INSUFFICIENT_SCOPE = Object.freeze({ code: 'INSUFFICIENT_SCOPE' as const });
+/** The negative cache is dropped whole past this many publicIds (a flood of random ones), never grown without bound. */
+const MAX_REMEMBERED_MISSES = 10_000;
+
+/** At most `perSecond` takes a second, in bursts of up to `perSecond`. */
+class TokenBucket {
+  private tokens: number;
+  private refilledAt = Date.now();
+
+  constructor(private readonly perSecond: number) {
+    this.tokens = perSecond;
+  }
+
+  take(now: number): boolean {
+    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.refilledAt) * this.perSecond) / 1000);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
 
 /**
  * Verifies keys from memory and keeps the memory fresh: a LISTEN connection applies each change
@@ -26,17 +47,31 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   private verifications = 0;
   private flushing: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Failed refreshes and resyncs: logged once per outage, a failed resync retried with backoff. */
+  private readonly sync = new RetryBackoff(this.logger, 'replica resync');
   private stopping = false;
   private readonly unsubscribe: (() => void)[] = [];
+  private readonly lookupBudget: TokenBucket;
+  /** One lookup per publicId at a time: concurrent requests with the same key share it. */
+  private readonly lookups = new Map<string, Promise<void>>();
+  /**
+   * token → until when a lookup that found nothing newer is not repeated for that exact token. By
+   * token, not publicId: a secret rotated again a moment later is a new token and is looked up.
+   */
+  private readonly misses = new Map<string, number>();
+  private lookupsMade = 0;
+  /** Failed lookups: the refusal stands, as it would without the lookup; logged once per outage. */
+  private readonly lookupTrouble = new RetryBackoff(this.logger, 'replica lookup');
 
   constructor(
     @Inject(API_KEY_AUTH_OPTIONS) private readonly options: ApiKeyAuthOptions,
     @Inject(KEY_PEPPER) pepper: Buffer | undefined,
   ) {
-    this.pool = new Pool({ connectionString: options.databaseUrl, max: 3, application_name: 'keyledger-verifier' });
-    this.pool.on('error', (error) => this.logger.warn(`idle client error: ${error.message}`));
+    this.pool = createPool({ connectionString: options.databaseUrl, max: 3, application_name: 'keyledger-verifier' }, this.logger);
     this.notifications = new EventNotifications(options.databaseUrl);
     this.replica = new KeyReplica(this.pool, pepper, options.tombstoneDays ?? 30);
+    this.lookupBudget = new TokenBucket(options.lookupsPerSecond ?? 50);
   }
 
   async onModuleInit(): Promise<void> {
@@ -57,21 +92,92 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     this.resyncTimer.unref();
   }
 
-  /** Verifies a key and, when given, that it holds every required scope. Never touches the database. */
-  verify(token: string, requiredScopes?: readonly string[]): VerificationResult {
+  /**
+   * Verifies a key and, when given, that it holds every required scope and belongs to `tenantId`
+   * (another tenant's key answers exactly as an unknown one), from memory only (no lookup).
+   */
+  verify(token: string, requiredScopes?: readonly string[], tenantId?: string): VerificationResult {
+    return this.run(token, requiredScopes, tenantId, false) as VerificationResult; // no lookup: never a promise
+  }
+
+  /**
+   * What the guard and the verify API use: verify() from memory, and only when that refuses a
+   * well-formed key it does not know (NOT_FOUND with a valid checksum), one database lookup of its
+   * publicId before the refusal stands. That turns a refusal into an acceptance only where the
+   * committed row backs it (a key created or rotated on another instance a moment ago, whose
+   * NOTIFY has not arrived yet); a revoked or expired key is refused from memory as before, never
+   * later. Lookups are one per publicId at a time, at most `lookupsPerSecond`, and a miss is
+   * remembered, per token, for `lookupNegativeCacheMs`. Returns a promise only on that path.
+   */
+  check(token: string, requiredScopes?: readonly string[], tenantId?: string): VerificationResult | Promise<VerificationResult> {
+    return this.run(token, requiredScopes, tenantId, true);
+  }
+
+  private run(token: string, requiredScopes: readonly string[] | undefined, tenantId: string | undefined, lookUp: boolean): VerificationResult | Promise<VerificationResult> {
     const timed = (++this.verifications & 127) === 0; // the clock and the histogram cost more than the check
     const started = timed ? performance.now() : 0;
-    let result = this.replica.verify(token);
-    if (result.code === 'VALID' && requiredScopes !== undefined && !hasScopes(result.principal.scopes, requiredScopes)) {
-      result = INSUFFICIENT_SCOPE;
+    const first = this.evaluate(token, requiredScopes, tenantId);
+    const lookup = lookUp && first.code === 'NOT_FOUND' ? this.lookupMiss(token) : undefined;
+    if (lookup === undefined) {
+      recordVerification(first.code, timed ? (performance.now() - started) / 1000 : undefined);
+      return first;
     }
-    recordVerification(result.code, timed ? (performance.now() - started) / 1000 : undefined);
+    return lookup.then(() => {
+      const result = this.evaluate(token, requiredScopes, tenantId);
+      recordVerification(result.code);
+      return result;
+    });
+  }
+
+  /**
+   * A change this instance has just committed, applied before the command answers: a new or
+   * rotated key works here when the response arrives, a revoked or expired one is refused.
+   * Versions keep it harmless when the NOTIFY of the same change arrives too.
+   */
+  applyCommitted(row: ReplicaRow): void {
+    this.replica.apply(row);
+  }
+
+  private evaluate(token: string, requiredScopes: readonly string[] | undefined, tenantId: string | undefined): VerificationResult {
+    const result = this.replica.verify(token, Date.now(), tenantId);
+    if (result.code === 'VALID' && requiredScopes !== undefined && !hasScopes(result.principal.scopes, requiredScopes)) {
+      return { code: 'INSUFFICIENT_SCOPE', principal: result.principal };
+    }
     return result;
   }
 
-  status(): { keys: number; lastSyncAt: string | null; listening: boolean; reconnects: number } {
+  private lookupMiss(token: string): Promise<void> | undefined {
+    const publicId = tokenPublicId(token);
+    if (publicId === undefined) return undefined;
+    const running = this.lookups.get(publicId);
+    if (running !== undefined) return running;
+    const now = Date.now();
+    if ((this.misses.get(token) ?? 0) > now || !this.lookupBudget.take(now)) return undefined;
+    this.lookupsMade += 1;
+    const lookup = this.replica
+      .lookup(publicId)
+      .then(
+        (found) => {
+          recordLookup(found ? 'found' : 'not-found');
+          if (!found) {
+            if (this.misses.size >= MAX_REMEMBERED_MISSES) this.misses.clear();
+            this.misses.set(token, Date.now() + (this.options.lookupNegativeCacheMs ?? 1000));
+          }
+          this.lookupTrouble.succeeded();
+        },
+        (error: unknown) => {
+          recordLookup('failed');
+          this.lookupTrouble.failed(error);
+        },
+      )
+      .finally(() => this.lookups.delete(publicId));
+    this.lookups.set(publicId, lookup);
+    return lookup;
+  }
+
+  status(): { keys: number; lastSyncAt: string | null; listening: boolean; reconnects: number; lookups: number } {
     const { connected, reconnects } = this.notifications.status();
-    return { keys: this.replica.size, lastSyncAt: this.replica.status().lastSyncAt, listening: connected, reconnects };
+    return { keys: this.replica.size, lastSyncAt: this.replica.status().lastSyncAt, listening: connected, reconnects, lookups: this.lookupsMade };
   }
 
   /** The LISTEN connection's backend pid (tests terminate it to prove recovery). */
@@ -97,7 +203,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
         this.pending = new Set();
         await this.replica.refresh(keyIds).catch((error: unknown) => {
           // The row read failed (connection trouble): a resync will catch it up.
-          this.logger.warn(`refresh failed (${error instanceof Error ? error.message : String(error)}); resyncing`);
+          this.sync.failed(error);
           return this.resync('refresh failure');
         });
       }
@@ -110,15 +216,25 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     if (this.stopping) return; // a refresh failing or LISTEN closing during shutdown: the pool is ending
     try {
       const changed = await this.replica.resync();
+      this.sync.succeeded();
       if (changed > 0) this.logger.log(`resync (${reason}): applied ${changed} changed keys`);
     } catch (error) {
-      this.logger.warn(`resync (${reason}) failed: ${error instanceof Error ? error.message : String(error)}`);
+      // Changes committed meanwhile are unknown here until a resync succeeds: retry soon, not at the next period.
+      const delay = this.sync.failed(error);
+      if (this.retryTimer === undefined && !this.stopping) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          void this.resync('retry');
+        }, delay);
+        this.retryTimer.unref();
+      }
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     clearInterval(this.resyncTimer);
+    clearTimeout(this.retryTimer);
     for (const off of this.unsubscribe) off();
     await this.notifications.onApplicationShutdown();
     await this.pool.end();

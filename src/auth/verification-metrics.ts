@@ -25,3 +25,13 @@ export function recordVerification(code: VerificationCode, seconds?: number): vo
   counts.set(code, (counts.get(code) ?? 0) + 1);
   if (seconds !== undefined) latency.observe(seconds);
 }
+
+const lookups = counter({
+  name: 'keyledger_replica_lookups_total',
+  help: 'Database lookups behind refusals of well-formed keys the replica did not know (found: the key was newer in the database)',
+  labelNames: ['outcome'] as const,
+});
+
+export function recordLookup(outcome: 'found' | 'not-found' | 'failed'): void {
+  lookups.labels(outcome).inc();
+}

@@ -17,6 +17,11 @@ const NO_VERIFIER = {
   verify(): never {
     throw new Error('the CLI does not verify API keys');
   },
+  check(): never {
+    throw new Error('the CLI does not verify API keys');
+  },
+  /** The CLI holds no replica: the servers hear of its changes by NOTIFY. */
+  applyCommitted(): void {},
 };
 
 /** The server's pepper (KEY_PEPPER, or the one kept under DATA_DIR): keys the CLI issues verify on the server. */

@@ -18,7 +18,7 @@ export function requestInfo(request: RequestLike): { requestId: string; ip?: str
   const header = request.headers['x-request-id'];
   const userAgent = request.headers['user-agent'];
   return {
-    requestId: typeof header === 'string' && REQUEST_ID.test(header) && !containsToken(header) ? header : randomUUID(),
+    requestId: request.id ?? (typeof header === 'string' && REQUEST_ID.test(header) && !containsToken(header) ? header : randomUUID()),
     ...(request.ip ? { ip: request.ip } : {}),
     ...(typeof userAgent === 'string' && userAgent ? { userAgent: redactTokens(userAgent).slice(0, 512) } : {}),
   };

@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { httpErrorBody } from '../common/domain-error.filter.js';
 import { ConsoleAssets, type ConsoleFile } from './console-assets.js';
 import { CONSOLE_SECURITY_HEADERS } from './security-headers.js';
 
@@ -54,7 +55,7 @@ export class ConsoleController {
   asset(@Param('file') name: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): FastifyReply {
     const file = this.assets.asset(name);
     if (file === undefined) {
-      return reply.status(404).headers(CONSOLE_SECURITY_HEADERS).send({ statusCode: 404, code: 'NOT_FOUND', message: `No console asset ${JSON.stringify(name)}` });
+      return reply.status(404).headers(CONSOLE_SECURITY_HEADERS).send(httpErrorBody(404, 'No console asset has that name'));
     }
     return send(request, reply, file, 'public, max-age=31536000, immutable');
   }
@@ -62,7 +63,7 @@ export class ConsoleController {
   @Get('*')
   page(@Req() request: FastifyRequest, @Res() reply: FastifyReply): FastifyReply {
     if (/^\/console\/api(\/|$)/.test(request.url)) {
-      return reply.status(404).send({ statusCode: 404, code: 'NOT_FOUND', message: `Cannot ${request.method} ${request.url.split('?')[0]}` });
+      return reply.status(404).send(httpErrorBody(404));
     }
     return this.shell(request, reply);
   }

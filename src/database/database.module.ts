@@ -1,6 +1,7 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
-import { Pool, types } from 'pg';
+import { types, type Pool } from 'pg';
+import { createPool } from './create-pool.js';
 import { DATABASE_URL, PG_POOL } from './database.tokens.js';
 
 // int8 counts and positions fit in a double for any realistic event store (2^53).
@@ -19,10 +20,7 @@ export class DatabaseModule implements OnApplicationShutdown {
         {
           provide: PG_POOL,
           useFactory: () => {
-            const pool = new Pool({ connectionString: url, max: poolSize, application_name: 'keyledger' });
-            // An idle client's error (e.g. the server restarting) must not crash the process.
-            pool.on('error', (error) => new Logger('Database').warn(`idle client error: ${error.message}`));
-            return pool;
+            return createPool({ connectionString: url, max: poolSize, application_name: 'keyledger' }, new Logger('Database'));
           },
         },
       ],

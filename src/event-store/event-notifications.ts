@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Client } from 'pg';
+import { CONNECTION_OPTIONS } from '../database/create-pool.js';
 import { DATABASE_URL } from '../database/database.tokens.js';
 import { EVENTS_CHANNEL, type EventNotification } from './event-store.js';
 
@@ -69,7 +70,7 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async connect(): Promise<void> {
-    const client = new Client({ connectionString: this.url, application_name: 'keyledger-listen' });
+    const client = new Client({ ...CONNECTION_OPTIONS, connectionString: this.url, application_name: 'keyledger-listen' });
     client.on('notification', (msg) => {
       if (msg.channel !== EVENTS_CHANNEL || !msg.payload) return;
       // This runs inside pg's socket handler: a throw here would be an uncaught exception.
@@ -125,7 +126,8 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.connect().catch((error: unknown) => {
-        this.logger.warn(`LISTEN reconnect failed (${error instanceof Error ? error.message : String(error)}); retrying`);
+        // Logged for the first failed attempt only: an outage is one line, not one per retry.
+        if (this.attempt === 1) this.logger.warn(`LISTEN reconnect failed (${error instanceof Error ? error.message : String(error)}); retrying with backoff`);
         this.scheduleRetry();
       });
     }, delay);

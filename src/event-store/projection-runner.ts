@@ -1,11 +1,14 @@
 import { Logger } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
+import { isConnectionError } from '../database/connection-errors.js';
+import { RetryBackoff } from '../database/retry-backoff.js';
 import type { EventStore } from './event-store.js';
 import type { Checkpoint } from './event-store.types.js';
 import type { Projection } from './projection.js';
 import { replayProjection } from './projection-replay.js';
 
-export type RunnerState = 'idle' | 'running' | 'halted' | 'stopped';
+/** `retrying`: the database could not be reached; the runner tries again after a backoff, by itself. */
+export type RunnerState = 'idle' | 'running' | 'retrying' | 'halted' | 'stopped';
 
 export interface ProjectionStatus {
   name: string;
@@ -26,10 +29,14 @@ const BLOCKING_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('keyledger.proj
  * Runs one async projection: each batch is one transaction that takes a transaction-scoped
  * advisory lock (so one instance works at a time, also behind PgBouncer), reads the events after
  * the checkpoint, applies them and moves the checkpoint with compare-and-set. An event that fails
- * to apply halts the projection: skipping it could hide a revocation.
+ * to apply halts the projection: skipping it could hide a revocation. A batch that fails because
+ * the database is unreachable is not the event's fault: the runner retries it with backoff and
+ * carries on by itself once the database is back.
  */
 export class ProjectionRunner {
   private readonly logger: Logger;
+  private readonly retry: RetryBackoff;
+  private retryTimer: NodeJS.Timeout | undefined;
   private state: RunnerState = 'idle';
   private error: string | undefined;
   private pending: Promise<void> | undefined;
@@ -42,6 +49,7 @@ export class ProjectionRunner {
     private readonly batchSize = 500,
   ) {
     this.logger = new Logger(`Projection:${projection.name}`);
+    this.retry = new RetryBackoff(this.logger, 'projection batch');
   }
 
   get name(): string {
@@ -54,9 +62,9 @@ export class ProjectionRunner {
     ]);
   }
 
-  /** Catch up to the head. Concurrent calls coalesce into one loop. Resolves when caught up (or halted). */
+  /** Catch up to the head. Concurrent calls coalesce into one loop. Resolves when caught up (or halted, or waiting to retry). */
   wake(): Promise<void> {
-    if (this.state === 'halted' || this.state === 'stopped') return Promise.resolve();
+    if (this.state === 'halted' || this.state === 'stopped' || this.state === 'retrying') return Promise.resolve();
     if (this.pending) {
       this.again = true;
       return this.pending;
@@ -76,8 +84,11 @@ export class ProjectionRunner {
           // keep going until a batch comes back empty
         }
         if (this.state === 'running') this.state = 'idle';
+        this.retry.succeeded();
       } catch (error) {
-        await this.halt(error);
+        if ((this.state as RunnerState) === 'stopped') return; // stop() may have run meanwhile
+        if (isConnectionError(error)) this.retryLater(error);
+        else await this.halt(error);
         return;
       }
     } while (this.again && this.state === 'idle');
@@ -146,6 +157,18 @@ export class ProjectionRunner {
     }
   }
 
+  /** Waits a backoff (logging once per outage), then catches up again; wakes meanwhile are no-ops. */
+  private retryLater(error: unknown): void {
+    this.state = 'retrying';
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.state !== 'retrying') return;
+      this.state = 'idle';
+      void this.wake();
+    }, this.retry.failed(error));
+    this.retryTimer.unref();
+  }
+
   private async halt(error: unknown): Promise<void> {
     this.state = 'halted';
     this.error = error instanceof Error ? error.message : String(error);
@@ -155,9 +178,10 @@ export class ProjectionRunner {
       .catch(() => undefined);
   }
 
-  /** Clears a halt and retries from the checkpoint. */
+  /** Clears a halt (or a pending retry) and retries from the checkpoint now. */
   resume(): Promise<void> {
-    if (this.state === 'halted') {
+    if (this.state === 'halted' || this.state === 'retrying') {
+      clearTimeout(this.retryTimer);
       this.state = 'idle';
       this.error = undefined;
     }
@@ -203,6 +227,7 @@ export class ProjectionRunner {
 
   stop(): Promise<void> {
     this.state = 'stopped';
+    clearTimeout(this.retryTimer);
     return this.pending ?? Promise.resolve();
   }
 

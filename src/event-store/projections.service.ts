@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
@@ -15,6 +15,7 @@ export class UnknownProjectionError extends Error {}
 /** Owns every projection: runs the async ones, rebuilds any, reports positions and lag. */
 @Injectable()
 export class ProjectionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ProjectionsService.name);
   private readonly runners = new Map<string, ProjectionRunner>();
   private pollTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void)[] = [];
@@ -34,7 +35,12 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
   registerAsync(projection: Projection, batchSize?: number): ProjectionRunner {
     const runner = new ProjectionRunner(projection, this.pool, this.store, batchSize);
     this.runners.set(projection.name, runner);
-    if (this.started) void runner.init().then(() => runner.wake());
+    if (this.started) {
+      void runner.init().then(
+        () => runner.wake(),
+        (error: unknown) => this.logger.error(`projection ${projection.name} could not start: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    }
     return runner;
   }
 

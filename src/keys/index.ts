@@ -1,5 +1,5 @@
 export { KeysModule } from './keys.module.js';
-export { KeyRepository, keyStreamId, toKeyEvent } from './key-repository.js';
+export { KeyRepository, keyStreamId, occurredAt, toKeyEvent } from './key-repository.js';
 export { SYSTEM_ACTOR, type Actor, type CommandContext } from './command-context.js';
 export { CreateKeyCommand, type CreatedKey } from './commands/create-key/create-key.command.js';
 export { RotateKeyCommand, type RotatedKey } from './commands/rotate-key/rotate-key.command.js';
@@ -10,5 +10,5 @@ export { ListKeysQuery, type KeyPage } from './queries/list-keys/list-keys.query
 export { GetKeyQuery } from './queries/get-key/get-key.query.js';
 export { KeyHistoryQuery, type KeyHistoryItem } from './queries/key-history/key-history.query.js';
 export type { KeyView } from './key-view.js';
-export { deserializeKeyEvent, type KeyEvent } from './domain/key-events.js';
+export { readKeyEvent, type KeyEvent, type StoredKeyEvent, type UnreadableKeyEvent } from './domain/key-events.js';
 export { ExpirySweeper } from './expiry/expiry-sweeper.js';

@@ -1,28 +1,38 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { KeyVerifier, type ReplicaRow } from '../auth/index.js';
 import { PG_POOL } from '../database/database.tokens.js';
 import { EventStore, type AppendResult, type RecordedEvent } from '../event-store/index.js';
 import { eventMetadata, type Actor, type CommandContext } from './command-context.js';
-import { assertCanAccessKey } from './tenant-access.js';
+import { assertCanAccessKey, assertCanManageKey } from './tenant-access.js';
 import { ApiKey } from './domain/api-key.aggregate.js';
 import { KeyNotFoundError } from './domain/api-key.errors.js';
-import { deserializeKeyEvent, serializeKeyEvent, type KeyEvent } from './domain/key-events.js';
+import { readKeyEvent, serializeKeyEvent, type StoredKeyEvent } from './domain/key-events.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PUBLIC_ID = /^[0-9A-Za-z]{12}$/;
 
 export const keyStreamId = (keyId: string): string => `key-${keyId}`;
 
-export function toKeyEvent(event: RecordedEvent): KeyEvent {
-  return deserializeKeyEvent(event.type, event.schemaVersion, event.payload);
+export function toKeyEvent(event: RecordedEvent): StoredKeyEvent {
+  return readKeyEvent(event.type, event.schemaVersion, event.payload);
+}
+
+/** When an event happened: its payload says so; an unreadable one has only its commit time. */
+export function occurredAt(event: StoredKeyEvent, recorded: RecordedEvent): string {
+  return event.type === 'unreadable' ? recorded.recordedAt.toISOString() : event.payload.occurredAt;
 }
 
 /** Loads keys from their event streams and appends what a command recorded. */
 @Injectable()
 export class KeyRepository {
+  private readonly logger = new Logger(KeyRepository.name);
+
   constructor(
     private readonly store: EventStore,
     @Inject(PG_POOL) private readonly pool: Pool,
+    /** This instance's guard replica, where there is one (the server; not the CLI). */
+    @Optional() private readonly verifier?: KeyVerifier,
   ) {}
 
   /** `:id` in the API is a keyId or a publicId; anything else is simply not found. */
@@ -39,7 +49,11 @@ export class KeyRepository {
     const keyId = await this.resolveKeyId(id);
     const events = await this.store.readStream(keyStreamId(keyId));
     if (events.length === 0) throw KeyNotFoundError.withId(id);
-    return ApiKey.fromEvents(events.map(toKeyEvent));
+    const key = ApiKey.fromEvents(events.map(toKeyEvent));
+    for (const { version, event } of key.unreadableEvents) {
+      this.logger.warn(`key ${keyId} has an unreadable event at stream version ${version}: ${event.problem}; it may be revoked or expired, not changed`);
+    }
+    return key;
   }
 
   /** Loads a key the actor may act on; another tenant's key is reported as not found. */
@@ -50,13 +64,23 @@ export class KeyRepository {
   }
 
   /**
+   * Loads a key for a command: another tenant's key is not found (404), and a key holding a scope
+   * the actor could not grant is beyond its authority (403), before any rule of the key is checked.
+   */
+  async loadToManage(id: string, actor: Actor): Promise<ApiKey> {
+    const key = await this.loadFor(id, actor);
+    assertCanManageKey(actor, key);
+    return key;
+  }
+
+  /**
    * Appends the key's pending events, expecting the stream at the version the key was loaded at,
    * so a concurrent command on the same key fails with a ConcurrencyError (409).
    */
-  save(key: ApiKey, ctx: CommandContext, eventId?: string): Promise<AppendResult> {
+  async save(key: ApiKey, ctx: CommandContext, eventId?: string): Promise<AppendResult> {
     const pending = key.pullPendingEvents();
     const loadedAt = key.version - pending.length;
-    return this.store.append(
+    const result = await this.store.append(
       keyStreamId(key.keyId),
       loadedAt === 0 ? 'no-stream' : loadedAt,
       pending.map((event, i) => ({ ...serializeKeyEvent(event), ...(i === 0 && eventId ? { eventId } : {}) })),
@@ -65,5 +89,27 @@ export class KeyRepository {
       // right after; a new key may follow a moment later (or at the next resync).
       { notifyAtCommit: pending.some((e) => e.type !== 'key.created') },
     );
+    // Committed: this instance's guard applies it before the command answers (other instances
+    // hear of it by NOTIFY, or look a key they do not know up at its first request).
+    if (!result.idempotent) this.verifier?.applyCommitted(replicaRow(key));
+    return result;
   }
+}
+
+/** The api_keys row the active-keys projection has just written for this key, as the replica reads it. */
+function replicaRow(key: ApiKey): ReplicaRow {
+  const graceEndsAt = key.graceEndsAt;
+  return {
+    key_id: key.keyId,
+    public_id: key.publicId,
+    tenant_id: key.tenantId,
+    scopes: JSON.stringify(key.scopes),
+    tags: JSON.stringify(key.tags),
+    status: key.status,
+    secret_hash: key.secretHash,
+    previous_secret_hash: graceEndsAt === null ? null : key.previousSecretHash,
+    grace_ends_at: graceEndsAt?.getTime() ?? null,
+    expires_at: key.expiresAt?.getTime() ?? null,
+    version: key.version,
+  };
 }

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { redactTokens } from '../common/redact-tokens.js';
+import { redactTokens, redactUrl } from '../common/redact-tokens.js';
 import type { LogLevel } from '../config/config.js';
 
 /** Anything shaped like a keyledger token (any prefix): never written to a log, whatever carries it. */
@@ -29,8 +29,7 @@ function scrubDeep(value: unknown, depth = 0): unknown {
   if (value instanceof Error) return { type: value.name, message: scrub(value.message), stack: value.stack && scrub(value.stack) };
   if (Array.isArray(value)) return value.map((v) => scrubDeep(v, depth + 1));
   // Framework objects (a request, a reply) are left to pino's serializers, which scrub what they keep.
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return value;
+  if (!isPlainObject(value)) return value;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, depth + 1)]));
 }
 
@@ -47,16 +46,22 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
         },
       },
       serializers: {
-        // Fastify's request log: method and path, and a query string only with keys scrubbed out.
+        // Fastify's request log: method and path, and a query string only with keys scrubbed out, however encoded.
         req: (req: { method?: string; url?: string; ip?: string; id?: string }) => ({
           method: req.method,
-          url: req.url && scrub(req.url),
+          url: req.url && redactUrl(req.url),
           remoteAddress: req.ip,
         }),
       },
     },
     destination,
   );
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 /** Nest's logger API on top of pino, so framework, app and request logs are one JSON stream. */
@@ -68,7 +73,9 @@ export class PinoLoggerService implements LoggerService {
     const extra = context === undefined ? rest : rest.slice(0, -1);
     const fields: Record<string, unknown> = context ? { context } : {};
     if (level === 'error' && typeof extra[0] === 'string' && extra[0].includes('\n')) fields.stack = extra[0];
-    this.logger[level](fields, typeof message === 'string' ? message : JSON.stringify(scrubDeep(message)));
+    // A plain object is a structured record (`{ msg, event, outcome, … }`): its fields stay fields.
+    if (isPlainObject(message)) this.logger[level]({ ...fields, ...message });
+    else this.logger[level](fields, typeof message === 'string' ? message : JSON.stringify(scrubDeep(message)));
   }
 
   log(message: unknown, ...rest: unknown[]): void {

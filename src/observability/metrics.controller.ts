@@ -9,6 +9,7 @@ collectDefaultMetrics({ prefix: 'keyledger_' });
 
 const projectionLag = gauge({ name: 'keyledger_projection_lag_events', help: 'Events an async projection has not applied yet', labelNames: ['projection'] as const });
 const projectionHalted = gauge({ name: 'keyledger_projection_halted', help: '1 when a projection halted on an event it cannot apply', labelNames: ['projection'] as const });
+const databaseUp = gauge({ name: 'keyledger_database_up', help: '1 when the last scrape could read the projections from the database' });
 const replicaKeys = gauge({ name: 'keyledger_replica_keys', help: 'Keys held in the guard replica' });
 const listenReconnects = gauge({ name: 'keyledger_listen_reconnects', help: 'LISTEN reconnects since start', labelNames: ['connection'] as const });
 const listenConnected = gauge({ name: 'keyledger_listen_connected', help: '1 while the LISTEN connection is up', labelNames: ['connection'] as const });
@@ -28,7 +29,10 @@ export class MetricsController {
   @ApiOperation({ summary: 'Prometheus metrics: verifications, latency, commands, events, projection lag, replica, LISTEN' })
   @ApiProduces('text/plain')
   async metrics(): Promise<string> {
-    for (const p of await this.projections.status()) {
+    // Scraped during an outage too: the process's own metrics still answer, with the database down.
+    const statuses = await this.projections.status().catch(() => undefined);
+    databaseUp.set(statuses ? 1 : 0);
+    for (const p of statuses ?? []) {
       projectionLag.labels(p.name).set(p.lag);
       projectionHalted.labels(p.name).set(p.state === 'halted' ? 1 : 0);
     }

@@ -19,9 +19,10 @@ export function normalizeScopes(scopes: readonly string[]): string[] {
   // Typed callers pass arrays, but a request body may not; `unknown` keeps isArray from yielding any[].
   const raw: unknown = scopes;
   if (!Array.isArray(raw)) throw ValidationError.field('scopes', 'must be an array of strings');
-  const bad = scopes.find((scope) => !isValidScope(scope));
-  if (bad !== undefined) {
-    throw ValidationError.field('scopes', `invalid scope ${JSON.stringify(bad)}: must match ${SCOPE_PATTERN.source}, at most ${MAX_SCOPE_LENGTH} characters`);
+  const bad = scopes.findIndex((scope) => !isValidScope(scope));
+  if (bad !== -1) {
+    // The position, never the value: an error message echoes no input.
+    throw ValidationError.field('scopes', `scope ${bad + 1} must match ${SCOPE_PATTERN.source}, at most ${MAX_SCOPE_LENGTH} characters`);
   }
   const unique = [...new Set(scopes)].sort();
   if (unique.length > MAX_SCOPES) throw ValidationError.field('scopes', `at most ${MAX_SCOPES} scopes, got ${unique.length}`);

@@ -1,33 +1,46 @@
+import type { Pool } from 'pg';
+import { RateLimiterMemory, RateLimiterPostgres } from 'rate-limiter-flexible';
+
 /**
- * Counts failed verifications per caller in fixed windows. A caller that keeps sending bad keys
- * (a scanner, a misconfigured client) is slowed down; valid traffic is never counted.
+ * Counts failed verifications per caller in fixed windows, across every instance: the count lives
+ * in PostgreSQL (rate-limiter-flexible's store, table `verify_failures`), so N instances still allow
+ * `maxFailures` a window, not N times that. While the database is away an in-memory limiter stands
+ * in (the library's insurance). A caller found over the limit is blocked here until its window
+ * ends, so valid verifications never wait on the database; only failures write. Each instance
+ * learns of a block at the caller's next failure there: at most one more failure per instance.
  */
 export class FailureLimiter {
-  private readonly windows = new Map<string, { start: number; failures: number }>();
+  private readonly shared: RateLimiterPostgres;
+  /** caller → when its window ends, once it is over the limit. */
+  private readonly blocked = new Map<string, number>();
 
   constructor(
+    pool: Pool,
     private readonly maxFailures: number,
-    private readonly windowMs: number,
-  ) {}
+    windowSeconds: number,
+  ) {
+    this.shared = new RateLimiterPostgres({
+      storeClient: pool,
+      tableName: 'verify_failures',
+      tableCreated: true, // by a migration, not by the library at run time
+      keyPrefix: 'verify',
+      points: maxFailures,
+      duration: windowSeconds,
+      insuranceLimiter: new RateLimiterMemory({ points: maxFailures, duration: windowSeconds }),
+    });
+  }
 
   /** Milliseconds until the caller may try again, or 0 if it is not limited. */
   retryAfter(caller: string, now = Date.now()): number {
-    const w = this.windows.get(caller);
-    if (!w || now - w.start >= this.windowMs) return 0;
-    return w.failures >= this.maxFailures ? w.start + this.windowMs - now : 0;
+    const until = this.blocked.get(caller);
+    if (until === undefined) return 0;
+    if (until > now) return until - now;
+    this.blocked.delete(caller);
+    return 0;
   }
 
-  recordFailure(caller: string, now = Date.now()): void {
-    const w = this.windows.get(caller);
-    if (!w || now - w.start >= this.windowMs) {
-      if (this.windows.size > 10_000) this.prune(now);
-      this.windows.set(caller, { start: now, failures: 1 });
-    } else {
-      w.failures++;
-    }
-  }
-
-  private prune(now: number): void {
-    for (const [caller, w] of this.windows) if (now - w.start >= this.windowMs) this.windows.delete(caller);
+  async recordFailure(caller: string): Promise<void> {
+    const res = await this.shared.penalty(caller, 1);
+    if (res.consumedPoints >= this.maxFailures) this.blocked.set(caller, Date.now() + res.msBeforeNext);
   }
 }

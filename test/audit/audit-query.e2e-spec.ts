@@ -344,6 +344,23 @@ describe('GET /admin/audit: filters, pagination, tenancy and bad input', () => {
       expectValidationError(res, 'from', 'to');
     }, TIMEOUT);
 
+    it('refuses a NUL in every string parameter of every audit query, naming it, quoting nothing', async () => {
+      const fields: [string, string[]][] = [
+        ['/admin/audit', ['tenantId', 'keyId', 'actorId', 'type', 'from', 'to', 'cursor']],
+        ['/admin/audit/export', ['tenantId', 'keyId', 'actorId', 'type', 'from', 'to', 'format']],
+        ['/admin/audit/verify', ['fromDigest']],
+        ['/admin/audit/access', ['tenantId', 'actorId', 'outcome', 'from', 'to', 'cursor']],
+      ];
+      for (const [path, names] of fields) {
+        for (const name of names) {
+          const res = await get(admin1.token, { [name]: 'quoted\u0000back' }, path);
+          expectValidationError(res, name);
+          expect(res.body.details).toContainEqual({ field: name, message: 'must not contain NUL characters or unpaired UTF-16 surrogates' });
+          expect(res.text).not.toContain('quoted');
+        }
+      }
+    }, TIMEOUT);
+
     it('a tenant-bound reader gets the 400 too', async () => {
       expectValidationError(await get(readerT.token, { limit: 0 }), 'limit');
     }, TIMEOUT);

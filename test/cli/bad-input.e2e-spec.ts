@@ -40,7 +40,8 @@ describe('keyledger: bad input', () => {
     const result = await cli(['keys', 'create', '--tenant', 'not a tenant!', '--name', 'x', '--scope', 'Not:A:Scope']);
     expect(result).toMatchObject({ code: 1, stdout: '' });
     expect(lines(result.stderr)).toHaveLength(1);
-    expect(result.stderr).toMatch(/^keyledger: --tenant: must be .*; --scope: invalid scope "Not:A:Scope"/);
+    expect(result.stderr).toMatch(/^keyledger: --tenant: must be .*; --scope: scope 1 must match /);
+    expect(result.stderr).not.toContain('Not:A:Scope');
   }, CLI_TEST_TIMEOUT);
 
   it('a configuration error is exit 1 and one line, never a stack trace', async () => {

@@ -63,7 +63,8 @@ describe('keyledger keys', () => {
   }, CLI_TEST_TIMEOUT);
 
   it('issues keys a running server accepts: same database, same pepper, tags bound', async () => {
-    const res = await eventually(() => request(sut.url).get('/examples/whoami').set(bearer(reports.key!)).expect(200), 15_000);
+    // At its first request: the server looks up a key it has not heard of yet.
+    const res = await request(sut.url).get('/examples/whoami').set(bearer(reports.key!)).expect(200);
     expect(res.body).toMatchObject({ keyId: reports.id, tenantId: tenant, scopes: ['reports:read'], tags: { plan: 'pro', region: 'eu' } });
   }, CLI_TEST_TIMEOUT);
 
@@ -122,7 +123,7 @@ describe('keyledger keys', () => {
     expect(rotated.key).not.toBe(reports.key);
     expect(rotated).toMatchObject({ id: reports.id, publicId: reports.publicId, version: 2, status: 'active' });
     expect(Math.abs(Date.parse(rotated.graceEndsAt!) - Date.now() - DAY)).toBeLessThan(60_000);
-    await eventually(() => request(sut.url).get('/examples/whoami').set(bearer(rotated.key!)).expect(200), 15_000);
+    await request(sut.url).get('/examples/whoami').set(bearer(rotated.key!)).expect(200);
     await request(sut.url).get('/examples/whoami').set(bearer(reports.key!)).expect(200);
   }, CLI_TEST_TIMEOUT);
 
@@ -135,8 +136,8 @@ describe('keyledger keys', () => {
   it('a key it cannot find is exit 1 and one line; with --json an error object on stderr', async () => {
     const id = randomUUID();
     const [text, json] = await Promise.all([cli(['keys', 'show', id]), cli(['keys', 'revoke', id, '--json'])]);
-    expect(text).toMatchObject({ code: 1, stdout: '', stderr: `keyledger: API key ${id} was not found\n` });
+    expect(text).toMatchObject({ code: 1, stdout: '', stderr: `keyledger: No API key with that id was found\n` });
     expect(json).toMatchObject({ code: 1, stdout: '' });
-    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'KEY.NOT_FOUND', message: `API key ${id} was not found`, details: [] } });
+    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'KEY.NOT_FOUND', message: 'No API key with that id was found', details: [] } });
   }, CLI_TEST_TIMEOUT);
 });

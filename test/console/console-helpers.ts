@@ -111,13 +111,14 @@ export async function until(page: Page, expression: string, timeout = 10_000): P
   await page.waitForFunction(expression, { timeout, polling: 50 });
 }
 
-/** A key issued through the command bus, once the guard's in-memory replica accepts it (milliseconds after the commit). */
+/** A key issued through the command bus: the app applied it to its guard before answering, so it works at once. */
 export async function issueUsableKey(
   sut: TestApp,
   input: Parameters<typeof issueKey>[1] = {},
 ): Promise<{ id: string; publicId: string; token: string }> {
   const key = await issueKey(sut.app, input);
-  await eventually(async () => (await fetch(`${sut.url}/examples/whoami`, { headers: { 'x-api-key': key.token } })).status === 200);
+  const res = await fetch(`${sut.url}/examples/whoami`, { headers: { 'x-api-key': key.token } });
+  if (res.status !== 200) throw new Error(`a key issued on this app was refused at its first request: ${res.status}`);
   return key;
 }
 

@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { EventStore, ProjectionRunner, type Projection, type RecordedEvent } from '../../src/event-store/index.js';
-import { testPool } from '../support/test-database.js';
+import { createPool } from '../../src/database/create-pool.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { testDatabaseUrl, testPool } from '../support/test-database.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /** Records every event it sees; a primary key makes a double application fail loudly. */
 class RecordingProjection implements Projection {
@@ -162,6 +166,31 @@ describe('projections (real PostgreSQL)', () => {
     const restarted = await runner(new RecordingProjection(name), 2); // the cause is fixed, the process restarts
     await eventuallySeen(restarted, streams, streams);
     expect((await restarted.status()).state).not.toBe('halted');
+  });
+
+  it('does not halt when the database is unreachable: it retries by itself and catches up once it is back', async () => {
+    const proxy = await TcpProxy.start(testDatabaseUrl());
+    const viaProxy = createPool({ connectionString: proxy.urlFor(testDatabaseUrl()), max: 2 }, new Logger('test'));
+    try {
+      const name = `p-${randomUUID()}`;
+      const sut = new ProjectionRunner(new RecordingProjection(name), viaProxy, store);
+      await sut.init();
+      await proxy.cut();
+      const stream = `s-${randomUUID()}`;
+      await append(stream); // straight to the database: only the runner's way there is cut
+      await sut.wake(); // fails to connect
+
+      await proxy.restore();
+      // Nobody wakes or resumes it: its own retry, at most the backoff cap (5 s) later, catches up.
+      await waitUntil(async () => (await seen(name, [stream])).length === 1, 5_000 + 1_000);
+      const { rows } = await pool.query<{ halted_at: Date | null }>('SELECT halted_at FROM projection_checkpoints WHERE name = $1', [name]);
+      expect(rows[0].halted_at).toBeNull();
+      expect((await sut.status()).state).not.toBe('halted');
+      await sut.stop();
+    } finally {
+      await proxy.cut();
+      await viaProxy.end();
+    }
   });
 
   it('lets only one of two runners of one projection work at a time', async () => {

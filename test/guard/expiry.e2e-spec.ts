@@ -41,7 +41,7 @@ describe('a key whose expiresAt passes mid-test', () => {
     sut = await createTestApp();
     pool = testPool(2);
     admin = (await issueUsableKey(sut, { scopes: ['admin'] })).token;
-    verifyCaller = (await issueUsableKey(sut, { scopes: ['keys:verify'] })).token;
+    verifyCaller = (await issueUsableKey(sut, { scopes: ['keys:verify', 'keys:verify:all-tenants'] })).token;
   });
   afterAll(async () => {
     await Promise.all([sut?.close(), pool?.end()]);

@@ -9,13 +9,13 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 describe('POST /v1/keys/verify', () => {
   let sut: TestApp;
   let admin: string;
-  /** Holds keys:verify. */
+  /** A platform-wide verifier: keys:verify and keys:verify:all-tenants. */
   let caller: string;
 
   beforeAll(async () => {
     sut = await createTestApp();
     admin = (await issueUsableKey(sut, { scopes: ['admin'] })).token;
-    caller = (await issueUsableKey(sut, { scopes: ['keys:verify'] })).token;
+    caller = (await issueUsableKey(sut, { scopes: ['keys:verify', 'keys:verify:all-tenants'] })).token;
   });
   afterAll(() => sut?.close());
 
@@ -135,11 +135,33 @@ describe('POST /v1/keys/verify', () => {
     });
   });
 
+  describe('tenancy', () => {
+    it("a tenant's verifier gets VALID only for its own tenant's keys; any other key answers as an unknown one", async () => {
+      const tenant = uniqueTenant();
+      const own = await issueUsableKey(sut, { tenantId: tenant, scopes: ['reports:read'] });
+      const tenantVerifier = (await issueUsableKey(sut, { tenantId: tenant, scopes: ['keys:verify'] })).token;
+      const other = await issueUsableKey(sut, { scopes: ['reports:read'], tags: { secret: 'other tenant' } });
+      const otherRevoked = await issueUsableKey(sut, {});
+      await request(sut.url).post(`/admin/api-keys/${otherRevoked.id}/revoke`).set(bearer(admin)).send({}).expect(200);
+
+      expect((await verify({ key: own.token }, tenantVerifier).expect(200)).body).toMatchObject({ valid: true, code: 'VALID', tenantId: tenant });
+      const unknown = (await verify({ key: generateToken().token }, tenantVerifier).expect(200)).body;
+      for (const key of [other.token, otherRevoked.token]) {
+        const res = await verify({ key }, tenantVerifier).expect(200);
+        expect(res.body).toEqual(unknown);
+        expect(res.body).toEqual({ valid: false, code: 'NOT_FOUND' });
+      }
+      // A platform-wide verifier (keys:verify:all-tenants, a deliberate grant) sees every tenant's keys.
+      expect((await verify({ key: other.token }).expect(200)).body).toMatchObject({ code: 'VALID', tags: { secret: 'other tenant' } });
+      expect((await verify({ key: otherRevoked.token }).expect(200)).body).toMatchObject({ code: 'REVOKED' });
+    });
+  });
+
   describe('rate limiting', () => {
     it('answers 429 with Retry-After after 120 failures from one caller, while another caller is unaffected', async () => {
       const [scanner, bystander] = await Promise.all([
-        issueUsableKey(sut, { scopes: ['keys:verify'] }),
-        issueUsableKey(sut, { scopes: ['keys:verify'] }),
+        issueUsableKey(sut, { scopes: ['keys:verify', 'keys:verify:all-tenants'] }),
+        issueUsableKey(sut, { scopes: ['keys:verify', 'keys:verify:all-tenants'] }),
       ]);
       // Valid answers are never counted.
       for (let i = 0; i < 30; i++) expect((await verify({ key: bystander.token }, scanner.token).expect(200)).body.code).toBe('VALID');
@@ -162,6 +184,30 @@ describe('POST /v1/keys/verify', () => {
       expect((await verify({ key: scanner.token }, bystander.token).expect(200)).body.code).toBe('VALID');
       // The limit is on the verify API only: the scanner's own key still passes the guard elsewhere.
       await whoami(sut, scanner.token).expect(200);
+    });
+
+    it('counts failures across instances: 60 on each of two instances reach the limit on both', async () => {
+      const other = await createTestApp();
+      try {
+        const scanner = await issueUsableKey(sut, { scopes: ['keys:verify'] });
+        const on = (app: TestApp) => (body: unknown) => request(app.url).post('/v1/keys/verify').set(bearer(scanner.token)).send(body as object);
+        for (const app of [sut, other]) {
+          for (let batch = 0; batch < 3; batch++) {
+            const answers = await Promise.all(Array.from({ length: 20 }, () => on(app)({ key: generateToken().token })));
+            for (const res of answers) expect([res.status, res.body.code]).toEqual([200, 'NOT_FOUND']);
+          }
+        }
+        // Each instance learns of the block at the caller's next failure there: at most one more each.
+        for (const app of [sut, other]) {
+          const statuses = [];
+          for (let i = 0; i < 2; i++) statuses.push((await on(app)({ key: generateToken().token })).status);
+          expect(statuses).toContain(429);
+        }
+        expectErrorShape(await on(other)({ key: scanner.token }), 429, 'VERIFY.TOO_MANY_FAILURES');
+        expectErrorShape(await on(sut)({ key: scanner.token }), 429, 'VERIFY.TOO_MANY_FAILURES');
+      } finally {
+        await other.close();
+      }
     });
   });
 });

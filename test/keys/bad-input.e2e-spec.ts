@@ -206,6 +206,77 @@ describe('bad input: 400 with field details (or 413), one error shape, nothing w
     });
   });
 
+  describe('text PostgreSQL cannot store (text refuses NUL, jsonb unpaired surrogates): 400 naming the field, nothing written', () => {
+    const UNSTORABLE: [string, string][] = [
+      ['a NUL', 'a\u0000b'],
+      ['a lone high surrogate', 'a\ud800b'],
+      ['a lone low surrogate', 'a\udc00b'],
+      ['a reversed surrogate pair', 'a\udc00\ud800b'],
+    ];
+    const unstorable = (res: request.Response, field: string): void => {
+      expectValidationError(res, field);
+      expect(res.body.details).toContainEqual({ field, message: expect.stringContaining('must not contain NUL characters or unpaired UTF-16 surrogates') });
+    };
+    let key: IssuedKey;
+    beforeAll(async () => {
+      key = await createKey(sut, secrets, admin.token, { tenantId: uniqueTenant(), name: 'target', scopes: ['a:read'], tags: { plan: 'pro' } });
+    });
+
+    it.each(UNSTORABLE)('refuses %s in every string field of a create', async (_, text) => {
+      const tenantId = uniqueTenant();
+      const cases: [Record<string, unknown>, string][] = [
+        [{ tenantId, name: text }, 'name'],
+        [{ tenantId, name: 'n', tags: { [text]: 'v' } }, 'tags'],
+        [{ tenantId, name: 'n', tags: { plan: text } }, 'tags.plan'],
+        [{ tenantId, name: 'n', scopes: ['a:read', text] }, 'scopes.1'],
+        [{ tenantId: `${tenantId}${text}`, name: 'n' }, 'tenantId'],
+        [{ tenantId, name: 'n', expiresAt: `2099-01-01T00:00:00Z${text}` }, 'expiresAt'],
+      ];
+      for (const [body, field] of cases) unstorable(await post().send(body), field);
+      expect(await countTenantEvents(pool, tenantId)).toBe(0);
+    });
+
+    it.each(UNSTORABLE)('refuses %s in the name, tags, scopes and expiry of a PATCH and the reason of a revoke', async (_, text) => {
+      const patch = (body: Record<string, unknown>) => request(sut.url).patch(`/admin/api-keys/${key.id}`).set(bearer(admin.token)).send(body);
+      unstorable(await patch({ name: text }), 'name');
+      unstorable(await patch({ tags: { [text]: 'v' } }), 'tags');
+      unstorable(await patch({ tags: { plan: text } }), 'tags.plan');
+      unstorable(await patch({ scopes: [text] }), 'scopes.0');
+      unstorable(await patch({ expiresAt: text }), 'expiresAt');
+      unstorable(await request(sut.url).post(`/admin/api-keys/${key.id}/revoke`).set(bearer(admin.token)).send({ reason: text }), 'reason');
+      unstorable(await request(sut.url).post(`/admin/api-keys/${key.id}/rotate`).set(bearer(admin.token)).send({ expiresAt: text }), 'expiresAt');
+      expect(await countStreamEvents(pool, key.id)).toBe(1);
+    });
+
+    it('refuses a NUL in every query parameter and in the id of every route', async () => {
+      const get = (path: string) => request(sut.url).get(path).set(bearer(admin.token));
+      for (const field of ['tenantId', 'status', 'cursor', 'activeAt']) unstorable(await get(`/admin/api-keys?${field}=a%00b`), field);
+      unstorable(await get(`/admin/api-keys/${key.id}?asOf=2026%00`), 'asOf');
+      const id = 'a%00b';
+      for (const res of [
+        await get(`/admin/api-keys/${id}`),
+        await get(`/admin/api-keys/${id}/events`),
+        await request(sut.url).patch(`/admin/api-keys/${id}`).set(bearer(admin.token)).send({ name: 'n' }),
+        await request(sut.url).post(`/admin/api-keys/${id}/rotate`).set(bearer(admin.token)).send({}),
+        await request(sut.url).post(`/admin/api-keys/${id}/expire`).set(bearer(admin.token)),
+        await request(sut.url).post(`/admin/api-keys/${id}/revoke`).set(bearer(admin.token)).send({}),
+        await request(sut.url).delete(`/admin/api-keys/${id}`).set(bearer(admin.token)),
+      ]) {
+        unstorable(res, 'id');
+      }
+      expect(await countStreamEvents(pool, key.id)).toBe(1);
+    });
+
+    it('refuses a NUL or a lone surrogate in the body of a verification', async () => {
+      const verifier = await issueUsableKey(sut, secrets, { scopes: ['keys:verify'] });
+      for (const [text] of [['a\u0000b'], ['a\ud800b']]) {
+        const send = (body: Record<string, unknown>) => request(sut.url).post('/v1/keys/verify').set(bearer(verifier.token)).send(body);
+        unstorable(await send({ key: text }), 'key');
+        unstorable(await send({ key: 'k', scopes: [text] }), 'scopes.0');
+      }
+    });
+  });
+
   it('leaks no plaintext key into logs, events or the read model', async () => {
     await expectNoSecretLeaks(sut, pool, secrets);
   });

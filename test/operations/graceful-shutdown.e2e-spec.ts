@@ -1,12 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Pool } from 'pg';
-import { createTestApp, issueKey, TEST_PEPPER } from '../support/test-app.js';
-import { testDatabaseUrl, testPool } from '../support/test-database.js';
-import { freePort } from '../support/free-port.js';
+import { startAppProcess } from '../support/app-process.js';
+import { createTestApp, issueKey } from '../support/test-app.js';
+import { testPool } from '../support/test-database.js';
 
 describe('graceful shutdown of the real process', () => {
   let pool: Pool;
@@ -24,40 +21,9 @@ describe('graceful shutdown of the real process', () => {
     const admin = await issueKey(issuer.app, { scopes: ['admin'] });
     await issuer.close();
 
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, ['dist/src/main.js'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: testDatabaseUrl(),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        KEY_PEPPER: TEST_PEPPER,
-        RUN_MIGRATIONS: 'false',
-        BOOTSTRAP_ADMIN: 'false',
-        EXPIRY_SWEEP_ENABLED: 'false',
-        DATA_DIR: mkdtempSync(join(tmpdir(), 'keyledger-test-')),
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    let exitCode: number | null | undefined;
-    const exited = new Promise<number | null>((resolve) =>
-      child!.once('exit', (code) => {
-        exitCode = code;
-        resolve(code);
-      }),
-    );
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ready = await fetch(`${base}/health/ready`).then((r) => r.ok, () => false);
-      if (ready) break;
-      if (exitCode !== undefined) throw new Error(`the server exited (${exitCode}) before it was ready: ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`the server did not become ready: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const server = await startAppProcess();
+    child = server.child;
+    const base = server.url;
 
     const tenantId = `t-${randomUUID()}`;
     const acknowledged: string[] = [];
@@ -83,7 +49,7 @@ describe('graceful shutdown of the real process', () => {
     const workers = Array.from({ length: 8 }, () => worker());
     while (acknowledged.length < 30) await new Promise((r) => setTimeout(r, 10));
     child.kill('SIGTERM');
-    const code = await exited;
+    const code = await server.exited;
     stop = true;
     await Promise.all(workers);
 

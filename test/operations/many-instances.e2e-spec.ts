@@ -22,7 +22,7 @@ describe('three instances on one database under mixed admin and verify load', ()
   it('loses and duplicates no event, and every instance ends with the same view', async () => {
     const tenantId = `t-${randomUUID()}`;
     const admin = await issueKey(instances[0].app, { scopes: ['admin'] });
-    const verifierKey = await issueKey(instances[0].app, { scopes: ['keys:verify'] });
+    const verifierKey = await issueKey(instances[0].app, { scopes: ['keys:verify', 'keys:verify:all-tenants'] });
     for (const i of instances) {
       const verifier = i.app.get((await import('../../src/auth/index.js')).KeyVerifier);
       const deadline = Date.now() + 5000;
@@ -90,8 +90,11 @@ describe('three instances on one database under mixed admin and verify load', ()
     }, 30_000);
 
     // Every instance's guard ends with the same answer for every key.
+    // (Asked of each guard directly: through the verify API, the 60 refusals of rotated-away secrets
+    // on each instance would reach the caller's failure limit, which is shared across instances.)
+    const { KeyVerifier } = await import('../../src/auth/index.js');
     for (const { key } of created) {
-      const answers = await Promise.all([0, 1, 2].map(async (i) => ((await (await call(i, '/v1/keys/verify', { key })).json()) as { code: string }).code));
+      const answers = await Promise.all(instances.map(async (i) => (await i.app.get(KeyVerifier).check(key)).code));
       expect(new Set(answers).size).toBe(1);
     }
   }, 120_000);

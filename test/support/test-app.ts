@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Writable } from 'node:stream';
 import { AppModule } from '../../src/app.module.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { configureApp, createFastifyAdapter } from '../../src/configure-app.js';
 import { CreateKeyCommand, SYSTEM_ACTOR } from '../../src/keys/index.js';
+import { createLogger } from '../../src/observability/index.js';
 import { testDatabaseUrl } from './test-database.js';
 
 /** A pepper shared by every test app, so instances on one database verify each other's keys. */
@@ -21,6 +23,8 @@ export interface TestApp {
   url: string;
   /** Log lines the app wrote (for the "no plaintext key in logs" checks). */
   logs: string[];
+  /** Fastify's own JSON log (request lines with their URL), when asked for with `httpLog`. */
+  httpLog: () => string;
   close(): Promise<void>;
 }
 
@@ -29,7 +33,11 @@ export interface TestApp {
  * migrated test database (or on `databaseUrl`, e.g. a database a test created for itself),
  * listening on a random port.
  */
-export async function createTestApp(env: Record<string, string> = {}, databaseUrl: string = testDatabaseUrl()): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  databaseUrl: string = testDatabaseUrl(),
+  options: { httpLog?: boolean } = {},
+): Promise<TestApp> {
   const config = loadConfig({
     DATA_DIR: mkdtempSync(join(tmpdir(), 'keyledger-test-')),
     KEY_PEPPER: TEST_PEPPER,
@@ -43,13 +51,25 @@ export async function createTestApp(env: Record<string, string> = {}, databaseUr
   const capture = (level: string) => (message: unknown, ...rest: unknown[]) => {
     logs.push(`${level} ${[message, ...rest].map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ')}`);
   };
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl), createFastifyAdapter(), {
+  const httpChunks: string[] = [];
+  const httpLogger = options.httpLog
+    ? createLogger(
+        'info',
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            httpChunks.push(chunk.toString('utf8'));
+            done();
+          },
+        }),
+      )
+    : undefined;
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl), createFastifyAdapter(httpLogger), {
     logger: { log: capture('log'), error: capture('error'), warn: capture('warn'), debug: capture('debug'), verbose: capture('verbose'), fatal: capture('fatal') },
   });
   configureApp(app);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
-  return { app, config, url: `http://127.0.0.1:${address.port}`, logs, close: () => app.close() };
+  return { app, config, url: `http://127.0.0.1:${address.port}`, logs, httpLog: () => httpChunks.join(''), close: () => app.close() };
 }
 
 /** Issues a key through the real command bus as the system actor (how tests get their first admin key). */

@@ -5,6 +5,7 @@ import { DomainError, ValidationError } from '../../common/domain-error.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.js';
 import { copyOut } from '../../database/copy-out.js';
+import { CONNECTION_OPTIONS } from '../../database/create-pool.js';
 import { DATABASE_URL } from '../../database/database.tokens.js';
 import { EventStore } from '../../event-store/index.js';
 import type { Actor } from '../../keys/index.js';
@@ -119,7 +120,7 @@ export class AuditExporter {
    * transaction mode).
    */
   private async connect(): Promise<Client> {
-    const client = new Client({ connectionString: this.url, application_name: 'keyledger-audit-export' });
+    const client = new Client({ ...CONNECTION_OPTIONS, connectionString: this.url, application_name: 'keyledger-audit-export' });
     // A connection error also fails the COPY, which ends the stream with it; this keeps it from
     // being an unhandled 'error' event as well.
     client.on('error', (error) => this.logger.warn(`export connection: ${error.message}`));

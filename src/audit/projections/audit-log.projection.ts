@@ -1,6 +1,8 @@
+import { Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import type { Projection, ProjectionReplay, RecordedEvent } from '../../event-store/index.js';
-import { toKeyEvent, type KeyEvent } from '../../keys/index.js';
+import { occurredAt as occurredAtOf, toKeyEvent, type StoredKeyEvent } from '../../keys/index.js';
+import { counter } from '../../observability/index.js';
 import { copyIn, copyLine } from '../../database/copy-in.js';
 import { detached } from '../../database/copy-out.js';
 import { GENESIS, nextChainHash } from '../audit-chain.js';
@@ -13,8 +15,10 @@ interface KeyIdentity {
 }
 
 /** What an event changed, for people reading the audit log: before and after where the event says so. */
-function describe(event: KeyEvent): { changes: Record<string, unknown>; reason: string | null } {
+function describe(event: StoredKeyEvent): { changes: Record<string, unknown>; reason: string | null } {
   switch (event.type) {
+    case 'unreadable': // its row carries the stored type; the chain covers it whole (see unreadable_events)
+      return { changes: {}, reason: null };
     case 'key.created': {
       const p = event.payload;
       return {
@@ -41,7 +45,7 @@ export interface DerivedAuditRow {
   seq: number;
   position: number;
   recordedAt: Date;
-  /** `payload.occurredAt` as the event has it (ISO 8601); `recordedAt` for an event of no key. */
+  /** `payload.occurredAt` as the event has it (ISO 8601); `recordedAt` for an event of no key or one this code cannot read. */
   occurredAt: string | Date;
   eventType: string;
   streamId: string;
@@ -56,6 +60,8 @@ export interface DerivedAuditRow {
   reason: string | null;
   changes: Record<string, unknown>;
   chainHash: Buffer;
+  /** Not a column: why this code cannot read the event (unknown type or schema version), if so. */
+  unreadable?: string;
 }
 
 const COLUMNS = [
@@ -82,10 +88,12 @@ export class AuditRows {
     const keyId = e.streamId.startsWith(KEY_STREAM_PREFIX) ? e.streamId.slice(KEY_STREAM_PREFIX.length) : null;
     let described: { changes: Record<string, unknown>; reason: string | null } = { changes: {}, reason: null };
     let occurredAt: string | Date = e.recordedAt;
+    let unreadable: string | undefined;
     if (keyId !== null) {
       const event = toKeyEvent(e);
       described = describe(event);
-      occurredAt = event.payload.occurredAt;
+      occurredAt = occurredAtOf(event, e);
+      if (event.type === 'unreadable') unreadable = event.problem;
       // Kept for the whole replay: a copy of the id, not a slice pinning its COPY chunk (see detached).
       if (event.type === 'key.created') this.identities.set(detached(keyId), { publicId: event.payload.publicId, tenantId: event.payload.tenantId });
     }
@@ -110,21 +118,54 @@ export class AuditRows {
       reason: described.reason,
       changes: described.changes,
       chainHash: this.chain,
+      ...(unreadable === undefined ? {} : { unreadable }),
     };
+  }
+
+  /** The rows of events, as COPY text in COLUMNS order, and the events among them this code cannot read. */
+  batch(events: readonly RecordedEvent[]): Batch {
+    let rows = '';
+    const unreadable: Batch['unreadable'] = [];
+    for (const e of events) {
+      const r = this.next(e);
+      rows += copyLine([
+        r.seq, r.position, r.recordedAt, r.occurredAt, r.eventType, r.streamId, r.keyId, r.publicId, r.tenantId,
+        r.actorType, r.actorId, r.requestId, r.ip, r.userAgent, r.reason, JSON.stringify(r.changes), r.chainHash,
+      ]);
+      if (r.unreadable !== undefined) unreadable.push({ event: e, problem: r.unreadable });
+    }
+    return { rows, unreadable };
   }
 }
 
-/** The COPY text of events' audit rows, in COLUMNS order. */
-function copyRows(rows: AuditRows, events: readonly RecordedEvent[]): string {
-  let text = '';
-  for (const e of events) {
-    const r = rows.next(e);
-    text += copyLine([
-      r.seq, r.position, r.recordedAt, r.occurredAt, r.eventType, r.streamId, r.keyId, r.publicId, r.tenantId,
-      r.actorType, r.actorId, r.requestId, r.ip, r.userAgent, r.reason, JSON.stringify(r.changes), r.chainHash,
-    ]);
+interface Batch {
+  rows: string;
+  unreadable: { event: RecordedEvent; problem: string }[];
+}
+
+const logger = new Logger('AuditLogProjection');
+const unreadableEvents = counter({
+  name: 'keyledger_unreadable_events_total',
+  help: 'Stored key events this version cannot read (unknown type or schema version), counted by the instance that put them in the audit log',
+  labelNames: ['type'],
+});
+
+/**
+ * Writes a batch's rows into `table` (`freeze`: a table created in this transaction, see copyIn),
+ * and reports each unreadable event: a log line naming it, the metric, and a row in
+ * `unreadable_events` (what /health shows), in the same transaction as the rows.
+ */
+async function write(client: PoolClient, table: string, { rows, unreadable }: Batch, freeze = false): Promise<void> {
+  await copyIn(client, table, COLUMNS, rows, { freeze });
+  for (const { event, problem } of unreadable) {
+    logger.warn(`unreadable event at position ${event.position} in ${event.streamId} (stream version ${event.streamVersion}): ${problem}`);
+    unreadableEvents.inc({ type: event.type.slice(0, 64) });
+    await client.query(
+      `INSERT INTO unreadable_events (global_position, stream_id, stream_version, type, schema_version, problem)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (global_position) DO NOTHING`,
+      [event.position, event.streamId, event.streamVersion, event.type, event.schemaVersion, problem],
+    );
   }
-  return text;
 }
 
 /**
@@ -140,7 +181,7 @@ export class AuditLogProjection implements Projection {
     const head = await client.query<{ seq: number; chain_hash: Buffer }>('SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1');
     // bigint: a string unless the app's int8 parser is installed
     const rows = new AuditRows(Number(head.rows[0]?.seq ?? 0), head.rows[0]?.chain_hash ?? GENESIS, await this.identities(client, events));
-    await copyIn(client, 'audit_log', COLUMNS, copyRows(rows, events));
+    await write(client, 'audit_log', rows.batch(events));
   }
 
   /**
@@ -155,8 +196,8 @@ export class AuditLogProjection implements Projection {
       deferIndexesOf: [],
       readsMetadata: true, // the actor, request id, IP and user agent of each row, and the chain
       prepare: (events) => {
-        const text = copyRows(rows, events);
-        return () => copyIn(client, table, COLUMNS, text, { freeze: true });
+        const batch = rows.batch(events);
+        return () => write(client, table, batch, true);
       },
       end: () => Promise.resolve(),
     };

@@ -48,8 +48,9 @@ export interface AuditFilter {
 }
 
 export class AuditTenantForbiddenError extends DomainError {
-  static create(tenantId: string): AuditTenantForbiddenError {
-    return new AuditTenantForbiddenError('forbidden', 'AUDIT.TENANT_FORBIDDEN', `Your key may only read the audit log of its own tenant, not "${tenantId}"`);
+  /** The tenant id is the caller's input: never echoed. */
+  static create(_tenantId: string): AuditTenantForbiddenError {
+    return new AuditTenantForbiddenError('forbidden', 'AUDIT.TENANT_FORBIDDEN', 'Your key may only read the audit log of its own tenant');
   }
 }
 

@@ -1,11 +1,12 @@
 import { FieldError, ValidationError } from '../../common/domain-error.js';
-import { KeyExpiryNotDueError, KeyInactiveError } from './api-key.errors.js';
+import { isStorableText, UNSTORABLE_TEXT } from '../../common/storable-text.js';
+import { KeyExpiryNotDueError, KeyHistoryUnreadableError, KeyInactiveError } from './api-key.errors.js';
 import { KeyCreated } from './events/key-created.event.js';
 import { KeyExpired, KeyExpiryReason } from './events/key-expired.event.js';
 import { KeyRevoked } from './events/key-revoked.event.js';
 import { KeyRotated } from './events/key-rotated.event.js';
 import { KeyUpdated, KeyUpdatedChanges } from './events/key-updated.event.js';
-import { KeyEvent } from './key-events.js';
+import type { KeyEvent, StoredKeyEvent, UnreadableKeyEvent } from './key-events.js';
 import { assertGrantable, normalizeScopes } from '../../token/index.js';
 import { generateToken, hashToken, isValidTokenPrefix, MAX_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN } from '../../token/index.js';
 
@@ -72,6 +73,7 @@ export class ApiKey {
   private state: KeyState | undefined;
   private pending: KeyEvent[] = [];
   private applied = 0;
+  private readonly unreadable: { version: number; event: UnreadableKeyEvent }[] = [];
 
   private constructor() {}
 
@@ -106,12 +108,28 @@ export class ApiKey {
     return { key, token };
   }
 
-  /** Rebuilds a key from its stored stream; a stream that does not start with KeyCreated is corrupt. */
-  static fromEvents(events: readonly KeyEvent[]): ApiKey {
+  /**
+   * Rebuilds a key from its stored stream; a stream that does not start with KeyCreated is corrupt.
+   * An event this code cannot read keeps its place (it counts toward the version) but changes no
+   * state: see unreadableEvents.
+   */
+  static fromEvents(events: readonly StoredKeyEvent[]): ApiKey {
     const key = new ApiKey();
-    for (const event of events) key.apply(event);
+    for (const event of events) {
+      if (event.type === 'unreadable') {
+        key.current(); // a stream must still start with a readable KeyCreated
+        key.unreadable.push({ version: ++key.applied, event });
+      } else {
+        key.apply(event);
+      }
+    }
     key.current(); // throws on an empty stream
     return key;
+  }
+
+  /** Stored events of this key that this code cannot read, with their stream versions. */
+  get unreadableEvents(): readonly { version: number; event: UnreadableKeyEvent }[] {
+    return this.unreadable;
   }
 
   /** Events applied, uncommitted ones included: the stream version after they are appended. */
@@ -183,6 +201,7 @@ export class ApiKey {
    */
   rotate({ gracePeriodSeconds = 0, expiresAt }: RotateKeyInput, now: Date, pepper?: Buffer): { token: string } {
     const state = this.assertActive(now);
+    this.assertReadable();
     const valid = validated({
       grace: () => checkGracePeriod(gracePeriodSeconds),
       expiresAt: () => (expiresAt === undefined ? state.expiresAt : checkExpiresAt(expiresAt, now)),
@@ -223,6 +242,7 @@ export class ApiKey {
   /** Returns false, and records nothing, when no field actually changes. */
   update(input: UpdateKeyInput, now: Date): boolean {
     const state = this.assertActive(now);
+    this.assertReadable();
     const valid = validated({
       name: () => (input.name === undefined ? state.name : normalizeName(input.name)),
       scopes: () => (input.scopes === undefined ? state.scopes : normalizeScopes(input.scopes)),
@@ -317,6 +337,16 @@ export class ApiKey {
     return this.state;
   }
 
+  /**
+   * Revoke and expire only take access away, so they work whatever the stream holds: revocation is
+   * the emergency brake. Rotate and update build on a state that an unreadable event may have
+   * changed in ways this code cannot know, so they wait for a version that reads it.
+   */
+  private assertReadable(): void {
+    const first = this.unreadable[0];
+    if (first !== undefined) throw KeyHistoryUnreadableError.forKey(this.current().keyId, first.version, first.event.problem);
+  }
+
   private assertActive(now: Date): KeyState {
     const state = this.current();
     const status = this.statusAt(now);
@@ -369,6 +399,7 @@ function checkTenantId(tenantId: string): string {
 
 function normalizeName(name: string): string {
   const trimmed = typeof name === 'string' ? name.trim() : '';
+  if (!isStorableText(trimmed)) throw ValidationError.field('name', UNSTORABLE_TEXT);
   const n = length(trimmed);
   if (n < 1 || n > MAX_NAME_LENGTH) throw ValidationError.field('name', `must be 1-${MAX_NAME_LENGTH} characters after trimming`);
   return trimmed;
@@ -379,11 +410,14 @@ function normalizeTags(tags: KeyTags): KeyTags {
   if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) throw ValidationError.field('tags', 'must be an object of string values');
   const entries = Object.entries(tags as Record<string, unknown>);
   if (entries.length > MAX_TAGS) throw ValidationError.field('tags', `at most ${MAX_TAGS} tags, got ${entries.length}`);
+  // Messages say which rule a tag breaks, never what the tag was.
   for (const [key, value] of entries) {
     const n = length(key);
-    if (n < 1 || n > MAX_TAG_KEY_LENGTH) throw ValidationError.field('tags', `tag key ${JSON.stringify(key)} must be 1-${MAX_TAG_KEY_LENGTH} characters`);
-    if (typeof value !== 'string') throw ValidationError.field('tags', `tag ${JSON.stringify(key)} must have a string value`);
-    if (length(value) > MAX_TAG_VALUE_LENGTH) throw ValidationError.field('tags', `tag ${JSON.stringify(key)} value must be at most ${MAX_TAG_VALUE_LENGTH} characters`);
+    if (n < 1 || n > MAX_TAG_KEY_LENGTH) throw ValidationError.field('tags', `every tag key must be 1-${MAX_TAG_KEY_LENGTH} characters`);
+    if (!isStorableText(key)) throw ValidationError.field('tags', `tag keys ${UNSTORABLE_TEXT}`);
+    if (typeof value !== 'string') throw ValidationError.field('tags', 'every tag must have a string value');
+    if (!isStorableText(value)) throw ValidationError.field('tags', `tag values ${UNSTORABLE_TEXT}`);
+    if (length(value) > MAX_TAG_VALUE_LENGTH) throw ValidationError.field('tags', `every tag value must be at most ${MAX_TAG_VALUE_LENGTH} characters`);
   }
   // fromEntries defines properties, so a `__proto__` key stays an ordinary tag.
   return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as KeyTags;
@@ -408,6 +442,7 @@ function normalizeRevokeReason(reason: string | null): string | null {
   if (reason === null) return null;
   if (typeof reason !== 'string') throw ValidationError.field('reason', 'must be a string or null');
   const trimmed = reason.trim();
+  if (!isStorableText(trimmed)) throw ValidationError.field('reason', UNSTORABLE_TEXT);
   if (length(trimmed) > MAX_REVOKE_REASON_LENGTH) throw ValidationError.field('reason', `must be at most ${MAX_REVOKE_REASON_LENGTH} characters`);
   return trimmed === '' ? null : trimmed;
 }

@@ -1,10 +1,9 @@
-import { DomainError } from '../../common/domain-error.js';
 import { KeyCreated } from './events/key-created.event.js';
 import { KeyExpired } from './events/key-expired.event.js';
 import { KeyRevoked } from './events/key-revoked.event.js';
 import { KeyRotated } from './events/key-rotated.event.js';
 import { KeyUpdated } from './events/key-updated.event.js';
-import { deserializeKeyEvent, KEY_EVENT_TYPES, KeyEvent, serializeKeyEvent } from './key-events.js';
+import { KEY_EVENT_TYPES, KeyEvent, readKeyEvent, serializeKeyEvent } from './key-events.js';
 
 const AT = '2030-01-01T00:00:00.000Z';
 
@@ -44,22 +43,22 @@ describe('key events', () => {
     const stored = JSON.parse(JSON.stringify(serializeKeyEvent(event))) as { type: string; schemaVersion: number; payload: unknown };
 
     expect(stored).toEqual({ type: event.type, schemaVersion: 1, payload: event.payload });
-    expect(deserializeKeyEvent(stored.type, stored.schemaVersion, stored.payload)).toStrictEqual(event);
+    expect(readKeyEvent(stored.type, stored.schemaVersion, stored.payload)).toStrictEqual(event);
   });
 
-  it.each(['key.deleted', 'KeyCreated', '', 'constructor', '__proto__', 'toString'])('halts on the unknown type %j with a plain Error', (type) => {
-    expect(() => deserializeKeyEvent(type, 1, {})).toThrow(/Unknown key event type/);
-    expect(() => deserializeKeyEvent(type, 1, {})).not.toThrow(DomainError);
+  it.each(['key.deleted', 'KeyCreated', '', 'constructor', '__proto__', 'toString'])('reads the unknown type %j as unreadable, naming it', (type) => {
+    expect(readKeyEvent(type, 1, {})).toEqual({ type: 'unreadable', storedType: type, schemaVersion: 1, problem: `unknown key event type ${JSON.stringify(type)}` });
   });
 
-  it('halts on a schema version it cannot read', () => {
-    expect(() => deserializeKeyEvent('key.created', 2, samples[0].payload)).toThrow(/Unsupported schema version 2/);
-    expect(() => deserializeKeyEvent('key.created', 0, samples[0].payload)).toThrow(Error);
+  it('reads a schema version it does not know as unreadable', () => {
+    expect(readKeyEvent('key.created', 2, samples[0].payload)).toMatchObject({ type: 'unreadable', storedType: 'key.created', schemaVersion: 2 });
+    expect(readKeyEvent('key.created', 2, samples[0].payload)).toHaveProperty('problem', expect.stringMatching(/unsupported schema version 2/));
+    expect(readKeyEvent('key.created', 0, samples[0].payload)).toMatchObject({ type: 'unreadable', schemaVersion: 0 });
   });
 
-  it('halts on a payload that is not an object', () => {
+  it('reads a payload that is not an object as unreadable', () => {
     for (const payload of [null, 'x', 1, []]) {
-      expect(() => deserializeKeyEvent('key.revoked', 1, payload)).toThrow(/not an object/);
+      expect(readKeyEvent('key.revoked', 1, payload)).toMatchObject({ type: 'unreadable', problem: expect.stringMatching(/not an object/) });
     }
   });
 });

@@ -30,18 +30,33 @@ export function serializeKeyEvent(event: KeyEvent): SerializedKeyEvent {
 }
 
 /**
- * Throws a plain Error for a type or version this code does not know: a poison event must halt the
- * projection, never be skipped. A future schemaVersion 2 gets an upcaster here, not a new class name.
+ * A stored event this code cannot read: an unknown type, a schema version it does not know, or a
+ * payload that is not an object (a bad deploy, a newer version's event, a hand-written row). It is
+ * kept in its place and reported, never guessed at: a key whose stream holds one can still be
+ * revoked and expired (taking access away is always safe), but not rotated or changed.
  */
-export function deserializeKeyEvent(type: string, schemaVersion: number, payload: unknown): KeyEvent {
+export interface UnreadableKeyEvent {
+  readonly type: 'unreadable';
+  readonly storedType: string;
+  readonly schemaVersion: number;
+  /** Why it cannot be read, naming the stored type and version (never payload values). */
+  readonly problem: string;
+}
+
+/** What a key stream's stored event is to this code. */
+export type StoredKeyEvent = KeyEvent | UnreadableKeyEvent;
+
+/** A future schemaVersion 2 gets an upcaster here, not a new class name. */
+export function readKeyEvent(type: string, schemaVersion: number, payload: unknown): StoredKeyEvent {
+  const unreadable = (problem: string): UnreadableKeyEvent => ({ type: 'unreadable', storedType: type, schemaVersion, problem });
   // hasOwn, so stored names such as `constructor` or `__proto__` cannot reach Object.prototype.
-  if (!Object.hasOwn(KEY_EVENT_TYPES, type)) throw new Error(`Unknown key event type ${JSON.stringify(type)}`);
+  if (!Object.hasOwn(KEY_EVENT_TYPES, type)) return unreadable(`unknown key event type ${JSON.stringify(type)}`);
   const Event = KEY_EVENT_TYPES[type as KeyEventType];
   if (schemaVersion !== Event.schemaVersion) {
-    throw new Error(`Unsupported schema version ${schemaVersion} for key event ${JSON.stringify(type)} (expected ${Event.schemaVersion})`);
+    return unreadable(`unsupported schema version ${schemaVersion} of key event ${JSON.stringify(type)} (this version reads ${Event.schemaVersion})`);
   }
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    throw new Error(`Key event ${JSON.stringify(type)} has a payload that is not an object`);
+    return unreadable(`key event ${JSON.stringify(type)} has a payload that is not an object`);
   }
   // The stored payload was written by serializeKeyEvent for this type and version.
   return new Event(payload as never);

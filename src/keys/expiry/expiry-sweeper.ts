@@ -5,6 +5,7 @@ import { DomainError } from '../../common/domain-error.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.js';
 import { PG_POOL } from '../../database/database.tokens.js';
+import { RetryBackoff } from '../../database/retry-backoff.js';
 import { SYSTEM_ACTOR } from '../command-context.js';
 import { ExpireKeyCommand } from '../commands/expire-key/expire-key.command.js';
 
@@ -19,8 +20,11 @@ const LOCK_SQL = `SELECT pg_try_advisory_xact_lock(hashtext('keyledger.expiry-sw
 @Injectable()
 export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ExpirySweeper.name);
+  private readonly retry = new RetryBackoff(this.logger, 'expiry sweep');
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
+  private every = 0;
+  private stopped = false;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -31,9 +35,26 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutd
   onApplicationBootstrap(): void {
     if (!this.config.expirySweepEnabled) return;
     // Sweeping three times per allowed delay keeps every KeyExpired within the delay of its deadline.
-    const every = Math.max(100, Math.floor(this.config.expirySweepDelayMs / 3));
-    this.timer = setInterval(() => void this.sweep(), every);
+    this.every = Math.max(100, Math.floor(this.config.expirySweepDelayMs / 3));
+    this.schedule(this.every);
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.tick(), delay);
     this.timer.unref();
+  }
+
+  /** The timer's sweep never rejects: a failed one is logged (once per outage) and retried after a backoff. */
+  private async tick(): Promise<void> {
+    let delay = this.every;
+    try {
+      await this.sweep();
+      this.retry.succeeded();
+    } catch (error) {
+      delay = Math.max(this.every, this.retry.failed(error));
+    }
+    this.schedule(delay);
   }
 
   /** One sweep (skipped if another instance holds the lock); resolves with how many keys it expired. */
@@ -47,29 +68,31 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutd
   private async sweepOnce(batchSize: number): Promise<number> {
     const client = await this.pool.connect();
     let expired = 0;
+    let failed = false;
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<{ locked: boolean }>(LOCK_SQL);
-      if (!rows[0].locked) return 0;
-      for (;;) {
-        const due = await client.query<{ key_id: string }>(
-          `SELECT key_id FROM api_keys WHERE status = 'active' AND expires_at <= now() ORDER BY expires_at LIMIT $1`,
-          [batchSize],
-        );
-        let progressed = 0;
-        for (const { key_id } of due.rows) {
-          if (await this.expire(key_id)) progressed++;
+      if (rows[0].locked) {
+        for (;;) {
+          const due = await client.query<{ key_id: string }>(
+            `SELECT key_id FROM api_keys WHERE status = 'active' AND expires_at <= now() ORDER BY expires_at LIMIT $1`,
+            [batchSize],
+          );
+          let progressed = 0;
+          for (const { key_id } of due.rows) {
+            if (await this.expire(key_id)) progressed++;
+          }
+          expired += progressed;
+          if (due.rows.length < batchSize || progressed === 0) break;
         }
-        expired += progressed;
-        if (due.rows.length < batchSize || progressed === 0) break;
       }
+      await client.query('COMMIT');
       return expired;
     } catch (error) {
-      this.logger.error(`sweep failed: ${error instanceof Error ? error.message : String(error)}`);
-      return expired;
+      failed = true;
+      throw error;
     } finally {
-      await client.query('COMMIT').catch(() => undefined);
-      client.release();
+      client.release(failed); // after a failure the connection's state is unknown: discard it
       if (expired > 0) this.logger.log(`expired ${expired} key(s) whose expiresAt had passed`);
     }
   }
@@ -86,7 +109,8 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
   }
 }

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { Projection, ProjectionReplay, RecordedEvent } from '../../event-store/index.js';
-import type { KeyEvent } from '../domain/key-events.js';
+import type { StoredKeyEvent } from '../domain/key-events.js';
 import { toKeyEvent } from '../key-repository.js';
 
 const KEY_STREAM_PREFIX = 'key-';
@@ -53,7 +53,12 @@ async function upsert(client: PoolClient, rows: readonly Row[]): Promise<void> {
 }
 
 /** The row after one more event; undefined in, only for key.created. */
-function fold(row: Row | undefined, keyId: string, event: KeyEvent, recorded: RecordedEvent): Row {
+function fold(row: Row | undefined, keyId: string, event: StoredKeyEvent, recorded: RecordedEvent): Row {
+  // An event this code cannot read changes nothing in the row, not even its version: the row is what
+  // the readable events make it, whether it was written live or rebuilt (a hand-written event never
+  // passed through the live projection). The next readable event moves the version past it.
+  if (event.type === 'unreadable' && row !== undefined) return row;
+  if (event.type === 'unreadable') throw new Error(`active-keys: unreadable event at position ${recorded.position} for key ${keyId}, which has no row`);
   const stamp = { updated_at: event.payload.occurredAt, version: recorded.streamVersion, last_position: recorded.position, last_transaction_id: recorded.transactionId };
   if (event.type === 'key.created') {
     const p = event.payload;

@@ -8,7 +8,7 @@ export class ExpireKeyHandler implements ICommandHandler<ExpireKeyCommand> {
   constructor(private readonly keys: KeyRepository) {}
 
   async execute({ id, reason, ctx }: ExpireKeyCommand): Promise<KeyView> {
-    const key = await this.keys.loadFor(id, ctx.actor);
+    const key = await this.keys.loadToManage(id, ctx.actor);
     const now = new Date();
     key.expire(reason, now);
     await this.keys.save(key, ctx);

@@ -8,7 +8,7 @@ export class RevokeKeyHandler implements ICommandHandler<RevokeKeyCommand> {
   constructor(private readonly keys: KeyRepository) {}
 
   async execute({ id, reason, ctx }: RevokeKeyCommand): Promise<KeyView> {
-    const key = await this.keys.loadFor(id, ctx.actor);
+    const key = await this.keys.loadToManage(id, ctx.actor);
     const now = new Date();
     key.revoke(reason, now);
     await this.keys.save(key, ctx);

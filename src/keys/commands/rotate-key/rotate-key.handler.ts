@@ -13,7 +13,7 @@ export class RotateKeyHandler implements ICommandHandler<RotateKeyCommand> {
   ) {}
 
   async execute({ id, input, ctx }: RotateKeyCommand): Promise<RotatedKey> {
-    const key = await this.keys.loadFor(id, ctx.actor);
+    const key = await this.keys.loadToManage(id, ctx.actor);
     const now = new Date();
     const { token } = key.rotate(input, now, this.pepper);
     await this.keys.save(key, ctx);

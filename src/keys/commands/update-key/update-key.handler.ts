@@ -19,7 +19,7 @@ export class UpdateKeyHandler implements ICommandHandler<UpdateKeyCommand> {
   constructor(private readonly keys: KeyRepository) {}
 
   async execute({ id, input, ctx, expectedVersion }: UpdateKeyCommand): Promise<KeyView> {
-    const key = await this.keys.loadFor(id, ctx.actor);
+    const key = await this.keys.loadToManage(id, ctx.actor);
     if (expectedVersion !== undefined && expectedVersion !== key.version) {
       throw VersionMismatchError.create(expectedVersion, key.version);
     }

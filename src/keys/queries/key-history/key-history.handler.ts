@@ -1,7 +1,7 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { EventStore, type RecordedEvent } from '../../../event-store/index.js';
 import type { KeyEvent } from '../../domain/key-events.js';
-import { KeyRepository, keyStreamId, toKeyEvent } from '../../key-repository.js';
+import { KeyRepository, keyStreamId, occurredAt, toKeyEvent } from '../../key-repository.js';
 import { KeyHistoryQuery, type KeyHistoryItem } from './key-history.query.js';
 
 /** The event's facts minus anything secret-derived. */
@@ -33,13 +33,16 @@ function toItem(recorded: RecordedEvent): KeyHistoryItem {
     type: recorded.type,
     version: recorded.streamVersion,
     position: recorded.position,
-    occurredAt: event.payload.occurredAt,
+    occurredAt: occurredAt(event, recorded),
     recordedAt: recorded.recordedAt.toISOString(),
     actor: actor ? { type: actor.type, id: actor.id } : null,
     requestId: str(meta.requestId),
     ip: str(meta.ip),
     userAgent: str(meta.userAgent),
-    changes: redactedChanges(event),
+    // An event this code cannot read is shown as unknown (with why), never hidden or guessed at.
+    ...(event.type === 'unreadable'
+      ? { changes: {}, unknown: { schemaVersion: event.schemaVersion, problem: event.problem } }
+      : { changes: redactedChanges(event) }),
   };
 }
 

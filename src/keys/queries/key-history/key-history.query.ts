@@ -13,6 +13,8 @@ export interface KeyHistoryItem {
   userAgent: string | null;
   /** What the event changed; secret hashes are never included. */
   changes: Record<string, unknown>;
+  /** Only on a stored event this version cannot read (unknown type or schema version): why. */
+  unknown?: { schemaVersion: number; problem: string };
 }
 
 export class KeyHistoryQuery extends Query<{ items: KeyHistoryItem[] }> {

@@ -6,7 +6,7 @@ import { PG_POOL } from '../../../database/database.tokens.js';
 import { EventStore, type RecordedEvent } from '../../../event-store/index.js';
 import { ApiKey } from '../../domain/api-key.aggregate.js';
 import { KeyNotFoundError } from '../../domain/api-key.errors.js';
-import { KeyRepository, keyStreamId, toKeyEvent } from '../../key-repository.js';
+import { KeyRepository, keyStreamId, occurredAt, toKeyEvent } from '../../key-repository.js';
 import { keyViewFromAggregate, type KeyView } from '../../key-view.js';
 import { assertCanAccessKey, assertCanCreateIn, isCrossTenant } from '../../tenant-access.js';
 import type { KeyPage } from '../list-keys/list-keys.query.js';
@@ -22,7 +22,9 @@ function assertInstant(field: 'activeAt' | 'asOf', at: Date): void {
 
 /** The key as its events up to `at` (by the time each event occurred) make it; undefined before it existed. */
 function replayUntil(events: readonly RecordedEvent[], at: Date): ApiKey | undefined {
-  const upTo = events.map(toKeyEvent).filter((e) => Date.parse(e.payload.occurredAt) <= at.getTime());
+  const upTo = events.map((recorded) => ({ recorded, event: toKeyEvent(recorded) }))
+    .filter(({ recorded, event }) => Date.parse(occurredAt(event, recorded)) <= at.getTime())
+    .map(({ event }) => event);
   return upTo.length > 0 ? ApiKey.fromEvents(upTo) : undefined;
 }
 

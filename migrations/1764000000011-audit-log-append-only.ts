@@ -7,8 +7,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * recomputes every row from its event, so a row changed anyway (the owner can disable the
  * triggers, or swap in a table of its own) is reported at its position.
  */
-export class AuditLogAppendOnly1764000000004 implements MigrationInterface {
-  name = 'AuditLogAppendOnly1764000000004';
+export class AuditLogAppendOnly1764000000011 implements MigrationInterface {
+  name = 'AuditLogAppendOnly1764000000011';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`

@@ -1,0 +1,68 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TEST_PEPPER } from './test-app.js';
+import { testDatabaseUrl } from './test-database.js';
+import { freePort } from './free-port.js';
+
+export interface AppProcess {
+  child: ChildProcess;
+  /** Base URL of the server. */
+  url: string;
+  /** What it wrote to stdout (JSON log lines) and stderr so far. */
+  output(): string;
+  /** The exit code once it has exited (a crash included), else undefined. */
+  exitCode(): number | null | undefined;
+  exited: Promise<number | null>;
+}
+
+/**
+ * The server a user starts (`node dist/src/main.js`), as a process of its own: an uncaught
+ * exception or an unhandled rejection in it ends it, which a test then sees. Resolves once
+ * /health/ready answers 200. `env` overrides the defaults (the test database, no migrations, no
+ * bootstrap admin, no expiry sweeper).
+ */
+export async function startAppProcess(env: Record<string, string> = {}): Promise<AppProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: testDatabaseUrl(),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      KEY_PEPPER: TEST_PEPPER,
+      RUN_MIGRATIONS: 'false',
+      BOOTSTRAP_ADMIN: 'false',
+      EXPIRY_SWEEP_ENABLED: 'false',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'keyledger-test-')),
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer): void => void (output += chunk.toString('utf8'));
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      resolve(code);
+    }),
+  );
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ready = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (exitCode !== undefined) throw new Error(`the server exited (${exitCode}) before it was ready: ${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the server did not become ready: ${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, url, output: () => output, exitCode: () => exitCode, exited };
+}
