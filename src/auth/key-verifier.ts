@@ -85,10 +85,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     // Another pepper than the registry's would refuse every key with 401: refuse to start instead.
-    await assertRegistryPepper(this.pool, this.pepper).catch(async (error: unknown) => {
-      await this.pool.end();
-      throw error;
-    });
+    await assertRegistryPepper(this.pool, this.pepper);
     // Listen first, then load: a change committed during the load is either in the loaded rows or
     // notified, and versions make applying it twice (or out of order) harmless.
     this.unsubscribe.push(
