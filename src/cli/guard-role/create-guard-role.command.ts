@@ -47,7 +47,8 @@ export class CreateGuardRoleCliCommand extends CliCommand {
       return;
     }
     if (exists) throw roleExists(role);
-    await inTransaction(pool, statements).catch((error: unknown) => {
+    // One simple query: PostgreSQL runs its statements as one transaction, all or nothing.
+    await pool.query(statements.join(';\n')).catch((error: unknown) => {
       const code = (error as { code?: string }).code;
       if (code === DUPLICATE_OBJECT) throw roleExists(role);
       if (code === INSUFFICIENT_PRIVILEGE) {
@@ -76,18 +77,4 @@ export class CreateGuardRoleCliCommand extends CliCommand {
 
 function roleExists(role: string): CommandFailed {
   return new CommandFailed('GUARD_ROLE.EXISTS', `role "${role}" already exists: choose another name, or drop it first (DROP OWNED BY ${role}; DROP ROLE ${role})`);
-}
-
-async function inTransaction(pool: Pool, statements: readonly string[]): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    for (const statement of statements) await client.query(statement);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
 }
