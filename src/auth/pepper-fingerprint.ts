@@ -30,7 +30,7 @@ export async function assertRegistryPepper(pool: Pool, pepper: Buffer | undefine
   const stored = await storedFingerprint(pool);
   if (stored !== undefined && stored !== pepperFingerprint(pepper)) {
     throw new Error(
-      "the pepper given to ApiKeyAuthModule differs from the registry's KEY_PEPPER (their fingerprints in key_pepper_fingerprint differ): every key would be refused; give this service the registry's KEY_PEPPER",
+      "the pepper given to ApiKeyAuthModule differs from the registry's KEY_PEPPER, the one this database's keys were issued with (their fingerprints in key_pepper_fingerprint differ): every key would be refused; give this service the registry's KEY_PEPPER",
     );
   }
 }
