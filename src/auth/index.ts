@@ -7,6 +7,7 @@ export { Public } from './public.decorator.js';
 export { KeyVerifier } from './key-verifier.js';
 export type { ReplicaRow } from './key-replica.js';
 export { KEY_PEPPER, loadKeyPepper } from './key-pepper.js';
+export { recordRegistryPepper } from './pepper-fingerprint.js';
 export { UnauthenticatedError, InsufficientScopeError, GuardUnavailableError } from './auth.errors.js';
 export { ApiKeyErrorFilter } from './api-key-error.filter.js';
 export type { ApiKeyPrincipal, VerificationCode, VerificationResult } from './api-key-principal.js';

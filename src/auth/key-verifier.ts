@@ -8,6 +8,7 @@ import type { VerificationResult } from './api-key-principal.js';
 import { API_KEY_AUTH_OPTIONS, type ApiKeyAuthOptions } from './api-key-auth.options.js';
 import { KEY_PEPPER } from './key-pepper.js';
 import { KeyReplica, type ReplicaRow } from './key-replica.js';
+import { assertRegistryPepper } from './pepper-fingerprint.js';
 import { recordLookup, recordVerification } from './verification-metrics.js';
 
 const KEY_STREAM_PREFIX = 'key-';
@@ -74,7 +75,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @Inject(API_KEY_AUTH_OPTIONS) private readonly options: ApiKeyAuthOptions,
-    @Inject(KEY_PEPPER) pepper: Buffer | undefined,
+    @Inject(KEY_PEPPER) private readonly pepper: Buffer | undefined,
   ) {
     this.pool = createPool({ connectionString: options.databaseUrl, max: 3, application_name: 'keyledger-verifier' }, this.logger);
     this.notifications = new EventNotifications(options.databaseUrl);
@@ -83,6 +84,8 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
+    // Another pepper than the registry's would refuse every key with 401: refuse to start instead.
+    await assertRegistryPepper(this.pool, this.pepper);
     // Listen first, then load: a change committed during the load is either in the loaded rows or
     // notified, and versions make applying it twice (or out of order) harmless.
     this.unsubscribe.push(

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { InjectCommander } from 'nest-commander';
 import { AuditCliCommand } from './audit/audit.command.js';
 import { VerifyAuditCliCommand } from './audit/verify-audit.command.js';
+import { GUARD_ROLE_COMMANDS, GuardRoleCliCommand } from './guard-role/guard-role.command.js';
 import { KEY_COMMANDS, KeysCliCommand } from './keys/keys.command.js';
 import { MigrateCliCommand } from './migrate.command.js';
 import { PROJECTION_COMMANDS, ProjectionsCliCommand } from './projections/projections.command.js';
@@ -29,6 +30,8 @@ export class CliProgram {
     VerifyAuditCliCommand,
     ProjectionsCliCommand,
     ...PROJECTION_COMMANDS,
+    GuardRoleCliCommand,
+    ...GUARD_ROLE_COMMANDS,
     MigrateCliCommand,
     ServeCliCommand,
   ],

@@ -15,12 +15,14 @@ import { GetKeyHandler } from './queries/get-key/get-key.handler.js';
 import { KeyHistoryHandler } from './queries/key-history/key-history.handler.js';
 import { KeyAsOfHandler, KeysActiveAtHandler } from './queries/keys-as-of/keys-as-of.handler.js';
 import { ListKeysHandler } from './queries/list-keys/list-keys.handler.js';
+import { RegistryPepper } from './registry-pepper.js';
 
 @Module({
   imports: [CqrsModule, EventStoreModule],
   controllers: [ApiKeysController],
   providers: [
     KeyRepository,
+    RegistryPepper,
     BootstrapAdmin,
     ExpirySweeper,
     CreateKeyHandler,

@@ -1,6 +1,10 @@
+import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import request, { type Response } from 'supertest';
-import { KeyVerifier, type VerificationCode } from '../../src/auth/index.js';
+import { ApiKeyAuthModule, CurrentApiKey, KeyVerifier, RequireApiKey, type ApiKeyPrincipal, type VerificationCode } from '../../src/auth/index.js';
 import { issueKey, type TestApp } from '../support/test-app.js';
 
 /** Every test makes its own tenant: files share one database and run in parallel. */
@@ -86,4 +90,35 @@ export function expectErrorShape(res: Response, status: number, code?: string): 
   if (code !== undefined) expect(body.code).toBe(code);
   expect(typeof body.message).toBe('string');
   expect((body.message as string).length).toBeGreaterThan(10);
+}
+
+/**
+ * A minimal service guarded by ApiKeyAuthModule alone (Fastify, GET /me needs a key), on
+ * `databaseUrl` with `pepper`, as a sibling service is deployed. `init` only: no port, no listen,
+ * for tests of start-up itself.
+ */
+export async function startGuardApp(databaseUrl: string, pepper: string | undefined, { listen = true } = {}): Promise<{ app: INestApplication; url: string }> {
+  @Controller()
+  class MeController {
+    @Get('me')
+    @RequireApiKey()
+    me(@CurrentApiKey() key: ApiKeyPrincipal): ApiKeyPrincipal {
+      return key;
+    }
+  }
+  @Module({ imports: [ApiKeyAuthModule.forRoot({ databaseUrl, pepper })], controllers: [MeController] })
+  class GuardAppModule {}
+
+  const app = await NestFactory.create<NestFastifyApplication>(GuardAppModule, new FastifyAdapter(), { logger: false, abortOnError: false });
+  if (!listen) {
+    try {
+      await app.init();
+    } catch (error) {
+      await app.close().catch(() => undefined); // its verifier already ended its pool
+      throw error;
+    }
+    return { app, url: '' };
+  }
+  await app.listen(0, '127.0.0.1');
+  return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}` };
 }
