@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request, { type Response } from 'supertest';
-import { KeyVerifier, type VerificationCode } from '../../src/auth/index.js';
+import { KeyVerifier, type VerificationCode } from '@keyledger/nestjs';
 import { issueKey, type TestApp } from '../support/test-app.js';
 
 /** Every test makes its own tenant: files share one database and run in parallel. */
