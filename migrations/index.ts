@@ -5,6 +5,7 @@ import { AdvanceXid1764000000003 } from './1764000000003-advance-xid.js';
 import { UnreadableEvents1764000000007 } from './1764000000007-unreadable-events.js';
 import { VerifyFailures1764000000008 } from './1764000000008-verify-failures.js';
 import { AccessAudit1764000000010 } from './1764000000010-access-audit.js';
+import { AuditLogAppendOnly1764000000011 } from './1764000000011-audit-log-append-only.js';
 
 /** Every migration, in order. A new migration is added here as well as in its file. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   UnreadableEvents1764000000007,
   VerifyFailures1764000000008,
   AccessAudit1764000000010,
+  AuditLogAppendOnly1764000000011,
 ];

@@ -1,4 +1,7 @@
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -10,10 +13,23 @@ import { configureApp, createFastifyAdapter } from './configure-app.js';
 import { runMigrations } from './database/migrations.js';
 import { resolveDatabase } from './database/resolve-database.js';
 
+/** A port already in use stops start-up before anything happens: no database started, no key issued. */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use: stop what uses it or set PORT`) : error),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 export async function serve(config: AppConfig): Promise<NestFastifyApplication> {
   const pinoLogger = createLogger(config.logLevel);
   const logger = new PinoLoggerService(pinoLogger);
   Logger.overrideLogger(logger);
+  await assertPortFree(config.host, config.port);
   const database = await resolveDatabase(config);
   let app: NestFastifyApplication;
   try {
@@ -41,7 +57,22 @@ export async function serve(config: AppConfig): Promise<NestFastifyApplication> 
     await app.close();
     throw error;
   });
-  new Logger('keyledger').log(`listening on http://localhost:${config.port} (API docs at /docs)`);
+  const { port } = app.getHttpServer().address() as { port: number };
+  const base = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
+  const keyFile = join(config.dataDir, 'bootstrap-admin.key');
+  const ready = {
+    console: `${base}/console`,
+    docs: `${base}/docs`,
+    health: `${base}/health`,
+    bootstrapKey: existsSync(keyFile) ? keyFile : null,
+    database: database.embedded ? `embedded PostgreSQL in ${config.dataDir}/pg, port ${config.embeddedPostgresPort}` : 'external (DATABASE_URL)',
+    listening: `${config.host}:${port}`,
+  };
+  // One record with what a person needs next; Nest's per-route lines are at debug level.
+  new Logger('keyledger').log({
+    msg: `ready: console ${ready.console} · API docs ${ready.docs} · health ${ready.health} · bootstrap key ${ready.bootstrapKey ?? 'none written (an admin key already existed)'} · database ${ready.database}`,
+    ...ready,
+  });
   return app;
 }
 
@@ -67,7 +98,8 @@ function closeOnSignals(app: NestFastifyApplication): void {
   process.on('SIGINT', onSignal);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** The server as a user starts it (`node dist/src/main.js`, or `npm start` through scripts/start.mjs). */
+export function main(): void {
   let config: AppConfig;
   try {
     config = loadConfig();
@@ -83,3 +115,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.exit(1);
   });
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();

@@ -55,8 +55,11 @@ export function canonicalJson(value: unknown): string {
   return `${out}}`;
 }
 
-/** The canonical text of an event, exactly as docs/audit.md defines it for outside verifiers (hashed as UTF-8). */
-function canonicalEventText(e: RecordedEvent): string {
+/**
+ * The canonical text of an event, exactly as docs/audit.md defines it for outside verifiers
+ * (hashed as UTF-8); also one line of the `events-ndjson` export.
+ */
+export function canonicalEventText(e: RecordedEvent): string {
   return canonicalJson({
     eventId: e.eventId,
     metadata: e.metadata,

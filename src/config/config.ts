@@ -95,7 +95,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   return {
     databaseUrl: databaseUrl(env),
     port: int(env, 'PORT', 3000, 0, 65535),
-    host: env.HOST?.trim() || '0.0.0.0',
+    // With the embedded database this is a development setup: only this machine may connect.
+    host: env.HOST?.trim() || (databaseUrl(env) === undefined ? '127.0.0.1' : '0.0.0.0'),
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(process.cwd(), dataDir),
     logLevel: oneOf(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug', 'verbose'] as const, 'info'),
     runMigrations: bool(env, 'RUN_MIGRATIONS', true),

@@ -27,11 +27,13 @@ export function copyLine(values: readonly CopyValue[]): string {
 
 /**
  * Writes rows (text made of copyLine) with `COPY … FROM STDIN`: PostgreSQL's cheapest way in, as
- * one stream and with multi-row inserts. Resolves once the server has stored them.
+ * one stream and with multi-row inserts. Resolves once the server has stored them. `freeze`: the
+ * rows go in already frozen (no hint-bit writes or freezing vacuum later); only for a table
+ * created or truncated in the current transaction.
  */
-export function copyIn(client: PoolClient, table: string, columns: readonly string[], rows: string): Promise<void> {
+export function copyIn(client: PoolClient, table: string, columns: readonly string[], rows: string, { freeze = false } = {}): Promise<void> {
   if (rows.length === 0) return Promise.resolve();
-  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN${freeze ? ' WITH (FREEZE)' : ''}`));
   return new Promise((resolve, reject) => {
     stream.on('error', reject);
     stream.on('finish', resolve);

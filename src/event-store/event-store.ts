@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { ClientBase, Pool, PoolClient } from 'pg';
 import { copyOut, copyText, copyTimestamp } from '../database/copy-out.js';
 import { PG_POOL } from '../database/database.tokens.js';
 import { ConcurrencyError, EventIdConflictError } from './event-store.errors.js';
@@ -90,6 +90,13 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
 /** The columns replay reads with COPY, in fromCopyRow's order; metadata only when asked for. */
 function copyColumns(metadata: boolean): string {
   return `global_position, transaction_id, stream_id, stream_version, event_id, type, schema_version, payload, ${metadata ? 'metadata' : 'NULL'}, recorded_at`;
+}
+
+/** The SELECT that EventStore.replay streams with COPY (bench:rebuild times it alone, as part of the floor). */
+export function replayQuery({ order, before, metadata = true, limit }: Omit<ReplayReadOptions, 'batchSize'>): string {
+  const orderBy = order === 'global' ? 'transaction_id, global_position' : 'stream_id, stream_version';
+  const where = before === undefined ? '' : `WHERE transaction_id < '${BigInt(before)}'::xid8`;
+  return `SELECT ${copyColumns(metadata)} FROM events ${where} ORDER BY ${orderBy}${limit === undefined ? '' : ` LIMIT ${BigInt(limit)}`}`;
 }
 
 /** The metadata of a replayed event whose reader did not ask for it (ReplayOptions.metadata). */
@@ -318,14 +325,10 @@ export class EventStore implements OnModuleDestroy {
    * transactions older than this xid, the readers' gate (see currentXmin); omit it only under a
    * lock that keeps writers out. Stopping early leaves the client inside the COPY: destroy it.
    */
-  async *replay(client: PoolClient, { order, before, batchSize = 5000, metadata = true }: ReplayReadOptions): AsyncGenerator<RecordedEvent[]> {
-    const orderBy = order === 'global' ? 'transaction_id, global_position' : 'stream_id, stream_version';
+  async *replay(client: ClientBase, { order, before, batchSize = 5000, metadata = true, limit }: ReplayReadOptions): AsyncGenerator<RecordedEvent[]> {
     // For copyTimestamp; LOCAL: the client goes back to the pool with its settings untouched.
     await client.query(`SET LOCAL TimeZone TO 'UTC'; SET LOCAL DateStyle TO ISO`);
-    const rows = copyOut(
-      client,
-      `SELECT ${copyColumns(metadata)} FROM events ${before === undefined ? '' : `WHERE transaction_id < '${BigInt(before)}'::xid8`} ORDER BY ${orderBy}`,
-    );
+    const rows = copyOut(client, replayQuery({ order, before, metadata, limit }));
     let batch: RecordedEvent[] = [];
     for await (const chunk of rows) {
       for (const row of chunk) batch.push(fromCopyRow(row));
@@ -338,7 +341,7 @@ export class EventStore implements OnModuleDestroy {
   }
 
   /** The oldest transaction still running, as a gate for replay: every event below it is committed or never will be. */
-  async currentXmin(client: PoolClient): Promise<string> {
+  async currentXmin(client: ClientBase): Promise<string> {
     const { rows } = await client.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
     return rows[0].xmin;
   }

@@ -64,4 +64,6 @@ export interface ReplayReadOptions {
   batchSize?: number;
   /** Read each event's metadata (default). `false` spares parsing it: events then carry an empty, frozen `metadata`. */
   metadata?: boolean;
+  /** At most this many events (the first in `order`). */
+  limit?: number;
 }

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { EventStore } from './event-store.js';
 import type { Checkpoint } from './event-store.types.js';
 import type { Projection, ProjectionReplay } from './projection.js';
+import { ShadowTable } from './table-swap.js';
 
 export interface ReplayOptions {
   /**
@@ -45,8 +46,9 @@ async function dropSecondaryIndexes(client: PoolClient, tables: readonly string[
 }
 
 /**
- * Empties a projection and replays every event into it on `client`, inside the caller's
- * transaction (which also keeps other writers of the read model out). Events stream from a
+ * Empties a projection (or, with `swapsTable`, fills a new table and swaps it in at the end) and
+ * replays every event into it on `client`, inside the caller's transaction (which also keeps
+ * other writers of the read model out). Events stream from a
  * COPY on a second connection, and each batch is stored while Node folds the next one. Returns
  * the checkpoint of the last event replayed (START when there were none).
  */
@@ -57,8 +59,17 @@ export async function replayProjection(
   projection: Projection,
   { mode, onProgress }: ReplayOptions,
 ): Promise<Checkpoint> {
-  await projection.reset(client);
-  const replay = projection.replay?.(client) ?? applyInTurn(client, projection);
+  let shadow: ShadowTable | undefined;
+  let replay: ProjectionReplay;
+  if (projection.swapsTable !== undefined) {
+    if (!projection.replay) throw new Error(`projection ${projection.name} swaps in ${projection.swapsTable} but has no replay to fill it`);
+    shadow = await ShadowTable.create(client, projection.swapsTable);
+    replay = projection.replay(client, shadow.name);
+  } else {
+    if (!projection.reset) throw new Error(`projection ${projection.name} has neither reset nor swapsTable: a rebuild cannot empty it`);
+    await projection.reset(client);
+    replay = projection.replay?.(client) ?? applyInTurn(client, projection);
+  }
   const recreate = await dropSecondaryIndexes(client, replay.deferIndexesOf);
   // The reader's snapshot starts now: after the caller's lock, so `locked` sees every event.
   const reader = await pool.connect();
@@ -81,6 +92,7 @@ export async function replayProjection(
     const reached = await store.lastCheckpoint(reader, before);
     await reader.query('COMMIT');
     for (const definition of recreate) await client.query(definition);
+    await shadow?.swapIn();
     return reached;
   } catch (error) {
     failed = true;

@@ -3,20 +3,28 @@ import type { RecordedEvent } from './event-store.types.js';
 
 /**
  * A read model fed by events. Inline projections run inside the append's transaction; async ones
- * in a ProjectionRunner that commits rows and checkpoint together. `reset` empties the read model
- * before a rebuild. `apply` must be a pure function of the events (and the rows it wrote before),
- * so a rebuild reproduces the live rows exactly.
+ * in a ProjectionRunner that commits rows and checkpoint together. `apply` must be a pure
+ * function of the events (and the rows it wrote before), so a rebuild reproduces the live rows
+ * exactly. A rebuild starts from an empty read model: `reset` empties it, or, for a read model that
+ * is one append-only table (`swapsTable`), the rebuild fills a new table and swaps it in.
  */
 export interface Projection {
   readonly name: string;
   apply(client: PoolClient, events: readonly RecordedEvent[]): Promise<void>;
-  reset(client: PoolClient): Promise<void>;
+  /** Empties the read model before a rebuild (not called for a projection with `swapsTable`). */
+  reset?(client: PoolClient): Promise<void>;
+  /**
+   * The table a rebuild builds anew and swaps in (src/event-store/table-swap.ts) instead of
+   * emptying it: for a table that refuses TRUNCATE, and whose readers must not wait for a rebuild.
+   * `replay` is then given the new table's name and must write there; it is required.
+   */
+  readonly swapsTable?: string;
   /**
    * Optional fast path for rebuilds. Without it a rebuild calls `apply` batch after batch; with it
    * the rebuild streams every event into the returned replay, which may keep its state in memory
    * between batches (the read model starts empty and nothing else writes to it meanwhile).
    */
-  replay?(client: PoolClient): ProjectionReplay;
+  replay?(client: PoolClient, table?: string): ProjectionReplay;
 }
 
 /** Receives a rebuild's events, in one transaction, on the rebuild's connection. */
@@ -30,7 +38,8 @@ export interface ProjectionReplay {
   /**
    * Tables whose secondary indexes (not those backing a primary key or unique constraint) are
    * dropped for the replay and built again at its end: one sort per index instead of one random
-   * insert per row. The rebuild's transaction makes the swap atomic for readers.
+   * insert per row. The rebuild's transaction makes the swap atomic for readers. (A table swapped
+   * in is built without indexes anyway.)
    */
   readonly deferIndexesOf: readonly string[];
   /**

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import request from 'supertest';
 import { AuditExporter } from '../../src/audit/index.js';
 import { toErrorBody } from '../../src/common/domain-error.filter.js';
+import { EventStore } from '../../src/event-store/index.js';
 import { KeyRepository, SYSTEM_ACTOR } from '../../src/keys/index.js';
 import { freePort } from '../support/free-port.js';
 import { eventually } from '../support/wait-until.js';
@@ -232,7 +233,7 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
 
   it('answers 503 when the database is out of reach, and the failed export keeps no place', async () => {
     const port = await freePort(); // nothing listens there
-    const unreachable = new AuditExporter(`postgres://keyledger@127.0.0.1:${port}/keyledger`, { ...sut.config, auditExportConcurrency: 1 });
+    const unreachable = new AuditExporter(`postgres://keyledger@127.0.0.1:${port}/keyledger`, { ...sut.config, auditExportConcurrency: 1 }, sut.app.get(EventStore));
     for (let i = 0; i < 2; i++) {
       // With a place kept, the second attempt would be a 429.
       const refused = unreachable.open(SYSTEM_ACTOR, { tenantId: E }, 'ndjson');

@@ -1,18 +1,13 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Pool, type PoolClient } from 'pg';
 import request from 'supertest';
 import { EventStore, ProjectionsService } from '../../src/event-store/index.js';
 import { ApiKey } from '../../src/keys/domain/api-key.aggregate.js';
 import { serializeKeyEvent } from '../../src/keys/domain/key-events.js';
 import { keyStreamId } from '../../src/keys/index.js';
-import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
-import { testPool } from '../support/test-database.js';
+import type { TestApp } from '../support/test-app.js';
 import { gate, patch } from '../support/test-hooks.js';
-import { bearer, createIsolatedDatabase, uniqueTenant, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
-
-const VERIFIER = join(import.meta.dirname, '..', '..', 'docs', 'audit-verifier.mjs');
+import { auditCaughtUp, bearer, openIsolatedApp, runVerifier, uniqueTenant, withTriggerOff, SETUP_TIMEOUT, TIMEOUT, type IsolatedApp } from './helpers.js';
 
 interface Digest {
   position: number;
@@ -45,8 +40,8 @@ interface ChainEvent {
  * in a database of its own, and every test puts the original events back afterwards.
  */
 describe('audit hash chain: rebuild, verify, tampering, digests and an outside verifier', () => {
-  let shared: Pool;
-  let db: Awaited<ReturnType<typeof createIsolatedDatabase>>;
+  let isolated: IsolatedApp | undefined;
+  let db: IsolatedApp['db'];
   let sut: TestApp;
   let pool: Pool;
   let admin: { id: string; token: string };
@@ -67,15 +62,7 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
   const count = async (table: 'events' | 'audit_log'): Promise<number> =>
     (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
 
-  /** Until the audit projection has a row for every event (catchUp, then check; nothing else writes here). */
-  async function settled(): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      await sut.app.get(ProjectionsService).catchUp();
-      if ((await count('audit_log')) === (await count('events'))) return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error('the audit projection did not catch up');
-  }
+  const settled = (): Promise<void> => auditCaughtUp(sut, pool);
 
   /**
    * rebuild('audit-log'), then settle. ProjectionRunner.rebuild stops replaying at the first batch
@@ -104,29 +91,10 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
   /** Runs statements as the superuser with the append-only trigger off, in one transaction. */
   async function tamper(...statements: [string, unknown[]?][]): Promise<void> {
     tampered = true;
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('ALTER TABLE events DISABLE TRIGGER events_append_only');
-      for (const [sql, params] of statements) await client.query(sql, params);
-      await client.query('ALTER TABLE events ENABLE TRIGGER events_append_only');
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    } finally {
-      client.release();
-    }
+    await withTriggerOff(pool, 'events', 'events_append_only', statements);
   }
 
-  function runVerifier(...args: string[]): Promise<{ code: number; stdout: string[]; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(process.execPath, [VERIFIER, ...args], { env: { ...process.env, DATABASE_URL: db.url }, timeout: 20_000 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout: stdout.trim().split('\n'), stderr });
-      });
-    });
-  }
+  const verifier = (...args: string[]) => runVerifier(args, { ...process.env, DATABASE_URL: db.url });
 
   /**
    * Two key.created appends whose transactions interleave: the second draws its xid first but its
@@ -159,18 +127,8 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
   }
 
   beforeAll(async () => {
-    shared = testPool(1);
-    db = await createIsolatedDatabase(shared);
-    pool = new Pool({ connectionString: db.url, max: 4 });
-    // pool.end() can resolve while a connection is still closing; DROP … WITH (FORCE) then ends it with an error.
-    pool.on('error', () => undefined);
-    sut = await createTestApp({ EXPIRY_SWEEP_ENABLED: 'false' }, db.url);
-    admin = await issueKey(sut.app, { scopes: ['admin'] });
-    const deadline = Date.now() + 10_000;
-    while ((await get('/admin/audit/digest')).status === 401) {
-      if (Date.now() > deadline) throw new Error('admin key never became usable');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    isolated = await openIsolatedApp();
+    ({ db, pool, sut, admin } = isolated);
     const create = async (name: string, tenantId: string) => {
       keys[name] = { id: ((await act('post', '/admin/api-keys', { tenantId, name }).expect(201)).body as { id: string }).id };
     };
@@ -205,10 +163,7 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
   }, SETUP_TIMEOUT);
 
   afterAll(async () => {
-    await sut?.close();
-    await pool?.end();
-    await db?.drop();
-    await shared?.end();
+    await isolated?.close();
   }, SETUP_TIMEOUT);
 
   it('the database refuses UPDATE, DELETE and TRUNCATE on events', async () => {
@@ -261,7 +216,7 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
     // A digest of an earlier point with its last hex digit changed.
     const wrong = `${rows[0].position}:${hash.slice(0, -1)}${hash.endsWith('0') ? '1' : '0'}`;
     // Read-only child processes: run them side by side.
-    const [checked, mismatched] = await Promise.all([runVerifier(intact.digest), runVerifier(wrong)]);
+    const [checked, mismatched] = await Promise.all([verifier(intact.digest), verifier(wrong)]);
     // Its first line is exactly GET /admin/audit/digest's `digest`; the digest given matches.
     expect(checked).toMatchObject({ code: 0, stdout: [intact.digest, `digest ${intact.digest}: matches`] });
     expect(checked.stderr).toContain(`${chain.length} events`);
@@ -278,43 +233,38 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
     expect(await verify(intact.digest)).toMatchObject({ ok: true, checkedEvents: chain.length, digest: { matches: true } });
   }, TIMEOUT);
 
-  it('during a rebuild, audit queries wait for it and then see the whole log: never a partial one', async () => {
-    // Hold the replay before it reads its first event, after it emptied audit_log in its transaction.
-    // (Locking the events table instead would also stall the app's own audit runner inside its
-    // projection lock, which the rebuild waits for: a race, not a hold.)
+  it('during a rebuild, audit queries answer from the old log at once; the rebuilt one replaces it whole', async () => {
+    // Hold the replay when it is about to read its first event: the rebuild's transaction has made
+    // its new table by then. (Locking the events table instead would also stall the app's own audit
+    // runner inside its projection lock, which the rebuild waits for: a race, not a hold.)
     const store = sut.app.get(EventStore);
+    const reached = gate();
     const held = gate();
     const restore = patch(store, 'replay', (original) =>
       async function* (...args: Parameters<EventStore['replay']>) {
+        reached.open();
         await held.opened;
         yield* original(...args);
       },
     );
     let rebuilt: Promise<void> | undefined;
-    let page: Promise<request.Response> | undefined;
     try {
       rebuilt = sut.app.get(ProjectionsService).rebuild('audit-log');
-      // The rebuild has emptied audit_log in its transaction (TRUNCATE: ACCESS EXCLUSIVE, granted).
-      for (let i = 0; ; i++) {
-        const { rows } = await pool.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'audit_log'::regclass AND mode = 'AccessExclusiveLock' AND granted`,
-        );
-        if (rows[0].n > 0) break;
-        if (i > 1000) throw new Error('the rebuild never took audit_log');
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      page = get('/admin/audit', { limit: '1000' }).then((res) => res);
-      const raced = await Promise.race([page.then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))]);
-      expect(raced).toBe('waiting');
+      await reached.opened;
+      // Before: audit_log was emptied in the rebuild's transaction and every query waited for its commit.
+      // A bound, not a timing: a query that waits for the held rebuild fails here instead of hanging.
+      const res = await get('/admin/audit', { limit: '1000' }).timeout(10_000);
+      expect(res.status).toBe(200);
+      expect((res.body as { items: unknown[] }).items).toHaveLength(chain.length);
+      expect((await get('/admin/audit/digest').timeout(10_000)).body).toMatchObject({ digest: intact.digest });
     } finally {
       held.open();
       restore();
     }
     await rebuilt;
-    const res = await page;
-    expect(res.status).toBe(200);
-    expect((res.body as { items: unknown[] }).items).toHaveLength(chain.length);
     await settled();
+    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log');
+    expect(rows[0].n).toBe(chain.length);
     expect(await verify(intact.digest)).toMatchObject({ ok: true, checkedEvents: chain.length, digest: { matches: true } });
   }, TIMEOUT);
 
@@ -366,7 +316,7 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
       // outside tells the two chains apart — and it judges an earlier, still intact, point as matching.
       const before = (await pool.query<{ position: number; chain_hash: Buffer }>('SELECT position, chain_hash FROM audit_log WHERE seq = 2')).rows[0];
       const earlier = `${before.position}:${before.chain_hash.toString('hex')}`;
-      const [outside, outsideEarlier] = await Promise.all([runVerifier(intact.digest), runVerifier(earlier)]);
+      const [outside, outsideEarlier] = await Promise.all([verifier(intact.digest), verifier(earlier)]);
       expect(outside.code).toBe(1);
       expect(outside.stdout).toEqual([(await digest()).digest, expect.stringMatching(/DOES NOT MATCH/)]);
       expect(outside.stdout[0]).not.toBe(intact.digest);

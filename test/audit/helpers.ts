@@ -1,10 +1,12 @@
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Pool } from 'pg';
+import { join } from 'node:path';
+import { Pool } from 'pg';
 import request, { type Response } from 'supertest';
 import { runMigrations } from '../../src/database/migrations.js';
 import { ProjectionsService } from '../../src/event-store/index.js';
-import type { TestApp } from '../support/test-app.js';
-import { testDatabaseUrl } from '../support/test-database.js';
+import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
+import { testDatabaseUrl, testPool } from '../support/test-database.js';
 
 /**
  * Per test and per setup hook. Each test here takes well under a second on an idle machine; the
@@ -140,3 +142,85 @@ export async function download(
   return { status: res.status, contentType: res.headers.get('content-type'), disposition: res.headers.get('content-disposition'), text: await res.text() };
 }
 
+
+/** Runs statements in one transaction with a trigger of `table` switched off, as the superuser (or the table's owner, an attacker) can. */
+export async function withTriggerOff(pool: Pool, table: string, trigger: string, statements: [string, unknown[]?][]): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`ALTER TABLE ${table} DISABLE TRIGGER ${trigger}`);
+    for (const [sql, params] of statements) await client.query(sql, params);
+    await client.query(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Until the audit projection has a row for every event: for a database of a file's own, where nothing else writes (catchUp, then check). */
+export async function auditCaughtUp(sut: TestApp, pool: Pool): Promise<void> {
+  const count = async (table: 'events' | 'audit_log'): Promise<number> => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
+  for (let i = 0; i < 200; i++) {
+    await sut.app.get(ProjectionsService).catchUp();
+    if ((await count('audit_log')) === (await count('events'))) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('the audit projection did not catch up');
+}
+
+const VERIFIER = join(import.meta.dirname, '..', '..', 'docs', 'audit-verifier.mjs');
+
+/** Runs docs/audit-verifier.mjs as a user would, as a process of its own: its exit status and output. */
+export function runVerifier(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string[]; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [VERIFIER, ...args], { env, timeout: 20_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout: stdout.trim().split('\n'), stderr });
+    });
+  });
+}
+
+/** Until the guard's replica (fed asynchronously, LISTEN/NOTIFY) knows a key just issued: its first call that is not a 401. */
+export async function untilKnown(call: () => Promise<{ status: number }>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await call()).status === 401) {
+    if (Date.now() > deadline) throw new Error('the key never became usable');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export interface IsolatedApp {
+  db: Awaited<ReturnType<typeof createIsolatedDatabase>>;
+  /** A pool on that database, as the superuser. */
+  pool: Pool;
+  sut: TestApp;
+  admin: { id: string; token: string };
+  close(): Promise<void>;
+}
+
+/** An app on a migrated database of its own (no expiry sweeper), with a usable admin key: for tests that tamper with tables. */
+export async function openIsolatedApp(): Promise<IsolatedApp> {
+  const shared = testPool(1);
+  const db = await createIsolatedDatabase(shared);
+  const pool = new Pool({ connectionString: db.url, max: 4 });
+  // pool.end() can resolve while a connection is still closing; DROP … WITH (FORCE) then ends it with an error.
+  pool.on('error', () => undefined);
+  const sut = await createTestApp({ EXPIRY_SWEEP_ENABLED: 'false' }, db.url);
+  const admin = await issueKey(sut.app, { scopes: ['admin'] });
+  await untilKnown(() => request(sut.url).get('/admin/audit/digest').set(bearer(admin.token)));
+  return {
+    db,
+    pool,
+    sut,
+    admin,
+    close: async () => {
+      await sut.close();
+      await pool.end();
+      await db.drop();
+      await shared.end();
+    },
+  };
+}

@@ -15,7 +15,7 @@ describe('keyledger: bad input', () => {
 
   it('rejects each with exit code 2 and one clear line, before touching anything', async () => {
     const cases: [string[], RegExp][] = [
-      [['audit', '--format', 'xml'], /--format must be one of table, ndjson, csv, got "xml"/],
+      [['audit', '--format', 'xml'], /--format must be one of table, ndjson, csv, events-ndjson, got "xml"/],
       [create('--expires', '2030-01-01T00:00:00Z', '--expires-in', '30d'), /give either --expires or --expires-in, not both/],
       [create('--expires-in', '30 days'), /--expires-in must be a duration such as 30d, 24h, 15m or 1h30m, got "30 days"/],
       [create('--tag', 'plan=pro', '--tag', 'k'), /--tag must be key=value, got "k"/],

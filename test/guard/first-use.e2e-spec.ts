@@ -10,6 +10,8 @@ import { bearer, issueUsableKey, uniqueTenant, verifierOf, whoami } from './guar
  * test here waits or retries: each key is used exactly once, right after the response.
  */
 const N = 200;
+/** Hundreds of sequential HTTP round trips per test, on a 2-core machine shared with other test files. */
+const ROUNDS_TIMEOUT = 180_000;
 
 describe('every key usable from its first request, on every instance', () => {
   let a: TestApp;
@@ -42,25 +44,20 @@ describe('every key usable from its first request, on every instance', () => {
 
   it(`${N} creates, each used at once on the same instance: none refused`, async () => {
     expect(await rounds(N, async () => whoami(a, (await create(a)).token))).toEqual({ 200: N });
-  });
+  }, ROUNDS_TIMEOUT);
 
-  it(`${N} revokes and ${N} expires, each followed at once by a request on the same instance: none accepted`, async () => {
-    const revoked = await rounds(N, async () => {
+  it.each(['revoke', 'expire'] as const)(`${N} %ss, each followed at once by a request on the same instance: none accepted`, async (action) => {
+    const statuses = await rounds(N, async () => {
       const key = await create(a);
-      await request(a.url).post(`/admin/api-keys/${key.id}/revoke`).set(bearer(admin)).send({ reason: 'first use' }).expect(200);
+      await request(a.url).post(`/admin/api-keys/${key.id}/${action}`).set(bearer(admin)).send({}).expect(200);
       return whoami(a, key.token);
     });
-    const expired = await rounds(N, async () => {
-      const key = await create(a);
-      await request(a.url).post(`/admin/api-keys/${key.id}/expire`).set(bearer(admin)).expect(200);
-      return whoami(a, key.token);
-    });
-    expect({ revoked, expired }).toEqual({ revoked: { 401: N }, expired: { 401: N } });
-  });
+    expect(statuses).toEqual({ 401: N });
+  }, ROUNDS_TIMEOUT);
 
   it(`${N} creates on A, each used at once on B: none refused`, async () => {
     expect(await rounds(N, async () => whoami(b, (await create(a)).token))).toEqual({ 200: N });
-  });
+  }, ROUNDS_TIMEOUT);
 
   it(`${N} rotations on A, the new secret used at once on A and on B: none refused`, async () => {
     const keys = await Promise.all(Array.from({ length: 20 }, () => create(a)));
@@ -76,7 +73,7 @@ describe('every key usable from its first request, on every instance', () => {
       return whoami(b, res.body.key as string);
     });
     expect({ onA, onB }).toEqual({ onA: { 200: N / 2 }, onB: { 200: N / 2 } });
-  });
+  }, ROUNDS_TIMEOUT);
 
   it('a flood of 20,000 random well-formed keys makes at most the budgeted lookups (50/s), and valid keys still verify', async () => {
     const verifier = verifierOf(b);
@@ -95,5 +92,5 @@ describe('every key usable from its first request, on every instance', () => {
     // A burst of 50, then 50 a second; and the lookups were really made (the budget was used).
     expect(made).toBeGreaterThanOrEqual(50);
     expect(made).toBeLessThanOrEqual(50 + Math.ceil(50 * seconds));
-  });
+  }, ROUNDS_TIMEOUT);
 });

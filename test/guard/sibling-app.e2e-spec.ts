@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-// A sibling service imports the package's public surface; in this repository that is src/auth/index.ts.
+// A sibling service imports the package's public surface, its one entry point.
 import { ApiKeyAuthModule, ApiKeyErrorFilter, CurrentApiKey, Public, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { createTestApp, issueKey, TEST_PEPPER, type TestApp } from '../support/test-app.js';
 import { testDatabaseUrl } from '../support/test-database.js';

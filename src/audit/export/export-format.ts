@@ -1,7 +1,13 @@
 import { copyText, copyTimestamp, copyValue } from '../../database/copy-out.js';
 import { quoteJson } from '../audit-chain.js';
 
-export type ExportFormat = 'ndjson' | 'csv';
+/**
+ * `ndjson`, `csv`: audit entries, newest first. `events-ndjson`: every event the chain covers, in
+ * chain order, one canonical event text (exactly what is hashed) per line, for checking the file
+ * alone against a digest (docs/audit-verifier.mjs).
+ */
+export const EXPORT_FORMATS = ['ndjson', 'csv', 'events-ndjson'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /**
  * The audit row as COPY sends it (text format, see database/copy-out.ts; the session runs in UTC
@@ -86,7 +92,7 @@ export function csvLine(row: string): string {
 }
 
 /** The export's text: one string per chunk of COPY rows, so a stream step carries many rows. */
-export async function* exportText(format: ExportFormat, rows: AsyncIterable<string[]>): AsyncGenerator<string> {
+export async function* exportText(format: 'ndjson' | 'csv', rows: AsyncIterable<string[]>): AsyncGenerator<string> {
   const line = format === 'csv' ? csvLine : ndjsonLine;
   if (format === 'csv') yield CSV_HEADER;
   for await (const chunk of rows) {

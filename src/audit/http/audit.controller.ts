@@ -7,13 +7,21 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.js';
 import type { Actor } from '../../keys/index.js';
 import { AuditExporter } from '../export/audit-exporter.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../export/export-format.js';
 import { AuditFilterDto, AuditSearchDto, type AuditFilter } from '../queries/audit-filter.js';
 import { AuditReader, type AuditDigest, type AuditPage } from '../queries/audit-reader.js';
 import { ChainVerifier, type VerifyResult } from '../queries/chain-verifier.js';
 
 class AuditExportDto extends AuditFilterDto {
-  @ApiPropertyOptional({ enum: ['ndjson', 'csv'], default: 'ndjson' }) @IsOptional() @IsIn(['ndjson', 'csv']) format?: 'ndjson' | 'csv';
+  @ApiPropertyOptional({ enum: EXPORT_FORMATS, default: 'ndjson' }) @IsOptional() @IsIn(EXPORT_FORMATS) format?: ExportFormat;
 }
+
+/** Content-Type and file name ending of each export format. */
+const DOWNLOADS: Record<ExportFormat, { type: string; extension: string }> = {
+  ndjson: { type: 'application/x-ndjson; charset=utf-8', extension: 'ndjson' },
+  csv: { type: 'text/csv; charset=utf-8', extension: 'csv' },
+  'events-ndjson': { type: 'application/x-ndjson; charset=utf-8', extension: 'events.ndjson' },
+};
 
 class VerifyDto {
   @ApiPropertyOptional({ description: '`<position>:<chainHash>` from /admin/audit/digest, kept outside the system' })
@@ -50,19 +58,19 @@ export class AuditController {
   }
 
   @Get('export')
-  @ApiOperation({ summary: 'Stream every matching entry as NDJSON or CSV (constant memory)' })
+  @ApiOperation({
+    summary: 'Stream every matching entry as NDJSON or CSV (constant memory); events-ndjson (admin, no filters): every hashed event in chain order, checkable alone against a digest',
+  })
   @ApiProduces('application/x-ndjson', 'text/csv')
-  @ApiQuery({ name: 'format', required: false, enum: ['ndjson', 'csv'] })
+  @ApiQuery({ name: 'format', required: false, enum: EXPORT_FORMATS })
   @ApiTooManyRequestsResponse({ description: 'AUDIT_EXPORT_CONCURRENCY exports are already running on this instance' })
   async export(@Query() q: AuditExportDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<StreamableFile> {
     const format = q.format ?? 'ndjson';
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     // open() refuses a bad filter (400/403), a full house (429) or an unreachable database (503) before the response starts.
     const stream = await this.exporter.open(actorOf(principal), filterOf(q), format, { idleTimeoutMs: this.config.auditExportIdleTimeoutMs });
-    return new StreamableFile(stream, {
-      type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
-      disposition: `attachment; filename="keyledger-audit-${stamp}.${format}"`,
-    });
+    const { type, extension } = DOWNLOADS[format];
+    return new StreamableFile(stream, { type, disposition: `attachment; filename="keyledger-audit-${stamp}.${extension}"` });
   }
 
   @Get('digest')

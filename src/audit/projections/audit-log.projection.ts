@@ -40,57 +40,107 @@ function str(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
+/** One audit row, as the projection derives it from its event: the one definition of every column. */
+export interface DerivedAuditRow {
+  seq: number;
+  position: number;
+  recordedAt: Date;
+  /** `payload.occurredAt` as the event has it (ISO 8601); `recordedAt` for an event of no key or one this code cannot read. */
+  occurredAt: string | Date;
+  eventType: string;
+  streamId: string;
+  keyId: string | null;
+  publicId: string | null;
+  tenantId: string | null;
+  actorType: string | null;
+  actorId: string | null;
+  requestId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  reason: string | null;
+  changes: Record<string, unknown>;
+  chainHash: Buffer;
+  /** Not a column: why this code cannot read the event (unknown type or schema version), if so. */
+  unreadable?: string;
+}
+
 const COLUMNS = [
   'seq', 'position', 'recorded_at', 'occurred_at', 'event_type', 'stream_id', 'key_id', 'public_id', 'tenant_id',
   'actor_type', 'actor_id', 'request_id', 'ip', 'user_agent', 'reason', 'changes', 'chain_hash',
 ] as const;
 
 /**
- * Turns events into audit rows (COPY text), carrying the chain, the row number and the identity
- * (publicId, tenant) of each key from one event to the next.
+ * Derives the audit rows of events in chain order, carrying the chain, the row number and the
+ * identity (publicId, tenant) of each key from one event to the next. The projection writes what
+ * it derives; the verifier (queries/chain-verifier.ts) derives the same rows and compares.
  */
-class AuditRows {
-  private rows: string[] = [];
-  /** Events of key streams this code cannot read, met since the last take(). */
-  unreadable: { event: RecordedEvent; problem: string }[] = [];
-
+export class AuditRows {
   constructor(
     private seq: number,
     private chain: Buffer,
     private readonly identities: Map<string, KeyIdentity>,
   ) {}
 
-  add(e: RecordedEvent): void {
+  /** The row of the next event in chain order. */
+  next(e: RecordedEvent): DerivedAuditRow {
     this.chain = nextChainHash(this.chain, e);
     this.seq += 1;
     const keyId = e.streamId.startsWith(KEY_STREAM_PREFIX) ? e.streamId.slice(KEY_STREAM_PREFIX.length) : null;
     let described: { changes: Record<string, unknown>; reason: string | null } = { changes: {}, reason: null };
     let occurredAt: string | Date = e.recordedAt;
+    let unreadable: string | undefined;
     if (keyId !== null) {
       const event = toKeyEvent(e);
       described = describe(event);
       occurredAt = occurredAtOf(event, e);
-      if (event.type === 'unreadable') this.unreadable.push({ event: e, problem: event.problem });
+      if (event.type === 'unreadable') unreadable = event.problem;
       // Kept for the whole replay: a copy of the id, not a slice pinning its COPY chunk (see detached).
       if (event.type === 'key.created') this.identities.set(detached(keyId), { publicId: event.payload.publicId, tenantId: event.payload.tenantId });
     }
     const identity = keyId === null ? undefined : this.identities.get(keyId);
     if (keyId !== null && identity === undefined) throw new Error(`audit-log: ${e.type} at position ${e.position} for key ${keyId}, which has no key.created`);
     const actor = e.metadata.actor as { type?: unknown; id?: unknown } | undefined;
-    this.rows.push(copyLine([
-      this.seq, e.position, e.recordedAt, occurredAt, e.type, e.streamId, keyId, identity?.publicId ?? null, identity?.tenantId ?? null,
-      str(actor?.type), str(actor?.id), str(e.metadata.requestId), str(e.metadata.ip), str(e.metadata.userAgent),
-      described.reason, JSON.stringify(described.changes), this.chain,
-    ]));
+    return {
+      seq: this.seq,
+      position: e.position,
+      recordedAt: e.recordedAt,
+      occurredAt,
+      eventType: e.type,
+      streamId: e.streamId,
+      keyId,
+      publicId: identity?.publicId ?? null,
+      tenantId: identity?.tenantId ?? null,
+      actorType: str(actor?.type),
+      actorId: str(actor?.id),
+      requestId: str(e.metadata.requestId),
+      ip: str(e.metadata.ip),
+      userAgent: str(e.metadata.userAgent),
+      reason: described.reason,
+      changes: described.changes,
+      chainHash: this.chain,
+      ...(unreadable === undefined ? {} : { unreadable }),
+    };
   }
 
-  /** The rows added since the last call, for copyIn. */
-  take(): { rows: string; unreadable: { event: RecordedEvent; problem: string }[] } {
-    const taken = { rows: this.rows.join(''), unreadable: this.unreadable };
-    this.rows = [];
-    this.unreadable = [];
-    return taken;
+  /** The rows of events, as COPY text in COLUMNS order, and the events among them this code cannot read. */
+  batch(events: readonly RecordedEvent[]): Batch {
+    let rows = '';
+    const unreadable: Batch['unreadable'] = [];
+    for (const e of events) {
+      const r = this.next(e);
+      rows += copyLine([
+        r.seq, r.position, r.recordedAt, r.occurredAt, r.eventType, r.streamId, r.keyId, r.publicId, r.tenantId,
+        r.actorType, r.actorId, r.requestId, r.ip, r.userAgent, r.reason, JSON.stringify(r.changes), r.chainHash,
+      ]);
+      if (r.unreadable !== undefined) unreadable.push({ event: e, problem: r.unreadable });
+    }
+    return { rows, unreadable };
   }
+}
+
+interface Batch {
+  rows: string;
+  unreadable: { event: RecordedEvent; problem: string }[];
 }
 
 const logger = new Logger('AuditLogProjection');
@@ -101,11 +151,12 @@ const unreadableEvents = counter({
 });
 
 /**
- * Writes a batch's rows, and reports each unreadable event: a log line naming it, the metric, and
- * a row in `unreadable_events` (what /health shows), in the same transaction as the rows.
+ * Writes a batch's rows into `table` (`freeze`: a table created in this transaction, see copyIn),
+ * and reports each unreadable event: a log line naming it, the metric, and a row in
+ * `unreadable_events` (what /health shows), in the same transaction as the rows.
  */
-async function write(client: PoolClient, { rows, unreadable }: ReturnType<AuditRows['take']>): Promise<void> {
-  await copyIn(client, 'audit_log', COLUMNS, rows);
+async function write(client: PoolClient, table: string, { rows, unreadable }: Batch, freeze = false): Promise<void> {
+  await copyIn(client, table, COLUMNS, rows, { freeze });
   for (const { event, problem } of unreadable) {
     logger.warn(`unreadable event at position ${event.position} in ${event.streamId} (stream version ${event.streamVersion}): ${problem}`);
     unreadableEvents.inc({ type: event.type.slice(0, 64) });
@@ -123,33 +174,30 @@ async function write(client: PoolClient, { rows, unreadable }: ReturnType<AuditR
  */
 export class AuditLogProjection implements Projection {
   readonly name = 'audit-log';
-
-  async reset(client: PoolClient): Promise<void> {
-    await client.query('TRUNCATE audit_log');
-  }
+  /** audit_log refuses TRUNCATE (and UPDATE, DELETE): a rebuild fills a new table and swaps it in. */
+  readonly swapsTable = 'audit_log';
 
   async apply(client: PoolClient, events: readonly RecordedEvent[]): Promise<void> {
     const head = await client.query<{ seq: number; chain_hash: Buffer }>('SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1');
     // bigint: a string unless the app's int8 parser is installed
     const rows = new AuditRows(Number(head.rows[0]?.seq ?? 0), head.rows[0]?.chain_hash ?? GENESIS, await this.identities(client, events));
-    for (const e of events) rows.add(e);
-    await write(client, rows.take());
+    await write(client, 'audit_log', rows.batch(events));
   }
 
   /**
-   * A rebuild starts from the genesis and keeps the chain and every key's identity in memory
-   * (about 150 bytes per key), so it never reads audit_log back, which has no indexes meanwhile.
+   * A rebuild fills `table`, created empty and without indexes in the rebuild's transaction (so
+   * `COPY … FREEZE`), starting from the genesis. It keeps the chain and every key's identity in
+   * memory (about 150 bytes per key), so it never reads its rows back.
    */
-  replay(client: PoolClient): ProjectionReplay {
+  replay(client: PoolClient, table = 'audit_log'): ProjectionReplay {
     const rows = new AuditRows(0, GENESIS, new Map());
     return {
       order: 'global',
-      deferIndexesOf: ['audit_log'],
+      deferIndexesOf: [],
       readsMetadata: true, // the actor, request id, IP and user agent of each row, and the chain
       prepare: (events) => {
-        for (const e of events) rows.add(e);
-        const taken = rows.take();
-        return () => write(client, taken);
+        const batch = rows.batch(events);
+        return () => write(client, table, batch, true);
       },
       end: () => Promise.resolve(),
     };

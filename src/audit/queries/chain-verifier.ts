@@ -3,7 +3,9 @@ import type { Pool } from 'pg';
 import { ValidationError } from '../../common/domain-error.js';
 import { PG_POOL } from '../../database/database.tokens.js';
 import { EventStore, START, type Checkpoint } from '../../event-store/index.js';
-import { GENESIS, nextChainHash } from '../audit-chain.js';
+import { canonicalJson, GENESIS, nextChainHash } from '../audit-chain.js';
+import { AuditRows, type DerivedAuditRow } from '../projections/audit-log.projection.js';
+import { AUDIT_COLUMNS, type AuditRow } from './audit-filter.js';
 
 export interface ChainMismatch {
   position: number;
@@ -25,11 +27,56 @@ export function parseDigest(raw: string): { position: number; chainHash: string 
   return { position: Number(match[1]), chainHash: match[2] };
 }
 
+const ALTERED = 'the event differs from what the audit chain recorded (altered)';
+
+/** An audit row as stored, read as the query API reads it (times in UTC to the millisecond, the hash in hex), and its stream. */
+type StoredRow = AuditRow & { stream_id: string };
+
+const STORED_ROWS = `SELECT ${AUDIT_COLUMNS}, stream_id FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`;
+
+/** Every column, as StoredRow reads it back: what the projection derives from the event. */
+function derivedColumns(r: DerivedAuditRow): Record<Exclude<keyof StoredRow, 'changes'>, string | null> & { changes: string } {
+  const occurred = new Date(r.occurredAt);
+  return {
+    seq: String(r.seq),
+    position: String(r.position),
+    recorded_at: r.recordedAt.toISOString(),
+    occurred_at: Number.isNaN(occurred.getTime()) ? String(r.occurredAt) : occurred.toISOString(),
+    event_type: r.eventType,
+    stream_id: r.streamId,
+    key_id: r.keyId,
+    public_id: r.publicId,
+    tenant_id: r.tenantId,
+    actor_type: r.actorType,
+    actor_id: r.actorId,
+    request_id: r.requestId,
+    ip: r.ip,
+    user_agent: r.userAgent,
+    reason: r.reason,
+    changes: canonicalJson(r.changes),
+    chain_hash: r.chainHash.toString('hex'),
+  };
+}
+
+/** The columns of a stored row, other than chain_hash, that differ from the row its event gives. */
+function editedColumns(stored: StoredRow, derived: DerivedAuditRow): string[] {
+  const edited: string[] = [];
+  for (const [column, value] of Object.entries(derivedColumns(derived))) {
+    if (column === 'chain_hash') continue; // compared first: a different hash means the event was altered
+    const actual = column === 'changes' ? canonicalJson(stored.changes) : stored[column as keyof StoredRow];
+    if ((typeof actual === 'number' ? String(actual) : actual) !== value) edited.push(column);
+  }
+  return edited;
+}
+
 /**
  * Recomputes the hash chain from the events table, in the same (transaction_id, position) order
  * the audit projection used, and walks it beside the audit rows: an edited event changes every
- * hash from it on, a deleted or reordered one breaks the position sequence. A digest kept outside
- * the system also catches a rewrite of both tables.
+ * hash from it on, a deleted or reordered one breaks the position sequence. Each row's other
+ * columns (actor, request, IP, reason, changes, identity, times) are derived again from its event
+ * with the projection's own code (AuditRows) and compared, so an edited audit row is found at its
+ * position too. A digest kept outside the system also catches a rewrite of both tables.
+ * Holds every key's identity in memory for the walk, as a rebuild does (about 150 bytes per key).
  */
 @Injectable()
 export class ChainVerifier {
@@ -63,21 +110,29 @@ export class ChainVerifier {
       return result();
     };
 
+    const derive = new AuditRows(0, GENESIS, new Map());
     for (;;) {
       const events = await this.store.readAll(after, 2000);
       if (events.length === 0) break;
-      const { rows } = await this.pool.query<{ seq: number; position: number; chain_hash: Buffer }>(
-        'SELECT seq, position, chain_hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2',
-        [seq, events.length],
-      );
+      const { rows } = await this.pool.query<StoredRow>(STORED_ROWS, [seq, events.length]);
       for (const [i, event] of events.entries()) {
         const row = rows[i];
         if (row === undefined) return done(); // the projection has not got this far yet
-        if (row.position !== event.position) return result(await this.sequenceMismatch(row.position, event.position));
-        chain = nextChainHash(chain, event);
-        if (!chain.equals(row.chain_hash)) return result({ position: event.position, reason: 'the event differs from what the audit chain recorded (altered)' });
+        if (Number(row.position) !== event.position) return result(await this.sequenceMismatch(Number(row.position), event.position));
+        let derived: DerivedAuditRow;
+        try {
+          derived = derive.next(event);
+        } catch (error) {
+          // An altered event is named as such, whether or not the projection could still read it.
+          if (nextChainHash(chain, event).toString('hex') !== row.chain_hash) return result({ position: event.position, reason: ALTERED });
+          return result({ position: event.position, reason: `the audit row cannot be derived from its event: ${error instanceof Error ? error.message : String(error)}` });
+        }
+        if (derived.chainHash.toString('hex') !== row.chain_hash) return result({ position: event.position, reason: ALTERED });
+        const edited = editedColumns(row, derived);
+        if (edited.length > 0) return result({ position: event.position, reason: `the audit row differs from its event in ${edited.join(', ')} (edited)` });
+        chain = derived.chainHash;
         checked++;
-        seq = row.seq;
+        seq = derived.seq;
         headPosition = event.position;
         if (digest && event.position === digest.position) digestMatches = chain.toString('hex') === digest.chainHash;
       }

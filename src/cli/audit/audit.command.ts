@@ -1,5 +1,5 @@
 import { Command, Option } from 'nest-commander';
-import { AuditExporter, AuditReader, type AuditEntry, type AuditFilter } from '../../audit/index.js';
+import { AuditExporter, AuditReader, EXPORT_FORMATS, type AuditEntry, type AuditFilter, type ExportFormat } from '../../audit/index.js';
 import { ProjectionsService } from '../../event-store/index.js';
 import { KeyRepository } from '../../keys/index.js';
 import { cliActor } from '../cli-actor.js';
@@ -18,16 +18,17 @@ interface AuditOptions {
   actor?: string;
   since?: string;
   until?: string;
-  format?: 'table' | 'ndjson' | 'csv';
+  format?: 'table' | ExportFormat;
   limit?: string;
 }
 
 const TABLE_LIMIT = 50;
-const FORMATS = ['table', 'ndjson', 'csv'];
+const FORMATS: readonly string[] = ['table', ...EXPORT_FORMATS];
 
 @Command({
   name: 'audit',
-  description: 'Audit log entries, newest first, as a table or exported as NDJSON or CSV; "audit verify" checks the hash chain',
+  description:
+    'Audit log entries, newest first, as a table or exported as NDJSON or CSV; --format events-ndjson exports every hashed event in chain order; "audit verify" checks the hash chain',
   subCommands: [VerifyAuditCliCommand],
 })
 export class AuditCliCommand extends CliCommand {
@@ -57,7 +58,7 @@ export class AuditCliCommand extends CliCommand {
     const lag = await settleProjections(app.get(ProjectionsService), 2000, 'audit-log');
     if (lag > 0) writeErr(`(the audit log is ${lag} event(s) behind the event store; a running server is catching up)`);
 
-    if (format === 'ndjson' || format === 'csv') {
+    if (format !== 'json' && format !== 'table') {
       for await (const text of await app.get(AuditExporter).open(cliActor(), filter, format, { limit })) await writeChunk(text as string);
       return;
     }
@@ -102,7 +103,11 @@ export class AuditCliCommand extends CliCommand {
     return value;
   }
 
-  @Option({ flags: '--format <format>', description: 'table (default), ndjson or csv', choices: FORMATS })
+  @Option({
+    flags: '--format <format>',
+    description: 'table (default), ndjson or csv; events-ndjson: every event of the hash chain as hashed, in chain order, for docs/audit-verifier.mjs --file (no filters)',
+    choices: [...FORMATS],
+  })
   parseFormat(value: string): string {
     // nest-commander's parser replaces commander's own choices check: check here.
     if (!FORMATS.includes(value)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${value}"`);
