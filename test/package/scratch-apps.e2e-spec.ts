@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -213,6 +213,9 @@ describe('@keyledger/nestjs, packed and installed into new apps', () => {
     expect(readFileSync(join(apps.commonjs!.dir, 'node_modules', '@keyledger', 'nestjs', 'LICENSE'), 'utf8')).toBe(readFileSync(join(root, 'LICENSE'), 'utf8'));
     expect(manifest.peerDependencies).toEqual(expect.objectContaining({ '@nestjs/common': expect.any(String), '@nestjs/core': expect.any(String), 'reflect-metadata': expect.any(String), rxjs: expect.any(String) }));
     expect(manifest.peerDependenciesMeta).toEqual({ '@nestjs/swagger': { optional: true } });
+    const shipped = readdirSync(join(apps.commonjs!.dir, 'node_modules', '@keyledger', 'nestjs'), { recursive: true }).map(String);
+    expect(shipped).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts']));
+    expect(shipped.filter((file) => file.includes('.spec.'))).toEqual([]);
   });
 
   it('adds less than 5 MB beyond Nest and pg (docs/guard.md)', () => {
