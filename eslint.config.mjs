@@ -25,6 +25,13 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.browser } },
   },
   {
+    // The guard package knows nothing of the registry (docs/ARCHITECTURE.md): nothing outside its own folder.
+    files: ['packages/nestjs/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '@keyledger/*'], message: '@keyledger/nestjs imports nothing from the registry' }] }],
+    },
+  },
+  {
     files: ['test/**/*.ts', '**/*.spec.ts', '**/*.e2e-spec.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',
