@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['.ci/**', 'dist/**', 'node_modules/**', 'coverage/**', '.data/**', '**/*.mjs', '**/*.js'] },
+  { ignores: ['.ci/**', 'dist/**', 'packages/*/dist/**', 'node_modules/**', 'coverage/**', '.data/**', '**/*.mjs', '**/*.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -23,6 +23,13 @@ export default tseslint.config(
     // The web console runs in the browser and has its own tsconfig (DOM lib, Preact JSX).
     files: ['console/**/*.ts', 'console/**/*.tsx'],
     languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    // The guard package knows nothing of the registry (docs/ARCHITECTURE.md): nothing outside its own folder.
+    files: ['packages/nestjs/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '@keyledger/*'], message: '@keyledger/nestjs imports nothing from the registry' }] }],
+    },
   },
   {
     files: ['test/**/*.ts', '**/*.spec.ts', '**/*.e2e-spec.ts'],

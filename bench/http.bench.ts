@@ -13,9 +13,7 @@
  */
 import 'reflect-metadata';
 import { Controller, Get, Module, type DynamicModule } from '@nestjs/common';
-import { RequireApiKey } from '../src/auth/index.js';
-import type { ApiKeyPrincipal } from '../src/auth/api-key-principal.js';
-import { KeyVerifier } from '../src/auth/key-verifier.js';
+import { KeyVerifier, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { AppModule } from '../src/app.module.js';
 import type { AppConfig } from '../src/config/config.js';
 import { AutocannonRunner, type LoadResult } from './support/autocannon-runner.js';

@@ -10,7 +10,7 @@
  */
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
-import { KeyVerifier } from '../src/auth/key-verifier.js';
+import { KeyVerifier } from '@keyledger/nestjs';
 import { AppModule } from '../src/app.module.js';
 import { benchAppConfig, issueBenchKey, startBenchApp, type BenchApp } from './support/bench-app.js';
 import { distribution, envSeconds, fmt, machineLine, progressFor, verdict } from './support/bench-env.js';

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
-import { KeyReplica, type ReplicaRow } from '../src/auth/key-replica.js';
+import { KeyReplica, type ReplicaRow } from '@keyledger/nestjs';
 import { backendCpuSeconds } from './support/backend-cpu.js';
 import { envSeconds, fmt, machineLine, progressFor, verdict } from './support/bench-env.js';
 import { describeServer, openDedicatedDatabase } from './support/dedicated-database.js';

@@ -9,7 +9,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { KeyReplica } from '../src/auth/key-replica.js';
+import type { KeyReplica } from '@keyledger/nestjs';
 import { generateToken, hasValidChecksum, parseToken, tokenDigester, tokenPublicId } from '../src/token/index.js';
 import { envSeconds, fmt, machineLine, progressFor, verdict } from './support/bench-env.js';
 import { ReplicaRowFactory, flat, memoryOnlyReplica } from './support/replica-rows.js';

@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
+import { ApiKeyAuthModule } from '@keyledger/nestjs';
 import type { AppConfig } from './config/config.js';
 import { AccessLog, AccessModule } from './access/index.js';
 import { AuditModule } from './audit/index.js';
-import { ApiKeyAuthModule, loadKeyPepper } from './auth/index.js';
+import { loadKeyPepper } from './config/key-pepper.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import { ConsoleModule } from './console/index.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -12,7 +13,7 @@ import { EventStoreModule } from './event-store/index.js';
 import { ExamplesModule } from './examples/index.js';
 import { HealthController } from './health/health.controller.js';
 import { KeysModule } from './keys/index.js';
-import { ObservabilityModule } from './observability/index.js';
+import { ObservabilityModule, recordLookup, recordVerification } from './observability/index.js';
 import { VerificationModule } from './verification/index.js';
 
 @Module({})
@@ -35,6 +36,8 @@ export class AppModule {
             maxStalenessMs: appConfig.guardMaxStalenessMs,
             onStale: appConfig.guardOnStale,
             onRefused: (refusal, request) => accessLog.guardRefused(refusal, request as object),
+            onVerification: recordVerification,
+            onLookup: recordLookup,
           }),
         }),
         AccessModule,

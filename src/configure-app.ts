@@ -7,7 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import { clientErrorHandler, frameworkErrors, useTransportRules } from './common/http-transport.js';
 import { RequestInputPipe } from './common/request-input.pipe.js';
-import { containsToken } from './common/redact-tokens.js';
+import { containsToken } from '@keyledger/nestjs';
 import { DomainErrorFilter } from './common/domain-error.filter.js';
 import { createValidationPipe } from './common/validation.pipe.js';
 

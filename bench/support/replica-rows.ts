@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { KeyReplica, type ReplicaRow } from '../../src/auth/key-replica.js';
+import { KeyReplica, type ReplicaRow } from '@keyledger/nestjs';
 import { generateToken, hashToken } from '../../src/token/index.js';
 
 const SCOPES = [

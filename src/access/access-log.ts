@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { routeOf, targetOf, type AccessRefusal, type ApiKeyPrincipal } from '../auth/index.js';
+import { routeOf, targetOf, type AccessRefusal, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { requestInfo } from '../common/request-context.js';
 import { PG_POOL } from '../database/database.tokens.js';
 

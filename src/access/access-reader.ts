@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { AuditTenantForbiddenError } from '../audit/index.js';
-import type { ApiKeyPrincipal } from '../auth/index.js';
+import type { ApiKeyPrincipal } from '@keyledger/nestjs';
 import { ValidationError } from '../common/domain-error.js';
 import { PG_POOL } from '../database/database.tokens.js';
 import { ADMIN_SCOPE } from '../token/index.js';

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { catchError, concatMap, from, mergeMap, throwError, type Observable } from 'rxjs';
-import { PRINCIPAL_PROPERTY, refusalLogRecord, type ApiKeyPrincipal } from '../auth/index.js';
+import { PRINCIPAL_PROPERTY, refusalLogRecord, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { toErrorBody } from '../common/domain-error.filter.js';
 import { AccessLog, accessRecord, isAdminRoute, RECORDED_REFUSALS } from './access-log.js';
 

@@ -1,5 +1,5 @@
 import { DomainError, ValidationError, type FieldError } from '../common/domain-error.js';
-import { redactTokens } from '../common/redact-tokens.js';
+import { redactTokens } from '@keyledger/nestjs';
 import { ConfigError } from '../config/config.js';
 import { UnknownProjectionError } from '../event-store/index.js';
 

@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { AuditModule } from '../audit/index.js';
-import { KEY_PEPPER, KeyVerifier, loadKeyPepper } from '../auth/index.js';
+import { KEY_PEPPER, KeyVerifier } from '@keyledger/nestjs';
+import { loadKeyPepper } from '../config/key-pepper.js';
 import { APP_CONFIG, ConfigModule } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { DatabaseModule } from '../database/database.module.js';

@@ -1,8 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { isConnectionError } from '../database/connection-errors.js';
+import { ApiKeyAuthError, isConnectionError, redactTokens } from '@keyledger/nestjs';
 import { DomainError, type DomainErrorKind, type FieldError } from './domain-error.js';
-import { redactTokens } from './redact-tokens.js';
 
 export interface ErrorBody {
   statusCode: number;
@@ -88,6 +87,8 @@ function rawErrorBody(error: unknown): ErrorBody {
   if (error instanceof DomainError) {
     return { statusCode: STATUS[error.kind], code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };
   }
+  // The guard's refusals (401/403, 503 when it fails closed), as its own ApiKeyErrorFilter renders them.
+  if (error instanceof ApiKeyAuthError) return { statusCode: error.statusCode, code: error.code, message: error.message };
   if (isConnectionError(error)) {
     // Never the driver's words: they name the database's host and port.
     return { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: `The database is unreachable right now; retry in ${RETRY_AFTER_SECONDS} seconds.` };

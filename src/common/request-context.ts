@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { containsToken, redactTokens } from './redact-tokens.js';
+import { containsToken, redactTokens } from '@keyledger/nestjs';
 
 interface RequestLike {
   headers: Record<string, string | string[] | undefined>;

@@ -1,6 +1,6 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
 import { ValidationError } from './domain-error.js';
-import { isStorableText, UNSTORABLE_TEXT } from './storable-text.js';
+import { isStorableText, UNSTORABLE_TEXT } from '@keyledger/nestjs';
 
 export const MAX_BODY_DEPTH = 16;
 

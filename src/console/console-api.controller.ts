@@ -2,7 +2,7 @@ import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
-import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '../auth/index.js';
+import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { DomainError, ValidationError } from '../common/domain-error.js';
 import { PG_POOL } from '../database/database.tokens.js';
 import { ADMIN_SCOPE, hasScopes } from '../token/index.js';

@@ -1,10 +1,16 @@
 import { Module } from '@nestjs/common';
-import { EventNotifications } from './event-notifications.js';
+import { EventNotifications } from '@keyledger/nestjs';
+import { DATABASE_URL } from '../database/database.tokens.js';
 import { EventStore } from './event-store.js';
 import { ProjectionsService } from './projections.service.js';
 
 @Module({
-  providers: [EventStore, EventNotifications, ProjectionsService],
+  providers: [
+    EventStore,
+    // One LISTEN connection per process, shared by the projections, health and the console's live tail.
+    { provide: EventNotifications, inject: [DATABASE_URL], useFactory: (url: string) => new EventNotifications(url) },
+    ProjectionsService,
+  ],
   exports: [EventStore, EventNotifications, ProjectionsService],
 })
 export class EventStoreModule {}

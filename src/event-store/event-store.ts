@@ -18,18 +18,9 @@ import { START } from './event-store.types.js';
 import type { Projection } from './projection.js';
 import { PostCommitNotifier } from './post-commit-notifier.js';
 import { counter } from '../observability/metrics.js';
-
-export const EVENTS_CHANNEL = 'keyledger_events';
+import { EVENTS_CHANNEL, type EventNotification } from '@keyledger/nestjs';
 
 const eventsAppended = counter({ name: 'keyledger_events_appended_total', help: 'Events appended to the store by this process' });
-
-/** Sent on EVENTS_CHANNEL once per appended event, delivered at commit. Ids and positions only. */
-export interface EventNotification {
-  p: number;
-  s: string;
-  v: number;
-  t: string;
-}
 
 const UNIQUE_VIOLATION = '23505';
 

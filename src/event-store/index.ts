@@ -1,6 +1,6 @@
 export { EventStoreModule } from './event-store.module.js';
-export { EventStore, EVENTS_CHANNEL, type EventNotification } from './event-store.js';
-export { EventNotifications } from './event-notifications.js';
+export { EventStore } from './event-store.js';
+export { EVENTS_CHANNEL, EventNotifications, type EventNotification } from '@keyledger/nestjs';
 export { ProjectionsService, UnknownProjectionError } from './projections.service.js';
 export { ProjectionRunner, CheckpointMismatchError, type ProjectionStatus } from './projection-runner.js';
 export { ConcurrencyError, EventIdConflictError } from './event-store.errors.js';

@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import { isConnectionError } from '../database/connection-errors.js';
-import { RetryBackoff } from '../database/retry-backoff.js';
+import { isConnectionError, RetryBackoff } from '@keyledger/nestjs';
 import type { EventStore } from './event-store.js';
 import type { Checkpoint } from './event-store.types.js';
 import type { Projection } from './projection.js';

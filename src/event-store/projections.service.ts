@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { PG_POOL } from '../database/database.tokens.js';
-import { EventNotifications } from './event-notifications.js';
+import { EventNotifications } from '@keyledger/nestjs';
 import { EventStore } from './event-store.js';
 import type { Projection } from './projection.js';
 import { replayProjection } from './projection-replay.js';

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '../auth/index.js';
+import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
 
 /** How a sibling module protects its routes: one import, a decorator and a typed principal. */
 @ApiTags('examples')

@@ -3,9 +3,8 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../database/database.tokens.js';
-import { RetryBackoff } from '../database/retry-backoff.js';
 import { EventNotifications, ProjectionsService, type ProjectionStatus } from '../event-store/index.js';
-import { KeyVerifier } from '../auth/index.js';
+import { KeyVerifier, RetryBackoff } from '@keyledger/nestjs';
 
 /** A projection as /health shows it: no error text (it may quote the database), which goes to the logs. */
 type PublicProjectionStatus = Omit<ProjectionStatus, 'error'>;

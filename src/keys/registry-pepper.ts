@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { KEY_PEPPER, recordRegistryPepper } from '../auth/index.js';
+import { KEY_PEPPER, recordRegistryPepper } from '@keyledger/nestjs';
 import { PG_POOL } from '../database/database.tokens.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { redactTokens, redactUrl } from '../common/redact-tokens.js';
+import { redactTokens, redactUrl } from '@keyledger/nestjs';
 import type { LogLevel } from '../config/config.js';
 
 /** Anything shaped like a keyledger token (any prefix): never written to a log, whatever carries it. */

@@ -1,7 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { collectDefaultMetrics } from 'prom-client';
-import { KeyVerifier } from '../auth/index.js';
+import { KeyVerifier } from '@keyledger/nestjs';
 import { EventNotifications, ProjectionsService } from '../event-store/index.js';
 import { gauge, metricsRegistry } from './metrics.js';
 

@@ -1,30 +1,14 @@
-// The key token format and the scope language, shared by the keys domain (issuing) and the guard (verifying).
+// The key token format and the scope language: issuing here, reading (shape, checksum, digest, scope check) in @keyledger/nestjs.
 export {
   DEFAULT_TOKEN_PREFIX,
   TEST_TOKEN_PREFIX,
   TOKEN_SCANNER_REGEX,
-  TOKEN_PREFIX_PATTERN,
-  MAX_PREFIX_LENGTH,
   generateToken,
   parseToken,
-  tokenPublicId,
-  hasValidChecksum,
   hashToken,
-  tokenDigester,
-  digestFromHex,
   hashesEqual,
   isValidTokenPrefix,
   type ParsedToken,
 } from './token.js';
-export {
-  ADMIN_SCOPE,
-  MAX_SCOPES,
-  SCOPE_PATTERN,
-  assertGrantable,
-  hasScopes,
-  isValidScope,
-  normalizeScopes,
-  scopeCovers,
-  ungrantable,
-  ScopeNotGrantableError,
-} from './scopes.js';
+export { MAX_SCOPES, SCOPE_PATTERN, assertGrantable, isValidScope, normalizeScopes, ungrantable, ScopeNotGrantableError } from './scopes.js';
+export { ADMIN_SCOPE, MAX_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN, digestFromHex, hasScopes, hasValidChecksum, scopeCovers, tokenDigester, tokenPublicId } from '@keyledger/nestjs';

@@ -1,5 +1,6 @@
 import { ValidationError } from '../common/domain-error.js';
-import { assertGrantable, ScopeNotGrantableError, hasScopes, isValidScope, MAX_SCOPES, normalizeScopes, scopeCovers, ungrantable } from './scopes.js';
+import { hasScopes, scopeCovers } from '@keyledger/nestjs';
+import { assertGrantable, ScopeNotGrantableError, isValidScope, MAX_SCOPES, normalizeScopes, ungrantable } from './scopes.js';
 
 describe('scopes', () => {
   describe('isValidScope', () => {

@@ -1,3 +1,4 @@
+import { scopeCovers } from '@keyledger/nestjs';
 import { DomainError, ValidationError } from '../common/domain-error.js';
 
 /**
@@ -8,7 +9,6 @@ import { DomainError, ValidationError } from '../common/domain-error.js';
 export const SCOPE_PATTERN = /^[a-z][a-z0-9_-]*(:[a-z0-9_*-]+)*$/;
 export const MAX_SCOPES = 64;
 export const MAX_SCOPE_LENGTH = 128; // keeps rows, logs and error messages bounded
-export const ADMIN_SCOPE = 'admin';
 
 export function isValidScope(scope: string): boolean {
   return typeof scope === 'string' && scope.length <= MAX_SCOPE_LENGTH && SCOPE_PATTERN.test(scope);
@@ -27,29 +27,6 @@ export function normalizeScopes(scopes: readonly string[]): string[] {
   const unique = [...new Set(scopes)].sort();
   if (unique.length > MAX_SCOPES) throw ValidationError.field('scopes', `at most ${MAX_SCOPES} scopes, got ${unique.length}`);
   return unique;
-}
-
-/**
- * `admin` covers everything; otherwise segment by segment, a held `*` covers any one segment, and a
- * trailing held `*` covers one or more segments (`invoices:*` covers `invoices:read:all`, not `invoices`).
- */
-export function scopeCovers(held: string, wanted: string): boolean {
-  if (held === ADMIN_SCOPE || held === wanted) return true;
-  const h = held.split(':');
-  const w = wanted.split(':');
-  for (let i = 0; i < h.length; i++) {
-    if (i >= w.length) return false;
-    if (h[i] === '*') {
-      if (i === h.length - 1) return true;
-    } else if (h[i] !== w[i]) {
-      return false;
-    }
-  }
-  return h.length === w.length;
-}
-
-export function hasScopes(held: readonly string[], wanted: readonly string[]): boolean {
-  return wanted.every((scope) => held.some((h) => scopeCovers(h, scope)));
 }
 
 /** The wanted scopes the holder does not cover, in the order given. */

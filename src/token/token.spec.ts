@@ -1,19 +1,8 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { ValidationError } from '../common/domain-error.js';
-import {
-  crc32,
-  DEFAULT_TOKEN_PREFIX,
-  generateToken,
-  hashesEqual,
-  hashToken,
-  MAX_TOKEN_LENGTH,
-  parseToken,
-  TEST_TOKEN_PREFIX,
-  TOKEN_SCANNER_REGEX,
-  tokenDigester,
-  digestFromHex,
-} from './token.js';
+import { crc32, digestFromHex, MAX_TOKEN_LENGTH, tokenDigester } from '@keyledger/nestjs';
+import { DEFAULT_TOKEN_PREFIX, generateToken, hashesEqual, hashToken, parseToken, TEST_TOKEN_PREFIX, TOKEN_SCANNER_REGEX } from './token.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 

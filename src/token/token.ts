@@ -1,30 +1,11 @@
-import { createHash, createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { BASE62, CHECKSUM_LENGTH, FIXED_TAIL_LENGTH, MAX_PREFIX_LENGTH, PUBLIC_ID_LENGTH, SECRET_LENGTH, TOKEN_PREFIX_PATTERN, crc32, hasValidChecksum, isBase62Run, tokenPublicId } from '@keyledger/nestjs';
 import { ValidationError } from '../common/domain-error.js';
-import { SHA256_START, sha256Ascii, sha256Words, stateAfterBlock, wordsToLatin1 } from './sha256.js';
 
-/**
- * Token format: `<prefix>_<publicId>_<secret><checksum>`, e.g.
- * `kl_live_3xK9aB2cD4eF_<28 base62 chars><6 base62 chars>`.
- *
- * The checksum lets the guard reject a typo or a made-up string in memory, before any lookup;
- * it is not a security control (anyone can compute a CRC), the hashed secret is.
- */
+/** Issuing keys; the token's shape, checksum and digest are read by @keyledger/nestjs, which the guard and the registry share. */
 
 export const DEFAULT_TOKEN_PREFIX = 'kl_live';
 export const TEST_TOKEN_PREFIX = 'kl_test';
-
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-export const PUBLIC_ID_LENGTH = 12; // 62^12 ≈ 2^71: collisions are for the store's unique index, not for luck alone
-export const SECRET_LENGTH = 28; // 28 × log2(62) ≈ 166.7 bits of entropy (the brief asks for ≥ 160)
-export const CHECKSUM_LENGTH = 6; // 62^6 ≈ 5.7e10 > 2^32, so any CRC32 fits
-export const MAX_TOKEN_LENGTH = 200;
-
-// `_` + publicId + `_` + secret + checksum: whatever is left of MAX_TOKEN_LENGTH is the prefix's.
-const FIXED_TAIL_LENGTH = 1 + PUBLIC_ID_LENGTH + 1 + SECRET_LENGTH + CHECKSUM_LENGTH;
-export const MAX_PREFIX_LENGTH = MAX_TOKEN_LENGTH - FIXED_TAIL_LENGTH;
-
-export const TOKEN_PREFIX_PATTERN = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 
 /**
  * For secret scanners (GitHub secret scanning custom patterns, gitleaks, trufflehog): matches
@@ -39,31 +20,6 @@ export type ParsedToken =
   | { readonly ok: false };
 
 const INVALID: ParsedToken = Object.freeze({ ok: false });
-
-const UNDERSCORE = 0x5f;
-
-// Char code → base62 digit value, -1 when not base62; only ASCII codes are in range.
-const BASE62_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < BASE62.length; i++) BASE62_VALUE[BASE62.charCodeAt(i)] = i;
-
-const CRC32_TABLE = new Uint32Array(256);
-for (let n = 0; n < 256; n++) {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; // IEEE 802.3, reflected
-  CRC32_TABLE[n] = c >>> 0;
-}
-
-/**
- * CRC-32 (IEEE) of `text[start, end)`, one byte per char code: callers only pass ASCII (token
- * characters are validated first), so no UTF-8 encoding and no allocation is needed.
- */
-export function crc32(text: string, start = 0, end = text.length): number {
-  let crc = 0xffffffff;
-  for (let i = start; i < end; i++) {
-    crc = CRC32_TABLE[(crc ^ text.charCodeAt(i)) & 0xff] ^ (crc >>> 8);
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 export function isValidTokenPrefix(prefix: string): boolean {
   return prefix.length <= MAX_PREFIX_LENGTH && TOKEN_PREFIX_PATTERN.test(prefix);
@@ -82,32 +38,6 @@ export function generateToken(prefix: string = DEFAULT_TOKEN_PREFIX, publicId?: 
   return { token: body + encodeChecksum(crc32(body)), publicId: id };
 }
 
-/**
- * The publicId of a string shaped like a token, or undefined; the checksum is left to
- * hasValidChecksum. Runs on every request, so it never throws, never uses a regex and allocates
- * only the publicId. Base62 has no `_`, so the last `_` must sit exactly 34 characters from the
- * end and the one before it 12 characters further left; checking those fixed positions from the
- * right is the whole structural scan.
- */
-export function tokenPublicId(raw: string): string | undefined {
-  if (typeof raw !== 'string' || raw.length > MAX_TOKEN_LENGTH) return undefined;
-  const end = raw.length;
-  const secretStart = end - SECRET_LENGTH - CHECKSUM_LENGTH;
-  const publicIdStart = secretStart - 1 - PUBLIC_ID_LENGTH;
-  const prefixEnd = publicIdStart - 1;
-  if (prefixEnd < 1) return undefined;
-  if (raw.charCodeAt(secretStart - 1) !== UNDERSCORE || raw.charCodeAt(prefixEnd) !== UNDERSCORE) return undefined;
-  if (!isBase62Run(raw, publicIdStart, secretStart - 1) || !isBase62Run(raw, secretStart, end)) return undefined;
-  if (!isPrefixRun(raw, prefixEnd)) return undefined;
-  return raw.slice(publicIdStart, secretStart - 1);
-}
-
-/** Whether the last 6 characters of a string tokenPublicId accepted are the CRC32 of the rest. */
-export function hasValidChecksum(token: string): boolean {
-  const checksumStart = token.length - CHECKSUM_LENGTH;
-  return crc32(token, 0, checksumStart) === decodeBase62(token, checksumStart, token.length);
-}
-
 /** A token's parts, once its shape and its checksum are right. */
 export function parseToken(raw: string): ParsedToken {
   const publicId = tokenPublicId(raw);
@@ -121,61 +51,6 @@ export function hashToken(token: string, pepper?: Buffer): Buffer {
   // An empty key would silently downgrade the HMAC to a keyless hash that differs from SHA-256.
   if (pepper.length === 0) throw new Error('hashToken: the pepper must not be empty');
   return createHmac('sha256', pepper).update(token, 'utf8').digest();
-}
-
-/** SHA-256's block size: HMAC pads (or first hashes) its key to this length. */
-const HMAC_BLOCK = 64;
-
-/**
- * hashToken for the verification hot path, as a 32-char latin1 string: the same HMAC-SHA-256
- * (RFC 2104), with both pads hashed once per pepper, and the rest (three compressions for a
- * token) in JavaScript: see sha256.ts for why that beats node:crypto inside a server. A string
- * that is no token (not ASCII, or longer than any token) takes node:crypto instead.
- */
-export function tokenDigester(pepper?: Buffer): (token: string) => string {
-  const digest = new Int32Array(8);
-  if (pepper === undefined) {
-    return (token) => (sha256Ascii(SHA256_START, 0, token, digest) ? wordsToLatin1(digest) : hash('sha256', token, 'binary'));
-  }
-  if (pepper.length === 0) throw new Error('tokenDigester: the pepper must not be empty');
-  const key = new Uint8Array(HMAC_BLOCK);
-  key.set(pepper.length > HMAC_BLOCK ? hash('sha256', pepper, 'buffer') : pepper);
-  const inner = stateAfterBlock(key.map((byte) => byte ^ 0x36));
-  const outer = stateAfterBlock(key.map((byte) => byte ^ 0x5c));
-  return (token) => {
-    if (!sha256Ascii(inner, HMAC_BLOCK, token, digest)) return createHmac('sha256', pepper).update(token, 'utf8').digest('binary');
-    sha256Words(outer, HMAC_BLOCK, digest, digest);
-    return wordsToLatin1(digest);
-  };
-}
-
-// Hex digit → value, -1 for any other char code below 128.
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) {
-  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
-  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
-}
-const hexWords = new Int32Array(8);
-
-/**
- * A stored digest, in hex, as the 32-char latin1 string tokenDigester produces: decoded in JS,
- * which is several times cheaper than a Buffer round trip when a start-up load does it for a
- * million keys. Anything but 64 hex digits takes the Buffer path.
- */
-export function digestFromHex(hex: string): string {
-  if (hex.length !== 64) return Buffer.from(hex, 'hex').toString('latin1');
-  let bad = 0;
-  for (let w = 0; w < 8; w++) {
-    let word = 0;
-    for (let i = w * 8; i < w * 8 + 8; i++) {
-      const code = hex.charCodeAt(i);
-      const digit = code < 128 ? HEX_VALUE[code] : -1;
-      bad |= digit;
-      word = (word << 4) | (digit & 0xf);
-    }
-    hexWords[w] = word;
-  }
-  return bad < 0 ? Buffer.from(hex, 'hex').toString('latin1') : wordsToLatin1(hexWords);
 }
 
 /** Constant-time comparison; the length check only reveals the hash length, which is public. */
@@ -204,32 +79,4 @@ function encodeChecksum(value: number): string {
     value = Math.floor(value / 62);
   }
   return out;
-}
-
-// The caller has already checked the run is base62; 62^6 < 2^53, so the number stays exact.
-function decodeBase62(text: string, start: number, end: number): number {
-  let value = 0;
-  for (let i = start; i < end; i++) value = value * 62 + BASE62_VALUE[text.charCodeAt(i)];
-  return value;
-}
-
-function isBase62Run(text: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 128 || BASE62_VALUE[code] === -1) return false;
-  }
-  return true;
-}
-
-// Same language as TOKEN_PREFIX_PATTERN over text[0, end): starts with a-z, `_` only between runs of [a-z0-9].
-function isPrefixRun(text: string, end: number): boolean {
-  let previous = UNDERSCORE;
-  for (let i = 0; i < end; i++) {
-    const code = text.charCodeAt(i);
-    const lower = code >= 0x61 && code <= 0x7a;
-    const digit = code >= 0x30 && code <= 0x39;
-    if (i === 0 ? !lower : !(lower || digit || (code === UNDERSCORE && previous !== UNDERSCORE))) return false;
-    previous = code;
-  }
-  return previous !== UNDERSCORE;
 }

@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Inject, Logger, Post, Res } from '@nestjs/c
 import { ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
-import { CurrentApiKey, GuardUnavailableError, KeyVerifier, RequireApiKey, type ApiKeyPrincipal } from '../auth/index.js';
+import { CurrentApiKey, GuardUnavailableError, KeyVerifier, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { DomainError } from '../common/domain-error.js';
 import { PG_POOL } from '../database/database.tokens.js';
 import { hasScopes, tokenPublicId } from '../token/index.js';

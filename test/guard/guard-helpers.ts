@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import request, { type Response } from 'supertest';
-import { ApiKeyAuthModule, CurrentApiKey, KeyVerifier, RequireApiKey, type ApiKeyPrincipal, type VerificationCode } from '../../src/auth/index.js';
+import { ApiKeyAuthModule, CurrentApiKey, KeyVerifier, RequireApiKey, type ApiKeyPrincipal, type VerificationCode } from '@keyledger/nestjs';
 import { issueKey, type TestApp } from '../support/test-app.js';
 
 /** Every test makes its own tenant: files share one database and run in parallel. */

@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import request from 'supertest';
-import { KeyVerifier } from '../../src/auth/index.js';
+import { KeyVerifier } from '@keyledger/nestjs';
 import { generateToken } from '../../src/token/index.js';
 import { CLI_TEST_TIMEOUT, cli, cliJson, cliOk } from '../cli/cli-helpers.js';
 import { createTestApp, issueKey, TEST_PEPPER, type TestApp } from '../support/test-app.js';

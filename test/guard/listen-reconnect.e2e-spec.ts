@@ -1,6 +1,5 @@
 import type { Pool } from 'pg';
-import type { KeyVerifier } from '../../src/auth/index.js';
-import type { KeyReplica } from '../../src/auth/key-replica.js';
+import type { KeyReplica, KeyVerifier } from '@keyledger/nestjs';
 import type { EventNotifications } from '../../src/event-store/index.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';

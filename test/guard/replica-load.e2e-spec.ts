@@ -1,6 +1,6 @@
 import pg from 'pg';
 import request from 'supertest';
-import { KeyReplica } from '../../src/auth/key-replica.js';
+import { KeyReplica } from '@keyledger/nestjs';
 import { createTestApp, TEST_PEPPER, type TestApp } from '../support/test-app.js';
 import { testDatabaseUrl } from '../support/test-database.js';
 import { bearer, issueUsableKey, uniqueTenant, verifierOf } from './guard-helpers.js';

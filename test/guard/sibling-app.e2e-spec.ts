@@ -5,8 +5,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-// A sibling service imports the package's public surface; in this repository that is src/auth/index.ts.
-import { ApiKeyAuthModule, ApiKeyErrorFilter, CurrentApiKey, Public, RequireApiKey, type ApiKeyPrincipal } from '../../src/auth/index.js';
+// A sibling service imports the package's public surface, its one entry point.
+import { ApiKeyAuthModule, ApiKeyErrorFilter, CurrentApiKey, Public, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { createTestApp, issueKey, TEST_PEPPER, type TestApp } from '../support/test-app.js';
 import { testDatabaseUrl } from '../support/test-database.js';
 import { bearer, expectErrorShape, uniqueTenant, until } from './guard-helpers.js';

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { KeyReplica } from '../../src/auth/key-replica.js';
+import { KeyReplica } from '@keyledger/nestjs';
 import { EventStore } from '../../src/event-store/index.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';

@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import request from 'supertest';
-import { KeyVerifier } from '../../src/auth/index.js';
+import { KeyVerifier } from '@keyledger/nestjs';
 import { ProjectionsService } from '../../src/event-store/index.js';
 import { createIsolatedDatabase } from '../audit/helpers.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';

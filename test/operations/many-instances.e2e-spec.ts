@@ -24,7 +24,7 @@ describe('three instances on one database under mixed admin and verify load', ()
     const admin = await issueKey(instances[0].app, { scopes: ['admin'] });
     const verifierKey = await issueKey(instances[0].app, { scopes: ['keys:verify', 'keys:verify:all-tenants'] });
     for (const i of instances) {
-      const verifier = i.app.get((await import('../../src/auth/index.js')).KeyVerifier);
+      const verifier = i.app.get((await import('@keyledger/nestjs')).KeyVerifier);
       const deadline = Date.now() + 5000;
       while (verifier.verify(admin.token).code !== 'VALID' || verifier.verify(verifierKey.token).code !== 'VALID') {
         if (Date.now() > deadline) throw new Error('keys did not reach every replica');
@@ -92,7 +92,7 @@ describe('three instances on one database under mixed admin and verify load', ()
     // Every instance's guard ends with the same answer for every key.
     // (Asked of each guard directly: through the verify API, the 60 refusals of rotated-away secrets
     // on each instance would reach the caller's failure limit, which is shared across instances.)
-    const { KeyVerifier } = await import('../../src/auth/index.js');
+    const { KeyVerifier } = await import('@keyledger/nestjs');
     for (const { key } of created) {
       const answers = await Promise.all(instances.map(async (i) => (await i.app.get(KeyVerifier).check(key)).code));
       expect(new Set(answers).size).toBe(1);

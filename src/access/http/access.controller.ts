@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '../../auth/index.js';
+import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { AccessReader, type AccessPage } from '../access-reader.js';
 import { AccessSearchRequestDto } from './access-search.request.dto.js';
 

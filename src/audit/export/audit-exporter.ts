@@ -5,7 +5,7 @@ import { DomainError, ValidationError } from '../../common/domain-error.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.js';
 import { copyOut } from '../../database/copy-out.js';
-import { CONNECTION_OPTIONS } from '../../database/create-pool.js';
+import { CONNECTION_OPTIONS } from '@keyledger/nestjs';
 import { DATABASE_URL } from '../../database/database.tokens.js';
 import { EventStore } from '../../event-store/index.js';
 import type { Actor } from '../../keys/index.js';

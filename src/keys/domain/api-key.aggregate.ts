@@ -1,5 +1,5 @@
 import { FieldError, ValidationError } from '../../common/domain-error.js';
-import { isStorableText, UNSTORABLE_TEXT } from '../../common/storable-text.js';
+import { isStorableText, UNSTORABLE_TEXT } from '@keyledger/nestjs';
 import { KeyExpiryNotDueError, KeyHistoryUnreadableError, KeyInactiveError } from './api-key.errors.js';
 import { KeyCreated } from './events/key-created.event.js';
 import { KeyExpired, KeyExpiryReason } from './events/key-expired.event.js';

@@ -5,7 +5,7 @@ import { DomainError } from '../../common/domain-error.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.js';
 import { PG_POOL } from '../../database/database.tokens.js';
-import { RetryBackoff } from '../../database/retry-backoff.js';
+import { RetryBackoff } from '@keyledger/nestjs';
 import { SYSTEM_ACTOR } from '../command-context.js';
 import { ExpireKeyCommand } from '../commands/expire-key/expire-key.command.js';
 

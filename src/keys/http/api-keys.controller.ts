@@ -15,7 +15,7 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '../../auth/index.js';
+import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { ValidationError } from '../../common/domain-error.js';
 import { CreateKeyCommand } from '../commands/create-key/create-key.command.js';
 import { CreateKeyRequestDto } from '../commands/create-key/create-key.request.dto.js';

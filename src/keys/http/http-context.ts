@@ -1,4 +1,4 @@
-import type { ApiKeyPrincipal } from '../../auth/index.js';
+import type { ApiKeyPrincipal } from '@keyledger/nestjs';
 import { requestInfo } from '../../common/request-context.js';
 import { ValidationError } from '../../common/domain-error.js';
 import type { Actor, CommandContext } from '../command-context.js';

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { createHash, randomUUID } from 'node:crypto';
-import { KEY_PEPPER } from '../../../auth/index.js';
+import { KEY_PEPPER } from '@keyledger/nestjs';
 import { DomainError } from '../../../common/domain-error.js';
 import { APP_CONFIG } from '../../../config/config.module.js';
 import type { AppConfig } from '../../../config/config.js';

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { KEY_PEPPER } from '../../../auth/index.js';
+import { KEY_PEPPER } from '@keyledger/nestjs';
 import { KeyRepository } from '../../key-repository.js';
 import { keyViewFromAggregate } from '../../key-view.js';
 import { RotateKeyCommand, type RotatedKey } from './rotate-key.command.js';

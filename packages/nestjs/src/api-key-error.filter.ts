@@ -1,7 +1,9 @@
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { RETRY_AFTER_SECONDS, toErrorBody } from '../common/domain-error.filter.js';
-import { GuardUnavailableError, InsufficientScopeError, UnauthenticatedError } from './auth.errors.js';
+import { ApiKeyAuthError } from './auth.errors.js';
+
+/** Sent with a 503: the replica resyncs with a backoff capped at 5 s. */
+const RETRY_AFTER_SECONDS = 5;
 
 /**
  * Renders the guard's errors as 401/403 (and 503 when it fails closed) in keyledger's one error shape,
@@ -10,12 +12,12 @@ import { GuardUnavailableError, InsufficientScopeError, UnauthenticatedError } f
  * filter answers 401/403, not 500. It catches nothing else; in the registry the app-wide
  * DomainErrorFilter renders these errors identically.
  */
-@Catch(UnauthenticatedError, InsufficientScopeError, GuardUnavailableError)
-export class ApiKeyErrorFilter implements ExceptionFilter<UnauthenticatedError | InsufficientScopeError | GuardUnavailableError> {
+@Catch(ApiKeyAuthError)
+export class ApiKeyErrorFilter implements ExceptionFilter<ApiKeyAuthError> {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
-  catch(error: UnauthenticatedError | InsufficientScopeError | GuardUnavailableError, host: ArgumentsHost): void {
-    const body = toErrorBody(error);
+  catch(error: ApiKeyAuthError, host: ArgumentsHost): void {
+    const body = { statusCode: error.statusCode, code: error.code, message: error.message };
     // Through the adapter, so the filter serves Fastify and Express apps alike.
     const { httpAdapter } = this.adapterHost;
     const response: unknown = host.switchToHttp().getResponse();

@@ -1,4 +1,5 @@
 import type { AccessRefusal } from './access-refusal.js';
+import type { VerificationCode } from './api-key-principal.js';
 
 export interface ApiKeyAuthOptions {
   /** The registry's PostgreSQL: the replica loads api_keys and LISTENs for changes. Nothing else is needed. */
@@ -32,6 +33,16 @@ export interface ApiKeyAuthOptions {
    * A returned promise is awaited before the refusal is answered, so keep it bounded and never rejecting.
    */
   onRefused?: (refusal: AccessRefusal, request: unknown) => void | Promise<void>;
+
+  /**
+   * Told of every verification's result code, on the hot path: keep it to a counter increment.
+   * `seconds` (the time the verification took) comes with a sample of 1 verification in 128 only.
+   */
+  onVerification?: (code: VerificationCode, seconds?: number) => void;
+  /** Told of every database lookup behind a refusal: 'found' when the key was newer in the database. */
+  onLookup?: (outcome: 'found' | 'not-found' | 'failed') => void;
 }
 
 export const API_KEY_AUTH_OPTIONS = Symbol('API_KEY_AUTH_OPTIONS');
+/** The pepper as a Buffer (undefined without one): ApiKeyAuthModule provides it from the options. */
+export const KEY_PEPPER = Symbol('KEY_PEPPER');

@@ -1,5 +1,5 @@
-import { redactTokens } from '../common/redact-tokens.js';
-import { storableText } from '../common/storable-text.js';
+import { redactTokens } from './redact-tokens.js';
+import { storableText } from './storable-text.js';
 import type { ApiKeyPrincipal } from './api-key-principal.js';
 
 /** A refused authentication or authorization, as the guard saw it. Never holds a secret. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { generateToken, hashToken } from '../token/index.js';
-import { KeyReplica, type ReplicaRow } from './key-replica.js';
+import { KeyReplica, type ReplicaRow } from '@keyledger/nestjs';
+import { generateToken, hashToken } from './index.js';
 
 const PEPPER = Buffer.from('unit-test-pepper-0123456789abcdef0123456789', 'utf8');
 

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
-import { copyOutBinary, type BinaryRows } from '../database/copy-out-binary.js';
-import { digestFromHex, hasValidChecksum, tokenDigester, tokenPublicId } from '../token/index.js';
+import { copyOutBinary, type BinaryRows } from './copy-out-binary.js';
+import { digestFromHex, hasValidChecksum, tokenDigester, tokenPublicId } from './token.js';
 import type { ApiKeyPrincipal, VerificationResult } from './api-key-principal.js';
 
 const ACTIVE = 0;

@@ -1,8 +1,21 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Client } from 'pg';
-import { CONNECTION_OPTIONS } from '../database/create-pool.js';
-import { DATABASE_URL } from '../database/database.tokens.js';
-import { EVENTS_CHANNEL, type EventNotification } from './event-store.js';
+import { CONNECTION_OPTIONS } from './create-pool.js';
+
+/** The channel the registry's event store notifies on, once per appended event, at commit. */
+export const EVENTS_CHANNEL = 'keyledger_events';
+
+/** A notification on EVENTS_CHANNEL: ids and positions only. */
+export interface EventNotification {
+  /** global position */
+  p: number;
+  /** stream id */
+  s: string;
+  /** stream version */
+  v: number;
+  /** event type */
+  t: string;
+}
 
 type Listener<T> = (value: T) => void;
 
@@ -28,7 +41,6 @@ function parseNotification(payload: string): EventNotification | undefined {
  * One dedicated (unpooled) LISTEN connection per process. Notifications sent while it is down are
  * lost, so after every reconnect it tells subscribers to resync from their last position.
  */
-@Injectable()
 export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(EventNotifications.name);
   private readonly eventListeners = new Set<Listener<EventNotification>>();
@@ -42,7 +54,7 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
   private everConnected = false;
   private reconnects = 0;
 
-  constructor(@Inject(DATABASE_URL) private readonly url: string) {}
+  constructor(private readonly url: string) {}
 
   async onModuleInit(): Promise<void> {
     await this.connect();

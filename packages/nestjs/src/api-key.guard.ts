@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { hasScopes, tokenPublicId } from '../token/index.js';
+import { hasScopes } from './scopes.js';
+import { tokenPublicId } from './token.js';
 import { refusalLogRecord, type AccessRefusal } from './access-refusal.js';
 import { API_KEY_AUTH_OPTIONS, type ApiKeyAuthOptions } from './api-key-auth.options.js';
 import type { ApiKeyPrincipal, VerificationResult } from './api-key-principal.js';

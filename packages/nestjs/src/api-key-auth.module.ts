@@ -1,10 +1,9 @@
 import { Module, type DynamicModule, type OnModuleInit, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, HttpAdapterHost } from '@nestjs/core';
-import { API_KEY_AUTH_OPTIONS, type ApiKeyAuthOptions } from './api-key-auth.options.js';
+import { API_KEY_AUTH_OPTIONS, KEY_PEPPER, type ApiKeyAuthOptions } from './api-key-auth.options.js';
 import { ApiKeyErrorFilter } from './api-key-error.filter.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { PRINCIPAL_PROPERTY } from './current-api-key.decorator.js';
-import { KEY_PEPPER } from './key-pepper.js';
 import { KeyVerifier } from './key-verifier.js';
 
 export interface ApiKeyAuthAsyncOptions extends Pick<ModuleMetadata, 'imports'> {

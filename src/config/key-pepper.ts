@@ -3,8 +3,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export const KEY_PEPPER = Symbol('KEY_PEPPER');
-
 /**
  * The server-side secret mixed into every key hash (HMAC-SHA-256). KEY_PEPPER in production;
  * for local runs one is generated once and kept under DATA_DIR (mode 0600), so keys survive restarts.

@@ -1,5 +1,5 @@
-import type { VerificationCode } from './api-key-principal.js';
-import { counter, histogram } from '../observability/metrics.js';
+import type { VerificationCode } from '@keyledger/nestjs';
+import { counter, histogram } from './metrics.js';
 
 /** Plain counts on the hot path; prom-client reads them when /metrics is scraped. */
 const counts = new Map<VerificationCode, number>();

@@ -1,20 +1,20 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { createPool } from '../database/create-pool.js';
-import { RetryBackoff } from '../database/retry-backoff.js';
-import { EventNotifications, type EventNotification } from '../event-store/index.js';
-import { hasScopes, tokenPublicId } from '../token/index.js';
+import { createPool } from './create-pool.js';
+import { RetryBackoff } from './retry-backoff.js';
+import { EventNotifications, type EventNotification } from './event-notifications.js';
+import { hasScopes } from './scopes.js';
+import { tokenPublicId } from './token.js';
 import type { VerificationResult } from './api-key-principal.js';
-import { API_KEY_AUTH_OPTIONS, type ApiKeyAuthOptions } from './api-key-auth.options.js';
-import { KEY_PEPPER } from './key-pepper.js';
+import { API_KEY_AUTH_OPTIONS, KEY_PEPPER, type ApiKeyAuthOptions } from './api-key-auth.options.js';
 import { KeyReplica, type ReplicaRow } from './key-replica.js';
 import { assertRegistryPepper } from './pepper-fingerprint.js';
-import { recordLookup, recordVerification } from './verification-metrics.js';
 
 const KEY_STREAM_PREFIX = 'key-';
 /** The negative cache is dropped whole past this many publicIds (a flood of random ones), never grown without bound. */
 const MAX_REMEMBERED_MISSES = 10_000;
 const UNAVAILABLE = Object.freeze({ code: 'UNAVAILABLE' as const });
+const ignore = (): void => undefined;
 
 /** At most `perSecond` takes a second, in bursts of up to `perSecond`. */
 class TokenBucket {
@@ -72,6 +72,9 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   private failingClosed = false;
   /** Counts LISTEN (re)connections: only a resync begun on the current one makes the replica fresh. */
   private listenEpoch = 0;
+  /** The options' callbacks, or no-ops: the hot path calls one without a check. */
+  private readonly recordVerification: NonNullable<ApiKeyAuthOptions['onVerification']>;
+  private readonly recordLookup: NonNullable<ApiKeyAuthOptions['onLookup']>;
 
   constructor(
     @Inject(API_KEY_AUTH_OPTIONS) private readonly options: ApiKeyAuthOptions,
@@ -79,6 +82,8 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   ) {
     this.pool = createPool({ connectionString: options.databaseUrl, max: 3, application_name: 'keyledger-verifier' }, this.logger);
     this.notifications = new EventNotifications(options.databaseUrl);
+    this.recordVerification = options.onVerification ?? ignore;
+    this.recordLookup = options.onLookup ?? ignore;
     this.replica = new KeyReplica(this.pool, pepper, options.tombstoneDays ?? 30);
     this.lookupBudget = new TokenBucket(options.lookupsPerSecond ?? 50);
   }
@@ -130,7 +135,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
 
   private run(token: string, requiredScopes: readonly string[] | undefined, tenantId: string | undefined, lookUp: boolean): VerificationResult | Promise<VerificationResult> {
     if (this.failingClosed) {
-      recordVerification('UNAVAILABLE');
+      this.recordVerification('UNAVAILABLE');
       return UNAVAILABLE;
     }
     const timed = (++this.verifications & 127) === 0; // the clock and the histogram cost more than the check
@@ -138,12 +143,12 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     const first = this.evaluate(token, requiredScopes, tenantId);
     const lookup = lookUp && first.code === 'NOT_FOUND' ? this.lookupMiss(token) : undefined;
     if (lookup === undefined) {
-      recordVerification(first.code, timed ? (performance.now() - started) / 1000 : undefined);
+      this.recordVerification(first.code, timed ? (performance.now() - started) / 1000 : undefined);
       return first;
     }
     return lookup.then(() => {
       const result = this.evaluate(token, requiredScopes, tenantId);
-      recordVerification(result.code);
+      this.recordVerification(result.code);
       return result;
     });
   }
@@ -177,7 +182,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
       .lookup(publicId)
       .then(
         (found) => {
-          recordLookup(found ? 'found' : 'not-found');
+          this.recordLookup(found ? 'found' : 'not-found');
           if (!found) {
             if (this.misses.size >= MAX_REMEMBERED_MISSES) this.misses.clear();
             this.misses.set(token, Date.now() + (this.options.lookupNegativeCacheMs ?? 1000));
@@ -185,7 +190,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
           this.lookupTrouble.succeeded();
         },
         (error: unknown) => {
-          recordLookup('failed');
+          this.recordLookup('failed');
           this.lookupTrouble.failed(error);
         },
       )
