@@ -21,6 +21,11 @@ export interface ApiKeyAuthOptions {
   /** A lookup that found nothing newer is not repeated for the same token for this long. Default 1000 ms. */
   lookupNegativeCacheMs?: number;
   /**
+   * Past `lookupsPerSecond`, a miss waits at most this long for the key's notification to arrive
+   * (no query) before it is refused. Default 50 ms; 0 refuses at once.
+   */
+  notifyWaitMs?: number;
+  /**
    * The replica is fresh while its LISTEN connection is up; from the moment that drops it is stale
    * until a resync over a new connection succeeds. Past this long stale, the guard fails closed
    * (503 AUTH.UNAVAILABLE) unless onStale is 'serve'. Default 30000.

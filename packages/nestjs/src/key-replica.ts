@@ -166,6 +166,11 @@ export class KeyReplica {
     this.digest = tokenDigester(pepper);
   }
 
+  /** The version of the key with this publicId the replica holds; 0 when it holds none. */
+  versionOf(publicId: string): number {
+    return this.entries.get(publicId)?.version ?? 0;
+  }
+
   get size(): number {
     return this.entries.size;
   }

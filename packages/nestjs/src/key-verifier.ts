@@ -63,6 +63,8 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
    */
   private readonly misses = new Map<string, number>();
   private lookupsMade = 0;
+  /** Misses past the lookup budget, waiting for the next applied notification (see untilNotified). */
+  private readonly refreshWaiters = new Set<() => void>();
   /** Failed lookups: the refusal stands, as it would without the lookup; logged once per outage. */
   private readonly lookupTrouble = new RetryBackoff(this.logger, 'replica lookup');
   /** Since when the replica may have missed a change (its LISTEN connection dropped); undefined while fresh. */
@@ -176,7 +178,8 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     const running = this.lookups.get(publicId);
     if (running !== undefined) return running;
     const now = Date.now();
-    if ((this.misses.get(token) ?? 0) > now || !this.lookupBudget.take(now)) return undefined;
+    if ((this.misses.get(token) ?? 0) > now) return undefined;
+    if (!this.lookupBudget.take(now)) return this.untilNotified(publicId);
     this.lookupsMade += 1;
     const lookup = this.replica
       .lookup(publicId)
@@ -238,6 +241,29 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     if (!this.flushing) this.flushing = this.flush();
   }
 
+  /**
+   * Past the lookup budget (a burst of new keys, or a flood of made-up ones), a miss waits at most
+   * `notifyWaitMs` for the key's notification to be applied instead of asking the database: a key
+   * created a moment ago elsewhere is usually a few milliseconds from arriving. No query is made.
+   */
+  private async untilNotified(publicId: string): Promise<void> {
+    const held = this.replica.versionOf(publicId);
+    const deadline = Date.now() + (this.options.notifyWaitMs ?? 50);
+    while (this.replica.versionOf(publicId) === held && !this.stopping) {
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.refreshWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, left);
+        this.refreshWaiters.add(done);
+      });
+    }
+  }
+
   private async flush(): Promise<void> {
     try {
       while (this.pending.size > 0) {
@@ -248,6 +274,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
           this.sync.failed(error);
           return this.resync('refresh failure');
         });
+        for (const wake of [...this.refreshWaiters]) wake();
       }
     } finally {
       this.flushing = undefined;
