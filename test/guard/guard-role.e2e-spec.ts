@@ -1,45 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import request from 'supertest';
 import { KeyVerifier } from '@keyledger/nestjs';
 import { generateToken } from '../../src/token/index.js';
 import { CLI_TEST_TIMEOUT, cli, cliJson, cliOk } from '../cli/cli-helpers.js';
 import { createTestApp, issueKey, TEST_PEPPER, type TestApp } from '../support/test-app.js';
-import { testDatabaseUrl } from '../support/test-database.js';
+import { asSuperuser, dropRole, uniqueRole, urlAs } from '../support/guard-role.js';
 import { bearer, expectErrorShape, revokeOver, startGuardApp, uniqueTenant, until } from './guard-helpers.js';
-
-/** Roles are cluster-wide: a name of this run's own. */
-const uniqueRole = (): string => `guard_test_${randomBytes(5).toString('hex')}`;
-
-/** The test database's URL as `role` would connect. */
-function urlAs(role: string, password: string): string {
-  const url = new URL(testDatabaseUrl());
-  url.username = role;
-  url.password = password;
-  return url.toString();
-}
-
-async function asSuperuser<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: testDatabaseUrl() });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 const roleExists = (role: string): Promise<boolean> =>
   asSuperuser(async (c) => (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rowCount === 1);
-
-/** Drops the role and the grants it holds in the test database. */
-const dropRole = (role: string): Promise<void> =>
-  asSuperuser(async (c) => {
-    if ((await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rowCount === 0) return;
-    await c.query(`DROP OWNED BY ${pg.escapeIdentifier(role)}`);
-    await c.query(`DROP ROLE ${pg.escapeIdentifier(role)}`);
-  });
 
 describe('keyledger guard-role create: a service role that reads keys and nothing else', () => {
   const role = uniqueRole();

@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { generateToken } from '../../src/token/index.js';
 import { freePort } from '../support/free-port.js';
 import { createTestApp, issueKey, TEST_PEPPER, type TestApp } from '../support/test-app.js';
-import { testDatabaseUrl } from '../support/test-database.js';
+import { cliJson } from '../cli/cli-helpers.js';
+import { dropRole, uniqueRole, urlAs } from '../support/guard-role.js';
 
 /**
  * @keyledger/nestjs as a user meets it: `npm pack`, then two new apps outside this repository
@@ -139,11 +140,11 @@ async function createScratchApp(parent: string, type: 'commonjs' | 'module', tar
   return dir;
 }
 
-async function start(dir: string): Promise<ScratchApp> {
+async function start(dir: string, databaseUrl: string): Promise<ScratchApp> {
   const port = await freePort();
   const child = spawn(process.execPath, ['dist/main.js'], {
     cwd: dir,
-    env: { ...process.env, PORT: String(port), KEYLEDGER_DATABASE_URL: testDatabaseUrl(), KEYLEDGER_KEY_PEPPER: TEST_PEPPER },
+    env: { ...process.env, PORT: String(port), KEYLEDGER_DATABASE_URL: databaseUrl, KEYLEDGER_KEY_PEPPER: TEST_PEPPER },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -179,6 +180,7 @@ describe('@keyledger/nestjs, packed and installed into new apps', () => {
   let tarball: string;
   let footprintKb = Number.NaN;
   let registry: TestApp;
+  const role = uniqueRole();
   const apps: Partial<Record<'commonjs' | 'module', ScratchApp>> = {};
 
   beforeAll(async () => {
@@ -186,18 +188,22 @@ describe('@keyledger/nestjs, packed and installed into new apps', () => {
     const packed = JSON.parse(await npm(packageDir, ['pack', '--json', '--ignore-scripts', '--pack-destination', scratch])) as { filename: string }[];
     tarball = join(scratch, packed[0].filename);
     registry = await createTestApp();
+    // The apps connect as a service would: with a role from `keyledger guard-role create` (read api_keys, LISTEN).
+    const created = await cliJson<{ role: string; password: string }>(['guard-role', 'create', role]);
+    const asGuardRole = urlAs(created.role, created.password);
     const [cjs, esm] = await Promise.all([
       createScratchApp(scratch, 'commonjs', tarball, (kb) => (footprintKb = kb)),
       createScratchApp(scratch, 'module', tarball),
     ]);
-    apps.commonjs = await start(cjs);
-    apps.module = await start(esm);
+    apps.commonjs = await start(cjs, asGuardRole);
+    apps.module = await start(esm, asGuardRole);
   }, 600_000);
 
   afterAll(async () => {
     await stop(apps.commonjs);
     await stop(apps.module);
     await registry?.close();
+    await dropRole(role);
     rmSync(scratch, { recursive: true, force: true });
   });
 
