@@ -10,10 +10,9 @@
  */
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
-import { AppModule } from '../src/app.module.js';
-import { benchAppConfig, issueBenchKey, startBenchApp, type BenchApp } from './support/bench-app.js';
+import { issueBenchKey, type BenchApp } from './support/bench-app.js';
 import { distribution, envSeconds, fmt, machineLine, progressFor, verdict } from './support/bench-env.js';
-import { describeServer, openDedicatedDatabase } from './support/dedicated-database.js';
+import { withTwoInstances } from './support/dedicated-database.js';
 
 const TARGET_P99_MS = 25;
 const DATABASE = 'keyledger_bench_first_use';
@@ -42,15 +41,7 @@ async function createThenUse(a: BenchApp, on: BenchApp, adminToken: string, i: n
 async function main(): Promise<void> {
   const count = Math.round(envSeconds('BENCH_CREATES', 500, 1));
   const warmupCount = Math.round(envSeconds('BENCH_WARMUP_CREATES', 20, 0));
-  const database = await openDedicatedDatabase(DATABASE, progress);
-  const apps: BenchApp[] = [];
-  try {
-    const server = await describeServer(database.url);
-    const config = benchAppConfig(database.config); // one pepper for both instances
-    const a = await startBenchApp(AppModule.forRoot(config, database.url));
-    apps.push(a);
-    const b = await startBenchApp(AppModule.forRoot(config, database.url));
-    apps.push(b);
+  await withTwoInstances(DATABASE, progress, async ({ a, b, server }) => {
     const admin = await issueBenchKey(a.app, { tenantId: 'platform', name: 'first-use bench admin', scopes: ['admin'] });
 
     const results: Record<'A' | 'B', Sample[]> = { A: [], B: [] };
@@ -65,7 +56,7 @@ async function main(): Promise<void> {
     }
 
     const lines = [
-      `keyledger first-use benchmark: ${machineLine()}; ${database.embedded ? 'embedded' : 'external'} ${server}`,
+      `keyledger first-use benchmark: ${machineLine()}; ${server}`,
       `two app instances (A, B) in one process on one database; ${count} keys created through A's HTTP API per row, each used once,` +
         ' at once, on GET /examples/whoami (no retry)',
       '',
@@ -84,11 +75,7 @@ async function main(): Promise<void> {
     const b99 = distribution(results.B.map((s) => s.afterResponseMs)).p99;
     lines.push('', `VERDICT: ${verdict(pass)}: success 100 % on both (target 100 %); p99 on B ${fmt(b99, 2)} ms from the create's response to an accepted request (target ≤ ${TARGET_P99_MS} ms)`);
     process.stdout.write(`${lines.join('\n')}\n`);
-  } finally {
-    progress('shutting down');
-    for (const app of apps.reverse()) await app.close();
-    await database.stop();
-  }
+  });
 }
 
 main().catch((error: unknown) => {

@@ -11,10 +11,9 @@
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { KeyVerifier } from '@keyledger/nestjs';
-import { AppModule } from '../src/app.module.js';
-import { benchAppConfig, issueBenchKey, startBenchApp, type BenchApp } from './support/bench-app.js';
+import { issueBenchKey, type BenchApp } from './support/bench-app.js';
 import { distribution, envSeconds, fmt, machineLine, progressFor, verdict } from './support/bench-env.js';
-import { describeServer, openDedicatedDatabase } from './support/dedicated-database.js';
+import { withTwoInstances } from './support/dedicated-database.js';
 
 /** p99 of response → refused on B must be at most this. */
 const TARGET_P99_MS = 25;
@@ -99,15 +98,7 @@ async function main(): Promise<void> {
   const count = Math.round(envSeconds('BENCH_REVOCATIONS', 500, 1));
   const warmupCount = Math.round(envSeconds('BENCH_WARMUP_REVOCATIONS', 20, 0));
 
-  const database = await openDedicatedDatabase(DATABASE, progress);
-  const apps: BenchApp[] = [];
-  try {
-    const server = await describeServer(database.url);
-    const config = benchAppConfig(database.config); // one pepper for both instances
-    const a = await startBenchApp(AppModule.forRoot(config, database.url));
-    apps.push(a);
-    const b = await startBenchApp(AppModule.forRoot(config, database.url));
-    apps.push(b);
+  await withTwoInstances(DATABASE, progress, async ({ a, b, server }) => {
     const verifierA = a.app.get(KeyVerifier);
     const verifierB = b.app.get(KeyVerifier);
 
@@ -134,7 +125,7 @@ async function main(): Promise<void> {
     const row = (label: string, d: ReturnType<typeof distribution>): string =>
       `${label.padEnd(40)} | ${[d.p50, d.p95, d.p99, d.max, d.mean].map((v) => fmt(v, 2).padStart(7)).join(' | ')}`;
     const lines = [
-      `keyledger revocation propagation benchmark: ${machineLine()}; ${database.embedded ? 'embedded' : 'external'} ${server}`,
+      `keyledger revocation propagation benchmark: ${machineLine()}; ${server}`,
       `two app instances (A, B) in one process on one database; ${count} revocations through A's HTTP API after ${warmupCount} warm-up ones;` +
         ` B's KeyVerifier.verify polled once per event-loop turn (setImmediate)`,
       '',
@@ -147,11 +138,7 @@ async function main(): Promise<void> {
       `VERDICT: ${verdict(after.p99 <= TARGET_P99_MS)}: p99 ${fmt(after.p99, 2)} ms from A's response until B refuses (target ≤ ${TARGET_P99_MS} ms)`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
-  } finally {
-    progress('shutting down');
-    for (const app of apps.reverse()) await app.close();
-    await database.stop();
-  }
+  });
 }
 
 main().catch((error: unknown) => {

@@ -3,6 +3,8 @@ import { Client } from 'pg';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { runMigrations } from '../../src/database/migrations.js';
 import { resolveDatabase } from '../../src/database/resolve-database.js';
+import { AppModule } from '../../src/app.module.js';
+import { benchAppConfig, startBenchApp, type BenchApp } from './bench-app.js';
 import { stderrLogger } from './bench-env.js';
 
 /** Where the verification benches keep their embedded PostgreSQL unless DATA_DIR / DATABASE_URL say otherwise (relative to the working directory, as DATA_DIR is). */
@@ -67,5 +69,32 @@ export async function describeServer(url: string): Promise<string> {
     return `PostgreSQL ${s.version} (synchronous_commit=${s.sc}, shared_buffers=${s.sb})`;
   } finally {
     await client.end();
+  }
+}
+
+/** Two app instances, A and B, in this process on one dedicated database, with one pepper. */
+export interface TwoInstances {
+  a: BenchApp;
+  b: BenchApp;
+  /** `embedded`/`external` and the server's version and settings, for the results' first line. */
+  server: string;
+}
+
+/** Runs `measure` against two instances on the dedicated database `name`, then shuts all of it down. */
+export async function withTwoInstances<T>(name: string, progress: (line: string) => void, measure: (instances: TwoInstances) => Promise<T>): Promise<T> {
+  const database = await openDedicatedDatabase(name, progress);
+  const apps: BenchApp[] = [];
+  try {
+    const server = `${database.embedded ? 'embedded' : 'external'} ${await describeServer(database.url)}`;
+    const config = benchAppConfig(database.config); // one pepper for both instances
+    const a = await startBenchApp(AppModule.forRoot(config, database.url));
+    apps.push(a);
+    const b = await startBenchApp(AppModule.forRoot(config, database.url));
+    apps.push(b);
+    return await measure({ a, b, server });
+  } finally {
+    progress('shutting down');
+    for (const app of apps.reverse()) await app.close();
+    await database.stop();
   }
 }
