@@ -47,10 +47,10 @@ export function configureApp(app: INestApplication): INestApplication {
           'Every error has the shape `{ statusCode, code, message, details? }`.',
       )
       .setVersion('0.1.0')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key' }, 'bearer')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'keyledger API key (kl_live_…)', description: 'An API key' }, 'bearer')
       .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'api-key')
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', customSiteTitle: 'keyledger API' });
   return app;
 }

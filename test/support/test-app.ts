@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
@@ -38,8 +38,10 @@ export async function createTestApp(
   databaseUrl: string = testDatabaseUrl(),
   options: { httpLog?: boolean } = {},
 ): Promise<TestApp> {
+  // Removed again by close(): a test run leaves no folders behind.
+  const dataDir = mkdtempSync(join(tmpdir(), 'keyledger-test-'));
   const config = loadConfig({
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'keyledger-test-')),
+    DATA_DIR: dataDir,
     KEY_PEPPER: TEST_PEPPER,
     RUN_MIGRATIONS: 'false',
     BOOTSTRAP_ADMIN: 'false',
@@ -69,7 +71,11 @@ export async function createTestApp(
   configureApp(app);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
-  return { app, config, url: `http://127.0.0.1:${address.port}`, logs, httpLog: () => httpChunks.join(''), close: () => app.close() };
+  const close = async (): Promise<void> => {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { app, config, url: `http://127.0.0.1:${address.port}`, logs, httpLog: () => httpChunks.join(''), close };
 }
 
 /** Issues a key through the real command bus as the system actor (how tests get their first admin key). */
