@@ -63,6 +63,8 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
    */
   private readonly misses = new Map<string, number>();
   private lookupsMade = 0;
+  /** Resyncs in flight (a reconnect's may overlap a periodic one; periodic ones never overlap). */
+  private resyncsRunning = 0;
   /** Misses past the lookup budget, waiting for the next applied notification (see untilNotified). */
   private readonly refreshWaiters = new Set<() => void>();
   /** Failed lookups: the refusal stands, as it would without the lookup; logged once per outage. */
@@ -110,7 +112,11 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     });
     this.logger.log(`loaded ${loaded} keys into memory in ${Date.now() - started} ms`);
     const interval = this.options.resyncIntervalMs ?? 30_000;
-    this.resyncTimer = setInterval(() => void this.resync('periodic'), interval);
+    // A periodic resync is a safety net: skipped while any resync still runs (a slow one would
+    // otherwise overlap the next and read the same rows twice).
+    this.resyncTimer = setInterval(() => {
+      if (this.resyncsRunning === 0) void this.resync('periodic');
+    }, interval);
     this.resyncTimer.unref();
   }
 
@@ -283,6 +289,15 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
 
   async resync(reason: string): Promise<void> {
     if (this.stopping) return; // a refresh failing or LISTEN closing during shutdown: the pool is ending
+    this.resyncsRunning++;
+    try {
+      await this.resyncOnce(reason);
+    } finally {
+      this.resyncsRunning--;
+    }
+  }
+
+  private async resyncOnce(reason: string): Promise<void> {
     // Fresh again only if LISTEN was up before this resync read: every later change is notified.
     const epoch = this.notifications.status().connected ? this.listenEpoch : -1;
     const startedAt = Date.now();
