@@ -141,8 +141,12 @@ describe('guard replica across a lost LISTEN connection', () => {
     afterAll(() => c?.close());
 
     it('repairs a replica that missed a notification, by the periodic resync alone', async () => {
-      const key = await issueUsableKey(a, {}, c);
+      // C must hold the key through its NOTIFY (verify() makes no lookup), with no refresh still
+      // running: a refresh begun before the patch below would read the row after the revoke.
+      const key = await issueKey(a.app);
       const verifier = verifierOf(c);
+      await untilCodes(c, [key.token], 'VALID');
+      await verifier.settled();
       const replica: KeyReplica = verifier.replica;
       const reconnectsBefore = verifier.status().reconnects;
       // C receives the NOTIFY but drops it (a lost notification), and its resyncs wait until we allow them.
