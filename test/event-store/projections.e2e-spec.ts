@@ -6,6 +6,7 @@ import { createPool } from '@keyledger/nestjs';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { testDatabaseUrl, testPool } from '../support/test-database.js';
 import { waitUntil } from '../support/wait-until.js';
+import { gate } from '../support/test-hooks.js';
 
 /** Records every event it sees; a primary key makes a double application fail loudly. */
 class RecordingProjection implements Projection {
@@ -195,11 +196,35 @@ describe('projections (real PostgreSQL)', () => {
 
   it('lets only one of two runners of one projection work at a time', async () => {
     const name = `p-${randomUUID()}`;
-    const streams = Array.from({ length: 20 }, () => `s-${randomUUID()}`);
+    const streams = Array.from({ length: 6 }, () => `s-${randomUUID()}`);
     for (const s of streams) await append(s);
-    const [a, b] = [await runner(new RecordingProjection(name), 3), await runner(new RecordingProjection(name), 3)];
-    await Promise.all([a.wake(), b.wake(), a.wake(), b.wake()]);
-    await eventuallySeen(a, streams, streams); // the primary key would have failed on a double
+    // A's batch is held inside apply, holding the projection's lock; B tries a batch meanwhile.
+    const held = gate();
+    const entered: string[] = [];
+    class Held extends RecordingProjection {
+      constructor(private readonly who: string) {
+        super(name);
+      }
+      override async apply(client: PoolClient, events: readonly RecordedEvent[]): Promise<void> {
+        entered.push(this.who);
+        await held.opened;
+        await super.apply(client, events);
+      }
+    }
+    const [a, b] = [await runner(new Held('a'), 3), await runner(new Held('b'), 3)];
+    const aBatch = a.runBatch();
+    await waitUntil(() => entered.length > 0, 5_000);
+    // With the lock, B gives up at once (0 applied) and never enters apply; without it, B would
+    // enter apply too (and wait on the same gate): either way the race below settles.
+    let bSettled = false;
+    const bBatch = b.runBatch().finally(() => (bSettled = true));
+    await waitUntil(() => bSettled || entered.length > 1, 5_000);
+    expect(entered).toEqual(['a']);
+    held.open();
+    expect(await bBatch).toBe(0);
+    expect(await aBatch).toBeGreaterThan(0);
+    await eventuallySeen(a, streams, streams);
+    expect([(await a.status()).state, (await b.status()).state]).not.toContain('halted');
   });
 
   it('rejects a stale checkpoint writer (compare-and-set)', async () => {
