@@ -18,31 +18,10 @@ export interface ReplayOptions {
 function applyInTurn(client: PoolClient, projection: Projection): ProjectionReplay {
   return {
     order: 'global',
-    deferIndexesOf: [],
     readsMetadata: true,
     prepare: (events) => () => projection.apply(client, events),
     end: () => Promise.resolve(),
   };
-}
-
-/**
- * Drops the secondary indexes of `tables` (not those behind a primary key or unique constraint,
- * which guard the load) and returns the statements that create them again, as they were. Only
- * for tables this role owns (dropping an index needs that); others keep their indexes: slower, not wrong.
- */
-async function dropSecondaryIndexes(client: PoolClient, tables: readonly string[]): Promise<string[]> {
-  if (tables.length === 0) return [];
-  const { rows } = await client.query<{ name: string; definition: string }>(
-    `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
-     FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
-     WHERE i.indrelid = ANY($1::text[]::regclass[])
-       AND pg_has_role(t.relowner, 'USAGE')
-       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-     ORDER BY i.indexrelid`,
-    [tables],
-  );
-  for (const { name } of rows) await client.query(`DROP INDEX ${name}`);
-  return rows.map((r) => r.definition);
 }
 
 /**
@@ -70,7 +49,6 @@ export async function replayProjection(
     await projection.reset(client);
     replay = projection.replay?.(client) ?? applyInTurn(client, projection);
   }
-  const recreate = await dropSecondaryIndexes(client, replay.deferIndexesOf);
   // The reader's snapshot starts now: after the caller's lock, so `locked` sees every event.
   const reader = await pool.connect();
   let stored: Promise<void> = Promise.resolve();
@@ -91,7 +69,6 @@ export async function replayProjection(
     await replay.end();
     const reached = await store.lastCheckpoint(reader, before);
     await reader.query('COMMIT');
-    for (const definition of recreate) await client.query(definition);
     await shadow?.swapIn();
     return reached;
   } catch (error) {

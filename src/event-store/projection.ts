@@ -36,13 +36,6 @@ export interface ProjectionReplay {
    */
   readonly order: 'global' | 'stream';
   /**
-   * Tables whose secondary indexes (not those backing a primary key or unique constraint) are
-   * dropped for the replay and built again at its end: one sort per index instead of one random
-   * insert per row. The rebuild's transaction makes the swap atomic for readers. (A table swapped
-   * in is built without indexes anyway.)
-   */
-  readonly deferIndexesOf: readonly string[];
-  /**
    * Whether `prepare` reads the events' metadata (actor, request id, …). `false` spares the
    * replay parsing it (a tenth of a read-model rebuild); the events then carry an empty `metadata`.
    */

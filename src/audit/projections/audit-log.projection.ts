@@ -193,7 +193,6 @@ export class AuditLogProjection implements Projection {
     const rows = new AuditRows(0, GENESIS, new Map());
     return {
       order: 'global',
-      deferIndexesOf: [],
       readsMetadata: true, // the actor, request id, IP and user agent of each row, and the chain
       prepare: (events) => {
         const batch = rows.batch(events);

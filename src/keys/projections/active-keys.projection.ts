@@ -122,7 +122,6 @@ export class ActiveKeysProjection implements Projection {
     let current: Row | undefined;
     return {
       order: 'stream',
-      deferIndexesOf: [],
       readsMetadata: false, // a key's state comes from payloads alone
       prepare: (events) => {
         const finished: Row[] = [];
