@@ -132,9 +132,9 @@ export class LiveTail implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   private notified(notification: EventNotification): void {
-    this.lastPosition = Math.max(this.lastPosition, notification.p);
+    this.lastPosition = Math.max(this.lastPosition, notification.position);
     if (this.subscribers.size === 0 || this.stopped) return;
-    this.pending.push(notification.p);
+    this.pending.push(notification.position);
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       const positions = this.pending;

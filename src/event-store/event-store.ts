@@ -18,7 +18,7 @@ import { START } from './event-store.types.js';
 import type { Projection } from './projection.js';
 import { PostCommitNotifier } from './post-commit-notifier.js';
 import { counter } from '../observability/metrics.js';
-import { EVENTS_CHANNEL, type EventNotification } from '@keyledger/nestjs';
+import { EVENTS_CHANNEL, encodeNotification } from '@keyledger/nestjs';
 
 const eventsAppended = counter({ name: 'keyledger_events_appended_total', help: 'Events appended to the store by this process' });
 
@@ -121,8 +121,7 @@ export function fromCopyRow(row: string): RecordedEvent {
 }
 
 function notification(row: AppendRow, streamId: string): string {
-  const n: EventNotification = { p: Number(row.global_position), s: streamId, v: row.stream_version, t: row.type };
-  return JSON.stringify(n);
+  return encodeNotification({ position: Number(row.global_position), streamId, streamVersion: row.stream_version, type: row.type });
 }
 
 function isUniqueViolation(error: unknown): boolean {

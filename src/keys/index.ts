@@ -1,5 +1,5 @@
 export { KeysModule } from './keys.module.js';
-export { KeyRepository, keyStreamId, occurredAt, toKeyEvent } from './key-repository.js';
+export { KeyRepository, occurredAt, toKeyEvent } from './key-repository.js';
 export { SYSTEM_ACTOR, type Actor, type CommandContext } from './command-context.js';
 export { CreateKeyCommand, type CreatedKey } from './commands/create-key/create-key.command.js';
 export { RotateKeyCommand, type RotatedKey } from './commands/rotate-key/rotate-key.command.js';

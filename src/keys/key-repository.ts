@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { KeyVerifier, type ReplicaRow } from '@keyledger/nestjs';
+import { KeyVerifier, keyStreamId, type ReplicaRow } from '@keyledger/nestjs';
 import { PG_POOL } from '../database/database.tokens.js';
 import { EventStore, type AppendResult, type RecordedEvent } from '../event-store/index.js';
 import { eventMetadata, type Actor, type CommandContext } from './command-context.js';
@@ -11,8 +11,6 @@ import { readKeyEvent, serializeKeyEvent, type StoredKeyEvent } from './domain/k
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PUBLIC_ID = /^[0-9A-Za-z]{12}$/;
-
-export const keyStreamId = (keyId: string): string => `key-${keyId}`;
 
 export function toKeyEvent(event: RecordedEvent): StoredKeyEvent {
   return readKeyEvent(event.type, event.schemaVersion, event.payload);

@@ -6,7 +6,8 @@ import { Pool } from 'pg';
 import request from 'supertest';
 import { AuditExporter } from '../../src/audit/index.js';
 import { ProjectionsService } from '../../src/event-store/index.js';
-import { keyStreamId, SYSTEM_ACTOR } from '../../src/keys/index.js';
+import { keyStreamId } from '@keyledger/nestjs';
+import { SYSTEM_ACTOR } from '../../src/keys/index.js';
 import { issueKey, type TestApp } from '../support/test-app.js';
 import { auditCaughtUp, bearer, download, openIsolatedApp, runVerifier, uniqueTenant, untilKnown, withTriggerOff, SETUP_TIMEOUT, TIMEOUT, type IsolatedApp } from './helpers.js';
 

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { EventStore, ProjectionsService } from '../../src/event-store/index.js';
 import { ApiKey } from '../../src/keys/domain/api-key.aggregate.js';
 import { serializeKeyEvent } from '../../src/keys/domain/key-events.js';
-import { keyStreamId } from '../../src/keys/index.js';
+import { keyStreamId } from '@keyledger/nestjs';
 import type { TestApp } from '../support/test-app.js';
 import { gate, patch } from '../support/test-hooks.js';
 import { auditCaughtUp, bearer, openIsolatedApp, runVerifier, uniqueTenant, withTriggerOff, SETUP_TIMEOUT, TIMEOUT, type IsolatedApp } from './helpers.js';

@@ -5,19 +5,29 @@ import { CONNECTION_OPTIONS } from './create-pool.js';
 /** The channel the registry's event store notifies on, once per appended event, at commit. */
 export const EVENTS_CHANNEL = 'keyledger_events';
 
-/** A notification on EVENTS_CHANNEL: ids and positions only. */
+/** A notification on EVENTS_CHANNEL, parsed: ids and positions only. */
 export interface EventNotification {
-  /** global position */
-  p: number;
-  /** stream id */
-  s: string;
-  /** stream version */
-  v: number;
-  /** event type */
-  t: string;
+  readonly position: number;
+  readonly streamId: string;
+  readonly streamVersion: number;
+  readonly type: string;
 }
 
 type Listener<T> = (value: T) => void;
+
+/** The payload's wire form: short keys keep it well under NOTIFY's 8000-byte limit. Known only here. */
+interface WireNotification {
+  p: number;
+  s: string;
+  v: number;
+  t: string;
+}
+
+/** The payload EventStore.append sends for `n`. */
+export function encodeNotification(n: EventNotification): string {
+  const wire: WireNotification = { p: n.position, s: n.streamId, v: n.streamVersion, t: n.type };
+  return JSON.stringify(wire);
+}
 
 /**
  * Any role that can connect may NOTIFY on any channel, so a payload is untrusted: one that is not
@@ -32,9 +42,9 @@ function parseNotification(payload: string): EventNotification | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const n = value as Record<string, unknown>;
-  const ok = typeof n.p === 'number' && typeof n.s === 'string' && typeof n.v === 'number' && typeof n.t === 'string';
-  return ok ? (value as EventNotification) : undefined;
+  const n = value as Partial<Record<keyof WireNotification, unknown>>;
+  if (typeof n.p !== 'number' || typeof n.s !== 'string' || typeof n.v !== 'number' || typeof n.t !== 'string') return undefined;
+  return { position: n.p, streamId: n.s, streamVersion: n.v, type: n.t };
 }
 
 /**

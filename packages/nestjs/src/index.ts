@@ -35,7 +35,8 @@ export { REDACTED_KEY, containsToken, redactTokens, redactUrl } from './redact-t
 export { UNSTORABLE_TEXT, isStorableText, storableText } from './storable-text.js';
 
 // The PostgreSQL plumbing the guard runs on, which the registry shares.
-export { EVENTS_CHANNEL, EventNotifications, type EventNotification } from './event-notifications.js';
+export { EVENTS_CHANNEL, EventNotifications, encodeNotification, type EventNotification } from './event-notifications.js';
+export { keyIdOfStream, keyStreamId } from './key-stream.js';
 export { CONNECTION_OPTIONS, CONNECT_TIMEOUT_MS, createPool } from './create-pool.js';
 export { DATABASE_BACKOFF, RetryBackoff, type BackoffOptions } from './retry-backoff.js';
 export { isConnectionError } from './connection-errors.js';

@@ -5,12 +5,12 @@ import { RetryBackoff } from './retry-backoff.js';
 import { EventNotifications, type EventNotification } from './event-notifications.js';
 import { hasScopes } from './scopes.js';
 import { tokenPublicId } from './token.js';
+import { keyIdOfStream } from './key-stream.js';
 import type { VerificationResult } from './api-key-principal.js';
 import { API_KEY_AUTH_OPTIONS, KEY_PEPPER, type ApiKeyAuthOptions } from './api-key-auth.options.js';
 import { KeyReplica, type ReplicaRow } from './key-replica.js';
 import { assertRegistryPepper } from './pepper-fingerprint.js';
 
-const KEY_STREAM_PREFIX = 'key-';
 /** The negative cache is dropped whole past this many publicIds (a flood of random ones), never grown without bound. */
 const MAX_REMEMBERED_MISSES = 10_000;
 const UNAVAILABLE = Object.freeze({ code: 'UNAVAILABLE' as const });
@@ -242,8 +242,9 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   }
 
   private onNotification(n: EventNotification): void {
-    if (!n.s.startsWith(KEY_STREAM_PREFIX)) return;
-    this.pending.add(n.s.slice(KEY_STREAM_PREFIX.length));
+    const keyId = keyIdOfStream(n.streamId);
+    if (keyId === undefined) return;
+    this.pending.add(keyId);
     if (!this.flushing) this.flushing = this.flush();
   }
 

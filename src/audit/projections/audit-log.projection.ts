@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
+import { keyIdOfStream } from '@keyledger/nestjs';
 import type { Projection, ProjectionReplay, RecordedEvent } from '../../event-store/index.js';
 import { occurredAt as occurredAtOf, toKeyEvent, type StoredKeyEvent } from '../../keys/index.js';
 import { counter } from '../../observability/index.js';
@@ -7,7 +8,6 @@ import { copyIn, copyLine } from '../../database/copy-in.js';
 import { detached } from '../../database/copy-out.js';
 import { GENESIS, nextChainHash } from '../audit-chain.js';
 
-const KEY_STREAM_PREFIX = 'key-';
 
 interface KeyIdentity {
   publicId: string;
@@ -85,7 +85,7 @@ export class AuditRows {
   next(e: RecordedEvent): DerivedAuditRow {
     this.chain = nextChainHash(this.chain, e);
     this.seq += 1;
-    const keyId = e.streamId.startsWith(KEY_STREAM_PREFIX) ? e.streamId.slice(KEY_STREAM_PREFIX.length) : null;
+    const keyId = keyIdOfStream(e.streamId) ?? null;
     let described: { changes: Record<string, unknown>; reason: string | null } = { changes: {}, reason: null };
     let occurredAt: string | Date = e.recordedAt;
     let unreadable: string | undefined;
@@ -206,7 +206,8 @@ export class AuditLogProjection implements Projection {
   private async identities(client: PoolClient, events: readonly RecordedEvent[]): Promise<Map<string, KeyIdentity>> {
     const wanted = new Set<string>();
     for (const e of events) {
-      if (e.streamId.startsWith(KEY_STREAM_PREFIX) && e.type !== 'key.created') wanted.add(e.streamId.slice(KEY_STREAM_PREFIX.length));
+      const keyId = keyIdOfStream(e.streamId);
+      if (keyId !== undefined && e.type !== 'key.created') wanted.add(keyId);
     }
     const map = new Map<string, KeyIdentity>();
     if (wanted.size === 0) return map;

@@ -1,9 +1,9 @@
 import type { PoolClient } from 'pg';
+import { keyIdOfStream } from '@keyledger/nestjs';
 import type { Projection, ProjectionReplay, RecordedEvent } from '../../event-store/index.js';
 import type { StoredKeyEvent } from '../domain/key-events.js';
 import { toKeyEvent } from '../key-repository.js';
 
-const KEY_STREAM_PREFIX = 'key-';
 
 /** One api_keys row, as the events make it (times as ISO strings, hashes as hex). */
 interface Row {
@@ -104,13 +104,13 @@ export class ActiveKeysProjection implements Projection {
   readonly name = 'active-keys';
 
   async apply(client: PoolClient, events: readonly RecordedEvent[]): Promise<void> {
-    const batch = events.filter((e) => e.streamId.startsWith(KEY_STREAM_PREFIX));
+    const batch = events.flatMap((recorded) => {
+      const keyId = keyIdOfStream(recorded.streamId);
+      return keyId === undefined ? [] : [{ keyId, recorded }];
+    });
     if (batch.length === 0) return;
     const rows = await this.existingRows(client, batch);
-    for (const recorded of batch) {
-      const keyId = recorded.streamId.slice(KEY_STREAM_PREFIX.length);
-      rows.set(keyId, fold(rows.get(keyId), keyId, toKeyEvent(recorded), recorded));
-    }
+    for (const { keyId, recorded } of batch) rows.set(keyId, fold(rows.get(keyId), keyId, toKeyEvent(recorded), recorded));
     await upsert(client, [...rows.values()]);
   }
 
@@ -126,8 +126,8 @@ export class ActiveKeysProjection implements Projection {
       prepare: (events) => {
         const finished: Row[] = [];
         for (const recorded of events) {
-          if (!recorded.streamId.startsWith(KEY_STREAM_PREFIX)) continue;
-          const keyId = recorded.streamId.slice(KEY_STREAM_PREFIX.length);
+          const keyId = keyIdOfStream(recorded.streamId);
+          if (keyId === undefined) continue;
           if (current !== undefined && current.key_id !== keyId) {
             finished.push(current);
             current = undefined;
@@ -145,9 +145,9 @@ export class ActiveKeysProjection implements Projection {
   }
 
   /** The current rows of keys whose batch does not start with their key.created. */
-  private async existingRows(client: PoolClient, batch: readonly RecordedEvent[]): Promise<Map<string, Row>> {
-    const created = new Set(batch.filter((e) => e.type === 'key.created').map((e) => e.streamId));
-    const wanted = [...new Set(batch.filter((e) => !created.has(e.streamId)).map((e) => e.streamId.slice(KEY_STREAM_PREFIX.length)))];
+  private async existingRows(client: PoolClient, batch: readonly { keyId: string; recorded: RecordedEvent }[]): Promise<Map<string, Row>> {
+    const created = new Set(batch.filter((e) => e.recorded.type === 'key.created').map((e) => e.keyId));
+    const wanted = [...new Set(batch.filter((e) => !created.has(e.keyId)).map((e) => e.keyId))];
     const rows = new Map<string, Row>();
     if (wanted.length === 0) return rows;
     const result = await client.query<Omit<Row, 'secret_hash' | 'previous_secret_hash' | 'grace_ends_at' | 'expires_at' | 'created_at' | 'updated_at'> & {

@@ -1,7 +1,8 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { EventStore, type RecordedEvent } from '../../../event-store/index.js';
 import type { KeyEvent } from '../../domain/key-events.js';
-import { KeyRepository, keyStreamId, occurredAt, toKeyEvent } from '../../key-repository.js';
+import { keyStreamId } from '@keyledger/nestjs';
+import { KeyRepository, occurredAt, toKeyEvent } from '../../key-repository.js';
 import { KeyHistoryQuery, type KeyHistoryItem } from './key-history.query.js';
 
 /** The event's facts minus anything secret-derived. */
