@@ -13,12 +13,6 @@ import { to as copyTo } from 'pg-copy-streams';
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const HEADER_LENGTH = SIGNATURE.length + 8; // + flags (int32) + header extension length (int32)
 
-/** What `toString(encoding, start, end)` calls after checking its arguments: the offsets here are already checked. */
-interface SliceDecoders {
-  utf8Slice(start: number, end: number): string;
-  latin1Slice(start: number, end: number): string;
-}
-
 /**
  * The complete rows of one chunk, read field by field in the order the query selects them.
  * `next()` moves to the next row; each reader call takes the row's next field.
@@ -68,13 +62,13 @@ export class BinaryRows {
   /** A text field, decoded as UTF-8 (the client encoding). */
   text(): string | null {
     const start = this.take('a text');
-    return start < 0 ? null : (this.buf as unknown as SliceDecoders).utf8Slice(start, this.pos);
+    return start < 0 ? null : this.buf.toString('utf8', start, this.pos);
   }
 
   /** A bytea (or an ASCII text) field as a latin1 string: one char per byte. */
   latin1(): string | null {
     const start = this.take('a bytea');
-    return start < 0 ? null : (this.buf as unknown as SliceDecoders).latin1Slice(start, this.pos);
+    return start < 0 ? null : this.buf.toString('latin1', start, this.pos);
   }
 
   /** An int4 field. */
