@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { READ_SNAPSHOT, withTransaction } from '@keyledger/nestjs';
 import type { EventStore } from './event-store.js';
 import type { Checkpoint } from './event-store.types.js';
 import type { Projection, ProjectionReplay } from './projection.js';
@@ -49,35 +50,33 @@ export async function replayProjection(
     await projection.reset(client);
     replay = projection.replay?.(client) ?? applyInTurn(client, projection);
   }
-  // The reader's snapshot starts now: after the caller's lock, so `locked` sees every event.
-  const reader = await pool.connect();
+  // The reader's snapshot starts now: after the caller's lock, so `locked` sees every event. A
+  // replay stopped half-way leaves the reader inside its COPY: withTransaction then closes it.
   let stored: Promise<void> = Promise.resolve();
-  let failed = false;
-  try {
-    await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const before = mode === 'gated' ? await store.currentXmin(reader) : undefined;
-    let done = 0;
-    for await (const events of store.replay(reader, { order: replay.order, before, metadata: replay.readsMetadata })) {
-      const write = replay.prepare(events);
-      await stored;
-      stored = write();
-      stored.catch(() => undefined); // awaited on the next turn
-      done += events.length;
-      onProgress?.(done);
-    }
-    await stored;
-    await replay.end();
-    const reached = await store.lastCheckpoint(reader, before);
-    await reader.query('COMMIT');
-    await shadow?.swapIn();
-    return reached;
-  } catch (error) {
-    failed = true;
-    await stored.catch(() => undefined); // leave the caller's connection idle for its ROLLBACK
-    throw error;
-  } finally {
-    // A replay stopped half-way leaves the reader inside its COPY: close that connection (which
-    // ends its transaction too) rather than return it to the pool.
-    reader.release(failed);
-  }
+  const reached = await withTransaction(
+    pool,
+    async (reader) => {
+      try {
+        const before = mode === 'gated' ? await store.currentXmin(reader) : undefined;
+        let done = 0;
+        for await (const events of store.replay(reader, { order: replay.order, before, metadata: replay.readsMetadata })) {
+          const write = replay.prepare(events);
+          await stored;
+          stored = write();
+          stored.catch(() => undefined); // awaited on the next turn
+          done += events.length;
+          onProgress?.(done);
+        }
+        await stored;
+        await replay.end();
+        return await store.lastCheckpoint(reader, before);
+      } catch (error) {
+        await stored.catch(() => undefined); // leave the caller's connection idle for its ROLLBACK
+        throw error;
+      }
+    },
+    READ_SNAPSHOT,
+  );
+  await shadow?.swapIn();
+  return reached;
 }

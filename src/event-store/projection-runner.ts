@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import { isConnectionError, RetryBackoff } from '@keyledger/nestjs';
+import { isConnectionError, RetryBackoff, withTransaction } from '@keyledger/nestjs';
 import type { EventStore } from './event-store.js';
 import type { Checkpoint } from './event-store.types.js';
 import type { Projection } from './projection.js';
@@ -98,27 +98,15 @@ export class ProjectionRunner {
    * another instance holds the lock). A rebuild waits for the lock instead of giving up.
    */
   async runBatch(wait = false): Promise<number> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.pool, async (client) => {
       if (wait) {
         await client.query(BLOCKING_LOCK_SQL, [this.name]);
       } else {
         const { rows } = await client.query<{ locked: boolean }>(LOCK_SQL, [this.name]);
-        if (!rows[0].locked) {
-          await client.query('ROLLBACK');
-          return 0;
-        }
+        if (!rows[0].locked) return 0; // another instance works on it; this transaction did nothing
       }
-      const applied = await this.applyNext(client);
-      await client.query('COMMIT');
-      return applied;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      return this.applyNext(client);
+    });
   }
 
   private async applyNext(client: PoolClient): Promise<number> {
@@ -194,10 +182,8 @@ export class ProjectionRunner {
    */
   async rebuild(onProgress?: (done: number) => void): Promise<void> {
     await this.pending;
-    const client = await this.pool.connect();
     let done = 0;
-    try {
-      await client.query('BEGIN');
+    await withTransaction(this.pool, async (client) => {
       await client.query(BLOCKING_LOCK_SQL, [this.name]);
       const reached = await replayProjection(this.pool, client, this.store, this.projection, {
         mode: 'gated',
@@ -207,13 +193,7 @@ export class ProjectionRunner {
         `UPDATE projection_checkpoints SET transaction_id = $2::xid8, position = $3, updated_at = now(), halted_at = NULL, halted_error = NULL WHERE name = $1`,
         [this.name, reached.transactionId, reached.position],
       );
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     this.state = 'idle';
     this.error = undefined;
     for (;;) {

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { PG_POOL } from '../database/database.tokens.js';
-import { EventNotifications } from '@keyledger/nestjs';
+import { EventNotifications, withTransaction } from '@keyledger/nestjs';
 import { EventStore } from './event-store.js';
 import type { Projection } from './projection.js';
 import { replayProjection } from './projection-replay.js';
@@ -88,18 +88,10 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
    * so the replay sees every event and no append can interleave with it.
    */
   private async rebuildInline(projection: Projection, onProgress?: (done: number) => void): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await withTransaction(this.pool, async (client) => {
       await client.query('LOCK TABLE events IN SHARE MODE');
       await replayProjection(this.pool, client, this.store, projection, { mode: 'locked', onProgress });
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async status(): Promise<ProjectionStatus[]> {

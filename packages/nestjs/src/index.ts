@@ -38,6 +38,7 @@ export { UNSTORABLE_TEXT, isStorableText, storableText } from './storable-text.j
 export { EVENTS_CHANNEL, EventNotifications, encodeNotification, type EventNotification } from './event-notifications.js';
 export { keyIdOfStream, keyStreamId } from './key-stream.js';
 export { CONNECTION_OPTIONS, CONNECT_TIMEOUT_MS, createPool } from './create-pool.js';
+export { READ_SNAPSHOT, withTransaction, type TransactionOptions } from './with-transaction.js';
 export { DATABASE_BACKOFF, RetryBackoff, type BackoffOptions } from './retry-backoff.js';
 export { isConnectionError } from './connection-errors.js';
 export { BinaryRows, copyBinaryRows, copyOutBinary } from './copy-out-binary.js';

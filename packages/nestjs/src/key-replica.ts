@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { copyOutBinary, type BinaryRows } from './copy-out-binary.js';
+import { READ_SNAPSHOT, withTransaction } from './with-transaction.js';
 import { digestFromHex, hasValidChecksum, tokenDigester, tokenPublicId } from './token.js';
 import type { ApiKeyPrincipal, VerificationResult } from './api-key-principal.js';
 
@@ -215,12 +216,9 @@ export class KeyReplica {
    * `onProgress` hears the count about every `progressEvery` rows.
    */
   async load(progressEvery = 5000, onProgress?: (loaded: number) => void): Promise<number> {
-    const client = await this.pool.connect();
-    let from: string;
     let loaded = 0;
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      from = (await client.query<{ xmin: string }>(SNAPSHOT_XMIN_SQL)).rows[0].xmin;
+    const from = await withTransaction(this.pool, async (client) => {
+      const xmin = (await client.query<{ xmin: string }>(SNAPSHOT_XMIN_SQL)).rows[0].xmin;
       let reported = 0;
       for await (const rows of copyOutBinary(client, `SELECT ${LOAD_COLUMNS} FROM api_keys WHERE ${tombstoneSql(this.tombstoneDays)}`, LOAD_FIELDS)) {
         while (rows.next()) {
@@ -232,12 +230,8 @@ export class KeyReplica {
           onProgress?.(loaded);
         }
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      client.release(true); // inside its COPY or its transaction: do not reuse the connection
-      throw error;
-    }
-    client.release();
+      return xmin;
+    }, READ_SNAPSHOT);
     this.syncedFrom = from;
     this.lastSyncAt = Date.now();
     return loaded;

@@ -5,7 +5,7 @@ import { DomainError } from '../../common/domain-error.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.js';
 import { PG_POOL } from '../../database/database.tokens.js';
-import { RetryBackoff } from '@keyledger/nestjs';
+import { RetryBackoff, withTransaction } from '@keyledger/nestjs';
 import { SYSTEM_ACTOR } from '../command-context.js';
 import { ExpireKeyCommand } from '../commands/expire-key/expire-key.command.js';
 
@@ -66,13 +66,11 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async sweepOnce(batchSize: number): Promise<number> {
-    const client = await this.pool.connect();
     let expired = 0;
-    let failed = false;
     try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<{ locked: boolean }>(LOCK_SQL);
-      if (rows[0].locked) {
+      await withTransaction(this.pool, async (client) => {
+        const { rows } = await client.query<{ locked: boolean }>(LOCK_SQL);
+        if (!rows[0].locked) return; // another instance sweeps
         for (;;) {
           const due = await client.query<{ key_id: string }>(
             `SELECT key_id FROM api_keys WHERE status = 'active' AND expires_at <= now() ORDER BY expires_at LIMIT $1`,
@@ -85,14 +83,9 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutd
           expired += progressed;
           if (due.rows.length < batchSize || progressed === 0) break;
         }
-      }
-      await client.query('COMMIT');
+      });
       return expired;
-    } catch (error) {
-      failed = true;
-      throw error;
     } finally {
-      client.release(failed); // after a failure the connection's state is unknown: discard it
       if (expired > 0) this.logger.log(`expired ${expired} key(s) whose expiresAt had passed`);
     }
   }
