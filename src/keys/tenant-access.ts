@@ -45,6 +45,16 @@ export function assertCanCreateIn(actor: Actor, tenantId: string): void {
   if (!canAccessTenant(actor, tenantId)) throw TenantForbiddenError.create(tenantId);
 }
 
+/**
+ * The tenant a read is limited to (undefined: every tenant). `admin` and the operator read every
+ * tenant, or the one they ask for; anyone else reads its own, and asking for another is refused.
+ */
+export function readableTenant(actor: Actor, requested: string | undefined): string | undefined {
+  if (isCrossTenant(actor)) return requested;
+  if (requested !== undefined && requested !== actor.tenantId) throw TenantForbiddenError.create(requested);
+  return actor.tenantId ?? undefined;
+}
+
 /** The one authority rule for commands on an existing key: the actor could have granted all of it. */
 export function assertCanManageKey(actor: Actor, key: { scopes: readonly string[] }): void {
   if (actor.scopes === null) return; // the CLI and the system act as the operator

@@ -9,7 +9,7 @@ import { KeyNotFoundError } from '../../domain/api-key.errors.js';
 import { keyStreamId } from '@keyledger/nestjs';
 import { KeyRepository, occurredAt, toKeyEvent } from '../../key-repository.js';
 import { keyViewFromAggregate, type KeyView } from '../../key-view.js';
-import { assertCanAccessKey, assertCanCreateIn, isCrossTenant } from '../../tenant-access.js';
+import { assertCanAccessKey, readableTenant } from '../../tenant-access.js';
 import type { KeyPage } from '../list-keys/list-keys.query.js';
 import { KeyAsOfQuery, KeysActiveAtQuery } from './keys-as-of.query.js';
 
@@ -41,9 +41,8 @@ export class KeysActiveAtHandler implements IQueryHandler<KeysActiveAtQuery> {
     assertInstant('activeAt', at);
     const params: unknown[] = [at];
     const where = ['created_at <= $1'];
-    const tenantId = isCrossTenant(actor) ? filter.tenantId : (filter.tenantId ?? actor.tenantId!);
+    const tenantId = readableTenant(actor, filter.tenantId);
     if (tenantId !== undefined) {
-      assertCanCreateIn(actor, tenantId);
       params.push(tenantId);
       where.push(`tenant_id = $${params.length}`);
     }

@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { ValidationError } from '../../../common/domain-error.js';
 import { PG_POOL } from '../../../database/database.tokens.js';
 import { KEY_VIEW_COLUMNS, keyViewFromRow, type KeyRow } from '../../key-view.js';
-import { assertCanCreateIn, isCrossTenant } from '../../tenant-access.js';
+import { readableTenant } from '../../tenant-access.js';
 import { ListKeysQuery, type KeyPage, type KeyStatusFilter } from './list-keys.query.js';
 
 // $1 is now: an active key past its expiresAt is listed as expired even before the sweeper runs.
@@ -41,9 +41,8 @@ export class ListKeysHandler implements IQueryHandler<ListKeysQuery> {
     const where = [STATUS_SQL[filter.status]];
     // Bind now only where the filter uses it: PostgreSQL cannot type an unreferenced parameter.
     const params: unknown[] = where[0].includes('$1') ? [now] : [];
-    const tenantId = isCrossTenant(actor) ? filter.tenantId : (filter.tenantId ?? actor.tenantId!);
+    const tenantId = readableTenant(actor, filter.tenantId);
     if (tenantId !== undefined) {
-      assertCanCreateIn(actor, tenantId);
       params.push(tenantId);
       where.push(`tenant_id = $${params.length}`);
     }
