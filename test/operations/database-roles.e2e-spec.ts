@@ -146,7 +146,7 @@ describe('the server running as a role that does not own the tables', () => {
     expect(await (await call('GET', '/admin/audit/verify')).json()).toMatchObject({ ok: true, checkedEvents: events + 1 });
     expect(server.output()).not.toMatch(/permission denied|42501|must be owner/i);
 
-    // What the app role cannot do: rewrite history, switch the triggers off, create tables.
+    // What the app role cannot do: rewrite history, switch the triggers off, swap or create tables.
     const asApp = new pg.Client({ connectionString: appUrl });
     await asApp.connect();
     try {
@@ -155,6 +155,8 @@ describe('the server running as a role that does not own the tables', () => {
         'DELETE FROM audit_log',
         'TRUNCATE access_audit',
         'ALTER TABLE events DISABLE TRIGGER events_append_only',
+        'ALTER TABLE audit_log RENAME TO audit_log_old',
+        'DROP TABLE audit_log',
         'CREATE TABLE scratch (i int)',
       ]) {
         await expect(asApp.query(sql)).rejects.toMatchObject({ code: '42501' });
