@@ -75,6 +75,8 @@ describe('the server running as a role that does not own the tables', () => {
     await run(urlAs(owner, database), grants);
 
     const appUrl = urlAs(appRole, database);
+    // Migrations are the owner's: with RUN_MIGRATIONS=true the app role cannot start, even with none pending.
+    await expect(startAppProcess({ DATABASE_URL: appUrl, RUN_MIGRATIONS: 'true' })).rejects.toThrow(/failed to start: permission denied/);
     server = await startAppProcess({
       DATABASE_URL: appUrl,
       DATA_DIR: dataDir,
