@@ -23,7 +23,6 @@ export {
   PUBLIC_ID_LENGTH,
   SECRET_LENGTH,
   TOKEN_PREFIX_PATTERN,
-  crc32,
   digestFromHex,
   hasValidChecksum,
   isBase62Run,
