@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { ValidationError } from '../common/domain-error.js';
-import { digestFromHex, hasValidChecksum, MAX_TOKEN_LENGTH, tokenDigester } from '@keyledger/nestjs';
+import { digestFromHex, hasValidChecksum, MAX_PREFIX_LENGTH, MAX_TOKEN_LENGTH, TOKEN_DIGESTERS, tokenDigester, type TokenDigesterName } from '@keyledger/nestjs';
 import { DEFAULT_TOKEN_PREFIX, generateToken, hashesEqual, hashToken, parseToken, TEST_TOKEN_PREFIX, TOKEN_SCANNER_REGEX } from './token.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -210,12 +210,17 @@ describe('token', () => {
   });
 });
 
-describe('tokenDigester', () => {
-  it('gives hashToken’s HMAC-SHA-256, as latin1, for every pepper length and any string', () => {
-    const inputs = [generateToken().token, generateToken('kl_test').token, '', 'x', 'a'.repeat(MAX_TOKEN_LENGTH), 'a'.repeat(MAX_TOKEN_LENGTH + 1), 'ünïcødé 😀', 'tab\there', 'lone \ud800 surrogate', '€'.repeat(MAX_TOKEN_LENGTH), '😀'.repeat(MAX_TOKEN_LENGTH / 2)];
-    for (const size of [1, 16, 32, 63, 64, 65, 200]) {
+describe.each(TOKEN_DIGESTERS)('tokenDigester, %s implementation', (implementation) => {
+  it('gives hashToken’s HMAC-SHA-256, as latin1, for every pepper length around the block size and any string', () => {
+    const inputs = [
+      ...Array.from({ length: 50 }, () => generateToken().token),
+      generateToken('a'.repeat(MAX_PREFIX_LENGTH)).token, // the longest token there is
+      '', 'x', 'a'.repeat(MAX_TOKEN_LENGTH), 'a'.repeat(MAX_TOKEN_LENGTH + 1), 'ünïcødé 😀', 'tab\there', 'lone \ud800 surrogate',
+      '€'.repeat(MAX_TOKEN_LENGTH), '😀'.repeat(MAX_TOKEN_LENGTH / 2), `${generateToken().token}é`,
+    ];
+    for (const size of [1, 16, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200]) {
       const pepper = randomBytes(size);
-      const digest = tokenDigester(pepper);
+      const digest = tokenDigester(pepper, implementation);
       for (const token of inputs) {
         expect(digest(token)).toBe(hashToken(token, pepper).toString('latin1'));
         expect(digest(token)).toBe(createHmac('sha256', pepper).update(token, 'utf8').digest('binary'));
@@ -224,9 +229,9 @@ describe('tokenDigester', () => {
   });
 
   it('matches node:crypto for every ASCII length on both sides of each SHA-256 block boundary, with and without a pepper', () => {
-    const plain = tokenDigester();
+    const plain = tokenDigester(undefined, implementation);
     const pepper = randomBytes(32);
-    const digest = tokenDigester(pepper);
+    const digest = tokenDigester(pepper, implementation);
     for (let length = 0; length <= 300; length++) {
       // every ASCII code, including controls and DEL, somewhere in the inputs
       const text = Array.from({ length }, (_, i) => String.fromCharCode((i * 37 + length) % 128)).join('');
@@ -237,7 +242,7 @@ describe('tokenDigester', () => {
 
   it('gives the same digest whether a non-ASCII string came before it or not (no state leaks between calls)', () => {
     const pepper = randomBytes(32);
-    const digest = tokenDigester(pepper);
+    const digest = tokenDigester(pepper, implementation);
     const token = generateToken().token;
     const expected = createHmac('sha256', pepper).update(token).digest('binary');
     expect(digest(token)).toBe(expected);
@@ -248,8 +253,14 @@ describe('tokenDigester', () => {
 
   it('is plain SHA-256 without a pepper, and refuses an empty one', () => {
     const token = generateToken().token;
-    expect(tokenDigester()(token)).toBe(createHash('sha256').update(token).digest('binary'));
-    expect(() => tokenDigester(Buffer.alloc(0))).toThrow(/must not be empty/);
+    expect(tokenDigester(undefined, implementation)(token)).toBe(createHash('sha256').update(token).digest('binary'));
+    expect(() => tokenDigester(Buffer.alloc(0), implementation)).toThrow(/must not be empty/);
+  });
+});
+
+describe('tokenDigester', () => {
+  it('refuses an implementation it does not have (a plain JS caller could pass any string)', () => {
+    expect(() => tokenDigester(Buffer.from('p'), 'wasm' as TokenDigesterName)).toThrow(/no implementation "wasm" \(js, noble, node\)/);
   });
 });
 

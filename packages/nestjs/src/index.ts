@@ -26,8 +26,11 @@ export {
   digestFromHex,
   hasValidChecksum,
   isBase62Run,
+  TOKEN_DIGESTERS,
   tokenDigester,
   tokenPublicId,
+  type TokenDigest,
+  type TokenDigesterName,
 } from './token.js';
 export { ADMIN_SCOPE, hasScopes, scopeCovers } from './scopes.js';
 export { REDACTED_KEY, containsToken, redactTokens, redactUrl } from './redact-tokens.js';

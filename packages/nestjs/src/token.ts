@@ -1,5 +1,8 @@
 import { createHmac, hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { SHA256_START, sha256Ascii, sha256Words, stateAfterBlock, wordsToLatin1 } from './sha256.js';
 
 /**
@@ -64,18 +67,43 @@ export function hasValidChecksum(token: string): boolean {
 /** SHA-256's block size: HMAC pads (or first hashes) its key to this length. */
 const HMAC_BLOCK = 64;
 
+/** One token's digest (HMAC-SHA-256 with the pepper, or SHA-256 without one) as a 32-char latin1 string, like the stored hashes. */
+export type TokenDigest = (token: string) => string;
+
 /**
- * hashToken for the verification hot path, as a 32-char latin1 string: the same HMAC-SHA-256
- * (RFC 2104), with both pads hashed once per pepper, and the rest (three compressions for a
- * token) in JavaScript: see sha256.ts for why that beats node:crypto inside a server. A string
- * that is no token (not ASCII, or longer than any token) takes node:crypto instead.
+ * The implementations of TokenDigest, all giving the same bytes (unit-tested): `js` (this
+ * package's SHA-256, the default), `noble` (@noble/hashes) and `node` (node:crypto per call).
+ * Why `js` is the default: docs/adr/0002-token-digester.md.
  */
-export function tokenDigester(pepper?: Buffer): (token: string) => string {
+export const TOKEN_DIGESTERS = ['js', 'noble', 'node'] as const;
+export type TokenDigesterName = (typeof TOKEN_DIGESTERS)[number];
+
+/** The digest function the guard's hot path calls for every token, by implementation. */
+export function tokenDigester(pepper?: Buffer, implementation: TokenDigesterName = 'js'): TokenDigest {
+  if (pepper !== undefined && pepper.length === 0) throw new Error('tokenDigester: the pepper must not be empty');
+  switch (implementation) {
+    case 'js':
+      return jsDigester(pepper);
+    case 'noble':
+      return nobleDigester(pepper);
+    case 'node':
+      return pepper === undefined
+        ? (token) => hash('sha256', token, 'binary')
+        : (token) => createHmac('sha256', pepper).update(token, 'utf8').digest('binary');
+  }
+  throw new RangeError(`tokenDigester: no implementation ${JSON.stringify(implementation)} (${TOKEN_DIGESTERS.join(', ')})`);
+}
+
+/**
+ * HMAC-SHA-256 (RFC 2104) with both pads hashed once per pepper and the rest (three compressions
+ * for a token) in sha256.ts. A string that is no token (not ASCII, or longer than any token)
+ * takes node:crypto instead.
+ */
+function jsDigester(pepper: Buffer | undefined): TokenDigest {
   const digest = new Int32Array(8);
   if (pepper === undefined) {
     return (token) => (sha256Ascii(SHA256_START, 0, token, digest) ? wordsToLatin1(digest) : hash('sha256', token, 'binary'));
   }
-  if (pepper.length === 0) throw new Error('tokenDigester: the pepper must not be empty');
   const key = new Uint8Array(HMAC_BLOCK);
   key.set(pepper.length > HMAC_BLOCK ? hash('sha256', pepper, 'buffer') : pepper);
   const inner = stateAfterBlock(key.map((byte) => byte ^ 0x36));
@@ -85,6 +113,14 @@ export function tokenDigester(pepper?: Buffer): (token: string) => string {
     sha256Words(outer, HMAC_BLOCK, digest, digest);
     return wordsToLatin1(digest);
   };
+}
+
+/** @noble/hashes, its HMAC keyed once per pepper and cloned per token (the pads are not hashed again). */
+function nobleDigester(pepper: Buffer | undefined): TokenDigest {
+  const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+  if (pepper === undefined) return (token) => latin1(sha256(utf8ToBytes(token)));
+  const keyed = hmac.create(sha256, pepper);
+  return (token) => latin1(keyed.clone().update(utf8ToBytes(token)).digest());
 }
 
 // Hex digit → value, -1 for any other char code below 128.
