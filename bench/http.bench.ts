@@ -8,7 +8,7 @@
  *
  * Env: BENCH_SECONDS (measured seconds per route, default 30: the ratio of one 10 s run drifts by ±5 points), BENCH_ROUNDS (rounds they are
  * split into, the order rotating each round, default 5), BENCH_WARMUP_SECONDS (per route, default
- * 5), BENCH_CONNECTIONS (default 50), DIGESTER (the guard's HMAC implementation: js, noble or node;
+ * 5), BENCH_CONNECTIONS (default 50), DIGESTER (the guard's HMAC implementation: js or node;
  * default the package's, see docs/adr/0002-token-digester.md), DATABASE_URL / DATA_DIR (default
  * ./.data/bench, embedded PostgreSQL on port 54339). Results go to stdout, progress to stderr.
  */

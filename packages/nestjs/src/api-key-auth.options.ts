@@ -10,9 +10,9 @@ export interface ApiKeyAuthOptions {
   /** Guard every route of the app (APP_GUARD); opt a route out with @Public(). Default false. */
   guardAllRoutes?: boolean;
   /**
-   * Which implementation computes each token's HMAC: 'js' (default), 'noble' (@noble/hashes) or
-   * 'node' (node:crypto). All give the same digest; they differ only in speed inside a busy server
-   * (docs/adr/0002-token-digester.md). Kept selectable for measuring (`npm run bench:http`).
+   * Which implementation computes each token's HMAC: 'js' (default: the least server CPU per
+   * request) or 'node' (node:crypto, e.g. where OpenSSL's FIPS provider must do all hashing). Both
+   * give the same digest (docs/adr/0002-token-digester.md).
    */
   digester?: TokenDigesterName;
   /** Safety resync period; every instance also resyncs after a LISTEN reconnect. Default 30 s. */

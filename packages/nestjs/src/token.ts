@@ -1,8 +1,5 @@
 import { createHmac, hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { SHA256_START, sha256Ascii, sha256Words, stateAfterBlock, wordsToLatin1 } from './sha256.js';
 
 /**
@@ -71,11 +68,11 @@ const HMAC_BLOCK = 64;
 export type TokenDigest = (token: string) => string;
 
 /**
- * The implementations of TokenDigest, all giving the same bytes (unit-tested): `js` (this
- * package's SHA-256, the default), `noble` (@noble/hashes) and `node` (node:crypto per call).
- * Why `js` is the default: docs/adr/0002-token-digester.md.
+ * The implementations of TokenDigest, giving the same bytes (unit-tested): `js` (this package's
+ * SHA-256, the default) and `node` (node:crypto per call, e.g. for OpenSSL's FIPS provider).
+ * Why `js`, and why @noble/hashes is not one of them: docs/adr/0002-token-digester.md.
  */
-export const TOKEN_DIGESTERS = ['js', 'noble', 'node'] as const;
+export const TOKEN_DIGESTERS = ['js', 'node'] as const;
 export type TokenDigesterName = (typeof TOKEN_DIGESTERS)[number];
 
 /** The digest function the guard's hot path calls for every token, by implementation. */
@@ -84,8 +81,6 @@ export function tokenDigester(pepper?: Buffer, implementation: TokenDigesterName
   switch (implementation) {
     case 'js':
       return jsDigester(pepper);
-    case 'noble':
-      return nobleDigester(pepper);
     case 'node':
       return pepper === undefined
         ? (token) => hash('sha256', token, 'binary')
@@ -113,14 +108,6 @@ function jsDigester(pepper: Buffer | undefined): TokenDigest {
     sha256Words(outer, HMAC_BLOCK, digest, digest);
     return wordsToLatin1(digest);
   };
-}
-
-/** @noble/hashes, its HMAC keyed once per pepper and cloned per token (the pads are not hashed again). */
-function nobleDigester(pepper: Buffer | undefined): TokenDigest {
-  const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
-  if (pepper === undefined) return (token) => latin1(sha256(utf8ToBytes(token)));
-  const keyed = hmac.create(sha256, pepper);
-  return (token) => latin1(keyed.clone().update(utf8ToBytes(token)).digest());
 }
 
 // Hex digit → value, -1 for any other char code below 128.
