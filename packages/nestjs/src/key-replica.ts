@@ -1,7 +1,8 @@
 import type { Pool } from 'pg';
 import { copyOutBinary, type BinaryRows } from './copy-out-binary.js';
-import { digestFromHex, hasValidChecksum, tokenDigester, tokenPublicId, type TokenDigest, type TokenDigesterName } from './token.js';
+import { digestFromHex, hasValidChecksum, tokenDigester, tokenPublicId } from './token.js';
 import type { ApiKeyPrincipal, VerificationResult } from './api-key-principal.js';
+import type { TokenDigest, TokenDigesterName } from './token.js';
 
 const ACTIVE = 0;
 const EXPIRED = 1;
