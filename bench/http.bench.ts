@@ -8,12 +8,13 @@
  *
  * Env: BENCH_SECONDS (measured seconds per route, default 30: the ratio of one 10 s run drifts by ±5 points), BENCH_ROUNDS (rounds they are
  * split into, the order rotating each round, default 5), BENCH_WARMUP_SECONDS (per route, default
- * 5), BENCH_CONNECTIONS (default 50), DATABASE_URL / DATA_DIR (default ./.data/bench, embedded
- * PostgreSQL on port 54339). Results go to stdout, progress to stderr.
+ * 5), BENCH_CONNECTIONS (default 50), DIGESTER (the guard's HMAC implementation: js or node;
+ * default the package's, see docs/adr/0002-token-digester.md), DATABASE_URL / DATA_DIR (default
+ * ./.data/bench, embedded PostgreSQL on port 54339). Results go to stdout, progress to stderr.
  */
 import 'reflect-metadata';
 import { Controller, Get, Module, type DynamicModule } from '@nestjs/common';
-import { KeyVerifier, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
+import { KeyVerifier, RequireApiKey, TOKEN_DIGESTERS, type ApiKeyPrincipal, type TokenDigesterName } from '@keyledger/nestjs';
 import { AppModule } from '../src/app.module.js';
 import type { AppConfig } from '../src/config/config.js';
 import { AutocannonRunner, type LoadResult } from './support/autocannon-runner.js';
@@ -112,18 +113,28 @@ function combine(segments: readonly Segment[]): Totals {
   };
 }
 
+/** DIGESTER, or undefined for the package's default. */
+function digesterFromEnv(): TokenDigesterName | undefined {
+  const raw = process.env.DIGESTER?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const name = TOKEN_DIGESTERS.find((d) => d === raw);
+  if (name === undefined) throw new Error(`DIGESTER must be one of ${TOKEN_DIGESTERS.join(', ')}, got "${raw}"`);
+  return name;
+}
+
 async function main(): Promise<void> {
   const measured = envSeconds('BENCH_SECONDS', 30, 10);
   const warmup = envSeconds('BENCH_WARMUP_SECONDS', 5, 0);
   const rounds = Math.round(envSeconds('BENCH_ROUNDS', 5, 1));
   const connections = Math.round(envSeconds('BENCH_CONNECTIONS', 50, 1));
+  const digester = digesterFromEnv();
 
   const database = await openDedicatedDatabase(DATABASE, progress);
   let runner: AutocannonRunner | undefined;
   let close: (() => Promise<void>) | undefined;
   try {
     const server = await describeServer(database.url);
-    const instance = await startBenchApp(HttpBenchModule.forRoot(benchAppConfig(database.config), database.url));
+    const instance = await startBenchApp(HttpBenchModule.forRoot({ ...benchAppConfig(database.config), guardDigester: digester }, database.url));
     close = () => instance.close();
     const key = await issueBenchKey(instance.app, {
       tenantId: 'bench-tenant',
@@ -196,7 +207,8 @@ async function main(): Promise<void> {
     const lines = [
       `keyledger HTTP guard benchmark: ${machineLine()}; ${database.embedded ? 'embedded' : 'external'} ${server}`,
       `one app instance (AppModule + a bench-only controller, Fastify) in this process; autocannon in a child process, ${connections} connections;` +
-        ` ${measured} s measured per route in ${rounds} rotating rounds, after ${warmup} s warm-up per route; response body ${bytes} B`,
+        ` ${measured} s measured per route in ${rounds} rotating rounds, after ${warmup} s warm-up per route; response body ${bytes} B;` +
+        ` guard digester ${digester ?? 'default (js)'}`,
       '',
       'route                                | req/s  | requests  | time    | p50 ms | p99 ms | CPU µs/req | non-2xx+errors',
       ...ROUTES.map(line),

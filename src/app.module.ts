@@ -35,6 +35,7 @@ export class AppModule {
             resyncIntervalMs: appConfig.replicaResyncMs,
             maxStalenessMs: appConfig.guardMaxStalenessMs,
             onStale: appConfig.guardOnStale,
+            digester: appConfig.guardDigester,
             onRefused: (refusal, request) => accessLog.guardRefused(refusal, request as object),
             onVerification: recordVerification,
             onLookup: recordLookup,

@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import type { TokenDigesterName } from '@keyledger/nestjs';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'verbose';
 
@@ -23,6 +24,8 @@ export interface AppConfig {
   guardMaxStalenessMs: number;
   /** 'fail' closes the guard past guardMaxStalenessMs; 'serve' keeps verifying from what it last knew. */
   guardOnStale: 'fail' | 'serve';
+  /** The guard's HMAC implementation; unset, the package's default. Not read from the environment: bench:http sets it (DIGESTER). */
+  guardDigester?: TokenDigesterName;
   /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy: boolean;
   expirySweepEnabled: boolean;

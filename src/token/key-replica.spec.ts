@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { KeyReplica, type ReplicaRow } from '@keyledger/nestjs';
+import { KeyReplica, TOKEN_DIGESTERS, type ReplicaRow } from '@keyledger/nestjs';
 import { generateToken, hashToken } from './index.js';
 
 const PEPPER = Buffer.from('unit-test-pepper-0123456789abcdef0123456789', 'utf8');
@@ -87,6 +87,15 @@ describe('KeyReplica.verify', () => {
     const { token, publicId } = generateToken();
     sut.apply(row(token));
     expect(sut.verify(generateToken('kl_live', publicId).token).code).toBe('NOT_FOUND');
+  });
+
+  it.each(TOKEN_DIGESTERS)('verifies keys issued by node:crypto with the %s digester it is given', (digester) => {
+    const replica = new KeyReplica(db.pool, PEPPER, 30, digester);
+    const { token, publicId } = generateToken();
+    replica.apply(row(token));
+    expect(replica.verify(token).code).toBe('VALID');
+    expect(replica.verify(generateToken('kl_live', publicId).token).code).toBe('NOT_FOUND');
+    expect(db.calls()).toBe(0);
   });
 
   it('answers NOT_FOUND when the pepper differs from the one the key was hashed with', () => {

@@ -1,5 +1,6 @@
 import type { AccessRefusal } from './access-refusal.js';
 import type { VerificationCode } from './api-key-principal.js';
+import type { TokenDigesterName } from './token.js';
 
 export interface ApiKeyAuthOptions {
   /** The registry's PostgreSQL: the replica loads api_keys and LISTENs for changes. Nothing else is needed. */
@@ -8,6 +9,12 @@ export interface ApiKeyAuthOptions {
   pepper?: string | Buffer;
   /** Guard every route of the app (APP_GUARD); opt a route out with @Public(). Default false. */
   guardAllRoutes?: boolean;
+  /**
+   * Which implementation computes each token's HMAC: 'js' (default: the least server CPU per
+   * request) or 'node' (node:crypto, e.g. where OpenSSL's FIPS provider must do all hashing). Both
+   * give the same digest (docs/adr/0002-token-digester.md).
+   */
+  digester?: TokenDigesterName;
   /** Safety resync period; every instance also resyncs after a LISTEN reconnect. Default 30 s. */
   resyncIntervalMs?: number;
   /** Revoked/expired keys are kept this many days to answer REVOKED/EXPIRED, then NOT_FOUND. Default 30. */

@@ -23,12 +23,14 @@ export {
   PUBLIC_ID_LENGTH,
   SECRET_LENGTH,
   TOKEN_PREFIX_PATTERN,
-  crc32,
   digestFromHex,
   hasValidChecksum,
   isBase62Run,
+  TOKEN_DIGESTERS,
   tokenDigester,
   tokenPublicId,
+  type TokenDigest,
+  type TokenDigesterName,
 } from './token.js';
 export { ADMIN_SCOPE, hasScopes, scopeCovers } from './scopes.js';
 export { REDACTED_KEY, containsToken, redactTokens, redactUrl } from './redact-tokens.js';

@@ -3,6 +3,7 @@ import { copyOutBinary, type BinaryRows } from './copy-out-binary.js';
 import { READ_SNAPSHOT, withTransaction } from './with-transaction.js';
 import { digestFromHex, hasValidChecksum, tokenDigester, tokenPublicId } from './token.js';
 import type { ApiKeyPrincipal, VerificationResult } from './api-key-principal.js';
+import type { TokenDigest, TokenDigesterName } from './token.js';
 
 const ACTIVE = 0;
 const EXPIRED = 1;
@@ -155,16 +156,17 @@ export class KeyReplica {
   private syncedFrom: string | undefined;
   private lastSyncAt = 0;
   /** The token's HMAC (or SHA-256 without a pepper) as a latin1 string, like the stored hashes. */
-  private readonly digest: (token: string) => string;
+  private readonly digest: TokenDigest;
 
   constructor(
     private readonly pool: Pool,
     pepper: Buffer | undefined,
     private readonly tombstoneDays = 30,
+    digester?: TokenDigesterName,
   ) {
     // Written into the load's SQL (COPY takes no parameters): a whole number only.
     if (!Number.isSafeInteger(tombstoneDays) || tombstoneDays < 0) throw new RangeError(`tombstoneDays must be a whole number of days, got ${tombstoneDays}`);
-    this.digest = tokenDigester(pepper);
+    this.digest = tokenDigester(pepper, digester);
   }
 
   /** The version of the key with this publicId the replica holds; 0 when it holds none. */

@@ -88,7 +88,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     this.notifications = new EventNotifications(options.databaseUrl);
     this.recordVerification = options.onVerification ?? ignore;
     this.recordLookup = options.onLookup ?? ignore;
-    this.replica = new KeyReplica(this.pool, pepper, options.tombstoneDays ?? 30);
+    this.replica = new KeyReplica(this.pool, pepper, options.tombstoneDays ?? 30, options.digester);
     this.lookupBudget = new TokenBucket(options.lookupsPerSecond ?? 50);
   }
 

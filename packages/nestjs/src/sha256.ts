@@ -1,12 +1,11 @@
 /**
  * SHA-256 (FIPS 180-4) of short ASCII strings, in JavaScript, for the verification hot path only.
  *
- * Why not node:crypto: each call into OpenSSL 3 goes through its provider dispatch, and in a
- * busy server (Fastify, Nest and the event loop between two calls) that cold path costs far more
- * than in a loop. Measured under autocannon on this project's 2-CPU VM (docs/performance.md):
- * one `crypto.hash` call added 15 µs of server CPU per request, the two-call HMAC 28 µs, and
- * this code 5 µs. In a tight loop the order is the other way round (0.9 µs for one
- * `crypto.hash`, about 2.3 µs here), so only a real server shows it.
+ * Why not node:crypto or @noble/hashes: inside a busy server (Fastify, Nest and the event loop
+ * between two calls) each call into OpenSSL 3 takes a cold path, and @noble/hashes allocates its
+ * HMAC state per call; in a tight loop the order differs, so only a server bench shows it. The
+ * figures, the command (`DIGESTER=js|node npm run bench:http`) and the decision:
+ * docs/adr/0002-token-digester.md.
  *
  * Issuing keys (hashToken) keeps node:crypto, and tests hold this to it for every length.
  */

@@ -1,4 +1,5 @@
 import { createHmac, hash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { SHA256_START, sha256Ascii, sha256Words, stateAfterBlock, wordsToLatin1 } from './sha256.js';
 
 /**
@@ -30,25 +31,6 @@ const UNDERSCORE = 0x5f;
 const BASE62_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < BASE62.length; i++) BASE62_VALUE[BASE62.charCodeAt(i)] = i;
 
-const CRC32_TABLE = new Uint32Array(256);
-for (let n = 0; n < 256; n++) {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; // IEEE 802.3, reflected
-  CRC32_TABLE[n] = c >>> 0;
-}
-
-/**
- * CRC-32 (IEEE) of `text[start, end)`, one byte per char code: callers only pass ASCII (token
- * characters are validated first), so no UTF-8 encoding and no allocation is needed.
- */
-export function crc32(text: string, start = 0, end = text.length): number {
-  let crc = 0xffffffff;
-  for (let i = start; i < end; i++) {
-    crc = CRC32_TABLE[(crc ^ text.charCodeAt(i)) & 0xff] ^ (crc >>> 8);
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
 /**
  * The publicId of a string shaped like a token, or undefined; the checksum is left to
  * hasValidChecksum. Runs on every request, so it never throws, never uses a regex and allocates
@@ -69,27 +51,54 @@ export function tokenPublicId(raw: string): string | undefined {
   return raw.slice(publicIdStart, secretStart - 1);
 }
 
-/** Whether the last 6 characters of a string tokenPublicId accepted are the CRC32 of the rest. */
+/**
+ * Whether the last 6 characters of a string tokenPublicId accepted are the CRC-32 (IEEE) of the
+ * rest. zlib.crc32 (Node ≥ 20.15; engines asks for ≥ 20.19) encodes a string as UTF-8, which for
+ * a token, ASCII by then, is one byte per character: the checksum every issued key carries.
+ */
 export function hasValidChecksum(token: string): boolean {
   const checksumStart = token.length - CHECKSUM_LENGTH;
-  return crc32(token, 0, checksumStart) === decodeBase62(token, checksumStart, token.length);
+  return crc32(token.slice(0, checksumStart)) === decodeBase62(token, checksumStart, token.length);
 }
 
 /** SHA-256's block size: HMAC pads (or first hashes) its key to this length. */
 const HMAC_BLOCK = 64;
 
+/** One token's digest (HMAC-SHA-256 with the pepper, or SHA-256 without one) as a 32-char latin1 string, like the stored hashes. */
+export type TokenDigest = (token: string) => string;
+
 /**
- * hashToken for the verification hot path, as a 32-char latin1 string: the same HMAC-SHA-256
- * (RFC 2104), with both pads hashed once per pepper, and the rest (three compressions for a
- * token) in JavaScript: see sha256.ts for why that beats node:crypto inside a server. A string
- * that is no token (not ASCII, or longer than any token) takes node:crypto instead.
+ * The implementations of TokenDigest, giving the same bytes (unit-tested): `js` (this package's
+ * SHA-256, the default) and `node` (node:crypto per call, e.g. for OpenSSL's FIPS provider).
+ * Why `js`, and why @noble/hashes is not one of them: docs/adr/0002-token-digester.md.
  */
-export function tokenDigester(pepper?: Buffer): (token: string) => string {
+export const TOKEN_DIGESTERS = ['js', 'node'] as const;
+export type TokenDigesterName = (typeof TOKEN_DIGESTERS)[number];
+
+/** The digest function the guard's hot path calls for every token, by implementation. */
+export function tokenDigester(pepper?: Buffer, implementation: TokenDigesterName = 'js'): TokenDigest {
+  if (pepper !== undefined && pepper.length === 0) throw new Error('tokenDigester: the pepper must not be empty');
+  switch (implementation) {
+    case 'js':
+      return jsDigester(pepper);
+    case 'node':
+      return pepper === undefined
+        ? (token) => hash('sha256', token, 'binary')
+        : (token) => createHmac('sha256', pepper).update(token, 'utf8').digest('binary');
+  }
+  throw new RangeError(`tokenDigester: no implementation ${JSON.stringify(implementation)} (${TOKEN_DIGESTERS.join(', ')})`);
+}
+
+/**
+ * HMAC-SHA-256 (RFC 2104) with both pads hashed once per pepper and the rest (three compressions
+ * for a token) in sha256.ts. A string that is no token (not ASCII, or longer than any token)
+ * takes node:crypto instead.
+ */
+function jsDigester(pepper: Buffer | undefined): TokenDigest {
   const digest = new Int32Array(8);
   if (pepper === undefined) {
     return (token) => (sha256Ascii(SHA256_START, 0, token, digest) ? wordsToLatin1(digest) : hash('sha256', token, 'binary'));
   }
-  if (pepper.length === 0) throw new Error('tokenDigester: the pepper must not be empty');
   const key = new Uint8Array(HMAC_BLOCK);
   key.set(pepper.length > HMAC_BLOCK ? hash('sha256', pepper, 'buffer') : pepper);
   const inner = stateAfterBlock(key.map((byte) => byte ^ 0x36));
