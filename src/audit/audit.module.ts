@@ -1,5 +1,5 @@
-import { Module, type OnModuleInit } from '@nestjs/common';
-import { EventStoreModule, ProjectionsService } from '../event-store/index.js';
+import { Module } from '@nestjs/common';
+import { EventStoreModule } from '../event-store/index.js';
 import { AuditExporter } from './export/audit-exporter.js';
 import { AuditController } from './http/audit.controller.js';
 import { AuditLogProjection } from './projections/audit-log.projection.js';
@@ -9,14 +9,7 @@ import { ChainVerifier } from './queries/chain-verifier.js';
 @Module({
   imports: [EventStoreModule],
   controllers: [AuditController],
-  providers: [AuditReader, ChainVerifier, AuditExporter],
+  providers: [AuditLogProjection, AuditReader, ChainVerifier, AuditExporter],
   exports: [AuditReader, ChainVerifier, AuditExporter],
 })
-export class AuditModule implements OnModuleInit {
-  constructor(private readonly projections: ProjectionsService) {}
-
-  onModuleInit(): void {
-    // Batches of 1,000 keep a rebuild fast while each transaction stays short.
-    this.projections.registerAsync(new AuditLogProjection(), 1000);
-  }
-}
+export class AuditModule {}

@@ -5,6 +5,7 @@ export { ProjectionsService, UnknownProjectionError } from './projections.servic
 export { ProjectionRunner, CheckpointMismatchError, type ProjectionStatus } from './projection-runner.js';
 export { ConcurrencyError, EventIdConflictError } from './event-store.errors.js';
 export type { Projection, ProjectionReplay } from './projection.js';
+export { AsyncProjection, InlineProjection } from './projection.decorator.js';
 export {
   START,
   type AppendResult,

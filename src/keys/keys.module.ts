@@ -1,6 +1,6 @@
-import { Module, type OnModuleInit } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
-import { EventStoreModule, ProjectionsService } from '../event-store/index.js';
+import { EventStoreModule } from '../event-store/index.js';
 import { BootstrapAdmin } from './bootstrap-admin.js';
 import { CreateKeyHandler } from './commands/create-key/create-key.handler.js';
 import { ExpireKeyHandler } from './commands/expire-key/expire-key.handler.js';
@@ -21,6 +21,7 @@ import { RegistryPepper } from './registry-pepper.js';
   imports: [CqrsModule, EventStoreModule],
   controllers: [ApiKeysController],
   providers: [
+    ActiveKeysProjection,
     KeyRepository,
     RegistryPepper,
     BootstrapAdmin,
@@ -38,10 +39,4 @@ import { RegistryPepper } from './registry-pepper.js';
   ],
   exports: [KeyRepository, ExpirySweeper],
 })
-export class KeysModule implements OnModuleInit {
-  constructor(private readonly projections: ProjectionsService) {}
-
-  onModuleInit(): void {
-    this.projections.registerInline(new ActiveKeysProjection());
-  }
-}
+export class KeysModule {}

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { keyIdOfStream } from '@keyledger/nestjs';
-import type { Projection, ProjectionReplay, RecordedEvent } from '../../event-store/index.js';
+import { AsyncProjection, type Projection, type ProjectionReplay, type RecordedEvent } from '../../event-store/index.js';
 import { occurredAt as occurredAtOf, toKeyEvent, type StoredKeyEvent } from '../../keys/index.js';
 import { counter } from '../../observability/index.js';
 import { copyIn, copyLine } from '../../database/copy-in.js';
@@ -172,6 +172,8 @@ async function write(client: PoolClient, table: string, { rows, unreadable }: Ba
  * One audit row per event, in the gap-safe global order, each holding the running hash chain.
  * Async (checkpointed with its rows in one transaction); never holds a secret or a hash of one.
  */
+// Batches of 1,000 keep a rebuild fast while each transaction stays short.
+@AsyncProjection(1000)
 export class AuditLogProjection implements Projection {
   readonly name = 'audit-log';
   /** audit_log refuses TRUNCATE (and UPDATE, DELETE): a rebuild fills a new table and swaps it in. */

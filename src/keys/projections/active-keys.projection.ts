@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { keyIdOfStream } from '@keyledger/nestjs';
-import type { Projection, ProjectionReplay, RecordedEvent } from '../../event-store/index.js';
+import { InlineProjection, type Projection, type ProjectionReplay, type RecordedEvent } from '../../event-store/index.js';
 import type { StoredKeyEvent } from '../domain/key-events.js';
 import { toKeyEvent } from '../key-repository.js';
 
@@ -100,6 +100,7 @@ function fold(row: Row | undefined, keyId: string, event: StoredKeyEvent, record
  * is visible the moment it commits. Every column comes from event payloads (never from now()),
  * so a rebuild reproduces the live rows exactly.
  */
+@InlineProjection()
 export class ActiveKeysProjection implements Projection {
   readonly name = 'active-keys';
 
