@@ -11,7 +11,7 @@ import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { configureApp, createFastifyAdapter } from '../../src/configure-app.js';
 import { CreateKeyCommand, SYSTEM_ACTOR } from '../../src/keys/index.js';
 import { createLogger } from '../../src/observability/index.js';
-import { recordOpenApiDocument, recordResponses } from './response-log.js';
+import { recordOpenApiDocument, recordResponses } from './response-coverage.mjs';
 import { testDatabaseUrl } from './test-database.js';
 
 /** A pepper shared by every test app, so instances on one database verify each other's keys. */
