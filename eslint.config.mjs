@@ -4,6 +4,8 @@ import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['.ci/**', 'dist/**', 'packages/*/dist/**', 'node_modules/**', 'coverage/**', '.data/**', '**/*.mjs', '**/*.js'] },
+  // Compiled (strict) by its own test, against types generated from the OpenAPI document at test time.
+  { ignores: ['test/openapi-client/client.ts'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

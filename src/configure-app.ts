@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import { clientErrorHandler, frameworkErrors, useTransportRules } from './common/http-transport.js';
 import { RequestInputPipe } from './common/request-input.pipe.js';
+import { TRANSPORT_ERROR_RESPONSES } from './common/api-error-responses.decorator.js';
 import { containsToken } from '@keyledger/nestjs';
 import { DomainErrorFilter } from './common/domain-error.filter.js';
 import { createValidationPipe } from './common/validation.pipe.js';
@@ -49,6 +50,7 @@ export function configureApp(app: INestApplication): INestApplication {
       .setVersion('0.1.0')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'keyledger API key (kl_live_…)', description: 'An API key' }, 'bearer')
       .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'api-key')
+      .addGlobalResponse(...TRANSPORT_ERROR_RESPONSES)
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', customSiteTitle: 'keyledger API' });

@@ -41,4 +41,6 @@ export default async function globalSetup() {
   mkdirSync(dirname(STATE_FILE), { recursive: true });
   writeFileSync(STATE_FILE, JSON.stringify({ url: url.toString(), serverUrl, name }));
   process.env.KEYLEDGER_TEST_DATABASE_URL = url.toString();
+  // Where test apps record the responses they sent, checked against the OpenAPI document at teardown.
+  process.env.KEYLEDGER_TEST_RUN_DIR = RUN_DIR;
 }

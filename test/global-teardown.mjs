@@ -1,9 +1,12 @@
 import { readFileSync, rmSync } from 'node:fs';
 import pg from 'pg';
 import { RUN_DIR, STATE_FILE } from './global-setup.mjs';
+import { undocumentedResponses } from './support/response-coverage.mjs';
 
 export default async function globalTeardown() {
   const { serverUrl, name } = JSON.parse(readFileSync(STATE_FILE, 'utf8'));
+  // Read before the run's folder goes; reported after the cleanup, which must happen either way.
+  const undocumented = undocumentedResponses(RUN_DIR);
   if (!process.env.KEEP_TEST_DATABASE) {
     const admin = new pg.Client({ connectionString: serverUrl });
     await admin.connect();
@@ -12,4 +15,10 @@ export default async function globalTeardown() {
   }
   await globalThis.__KEYLEDGER_PG__?.stop();
   if (!process.env.KEEP_TEST_DATABASE) rmSync(RUN_DIR, { recursive: true, force: true });
+  if (undocumented.length > 0) {
+    throw new Error(
+      `The test apps answered ${undocumented.length} (operation, status) pair(s) the OpenAPI document does not list ` +
+        `(add the status to the route's @ApiErrorResponses or success response):\n  ${undocumented.join('\n  ')}`,
+    );
+  }
 }

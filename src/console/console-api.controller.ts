@@ -1,11 +1,13 @@
 import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
+import { ApiErrorResponses } from '../common/api-error-responses.decorator.js';
 import { DomainError, ValidationError } from '../common/domain-error.js';
 import { PG_POOL } from '../database/database.tokens.js';
 import { ADMIN_SCOPE, hasScopes } from '../token/index.js';
+import { ConsoleSessionResponseDto } from './console-session.response.dto.js';
 import { LiveTail, MAX_TAIL_SUBSCRIBERS, type TailEvent, type TailSink } from './live-tail.service.js';
 
 export interface ConsoleSession {
@@ -43,6 +45,7 @@ const MAX_BUFFERED_BYTES = 1_000_000;
  * never goes in a URL or a cookie.
  */
 @ApiTags('console')
+@ApiErrorResponses(401, 403, 503)
 @Controller('console/api')
 export class ConsoleApiController {
   constructor(
@@ -53,7 +56,7 @@ export class ConsoleApiController {
   @Get('session')
   @RequireApiKey()
   @ApiOperation({ summary: 'The signed-in key as the console sees it: tenant, scopes, and which pages it may use' })
-  @ApiOkResponse({ description: '{ keyId, publicId, name, tenantId, scopes, expiresAt, admin, canManageKeys, canReadAudit }' })
+  @ApiOkResponse({ type: ConsoleSessionResponseDto })
   async session(@CurrentApiKey() principal: ApiKeyPrincipal, @Res({ passthrough: true }) reply: FastifyReply): Promise<ConsoleSession> {
     const canManageKeys = hasScopes(principal.scopes, ['keys:manage']);
     const canReadAudit = hasScopes(principal.scopes, ['audit:read']);
@@ -82,7 +85,8 @@ export class ConsoleApiController {
       'Send Last-Event-ID to replay what a dropped connection missed (up to 1,000 events; a `gap` event says more were missed).',
   })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last event received' })
-  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'An event stream that stays open', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiErrorResponses(400, { status: 429, description: 'Too many live tails are open on this instance' })
   async liveTail(
     @CurrentApiKey() principal: ApiKeyPrincipal,
     @Headers('last-event-id') lastEventId: string | undefined,

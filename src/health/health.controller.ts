@@ -1,23 +1,11 @@
 import { Controller, Get, HttpCode, Inject, Logger, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../database/database.tokens.js';
-import { EventNotifications, ProjectionsService, type ProjectionStatus } from '../event-store/index.js';
+import { EventNotifications, ProjectionsService } from '../event-store/index.js';
 import { KeyVerifier, RetryBackoff } from '@keyledger/nestjs';
-
-/** A projection as /health shows it: no error text (it may quote the database), which goes to the logs. */
-type PublicProjectionStatus = Omit<ProjectionStatus, 'error'>;
-
-interface HealthReport {
-  status: 'ok' | 'degraded' | 'down';
-  database: { ok: boolean; latencyMs?: number };
-  listen: { connected: boolean; reconnects: number };
-  replica: ReturnType<KeyVerifier['status']>;
-  projections: PublicProjectionStatus[];
-  /** Stored key events this version cannot read (see docs/operations.md); any makes the status degraded. */
-  unreadableEvents: number;
-}
+import { HealthResponseDto, LivenessResponseDto, ProjectionHealthDto, ReadinessResponseDto } from './health.response.dto.js';
 
 /**
  * Public, unauthenticated: what it says must not help an attacker. It reports whether the database
@@ -38,13 +26,16 @@ export class HealthController {
 
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process is up and serving HTTP' })
-  live(): { status: 'ok' } {
+  @ApiOkResponse({ type: LivenessResponseDto })
+  live(): LivenessResponseDto {
     return { status: 'ok' };
   }
 
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: the database answers and the guard replica is loaded and listening (503 otherwise)' })
-  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ status: 'ready' | 'not-ready'; reasons: string[] }> {
+  @ApiOkResponse({ type: ReadinessResponseDto })
+  @ApiServiceUnavailableResponse({ type: ReadinessResponseDto, description: 'Not ready: `reasons` says why' })
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessResponseDto> {
     const reasons: string[] = [];
     if (!(await this.databaseAnswers())) reasons.push('database unreachable');
     const replica = this.verifier.status();
@@ -57,11 +48,12 @@ export class HealthController {
   @Get()
   @HttpCode(200)
   @ApiOperation({ summary: 'Database, LISTEN connection and each projection with its position and lag' })
-  @ApiOkResponse({ description: 'Healthy or degraded (a projection halted or lagging, LISTEN down, unreadable events stored); 503 when the database is unreachable' })
-  async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
+  @ApiOkResponse({ type: HealthResponseDto, description: 'Healthy or degraded (a projection halted or lagging, LISTEN down, unreadable events stored)' })
+  @ApiServiceUnavailableResponse({ type: HealthResponseDto, description: 'Down: the database is unreachable' })
+  async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthResponseDto> {
     const started = performance.now();
-    let database: HealthReport['database'] = { ok: false };
-    let projections: PublicProjectionStatus[] = [];
+    let database: HealthResponseDto['database'] = { ok: false };
+    let projections: ProjectionHealthDto[] = [];
     let unreadableEvents = 0;
     if (await this.databaseAnswers()) {
       database = { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };

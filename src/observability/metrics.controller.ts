@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { collectDefaultMetrics } from 'prom-client';
 import { KeyVerifier } from '@keyledger/nestjs';
 import { EventNotifications, ProjectionsService } from '../event-store/index.js';
@@ -29,7 +29,7 @@ export class MetricsController {
   @Get()
   @Header('Content-Type', metricsRegistry.contentType)
   @ApiOperation({ summary: 'Prometheus metrics: verifications, latency, commands, events, projection lag, replica, LISTEN' })
-  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } })
   async metrics(): Promise<string> {
     // Scraped during an outage too: the process's own metrics still answer, with the database down.
     const statuses = await this.projections.status().catch(() => undefined);

@@ -1,8 +1,9 @@
 import { Body, Controller, HttpCode, Inject, Logger, Post, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import { CurrentApiKey, GuardUnavailableError, KeyVerifier, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
+import { ApiErrorResponses } from '../common/api-error-responses.decorator.js';
 import { DomainError } from '../common/domain-error.js';
 import { PG_POOL } from '../database/database.tokens.js';
 import { hasScopes, tokenPublicId } from '../token/index.js';
@@ -27,6 +28,7 @@ export const VERIFY_ALL_TENANTS_SCOPE = 'keys:verify:all-tenants';
 
 /** For services that are not NestJS: verify a key over HTTP, from this instance's memory. */
 @ApiTags('verify')
+@ApiErrorResponses(401, 403, 503)
 @Controller('v1/keys')
 export class VerifyController {
   private readonly limiter: FailureLimiter;
@@ -48,7 +50,7 @@ export class VerifyController {
       "Only the caller's own tenant's keys are VALID (another tenant's key is NOT_FOUND), unless the caller also holds `keys:verify:all-tenants`.",
   })
   @ApiOkResponse({ type: VerifyKeyResponseDto })
-  @ApiTooManyRequestsResponse({ description: 'Too many failed verifications from this caller' })
+  @ApiErrorResponses(400, 413, { status: 429, description: 'Too many failed verifications from this caller (`Retry-After`)' })
   async verify(
     @Body() body: VerifyKeyRequestDto,
     @CurrentApiKey() caller: ApiKeyPrincipal,

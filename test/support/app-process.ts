@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { TEST_PEPPER } from './test-app.js';
 import { testDatabaseUrl } from './test-database.js';
 import { freePort } from './free-port.js';
+import { recordOpenApiDocument } from './response-coverage.mjs';
 
 export interface AppProcess {
   child: ChildProcess;
@@ -26,7 +27,8 @@ export interface AppProcess {
 export async function startAppProcess(env: Record<string, string> = {}): Promise<AppProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  // It records what it answers, as test apps do: global-teardown.mjs checks it against the OpenAPI document.
+  const child = spawn(process.execPath, ['--import', './test/support/record-responses.mjs', 'dist/src/main.js'], {
     env: {
       ...process.env,
       DATABASE_URL: testDatabaseUrl(),
@@ -64,5 +66,6 @@ export async function startAppProcess(env: Record<string, string> = {}): Promise
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  await recordOpenApiDocument(url);
   return { child, url, output: () => output, exitCode: () => exitCode, exited };
 }

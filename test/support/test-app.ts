@@ -11,6 +11,7 @@ import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { configureApp, createFastifyAdapter } from '../../src/configure-app.js';
 import { CreateKeyCommand, SYSTEM_ACTOR } from '../../src/keys/index.js';
 import { createLogger } from '../../src/observability/index.js';
+import { recordOpenApiDocument, recordResponses } from './response-coverage.mjs';
 import { testDatabaseUrl } from './test-database.js';
 
 /** A pepper shared by every test app, so instances on one database verify each other's keys. */
@@ -69,13 +70,16 @@ export async function createTestApp(
     logger: { log: capture('log'), error: capture('error'), warn: capture('warn'), debug: capture('debug'), verbose: capture('verbose'), fatal: capture('fatal') },
   });
   configureApp(app);
+  recordResponses(app.getHttpAdapter().getInstance());
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
+  const url = `http://127.0.0.1:${address.port}`;
+  await recordOpenApiDocument(url);
   const close = async (): Promise<void> => {
     await app.close();
     rmSync(dataDir, { recursive: true, force: true });
   };
-  return { app, config, url: `http://127.0.0.1:${address.port}`, logs, httpLog: () => httpChunks.join(''), close };
+  return { app, config, url, logs, httpLog: () => httpChunks.join(''), close };
 }
 
 /** Issues a key through the real command bus as the system actor (how tests get their first admin key). */

@@ -19,11 +19,27 @@ function openApiDecorators(): (ClassDecorator & MethodDecorator)[] {
   } catch {
     return [];
   }
+  // Made afresh for each target: ApiSecurity's decorator adds to its own list each time it is applied.
+  const security = (): MethodDecorator => applyDecorators(swagger.ApiBearerAuth('bearer'), swagger.ApiSecurity('api-key'));
+  const documentSecurity = (target: object, key?: string | symbol, descriptor?: PropertyDescriptor): void => {
+    if (descriptor !== undefined) {
+      security()(target, key!, descriptor);
+      return;
+    }
+    // On a controller: on each route without schemes of its own. A route's own @RequireApiKey (applied
+    // before the controller's) has listed them already, and OpenAPI would list class and route's both.
+    const prototype = (target as { prototype: object }).prototype;
+    for (const name of Object.getOwnPropertyNames(prototype)) {
+      const method = Object.getOwnPropertyDescriptor(prototype, name)!;
+      if (name === 'constructor' || typeof method.value !== 'function') continue;
+      if (Reflect.getMetadata(swagger.DECORATORS.API_SECURITY, method.value as object) === undefined) security()(prototype, name, method);
+    }
+  };
   return [
-    swagger.ApiBearerAuth('bearer'),
-    swagger.ApiSecurity('api-key'),
+    documentSecurity,
     swagger.ApiUnauthorizedResponse({ description: 'No key, or a malformed, unknown, expired or revoked key' }),
     swagger.ApiForbiddenResponse({ description: 'The key lacks a required scope' }),
+    swagger.ApiServiceUnavailableResponse({ description: 'This service cannot tell whether the key is still valid (cut off from the registry past its bound): it fails closed' }),
   ];
 }
 

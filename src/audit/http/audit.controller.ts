@@ -1,8 +1,9 @@
 import { Controller, Get, Inject, Query, StreamableFile } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
+import { ApiErrorResponses } from '../../common/api-error-responses.decorator.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.js';
 import type { Actor } from '../../keys/index.js';
@@ -11,6 +12,8 @@ import { EXPORT_FORMATS, type ExportFormat } from '../export/export-format.js';
 import { AuditFilterDto, AuditSearchDto, type AuditFilter } from '../queries/audit-filter.js';
 import { AuditReader, type AuditDigest, type AuditPage } from '../queries/audit-reader.js';
 import { ChainVerifier, type VerifyResult } from '../queries/chain-verifier.js';
+import { AuditDigestResponseDto, AuditVerifyResponseDto } from './audit-chain.response.dto.js';
+import { AuditPageResponseDto } from './audit-page.response.dto.js';
 
 class AuditExportDto extends AuditFilterDto {
   @ApiPropertyOptional({ enum: EXPORT_FORMATS, default: 'ndjson' }) @IsOptional() @IsIn(EXPORT_FORMATS) format?: ExportFormat;
@@ -41,6 +44,7 @@ function filterOf(dto: AuditFilterDto): AuditFilter {
 
 /** `admin` reads every tenant's audit log; `audit:read` its own tenant's. */
 @ApiTags('admin: audit')
+@ApiErrorResponses(401, 403, 503)
 @RequireApiKey({ scopes: ['audit:read'] })
 @Controller('admin/audit')
 export class AuditController {
@@ -53,6 +57,8 @@ export class AuditController {
 
   @Get()
   @ApiOperation({ summary: 'Audit entries, newest first, keyset-paginated' })
+  @ApiOkResponse({ type: AuditPageResponseDto })
+  @ApiErrorResponses(400)
   search(@Query() q: AuditSearchDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<AuditPage> {
     return this.reader.search(actorOf(principal), filterOf(q), q.limit ?? 100, q.cursor);
   }
@@ -61,9 +67,12 @@ export class AuditController {
   @ApiOperation({
     summary: 'Stream every matching entry as NDJSON or CSV (constant memory); events-ndjson (admin, no filters): every hashed event in chain order, checkable alone against a digest',
   })
-  @ApiProduces('application/x-ndjson', 'text/csv')
   @ApiQuery({ name: 'format', required: false, enum: EXPORT_FORMATS })
-  @ApiTooManyRequestsResponse({ description: 'AUDIT_EXPORT_CONCURRENCY exports are already running on this instance' })
+  @ApiOkResponse({
+    description: 'A download (`Content-Disposition: attachment`): one JSON object per line, or CSV with a header row',
+    content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } },
+  })
+  @ApiErrorResponses(400, { status: 429, description: 'AUDIT_EXPORT_CONCURRENCY exports are already running on this instance' })
   async export(@Query() q: AuditExportDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<StreamableFile> {
     const format = q.format ?? 'ndjson';
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -77,7 +86,7 @@ export class AuditController {
   @RequireApiKey({ scopes: ['admin'] })
   // The chain spans every tenant: its head and its verification are for admins.
   @ApiOperation({ summary: 'The head of the hash chain: store it outside the system, verify against it later' })
-  @ApiOkResponse({ description: '{ position, events, chainHash, at, digest }' })
+  @ApiOkResponse({ type: AuditDigestResponseDto })
   digest(): Promise<AuditDigest> {
     return this.reader.digest();
   }
@@ -85,7 +94,8 @@ export class AuditController {
   @Get('verify')
   @RequireApiKey({ scopes: ['admin'] })
   @ApiOperation({ summary: 'Recompute the chain from the events table and check it against the audit log and a digest' })
-  @ApiOkResponse({ description: '{ ok, checkedEvents, headPosition, chainHash, firstMismatch?, digest? }' })
+  @ApiOkResponse({ type: AuditVerifyResponseDto })
+  @ApiErrorResponses(400)
   verify(@Query() q: VerifyDto): Promise<VerifyResult> {
     return this.verifier.verify(q.fromDigest);
   }

@@ -1,21 +1,17 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiCreatedResponse,
   ApiHeader,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
-  ApiPreconditionFailedResponse,
   ApiQuery,
   ApiTags,
-  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
+import { ApiErrorResponses } from '../../common/api-error-responses.decorator.js';
 import { ValidationError } from '../../common/domain-error.js';
 import { CreateKeyCommand } from '../commands/create-key/create-key.command.js';
 import { CreateKeyRequestDto } from '../commands/create-key/create-key.request.dto.js';
@@ -29,16 +25,20 @@ import { UpdateKeyRequestDto } from '../commands/update-key/update-key.request.d
 import type { KeyView } from '../key-view.js';
 import { GetKeyQuery } from '../queries/get-key/get-key.query.js';
 import { KeyHistoryQuery, type KeyHistoryItem } from '../queries/key-history/key-history.query.js';
+import { KeyHistoryResponseDto } from '../queries/key-history/key-history.response.dto.js';
 import { ListKeysQuery, type KeyPage } from '../queries/list-keys/list-keys.query.js';
 import { ListKeysRequestDto } from '../queries/list-keys/list-keys.request.dto.js';
 import { AsOfRequestDto } from '../queries/keys-as-of/as-of.request.dto.js';
 import { KeyAsOfQuery, KeysActiveAtQuery } from '../queries/keys-as-of/keys-as-of.query.js';
 import { CommandMetricsInterceptor } from './command-metrics.interceptor.js';
 import { actorOf, commandContext, parseIfMatch, toDate } from './http-context.js';
-import { ErrorResponseDto, KeyListResponseDto, KeyResponseDto, KeyWithSecretResponseDto } from './key.response.dto.js';
+import { KeyListResponseDto, KeyResponseDto, KeyWithSecretResponseDto } from './key.response.dto.js';
 
 const DAY_MS = 86_400_000;
-const ID_PARAM = { name: 'id', description: 'The keyId (UUID) or the publicId' };
+
+/** A route on one key: `:id` is its keyId or publicId; no such key (or another tenant's) is a 404. */
+const KeyIdParam = (): MethodDecorator =>
+  applyDecorators(ApiParam({ name: 'id', description: 'The keyId (UUID) or the publicId' }), ApiErrorResponses(404, 414));
 
 function withEtag(reply: FastifyReply, view: KeyView): KeyView {
   void reply.header('ETag', `"${view.version}"`);
@@ -46,7 +46,7 @@ function withEtag(reply: FastifyReply, view: KeyView): KeyView {
 }
 
 @ApiTags('admin: api keys')
-@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid input; `details` names each field' })
+@ApiErrorResponses(400, 401, 403, 503)
 @RequireApiKey({ scopes: ['keys:manage'] })
 @UseInterceptors(CommandMetricsInterceptor)
 @Controller('admin/api-keys')
@@ -61,7 +61,11 @@ export class ApiKeysController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retry with the same value returns the first key (with `key: null`), never a second key' })
   @ApiCreatedResponse({ type: KeyWithSecretResponseDto })
   @ApiOkResponse({ type: KeyWithSecretResponseDto, description: 'Idempotent replay: the first key, `key: null`' })
-  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'Idempotency-Key reused for a different request' })
+  @ApiErrorResponses(
+    { status: 409, description: 'A concurrent request with the same Idempotency-Key won; retry it' },
+    413,
+    { status: 422, description: 'Idempotency-Key reused for a different request' },
+  )
   async create(
     @Body() body: CreateKeyRequestDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
@@ -113,9 +117,8 @@ export class ApiKeysController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One key' })
-  @ApiParam(ID_PARAM)
+  @KeyIdParam()
   @ApiOkResponse({ type: KeyResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiQuery({ name: 'asOf', required: false, description: 'ISO 8601: the key as it was at that instant, replayed from its events' })
   async get(
     @Param('id') id: string,
@@ -129,12 +132,10 @@ export class ApiKeysController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Change name, scopes, tags or expiry' })
-  @ApiParam(ID_PARAM)
+  @KeyIdParam()
   @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a mismatch is a 412' })
   @ApiOkResponse({ type: KeyResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The key is expired or revoked, or changed concurrently' })
-  @ApiPreconditionFailedResponse({ type: ErrorResponseDto })
+  @ApiErrorResponses(409, 412, 413)
   async update(
     @Param('id') id: string,
     @Body() body: UpdateKeyRequestDto,
@@ -157,10 +158,9 @@ export class ApiKeysController {
   @Post(':id/rotate')
   @HttpCode(200)
   @ApiOperation({ summary: 'Roll the secret; the previous one keeps working for gracePeriodSeconds. The new `key` is in this response only.' })
-  @ApiParam(ID_PARAM)
+  @KeyIdParam()
   @ApiOkResponse({ type: KeyWithSecretResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto })
+  @ApiErrorResponses(409, 413)
   async rotate(
     @Param('id') id: string,
     @Body() body: RotateKeyRequestDto,
@@ -177,10 +177,9 @@ export class ApiKeysController {
   @Post(':id/expire')
   @HttpCode(200)
   @ApiOperation({ summary: 'Expire the key now; the record stays' })
-  @ApiParam(ID_PARAM)
+  @KeyIdParam()
   @ApiOkResponse({ type: KeyResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto })
+  @ApiErrorResponses(409, 413)
   async expire(
     @Param('id') id: string,
     @CurrentApiKey() principal: ApiKeyPrincipal,
@@ -193,10 +192,9 @@ export class ApiKeysController {
   @Post(':id/revoke')
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke the key' })
-  @ApiParam(ID_PARAM)
+  @KeyIdParam()
   @ApiOkResponse({ type: KeyResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto })
+  @ApiErrorResponses(409, 413)
   revoke(
     @Param('id') id: string,
     @Body() body: RevokeKeyRequestDto,
@@ -209,10 +207,9 @@ export class ApiKeysController {
 
   @Delete(':id')
   @ApiOperation({ summary: 'Revoke the key (same as POST :id/revoke without a reason)' })
-  @ApiParam(ID_PARAM)
+  @KeyIdParam()
   @ApiOkResponse({ type: KeyResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto })
+  @ApiErrorResponses(409, 413)
   remove(
     @Param('id') id: string,
     @CurrentApiKey() principal: ApiKeyPrincipal,
@@ -224,8 +221,8 @@ export class ApiKeysController {
 
   @Get(':id/events')
   @ApiOperation({ summary: "The key's history: every event with actor, time and what changed (hashes redacted)" })
-  @ApiParam(ID_PARAM)
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @KeyIdParam()
+  @ApiOkResponse({ type: KeyHistoryResponseDto })
   events(@Param('id') id: string, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<{ items: KeyHistoryItem[] }> {
     return this.queries.execute(new KeyHistoryQuery(actorOf(principal), id));
   }

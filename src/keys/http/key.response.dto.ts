@@ -32,11 +32,3 @@ export class KeyListResponseDto {
   @ApiProperty({ nullable: true, type: String, description: 'Pass as ?cursor= for the next page; null on the last page' })
   nextCursor!: string | null;
 }
-
-export class ErrorResponseDto {
-  @ApiProperty({ example: 400 }) statusCode!: number;
-  @ApiProperty({ example: 'VALIDATION' }) code!: string;
-  @ApiProperty({ example: 'name: must be 1–128 characters after trimming' }) message!: string;
-  @ApiPropertyOptional({ example: [{ field: 'name', message: 'must be 1–128 characters after trimming' }] })
-  details?: { field: string; message: string }[];
-}

@@ -1,0 +1,14 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { ConsoleSession } from './console-api.controller.js';
+
+export class ConsoleSessionResponseDto implements ConsoleSession {
+  @ApiProperty({ format: 'uuid' }) keyId!: string;
+  @ApiProperty() publicId!: string;
+  @ApiProperty({ type: String, nullable: true, description: "The signed-in key's own name, from the read model" }) name!: string | null;
+  @ApiProperty() tenantId!: string;
+  @ApiProperty({ type: [String] }) scopes!: string[];
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' }) expiresAt!: string | null;
+  @ApiProperty({ description: '`admin`: every tenant, the audit digest and verify' }) admin!: boolean;
+  @ApiProperty() canManageKeys!: boolean;
+  @ApiProperty() canReadAudit!: boolean;
+}
