@@ -41,4 +41,6 @@ export default async function globalSetup() {
   mkdirSync(dirname(STATE_FILE), { recursive: true });
   writeFileSync(STATE_FILE, JSON.stringify({ url: url.toString(), serverUrl, name }));
   process.env.KEYLEDGER_TEST_DATABASE_URL = url.toString();
+  // Names this run's temp folders (test/support/temp-dir.ts), which the teardown checks are gone.
+  process.env.KEYLEDGER_TEST_RUN = String(process.pid);
 }

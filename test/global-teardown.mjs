@@ -1,4 +1,6 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { RUN_DIR, STATE_FILE } from './global-setup.mjs';
 
@@ -12,4 +14,15 @@ export default async function globalTeardown() {
   }
   await globalThis.__KEYLEDGER_PG__?.stop();
   if (!process.env.KEEP_TEST_DATABASE) rmSync(RUN_DIR, { recursive: true, force: true });
+  assertNoTempFoldersLeft();
+}
+
+/** Every test removes what it makes: a folder this run made in the temp directory and left there fails the run. */
+function assertNoTempFoldersLeft() {
+  const prefix = `keyledger-test-r${process.env.KEYLEDGER_TEST_RUN}-`;
+  const left = readdirSync(tmpdir()).filter((entry) => entry.startsWith(prefix));
+  for (const entry of left) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+  if (left.length > 0) {
+    throw new Error(`the tests left ${left.length} folder(s) in ${tmpdir()} (now removed): ${left.join(', ')}. A test removes what it makes (test/support/temp-dir.ts).`);
+  }
 }
