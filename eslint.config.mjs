@@ -34,6 +34,17 @@ export default tseslint.config(
     },
   },
   {
+    // A test's temp folders carry the run's name, so the global teardown can check each test removed its own.
+    files: ['test/**/*.ts'],
+    ignores: ['test/support/temp-dir.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        ...['node:fs', 'node:fs/promises', 'fs', 'fs/promises'].map((name) => ({ name, importNames: ['mkdtemp', 'mkdtempSync'], message: 'use makeTestTempDir() from test/support/temp-dir.ts' })),
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', '**/*.spec.ts', '**/*.e2e-spec.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -8,18 +8,18 @@ import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
-import { createLogger, PinoLoggerService } from './observability/logger.js';
+import { createLogger, MetricsServer, PinoLoggerService } from './observability/index.js';
 import { configureApp, createFastifyAdapter } from './configure-app.js';
 import { runMigrations } from './database/migrations.js';
 import { resolveDatabase } from './database/resolve-database.js';
 
 /** A port already in use stops start-up before anything happens: no database started, no key issued. */
-async function assertPortFree(host: string, port: number): Promise<void> {
-  if (port === 0) return;
+async function assertPortFree(host: string, port: number | null, variable: 'PORT' | 'METRICS_PORT'): Promise<void> {
+  if (port === 0 || port === null) return;
   await new Promise<void>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use: stop what uses it or set PORT`) : error),
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use: stop what uses it or set ${variable}`) : error),
     );
     probe.listen(port, host, () => probe.close(() => resolve()));
   });
@@ -29,7 +29,8 @@ export async function serve(config: AppConfig): Promise<NestFastifyApplication> 
   const pinoLogger = createLogger(config.logLevel);
   const logger = new PinoLoggerService(pinoLogger);
   Logger.overrideLogger(logger);
-  await assertPortFree(config.host, config.port);
+  await assertPortFree(config.host, config.port, 'PORT');
+  await assertPortFree(config.metricsHost, config.metricsPort, 'METRICS_PORT');
   const database = await resolveDatabase(config);
   let app: NestFastifyApplication;
   try {
@@ -64,13 +65,14 @@ export async function serve(config: AppConfig): Promise<NestFastifyApplication> 
     console: `${base}/console`,
     docs: `${base}/docs`,
     health: `${base}/health`,
+    metrics: app.get(MetricsServer).url(),
     bootstrapKey: existsSync(keyFile) ? keyFile : null,
     database: database.embedded ? `embedded PostgreSQL in ${config.dataDir}/pg, port ${config.embeddedPostgresPort}` : 'external (DATABASE_URL)',
     listening: `${config.host}:${port}`,
   };
   // One record with what a person needs next; Nest's per-route lines are at debug level.
   new Logger('keyledger').log({
-    msg: `ready: console ${ready.console} · API docs ${ready.docs} · health ${ready.health} · bootstrap key ${ready.bootstrapKey ?? 'none written (an admin key already existed)'} · database ${ready.database}`,
+    msg: `ready: console ${ready.console} · API docs ${ready.docs} · health ${ready.health} · metrics ${ready.metrics ?? 'off (METRICS_PORT=off)'} · bootstrap key ${ready.bootstrapKey ?? 'none written (an admin key already existed)'} · database ${ready.database}`,
     ...ready,
   });
   return app;

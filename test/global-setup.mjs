@@ -43,4 +43,6 @@ export default async function globalSetup() {
   process.env.KEYLEDGER_TEST_DATABASE_URL = url.toString();
   // Where test apps record the responses they sent, checked against the OpenAPI document at teardown.
   process.env.KEYLEDGER_TEST_RUN_DIR = RUN_DIR;
+  // Names this run's temp folders (test/support/temp-dir.ts), which the teardown checks are gone.
+  process.env.KEYLEDGER_TEST_RUN = String(process.pid);
 }

@@ -18,7 +18,7 @@ export interface BenchApp {
 /**
  * The app's configuration for a bench instance: the resolved server's config with a pepper shared
  * by every instance of this run (so they verify each other's keys), no migrations (already run),
- * no bootstrap admin, warnings only, listening on a random loopback port.
+ * no bootstrap admin, warnings only, listening (API and metrics) on random loopback ports.
  */
 export function benchAppConfig(base: AppConfig): AppConfig {
   return {
@@ -30,6 +30,7 @@ export function benchAppConfig(base: AppConfig): AppConfig {
     logLevel: 'warn',
     host: '127.0.0.1',
     port: 0,
+    metricsPort: 0,
   };
 }
 

@@ -27,6 +27,10 @@ export function StatusBadge({ status }: { status: KeyStatus }): JSX.Element {
 }
 
 export function ExpiryCell({ keyView }: { keyView: KeyView }): JSX.Element {
+  // A revoked key, or one expired by hand before its date, will not expire "in 3 months": it ended already.
+  if (keyView.status !== 'active' && (keyView.expiresAt === null || Date.parse(keyView.expiresAt) > Date.now())) {
+    return <span class="muted">no longer applies: the key is {keyView.status}</span>;
+  }
   const soon = keyView.status === 'active' && expiresSoon(keyView.expiresAt);
   return (
     <span class="expiry">

@@ -8,6 +8,9 @@ export interface AppConfig {
   databaseUrl: string | undefined;
   port: number;
   host: string;
+  /** The Prometheus listener's port (`/metrics` only, no key): null when METRICS_PORT=off, 0 for any free port. */
+  metricsPort: number | null;
+  metricsHost: string;
   dataDir: string;
   logLevel: LogLevel;
   runMigrations: boolean;
@@ -70,6 +73,14 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+/** Where `/metrics` is served: its own listener, on loopback by default (docs/operations.md, "Metrics"). */
+function metricsPort(env: Env, port: number): number | null {
+  if (env.METRICS_PORT?.trim().toLowerCase() === 'off') return null;
+  const value = int(env, 'METRICS_PORT', 9464, 0, 65535);
+  if (value !== 0 && value === port) throw new ConfigError(`METRICS_PORT must differ from PORT (both ${port}), or be off`);
+  return value;
+}
+
 function databaseUrl(env: Env): string | undefined {
   const raw = env.DATABASE_URL?.trim();
   if (!raw) return undefined;
@@ -95,11 +106,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (keyPepper !== undefined && keyPepper !== '' && keyPepper.length < 32) {
     throw new ConfigError('KEY_PEPPER must be at least 32 characters (use 32 random bytes, base64 or hex)');
   }
+  const port = int(env, 'PORT', 3000, 0, 65535);
   return {
     databaseUrl: databaseUrl(env),
-    port: int(env, 'PORT', 3000, 0, 65535),
+    port,
     // With the embedded database this is a development setup: only this machine may connect.
     host: env.HOST?.trim() || (databaseUrl(env) === undefined ? '127.0.0.1' : '0.0.0.0'),
+    metricsPort: metricsPort(env, port),
+    metricsHost: env.METRICS_HOST?.trim() || '127.0.0.1',
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(process.cwd(), dataDir),
     logLevel: oneOf(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug', 'verbose'] as const, 'info'),
     runMigrations: bool(env, 'RUN_MIGRATIONS', true),

@@ -10,7 +10,7 @@ export interface KeyView {
   tags: Record<string, string>;
   status: KeyStatus;
   expiresAt: string | null;
-  /** Until then the previous secret still works (after a rotation with a grace period). */
+  /** Until then the previous secret still works (after a rotation with a grace period); null unless the key is active. */
   graceEndsAt: string | null;
   createdAt: string;
   updatedAt: string;
@@ -42,11 +42,13 @@ function effectiveStatus(status: KeyStatus, expiresAt: Date | null, now: Date): 
   return status === 'active' && expiresAt !== null && expiresAt.getTime() <= now.getTime() ? 'expired' : status;
 }
 
-function activeGrace(graceEndsAt: Date | null, now: Date): string | null {
-  return graceEndsAt && graceEndsAt.getTime() > now.getTime() ? graceEndsAt.toISOString() : null;
+/** A revoked or expired key accepts no secret, the previous one included: its grace is over. */
+function activeGrace(status: KeyStatus, graceEndsAt: Date | null, now: Date): string | null {
+  return status === 'active' && graceEndsAt && graceEndsAt.getTime() > now.getTime() ? graceEndsAt.toISOString() : null;
 }
 
 export function keyViewFromAggregate(key: ApiKey, now: Date): KeyView {
+  const status = key.statusAt(now);
   return {
     id: key.keyId,
     publicId: key.publicId,
@@ -54,9 +56,9 @@ export function keyViewFromAggregate(key: ApiKey, now: Date): KeyView {
     tenantId: key.tenantId,
     scopes: [...key.scopes],
     tags: { ...key.tags },
-    status: key.statusAt(now),
+    status,
     expiresAt: iso(key.expiresAt),
-    graceEndsAt: activeGrace(key.graceEndsAt, now),
+    graceEndsAt: activeGrace(status, key.graceEndsAt, now),
     createdAt: key.createdAt.toISOString(),
     updatedAt: key.updatedAt.toISOString(),
     version: key.version,
@@ -64,6 +66,7 @@ export function keyViewFromAggregate(key: ApiKey, now: Date): KeyView {
 }
 
 export function keyViewFromRow(row: KeyRow, now: Date): KeyView {
+  const status = effectiveStatus(row.status, row.expires_at, now);
   return {
     id: row.key_id,
     publicId: row.public_id,
@@ -71,9 +74,9 @@ export function keyViewFromRow(row: KeyRow, now: Date): KeyView {
     tenantId: row.tenant_id,
     scopes: row.scopes,
     tags: row.tags,
-    status: effectiveStatus(row.status, row.expires_at, now),
+    status,
     expiresAt: iso(row.expires_at),
-    graceEndsAt: activeGrace(row.grace_ends_at, now),
+    graceEndsAt: activeGrace(status, row.grace_ends_at, now),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     version: row.version,

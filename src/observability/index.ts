@@ -1,4 +1,5 @@
 export { ObservabilityModule } from './observability.module.js';
+export { MetricsServer } from './metrics-server.js';
 export { createLogger, PinoLoggerService, scrub, REDACT_PATHS } from './logger.js';
 export { counter, gauge, histogram, metricsRegistry } from './metrics.js';
 export { recordLookup, recordVerification } from './verification-metrics.js';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EventStoreModule } from '../event-store/index.js';
-import { MetricsController } from './metrics.controller.js';
+import { MetricsServer } from './metrics-server.js';
 
-@Module({ imports: [EventStoreModule], controllers: [MetricsController] })
+@Module({ imports: [EventStoreModule], providers: [MetricsServer], exports: [MetricsServer] })
 export class ObservabilityModule {}

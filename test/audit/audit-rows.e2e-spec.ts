@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import request from 'supertest';
@@ -9,6 +8,7 @@ import { ProjectionsService } from '../../src/event-store/index.js';
 import { keyStreamId } from '@keyledger/nestjs';
 import { SYSTEM_ACTOR } from '../../src/keys/index.js';
 import { issueKey, type TestApp } from '../support/test-app.js';
+import { makeTestTempDir } from '../support/temp-dir.js';
 import { auditCaughtUp, bearer, download, openIsolatedApp, runVerifier, uniqueTenant, untilKnown, withTriggerOff, SETUP_TIMEOUT, TIMEOUT, type IsolatedApp } from './helpers.js';
 
 interface Verified {
@@ -218,8 +218,8 @@ describe('audit rows that cannot lie', () => {
   describe('format=events-ndjson: an export that the outside verifier checks alone against a digest', () => {
     let dir: string;
 
-    beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'keyledger-audit-'));
+    beforeAll(() => {
+      dir = makeTestTempDir();
     });
 
     afterAll(async () => {

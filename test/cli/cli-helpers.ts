@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { TEST_PEPPER } from '../support/test-app.js';
+import { makeTestTempDir } from '../support/temp-dir.js';
 import { testDatabaseUrl } from '../support/test-database.js';
 
 /** The built CLI, run as a user would run it (`npm test` builds first). */
@@ -33,7 +34,7 @@ mkdirSync(DATA_DIR, { recursive: true });
 
 /** A DATA_DIR of its own, removed by `remove()`. */
 export function tempDataDir(): { path: string; remove(): void } {
-  const path = mkdtempSync(join(tmpdir(), 'keyledger-cli-'));
+  const path = makeTestTempDir();
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 

@@ -73,7 +73,7 @@ describe('keyledger migrate, projections, serve', () => {
     const port = await freePort();
     // The server issues its bootstrap admin key into DATA_DIR: a directory of its own, removed after.
     const dataDir = tempDataDir();
-    const { child, done } = startCli(['serve'], env({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATA_DIR: dataDir.path }));
+    const { child, done } = startCli(['serve'], env({ PORT: String(port), METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATA_DIR: dataDir.path }));
     try {
       const health = await eventually(() => request(`http://127.0.0.1:${port}`).get('/health').expect(200), 90_000, 200);
       expect(health.body.database.ok).toBe(true);

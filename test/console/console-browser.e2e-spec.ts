@@ -350,6 +350,24 @@ describe('web console (headless Chromium)', () => {
     await until(page, `document.querySelector('h1 .badge')?.textContent === 'expired'`);
     await page.waitForSelector('ol.timeline li[data-event-type="key.expired"]');
     expect(await inPage(page, `document.querySelector('.page-actions button').disabled`)).toBe(true);
+    // Expired by hand within its grace period, 3 days before its date: it promises neither any more.
+    const ended = await textOf(page, '.details');
+    expect(ended).not.toContain('Previous secret works until');
+    expect(ended).not.toMatch(/expires soon|\bin \d+ days?\b/);
+    expect(ended).toContain('no longer applies: the key is expired');
+  });
+
+  it("a revoked key's page says neither that its previous secret still works nor when it will expire", async () => {
+    const key = await issueUsableKey(sut, { tenantId: TENANT, name: 'revoked in its grace', expiresAt: new Date(Date.now() + 90 * 86_400_000) });
+    expect((await call(sut, admin.token, 'POST', `/admin/api-keys/${key.id}/rotate`, { gracePeriodSeconds: 3600 })).status).toBe(200);
+    expect((await call(sut, admin.token, 'POST', `/admin/api-keys/${key.id}/revoke`, { reason: 'ended in its grace' })).status).toBe(200);
+    await page.goto(`${sut.url}/console/keys/${key.id}`);
+    await page.waitForSelector('ol.timeline li[data-event-type="key.revoked"]');
+    const details = await textOf(page, '.details');
+    expect(details).toContain('revoked');
+    expect(details).not.toContain('Previous secret works until');
+    expect(details).not.toMatch(/\bin \d+ (days?|months?)\b/);
+    expect(details).toContain('no longer applies: the key is revoked');
   });
 
   it("a tenant-bound key sees and manages only its own tenant; a 401 returns it to sign-in with a message", async () => {

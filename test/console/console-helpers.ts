@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import chromium from '@sparticuz/chromium';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { Pool } from 'pg';
 import { runMigrations } from '../../src/database/migrations.js';
 import { issueKey, type TestApp } from '../support/test-app.js';
+import { makeTestTempDir } from '../support/temp-dir.js';
 import { testDatabaseUrl } from '../support/test-database.js';
 
 export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts', 'console');
@@ -39,7 +39,7 @@ export async function createConsoleDatabase(): Promise<{ url: string; drop(): Pr
  * binary on first use, so a clean `npm ci` (no install scripts) is enough; no system browser.
  */
 export async function launchBrowser(): Promise<{ browser: Browser; close(): Promise<void> }> {
-  const userDataDir = mkdtempSync(join(tmpdir(), 'keyledger-console-chromium-'));
+  const userDataDir = makeTestTempDir();
   const browser = await puppeteer.launch({
     executablePath: await chromium.executablePath(),
     headless: 'shell',

@@ -88,8 +88,9 @@ describe('a guard cut off from the registry database', () => {
       expectErrorShape(await whoami(guard, admin), 503, 'AUTH.UNAVAILABLE');
       expect(verifierOf(guard).status()).toMatchObject({ failingClosed: true, listening: false });
       expect(verifierOf(guard).status().staleForMs).toBeGreaterThanOrEqual(BOUND_MS);
-      const metrics = await request(guard.url).get('/metrics').expect(200);
-      expect(metrics.text).toMatch(/^keyledger_replica_failing_closed 1$/m);
+      const metrics = await fetch(guard.metricsUrl);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/^keyledger_replica_failing_closed 1$/m);
 
       await proxy.restore();
       await whenHolds(() => verifierOf(guard).status().staleForMs === 0, Date.now(), RECOVERY_MS);

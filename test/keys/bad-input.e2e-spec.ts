@@ -89,6 +89,27 @@ describe('bad input: 400 with field details (or 413), one error shape, nothing w
       expect(await countTenantEvents(pool, tenantId)).toBe(0);
     });
 
+    it('says that each missing required field is required, once, without its name inside the message', async () => {
+      const res = await post().send({});
+      expectValidationError(res);
+      expect(res.body.details).toEqual([
+        { field: 'tenantId', message: 'is required' },
+        { field: 'name', message: 'is required' },
+      ]);
+      expect(res.body.message).toBe('tenantId: is required; name: is required');
+    });
+
+    it('reports a wrong type once per field (not its length or range too), and names the field only in `field`', async () => {
+      const res = await post().send({ tenantId: 5, name: 'n', scopes: ['ok:read', 7], expiresInDays: '30', owner: 'x' });
+      expectValidationError(res);
+      expect(res.body.details).toEqual([
+        { field: 'owner', message: 'is not a known field; remove it' },
+        { field: 'tenantId', message: 'must be a string' },
+        { field: 'scopes', message: 'each value must be a string' },
+        { field: 'expiresInDays', message: 'must be an integer number' },
+      ]);
+    });
+
     it('reports every bad field at once', async () => {
       const res = await post().send({ tenantId: uniqueTenant(), name: '   ', scopes: ['BAD'], tags: { k: 5 } });
       expectValidationError(res, 'name', 'scopes', 'tags');

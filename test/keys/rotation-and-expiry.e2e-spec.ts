@@ -73,6 +73,24 @@ describe('what the guard accepts after a rotation, a revoke and an expiry', () =
     await eventually(async () => expectErrorShape(await whoami(key.token), 401, 'AUTH.REVOKED'));
   });
 
+  it.each(['revoke', 'expire'] as const)('shows no grace period once a key in one is %sd: not in the answer, the detail, the list or asOf', async (action) => {
+    const tenantId = uniqueTenant();
+    const key = await createKey(sut, secrets, admin.token, { tenantId, name: 'rotated, then ended', expiresInDays: 90 });
+    await rotate(key.id, 3600);
+    const get = (path: string) => request(sut.url).get(path).set(bearer(admin.token)).expect(200);
+    const listed = async (status: string) => ((await get(`/admin/api-keys?tenantId=${tenantId}&status=${status}`)).body.items as { id: string; graceEndsAt: string | null }[]).find((k) => k.id === key.id);
+    // While the key is active, its grace shows everywhere.
+    expect((await get(`/admin/api-keys/${key.id}`)).body.graceEndsAt).toEqual(expect.any(String));
+    expect((await listed('active'))?.graceEndsAt).toEqual(expect.any(String));
+
+    const ended = await request(sut.url).post(`/admin/api-keys/${key.id}/${action}`).set(bearer(admin.token)).send({}).expect(200);
+    const status = `${action}d`;
+    expect(ended.body).toMatchObject({ status, graceEndsAt: null });
+    expect((await get(`/admin/api-keys/${key.id}`)).body).toMatchObject({ status, graceEndsAt: null, expiresAt: expect.any(String) });
+    expect(await listed(status)).toMatchObject({ status, graceEndsAt: null });
+    expect((await get(`/admin/api-keys/${key.id}?asOf=${new Date().toISOString()}`)).body).toMatchObject({ status, graceEndsAt: null });
+  });
+
   it('refuses a key once its expiresAt passes, though no KeyExpired was written', async () => {
     await withSweeperPaused(pool, async () => {
       const expiresAt = new Date(Date.now() + 1500).toISOString();

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { createIsolatedDatabase } from '../audit/helpers.js';
@@ -30,7 +29,7 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
   let database: Awaited<ReturnType<typeof createIsolatedDatabase>>;
   let pool: Pool;
   let proxy: TcpProxy;
-  let child: ChildProcess | undefined;
+  let started: AppProcess | undefined;
   beforeAll(async () => {
     // A database of its own: no other test's instance may run its projection or sweep its keys.
     admin = testPool(1);
@@ -39,7 +38,7 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
     proxy = await TcpProxy.start(database.url);
   });
   afterAll(async () => {
-    child?.kill('SIGKILL');
+    await started?.stop();
     await proxy?.cut();
     await pool?.end();
     await database?.drop();
@@ -92,7 +91,7 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
       REPLICA_RESYNC_MS: '500',
       LOG_LEVEL: 'info',
     });
-    child = server.child;
+    started = server;
     const create = (name: string, expiresAt?: string): Promise<Answer> =>
       call(server, 'POST', '/admin/api-keys', operator.token, { tenantId, name, ...(expiresAt ? { expiresAt } : {}) });
     const verify = (token: string): Promise<Answer> => call(server, 'POST', '/v1/keys/verify', caller.token, { key: token });
@@ -142,6 +141,10 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
     expectNoDatabaseDetails(ready.text, proxyPort);
     expect((await call(server, 'GET', '/health/live')).status).toBe(200);
     expect(server.exitCode()).toBeUndefined();
+    // The metrics listener answers with the database gone, and says so.
+    const metrics = await fetch(server.metricsUrl);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^keyledger_database_up 0$/m);
 
     await proxy.restore();
 
@@ -176,18 +179,18 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
     expect(logs).not.toMatch(/halted/);
 
     // And it still shuts down cleanly.
-    child.kill('SIGTERM');
+    server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   }, 120_000);
 
   it('shuts down cleanly on SIGTERM while the database is away', async () => {
     const server = await startAppProcess({ DATABASE_URL: proxy.urlFor(database.url), EXPIRY_SWEEP_ENABLED: 'true', EXPIRY_SWEEP_DELAY_MS: '300', PROJECTION_POLL_MS: '200' });
-    child = server.child;
+    started = server;
     await proxy.cut();
     try {
       // The database is gone for this process: its own probe says so.
       expect((await call(server, 'GET', '/health')).status).toBe(503);
-      child.kill('SIGTERM');
+      server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
     } finally {
       await proxy.restore();

@@ -1,18 +1,17 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { startAppProcess } from '../support/app-process.js';
+import { startAppProcess, type AppProcess } from '../support/app-process.js';
 import { createTestApp, issueKey } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
 
 describe('graceful shutdown of the real process', () => {
   let pool: Pool;
-  let child: ChildProcess | undefined;
+  let started: AppProcess | undefined;
   beforeAll(() => {
     pool = testPool();
   });
   afterAll(async () => {
-    child?.kill('SIGKILL');
+    await started?.stop();
     await pool.end();
   });
 
@@ -22,7 +21,7 @@ describe('graceful shutdown of the real process', () => {
     await issuer.close();
 
     const server = await startAppProcess();
-    child = server.child;
+    started = server;
     const base = server.url;
 
     const tenantId = `t-${randomUUID()}`;
@@ -48,7 +47,7 @@ describe('graceful shutdown of the real process', () => {
     };
     const workers = Array.from({ length: 8 }, () => worker());
     while (acknowledged.length < 30) await new Promise((r) => setTimeout(r, 10));
-    child.kill('SIGTERM');
+    server.child.kill('SIGTERM');
     const code = await server.exited;
     stop = true;
     await Promise.all(workers);

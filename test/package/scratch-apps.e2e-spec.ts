@@ -1,10 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateToken } from '../../src/token/index.js';
 import { freePort } from '../support/free-port.js';
+import { makeTestTempDir } from '../support/temp-dir.js';
 import { createTestApp, issueKey, TEST_PEPPER, type TestApp } from '../support/test-app.js';
 import { cliJson } from '../cli/cli-helpers.js';
 import { dropRole, uniqueRole, urlAs } from '../support/guard-role.js';
@@ -176,7 +176,7 @@ async function get(url: string, headers: Record<string, string> = {}): Promise<{
 }
 
 describe('@keyledger/nestjs, packed and installed into new apps', () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'keyledger-package-'));
+  const scratch = makeTestTempDir();
   let tarball: string;
   let footprintKb = Number.NaN;
   let registry: TestApp;

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -10,8 +8,9 @@ import { AppModule } from '../../src/app.module.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { configureApp, createFastifyAdapter } from '../../src/configure-app.js';
 import { CreateKeyCommand, SYSTEM_ACTOR } from '../../src/keys/index.js';
-import { createLogger } from '../../src/observability/index.js';
+import { createLogger, MetricsServer } from '../../src/observability/index.js';
 import { recordOpenApiDocument, recordResponses } from './response-coverage.mjs';
+import { makeTestTempDir } from './temp-dir.js';
 import { testDatabaseUrl } from './test-database.js';
 
 /** A pepper shared by every test app, so instances on one database verify each other's keys. */
@@ -22,6 +21,8 @@ export interface TestApp {
   config: AppConfig;
   /** Base URL of the listening server (real HTTP, real Fastify). */
   url: string;
+  /** `/metrics` on the app's own metrics listener (a free loopback port). */
+  metricsUrl: string;
   /** Log lines the app wrote (for the "no plaintext key in logs" checks). */
   logs: string[];
   /** Fastify's own JSON log (request lines with their URL), when asked for with `httpLog`. */
@@ -40,7 +41,7 @@ export async function createTestApp(
   options: { httpLog?: boolean } = {},
 ): Promise<TestApp> {
   // Removed again by close(): a test run leaves no folders behind.
-  const dataDir = mkdtempSync(join(tmpdir(), 'keyledger-test-'));
+  const dataDir = makeTestTempDir();
   const config = loadConfig({
     DATA_DIR: dataDir,
     KEY_PEPPER: TEST_PEPPER,
@@ -48,6 +49,7 @@ export async function createTestApp(
     BOOTSTRAP_ADMIN: 'false',
     LOG_LEVEL: 'warn',
     PROJECTION_POLL_MS: '200',
+    METRICS_PORT: '0',
     ...env,
   });
   const logs: string[] = [];
@@ -79,7 +81,9 @@ export async function createTestApp(
     await app.close();
     rmSync(dataDir, { recursive: true, force: true });
   };
-  return { app, config, url, logs, httpLog: () => httpChunks.join(''), close };
+  const metricsUrl = app.get(MetricsServer).url();
+  if (metricsUrl === null) throw new Error('the metrics listener is off (METRICS_PORT=off)');
+  return { app, config, url, metricsUrl, logs, httpLog: () => httpChunks.join(''), close };
 }
 
 /** Issues a key through the real command bus as the system actor (how tests get their first admin key). */

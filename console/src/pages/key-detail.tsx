@@ -144,7 +144,7 @@ export function KeyDetailPage({ id }: { id: string }): JSX.Element {
         <dd>
           <ExpiryCell keyView={key} />
         </dd>
-        {key.graceEndsAt && (
+        {key.status === 'active' && key.graceEndsAt && (
           <>
             <dt>Previous secret works until</dt>
             <dd>
