@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
+import { makeTestTempDir } from '../support/temp-dir.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -29,7 +29,7 @@ describe('a client generated from the OpenAPI document', () => {
   let dir: string;
   beforeAll(async () => {
     sut = await createTestApp();
-    dir = mkdtempSync(join(process.env.KEYLEDGER_TEST_RUN_DIR ?? tmpdir(), 'openapi-client-'));
+    dir = makeTestTempDir();
   });
   afterAll(async () => {
     await sut?.close();

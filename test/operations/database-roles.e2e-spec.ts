@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { runMigrations } from '../../src/database/migrations.js';
@@ -8,6 +7,7 @@ import { ProjectionsService } from '../../src/event-store/index.js';
 import { startAppProcess, type AppProcess } from '../support/app-process.js';
 import { createTestApp } from '../support/test-app.js';
 import { testDatabaseUrl } from '../support/test-database.js';
+import { makeTestTempDir } from '../support/temp-dir.js';
 
 /** The sql blocks of docs/operations.md's "Database roles and privileges", in order. */
 function documentedRoleSql(): string[] {
@@ -53,7 +53,7 @@ describe('the server running as a role that does not own the tables', () => {
       .replace(/\bkeyledger_app\b/g, appRole)
       .replace(/\bDATABASE keyledger\b/g, `DATABASE ${database}`)
       .replace(/PASSWORD '[^']*'/g, `PASSWORD '${password}'`);
-  const dataDir = mkdtempSync(join(tmpdir(), 'keyledger-roles-'));
+  const dataDir = makeTestTempDir();
   let server: AppProcess | undefined;
 
   afterAll(async () => {

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { generate } from 'selfsigned';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/database/embedded-postgres.js';
 import { startAppProcess, type AppProcess } from '../support/app-process.js';
 import { freePort } from '../support/free-port.js';
+import { makeTestTempDir } from '../support/temp-dir.js';
 
 /**
  * docs/operations.md, "TLS to PostgreSQL": a cluster that refuses the app's role without TLS, and
@@ -15,7 +15,7 @@ import { freePort } from '../support/free-port.js';
  * must then be TLS, or the server could not start or answer.
  */
 describe('DATABASE_URL with sslmode', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'keyledger-tls-'));
+  const dir = makeTestTempDir();
   const password = randomBytes(18).toString('base64url');
   let cluster: EmbeddedPostgresHandle | undefined;
   let port = 0;
@@ -69,7 +69,8 @@ describe('DATABASE_URL with sslmode', () => {
   });
 
   it('opens every connection with TLS, verified against sslrootcert, and serves', async () => {
-    const dataDir = mkdtempSync(join(dir, 'data-'));
+    const dataDir = join(dir, `data-${Date.now()}`);
+    mkdirSync(dataDir);
     const server = await startAppProcess({ DATABASE_URL: url('sslmode=verify-full&sslrootcert=ROOT'), RUN_MIGRATIONS: 'true', BOOTSTRAP_ADMIN: 'true', DATA_DIR: dataDir });
     servers.push(server);
     const admin = readFileSync(join(dataDir, 'bootstrap-admin.key'), 'utf8').trim();

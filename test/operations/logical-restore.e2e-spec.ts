@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -13,6 +12,7 @@ import { startAppProcess } from '../support/app-process.js';
 import { freePort } from '../support/free-port.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testDatabaseUrl } from '../support/test-database.js';
+import { makeTestTempDir } from '../support/temp-dir.js';
 
 /** The SQL of docs/operations.md's restore step, exactly as an operator copies it. */
 function documentedRestoreSql(): string {
@@ -95,7 +95,7 @@ describe('restoring a logical dump into a new cluster', () => {
   const sourceName = `keyledger_test_dump_${randomBytes(4).toString('hex')}`;
   const sourceUrl = new URL(testDatabaseUrl());
   sourceUrl.pathname = `/${sourceName}`;
-  const clusterDir = mkdtempSync(join(tmpdir(), 'keyledger-restore-'));
+  const clusterDir = makeTestTempDir();
   let cluster: EmbeddedPostgresHandle | undefined;
   const apps: TestApp[] = [];
 
