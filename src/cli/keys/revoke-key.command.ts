@@ -7,6 +7,7 @@ import { CliCommand } from '../cli-command.js';
 import { writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 import { renderKey } from './key-output.js';
+import { inKeyTerms } from './key-ref.js';
 
 @SubCommand({
   name: 'revoke',
@@ -21,7 +22,8 @@ export class RevokeKeyCliCommand extends CliCommand {
 
   async run([id]: string[], options: { reason?: string }): Promise<void> {
     const bus = await this.registry.get(CommandBus);
-    const view = await inFlagTerms(bus.execute(new RevokeKeyCommand(id, options.reason ?? null, cliCommandContext())), { reason: '--reason' });
+    const revoked = inFlagTerms(bus.execute(new RevokeKeyCommand(id, options.reason ?? null, cliCommandContext())), { reason: '--reason' });
+    const view = await inKeyTerms(this.registry, id, revoked);
     if (this.json) writeJson(view);
     else writeOut(renderKey(view, new Date()));
   }
