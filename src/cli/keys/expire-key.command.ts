@@ -1,6 +1,5 @@
 import { CommandBus } from '@nestjs/cqrs';
 import { SubCommand } from 'nest-commander';
-import { ExpireKeyCommand } from '../../keys/index.js';
 import { cliCommandContext } from '../cli-actor.js';
 import { CliCommand } from '../cli-command.js';
 import { writeJson, writeOut } from '../output.js';
@@ -21,6 +20,7 @@ export class ExpireKeyCliCommand extends CliCommand {
 
   async run([id]: string[]): Promise<void> {
     const bus = await this.registry.get(CommandBus);
+    const { ExpireKeyCommand } = await import('../../keys/index.js');
     const view = await inKeyTerms(this.registry, id, bus.execute(new ExpireKeyCommand(id, 'manual', cliCommandContext())));
     if (this.json) writeJson(view);
     else writeOut(renderKey(view, new Date()));

@@ -1,5 +1,4 @@
 import { DomainError } from '../../common/domain-error.js';
-import { KeyRepository } from '../../keys/index.js';
 import type { Registry } from '../registry.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -13,6 +12,7 @@ export async function inKeyTerms<T>(registry: Registry, ref: string, work: Promi
     return await work;
   } catch (error) {
     if (!(error instanceof DomainError) || UUID.test(ref)) throw error;
+    const { KeyRepository } = await import('../../keys/index.js');
     const keys = await registry.get(KeyRepository);
     const keyId = await keys.resolveKeyId(ref).catch(() => undefined);
     if (keyId === undefined || !error.message.includes(keyId)) throw error;

@@ -1,6 +1,5 @@
 import { CommandBus } from '@nestjs/cqrs';
 import { Option, SubCommand } from 'nest-commander';
-import { RevokeKeyCommand } from '../../keys/index.js';
 import { cliCommandContext } from '../cli-actor.js';
 import { inFlagTerms } from '../errors.js';
 import { CliCommand } from '../cli-command.js';
@@ -22,6 +21,7 @@ export class RevokeKeyCliCommand extends CliCommand {
 
   async run([id]: string[], options: { reason?: string }): Promise<void> {
     const bus = await this.registry.get(CommandBus);
+    const { RevokeKeyCommand } = await import('../../keys/index.js');
     const revoked = inFlagTerms(bus.execute(new RevokeKeyCommand(id, options.reason ?? null, cliCommandContext())), { reason: '--reason' });
     const view = await inKeyTerms(this.registry, id, revoked);
     if (this.json) writeJson(view);

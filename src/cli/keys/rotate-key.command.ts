@@ -1,6 +1,5 @@
 import { CommandBus } from '@nestjs/cqrs';
 import { Option, SubCommand } from 'nest-commander';
-import { RotateKeyCommand } from '../../keys/index.js';
 import { cliCommandContext } from '../cli-actor.js';
 import { inFlagTerms } from '../errors.js';
 import { CliCommand } from '../cli-command.js';
@@ -24,6 +23,7 @@ export class RotateKeyCliCommand extends CliCommand {
   async run([id]: string[], options: { grace?: string }): Promise<void> {
     const gracePeriodSeconds = parseGrace(options.grace);
     const bus = await this.registry.get(CommandBus);
+    const { RotateKeyCommand } = await import('../../keys/index.js');
     const rotated = await inKeyTerms(
       this.registry,
       id,
