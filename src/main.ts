@@ -25,7 +25,13 @@ async function assertPortFree(host: string, port: number | null, variable: 'PORT
   });
 }
 
-export async function serve(config: AppConfig): Promise<NestFastifyApplication> {
+export interface RunningServer {
+  app: NestFastifyApplication;
+  /** Closes the app (HTTP, pool, LISTEN connection), then the embedded PostgreSQL if it started one. */
+  close(): Promise<void>;
+}
+
+export async function serve(config: AppConfig): Promise<RunningServer> {
   const pinoLogger = createLogger(config.logLevel);
   const logger = new PinoLoggerService(pinoLogger);
   Logger.overrideLogger(logger);
@@ -49,13 +55,13 @@ export async function serve(config: AppConfig): Promise<NestFastifyApplication> 
     throw error;
   }
   // Stop the embedded PostgreSQL only after Nest has closed the pool and the LISTEN connection.
-  const close = app.close.bind(app);
-  app.close = async () => {
-    await close();
+  // (Not by overriding app.close: Nest's proxy around the app ignores the assignment.)
+  const close = async (): Promise<void> => {
+    await app.close();
     await database.stop();
   };
   await app.listen(config.port, config.host).catch(async (error: unknown) => {
-    await app.close();
+    await close();
     throw error;
   });
   const { port } = app.getHttpServer().address() as { port: number };
@@ -75,20 +81,20 @@ export async function serve(config: AppConfig): Promise<NestFastifyApplication> 
     msg: `ready: console ${ready.console} · API docs ${ready.docs} · health ${ready.health} · metrics ${ready.metrics ?? 'off (METRICS_PORT=off)'} · bootstrap key ${ready.bootstrapKey ?? 'none written (an admin key already existed)'} · database ${ready.database}`,
     ...ready,
   });
-  return app;
+  return { app, close };
 }
 
 /**
  * SIGTERM/SIGINT: stop accepting connections and let in-flight requests finish, let projections
  * commit their current batch, close LISTEN and the pool, then stop the embedded PostgreSQL.
  */
-function closeOnSignals(app: NestFastifyApplication): void {
+function closeOnSignals(server: RunningServer): void {
   let closing = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (closing) return;
     closing = true;
     new Logger('keyledger').log(`${signal} received: draining and shutting down`);
-    app.close().then(
+    server.close().then(
       () => process.exit(0),
       (error: unknown) => {
         console.error(`keyledger: error during shutdown: ${error instanceof Error ? error.message : String(error)}`);

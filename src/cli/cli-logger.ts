@@ -9,8 +9,15 @@ const LEVELS: Record<LogLevel, NestLogLevel[]> = {
   verbose: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
 };
 
-/** Nest's console logger, but every line on stderr: stdout carries only a command's result. */
+/**
+ * Nest's console logger, but as a command line speaks: every line on stderr (stdout carries only a
+ * command's result), one line per message, `keyledger: warn: …`, no colours, pid or timestamp.
+ */
 export class StderrLogger extends ConsoleLogger {
+  constructor(options: { logLevels: NestLogLevel[] }) {
+    super({ ...options, colors: false });
+  }
+
   protected override printMessages(
     messages: unknown[],
     context?: string,
@@ -20,6 +27,11 @@ export class StderrLogger extends ConsoleLogger {
     params?: Record<string, unknown>,
   ): void {
     super.printMessages(messages, context, logLevel, 'stderr', errorStack, params);
+  }
+
+  protected override formatMessage(logLevel: NestLogLevel, message: unknown): string {
+    const text = this.stringifyMessage(message, logLevel).replace(/\s*\n\s*/g, ' ');
+    return `keyledger: ${logLevel === 'log' ? '' : `${logLevel}: `}${text}\n`;
   }
 }
 

@@ -86,7 +86,9 @@ export function toErrorReport(error: unknown): ErrorReport {
     return { exitCode: EXIT_USAGE, code: 'USAGE', message: oneLine(error.message), details: [] };
   }
   if (error instanceof DomainError) {
-    return { exitCode: EXIT_FAILURE, code: error.code, message: oneLine(error.message), details: error.details ?? [] };
+    // A value the domain finds malformed (a scope, a tenant id, an expiry in the past) is bad usage too.
+    const exitCode = error.kind === 'validation' ? EXIT_USAGE : EXIT_FAILURE;
+    return { exitCode, code: error.code, message: oneLine(error.message), details: error.details ?? [] };
   }
   if (error instanceof ConfigError) {
     return { exitCode: EXIT_FAILURE, code: 'CONFIG', message: `configuration error: ${oneLine(error.message)}`, details: [] };

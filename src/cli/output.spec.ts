@@ -1,4 +1,4 @@
-import { ValidationError } from '../common/domain-error.js';
+import { DomainError, ValidationError } from '../common/domain-error.js';
 import { formatError, inFlagTerms, toErrorReport, UsageError } from './errors.js';
 import { parseExpiry, parseGrace, parseTags } from './keys/key-options.js';
 import { parseDuration, parseInstantOrAgo, renderTable } from './output.js';
@@ -60,12 +60,13 @@ describe('CLI parsing and output', () => {
   });
 
   describe('errors', () => {
-    it('writes one line, exit 2 for usage errors and 1 for domain errors, with the details', () => {
+    it('writes one line, exit 2 for usage errors and values the domain finds malformed, 1 for other domain errors, with the details', () => {
       const usage = toErrorReport(new UsageError('--tag must be key=value, got "k"'));
       expect(usage.exitCode).toBe(2);
       expect(formatError(usage, false)).toBe('keyledger: --tag must be key=value, got "k"\n');
       const domain = toErrorReport(ValidationError.field('--scope', 'invalid scope "X"'));
-      expect(domain.exitCode).toBe(1);
+      expect(domain.exitCode).toBe(2);
+      expect(toErrorReport(new DomainError('conflict', 'KEY.INACTIVE', 'API key T9M7vgZFY2Xv is revoked')).exitCode).toBe(1);
       expect(formatError(domain, false)).toBe('keyledger: --scope: invalid scope "X"\n');
       expect(JSON.parse(formatError(domain, true))).toEqual({
         error: { code: 'VALIDATION', message: '--scope: invalid scope "X"', details: [{ field: '--scope', message: 'invalid scope "X"' }] },

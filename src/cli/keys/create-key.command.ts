@@ -1,6 +1,5 @@
 import { CommandBus } from '@nestjs/cqrs';
 import { Option, SubCommand } from 'nest-commander';
-import { CreateKeyCommand } from '../../keys/index.js';
 import { cliCommandContext } from '../cli-actor.js';
 import { inFlagTerms } from '../errors.js';
 import { CliCommand } from '../cli-command.js';
@@ -30,6 +29,7 @@ export class CreateKeyCliCommand extends CliCommand {
     const tags = parseTags(options.tag);
     const expiry = parseExpiry(options);
     const bus = await this.registry.get(CommandBus);
+    const { CreateKeyCommand } = await import('../../keys/index.js');
     const input = { tenantId: options.tenant, name: options.name, scopes: options.scope, tags, expiresAt: expiryAt(expiry, new Date()) };
     const created = await inFlagTerms(bus.execute(new CreateKeyCommand(input, cliCommandContext())), CREATE_FLAGS);
     if (this.json) {

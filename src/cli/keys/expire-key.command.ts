@@ -1,11 +1,11 @@
 import { CommandBus } from '@nestjs/cqrs';
 import { SubCommand } from 'nest-commander';
-import { ExpireKeyCommand } from '../../keys/index.js';
 import { cliCommandContext } from '../cli-actor.js';
 import { CliCommand } from '../cli-command.js';
 import { writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 import { renderKey } from './key-output.js';
+import { inKeyTerms } from './key-ref.js';
 
 @SubCommand({
   name: 'expire',
@@ -20,7 +20,8 @@ export class ExpireKeyCliCommand extends CliCommand {
 
   async run([id]: string[]): Promise<void> {
     const bus = await this.registry.get(CommandBus);
-    const view = await bus.execute(new ExpireKeyCommand(id, 'manual', cliCommandContext()));
+    const { ExpireKeyCommand } = await import('../../keys/index.js');
+    const view = await inKeyTerms(this.registry, id, bus.execute(new ExpireKeyCommand(id, 'manual', cliCommandContext())));
     if (this.json) writeJson(view);
     else writeOut(renderKey(view, new Date()));
   }

@@ -1,6 +1,6 @@
 import { QueryBus } from '@nestjs/cqrs';
 import { Option, SubCommand } from 'nest-commander';
-import { ListKeysQuery, type KeyView } from '../../keys/index.js';
+import type { KeyView } from '../../keys/index.js';
 import { cliActor } from '../cli-actor.js';
 import { CliCommand } from '../cli-command.js';
 import { parsePositiveInt, writeErr, writeJson, writeOut } from '../output.js';
@@ -34,6 +34,7 @@ export class ListKeysCliCommand extends CliCommand {
     const limit = options.limit === undefined ? DEFAULT_LIMIT : parsePositiveInt(options.limit, '--limit', 10_000);
     const statuses: Status[] = ['active', ...(options.includeExpired ? (['expired'] as const) : []), ...(options.includeRevoked ? (['revoked'] as const) : [])];
     const queries = await this.registry.get(QueryBus);
+    const { ListKeysQuery } = await import('../../keys/index.js');
 
     // The query takes one status (or all): read each wanted one up to the limit and merge them.
     const read = async (status: Status | 'all'): Promise<KeyView[]> => {

@@ -1,12 +1,12 @@
 import { CommandBus } from '@nestjs/cqrs';
 import { Option, SubCommand } from 'nest-commander';
-import { RevokeKeyCommand } from '../../keys/index.js';
 import { cliCommandContext } from '../cli-actor.js';
 import { inFlagTerms } from '../errors.js';
 import { CliCommand } from '../cli-command.js';
 import { writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 import { renderKey } from './key-output.js';
+import { inKeyTerms } from './key-ref.js';
 
 @SubCommand({
   name: 'revoke',
@@ -21,7 +21,9 @@ export class RevokeKeyCliCommand extends CliCommand {
 
   async run([id]: string[], options: { reason?: string }): Promise<void> {
     const bus = await this.registry.get(CommandBus);
-    const view = await inFlagTerms(bus.execute(new RevokeKeyCommand(id, options.reason ?? null, cliCommandContext())), { reason: '--reason' });
+    const { RevokeKeyCommand } = await import('../../keys/index.js');
+    const revoked = inFlagTerms(bus.execute(new RevokeKeyCommand(id, options.reason ?? null, cliCommandContext())), { reason: '--reason' });
+    const view = await inKeyTerms(this.registry, id, revoked);
     if (this.json) writeJson(view);
     else writeOut(renderKey(view, new Date()));
   }

@@ -1,6 +1,5 @@
 import { CommandBus } from '@nestjs/cqrs';
 import { Option, SubCommand } from 'nest-commander';
-import { RotateKeyCommand } from '../../keys/index.js';
 import { cliCommandContext } from '../cli-actor.js';
 import { inFlagTerms } from '../errors.js';
 import { CliCommand } from '../cli-command.js';
@@ -8,6 +7,7 @@ import { writeErr, writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 import { renderKey } from './key-output.js';
 import { parseGrace } from './key-options.js';
+import { inKeyTerms } from './key-ref.js';
 
 @SubCommand({
   name: 'rotate',
@@ -23,7 +23,12 @@ export class RotateKeyCliCommand extends CliCommand {
   async run([id]: string[], options: { grace?: string }): Promise<void> {
     const gracePeriodSeconds = parseGrace(options.grace);
     const bus = await this.registry.get(CommandBus);
-    const rotated = await inFlagTerms(bus.execute(new RotateKeyCommand(id, { gracePeriodSeconds }, cliCommandContext())), { gracePeriodSeconds: '--grace' });
+    const { RotateKeyCommand } = await import('../../keys/index.js');
+    const rotated = await inKeyTerms(
+      this.registry,
+      id,
+      inFlagTerms(bus.execute(new RotateKeyCommand(id, { gracePeriodSeconds }, cliCommandContext())), { gracePeriodSeconds: '--grace' }),
+    );
     if (this.json) {
       writeJson({ ...rotated.view, key: rotated.token });
       return;

@@ -1,6 +1,5 @@
 import { QueryBus } from '@nestjs/cqrs';
 import { SubCommand } from 'nest-commander';
-import { GetKeyQuery, KeyHistoryQuery } from '../../keys/index.js';
 import { cliActor } from '../cli-actor.js';
 import { CliCommand } from '../cli-command.js';
 import { writeJson, writeOut } from '../output.js';
@@ -20,6 +19,7 @@ export class ShowKeyCliCommand extends CliCommand {
 
   async run([id]: string[]): Promise<void> {
     const queries = await this.registry.get(QueryBus);
+    const { GetKeyQuery, KeyHistoryQuery } = await import('../../keys/index.js');
     const view = await queries.execute(new GetKeyQuery(cliActor(), id));
     const { items } = await queries.execute(new KeyHistoryQuery(cliActor(), view.id));
     if (this.json) {
