@@ -1,5 +1,5 @@
 import { Module, type OnModuleInit } from '@nestjs/common';
-import { EventStoreModule, ProjectionsService } from '../event-store/index.js';
+import { EventStore, EventStoreModule, ProjectionsService } from '../event-store/index.js';
 import { AuditExporter } from './export/audit-exporter.js';
 import { AuditController } from './http/audit.controller.js';
 import { AuditLogProjection } from './projections/audit-log.projection.js';
@@ -13,10 +13,13 @@ import { ChainVerifier } from './queries/chain-verifier.js';
   exports: [AuditReader, ChainVerifier, AuditExporter],
 })
 export class AuditModule implements OnModuleInit {
-  constructor(private readonly projections: ProjectionsService) {}
+  constructor(
+    private readonly projections: ProjectionsService,
+    private readonly store: EventStore,
+  ) {}
 
   onModuleInit(): void {
     // Batches of 1,000 keep a rebuild fast while each transaction stays short.
-    this.projections.registerAsync(new AuditLogProjection(), 1000);
+    this.projections.registerAsync(new AuditLogProjection(this.store), 1000);
   }
 }

@@ -167,6 +167,8 @@ describe('audit rows that cannot lie', () => {
   describe('an edited audit row is reported at its position, as an edited event is', () => {
     const edits: [string, string, () => number, string][] = [
       ['actor_id', `SET actor_id = 'attacker'`, () => positionOf('key.created', 'a1'), 'actor_id'],
+      ["the actor's name at the time", `SET actor_name = 'someone else'`, () => positionOf('key.created', 'a1'), 'actor_name'],
+      ["the actor's publicId", `SET actor_public_id = NULL`, () => positionOf('key.revoked', 'a2'), 'actor_public_id'],
       ['reason', `SET reason = 'routine clean-up'`, () => positionOf('key.revoked', 'a2'), 'reason'],
       ['ip', `SET ip = '198.51.100.7'`, () => positionOf('key.updated', 'a1'), 'ip'],
       ['actor_type and user_agent together', `SET actor_type = 'system', user_agent = 'cron'`, () => positionOf('key.updated', 'a1'), 'actor_type, user_agent'],

@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Query, StreamableFile } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.js';
 import type { Actor } from '../../keys/index.js';
 import { AuditExporter } from '../export/audit-exporter.js';
+import { AuditPageResponseDto } from './audit.response.dto.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../export/export-format.js';
 import { AuditFilterDto, AuditSearchDto, type AuditFilter } from '../queries/audit-filter.js';
 import { AuditReader, type AuditDigest, type AuditPage } from '../queries/audit-reader.js';
@@ -52,9 +53,11 @@ export class AuditController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Audit entries, newest first, keyset-paginated' })
+  @ApiOperation({ summary: 'Audit entries, newest first unless order=asc, keyset-paginated with an opaque cursor' })
+  @ApiOkResponse({ type: AuditPageResponseDto })
+  @ApiBadRequestResponse({ description: 'A bad filter, or a cursor this API did not return for this order (the one error shape)' })
   search(@Query() q: AuditSearchDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<AuditPage> {
-    return this.reader.search(actorOf(principal), filterOf(q), q.limit ?? 100, q.cursor);
+    return this.reader.search(actorOf(principal), filterOf(q), q.limit ?? 100, q.cursor, q.order ?? 'desc');
   }
 
   @Get('export')

@@ -28,14 +28,15 @@ import { UpdateKeyCommand } from '../commands/update-key/update-key.command.js';
 import { UpdateKeyRequestDto } from '../commands/update-key/update-key.request.dto.js';
 import type { KeyView } from '../key-view.js';
 import { GetKeyQuery } from '../queries/get-key/get-key.query.js';
-import { KeyHistoryQuery, type KeyHistoryItem } from '../queries/key-history/key-history.query.js';
+import { KeyHistoryQuery, type KeyHistoryPage } from '../queries/key-history/key-history.query.js';
+import { KeyHistoryRequestDto } from '../queries/key-history/key-history.request.dto.js';
 import { ListKeysQuery, type KeyPage } from '../queries/list-keys/list-keys.query.js';
 import { ListKeysRequestDto } from '../queries/list-keys/list-keys.request.dto.js';
 import { AsOfRequestDto } from '../queries/keys-as-of/as-of.request.dto.js';
 import { KeyAsOfQuery, KeysActiveAtQuery } from '../queries/keys-as-of/keys-as-of.query.js';
 import { CommandMetricsInterceptor } from './command-metrics.interceptor.js';
 import { actorOf, commandContext, parseIfMatch, toDate } from './http-context.js';
-import { ErrorResponseDto, KeyListResponseDto, KeyResponseDto, KeyWithSecretResponseDto } from './key.response.dto.js';
+import { ErrorResponseDto, KeyHistoryPageResponseDto, KeyListResponseDto, KeyResponseDto, KeyWithSecretResponseDto } from './key.response.dto.js';
 
 const DAY_MS = 86_400_000;
 const ID_PARAM = { name: 'id', description: 'The keyId (UUID) or the publicId' };
@@ -223,11 +224,16 @@ export class ApiKeysController {
   }
 
   @Get(':id/events')
-  @ApiOperation({ summary: "The key's history: every event with actor, time and what changed (hashes redacted)" })
+  @ApiOperation({
+    summary: "The key's history, oldest first unless order=desc: every event with its actor, time and what changed (`{from, to}` as in the audit log; hashes never shown)",
+  })
   @ApiParam(ID_PARAM)
+  @ApiOkResponse({ type: KeyHistoryPageResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  events(@Param('id') id: string, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<{ items: KeyHistoryItem[] }> {
-    return this.queries.execute(new KeyHistoryQuery(actorOf(principal), id));
+  events(@Param('id') id: string, @Query() query: KeyHistoryRequestDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<KeyHistoryPage> {
+    return this.queries.execute(
+      new KeyHistoryQuery(actorOf(principal), id, { order: query.order ?? 'asc', limit: query.limit ?? 100, cursor: query.cursor }),
+    );
   }
 
   private async revokeKey(
