@@ -3,6 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
+import type { QueryRunner } from 'typeorm';
+import { AuditActors1764000000014 } from '../../migrations/1764000000014-audit-actors.js';
 import request from 'supertest';
 import { AuditExporter } from '../../src/audit/index.js';
 import { ProjectionsService } from '../../src/event-store/index.js';
@@ -93,6 +95,27 @@ describe('audit rows that cannot lie', () => {
     expect(await count('audit_log')).toBe(chain.length);
     expect(await verify(intact)).toMatchObject({ ok: true, digest: { matches: true } });
   }, TIMEOUT);
+
+  it('migration 0014 on a database that has audit rows: the projection derives them again, with the actor fields, and old digests still match', async () => {
+    const before = ((await get('/admin/audit', { order: 'asc', limit: '1000' }).expect(200)).body as { items: { actor: unknown }[] }).items;
+    const client = await pool.connect();
+    try {
+      const q = { query: (sql: string) => client.query(sql) } as unknown as QueryRunner;
+      await client.query('BEGIN');
+      await new AuditActors1764000000014().down(q); // the table as the previous release had it…
+      await new AuditActors1764000000014().up(q); // …and the upgrade
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    expect(await count('audit_log')).toBe(0);
+    await settled();
+    expect(await count('audit_log')).toBe(chain.length);
+    const after = ((await get('/admin/audit', { order: 'asc', limit: '1000' }).expect(200)).body as { items: { actor: unknown }[] }).items;
+    expect(after).toEqual(before);
+    expect(after[1].actor).toEqual({ type: 'api-key', id: admin.id, publicId: expect.any(String), name: expect.any(String) });
+    expect(await verify(intact)).toMatchObject({ ok: true, checkedEvents: chain.length, digest: { matches: true } });
+  }, SETUP_TIMEOUT);
 
   // Before the edits: the last of them swaps in a table without triggers, which a rebuild keeps so.
   it('a rebuild swaps in a new table with the same indexes, triggers, owner and grants; the rows are the same', async () => {
