@@ -1,7 +1,7 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
+import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
 import { ORDERS, type Order } from '../../common/cursor.js';
+import { PageRequestDto } from '../../common/page.request.dto.js';
 import { DomainError, ValidationError, type FieldError } from '../../common/domain-error.js';
 import type { Actor, ActorRef, Changes } from '../../keys/index.js';
 
@@ -27,25 +27,11 @@ export class AuditFilterDto {
   @ApiPropertyOptional({ description: 'ISO 8601, exclusive' }) @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) to?: string;
 }
 
-export class AuditSearchDto extends AuditFilterDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit?: number;
-
+export class AuditSearchDto extends IntersectionType(AuditFilterDto, PageRequestDto) {
   @ApiPropertyOptional({ enum: ORDERS, default: 'desc', description: '`desc`: newest first (the default); `asc`: in chain order, oldest first' })
   @IsOptional()
   @IsIn(ORDERS)
   order?: Order;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page, unchanged (opaque; only with the same order)' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
 }
 
 export interface AuditFilter {
