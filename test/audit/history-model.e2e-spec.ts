@@ -269,6 +269,29 @@ describe('history and audit: one model, actors with their name at the time', () 
     expect(line).toMatchObject({ event: 'access.refused', actor: manager.publicId, actorType: 'api-key', actorId: manager.id, actorName: 'tenant manager' });
   }, TIMEOUT);
 
+  it('documents both 200 responses in OpenAPI: one actor schema, the change shape, order and cursor', async () => {
+    type Schema = { $ref?: string; allOf?: Schema[]; properties?: Record<string, Schema>; additionalProperties?: Schema; required?: string[]; items?: Schema };
+    type Operation = { parameters: { name: string }[]; responses: Record<string, { content?: Record<string, { schema: Schema }> }> };
+    const doc = (await request(sut.url).get('/docs-json').expect(200)).body as { paths: Record<string, { get: Operation }>; components: { schemas: Record<string, Schema> } };
+    const resolve = (schema: Schema): Schema => {
+      const one = schema.allOf?.[0] ?? schema;
+      return one.$ref ? doc.components.schemas[one.$ref.split('/').pop()!] : one;
+    };
+    const itemOf = (path: string): Schema => {
+      const operation = doc.paths[path].get;
+      expect(operation.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['order', 'limit', 'cursor']));
+      const page = resolve(operation.responses['200'].content!['application/json'].schema);
+      expect(Object.keys(page.properties!).sort()).toEqual(['items', 'nextCursor']);
+      return resolve(page.properties!.items.items!);
+    };
+    const event = itemOf('/admin/api-keys/{id}/events');
+    const entry = itemOf('/admin/audit');
+    for (const item of [event, entry]) {
+      expect(Object.keys(resolve(item.properties!.actor).properties!).sort()).toEqual(['id', 'name', 'publicId', 'type']);
+      expect(item.properties!.changes.additionalProperties!.required).toEqual(['from', 'to']);
+    }
+  }, TIMEOUT);
+
   it('shows the same actor fields in the CLI: JSON and tables', async () => {
     const shown = await cliJson<{ history: HistoryItem[] }>(['keys', 'show', keyId, '--json']);
     expect(shown.history).toEqual((await history()).items);
