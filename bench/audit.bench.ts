@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     const activeMs = performance.now() - started;
 
     progress('rebuilding the audit log (a new table, filled with COPY FREEZE, indexed, swapped in)');
-    const audit = new ProjectionRunner(new AuditLogProjection(), pool, store, 1000);
+    const audit = new ProjectionRunner(new AuditLogProjection(store), pool, store, 1000);
     await audit.init();
     started = performance.now();
     await audit.rebuild((n) => n % 200_000 === 0 && progress(`  ${fmt(n)} events`));

@@ -7,6 +7,7 @@ import { VerifyFailures1764000000008 } from './1764000000008-verify-failures.js'
 import { AccessAudit1764000000010 } from './1764000000010-access-audit.js';
 import { AuditLogAppendOnly1764000000011 } from './1764000000011-audit-log-append-only.js';
 import { PepperFingerprint1764000000012 } from './1764000000012-pepper-fingerprint.js';
+import { AuditActors1764000000014 } from './1764000000014-audit-actors.js';
 
 /** Every migration, in order. A new migration is added here as well as in its file. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   AccessAudit1764000000010,
   AuditLogAppendOnly1764000000011,
   PepperFingerprint1764000000012,
+  AuditActors1764000000014,
 ];

@@ -5,6 +5,7 @@ import type {
   ConsoleSession,
   FieldError,
   KeyHistoryItem,
+  KeyHistoryPage,
   KeyPage,
   KeyView,
   KeyWithSecret,
@@ -141,7 +142,17 @@ export const api = {
   revokeKey: async (id: string, reason: string) =>
     (await request<KeyView>('POST', `${keyPath(id)}/revoke`, { body: reason ? { reason } : {} })).data,
 
-  keyEvents: async (id: string) => (await request<{ items: KeyHistoryItem[] }>('GET', `${keyPath(id)}/events`)).data.items,
+  /** The whole history, newest first, a page at a time. */
+  keyEvents: async (id: string) => {
+    const items: KeyHistoryItem[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: KeyHistoryPage = (await request<KeyHistoryPage>('GET', `${keyPath(id)}/events${query({ order: 'desc', limit: 1000, cursor })}`)).data;
+      items.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    return items;
+  },
 
   searchAudit: async (filter: AuditFilter, cursor: string | null, limit = 50) =>
     (await request<AuditPage>('GET', `/admin/audit${query({ ...filter, cursor, limit })}`)).data,

@@ -1,16 +1,14 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from './api';
-import { clearActorCache, Loading } from './components';
+import { Loading } from './components';
 import { AuditPage } from './pages/audit';
 import { KeyDetailPage } from './pages/key-detail';
 import { KeysPage } from './pages/keys';
 import { SignInPage } from './pages/sign-in';
 import { Link, matchPath, navigate, usePath } from './router';
-import { onSignOut, session, signIn, signOut } from './session';
+import { session, signIn, signOut } from './session';
 import { useStore } from './store';
-
-onSignOut(clearActorCache);
 
 function titleFor(path: string): string {
   if (path.startsWith('/audit')) return 'Audit log';

@@ -1,10 +1,9 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
-import { api } from './api';
 import { exactTime, expiresSoon, relativeTime, shortId } from './format';
 import { session } from './session';
 import { createStore, useStore } from './store';
-import type { KeyStatus, KeyView } from './types';
+import type { Actor, KeyStatus, KeyView } from './types';
 
 /** Relative times ("2 minutes ago") move on by themselves: every time shown re-renders on this tick. */
 const clock = createStore(Date.now());
@@ -194,44 +193,25 @@ export function SecretDialog({ secret, keyView, onClose, rotated = false }: { se
   );
 }
 
-const actorCache = new Map<string, Promise<KeyView | null>>();
-
-/** An actor as a person reads it: the acting key's name and public id when this key may see it, else its id. */
-export function ActorLabel({ actor }: { actor: { type: string | null; id: string | null } | null }): JSX.Element {
+/**
+ * An actor as a person reads it: a key by the name it had when it acted and its publicId (both
+ * from the history, never looked up today); the CLI and the system by their id.
+ */
+export function ActorLabel({ actor }: { actor: Actor | null }): JSX.Element {
   const me = session.get().me;
-  const id = actor?.id ?? null;
-  const resolvable = actor?.type === 'api-key' && id !== null && me !== null && me.canManageKeys;
-  const [key, setKey] = useState<KeyView | null>(null);
-  useEffect(() => {
-    if (!resolvable || id === null) return;
-    let cached = actorCache.get(id);
-    if (cached === undefined) {
-      cached = api.getKey(id).catch(() => null);
-      actorCache.set(id, cached);
-    }
-    let live = true;
-    void cached.then((found) => live && setKey(found));
-    return () => {
-      live = false;
-    };
-  }, [id, resolvable]);
-  if (actor === null || id === null) return <span class="muted">unknown</span>;
-  if (actor.type !== 'api-key') return <span class="actor">{actor.type === 'system' ? 'system' : id}</span>;
-  const isMe = me?.keyId === id;
+  if (actor === null || actor.id === null) return <span class="muted">unknown</span>;
+  if (actor.type !== 'api-key') return <span class="actor">{actor.id}</span>;
+  const isMe = me?.keyId === actor.id;
   return (
-    <span class="actor" title={`API key ${id}`}>
-      {key ? (
+    <span class="actor" title={`API key ${actor.id}`}>
+      {actor.publicId !== null ? (
         <>
-          {key.name} <code>{key.publicId}</code>
+          {actor.name} <code>{actor.publicId}</code>
         </>
       ) : (
-        <code>{shortId(id)}</code>
+        <code>{shortId(actor.id)}</code>
       )}
       {isMe && <span class="muted"> (you)</span>}
     </span>
   );
-}
-
-export function clearActorCache(): void {
-  actorCache.clear();
 }

@@ -1,5 +1,7 @@
 // Times, sizes and values as the console shows them.
 
+import type { Changes } from './types';
+
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 const exact = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'long' });
 
@@ -48,18 +50,11 @@ export function formatValue(value: unknown): string {
   return typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
 }
 
-/** An event's `changes` as lines: `{from, to}` pairs read "field: a → b", anything else "field: value". */
-export function describeChanges(changes: Record<string, unknown>): string[] {
-  const lines: string[] = [];
-  for (const [field, value] of Object.entries(changes)) {
-    if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'to' in value) {
-      const { from, to } = value as { from?: unknown; to: unknown };
-      lines.push(from === undefined || from === null ? `${field}: ${formatValue(to)}` : `${field}: ${formatValue(from)} → ${formatValue(to)}`);
-    } else {
-      lines.push(`${field}: ${formatValue(value)}`);
-    }
-  }
-  return lines;
+/** An event's `changes` as lines: "field: a → b", or "field: b" where there was nothing before. */
+export function describeChanges(changes: Changes): string[] {
+  return Object.entries(changes).map(([field, { from, to }]) =>
+    from === null ? `${field}: ${formatValue(to)}` : `${field}: ${formatValue(from)} → ${formatValue(to)}`,
+  );
 }
 
 export function shortId(id: string): string {

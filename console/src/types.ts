@@ -26,10 +26,16 @@ export interface KeyPage {
   nextCursor: string | null;
 }
 
+/** Who wrote an event: a key with its publicId and its name when it acted; `cli:<user>` or `system:<part>` otherwise. */
 export interface Actor {
   type: string | null;
   id: string | null;
+  publicId: string | null;
+  name: string | null;
 }
+
+/** What an event changed: `{field: {from, to}}`, the same in the history and the audit log. */
+export type Changes = Record<string, { from: unknown; to: unknown }>;
 
 export interface KeyHistoryItem {
   type: string;
@@ -37,11 +43,17 @@ export interface KeyHistoryItem {
   position: number;
   occurredAt: string;
   recordedAt: string;
-  actor: { type: string; id: string } | null;
+  actor: Actor | null;
   requestId: string | null;
   ip: string | null;
   userAgent: string | null;
-  changes: Record<string, unknown>;
+  reason: string | null;
+  changes: Changes;
+}
+
+export interface KeyHistoryPage {
+  items: KeyHistoryItem[];
+  nextCursor: string | null;
 }
 
 export interface AuditEntry {
@@ -58,7 +70,7 @@ export interface AuditEntry {
   ip: string | null;
   userAgent: string | null;
   reason: string | null;
-  changes: Record<string, unknown>;
+  changes: Changes;
   chainHash: string;
 }
 
@@ -104,7 +116,7 @@ export interface TailEvent {
   publicId: string | null;
   tenantId: string | null;
   name: string | null;
-  actor: { type: string; id: string } | null;
+  actor: Actor | null;
   recordedAt: string;
 }
 

@@ -56,6 +56,19 @@ export class AccessLog {
 
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
+  /**
+   * The caller as a log line names it, with the fields the history and the audit log give an actor:
+   * `actor` (the publicId, as the guard's own lines have it), `actorType`, `actorId` (the keyId)
+   * and `actorName`, the key's name now, which is its name at the time of the line. A lookup that
+   * fails leaves the name null rather than hold up the answer.
+   */
+  async actorFields(principal: ApiKeyPrincipal): Promise<{ actor: string; actorType: 'api-key'; actorId: string; actorName: string | null }> {
+    const actorName = await this.pool
+      .query<{ name: string }>('SELECT name FROM api_keys WHERE key_id = $1', [principal.keyId])
+      .then(({ rows }) => rows[0]?.name ?? null, () => null);
+    return { actor: principal.publicId, actorType: 'api-key', actorId: principal.keyId, actorName };
+  }
+
   async record(record: AccessRecord): Promise<void> {
     const write = this.pool
       .query(

@@ -27,8 +27,11 @@ export class AccessInterceptor implements NestInterceptor {
       catchError((error: unknown) => {
         const { statusCode, code } = toErrorBody(error);
         if (!RECORDED_REFUSALS.has(statusCode)) return throwError(() => error);
-        this.logger.warn(refusalLogRecord(request, statusCode, code, principal.publicId));
-        return from(this.log.record(accessRecord(request, principal, 'refused', statusCode, code))).pipe(mergeMap(() => throwError(() => error)));
+        const refused = async (): Promise<void> => {
+          this.logger.warn({ ...refusalLogRecord(request, statusCode, code, principal.publicId), ...(await this.log.actorFields(principal)) });
+          await this.log.record(accessRecord(request, principal, 'refused', statusCode, code));
+        };
+        return from(refused()).pipe(mergeMap(() => throwError(() => error)));
       }),
     );
   }

@@ -13,7 +13,8 @@ export interface TailEvent {
   tenantId: string | null;
   /** The key's current name. */
   name: string | null;
-  actor: { type: string; id: string } | null;
+  /** As the history and audit log name it; a key's publicId and name as they are now, which is when it acted. */
+  actor: { type: string; id: string; publicId: string | null; name: string | null } | null;
   recordedAt: string;
 }
 
@@ -47,6 +48,7 @@ interface EventRow {
 }
 
 const KEY_STREAM = /^key-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** A reconnecting client, or this process after a LISTEN reconnect, replays at most this many events. */
 export const CATCH_UP_LIMIT = 1000;
 const BATCH_DELAY_MS = 15;
@@ -188,9 +190,10 @@ export class LiveTail implements OnModuleInit, BeforeApplicationShutdown {
     return this.enrich(rows);
   }
 
-  /** Adds each key's tenant, public id and name from the read model (written in the event's own transaction). */
+  /** Adds each key's and acting key's tenant, public id and name from the read model (written in the event's own transaction). */
   private async enrich(rows: EventRow[]): Promise<TailEvent[]> {
-    const keyIds = [...new Set(rows.map((r) => KEY_STREAM.exec(r.stream_id)?.[1]).filter((id): id is string => id !== undefined))];
+    const named = rows.flatMap((r) => [KEY_STREAM.exec(r.stream_id)?.[1], r.actor?.type === 'api-key' ? r.actor.id : undefined]);
+    const keyIds = [...new Set(named.filter((id): id is string => typeof id === 'string' && UUID.test(id)))];
     const keys = new Map<string, { public_id: string; tenant_id: string; name: string }>();
     if (keyIds.length > 0) {
       const { rows: found } = await this.pool.query<{ key_id: string; public_id: string; tenant_id: string; name: string }>(
@@ -203,6 +206,7 @@ export class LiveTail implements OnModuleInit, BeforeApplicationShutdown {
       const keyId = KEY_STREAM.exec(row.stream_id)?.[1] ?? null;
       const key = keyId === null ? undefined : keys.get(keyId);
       const actor = row.actor;
+      const actorKey = actor?.type === 'api-key' && typeof actor.id === 'string' ? keys.get(actor.id) : undefined;
       return {
         position: row.position,
         type: row.type,
@@ -211,7 +215,10 @@ export class LiveTail implements OnModuleInit, BeforeApplicationShutdown {
         publicId: key?.public_id ?? null,
         tenantId: key?.tenant_id ?? null,
         name: key?.name ?? null,
-        actor: actor && typeof actor.type === 'string' && typeof actor.id === 'string' ? { type: actor.type, id: actor.id } : null,
+        actor:
+          actor && typeof actor.type === 'string' && typeof actor.id === 'string'
+            ? { type: actor.type, id: actor.id, publicId: actorKey?.public_id ?? null, name: actorKey?.name ?? null }
+            : null,
         recordedAt: row.recorded_at.toISOString(),
       };
     });

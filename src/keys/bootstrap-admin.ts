@@ -6,7 +6,7 @@ import type { Pool } from 'pg';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { PG_POOL } from '../database/database.tokens.js';
-import { SYSTEM_ACTOR } from './command-context.js';
+import { systemActor } from './command-context.js';
 import { CreateKeyCommand } from './commands/create-key/create-key.command.js';
 
 export const BOOTSTRAP_TENANT = 'platform';
@@ -38,7 +38,7 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
       const created = await this.commands.execute(
         new CreateKeyCommand(
           { tenantId: BOOTSTRAP_TENANT, name: 'bootstrap admin', scopes: ['admin'] },
-          { actor: SYSTEM_ACTOR, requestId: 'bootstrap' },
+          { actor: systemActor('bootstrap'), requestId: 'bootstrap' },
         ),
       );
       const file = join(this.config.dataDir, 'bootstrap-admin.key');

@@ -20,6 +20,11 @@ export interface CommandContext {
 
 export const SYSTEM_ACTOR: Actor = Object.freeze({ type: 'system', id: 'system', tenantId: null, scopes: null });
 
+/** keyledger itself, naming the part that acts (`system:expiry-sweeper`), so the history and audit log say which. */
+export function systemActor(part: string): Actor {
+  return Object.freeze({ ...SYSTEM_ACTOR, id: `system:${part}` });
+}
+
 export function eventMetadata(ctx: CommandContext): EventMetadata {
   return {
     actor: { type: ctx.actor.type, id: ctx.actor.id },

@@ -9,7 +9,7 @@ import { ApiKey } from './domain/api-key.aggregate.js';
 import { KeyNotFoundError } from './domain/api-key.errors.js';
 import { readKeyEvent, serializeKeyEvent, type StoredKeyEvent } from './domain/key-events.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PUBLIC_ID = /^[0-9A-Za-z]{12}$/;
 
 export function toKeyEvent(event: RecordedEvent): StoredKeyEvent {

@@ -14,7 +14,7 @@ import { auditSettled, bearer, download, parseCsv, uniqueTenant, walkAudit, type
 
 const CSV_HEADER = [
   'seq', 'position', 'recordedAt', 'occurredAt', 'type', 'keyId', 'publicId', 'tenantId',
-  'actorType', 'actorId', 'requestId', 'ip', 'userAgent', 'reason', 'changes', 'chainHash',
+  'actorType', 'actorId', 'actorPublicId', 'actorName', 'requestId', 'ip', 'userAgent', 'reason', 'changes', 'chainHash',
 ];
 
 const HISTORY = 4_000;
@@ -107,6 +107,7 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
       expect(cell('recordedAt')).toBe(items[i].recordedAt);
       expect(cell('chainHash')).toBe(items[i].chainHash);
       expect(JSON.parse(cell('changes'))).toEqual(items[i].changes);
+      expect([cell('actorType'), cell('actorId'), cell('actorPublicId') || null, cell('actorName') || null]).toEqual(Object.values(items[i].actor));
     }
   }, TIMEOUT);
 

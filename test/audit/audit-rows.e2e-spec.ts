@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Pool } from 'pg';
+import type { QueryRunner } from 'typeorm';
+import { AuditActors1764000000014 } from '../../migrations/1764000000014-audit-actors.js';
 import request from 'supertest';
 import { AuditExporter } from '../../src/audit/index.js';
 import { ProjectionsService } from '../../src/event-store/index.js';
@@ -95,6 +97,27 @@ describe('audit rows that cannot lie', () => {
     expect(await verify(intact)).toMatchObject({ ok: true, digest: { matches: true } });
   }, TIMEOUT);
 
+  it('migration 0014 on a database that has audit rows: the projection derives them again, with the actor fields, and old digests still match', async () => {
+    const before = ((await get('/admin/audit', { order: 'asc', limit: '1000' }).expect(200)).body as { items: { actor: unknown }[] }).items;
+    const client = await pool.connect();
+    try {
+      const q = { query: (sql: string) => client.query(sql) } as unknown as QueryRunner;
+      await client.query('BEGIN');
+      await new AuditActors1764000000014().down(q); // the table as the previous release had it…
+      await new AuditActors1764000000014().up(q); // …and the upgrade
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    expect(await count('audit_log')).toBe(0);
+    await settled();
+    expect(await count('audit_log')).toBe(chain.length);
+    const after = ((await get('/admin/audit', { order: 'asc', limit: '1000' }).expect(200)).body as { items: { actor: unknown }[] }).items;
+    expect(after).toEqual(before);
+    expect(after[1].actor).toEqual({ type: 'api-key', id: admin.id, publicId: expect.any(String), name: expect.any(String) });
+    expect(await verify(intact)).toMatchObject({ ok: true, checkedEvents: chain.length, digest: { matches: true } });
+  }, SETUP_TIMEOUT);
+
   // Before the edits: the last of them swaps in a table without triggers, which a rebuild keeps so.
   it('a rebuild swaps in a new table with the same indexes, triggers, owner and grants; the rows are the same', async () => {
     const role = `keyledger_test_reader_${randomBytes(4).toString('hex')}`;
@@ -168,6 +191,8 @@ describe('audit rows that cannot lie', () => {
   describe('an edited audit row is reported at its position, as an edited event is', () => {
     const edits: [string, string, () => number, string][] = [
       ['actor_id', `SET actor_id = 'attacker'`, () => positionOf('key.created', 'a1'), 'actor_id'],
+      ["the actor's name at the time", `SET actor_name = 'someone else'`, () => positionOf('key.created', 'a1'), 'actor_name'],
+      ["the actor's publicId", `SET actor_public_id = NULL`, () => positionOf('key.revoked', 'a2'), 'actor_public_id'],
       ['reason', `SET reason = 'routine clean-up'`, () => positionOf('key.revoked', 'a2'), 'reason'],
       ['ip', `SET ip = '198.51.100.7'`, () => positionOf('key.updated', 'a1'), 'ip'],
       ['actor_type and user_agent together', `SET actor_type = 'system', user_agent = 'cron'`, () => positionOf('key.updated', 'a1'), 'actor_type, user_agent'],

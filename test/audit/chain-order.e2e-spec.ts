@@ -99,7 +99,7 @@ describe('chain order across a power of ten of transaction ids (99 → 100)', ()
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      await new AuditLogProjection().apply(client, inXidOrder);
+      await new AuditLogProjection(new EventStore(pool)).apply(client, inXidOrder);
       await client.query('COMMIT');
     } finally {
       client.release();
@@ -112,7 +112,7 @@ describe('chain order across a power of ten of transaction ids (99 → 100)', ()
   // Regression: readAll once ordered by its `transaction_id::text` output column, so '100' sorted
   // before '99', the runner re-read an applied event and halted on the duplicate audit row.
   it('the audit projection applies them by the xid8 value and does not halt', async () => {
-    const runner = new ProjectionRunner(new AuditLogProjection(), pool, new EventStore(pool), 1000);
+    const runner = new ProjectionRunner(new AuditLogProjection(new EventStore(pool)), pool, new EventStore(pool), 1000);
     await runner.init();
     await runner.wake();
     const status = await runner.status();

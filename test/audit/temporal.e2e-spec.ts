@@ -112,7 +112,7 @@ describe('temporal queries: activeAt and asOf at the exact boundaries', () => {
     const key = await create();
     await as('post', `/admin/api-keys/${key.id}/rotate`).send({ gracePeriodSeconds: 90 }).expect(200);
     const rotation = (await history(key.id)).find((e) => e.type === 'key.rotated')!;
-    const graceEndsAt = rotation.changes.graceEndsAt as string;
+    const graceEndsAt = (rotation.changes.graceEndsAt as { to: string }).to;
     expect(Date.parse(graceEndsAt) - Date.parse(rotation.occurredAt)).toBe(90_000);
 
     const view = async (at: string) => (await asOf(key.id, at).expect(200)).body as { graceEndsAt: string | null; version: number; status: string };

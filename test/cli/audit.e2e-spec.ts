@@ -6,7 +6,7 @@ interface AuditJson {
   keyId: string;
   publicId: string;
   tenantId: string;
-  actor: { type: string; id: string };
+  actor: { type: string; id: string; publicId: string | null; name: string | null };
   reason: string | null;
 }
 
@@ -39,7 +39,7 @@ describe('keyledger audit', () => {
     ]);
     for (const e of entries) {
       expect(e.tenantId).toBe(tenant);
-      expect(e.actor).toEqual({ type: 'cli', id: expect.stringMatching(/^cli:.+/) });
+      expect(e.actor).toEqual({ type: 'cli', id: expect.stringMatching(/^cli:.+/), publicId: null, name: null });
     }
     expect(entries[0].reason).toBe('rotated out');
     expect(entries.map((e) => e.seq)).toEqual([...entries.map((e) => e.seq)].sort((a, b) => b - a));

@@ -109,10 +109,10 @@ describe('keyledger keys', () => {
     expect(json).toMatchObject({ id: revoked.id, status: 'revoked', version: 2 });
     expect(json.history.map((e) => e.type)).toEqual(['key.created', 'key.revoked']);
     for (const event of json.history) {
-      expect(event.actor).toEqual({ type: 'cli', id: expect.stringMatching(/^cli:.+/) });
+      expect(event.actor).toEqual({ type: 'cli', id: expect.stringMatching(/^cli:.+/), publicId: null, name: null });
       expect(event.userAgent).toMatch(/^keyledger-cli\//);
     }
-    expect(json.history[1].changes).toEqual({ reason: 'leaked in a test' });
+    expect(json.history[1]).toMatchObject({ reason: 'leaked in a test', changes: { status: { from: 'active', to: 'revoked' } } });
     expect(human.stdout).toMatch(/^status\s+REVOKED$/m);
     expect(human.stdout).toMatch(/key\.revoked\s+cli:\S+\s+reason: leaked in a test/);
   }, CLI_TEST_TIMEOUT);

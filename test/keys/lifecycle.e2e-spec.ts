@@ -247,21 +247,27 @@ describe('key lifecycle: PATCH, rotate, expire, revoke, DELETE and history', () 
         ['key.revoked', 4],
       ]);
       for (const item of items) {
-        expect(item.actor).toEqual({ type: 'api-key', id: admin.id });
+        expect(item.actor).toEqual({ type: 'api-key', id: admin.id, publicId: admin.publicId, name: 'test key' });
         expect(item.ip).toBe('127.0.0.1');
         expect(item.userAgent).toBe(UA);
         expect(typeof item.occurredAt).toBe('string');
         expect(typeof item.recordedAt).toBe('string');
       }
       expect(items.slice(1).map((e) => e.requestId)).toEqual(['req-update', 'req-rotate', 'req-revoke']);
-      expect(items[0].changes).toMatchObject({ keyId: key.id, publicId: key.publicId, name: 'lifecycle', scopes: ['invoices:read'], tags: { plan: 'free' } });
+      expect(items[0].changes).toEqual({
+        name: { from: null, to: 'lifecycle' },
+        scopes: { from: null, to: ['invoices:read'] },
+        tags: { from: null, to: { plan: 'free' } },
+        expiresAt: { from: null, to: expect.any(String) },
+      });
       expect(items[1].changes).toEqual({
         name: { from: 'lifecycle', to: 'renamed' },
         scopes: { from: ['invoices:read'], to: ['invoices:write'] },
         tags: { from: { plan: 'free' }, to: { plan: 'pro' } },
       });
-      expect(items[2].changes).toEqual({ graceEndsAt: expect.any(String), expiresAt: expect.any(String) });
-      expect(items[3].changes).toEqual({ reason: 'rotated out' });
+      const expiresAt = (items[0].changes as { expiresAt: { to: string } }).expiresAt.to;
+      expect(items[2].changes).toEqual({ graceEndsAt: { from: null, to: expect.any(String) }, expiresAt: { from: expiresAt, to: expiresAt } });
+      expect(items[3]).toMatchObject({ reason: 'rotated out', changes: { status: { from: 'active', to: 'revoked' } } });
     });
 
     it('shows no secret hash anywhere', () => {

@@ -4,11 +4,8 @@ import { api, ApiError } from '../api';
 import { ActorLabel, Alert, Chips, ExpiryCell, Loading, SecretDialog, StatusBadge, TagChips, Time } from '../components';
 import { describeChanges } from '../format';
 
-/** The created event repeats the ids shown above it; the timeline shows what it set. */
-const SHOWN_ABOVE = new Set(['keyId', 'publicId', 'tenantId']);
-
 function changeLines(event: KeyHistoryItem): string[] {
-  return describeChanges(Object.fromEntries(Object.entries(event.changes).filter(([field]) => !SHOWN_ABOVE.has(field))));
+  return [...(event.reason ? [`reason: ${event.reason}`] : []), ...describeChanges(event.changes)];
 }
 import { EditDialog, ExpireDialog, RevokeDialog, RotateDialog } from '../key-dialogs';
 import { patchKey } from '../keys-store';
@@ -161,7 +158,7 @@ export function KeyDetailPage({ id }: { id: string }): JSX.Element {
         <Loading label="Loading the history…" />
       ) : (
         <ol class="timeline" aria-labelledby="timeline-title">
-          {[...events].reverse().map((event) => (
+          {events.map((event) => (
             <li key={event.position} data-event-type={event.type}>
               <div class="timeline-head">
                 <span class={`event-type event-${event.type.replace('key.', '')}`}>{EVENT_LABELS[event.type] ?? event.type}</span>

@@ -21,8 +21,9 @@ export class AccessSearchRequestDto extends PickType(AuditSearchDto, ['from', 't
   @IsIn(['allowed', 'refused'])
   outcome?: 'allowed' | 'refused';
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page, unchanged (opaque)' })
   @IsOptional()
-  @Matches(/^\d{1,18}$/, { message: 'cursor is not a cursor this API returned; pass nextCursor unchanged' })
+  @IsString()
+  @MaxLength(200)
   cursor?: string;
 }

@@ -18,7 +18,7 @@ const entry: AuditEntry = {
   keyId: '0b9c8f0e-4c1e-4d5e-9a57-3f2d8c1b7a60',
   publicId: 'Ab3dEf9hJk2m',
   tenantId: 't-1',
-  actor: { type: 'api-key', id: 'actor-1' },
+  actor: { type: 'api-key', id: 'actor-1', publicId: 'Zz9yXw8vUt7s', name: 'ops, "night" key' },
   requestId: 'req-1',
   ip: '203.0.113.7',
   userAgent: 'curl/8.5',
@@ -32,7 +32,7 @@ function copyRow(e: AuditEntry, changesText = JSON.stringify(e.changes)): string
   const pgTime = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 23)}+00`;
   return [
     e.seq, e.position, pgTime(e.recordedAt), pgTime(e.occurredAt), e.keyId, e.chainHash,
-    e.type, e.publicId, e.tenantId, e.actor.type, e.actor.id, e.requestId, e.ip, e.userAgent, e.reason, changesText,
+    e.type, e.publicId, e.tenantId, e.actor.type, e.actor.id, e.actor.publicId, e.actor.name, e.requestId, e.ip, e.userAgent, e.reason, changesText,
   ].map(copyField).join('\t');
 }
 
@@ -47,7 +47,7 @@ function awkward(text: string): AuditEntry {
     keyId: null,
     publicId: text,
     tenantId: null,
-    actor: { type: null, id: text },
+    actor: { type: null, id: text, publicId: null, name: text },
     requestId: text,
     ip: null,
     userAgent: text,
@@ -72,7 +72,7 @@ describe('ndjsonLine', () => {
   });
 
   it('refuses a row with the wrong number of fields rather than shift every column', () => {
-    expect(() => ndjsonLine(`${copyRow(entry)}\textra`)).toThrow(/17 fields, expected 16/);
+    expect(() => ndjsonLine(`${copyRow(entry)}\textra`)).toThrow(/19 fields, expected 18/);
   });
 });
 
@@ -83,11 +83,11 @@ describe('csvLine', () => {
     expect(line).toBe(
       [
         '12', '40', entry.recordedAt, entry.occurredAt, '"say ""hi"", then\nleave"', '', "'-1", '', '', '"say ""hi"", then\nleave"',
-        '"say ""hi"", then\nleave"', '', '"say ""hi"", then\nleave"', `"'=HYPERLINK(""x"")"`,
+        '', '"say ""hi"", then\nleave"', '"say ""hi"", then\nleave"', '', '"say ""hi"", then\nleave"', `"'=HYPERLINK(""x"")"`,
         '"{""name"":{""from"":""say \\""hi\\"", then\\nleave"",""to"":null}}"', entry.chainHash,
       ].join(',') + '\r\n',
     );
-    expect(CSV_HEADER.split(',')).toHaveLength(16);
+    expect(CSV_HEADER.split(',')).toHaveLength(18);
   });
 });
 

@@ -16,16 +16,16 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
  * COPY's escapes are undone).
  */
 export const EXPORT_COLUMNS = `seq, position, recorded_at, occurred_at, key_id, encode(chain_hash, 'hex'),
-  event_type, public_id, tenant_id, actor_type, actor_id, request_id, ip, user_agent, reason, changes`;
+  event_type, public_id, tenant_id, actor_type, actor_id, actor_public_id, actor_name, request_id, ip, user_agent, reason, changes`;
 
 const enum F {
   Seq, Position, RecordedAt, OccurredAt, KeyId, ChainHash,
-  Type, PublicId, TenantId, ActorType, ActorId, RequestId, Ip, UserAgent, Reason, Changes,
+  Type, PublicId, TenantId, ActorType, ActorId, ActorPublicId, ActorName, RequestId, Ip, UserAgent, Reason, Changes,
 }
 const FIELDS = F.Changes + 1;
 
 export const CSV_HEADER =
-  'seq,position,recordedAt,occurredAt,type,keyId,publicId,tenantId,actorType,actorId,requestId,ip,userAgent,reason,changes,chainHash\r\n';
+  'seq,position,recordedAt,occurredAt,type,keyId,publicId,tenantId,actorType,actorId,actorPublicId,actorName,requestId,ip,userAgent,reason,changes,chainHash\r\n';
 
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNSAFE = /["\x00-\x08\x0a-\x1f]/;
@@ -67,7 +67,8 @@ export function ndjsonLine(row: string): string {
     `{"seq":${f[F.Seq]},"position":${f[F.Position]},"recordedAt":"${copyTimestamp(f[F.RecordedAt])}","occurredAt":"${copyTimestamp(f[F.OccurredAt])}",` +
     `"type":${jsonString(f[F.Type], plain)},"keyId":${f[F.KeyId] === '\\N' ? 'null' : `"${f[F.KeyId]}"`},` +
     `"publicId":${jsonString(f[F.PublicId], plain)},"tenantId":${jsonString(f[F.TenantId], plain)},` +
-    `"actor":{"type":${jsonString(f[F.ActorType], plain)},"id":${jsonString(f[F.ActorId], plain)}},` +
+    `"actor":{"type":${jsonString(f[F.ActorType], plain)},"id":${jsonString(f[F.ActorId], plain)},` +
+    `"publicId":${jsonString(f[F.ActorPublicId], plain)},"name":${jsonString(f[F.ActorName], plain)}},` +
     `"requestId":${jsonString(f[F.RequestId], plain)},"ip":${jsonString(f[F.Ip], plain)},"userAgent":${jsonString(f[F.UserAgent], plain)},` +
     `"reason":${jsonString(f[F.Reason], plain)},"changes":${copyText(f[F.Changes])},"chainHash":"${f[F.ChainHash]}"}\n`
   );
@@ -86,7 +87,7 @@ export function csvLine(row: string): string {
   const v = (i: F): string | null => copyValue(f[i]);
   const cells = [
     f[F.Seq], f[F.Position], copyTimestamp(f[F.RecordedAt]), copyTimestamp(f[F.OccurredAt]), v(F.Type), v(F.KeyId), v(F.PublicId), v(F.TenantId),
-    v(F.ActorType), v(F.ActorId), v(F.RequestId), v(F.Ip), v(F.UserAgent), v(F.Reason), v(F.Changes), f[F.ChainHash],
+    v(F.ActorType), v(F.ActorId), v(F.ActorPublicId), v(F.ActorName), v(F.RequestId), v(F.Ip), v(F.UserAgent), v(F.Reason), v(F.Changes), f[F.ChainHash],
   ];
   return `${cells.map(csvCell).join(',')}\r\n`;
 }

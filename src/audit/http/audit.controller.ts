@@ -8,12 +8,12 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.js';
 import type { Actor } from '../../keys/index.js';
 import { AuditExporter } from '../export/audit-exporter.js';
+import { AuditPageResponseDto } from './audit.response.dto.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../export/export-format.js';
 import { AuditFilterDto, AuditSearchDto, type AuditFilter } from '../queries/audit-filter.js';
 import { AuditReader, type AuditDigest, type AuditPage } from '../queries/audit-reader.js';
 import { ChainVerifier, type VerifyResult } from '../queries/chain-verifier.js';
 import { AuditDigestResponseDto, AuditVerifyResponseDto } from './audit-chain.response.dto.js';
-import { AuditPageResponseDto } from './audit-page.response.dto.js';
 
 class AuditExportDto extends AuditFilterDto {
   @ApiPropertyOptional({ enum: EXPORT_FORMATS, default: 'ndjson' }) @IsOptional() @IsIn(EXPORT_FORMATS) format?: ExportFormat;
@@ -56,11 +56,11 @@ export class AuditController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Audit entries, newest first, keyset-paginated' })
+  @ApiOperation({ summary: 'Audit entries, newest first unless order=asc, keyset-paginated with an opaque cursor' })
   @ApiOkResponse({ type: AuditPageResponseDto })
   @ApiErrorResponses(400)
   search(@Query() q: AuditSearchDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<AuditPage> {
-    return this.reader.search(actorOf(principal), filterOf(q), q.limit ?? 100, q.cursor);
+    return this.reader.search(actorOf(principal), filterOf(q), q.limit ?? 100, q.cursor, q.order ?? 'desc');
   }
 
   @Get('export')

@@ -1,40 +1,11 @@
-import { Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
-import { keyIdOfStream } from '@keyledger/nestjs';
-import { AsyncProjection, type Projection, type ProjectionReplay, type RecordedEvent } from '../../event-store/index.js';
-import { occurredAt as occurredAtOf, toKeyEvent, type StoredKeyEvent } from '../../keys/index.js';
+import { keyIdOfStream, keyStreamId } from '@keyledger/nestjs';
+import { AsyncProjection, EventStore, type Projection, type ProjectionReplay, type RecordedEvent } from '../../event-store/index.js';
+import { actorKeyId, compareChainOrder, KeyTimeline, type Changes } from '../../keys/index.js';
 import { counter } from '../../observability/index.js';
 import { copyIn, copyLine } from '../../database/copy-in.js';
-import { detached } from '../../database/copy-out.js';
 import { GENESIS, nextChainHash } from '../audit-chain.js';
-
-
-interface KeyIdentity {
-  publicId: string;
-  tenantId: string;
-}
-
-/** What an event changed, for people reading the audit log: before and after where the event says so. */
-function describe(event: StoredKeyEvent): { changes: Record<string, unknown>; reason: string | null } {
-  switch (event.type) {
-    case 'unreadable': // its row carries the stored type; the chain covers it whole (see unreadable_events)
-      return { changes: {}, reason: null };
-    case 'key.created': {
-      const p = event.payload;
-      return {
-        changes: { name: { from: null, to: p.name }, scopes: { from: null, to: p.scopes }, tags: { from: null, to: p.tags }, expiresAt: { from: null, to: p.expiresAt } },
-        reason: null,
-      };
-    }
-    case 'key.rotated':
-      return { changes: { secret: 'rotated', graceEndsAt: event.payload.graceEndsAt, expiresAt: { to: event.payload.expiresAt } }, reason: null };
-    case 'key.updated':
-      return { changes: { ...event.payload.changes }, reason: null };
-    case 'key.expired':
-    case 'key.revoked':
-      return { changes: {}, reason: event.payload.reason };
-  }
-}
 
 function str(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
@@ -54,11 +25,14 @@ export interface DerivedAuditRow {
   tenantId: string | null;
   actorType: string | null;
   actorId: string | null;
+  /** The acting key's publicId and name as its own events had them when it acted (null for the CLI and the system). */
+  actorPublicId: string | null;
+  actorName: string | null;
   requestId: string | null;
   ip: string | null;
   userAgent: string | null;
   reason: string | null;
-  changes: Record<string, unknown>;
+  changes: Changes;
   chainHash: Buffer;
   /** Not a column: why this code cannot read the event (unknown type or schema version), if so. */
   unreadable?: string;
@@ -66,59 +40,49 @@ export interface DerivedAuditRow {
 
 const COLUMNS = [
   'seq', 'position', 'recorded_at', 'occurred_at', 'event_type', 'stream_id', 'key_id', 'public_id', 'tenant_id',
-  'actor_type', 'actor_id', 'request_id', 'ip', 'user_agent', 'reason', 'changes', 'chain_hash',
+  'actor_type', 'actor_id', 'request_id', 'ip', 'user_agent', 'reason', 'changes', 'chain_hash', 'actor_public_id', 'actor_name',
 ] as const;
 
 /**
- * Derives the audit rows of events in chain order, carrying the chain, the row number and the
- * identity (publicId, tenant) of each key from one event to the next. The projection writes what
- * it derives; the verifier (queries/chain-verifier.ts) derives the same rows and compares.
+ * Derives the audit rows of events in chain order, carrying the chain, the row number and every
+ * key's state (KeyTimeline: identity, name, expiry, for the changes and the actor's name) from one
+ * event to the next. The projection writes what it derives; the verifier
+ * (queries/chain-verifier.ts) derives the same rows and compares.
  */
 export class AuditRows {
   constructor(
     private seq: number,
     private chain: Buffer,
-    private readonly identities: Map<string, KeyIdentity>,
+    private readonly timeline: KeyTimeline,
   ) {}
 
   /** The row of the next event in chain order. */
   next(e: RecordedEvent): DerivedAuditRow {
     this.chain = nextChainHash(this.chain, e);
     this.seq += 1;
-    const keyId = keyIdOfStream(e.streamId) ?? null;
-    let described: { changes: Record<string, unknown>; reason: string | null } = { changes: {}, reason: null };
-    let occurredAt: string | Date = e.recordedAt;
-    let unreadable: string | undefined;
-    if (keyId !== null) {
-      const event = toKeyEvent(e);
-      described = describe(event);
-      occurredAt = occurredAtOf(event, e);
-      if (event.type === 'unreadable') unreadable = event.problem;
-      // Kept for the whole replay: a copy of the id, not a slice pinning its COPY chunk (see detached).
-      if (event.type === 'key.created') this.identities.set(detached(keyId), { publicId: event.payload.publicId, tenantId: event.payload.tenantId });
-    }
-    const identity = keyId === null ? undefined : this.identities.get(keyId);
-    if (keyId !== null && identity === undefined) throw new Error(`audit-log: ${e.type} at position ${e.position} for key ${keyId}, which has no key.created`);
-    const actor = e.metadata.actor as { type?: unknown; id?: unknown } | undefined;
+    const entry = this.timeline.apply(e);
+    if (entry.keyId !== null && entry.publicId === null) throw new Error(`audit-log: ${e.type} at position ${e.position} for key ${entry.keyId}, which has no key.created`);
     return {
       seq: this.seq,
       position: e.position,
       recordedAt: e.recordedAt,
-      occurredAt,
+      occurredAt: entry.occurredAt,
       eventType: e.type,
       streamId: e.streamId,
-      keyId,
-      publicId: identity?.publicId ?? null,
-      tenantId: identity?.tenantId ?? null,
-      actorType: str(actor?.type),
-      actorId: str(actor?.id),
+      keyId: entry.keyId,
+      publicId: entry.publicId,
+      tenantId: entry.tenantId,
+      actorType: entry.actor.type,
+      actorId: entry.actor.id,
+      actorPublicId: entry.actor.publicId,
+      actorName: entry.actor.name,
       requestId: str(e.metadata.requestId),
       ip: str(e.metadata.ip),
       userAgent: str(e.metadata.userAgent),
-      reason: described.reason,
-      changes: described.changes,
+      reason: entry.reason,
+      changes: entry.changes,
       chainHash: this.chain,
-      ...(unreadable === undefined ? {} : { unreadable }),
+      ...(entry.unreadable === undefined ? {} : { unreadable: entry.unreadable.problem }),
     };
   }
 
@@ -130,7 +94,7 @@ export class AuditRows {
       const r = this.next(e);
       rows += copyLine([
         r.seq, r.position, r.recordedAt, r.occurredAt, r.eventType, r.streamId, r.keyId, r.publicId, r.tenantId,
-        r.actorType, r.actorId, r.requestId, r.ip, r.userAgent, r.reason, JSON.stringify(r.changes), r.chainHash,
+        r.actorType, r.actorId, r.requestId, r.ip, r.userAgent, r.reason, JSON.stringify(r.changes), r.chainHash, r.actorPublicId, r.actorName,
       ]);
       if (r.unreadable !== undefined) unreadable.push({ event: e, problem: r.unreadable });
     }
@@ -173,26 +137,30 @@ async function write(client: PoolClient, table: string, { rows, unreadable }: Ba
  * Async (checkpointed with its rows in one transaction); never holds a secret or a hash of one.
  */
 // Batches of 1,000 keep a rebuild fast while each transaction stays short.
+@Injectable()
 @AsyncProjection(1000)
 export class AuditLogProjection implements Projection {
   readonly name = 'audit-log';
   /** audit_log refuses TRUNCATE (and UPDATE, DELETE): a rebuild fills a new table and swaps it in. */
   readonly swapsTable = 'audit_log';
 
+  /** `store`: to read the earlier events of the keys a batch names. */
+  constructor(private readonly store: EventStore) {}
+
   async apply(client: PoolClient, events: readonly RecordedEvent[]): Promise<void> {
     const head = await client.query<{ seq: number; chain_hash: Buffer }>('SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1');
     // bigint: a string unless the app's int8 parser is installed
-    const rows = new AuditRows(Number(head.rows[0]?.seq ?? 0), head.rows[0]?.chain_hash ?? GENESIS, await this.identities(client, events));
+    const rows = new AuditRows(Number(head.rows[0]?.seq ?? 0), head.rows[0]?.chain_hash ?? GENESIS, await this.timeline(client, events));
     await write(client, 'audit_log', rows.batch(events));
   }
 
   /**
    * A rebuild fills `table`, created empty and without indexes in the rebuild's transaction (so
-   * `COPY … FREEZE`), starting from the genesis. It keeps the chain and every key's identity in
-   * memory (about 150 bytes per key), so it never reads its rows back.
+   * `COPY … FREEZE`), starting from the genesis. It keeps the chain and every key's state in
+   * memory (about 230 bytes per key, measured), so it never reads its rows back.
    */
   replay(client: PoolClient, table = 'audit_log'): ProjectionReplay {
-    const rows = new AuditRows(0, GENESIS, new Map());
+    const rows = new AuditRows(0, GENESIS, new KeyTimeline());
     return {
       order: 'global',
       readsMetadata: true, // the actor, request id, IP and user agent of each row, and the chain
@@ -204,20 +172,24 @@ export class AuditLogProjection implements Projection {
     };
   }
 
-  /** publicId and tenant of keys whose key.created was applied in an earlier batch. */
-  private async identities(client: PoolClient, events: readonly RecordedEvent[]): Promise<Map<string, KeyIdentity>> {
+  /**
+   * The timeline of the keys this batch names (as subject or actor), as their events before the
+   * batch left them: every event before the batch in chain order is in audit_log already, and the
+   * runner never reads an event whose transaction could still commit before it.
+   */
+  private async timeline(client: PoolClient, events: readonly RecordedEvent[]): Promise<KeyTimeline> {
     const wanted = new Set<string>();
     for (const e of events) {
       const keyId = keyIdOfStream(e.streamId);
       if (keyId !== undefined && e.type !== 'key.created') wanted.add(keyId);
+      const actor = actorKeyId(e);
+      if (actor !== null) wanted.add(actor);
     }
-    const map = new Map<string, KeyIdentity>();
-    if (wanted.size === 0) return map;
-    const { rows } = await client.query<{ key_id: string; public_id: string; tenant_id: string }>(
-      `SELECT key_id, public_id, tenant_id FROM audit_log WHERE key_id = ANY($1::uuid[]) AND event_type = 'key.created'`,
-      [[...wanted]],
-    );
-    for (const r of rows) map.set(r.key_id, { publicId: r.public_id, tenantId: r.tenant_id });
-    return map;
+    const timeline = new KeyTimeline();
+    if (wanted.size === 0) return timeline;
+    const first = events[0];
+    const earlier = (await this.store.readStreams([...wanted].map(keyStreamId), client)).filter((e) => compareChainOrder(e, first) < 0);
+    for (const e of earlier.sort(compareChainOrder)) timeline.apply(e);
+    return timeline;
   }
 }

@@ -1,8 +1,9 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
+import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import { ORDERS, type Order } from '../../common/cursor.js';
+import { PageRequestDto } from '../../common/page.request.dto.js';
 import { DomainError, ValidationError, type FieldError } from '../../common/domain-error.js';
-import type { Actor } from '../../keys/index.js';
+import type { Actor, ActorRef, Changes } from '../../keys/index.js';
 
 export const AUDIT_EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated'] as const;
 
@@ -26,16 +27,11 @@ export class AuditFilterDto {
   @ApiPropertyOptional({ description: 'ISO 8601, exclusive' }) @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) to?: string;
 }
 
-export class AuditSearchDto extends AuditFilterDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
+export class AuditSearchDto extends IntersectionType(AuditFilterDto, PageRequestDto) {
+  @ApiPropertyOptional({ enum: ORDERS, default: 'desc', description: '`desc`: newest first (the default); `asc`: in chain order, oldest first' })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' }) @IsOptional() @IsString() @MaxLength(40) cursor?: string;
+  @IsIn(ORDERS)
+  order?: Order;
 }
 
 export interface AuditFilter {
@@ -124,11 +120,13 @@ export interface AuditRow {
   tenant_id: string | null;
   actor_type: string | null;
   actor_id: string | null;
+  actor_public_id: string | null;
+  actor_name: string | null;
   request_id: string | null;
   ip: string | null;
   user_agent: string | null;
   reason: string | null;
-  changes: Record<string, unknown>;
+  changes: Changes;
   chain_hash: string;
 }
 
@@ -141,12 +139,12 @@ export interface AuditEntry {
   keyId: string | null;
   publicId: string | null;
   tenantId: string | null;
-  actor: { type: string | null; id: string | null };
+  actor: ActorRef;
   requestId: string | null;
   ip: string | null;
   userAgent: string | null;
   reason: string | null;
-  changes: Record<string, unknown>;
+  changes: Changes;
   chainHash: string;
 }
 
@@ -154,7 +152,7 @@ export interface AuditEntry {
 const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 export const AUDIT_COLUMNS = `seq, position, to_char(recorded_at AT TIME ZONE 'UTC', ${ISO}) AS recorded_at,
   to_char(occurred_at AT TIME ZONE 'UTC', ${ISO}) AS occurred_at, event_type, key_id, public_id, tenant_id, actor_type, actor_id,
-  request_id, ip, user_agent, reason, changes, encode(chain_hash, 'hex') AS chain_hash`;
+  actor_public_id, actor_name, request_id, ip, user_agent, reason, changes, encode(chain_hash, 'hex') AS chain_hash`;
 
 export function toAuditEntry(r: AuditRow): AuditEntry {
   return {
@@ -166,7 +164,7 @@ export function toAuditEntry(r: AuditRow): AuditEntry {
     keyId: r.key_id,
     publicId: r.public_id,
     tenantId: r.tenant_id,
-    actor: { type: r.actor_type, id: r.actor_id },
+    actor: { type: r.actor_type, id: r.actor_id, publicId: r.actor_public_id, name: r.actor_name },
     requestId: r.request_id,
     ip: r.ip,
     userAgent: r.user_agent,

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { ValidationError } from '../../common/domain-error.js';
+import { decodeCursor, encodeCursor, isPosition, type CursorValues, type Order } from '../../common/cursor.js';
 import { PG_POOL } from '../../database/database.tokens.js';
 import type { Actor } from '../../keys/index.js';
 import { AUDIT_COLUMNS, auditWhere, bindParams, toAuditEntry, type AuditEntry, type AuditFilter, type AuditRow } from './audit-filter.js';
@@ -21,30 +21,31 @@ export interface AuditDigest {
   digest: string;
 }
 
-function decodeCursor(cursor: string): number {
-  if (!/^\d{1,18}$/.test(cursor)) throw ValidationError.field('cursor', 'is not a cursor this API returned; pass nextCursor unchanged');
-  return Number(cursor);
-}
+const isSeq = (v: CursorValues): v is [number] => v.length === 1 && isPosition(v[0]);
 
 @Injectable()
 export class AuditReader {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
-  /** Newest first; the cursor is the chain sequence number, so pages never overlap or skip under writes. */
-  async search(actor: Actor, filter: AuditFilter, limit: number, cursor?: string): Promise<AuditPage> {
+  /**
+   * In chain order (`asc`) or newest first (`desc`). The cursor holds the last row's chain sequence
+   * number: rows are only ever appended at the end, so pages never overlap or skip under writes
+   * (an `asc` walk reaches rows appended while it reads).
+   */
+  async search(actor: Actor, filter: AuditFilter, limit: number, cursor?: string, order: Order = 'desc'): Promise<AuditPage> {
     const params: unknown[] = [];
     let where = auditWhere(actor, filter, bindParams(params));
     if (cursor !== undefined) {
-      params.push(decodeCursor(cursor));
-      where += ` AND seq < $${params.length}`;
+      params.push(decodeCursor(cursor, 'audit', order, isSeq)[0]);
+      where += ` AND seq ${order === 'asc' ? '>' : '<'} $${params.length}`;
     }
     params.push(limit + 1);
     const { rows } = await this.pool.query<AuditRow>(
-      `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY seq DESC LIMIT $${params.length}`,
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY seq ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT $${params.length}`,
       params,
     );
-    const page = rows.slice(0, limit);
-    return { items: page.map(toAuditEntry), nextCursor: rows.length > limit ? String(page[page.length - 1].seq) : null };
+    const page = rows.slice(0, limit).map(toAuditEntry);
+    return { items: page, nextCursor: rows.length > limit ? encodeCursor('audit', order, [page[page.length - 1].seq]) : null };
   }
 
   /**

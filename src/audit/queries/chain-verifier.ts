@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { ValidationError } from '../../common/domain-error.js';
 import { PG_POOL } from '../../database/database.tokens.js';
 import { EventStore, START, type Checkpoint } from '../../event-store/index.js';
+import { KeyTimeline } from '../../keys/index.js';
 import { canonicalJson, GENESIS, nextChainHash } from '../audit-chain.js';
 import { AuditRows, type DerivedAuditRow } from '../projections/audit-log.projection.js';
 import { AUDIT_COLUMNS, type AuditRow } from './audit-filter.js';
@@ -49,6 +50,8 @@ function derivedColumns(r: DerivedAuditRow): Record<Exclude<keyof StoredRow, 'ch
     tenant_id: r.tenantId,
     actor_type: r.actorType,
     actor_id: r.actorId,
+    actor_public_id: r.actorPublicId,
+    actor_name: r.actorName,
     request_id: r.requestId,
     ip: r.ip,
     user_agent: r.userAgent,
@@ -76,7 +79,7 @@ function editedColumns(stored: StoredRow, derived: DerivedAuditRow): string[] {
  * columns (actor, request, IP, reason, changes, identity, times) are derived again from its event
  * with the projection's own code (AuditRows) and compared, so an edited audit row is found at its
  * position too. A digest kept outside the system also catches a rewrite of both tables.
- * Holds every key's identity in memory for the walk, as a rebuild does (about 150 bytes per key).
+ * Holds every key's state in memory for the walk, as a rebuild does (about 230 bytes per key).
  */
 @Injectable()
 export class ChainVerifier {
@@ -110,7 +113,7 @@ export class ChainVerifier {
       return result();
     };
 
-    const derive = new AuditRows(0, GENESIS, new Map());
+    const derive = new AuditRows(0, GENESIS, new KeyTimeline());
     for (;;) {
       const events = await this.store.readAll(after, 2000);
       if (events.length === 0) break;

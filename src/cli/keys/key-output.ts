@@ -1,4 +1,4 @@
-import type { KeyHistoryItem, KeyView } from '../../keys/index.js';
+import type { ActorRef, Changes, KeyHistoryItem, KeyView } from '../../keys/index.js';
 import { describeInstant, renderFields, renderTable, truncate } from '../output.js';
 
 function tags(view: KeyView): string {
@@ -37,32 +37,33 @@ export function renderKeyTable(items: readonly KeyView[]): string {
   );
 }
 
-/** The history shows values, the audit log `{ from, to }` pairs: either way, the new value. */
-function newValue(change: unknown): unknown {
-  return change !== null && typeof change === 'object' && 'to' in change ? change.to : change;
-}
-
 /** What an event changed, in a few words: `reason: leaked`, `changed: scopes, tags`. */
-export function summarizeChanges(type: string, changes: Record<string, unknown>, reason?: string | null): string {
+export function summarizeChanges(type: string, changes: Changes, reason: string | null): string {
   if (reason) return `reason: ${reason}`;
-  if (typeof changes.reason === 'string') return `reason: ${changes.reason}`;
   if (type === 'key.created') {
-    const name = newValue(changes.name);
-    const scopes = newValue(changes.scopes);
+    const name = changes.name?.to;
+    const scopes = changes.scopes?.to;
     const parts = [typeof name === 'string' ? `name "${name}"` : null, Array.isArray(scopes) && scopes.length > 0 ? `scopes ${scopes.join(',')}` : null];
     return parts.filter(Boolean).join(', ');
   }
   if (type === 'key.rotated') {
-    const grace = changes.graceEndsAt;
+    const grace = changes.graceEndsAt?.to;
     return typeof grace === 'string' ? `previous secret valid until ${grace}` : 'previous secret invalid at once';
   }
   const fields = Object.keys(changes);
   return fields.length > 0 ? `changed: ${fields.join(', ')}` : '';
 }
 
+/** An actor as the tables show it: a key by its name then and publicId (`ops (a1B2c3D4e5F6)`), else its id (`cli:alice`, `system:expiry-sweeper`). */
+export function actorLabel(actor: ActorRef | null): string | null {
+  if (actor === null) return null;
+  if (actor.type === 'api-key' && actor.publicId !== null) return `${actor.name ?? '?'} (${actor.publicId})`;
+  return actor.id;
+}
+
 export function renderHistory(items: readonly KeyHistoryItem[]): string {
   return renderTable(
     ['VERSION', 'RECORDED', 'EVENT', 'ACTOR', 'DETAILS'],
-    items.map((e) => [e.version, e.recordedAt, e.type, e.actor ? e.actor.id : null, truncate(summarizeChanges(e.type, e.changes), 80)]),
+    items.map((e) => [e.version, e.recordedAt, e.type, actorLabel(e.actor), truncate(summarizeChanges(e.type, e.changes, e.reason), 80)]),
   );
 }

@@ -6,13 +6,13 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/config.js';
 import { PG_POOL } from '../../database/database.tokens.js';
 import { RetryBackoff, withTransaction } from '@keyledger/nestjs';
-import { SYSTEM_ACTOR } from '../command-context.js';
+import { systemActor } from '../command-context.js';
 import { ExpireKeyCommand } from '../commands/expire-key/expire-key.command.js';
 
 const LOCK_SQL = `SELECT pg_try_advisory_xact_lock(hashtext('keyledger.expiry-sweeper')) AS locked`;
 
 /**
- * Writes KeyExpired (reason `ttl`, actor `system`) for keys whose expiresAt has passed. The guard
+ * Writes KeyExpired (reason `ttl`, actor `system:expiry-sweeper`) for keys whose expiresAt has passed. The guard
  * already refuses them at the deadline; this makes the record say so. Any number of instances may
  * run it: an advisory lock lets one sweep at a time, and optimistic concurrency makes a duplicate
  * event impossible even if two did.
@@ -92,7 +92,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutd
 
   private async expire(keyId: string): Promise<boolean> {
     try {
-      await this.commands.execute(new ExpireKeyCommand(keyId, 'ttl', { actor: SYSTEM_ACTOR, requestId: 'expiry-sweeper' }));
+      await this.commands.execute(new ExpireKeyCommand(keyId, 'ttl', { actor: systemActor('expiry-sweeper'), requestId: 'expiry-sweeper' }));
       return true;
     } catch (error) {
       // Someone else changed it first (revoked, expired, or a concurrent sweep): nothing to do.

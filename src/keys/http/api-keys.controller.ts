@@ -24,15 +24,15 @@ import { UpdateKeyCommand } from '../commands/update-key/update-key.command.js';
 import { UpdateKeyRequestDto } from '../commands/update-key/update-key.request.dto.js';
 import type { KeyView } from '../key-view.js';
 import { GetKeyQuery } from '../queries/get-key/get-key.query.js';
-import { KeyHistoryQuery, type KeyHistoryItem } from '../queries/key-history/key-history.query.js';
-import { KeyHistoryResponseDto } from '../queries/key-history/key-history.response.dto.js';
+import { KeyHistoryQuery, type KeyHistoryPage } from '../queries/key-history/key-history.query.js';
+import { KeyHistoryRequestDto } from '../queries/key-history/key-history.request.dto.js';
 import { ListKeysQuery, type KeyPage } from '../queries/list-keys/list-keys.query.js';
 import { ListKeysRequestDto } from '../queries/list-keys/list-keys.request.dto.js';
 import { AsOfRequestDto } from '../queries/keys-as-of/as-of.request.dto.js';
 import { KeyAsOfQuery, KeysActiveAtQuery } from '../queries/keys-as-of/keys-as-of.query.js';
 import { CommandMetricsInterceptor } from './command-metrics.interceptor.js';
 import { actorOf, commandContext, parseIfMatch, toDate } from './http-context.js';
-import { KeyListResponseDto, KeyResponseDto, KeyWithSecretResponseDto } from './key.response.dto.js';
+import { KeyHistoryPageResponseDto, KeyListResponseDto, KeyResponseDto, KeyWithSecretResponseDto } from './key.response.dto.js';
 
 const DAY_MS = 86_400_000;
 
@@ -220,11 +220,15 @@ export class ApiKeysController {
   }
 
   @Get(':id/events')
-  @ApiOperation({ summary: "The key's history: every event with actor, time and what changed (hashes redacted)" })
+  @ApiOperation({
+    summary: "The key's history, oldest first unless order=desc: every event with its actor, time and what changed (`{from, to}` as in the audit log; hashes never shown)",
+  })
   @KeyIdParam()
-  @ApiOkResponse({ type: KeyHistoryResponseDto })
-  events(@Param('id') id: string, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<{ items: KeyHistoryItem[] }> {
-    return this.queries.execute(new KeyHistoryQuery(actorOf(principal), id));
+  @ApiOkResponse({ type: KeyHistoryPageResponseDto })
+  events(@Param('id') id: string, @Query() query: KeyHistoryRequestDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<KeyHistoryPage> {
+    return this.queries.execute(
+      new KeyHistoryQuery(actorOf(principal), id, { order: query.order ?? 'asc', limit: query.limit ?? 100, cursor: query.cursor }),
+    );
   }
 
   private async revokeKey(

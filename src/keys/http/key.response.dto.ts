@@ -1,5 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import type { KeyView } from '../key-view.js';
+import type { KeyHistoryItem, KeyHistoryPage } from '../queries/key-history/key-history.query.js';
+import type { ActorRef, Changes } from '../queries/key-history/key-timeline.js';
 
 export class KeyResponseDto implements KeyView {
   @ApiProperty({ format: 'uuid' }) id!: string;
@@ -30,5 +32,49 @@ export class KeyWithSecretResponseDto extends KeyResponseDto {
 export class KeyListResponseDto {
   @ApiProperty({ type: [KeyResponseDto] }) items!: KeyResponseDto[];
   @ApiProperty({ nullable: true, type: String, description: 'Pass as ?cursor= for the next page; null on the last page' })
+  nextCursor!: string | null;
+}
+
+export class ActorResponseDto implements ActorRef {
+  @ApiProperty({ nullable: true, type: String, enum: ['api-key', 'cli', 'system'] }) type!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '0b9c8f0e-4c1e-4d5e-9a57-3f2d8c1b7a60',
+    description: 'api-key: the acting keyId; cli: `cli:<os user>`; system: `system:expiry-sweeper`, `system:bootstrap` (`system` in older events)',
+  })
+  id!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: "The acting key's publicId; null for the CLI and the system" }) publicId!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: "The acting key's name when it acted (from its own events, not its name today); null for the CLI and the system" })
+  name!: string | null;
+}
+
+/** `{field: {from, to}}`: the one shape of what an event changed, in the history and the audit log. */
+export const CHANGES_SCHEMA: ApiPropertyOptions = {
+  type: 'object',
+  description: 'What the event changed: each field as `{from, to}`, `from` null where there was no value before. Secret hashes never appear.',
+  additionalProperties: { type: 'object', required: ['from', 'to'], properties: { from: { nullable: true }, to: { nullable: true } } },
+  example: { expiresAt: { from: null, to: '2027-01-01T00:00:00.000Z' }, graceEndsAt: { from: null, to: '2026-12-05T11:00:00.000Z' } },
+};
+
+export class KeyHistoryItemResponseDto implements KeyHistoryItem {
+  @ApiProperty({ example: 'key.rotated' }) type!: string;
+  @ApiProperty({ description: 'Stream version of the event' }) version!: number;
+  @ApiProperty({ description: 'Global position in the event store' }) position!: number;
+  @ApiProperty({ format: 'date-time' }) occurredAt!: string;
+  @ApiProperty({ format: 'date-time' }) recordedAt!: string;
+  @ApiProperty({ type: ActorResponseDto, nullable: true }) actor!: ActorResponseDto | null;
+  @ApiProperty({ nullable: true, type: String }) requestId!: string | null;
+  @ApiProperty({ nullable: true, type: String }) ip!: string | null;
+  @ApiProperty({ nullable: true, type: String }) userAgent!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'key.expired: `ttl` or `manual`; key.revoked: the reason given' }) reason!: string | null;
+  @ApiProperty(CHANGES_SCHEMA) changes!: Changes;
+  @ApiPropertyOptional({ description: 'Only on an event this version cannot read: its schema version and why' })
+  unknown?: { schemaVersion: number; problem: string };
+}
+
+export class KeyHistoryPageResponseDto implements KeyHistoryPage {
+  @ApiProperty({ type: [KeyHistoryItemResponseDto] }) items!: KeyHistoryItemResponseDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Pass as ?cursor= (with the same order) for the next page; null on the last page' })
   nextCursor!: string | null;
 }

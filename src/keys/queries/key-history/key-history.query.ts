@@ -1,5 +1,7 @@
 import { Query } from '@nestjs/cqrs';
+import type { Order } from '../../../common/cursor.js';
 import type { Actor } from '../../command-context.js';
+import type { ActorRef, Changes } from './key-timeline.js';
 
 export interface KeyHistoryItem {
   type: string;
@@ -7,20 +9,35 @@ export interface KeyHistoryItem {
   position: number;
   occurredAt: string;
   recordedAt: string;
-  actor: { type: string; id: string } | null;
+  actor: ActorRef | null;
   requestId: string | null;
   ip: string | null;
   userAgent: string | null;
-  /** What the event changed; secret hashes are never included. */
-  changes: Record<string, unknown>;
+  /** Why the key was expired (`ttl`, `manual`) or revoked; null for other events. */
+  reason: string | null;
+  /** What the event changed, `{field: {from, to}}` as in the audit log; secret hashes are never included. */
+  changes: Changes;
   /** Only on a stored event this version cannot read (unknown type or schema version): why. */
   unknown?: { schemaVersion: number; problem: string };
 }
 
-export class KeyHistoryQuery extends Query<{ items: KeyHistoryItem[] }> {
+export interface KeyHistoryPage {
+  items: KeyHistoryItem[];
+  nextCursor: string | null;
+}
+
+export interface KeyHistoryPaging {
+  order: Order;
+  limit: number;
+  cursor?: string;
+}
+
+export class KeyHistoryQuery extends Query<KeyHistoryPage> {
   constructor(
     readonly actor: Actor,
     readonly id: string,
+    /** Every event, oldest first, unless told otherwise (the CLI shows the whole history). */
+    readonly paging: KeyHistoryPaging = { order: 'asc', limit: Number.MAX_SAFE_INTEGER },
   ) {
     super();
   }

@@ -1,13 +1,14 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { Pool } from 'pg';
+import { decodeCursor, encodeCursor } from '../../../common/cursor.js';
 import { ValidationError } from '../../../common/domain-error.js';
 import { PG_POOL } from '../../../database/database.tokens.js';
 import { EventStore, type RecordedEvent } from '../../../event-store/index.js';
 import { ApiKey } from '../../domain/api-key.aggregate.js';
 import { KeyNotFoundError } from '../../domain/api-key.errors.js';
 import { keyStreamId } from '@keyledger/nestjs';
-import { KeyRepository, occurredAt, toKeyEvent } from '../../key-repository.js';
+import { KeyRepository, occurredAt, toKeyEvent, UUID } from '../../key-repository.js';
 import { keyViewFromAggregate, type KeyView } from '../../key-view.js';
 import { assertCanAccessKey, readableTenant } from '../../tenant-access.js';
 import type { KeyPage } from '../list-keys/list-keys.query.js';
@@ -47,8 +48,8 @@ export class KeysActiveAtHandler implements IQueryHandler<KeysActiveAtQuery> {
       where.push(`tenant_id = $${params.length}`);
     }
     if (filter.cursor !== undefined) {
-      if (!/^[0-9a-f-]{36}$/.test(filter.cursor)) throw ValidationError.field('cursor', 'is not a cursor this API returned');
-      params.push(filter.cursor);
+      const [keyId] = decodeCursor(filter.cursor, 'keys-active-at', 'asc', (v): v is [string] => v.length === 1 && typeof v[0] === 'string' && UUID.test(v[0]));
+      params.push(keyId);
       where.push(`key_id > $${params.length}::uuid`);
     }
     params.push(filter.limit + 1);
@@ -68,7 +69,7 @@ export class KeysActiveAtHandler implements IQueryHandler<KeysActiveAtQuery> {
       const key = replayUntil(byStream.get(keyStreamId(keyId)) ?? [], at);
       if (key?.statusAt(at) === 'active') items.push(keyViewFromAggregate(key, at));
     }
-    return { items, nextCursor: rows.length > filter.limit ? page[page.length - 1] : null };
+    return { items, nextCursor: rows.length > filter.limit ? encodeCursor('keys-active-at', 'asc', [page[page.length - 1]]) : null };
   }
 }
 

@@ -1,8 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { Pool } from 'pg';
-import { ValidationError } from '../../../common/domain-error.js';
+import { decodeCursor, encodeCursor, type CursorValues } from '../../../common/cursor.js';
 import { PG_POOL } from '../../../database/database.tokens.js';
+import { UUID } from '../../key-repository.js';
 import { KEY_VIEW_COLUMNS, keyViewFromRow, type KeyRow } from '../../key-view.js';
 import { readableTenant } from '../../tenant-access.js';
 import { ListKeysQuery, type KeyPage, type KeyStatusFilter } from './list-keys.query.js';
@@ -15,21 +16,8 @@ const STATUS_SQL: Record<KeyStatusFilter, string> = {
   all: 'true',
 };
 
-function encodeCursor(row: KeyRow): string {
-  return Buffer.from(JSON.stringify([row.created_at.toISOString(), row.key_id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const [createdAt, keyId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt)) && typeof keyId === 'string' && /^[0-9a-f-]{36}$/.test(keyId)) {
-      return [createdAt, keyId];
-    }
-  } catch {
-    // fall through
-  }
-  throw ValidationError.field('cursor', 'is not a cursor this API returned; pass nextCursor unchanged');
-}
+const isKeysCursor = (v: CursorValues): v is [string, string] =>
+  v.length === 2 && typeof v[0] === 'string' && !Number.isNaN(Date.parse(v[0])) && typeof v[1] === 'string' && UUID.test(v[1]);
 
 /** Keyset pagination, newest first: stable under concurrent inserts, no OFFSET scans. */
 @QueryHandler(ListKeysQuery)
@@ -47,7 +35,7 @@ export class ListKeysHandler implements IQueryHandler<ListKeysQuery> {
       where.push(`tenant_id = $${params.length}`);
     }
     if (filter.cursor) {
-      const [createdAt, keyId] = decodeCursor(filter.cursor);
+      const [createdAt, keyId] = decodeCursor(filter.cursor, 'keys', 'desc', isKeysCursor);
       params.push(createdAt, keyId);
       where.push(`(created_at, key_id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
     }
@@ -60,7 +48,7 @@ export class ListKeysHandler implements IQueryHandler<ListKeysQuery> {
     const page = rows.slice(0, filter.limit);
     return {
       items: page.map((row) => keyViewFromRow(row, now)),
-      nextCursor: rows.length > filter.limit ? encodeCursor(page[page.length - 1]) : null,
+      nextCursor: rows.length > filter.limit ? encodeCursor('keys', 'desc', [page[page.length - 1].created_at.toISOString(), page[page.length - 1].key_id]) : null,
     };
   }
 }

@@ -1,0 +1,155 @@
+import { keyIdOfStream } from '@keyledger/nestjs';
+import { detached } from '../../../database/copy-out.js';
+import type { RecordedEvent } from '../../../event-store/index.js';
+import type { StoredKeyEvent } from '../../domain/key-events.js';
+import { occurredAt as occurredAtOf, toKeyEvent } from '../../key-repository.js';
+
+/** What an event changed: every field as `{ from, to }`, `from` null where there was no value before. */
+export type Changes = Record<string, { from: unknown; to: unknown }>;
+
+/**
+ * Who wrote an event, as the history and the audit log show it. `api-key`: `id` is the acting
+ * key's keyId, `publicId` and `name` what that key's own events said when it acted (not its name
+ * today). `cli`: `id` is `cli:<os user>`. `system`: `id` names the part of keyledger that acted
+ * (`system:expiry-sweeper`, `system:bootstrap`; `system` in events written before it was named).
+ * `publicId` and `name` are null for anything but a key.
+ */
+export interface ActorRef {
+  type: string | null;
+  id: string | null;
+  publicId: string | null;
+  name: string | null;
+}
+
+/** One event of a key, described against the key as it stood just before it. */
+export interface TimelineEntry {
+  keyId: string | null;
+  publicId: string | null;
+  tenantId: string | null;
+  occurredAt: string | Date;
+  actor: ActorRef;
+  /** Why a key was expired (`ttl`, `manual`) or revoked (the admin's reason). */
+  reason: string | null;
+  changes: Changes;
+  /** Only for an event this code cannot read: why. */
+  unreadable?: { schemaVersion: number; problem: string };
+}
+
+/** What the timeline remembers of a key after its last applied event. */
+interface KeyState {
+  publicId: string;
+  tenantId: string;
+  name: string;
+  expiresAt: string | null;
+  graceEndsAt: string | null;
+  status: 'active' | 'expired' | 'revoked';
+}
+
+const NO_ACTOR: ActorRef = { type: null, id: null, publicId: null, name: null };
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+/** The actor keys an event names (none for the CLI and the system). */
+export function actorKeyId(e: RecordedEvent): string | null {
+  const actor = e.metadata.actor as { type?: unknown; id?: unknown } | undefined;
+  return actor?.type === 'api-key' && typeof actor.id === 'string' ? actor.id : null;
+}
+
+/** Chain order: (transaction_id, position), the order the audit log and its hash chain use. */
+export function compareChainOrder(a: RecordedEvent, b: RecordedEvent): number {
+  const ta = BigInt(a.transactionId);
+  const tb = BigInt(b.transactionId);
+  return ta === tb ? a.position - b.position : ta < tb ? -1 : 1;
+}
+
+/**
+ * Every key's state, moved on event by event in chain order, and each event described against the
+ * state before it: the one definition of an event's `changes` and actor, used by the key history
+ * (/admin/api-keys/:id/events), the audit projection and its verifier. An acting key's publicId
+ * and name come from its own events up to that point, so the audit log and the history show the
+ * name the key had when it acted.
+ */
+export class KeyTimeline {
+  /** `keys`: the state of keys whose earlier events were applied elsewhere (a rebuild keeps them all). */
+  constructor(private readonly keys = new Map<string, KeyState>()) {}
+
+  /** Applies the next event in chain order and describes it. */
+  apply(e: RecordedEvent): TimelineEntry {
+    const keyId = keyIdOfStream(e.streamId) ?? null;
+    const actor = this.actorOf(e);
+    if (keyId === null) return { keyId, publicId: null, tenantId: null, occurredAt: e.recordedAt, actor, reason: null, changes: {} };
+    const event = toKeyEvent(e);
+    const before = this.keys.get(keyId);
+    const { changes, reason, after } = describe(event, before);
+    // A copy of the id, not a slice pinning a replay's COPY chunk for the life of the map.
+    if (after !== before && after !== undefined) this.keys.set(before === undefined ? detached(keyId) : keyId, after);
+    const state = after ?? before;
+    return {
+      keyId,
+      publicId: state?.publicId ?? null,
+      tenantId: state?.tenantId ?? null,
+      occurredAt: occurredAtOf(event, e),
+      actor,
+      reason,
+      changes,
+      ...(event.type === 'unreadable' ? { unreadable: { schemaVersion: event.schemaVersion, problem: event.problem } } : {}),
+    };
+  }
+
+  private actorOf(e: RecordedEvent): ActorRef {
+    const actor = e.metadata.actor as { type?: unknown; id?: unknown } | undefined;
+    if (actor === undefined || actor === null) return NO_ACTOR;
+    const type = str(actor.type);
+    const id = str(actor.id);
+    const key = type === 'api-key' && id !== null ? this.keys.get(id) : undefined;
+    return { type, id, publicId: key?.publicId ?? null, name: key?.name ?? null };
+  }
+}
+
+function change(from: unknown, to: unknown): { from: unknown; to: unknown } {
+  return { from: from ?? null, to: to ?? null };
+}
+
+/** The event's changes and reason against the key's state before it, and the state after it. */
+function describe(event: StoredKeyEvent, before: KeyState | undefined): { changes: Changes; reason: string | null; after: KeyState | undefined } {
+  switch (event.type) {
+    case 'unreadable': // kept in its place, changing nothing (see UnreadableKeyEvent)
+      return { changes: {}, reason: null, after: before };
+    case 'key.created': {
+      const p = event.payload;
+      return {
+        changes: { name: change(null, p.name), scopes: change(null, p.scopes), tags: change(null, p.tags), expiresAt: change(null, p.expiresAt) },
+        reason: null,
+        after: { publicId: p.publicId, tenantId: p.tenantId, name: p.name, expiresAt: p.expiresAt, graceEndsAt: null, status: 'active' },
+      };
+    }
+    case 'key.rotated': {
+      const p = event.payload;
+      return {
+        changes: { graceEndsAt: change(before?.graceEndsAt, p.graceEndsAt), expiresAt: change(before?.expiresAt, p.expiresAt) },
+        reason: null,
+        after: before && { ...before, graceEndsAt: p.graceEndsAt, expiresAt: p.expiresAt },
+      };
+    }
+    case 'key.updated': {
+      const c = event.payload.changes;
+      const changes: Changes = {};
+      for (const [field, value] of Object.entries(c) as [string, { from: unknown; to: unknown } | undefined][]) {
+        if (value !== undefined) changes[field] = change(value.from, value.to);
+      }
+      const after = before && {
+        ...before,
+        ...(c.name ? { name: c.name.to } : {}),
+        ...(c.expiresAt ? { expiresAt: c.expiresAt.to } : {}),
+      };
+      return { changes, reason: null, after };
+    }
+    case 'key.expired':
+    case 'key.revoked': {
+      const status = event.type === 'key.expired' ? 'expired' : 'revoked';
+      return { changes: { status: change(before?.status, status) }, reason: event.payload.reason, after: before && { ...before, status } };
+    }
+  }
+}
