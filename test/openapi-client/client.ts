@@ -19,6 +19,16 @@ const nullable = <T>(is: Guard<T>): Guard<T | null> => (v): v is T | null => v =
 const optional = <T>(is: Guard<T>): Guard<T | undefined> => (v): v is T | undefined => v === undefined || is(v);
 const arrayOf = <T>(is: Guard<T>): Guard<T[]> => (v): v is T[] => Array.isArray(v) && v.every(is);
 const recordOf = <T>(is: Guard<T>): Guard<Record<string, T>> => (v): v is Record<string, T> => isObject(v) && Object.values(v).every(is);
+const isChange: Guard<{ from: unknown; to: unknown }> = (v): v is { from: unknown; to: unknown } => isObject(v) && 'from' in v && 'to' in v;
+const isActorType = oneOf('api-key', 'cli', 'system');
+
+type Actor = { type: 'api-key' | 'cli' | 'system' | null; id: string | null; publicId: string | null; name: string | null };
+function readActor(label: string, actor: Actor): void {
+  read(`${label}.type`, actor.type, nullable(isActorType));
+  read(`${label}.id`, actor.id, nullable(isString));
+  read(`${label}.publicId`, actor.publicId, nullable(isString));
+  read(`${label}.name`, actor.name, nullable(isString));
+}
 
 /** The field as the generated type has it, checked against what the server sent. */
 function read<T>(label: string, value: T, is: Guard<NoInfer<T>>): T {
@@ -121,14 +131,16 @@ async function main(): Promise<void> {
     read(`events[${i}].position`, e.position, isNumber);
     read(`events[${i}].occurredAt`, e.occurredAt, isString);
     read(`events[${i}].recordedAt`, e.recordedAt, isString);
-    read(`events[${i}].actor.type`, e.actor?.type, optional(isString));
-    read(`events[${i}].actor.id`, e.actor?.id, optional(isString));
+    if (e.actor !== null) readActor(`events[${i}].actor`, e.actor);
     read(`events[${i}].requestId`, e.requestId, nullable(isString));
     read(`events[${i}].ip`, e.ip, nullable(isString));
     read(`events[${i}].userAgent`, e.userAgent, nullable(isString));
-    read(`events[${i}].changes`, e.changes, isObject);
+    read(`events[${i}].reason`, e.reason, nullable(isString));
+    read(`events[${i}].changes`, e.changes, recordOf(isChange));
+    read(`events[${i}].unknown.schemaVersion`, e.unknown?.schemaVersion, optional(isNumber));
     read(`events[${i}].unknown.problem`, e.unknown?.problem, optional(isString));
   }
+  read('events.nextCursor', history.nextCursor, nullable(isString));
   readKey('revoke', ok('POST /admin/api-keys/{id}/revoke', await api.POST('/admin/api-keys/{id}/revoke', { ...id, body: { reason: 'done' } })));
   const second = ok('POST /admin/api-keys', await create('second'));
   readKey('expire', ok('POST /admin/api-keys/{id}/expire', await api.POST('/admin/api-keys/{id}/expire', { params: { path: { id: second.id } } })));
@@ -156,13 +168,12 @@ async function main(): Promise<void> {
     read(`audit[${i}].keyId`, e.keyId, nullable(isString));
     read(`audit[${i}].publicId`, e.publicId, nullable(isString));
     read(`audit[${i}].tenantId`, e.tenantId, nullable(isString));
-    read(`audit[${i}].actor.type`, e.actor.type, nullable(isString));
-    read(`audit[${i}].actor.id`, e.actor.id, nullable(isString));
+    readActor(`audit[${i}].actor`, e.actor);
     read(`audit[${i}].requestId`, e.requestId, nullable(isString));
     read(`audit[${i}].ip`, e.ip, nullable(isString));
     read(`audit[${i}].userAgent`, e.userAgent, nullable(isString));
     read(`audit[${i}].reason`, e.reason, nullable(isString));
-    read(`audit[${i}].changes`, e.changes, isObject);
+    read(`audit[${i}].changes`, e.changes, recordOf(isChange));
     read(`audit[${i}].chainHash`, e.chainHash, isString);
   }
   read('audit.nextCursor', audit.nextCursor, nullable(isString));

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
-import { makeTestTempDir } from '../support/temp-dir.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -29,7 +29,10 @@ describe('a client generated from the OpenAPI document', () => {
   let dir: string;
   beforeAll(async () => {
     sut = await createTestApp();
-    dir = makeTestTempDir();
+    // Inside the repository (the run's .test-data folder): tsc finds @types/node and the compiled
+    // client finds openapi-fetch in the repository's node_modules.
+    dir = join(process.env.KEYLEDGER_TEST_RUN_DIR ?? join(root, '.test-data'), `openapi-client-${randomUUID()}`);
+    mkdirSync(dir, { recursive: true });
   });
   afterAll(async () => {
     await sut?.close();

@@ -57,6 +57,11 @@ export const CHANGES_SCHEMA: ApiPropertyOptions = {
   example: { expiresAt: { from: null, to: '2027-01-01T00:00:00.000Z' }, graceEndsAt: { from: null, to: '2026-12-05T11:00:00.000Z' } },
 };
 
+class UnknownEventResponseDto {
+  @ApiProperty() schemaVersion!: number;
+  @ApiProperty() problem!: string;
+}
+
 export class KeyHistoryItemResponseDto implements KeyHistoryItem {
   @ApiProperty({ example: 'key.rotated' }) type!: string;
   @ApiProperty({ description: 'Stream version of the event' }) version!: number;
@@ -69,8 +74,8 @@ export class KeyHistoryItemResponseDto implements KeyHistoryItem {
   @ApiProperty({ nullable: true, type: String }) userAgent!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'key.expired: `ttl` or `manual`; key.revoked: the reason given' }) reason!: string | null;
   @ApiProperty(CHANGES_SCHEMA) changes!: Changes;
-  @ApiPropertyOptional({ description: 'Only on an event this version cannot read: its schema version and why' })
-  unknown?: { schemaVersion: number; problem: string };
+  @ApiPropertyOptional({ type: UnknownEventResponseDto, description: 'Only on an event this version cannot read: its schema version and why' })
+  unknown?: UnknownEventResponseDto;
 }
 
 export class KeyHistoryPageResponseDto implements KeyHistoryPage {
