@@ -49,10 +49,15 @@ export function assertCanCreateIn(actor: Actor, tenantId: string): void {
  * The tenant a read is limited to (undefined: every tenant). `admin` and the operator read every
  * tenant, or the one they ask for; anyone else reads its own, and asking for another is refused.
  */
-export function readableTenant(actor: Actor, requested: string | undefined): string | undefined {
+export function readableTenant(
+  actor: Actor,
+  requested: string | undefined,
+  forbidden: (tenantId: string) => Error = (tenantId) => TenantForbiddenError.create(tenantId),
+): string | undefined {
   if (isCrossTenant(actor)) return requested;
-  if (requested !== undefined && requested !== actor.tenantId) throw TenantForbiddenError.create(requested);
-  return actor.tenantId ?? undefined;
+  const own = actor.tenantId;
+  if (own === null || (requested !== undefined && requested !== own)) throw forbidden(requested ?? '');
+  return own;
 }
 
 /** The one authority rule for commands on an existing key: the actor could have granted all of it. */

@@ -3,7 +3,7 @@ import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Matches, MaxLength } fro
 import { ORDERS, type Order } from '../../common/cursor.js';
 import { PageRequestDto } from '../../common/page.request.dto.js';
 import { DomainError, ValidationError, type FieldError } from '../../common/domain-error.js';
-import type { Actor, ActorRef, Changes } from '../../keys/index.js';
+import { readableTenant, type Actor, type ActorRef, type Changes } from '../../keys/index.js';
 
 export const AUDIT_EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated'] as const;
 
@@ -83,7 +83,6 @@ export function bindParams(params: unknown[]): SqlBinder {
  * without `admin` reads its own tenant only.
  */
 export function auditWhere(actor: Actor, filter: AuditFilter, bind: SqlBinder): string {
-  const crossTenant = actor.scopes === null || actor.scopes.includes('admin');
   const from = instant('from', filter.from);
   const to = instant('to', filter.to);
   const unreadable = [from, to].filter((t): t is FieldError => typeof t === 'object');
@@ -94,8 +93,7 @@ export function auditWhere(actor: Actor, filter: AuditFilter, bind: SqlBinder): 
       { field: 'to', message: 'must not be before `from`' },
     ]);
   }
-  const tenantId = crossTenant ? filter.tenantId : (filter.tenantId ?? actor.tenantId ?? undefined);
-  if (!crossTenant && tenantId !== actor.tenantId) throw AuditTenantForbiddenError.create(String(tenantId));
+  const tenantId = readableTenant(actor, filter.tenantId, (tenant) => AuditTenantForbiddenError.create(tenant));
   const where: string[] = [];
   const add = (sql: string, value: string): void => {
     where.push(sql.replace('?', bind(value)));
