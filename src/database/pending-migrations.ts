@@ -3,7 +3,8 @@ import { MIGRATIONS } from '../../migrations/index.js';
 
 /**
  * The names of the migrations not applied yet, read from TypeORM's `migrations` table without
- * loading TypeORM (a third of a second): a CLI command on an up-to-date database skips it.
+ * loading TypeORM (slow to import: docs/performance-log.md, bench:cli): a CLI command on an
+ * up-to-date database skips it.
  */
 export async function pendingMigrations(url: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: url, application_name: 'keyledger-migrate' });

@@ -12,9 +12,9 @@ const NOTIFY_SQL = `SELECT set_config('synchronous_commit', 'off', true), pg_not
  *
  * Why not pg_notify inside the append: a committing transaction that notified holds a
  * cluster-wide lock until its commit is on disk, which serializes every append behind the disk
- * and costs most of the throughput at concurrency (docs/performance.md). The price: if this
- * process dies between an append's commit and its notification, listeners learn of that change at
- * their next poll or resync instead of at once. Nothing is lost; it is only late.
+ * and costs most of the throughput at concurrency (docs/adr/0004-notify-after-commit.md). The
+ * price: if this process dies between an append's commit and its notification, listeners learn of
+ * that change at their next poll or resync instead of at once. Nothing is lost; it is only late.
  */
 export class PostCommitNotifier {
   private readonly logger = new Logger('EventNotify');

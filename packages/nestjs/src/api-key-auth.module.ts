@@ -32,8 +32,9 @@ export class ApiKeyAuthModule implements OnModuleInit {
   /**
    * On Fastify, every request object is built with the guard's principal property (null) in it,
    * so the guard fills in a field rather than adding one: an added property gives requests a
-   * second hidden class, and every Fastify and Nest access to them slows down (measured in
-   * docs/performance.md). Express requests are Node's own objects and stay as they are.
+   * second hidden class, and every Fastify and Nest access to them slows down (measured:
+   * docs/performance-log.md, "the guard at 90 %", 2026-12-02). Express requests are Node's own
+   * objects and stay as they are.
    */
   onModuleInit(): void {
     const adapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined; // none in a CLI context

@@ -6,8 +6,8 @@ import { to as copyTo } from 'pg-copy-streams';
  * field a 32-bit length (-1 for NULL) and that many bytes, then a count of -1. Fields arrive
  * unescaped, so a text field is one decode straight into a string of its own (never a slice of a
  * larger string that would keep it alive), a bytea is its raw bytes and a float8 eight bytes.
- * For a long read (the replica's start-up load) that is about a third less CPU per row than the
- * text format's split and unescape.
+ * Why the replica's start-up load reads this format, with the figures:
+ * docs/adr/0005-binary-copy-replica-load.md.
  */
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');

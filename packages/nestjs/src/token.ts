@@ -119,9 +119,9 @@ for (let i = 0; i < 16; i++) {
 const hexWords = new Int32Array(8);
 
 /**
- * A stored digest, in hex, as the 32-char latin1 string tokenDigester produces: decoded in JS,
- * which is several times cheaper than a Buffer round trip when a start-up load does it for a
- * million keys. Anything but 64 hex digits takes the Buffer path.
+ * A stored digest, in hex, as the 32-char latin1 string tokenDigester produces, for the rows a
+ * resync or refresh reads through node-postgres: decoded in JS, cheaper than a Buffer round trip
+ * (docs/adr/0005-binary-copy-replica-load.md). Anything but 64 hex digits takes the Buffer path.
  */
 export function digestFromHex(hex: string): string {
   if (hex.length !== 64) return Buffer.from(hex, 'hex').toString('latin1');
