@@ -6,6 +6,7 @@ import { PG_POOL } from '../database/database.tokens.js';
 import { ConcurrencyError, EventIdConflictError } from './event-store.errors.js';
 import type {
   AppendOptions,
+  NotifyTiming,
   AppendResult,
   Checkpoint,
   EventMetadata,
@@ -45,10 +46,7 @@ SELECT global_position, stream_version, event_id, type, recorded_at, transaction
 
 const APPEND = { name: 'keyledger_append', text: `${APPEND_CTE} FROM ins ORDER BY stream_version` };
 
-/**
- * The NOTIFY rides along with the commit: inside a caller's transaction (whose commit is not ours to
- * observe) and for changes that must reach listeners at commit (AppendOptions.notifyAtCommit).
- */
+/** The `in-transaction` append: the NOTIFY rides along with the commit (NotifyTiming). */
 const APPEND_AND_NOTIFY = {
   name: 'keyledger_append_notify',
   text: `${APPEND_CTE},
@@ -120,6 +118,19 @@ export function fromCopyRow(row: string): RecordedEvent {
   };
 }
 
+/** The append statement of each NotifyTiming; `after-commit` sends through the PostCommitNotifier. */
+const APPEND_STATEMENT: Record<NotifyTiming, { name: string; text: string }> = { 'in-transaction': APPEND_AND_NOTIFY, 'after-commit': APPEND };
+
+/**
+ * The one place an append's NotifyTiming is decided: a caller's transaction commits when the caller
+ * says, which the store cannot observe, and pg_notify inside it is delivered exactly at that commit
+ * or not at all; otherwise the caller's choice, `after-commit` by default (ADR 0004).
+ */
+function notifyTiming(options: AppendOptions): NotifyTiming {
+  if (options.client !== undefined) return 'in-transaction';
+  return options.notify ?? 'after-commit';
+}
+
 function notification(row: AppendRow, streamId: string): string {
   return encodeNotification({ position: Number(row.global_position), streamId, streamVersion: row.stream_version, type: row.type });
 }
@@ -174,15 +185,15 @@ export class EventStore implements OnModuleDestroy {
     const batch = events.map((e) => ({ id: e.eventId ?? randomUUID(), type: e.type, v: e.schemaVersion, payload: e.payload }));
     const params = [streamId, JSON.stringify(batch), JSON.stringify(metadata), expectedAsNumber(expected)];
 
+    const timing = notifyTiming(options);
     // 'any' has no expected version to lose on; a unique violation there is a race worth retrying.
     for (let attempt = 0; ; attempt++) {
-      const inTransactionNotify = options.client !== undefined || options.notifyAtCommit === true;
-      const written = await this.tryAppend(params, batch.length, options.client, inTransactionNotify, (rows, client) =>
+      const written = await this.tryAppend(APPEND_STATEMENT[timing], params, batch.length, options.client, (rows, client) =>
         this.applyInline(client, this.recorded(streamId, batch, metadata, rows)),
       );
       if (written) {
         eventsAppended.inc(written.length);
-        if (!inTransactionNotify) this.notifier.send(written.map((r) => notification(r, streamId)));
+        if (timing === 'after-commit') this.notifier.send(written.map((r) => notification(r, streamId)));
         return { version: written.at(-1)!.stream_version, events: this.recorded(streamId, batch, metadata, written), idempotent: false };
       }
       const previous = await this.findByEventIds(batch.map((e) => e.id), options.client);
@@ -197,16 +208,16 @@ export class EventStore implements OnModuleDestroy {
    * caller's. Returns the inserted rows, or null when the version check or a unique index refused.
    */
   private async tryAppend(
+    statement: { name: string; text: string },
     params: unknown[],
     expectedRows: number,
     callerClient: PoolClient | undefined,
-    notifyInTransaction: boolean,
     afterInsert: (rows: AppendRow[], client: PoolClient) => Promise<void>,
   ): Promise<AppendRow[] | null> {
     if (!callerClient && this.inline.length === 0) {
       // Nothing to run inside the transaction: one autocommit statement is the fastest path.
       try {
-        const { rows } = await this.pool.query<AppendRow>({ ...(notifyInTransaction ? APPEND_AND_NOTIFY : APPEND), values: params });
+        const { rows } = await this.pool.query<AppendRow>({ ...statement, values: params });
         return rows.length === expectedRows ? rows : null;
       } catch (error) {
         if (isUniqueViolation(error)) return null;
@@ -220,7 +231,7 @@ export class EventStore implements OnModuleDestroy {
     try {
       await client.query(begin);
       try {
-        const { rows } = await client.query<AppendRow>({ ...(notifyInTransaction ? APPEND_AND_NOTIFY : APPEND), values: params });
+        const { rows } = await client.query<AppendRow>({ ...statement, values: params });
         if (rows.length !== expectedRows) {
           await client.query(rollback);
           return null;

@@ -43,16 +43,24 @@ export interface Checkpoint {
 
 export const START: Checkpoint = Object.freeze({ transactionId: '0', position: 0 });
 
+/**
+ * When an append's events are announced on EVENTS_CHANNEL (docs/adr/0004-notify-after-commit.md):
+ * - `in-transaction`: the append's own statement calls pg_notify, which PostgreSQL delivers exactly
+ *   at commit, even if this process dies right after. A committing transaction that notified holds
+ *   the notify lock through its disk flush, so these appends commit one at a time: for rare changes
+ *   that must reach listeners at once, such as a revocation;
+ * - `after-commit`: PostCommitNotifier sends them from the pool right after the commit, in
+ *   batches; lost if the process dies in between (listeners look up or resync).
+ * EventStore decides in one place (`notifyTiming`): a caller's transaction is always
+ * `in-transaction`, otherwise what the caller asked for, `after-commit` by default.
+ */
+export type NotifyTiming = 'in-transaction' | 'after-commit';
+
 export interface AppendOptions {
-  /** Join the caller's open transaction instead of opening one. */
+  /** Join the caller's open transaction instead of opening one (then the NOTIFY is `in-transaction`). */
   client?: PoolClient;
-  /**
-   * NOTIFY inside the append's transaction (delivered exactly at commit, even if this process dies
-   * right after) instead of right after it. Costs throughput under concurrency (the notify lock is
-   * held through the commit's disk flush): for rare changes that must reach listeners at once,
-   * such as a revocation. Always the case when `client` is given.
-   */
-  notifyAtCommit?: boolean;
+  /** When to announce the events; `after-commit` unless given (see NotifyTiming). */
+  notify?: NotifyTiming;
 }
 
 export interface ReplayReadOptions {

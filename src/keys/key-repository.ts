@@ -85,7 +85,7 @@ export class KeyRepository {
       eventMetadata(ctx),
       // Anything that takes access away reaches every guard at commit, even if this process dies
       // right after; a new key may follow a moment later (or at the next resync).
-      { notifyAtCommit: pending.some((e) => e.type !== 'key.created') },
+      { notify: pending.some((e) => e.type !== 'key.created') ? 'in-transaction' : 'after-commit' },
     );
     // Committed: this instance's guard applies it before the command answers (other instances
     // hear of it by NOTIFY, or look a key they do not know up at its first request).

@@ -3,6 +3,8 @@ import { get } from 'node:http';
 import type { Readable } from 'node:stream';
 import request from 'supertest';
 import { AuditExporter } from '../../src/audit/index.js';
+import { EXPORT_COLUMNS, exportText } from '../../src/audit/export/export-format.js';
+import { copyOut } from '../../src/database/copy-out.js';
 import { toErrorBody } from '../../src/common/domain-error.filter.js';
 import { EventStore } from '../../src/event-store/index.js';
 import { KeyRepository, SYSTEM_ACTOR } from '../../src/keys/index.js';
@@ -143,6 +145,43 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
     expect((JSON.parse(ndjson) as AuditEntry).reason).toBe(COPY_REASON);
     const [header, row] = parseCsv((await download(sut, admin.token, { keyId: keys[4].id, type: 'key.revoked', format: 'csv' })).text);
     expect(row[header.indexOf('reason')]).toBe(COPY_REASON);
+  }, TIMEOUT);
+
+  // The lines are assembled from COPY's text fields (docs/adr/0007-audit-export-format.md): this
+  // checks them byte for byte against JSON.stringify with what the real PostgreSQL sends.
+  it('writes each NDJSON line as JSON.stringify writes the entry, for any text a column holds (changes in jsonb spacing)', async () => {
+    const awkward = [
+      'plain', 'quote " and \\ backslash', 'line\nbreak\ttab\r\v\f\b', '\u0001\u001f\u007f', 'ünïcødé 😀 \u2028', '', '=1+2', '\\N', 'N\\', 'ends with \\',
+    ];
+    const client = await pool.connect();
+    try {
+      // A temporary audit_log of the same shape hides the real one for this transaction only.
+      await client.query(`BEGIN; SET LOCAL TimeZone TO 'UTC'; SET LOCAL DateStyle TO ISO`); // as AuditExporter's session
+      await client.query('CREATE TEMP TABLE audit_log (LIKE public.audit_log INCLUDING DEFAULTS) ON COMMIT DROP');
+      const entries = awkward.map((text, i): AuditEntry => ({
+        seq: i + 1, position: 1000 + i, recordedAt: '2026-11-24T10:00:00.123Z', occurredAt: '2026-11-24T09:59:59.000Z',
+        type: text, keyId: i % 2 === 0 ? null : '0b9c8f0e-4c1e-4d5e-9a57-3f2d8c1b7a60', publicId: text, tenantId: i % 2 === 0 ? text : null,
+        actor: { type: i % 2 === 0 ? null : text, id: text, publicId: null, name: text },
+        requestId: text, ip: null, userAgent: text, reason: text, changes: { name: { from: text, to: null } }, chainHash: 'ab'.repeat(32),
+      }));
+      for (const e of entries) {
+        await client.query(
+          `INSERT INTO audit_log (seq, position, recorded_at, occurred_at, event_type, stream_id, key_id, public_id, tenant_id, actor_type, actor_id,
+             actor_public_id, actor_name, request_id, ip, user_agent, reason, changes, chain_hash)
+           VALUES ($1, $2, '2026-11-24 10:00:00.123999+00', '2026-11-24 11:59:59+02', $3, 's', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, decode($16, 'hex'))`,
+          [e.seq, e.position, e.type, e.keyId, e.publicId, e.tenantId, e.actor.type, e.actor.id, e.actor.publicId, e.actor.name,
+            e.requestId, e.ip, e.userAgent, e.reason, e.changes, e.chainHash],
+        );
+      }
+      const jsonb = (await client.query<{ text: string }>('SELECT changes::text AS text FROM audit_log ORDER BY seq')).rows;
+      let out = '';
+      for await (const text of exportText('ndjson', copyOut(client, `SELECT ${EXPORT_COLUMNS} FROM audit_log ORDER BY seq`))) out += text;
+      expect(out).toBe(entries.map((e, i) => `${JSON.stringify({ ...e, changes: 0 }).replace('"changes":0', `"changes":${jsonb[i].text}`)}\n`).join(''));
+      expect(jsonb[0].text).toContain('": '); // jsonb's spacing, as docs/audit.md says
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
   }, TIMEOUT);
 
   it('refuses a filter that can only be a mistake with a 400 before the download starts', async () => {

@@ -168,4 +168,34 @@ describe('EventStore (real PostgreSQL)', () => {
       listener.release();
     }
   });
+
+  it("announces an append in a caller's transaction only if that transaction commits (in-transaction, whatever notify asks)", async () => {
+    const [rolledBack, committed] = [`test-${randomUUID()}`, `test-${randomUUID()}`];
+    const listener = await pool.connect();
+    const caller = await pool.connect();
+    try {
+      await listener.query('LISTEN keyledger_events');
+      const streams: string[] = [];
+      const done = new Promise<void>((resolve) => {
+        listener.on('notification', (msg) => {
+          const s = (JSON.parse(msg.payload ?? '{}') as { s?: string }).s;
+          if (s === rolledBack || s === committed) streams.push(s);
+          if (s === committed) resolve();
+        });
+      });
+      await caller.query('BEGIN');
+      await sut.append(rolledBack, 'no-stream', [event()], {}, { client: caller, notify: 'after-commit' });
+      await caller.query('ROLLBACK');
+      await sut.notificationsSent(); // nothing may be queued for after the commit
+      await caller.query('BEGIN');
+      await sut.append(committed, 'no-stream', [event()], {}, { client: caller, notify: 'after-commit' });
+      await caller.query('COMMIT');
+      await done; // notifications are delivered in commit order: anything for rolledBack came first
+      expect(streams).toEqual([committed]);
+    } finally {
+      caller.release();
+      await listener.query('UNLISTEN *');
+      listener.release();
+    }
+  });
 });
