@@ -125,6 +125,14 @@ export async function createIsolatedDatabase(pool: Pool): Promise<{ url: string;
     url: url.toString(),
     name,
     drop: async () => {
+      // A pool's end() can resolve while its connections are still closing; FORCE would end those
+      // with an error their (ended) pool no longer handles. Let them go first, for a bounded time.
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+        if (rows[0].n === 0 || Date.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       await pool.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
