@@ -5,12 +5,9 @@ import type { Logger } from 'pino';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
-import { clientErrorHandler, frameworkErrors, useTransportRules } from './common/http-transport.js';
-import { RequestInputPipe } from './common/request-input.pipe.js';
-import { TRANSPORT_ERROR_RESPONSES } from './common/api-error-responses.decorator.js';
+import { clientErrorHandler, createValidationPipe, DomainErrorFilter, frameworkErrors, RequestInputPipe, useTransportRules } from './common/index.js';
+import { TRANSPORT_ERROR_RESPONSES } from './dto/index.js';
 import { containsToken } from '@keyledger/nestjs';
-import { DomainErrorFilter } from './common/domain-error.filter.js';
-import { createValidationPipe } from './common/validation.pipe.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

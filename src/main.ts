@@ -7,11 +7,10 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
+import { type AppConfig, ConfigError, loadConfig } from './config/index.js';
 import { createLogger, MetricsServer, PinoLoggerService } from './observability/index.js';
 import { configureApp, createFastifyAdapter } from './configure-app.js';
-import { runMigrations } from './database/migrations.js';
-import { resolveDatabase } from './database/resolve-database.js';
+import { resolveDatabase, runMigrations } from './database/index.js';
 
 /** A port already in use stops start-up before anything happens: no database started, no key issued. */
 async function assertPortFree(host: string, port: number | null, variable: 'PORT' | 'METRICS_PORT'): Promise<void> {

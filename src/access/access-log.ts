@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { routeOf, targetOf, type AccessRefusal, type ApiKeyPrincipal } from '@keyledger/nestjs';
-import { requestInfo } from '../common/request-context.js';
-import { PG_POOL } from '../database/database.tokens.js';
+import { requestInfo } from '../common/index.js';
+import { PG_POOL } from '../database/index.js';
 
 /** How long a request waits for its access record before answering anyway (the write goes on). */
 export const ACCESS_WRITE_TIMEOUT_MS = 1000;

@@ -1,10 +1,9 @@
-import { decodeCursor, encodeCursor, isPosition } from '../common/cursor.js';
+import { decodeCursor, encodeCursor, isPosition, ValidationError } from '../common/index.js';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { AuditTenantForbiddenError } from '../audit/index.js';
 import type { ApiKeyPrincipal } from '@keyledger/nestjs';
-import { ValidationError } from '../common/domain-error.js';
-import { PG_POOL } from '../database/database.tokens.js';
+import { PG_POOL } from '../database/index.js';
 import { ADMIN_SCOPE } from '../token/index.js';
 import type { AccessRecord } from './access-log.js';
 

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { catchError, concatMap, from, mergeMap, throwError, type Observable } from 'rxjs';
 import { PRINCIPAL_PROPERTY, refusalLogRecord, type ApiKeyPrincipal } from '@keyledger/nestjs';
-import { toErrorBody } from '../common/domain-error.filter.js';
+import { toErrorBody } from '../common/index.js';
 import { AccessLog, accessRecord, isAdminRoute, RECORDED_REFUSALS } from './access-log.js';
 
 const AUDIT_ROUTES = '/admin/audit';

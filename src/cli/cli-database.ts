@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
-import type { AppConfig } from '../config/config.js';
-import { embeddedPasswordFile, embeddedUrl, readEmbeddedRuntime } from '../database/embedded-postgres.js';
-import { resolveDatabase, type ResolvedDatabase } from '../database/resolve-database.js';
+import type { AppConfig } from '../config/index.js';
+import { embeddedPasswordFile, embeddedUrl, readEmbeddedRuntime, resolveDatabase, type ResolvedDatabase } from '../database/index.js';
 
 /**
  * Without DATABASE_URL the server runs an embedded PostgreSQL under DATA_DIR. A CLI run next to a

@@ -1,5 +1,5 @@
 import { ConsoleLogger, type LogLevel as NestLogLevel } from '@nestjs/common';
-import type { AppConfig, LogLevel } from '../config/config.js';
+import type { AppConfig, LogLevel } from '../config/index.js';
 
 const LEVELS: Record<LogLevel, NestLogLevel[]> = {
   error: ['fatal', 'error'],

@@ -1,6 +1,6 @@
-import { DomainError, ValidationError, type FieldError } from '../common/domain-error.js';
+import { DomainError, type FieldError, ValidationError } from '../common/index.js';
 import { redactTokens } from '@keyledger/nestjs';
-import { ConfigError } from '../config/config.js';
+import { ConfigError } from '../config/index.js';
 import { UnknownProjectionError } from '../event-store/index.js';
 
 /** Bad command-line input: an unknown option, a malformed value, options that exclude each other. Exit 2. */

@@ -1,4 +1,4 @@
-import { DomainError, ValidationError } from '../common/domain-error.js';
+import { DomainError, ValidationError } from '../common/index.js';
 import { formatError, inFlagTerms, toErrorReport, UsageError } from './errors.js';
 import { parseExpiry, parseGrace, parseTags } from './keys/key-options.js';
 import { parseDuration, parseInstantOrAgo, renderTable } from './output.js';

@@ -1,10 +1,8 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { AuditModule } from '../audit/index.js';
 import { KEY_PEPPER, KeyVerifier } from '@keyledger/nestjs';
-import { loadKeyPepper } from '../config/key-pepper.js';
-import { APP_CONFIG, ConfigModule } from '../config/config.module.js';
-import type { AppConfig } from '../config/config.js';
-import { DatabaseModule } from '../database/database.module.js';
+import { APP_CONFIG, type AppConfig, ConfigModule, loadKeyPepper } from '../config/index.js';
+import { DatabaseModule } from '../database/index.js';
 import { EventStoreModule } from '../event-store/index.js';
 import { KeysModule } from '../keys/index.js';
 

@@ -1,8 +1,7 @@
 import { Injectable, Logger, type INestApplicationContext, type OnApplicationShutdown, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { loadConfig, type AppConfig } from '../config/config.js';
-import { pendingMigrations } from '../database/pending-migrations.js';
-import type { ResolvedDatabase } from '../database/resolve-database.js';
+import { type AppConfig, loadConfig } from '../config/index.js';
+import { pendingMigrations, runMigrations, type ResolvedDatabase } from '../database/index.js';
 import { resolveCliDatabase } from './cli-database.js';
 import { cliLogger } from './cli-logger.js';
 
@@ -44,8 +43,6 @@ export class Registry implements OnApplicationShutdown {
 
   /** Applies pending migrations; resolves with their names. */
   async migrate(): Promise<string[]> {
-    // TypeORM is for migrations only: loaded when there are migrations to check.
-    const { runMigrations } = await import('../database/migrations.js');
     return runMigrations(await this.databaseUrl());
   }
 

@@ -3,26 +3,12 @@ import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
-import { ApiErrorResponses } from '../common/api-error-responses.decorator.js';
-import { DomainError, ValidationError } from '../common/domain-error.js';
-import { PG_POOL } from '../database/database.tokens.js';
+import { DomainError, ValidationError } from '../common/index.js';
+import { ApiErrorResponses } from '../dto/index.js';
+import { PG_POOL } from '../database/index.js';
 import { ADMIN_SCOPE, hasScopes } from '../token/index.js';
-import { ConsoleSessionResponseDto } from './console-session.response.dto.js';
+import { ConsoleSessionResponseDto, type ConsoleSession } from './console-session.response.dto.js';
 import { LiveTail, MAX_TAIL_SUBSCRIBERS, type TailEvent, type TailSink } from './live-tail.service.js';
-
-export interface ConsoleSession {
-  keyId: string;
-  publicId: string;
-  /** The signed-in key's own name, from the read model. */
-  name: string | null;
-  tenantId: string;
-  scopes: readonly string[];
-  expiresAt: string | null;
-  /** `admin`: every tenant, the audit digest and verify. */
-  admin: boolean;
-  canManageKeys: boolean;
-  canReadAudit: boolean;
-}
 
 export class ConsoleAccessError extends DomainError {
   static notAllowed(): ConsoleAccessError {

@@ -1,5 +1,18 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { ConsoleSession } from './console-api.controller.js';
+
+export interface ConsoleSession {
+  keyId: string;
+  publicId: string;
+  /** The signed-in key's own name, from the read model. */
+  name: string | null;
+  tenantId: string;
+  scopes: readonly string[];
+  expiresAt: string | null;
+  /** `admin`: every tenant, the audit digest and verify. */
+  admin: boolean;
+  canManageKeys: boolean;
+  canReadAudit: boolean;
+}
 
 export class ConsoleSessionResponseDto implements ConsoleSession {
   @ApiProperty({ format: 'uuid' }) keyId!: string;

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { httpErrorBody } from '../common/domain-error.filter.js';
+import { httpErrorBody } from '../common/index.js';
 import { ConsoleAssets, type ConsoleFile } from './console-assets.js';
 import { CONSOLE_SECURITY_HEADERS } from './security-headers.js';
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { PG_POOL } from '../database/database.tokens.js';
+import { PG_POOL } from '../database/index.js';
 import { EventNotifications, type EventNotification } from '../event-store/index.js';
 
 /** One appended event as the live tail shows it: ids, position, type, actor and time; never a payload. */

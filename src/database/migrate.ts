@@ -1,4 +1,4 @@
-import { loadConfig } from '../config/config.js';
+import { loadConfig } from '../config/index.js';
 import { revertLastMigration, runMigrations } from './migrations.js';
 import { resolveDatabase } from './resolve-database.js';
 

@@ -1,8 +1,10 @@
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 
-function dataSource(url: string): DataSource {
+/** TypeORM is for migrations only: loaded when they run, not by whoever imports the database module. */
+async function dataSource(url: string): Promise<DataSource> {
+  const { DataSource } = await import('typeorm');
   return new DataSource({
     type: 'postgres',
     url,
@@ -20,7 +22,7 @@ export async function runMigrations(url: string): Promise<string[]> {
   await lock.connect();
   try {
     await lock.query(`SELECT pg_advisory_lock(hashtext('keyledger.migrations'))`);
-    const ds = await dataSource(url).initialize();
+    const ds = await (await dataSource(url)).initialize();
     try {
       const applied = await ds.runMigrations();
       return applied.map((m) => m.name);
@@ -33,7 +35,7 @@ export async function runMigrations(url: string): Promise<string[]> {
 }
 
 export async function revertLastMigration(url: string): Promise<void> {
-  const ds = await dataSource(url).initialize();
+  const ds = await (await dataSource(url)).initialize();
   try {
     await ds.undoLastMigration();
   } finally {

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { AppConfig } from '../config/config.js';
+import type { AppConfig } from '../config/index.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 
 export interface ResolvedDatabase {

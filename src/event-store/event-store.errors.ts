@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { DomainError } from '../common/index.js';
 import type { ExpectedVersion } from './event-store.types.js';
 
 export class ConcurrencyError extends DomainError {

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { EventNotifications } from '@keyledger/nestjs';
-import { DATABASE_URL } from '../database/database.tokens.js';
+import { DATABASE_URL } from '../database/index.js';
 import { EventStore } from './event-store.js';
 import { ProjectionDiscovery } from './projection.decorator.js';
 import { ProjectionsService } from './projections.service.js';

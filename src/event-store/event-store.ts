@@ -1,8 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ClientBase, Pool, PoolClient } from 'pg';
-import { copyOut, copyText, copyTimestamp } from '../database/copy-out.js';
-import { PG_POOL } from '../database/database.tokens.js';
+import { copyOut, copyText, copyTimestamp, PG_POOL } from '../database/index.js';
 import { ConcurrencyError, EventIdConflictError } from './event-store.errors.js';
 import type {
   AppendOptions,
@@ -18,7 +17,7 @@ import type {
 import { START } from './event-store.types.js';
 import type { Projection } from './projection.js';
 import { PostCommitNotifier } from './post-commit-notifier.js';
-import { counter } from '../observability/metrics.js';
+import { counter } from '../common/index.js';
 import { EVENTS_CHANNEL, encodeNotification } from '@keyledger/nestjs';
 
 const eventsAppended = counter({ name: 'keyledger_events_appended_total', help: 'Events appended to the store by this process' });

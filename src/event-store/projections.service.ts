@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/config.js';
-import { PG_POOL } from '../database/database.tokens.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { PG_POOL } from '../database/index.js';
 import { EventNotifications, withTransaction } from '@keyledger/nestjs';
 import { EventStore } from './event-store.js';
 import type { Projection } from './projection.js';

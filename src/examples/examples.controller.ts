@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
-import { ApiErrorResponses } from '../common/api-error-responses.decorator.js';
+import { ApiErrorResponses } from '../dto/index.js';
 import { PrincipalResponseDto, ReportsResponseDto } from './examples.response.dto.js';
 
 /** How a sibling module protects its routes: one import, a decorator and a typed principal. */

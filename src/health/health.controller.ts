@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Inject, Logger, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
-import { PG_POOL } from '../database/database.tokens.js';
+import { PG_POOL } from '../database/index.js';
 import { EventNotifications, ProjectionsService } from '../event-store/index.js';
 import { KeyVerifier, RetryBackoff } from '@keyledger/nestjs';
 import { HealthResponseDto, LivenessResponseDto, ProjectionHealthDto, ReadinessResponseDto } from './health.response.dto.js';

@@ -3,9 +3,8 @@ import { CommandBus } from '@nestjs/cqrs';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/config.js';
-import { PG_POOL } from '../database/database.tokens.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { PG_POOL } from '../database/index.js';
 import { systemActor } from './command-context.js';
 import { CreateKeyCommand } from './commands/create-key/create-key.command.js';
 

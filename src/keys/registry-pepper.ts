@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { KEY_PEPPER, recordRegistryPepper } from '@keyledger/nestjs';
-import { PG_POOL } from '../database/database.tokens.js';
+import { PG_POOL } from '../database/index.js';
 
 /**
  * At start-up (server and CLI), records the fingerprint of the pepper keys are issued with, and

@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { DomainError } from '../common/index.js';
 import { ADMIN_SCOPE, ungrantable } from '../token/index.js';
 import type { Actor } from './command-context.js';
 import { KeyNotFoundError } from './domain/api-key.errors.js';

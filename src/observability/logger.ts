@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { redactTokens, redactUrl } from '@keyledger/nestjs';
-import type { LogLevel } from '../config/config.js';
+import type { LogLevel } from '../config/index.js';
 
 /** Anything shaped like a keyledger token (any prefix): never written to a log, whatever carries it. */
 export const scrub = redactTokens;

@@ -3,12 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { collectDefaultMetrics } from 'prom-client';
 import { KeyVerifier } from '@keyledger/nestjs';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/config.js';
-import { httpErrorBody } from '../common/domain-error.filter.js';
-import { TRANSPORT_HEADERS } from '../common/http-transport.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { gauge, httpErrorBody, metricsRegistry, TRANSPORT_HEADERS } from '../common/index.js';
 import { EventNotifications, ProjectionsService } from '../event-store/index.js';
-import { gauge, metricsRegistry } from './metrics.js';
 
 collectDefaultMetrics({ prefix: 'keyledger_' });
 

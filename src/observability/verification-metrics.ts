@@ -1,5 +1,5 @@
 import type { VerificationCode } from '@keyledger/nestjs';
-import { counter, histogram } from './metrics.js';
+import { counter, histogram } from '../common/index.js';
 
 /** Plain counts on the hot path; prom-client reads them when /metrics is scraped. */
 const counts = new Map<VerificationCode, number>();

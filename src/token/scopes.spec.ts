@@ -1,4 +1,4 @@
-import { ValidationError } from '../common/domain-error.js';
+import { ValidationError } from '../common/index.js';
 import { hasScopes, scopeCovers } from '@keyledger/nestjs';
 import { assertGrantable, ScopeNotGrantableError, isValidScope, MAX_SCOPES, normalizeScopes, ungrantable } from './scopes.js';
 

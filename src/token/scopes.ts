@@ -1,5 +1,5 @@
 import { scopeCovers } from '@keyledger/nestjs';
-import { DomainError, ValidationError } from '../common/domain-error.js';
+import { DomainError, ValidationError } from '../common/index.js';
 
 /**
  * Scopes are `resource[:segment…]`, e.g. `invoices:read`. A segment that is exactly `*` is a

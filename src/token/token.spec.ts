@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { ValidationError } from '../common/domain-error.js';
+import { ValidationError } from '../common/index.js';
 import { digestFromHex, hasValidChecksum, MAX_PREFIX_LENGTH, MAX_TOKEN_LENGTH, TOKEN_DIGESTERS, tokenDigester, type TokenDigesterName } from '@keyledger/nestjs';
 import { DEFAULT_TOKEN_PREFIX, generateToken, hashesEqual, hashToken, parseToken, TEST_TOKEN_PREFIX, TOKEN_SCANNER_REGEX } from './token.js';
 

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { BASE62, CHECKSUM_LENGTH, FIXED_TAIL_LENGTH, MAX_PREFIX_LENGTH, PUBLIC_ID_LENGTH, SECRET_LENGTH, TOKEN_PREFIX_PATTERN, hasValidChecksum, isBase62Run, tokenPublicId } from '@keyledger/nestjs';
-import { ValidationError } from '../common/domain-error.js';
+import { ValidationError } from '../common/index.js';
 
 /** Issuing keys; the token's shape, checksum and digest are read by @keyledger/nestjs, which the guard and the registry share. */
 

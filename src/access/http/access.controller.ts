@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
-import { ApiErrorResponses } from '../../common/api-error-responses.decorator.js';
+import { ApiErrorResponses } from '../../dto/index.js';
 import { AccessReader, type AccessPage } from '../access-reader.js';
 import { AccessPageResponseDto } from './access-page.response.dto.js';
 import { AccessSearchRequestDto } from './access-search.request.dto.js';

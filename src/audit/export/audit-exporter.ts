@@ -1,12 +1,10 @@
 import { Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { Client, escapeLiteral } from 'pg';
-import { DomainError, ValidationError } from '../../common/domain-error.js';
-import { APP_CONFIG } from '../../config/config.module.js';
-import type { AppConfig } from '../../config/config.js';
-import { copyOut } from '../../database/copy-out.js';
+import { DomainError, ValidationError } from '../../common/index.js';
+import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import { copyOut, DATABASE_URL } from '../../database/index.js';
 import { CONNECTION_OPTIONS } from '@keyledger/nestjs';
-import { DATABASE_URL } from '../../database/database.tokens.js';
 import { EventStore } from '../../event-store/index.js';
 import type { Actor } from '../../keys/index.js';
 import { canonicalEventText } from '../audit-chain.js';

@@ -1,4 +1,4 @@
-import { copyRows } from '../../database/copy-out.js';
+import { copyRows } from '../../database/index.js';
 import type { AuditEntry } from '../queries/audit-filter.js';
 import { CSV_HEADER, csvLine, exportText, ndjsonLine } from './export-format.js';
 

@@ -1,4 +1,4 @@
-import { copyText, copyTimestamp, copyValue } from '../../database/copy-out.js';
+import { copyText, copyTimestamp, copyValue } from '../../database/index.js';
 import { quoteJson } from '../audit-chain.js';
 
 /**

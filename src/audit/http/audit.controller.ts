@@ -3,9 +3,8 @@ import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger'
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
-import { ApiErrorResponses } from '../../common/api-error-responses.decorator.js';
-import { APP_CONFIG } from '../../config/config.module.js';
-import type { AppConfig } from '../../config/config.js';
+import { ApiErrorResponses } from '../../dto/index.js';
+import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import type { Actor } from '../../keys/index.js';
 import { AuditExporter } from '../export/audit-exporter.js';
 import { AuditPageResponseDto } from './audit.response.dto.js';

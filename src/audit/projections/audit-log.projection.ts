@@ -3,8 +3,8 @@ import type { PoolClient } from 'pg';
 import { keyIdOfStream, keyStreamId } from '@keyledger/nestjs';
 import { AsyncProjection, EventStore, type Projection, type ProjectionReplay, type RecordedEvent } from '../../event-store/index.js';
 import { actorKeyId, compareChainOrder, KeyTimeline, type Changes } from '../../keys/index.js';
-import { counter } from '../../observability/index.js';
-import { copyIn, copyLine } from '../../database/copy-in.js';
+import { counter } from '../../common/index.js';
+import { copyIn, copyLine } from '../../database/index.js';
 import { GENESIS, nextChainHash } from '../audit-chain.js';
 
 function str(value: unknown): string | null {

@@ -1,8 +1,7 @@
 import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
-import { ORDERS, type Order } from '../../common/cursor.js';
-import { PageRequestDto } from '../../common/page.request.dto.js';
-import { DomainError, ValidationError, type FieldError } from '../../common/domain-error.js';
+import { DomainError, type FieldError, type Order, ORDERS, ValidationError } from '../../common/index.js';
+import { PageRequestDto } from '../../dto/index.js';
 import { readableTenant, type Actor, type ActorRef, type Changes } from '../../keys/index.js';
 
 export const AUDIT_EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated'] as const;

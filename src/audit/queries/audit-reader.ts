@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { decodeCursor, encodeCursor, isPosition, type CursorValues, type Order } from '../../common/cursor.js';
-import { PG_POOL } from '../../database/database.tokens.js';
+import { type CursorValues, decodeCursor, encodeCursor, isPosition, type Order } from '../../common/index.js';
+import { PG_POOL } from '../../database/index.js';
 import type { Actor } from '../../keys/index.js';
 import { AUDIT_COLUMNS, auditWhere, bindParams, toAuditEntry, type AuditEntry, type AuditFilter, type AuditRow } from './audit-filter.js';
 

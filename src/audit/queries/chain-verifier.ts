@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { ValidationError } from '../../common/domain-error.js';
-import { PG_POOL } from '../../database/database.tokens.js';
+import { ValidationError } from '../../common/index.js';
+import { PG_POOL } from '../../database/index.js';
 import { EventStore, START, type Checkpoint } from '../../event-store/index.js';
 import { KeyTimeline } from '../../keys/index.js';
 import { canonicalJson, GENESIS, nextChainHash } from '../audit-chain.js';

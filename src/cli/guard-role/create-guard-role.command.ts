@@ -1,6 +1,6 @@
 import { Option, SubCommand } from 'nest-commander';
 import type { Pool } from 'pg';
-import { PG_POOL } from '../../database/database.tokens.js';
+import { PG_POOL } from '../../database/index.js';
 import { CliCommand } from '../cli-command.js';
 import { CommandFailed } from '../errors.js';
 import { renderFields, writeErr, writeJson, writeOut } from '../output.js';

@@ -1,4 +1,4 @@
-import { DomainError, ValidationError } from '../../common/domain-error.js';
+import { DomainError, ValidationError } from '../../common/index.js';
 import { ApiKey, CreateKeyInput, MAX_GRACE_PERIOD_SECONDS } from './api-key.aggregate.js';
 import { KeyExpiryNotDueError, KeyInactiveError, KeyNotFoundError } from './api-key.errors.js';
 import { ScopeNotGrantableError } from '../../token/index.js';

@@ -1,4 +1,4 @@
-import { FieldError, ValidationError } from '../../common/domain-error.js';
+import { FieldError, ValidationError } from '../../common/index.js';
 import { isStorableText, UNSTORABLE_TEXT } from '@keyledger/nestjs';
 import { KeyExpiryNotDueError, KeyHistoryUnreadableError, KeyInactiveError } from './api-key.errors.js';
 import { KeyCreated } from './events/key-created.event.js';

@@ -1,4 +1,4 @@
-import { DomainError } from '../../common/domain-error.js';
+import { DomainError } from '../../common/index.js';
 
 // Codes are part of the API contract: clients match on them, so never rename one.
 

@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import type { Pool } from 'pg';
-import { DomainError } from '../../common/domain-error.js';
-import { APP_CONFIG } from '../../config/config.module.js';
-import type { AppConfig } from '../../config/config.js';
-import { PG_POOL } from '../../database/database.tokens.js';
+import { DomainError } from '../../common/index.js';
+import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import { PG_POOL } from '../../database/index.js';
 import { RetryBackoff, withTransaction } from '@keyledger/nestjs';
 import { systemActor } from '../command-context.js';
 import { ExpireKeyCommand } from '../commands/expire-key/expire-key.command.js';

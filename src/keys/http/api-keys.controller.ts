@@ -11,8 +11,8 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
-import { ApiErrorResponses } from '../../common/api-error-responses.decorator.js';
-import { ValidationError } from '../../common/domain-error.js';
+import { ValidationError } from '../../common/index.js';
+import { ApiErrorResponses } from '../../dto/index.js';
 import { CreateKeyCommand } from '../commands/create-key/create-key.command.js';
 import { CreateKeyRequestDto } from '../commands/create-key/create-key.request.dto.js';
 import { ExpireKeyCommand } from '../commands/expire-key/expire-key.command.js';

@@ -1,7 +1,6 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { catchError, tap, type Observable } from 'rxjs';
-import { DomainError } from '../../common/domain-error.js';
-import { counter } from '../../observability/metrics.js';
+import { counter, DomainError } from '../../common/index.js';
 
 const commands = counter({
   name: 'keyledger_commands_total',

@@ -1,6 +1,5 @@
 import type { ApiKeyPrincipal } from '@keyledger/nestjs';
-import { requestInfo } from '../../common/request-context.js';
-import { ValidationError } from '../../common/domain-error.js';
+import { requestInfo, ValidationError } from '../../common/index.js';
 import type { Actor, CommandContext } from '../command-context.js';
 
 export function actorOf(principal: ApiKeyPrincipal): Actor {

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsInt, IsISO8601, IsObject, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { keepRaw } from '../../../common/keep-raw.js';
+import { keepRaw } from '../../../common/index.js';
 
 export class CreateKeyRequestDto {
   @ApiProperty({ example: 'acme', description: '1–64 characters of A-Z a-z 0-9 . _ -' })

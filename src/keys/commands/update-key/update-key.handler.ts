@@ -1,5 +1,5 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { DomainError } from '../../../common/domain-error.js';
+import { DomainError } from '../../../common/index.js';
 import { KeyRepository } from '../../key-repository.js';
 import { keyViewFromAggregate, type KeyView } from '../../key-view.js';
 import { UpdateKeyCommand } from './update-key.command.js';

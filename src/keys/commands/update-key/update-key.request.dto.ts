@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsISO8601, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
-import { keepRaw } from '../../../common/keep-raw.js';
+import { keepRaw } from '../../../common/index.js';
 
 export class UpdateKeyRequestDto {
   @ApiPropertyOptional({ example: 'billing export (EU)' })

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { Pool } from 'pg';
-import { PG_POOL } from '../../../database/database.tokens.js';
+import { PG_POOL } from '../../../database/index.js';
 import { KeyNotFoundError } from '../../domain/api-key.errors.js';
 import { KeyRepository } from '../../key-repository.js';
 import { KEY_VIEW_COLUMNS, keyViewFromRow, type KeyRow, type KeyView } from '../../key-view.js';

@@ -1,5 +1,5 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { decodeCursor, encodeCursor, isPosition, type CursorValues } from '../../../common/cursor.js';
+import { type CursorValues, decodeCursor, encodeCursor, isPosition } from '../../../common/index.js';
 import { EventStore, type RecordedEvent } from '../../../event-store/index.js';
 import { keyStreamId } from '@keyledger/nestjs';
 import { KeyRepository } from '../../key-repository.js';

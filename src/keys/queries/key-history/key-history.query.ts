@@ -1,5 +1,5 @@
 import { Query } from '@nestjs/cqrs';
-import type { Order } from '../../../common/cursor.js';
+import type { Order } from '../../../common/index.js';
 import type { Actor } from '../../command-context.js';
 import type { ActorRef, Changes } from './key-timeline.js';
 

@@ -1,5 +1,5 @@
 import { keyIdOfStream } from '@keyledger/nestjs';
-import { detached } from '../../../database/copy-out.js';
+import { detached } from '../../../database/index.js';
 import type { RecordedEvent } from '../../../event-store/index.js';
 import type { StoredKeyEvent } from '../../domain/key-events.js';
 import { occurredAt as occurredAtOf, toKeyEvent } from '../../key-repository.js';

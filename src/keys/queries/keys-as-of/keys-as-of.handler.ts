@@ -1,9 +1,8 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { Pool } from 'pg';
-import { decodeCursor, encodeCursor } from '../../../common/cursor.js';
-import { ValidationError } from '../../../common/domain-error.js';
-import { PG_POOL } from '../../../database/database.tokens.js';
+import { decodeCursor, encodeCursor, ValidationError } from '../../../common/index.js';
+import { PG_POOL } from '../../../database/index.js';
 import { EventStore, type RecordedEvent } from '../../../event-store/index.js';
 import { ApiKey } from '../../domain/api-key.aggregate.js';
 import { KeyNotFoundError } from '../../domain/api-key.errors.js';

@@ -1,8 +1,8 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { Pool } from 'pg';
-import { decodeCursor, encodeCursor, type CursorValues } from '../../../common/cursor.js';
-import { PG_POOL } from '../../../database/database.tokens.js';
+import { type CursorValues, decodeCursor, encodeCursor } from '../../../common/index.js';
+import { PG_POOL } from '../../../database/index.js';
 import { UUID } from '../../key-repository.js';
 import { KEY_VIEW_COLUMNS, keyViewFromRow, type KeyRow } from '../../key-view.js';
 import { readableTenant } from '../../tenant-access.js';

@@ -1,6 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { ErrorBody } from './domain-error.filter.js';
-import type { FieldError } from './domain-error.js';
+import type { ErrorBody, FieldError } from '../common/index.js';
 
 export class FieldErrorDto implements FieldError {
   @ApiProperty({ example: 'name' }) field!: string;

@@ -1,0 +1,78 @@
+/**
+ * The module map (docs/ARCHITECTURE.md, "Module map"), checked by `npm run lint`.
+ * A module is a top-level folder of src/; its index.ts is its only public surface.
+ * @type {import('dependency-cruiser').IConfiguration}
+ */
+export default {
+  forbidden: [
+    {
+      name: 'no-file-cycle',
+      severity: 'error',
+      comment: 'No import cycle between files (type-only imports included).',
+      from: { path: '^(src|migrations)/' },
+      to: { circular: true },
+    },
+    {
+      name: 'no-folder-cycle',
+      severity: 'error',
+      comment: 'No import cycle between folders (modules, and folders inside a module).',
+      scope: 'folder',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'module-through-index',
+      severity: 'error',
+      comment: "Another module is imported only through its index.ts (src/<module>/index.ts), never a file inside it.",
+      from: { path: '^src/([^/]+)/' },
+      to: { path: '^src/[^/]+/', pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$'] },
+    },
+    {
+      name: 'not-own-index',
+      severity: 'error',
+      comment: "A module's index.ts is for other modules: its own files import each other directly.",
+      from: { path: '^src/([^/]+)/', pathNot: ['^src/[^/]+/index\\.ts$', '\\.spec\\.ts$'] },
+      to: { path: '^src/$1/index\\.ts$' },
+    },
+    {
+      name: 'root-through-index',
+      severity: 'error',
+      comment: 'main.ts, app.module.ts and configure-app.ts compose the modules through their index.ts.',
+      from: { path: '^src/[^/]+\\.ts$' },
+      to: { path: '^src/[^/]+/', pathNot: '^src/[^/]+/index\\.ts$' },
+    },
+    {
+      name: 'src-not-to-tests',
+      severity: 'error',
+      comment: 'Application code never imports tests or benchmarks.',
+      from: { path: '^(src|packages|migrations)/' },
+      to: { path: '^(test|bench)/' },
+    },
+    {
+      name: 'migrations-standalone',
+      severity: 'error',
+      comment: 'A migration is frozen history: it imports nothing from src/.',
+      from: { path: '^migrations/' },
+      to: { path: '^src/' },
+    },
+    {
+      name: 'guard-package-standalone',
+      severity: 'error',
+      comment: 'The guard package (@keyledger/nestjs) knows nothing of the registry.',
+      from: { path: '^packages/nestjs/' },
+      to: { path: '^(src|migrations|test|bench)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(dist|node_modules)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.js', '.mjs', '.cjs', '.d.ts', '.json'],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
