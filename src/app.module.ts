@@ -3,7 +3,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { ApiKeyAuthModule } from '@keyledger/nestjs';
 import type { AppConfig } from './config/config.js';
 import { AccessLog, AccessModule } from './access/index.js';
-import { AuditModule } from './audit/index.js';
+import { AuditHttpModule } from './audit/index.js';
 import { loadKeyPepper } from './config/key-pepper.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import { ConsoleModule } from './console/index.js';
@@ -12,7 +12,7 @@ import { DATABASE_URL } from './database/database.tokens.js';
 import { EventStoreModule } from './event-store/index.js';
 import { ExamplesModule } from './examples/index.js';
 import { HealthController } from './health/health.controller.js';
-import { KeysModule } from './keys/index.js';
+import { KeysHttpModule } from './keys/index.js';
 import { ObservabilityModule, recordLookup, recordVerification } from './observability/index.js';
 import { VerificationModule } from './verification/index.js';
 
@@ -42,9 +42,9 @@ export class AppModule {
           }),
         }),
         AccessModule,
-        KeysModule,
+        KeysHttpModule,
         VerificationModule,
-        AuditModule,
+        AuditHttpModule,
         ObservabilityModule,
         ConsoleModule,
         ...(config.examplesEnabled ? [ExamplesModule] : []),
