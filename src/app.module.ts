@@ -3,13 +3,13 @@ import type { DynamicModule } from '@nestjs/common';
 import { ApiKeyAuthModule } from '@keyledger/nestjs';
 import { APP_CONFIG, type AppConfig, ConfigModule, loadKeyPepper } from './config/index.js';
 import { AccessLog, AccessModule } from './access/index.js';
-import { AuditModule } from './audit/index.js';
+import { AuditHttpModule } from './audit/index.js';
 import { ConsoleModule } from './console/index.js';
 import { DATABASE_URL, DatabaseModule } from './database/index.js';
 import { EventStoreModule } from './event-store/index.js';
 import { ExamplesModule } from './examples/index.js';
 import { HealthController } from './health/index.js';
-import { KeysModule } from './keys/index.js';
+import { KeysHttpModule } from './keys/index.js';
 import { ObservabilityModule, recordLookup, recordVerification } from './observability/index.js';
 import { VerificationModule } from './verification/index.js';
 
@@ -39,9 +39,9 @@ export class AppModule {
           }),
         }),
         AccessModule,
-        KeysModule,
+        KeysHttpModule,
         VerificationModule,
-        AuditModule,
+        AuditHttpModule,
         ObservabilityModule,
         ConsoleModule,
         ...(config.examplesEnabled ? [ExamplesModule] : []),

@@ -1,4 +1,5 @@
 export { AuditModule } from './audit.module.js';
+export { AuditHttpModule } from './http/audit-http.module.js';
 export { AuditReader, type AuditDigest, type AuditPage } from './queries/audit-reader.js';
 export { ChainVerifier, type VerifyResult } from './queries/chain-verifier.js';
 export { canonicalJson, canonicalEventBytes, canonicalEventText, nextChainHash, GENESIS } from './audit-chain.js';

@@ -1,27 +1,10 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { AuditModule } from '../audit/index.js';
-import { KEY_PEPPER, KeyVerifier } from '@keyledger/nestjs';
+import { KEY_PEPPER } from '@keyledger/nestjs';
 import { APP_CONFIG, type AppConfig, ConfigModule, loadKeyPepper } from '../config/index.js';
 import { DatabaseModule } from '../database/index.js';
 import { EventStoreModule } from '../event-store/index.js';
 import { KeysModule } from '../keys/index.js';
-
-/**
- * KeysModule and AuditModule declare the admin controllers, whose @RequireApiKey() makes Nest build
- * an ApiKeyGuard even in a context that serves no HTTP. The CLI never runs a guard, so it gets a
- * verifier that refuses to be used instead of the real one, which would load every key into
- * memory and hold a LISTEN connection for nothing.
- */
-const NO_VERIFIER = {
-  verify(): never {
-    throw new Error('the CLI does not verify API keys');
-  },
-  check(): never {
-    throw new Error('the CLI does not verify API keys');
-  },
-  /** The CLI holds no replica: the servers hear of its changes by NOTIFY. */
-  applyCommitted(): void {},
-};
 
 /** The server's pepper (KEY_PEPPER, or the one kept under DATA_DIR): keys the CLI issues verify on the server. */
 @Global()
@@ -32,16 +15,17 @@ const NO_VERIFIER = {
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => loadKeyPepper(config.keyPepper, config.dataDir),
     },
-    { provide: KeyVerifier, useValue: NO_VERIFIER },
   ],
-  exports: [KEY_PEPPER, KeyVerifier],
+  exports: [KEY_PEPPER],
 })
 class CliKeyPepperModule {}
 
 /**
  * What the CLI's commands drive: the same command and query handlers, event store and
  * projections as the server, on the same database, without HTTP and without the server's
- * background work (bootstrap admin key, expiry sweeper, async projection timers).
+ * background work (bootstrap admin key, expiry sweeper, async projection timers). The domain
+ * modules only: no controller, so no guard and no KeyVerifier (KeyRepository takes it as optional;
+ * the servers hear of the CLI's changes by NOTIFY).
  */
 @Module({})
 export class RegistryModule {

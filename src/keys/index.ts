@@ -1,4 +1,5 @@
 export { KeysModule } from './keys.module.js';
+export { KeysHttpModule } from './http/keys-http.module.js';
 export { KeyRepository, occurredAt, toKeyEvent } from './key-repository.js';
 export { SYSTEM_ACTOR, systemActor, type Actor, type CommandContext } from './command-context.js';
 export { readableTenant } from './tenant-access.js';

@@ -8,7 +8,6 @@ import { RevokeKeyHandler } from './commands/revoke-key/revoke-key.handler.js';
 import { RotateKeyHandler } from './commands/rotate-key/rotate-key.handler.js';
 import { UpdateKeyHandler } from './commands/update-key/update-key.handler.js';
 import { ExpirySweeper } from './expiry/expiry-sweeper.js';
-import { ApiKeysController } from './http/api-keys.controller.js';
 import { KeyRepository } from './key-repository.js';
 import { ActiveKeysProjection } from './projections/active-keys.projection.js';
 import { GetKeyHandler } from './queries/get-key/get-key.handler.js';
@@ -17,9 +16,13 @@ import { KeyAsOfHandler, KeysActiveAtHandler } from './queries/keys-as-of/keys-a
 import { ListKeysHandler } from './queries/list-keys/list-keys.handler.js';
 import { RegistryPepper } from './registry-pepper.js';
 
+/**
+ * The key domain without HTTP: commands, queries, repository, the active-key projection, the
+ * bootstrap admin and the expiry sweeper. The server adds the admin API (KeysHttpModule); the CLI
+ * imports this alone, so its container holds no controller and no guard.
+ */
 @Module({
   imports: [CqrsModule, EventStoreModule],
-  controllers: [ApiKeysController],
   providers: [
     ActiveKeysProjection,
     KeyRepository,
