@@ -45,8 +45,10 @@ export function tempDataDir(): { path: string; remove(): void } {
  */
 export function cliEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['LOG_LEVEL', 'DATABASE_URL', 'KEY_PEPPER', 'DATA_DIR', 'RUN_MIGRATIONS', 'PORT', 'NODE_OPTIONS']) delete env[name];
+  for (const name of ['LOG_LEVEL', 'DATABASE_URL', 'KEY_PEPPER', 'DATA_DIR', 'RUN_MIGRATIONS', 'PORT', 'METRICS_PORT', 'METRICS_HOST', 'NODE_OPTIONS']) delete env[name];
   Object.assign(env, {
+    // A server started by a test never takes the default metrics port (9464): runs share the machine.
+    METRICS_PORT: '0',
     DATABASE_URL: testDatabaseUrl(),
     KEY_PEPPER: TEST_PEPPER,
     DATA_DIR,
