@@ -45,6 +45,20 @@ export default tseslint.config(
     },
   },
   {
+    // Test support lives once, in test/support/: a folder's own bearer, poll or error-shape helper drifts.
+    files: ['test/**/*.ts'],
+    ignores: ['test/support/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: ':matches(FunctionDeclaration, VariableDeclarator[init.type=/FunctionExpression$/])[id.name=/^(bearer|uniqueTenant|issueUsableKey|expectErrorShape|expectValidationError|eventually|until|waitUntil)$/]',
+          message: 'use the one in test/support/ (http.ts, keys.ts, poll.ts)',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', '**/*.spec.ts', '**/*.e2e-spec.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',

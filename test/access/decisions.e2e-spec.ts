@@ -3,7 +3,9 @@ import request from 'supertest';
 import type { AccessEntry } from '../../src/access/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { bearer, createKey, expectErrorShape, expectNoSecretLeaks, issueUsableKey, Secrets, uniqueTenant, type IssuedKey } from '../keys/helpers.js';
+import { createKey, expectNoSecretLeaks, Secrets } from '../keys/helpers.js';
+import { bearer, expectErrorShape } from '../support/http.js';
+import { type IssuedKey, issueUsableKey, uniqueTenant } from '../support/keys.js';
 
 /** The structured records the app logged (Nest's logger is given objects; test-app captures them as JSON). */
 function logRecords(sut: TestApp): (Record<string, unknown> & { level: string })[] {
@@ -39,10 +41,10 @@ describe('decisions leave a trace: refusal log lines, and access records for ref
   beforeAll(async () => {
     sut = await createTestApp();
     pool = testPool(2);
-    admin = await issueUsableKey(sut, secrets, { scopes: ['admin'] });
-    managerT = await issueUsableKey(sut, secrets, { tenantId: T, scopes: ['keys:manage'] });
-    readerT = await issueUsableKey(sut, secrets, { tenantId: T, scopes: ['audit:read'] });
-    verifierT = await issueUsableKey(sut, secrets, { tenantId: T, scopes: ['keys:verify'] });
+    admin = await issueUsableKey(sut, { scopes: ['admin'] }, { secrets });
+    managerT = await issueUsableKey(sut, { tenantId: T, scopes: ['keys:manage'] }, { secrets });
+    readerT = await issueUsableKey(sut, { tenantId: T, scopes: ['audit:read'] }, { secrets });
+    verifierT = await issueUsableKey(sut, { tenantId: T, scopes: ['keys:verify'] }, { secrets });
     keyU = await createKey(sut, secrets, admin.token, { tenantId: U, name: 'in U' });
   });
   afterAll(async () => {
@@ -52,7 +54,7 @@ describe('decisions leave a trace: refusal log lines, and access records for ref
 
   describe('log lines', () => {
     it('a refused authentication logs the publicId (never the secret), the route, the target and the reason', async () => {
-      const revoked = await issueUsableKey(sut, secrets, { tenantId: T });
+      const revoked = await issueUsableKey(sut, { tenantId: T }, { secrets });
       await request(sut.url).post(`/admin/api-keys/${revoked.id}/revoke`).set(bearer(admin.token)).send({}).expect(200);
       await request(sut.url).get(`/admin/api-keys/${keyU.id}`).set(bearer(revoked.token)).expect(401);
       await request(sut.url).get('/admin/api-keys').expect(401);
@@ -78,7 +80,7 @@ describe('decisions leave a trace: refusal log lines, and access records for ref
     });
 
     it('a failed verification logs differently from a successful one', async () => {
-      const checked = await issueUsableKey(sut, secrets, { tenantId: T });
+      const checked = await issueUsableKey(sut, { tenantId: T }, { secrets });
       await request(sut.url).post('/v1/keys/verify').set(bearer(verifierT.token)).send({ key: checked.token }).expect(200, /"valid":true/);
       await request(sut.url).post('/v1/keys/verify').set(bearer(verifierT.token)).send({ key: checked.token, scopes: ['billing:write'] }).expect(200, /"valid":false/);
       const lines = logRecords(sut).filter((l) => l.event === 'key.verification' && l.target === checked.publicId);
@@ -120,7 +122,7 @@ describe('decisions leave a trace: refusal log lines, and access records for ref
     });
 
     it('a key pasted as the target is redacted in the record and the log line', async () => {
-      const victim = await issueUsableKey(sut, secrets, { tenantId: U });
+      const victim = await issueUsableKey(sut, { tenantId: U }, { secrets });
       await request(sut.url).get(`/admin/api-keys/${victim.token}`).set(bearer(managerT.token)).set('x-request-id', 'acc-pasted').expect(404);
       expect(await recordsOf('acc-pasted')).toEqual([expect.objectContaining({ status: 404, target: '[redacted key]' })]);
       const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM access_audit WHERE strpos(access_audit::text, $1) > 0`, [victim.token.slice(-34, -6)]);

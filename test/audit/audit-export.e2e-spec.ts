@@ -9,10 +9,12 @@ import { toErrorBody } from '../../src/common/domain-error.filter.js';
 import { EventStore } from '../../src/event-store/index.js';
 import { KeyRepository, SYSTEM_ACTOR } from '../../src/keys/index.js';
 import { freePort } from '../support/free-port.js';
-import { eventually } from '../support/wait-until.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { auditSettled, bearer, download, parseCsv, uniqueTenant, walkAudit, type AuditEntry, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
+import { auditSettled, download, parseCsv, walkAudit, type AuditEntry, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
+import { bearer } from '../support/http.js';
+import { uniqueTenant } from '../support/keys.js';
+import { eventually } from '../support/poll.js';
 
 const CSV_HEADER = [
   'seq', 'position', 'recordedAt', 'occurredAt', 'type', 'keyId', 'publicId', 'tenantId',
@@ -237,7 +239,7 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
       expect(await connections()).toBe(1);
       await iterator.return?.();
       for (const stream of open.slice(2)) stream.destroy();
-      await eventually(async () => expect(await connections()).toBe(0));
+      await eventually('the export\'s database connection to close', async () => expect(await connections()).toBe(0));
       expect((await download(sut, admin.token, { tenantId: E })).status).toBe(200);
 
       // Over HTTP: a client that hangs up after the first bytes leaves no connection behind.
@@ -251,7 +253,7 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
         });
         req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
       });
-      await eventually(async () => expect(await connections()).toBe(0));
+      await eventually('the export\'s database connection to close', async () => expect(await connections()).toBe(0));
     }, 60_000);
 
     it('fails an export whose reader takes nothing for idleTimeoutMs (HTTP: AUDIT_EXPORT_IDLE_TIMEOUT_MS), freeing its place and connection', async () => {
@@ -263,7 +265,7 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
       await iterator.next();
       expect(await connections()).toBe(1);
       expect((await failed).message).toMatch(/took nothing for 200 ms/);
-      await eventually(async () => expect(await connections()).toBe(0));
+      await eventually('the export\'s database connection to close', async () => expect(await connections()).toBe(0));
       // Its place is free again: as many exports as the cap allows can start.
       const next = await Promise.all(Array.from({ length: sut.config.auditExportConcurrency }, () => exporter.open(SYSTEM_ACTOR, { keyId: long.id }, 'ndjson')));
       for (const s of next) s.destroy();

@@ -2,7 +2,9 @@ import type { Pool } from 'pg';
 import request from 'supertest';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { auditSettled, bearer, download, expectValidationError, uniqueTenant, walkAudit, type AuditEntry, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
+import { auditSettled, download, walkAudit, type AuditEntry, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
+import { bearer, expectValidationError } from '../support/http.js';
+import { uniqueTenant } from '../support/keys.js';
 
 const UA = 'keyledger-e2e/audit-query';
 

@@ -9,9 +9,11 @@ import { AuditExporter } from '../../src/audit/index.js';
 import { ProjectionsService } from '../../src/event-store/index.js';
 import { keyStreamId } from '@keyledger/nestjs';
 import { SYSTEM_ACTOR } from '../../src/keys/index.js';
-import { issueKey, type TestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
 import { makeTestTempDir } from '../support/temp-dir.js';
-import { auditCaughtUp, bearer, download, openIsolatedApp, runVerifier, uniqueTenant, untilKnown, withTriggerOff, SETUP_TIMEOUT, TIMEOUT, type IsolatedApp } from './helpers.js';
+import { auditCaughtUp, download, openIsolatedApp, runVerifier, withTriggerOff, SETUP_TIMEOUT, TIMEOUT, type IsolatedApp } from './helpers.js';
+import { bearer } from '../support/http.js';
+import { issueUsableKey, uniqueTenant } from '../support/keys.js';
 
 interface Verified {
   ok: boolean;
@@ -309,9 +311,7 @@ describe('audit rows that cannot lie', () => {
     }, TIMEOUT);
 
     it('is for admins only (the chain spans every tenant) and takes no filter', async () => {
-      const reader = await issueKey(sut.app, { tenantId: A, scopes: ['audit:read'] });
-      // A new key reaches the guard's replica asynchronously (LISTEN/NOTIFY), as for the admin key.
-      await untilKnown(() => download(sut, reader.token, { format: 'events-ndjson' }));
+      const reader = await issueUsableKey(sut, { tenantId: A, scopes: ['audit:read'] });
       const refused = await download(sut, reader.token, { format: 'events-ndjson' });
       expect(refused.status).toBe(403);
       expect(JSON.parse(refused.text)).toMatchObject({ statusCode: 403, code: 'AUDIT.EVENTS_EXPORT_FORBIDDEN' });

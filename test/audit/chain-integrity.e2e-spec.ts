@@ -6,8 +6,11 @@ import { ApiKey } from '../../src/keys/domain/api-key.aggregate.js';
 import { serializeKeyEvent } from '../../src/keys/domain/key-events.js';
 import { keyStreamId } from '@keyledger/nestjs';
 import type { TestApp } from '../support/test-app.js';
-import { gate, patch } from '../support/test-hooks.js';
-import { auditCaughtUp, bearer, openIsolatedApp, runVerifier, uniqueTenant, withTriggerOff, SETUP_TIMEOUT, TIMEOUT, type IsolatedApp } from './helpers.js';
+import { jest } from '@jest/globals';
+import { gate } from '../support/test-hooks.js';
+import { auditCaughtUp, openIsolatedApp, runVerifier, withTriggerOff, SETUP_TIMEOUT, TIMEOUT, type IsolatedApp } from './helpers.js';
+import { bearer } from '../support/http.js';
+import { uniqueTenant } from '../support/keys.js';
 
 interface Digest {
   position: number;
@@ -240,13 +243,12 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
     const store = sut.app.get(EventStore);
     const reached = gate();
     const held = gate();
-    const restore = patch(store, 'replay', (original) =>
-      async function* (...args: Parameters<EventStore['replay']>) {
-        reached.open();
-        await held.opened;
-        yield* original(...args);
-      },
-    );
+    const original = store.replay.bind(store);
+    const replay = jest.spyOn(store, 'replay').mockImplementation(async function* (...args: Parameters<EventStore['replay']>) {
+      reached.open();
+      await held.opened;
+      yield* original(...args);
+    });
     let rebuilt: Promise<void> | undefined;
     try {
       rebuilt = sut.app.get(ProjectionsService).rebuild('audit-log');
@@ -259,7 +261,7 @@ describe('audit hash chain: rebuild, verify, tampering, digests and an outside v
       expect((await get('/admin/audit/digest').timeout(10_000)).body).toMatchObject({ digest: intact.digest });
     } finally {
       held.open();
-      restore();
+      replay.mockRestore();
     }
     await rebuilt;
     await settled();

@@ -9,8 +9,8 @@ import { ChainVerifier } from '../../src/audit/queries/chain-verifier.js';
 import { EventStore, ProjectionRunner, type RecordedEvent } from '../../src/event-store/index.js';
 import { ApiKey } from '../../src/keys/domain/api-key.aggregate.js';
 import { serializeKeyEvent } from '../../src/keys/domain/key-events.js';
-import { testPool } from '../support/test-database.js';
-import { createIsolatedDatabase, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
+import { createScratchDatabase, type ScratchDatabase } from '../support/test-database.js';
+import { SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
 
 // As the app's DatabaseModule does: bigint columns (seq, position) as numbers.
 types.setTypeParser(types.builtins.INT8, (v) => Number(v));
@@ -30,15 +30,13 @@ const XIDS = ['100', '98', '101', '99'];
  * their own, so the case is exact and repeatable without advancing the cluster's counter.
  */
 describe('chain order across a power of ten of transaction ids (99 → 100)', () => {
-  let shared: Pool;
-  let db: Awaited<ReturnType<typeof createIsolatedDatabase>>;
+  let db: ScratchDatabase;
   let pool: Pool;
   let inXidOrder: RecordedEvent[];
   let head: string;
 
   beforeAll(async () => {
-    shared = testPool(1);
-    db = await createIsolatedDatabase(shared);
+    db = await createScratchDatabase('audit');
     pool = new Pool({ connectionString: db.url, max: 4 });
     // pool.end() can resolve while a connection is still closing; DROP … WITH (FORCE) then ends it with an error.
     pool.on('error', () => undefined);
@@ -81,7 +79,6 @@ describe('chain order across a power of ten of transaction ids (99 → 100)', ()
   afterAll(async () => {
     await pool?.end();
     await db?.drop();
-    await shared?.end();
   }, SETUP_TIMEOUT);
 
   it('the outside verifier chains them by the xid8 value', async () => {

@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import request, { type Response } from 'supertest';
-import { runMigrations } from '../../src/database/migrations.js';
+import request from 'supertest';
 import { ProjectionsService } from '../../src/event-store/index.js';
-import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
-import { testDatabaseUrl, testPool } from '../support/test-database.js';
+import { issueUsableKey } from '../support/keys.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+import { bearer } from '../support/http.js';
+import { until } from '../support/poll.js';
+import { createScratchDatabase, type ScratchDatabase } from '../support/test-database.js';
 
 /**
  * Per test and per setup hook. Each test here takes well under a second on an idle machine; the
@@ -14,11 +15,6 @@ import { testDatabaseUrl, testPool } from '../support/test-database.js';
  */
 export const TIMEOUT = 20_000;
 export const SETUP_TIMEOUT = 60_000;
-
-/** Files share one database and run in parallel: every test makes its own tenants and filters by them. */
-export const uniqueTenant = (): string => `t-${randomUUID()}`;
-
-export const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${token}` });
 
 /** The API's entry shape, from the module's public surface (not a copy that could drift). */
 export type { AuditEntry } from '../../src/audit/index.js';
@@ -32,18 +28,20 @@ import type { AuditEntry } from '../../src/audit/index.js';
  */
 export async function auditSettled(sut: TestApp, pool: Pool, keyIds: readonly string[], timeoutMs = 15_000): Promise<void> {
   const projections = sut.app.get(ProjectionsService);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await projections.catchUp();
-    const { rows } = await pool.query<{ missing: number }>(
-      `SELECT count(*)::int AS missing FROM events e
-       WHERE e.stream_id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.position = e.global_position)`,
-      [keyIds.map((id) => `key-${id}`)],
-    );
-    if (rows[0].missing === 0) return;
-    if (Date.now() > deadline) throw new Error(`audit log still misses ${rows[0].missing} event(s) of ${keyIds.length} key(s)`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await until(
+    `the audit log to hold every event of ${keyIds.length} key(s) (events missing)`,
+    async () => {
+      await projections.catchUp();
+      const { rows } = await pool.query<{ missing: number }>(
+        `SELECT count(*)::int AS missing FROM events e
+         WHERE e.stream_id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.position = e.global_position)`,
+        [keyIds.map((id) => `key-${id}`)],
+      );
+      return rows[0].missing;
+    },
+    (missing) => missing === 0,
+    { timeoutMs, intervalMs: 25 },
+  );
 }
 
 /** Every page of GET /admin/audit for `query`, following nextCursor. */
@@ -61,17 +59,6 @@ export async function walkAudit(sut: TestApp, token: string, query: Record<strin
     if (cursor === undefined) return items;
   }
   throw new Error('too many pages');
-}
-
-/** A 400 with code VALIDATION whose `details` name each of `fields`. */
-export function expectValidationError(res: Response, ...fields: string[]): void {
-  expect(res.status).toBe(400);
-  expect(res.body.code).toBe('VALIDATION');
-  expect(typeof res.body.message).toBe('string');
-  const details = res.body.details as { field: string; message: string }[];
-  expect(Array.isArray(details)).toBe(true);
-  for (const d of details) expect(d.message.length).toBeGreaterThan(0);
-  for (const field of fields) expect(details.map((d) => d.field)).toContain(field);
 }
 
 /** RFC 4180: quoted fields may hold commas, CR/LF and doubled quotes; records end with CRLF. */
@@ -114,30 +101,6 @@ export function parseCsv(text: string): string[][] {
   return records;
 }
 
-/** A fresh, migrated database of its own, for tests that tamper with the events table. */
-export async function createIsolatedDatabase(pool: Pool): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  const name = `keyledger_test_audit_${randomBytes(6).toString('hex')}`;
-  await pool.query(`CREATE DATABASE ${name}`);
-  const url = new URL(testDatabaseUrl());
-  url.pathname = `/${name}`;
-  await runMigrations(url.toString());
-  return {
-    url: url.toString(),
-    name,
-    drop: async () => {
-      // A pool's end() can resolve while its connections are still closing; FORCE would end those
-      // with an error their (ended) pool no longer handles. Let them go first, for a bounded time.
-      const deadline = Date.now() + 5000;
-      for (;;) {
-        const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
-        if (rows[0].n === 0 || Date.now() > deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      await pool.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    },
-  };
-}
-
 /** GET with fetch, keeping the body as text whatever its Content-Type (exports are NDJSON or CSV). */
 export async function download(
   sut: TestApp,
@@ -171,12 +134,15 @@ export async function withTriggerOff(pool: Pool, table: string, trigger: string,
 /** Until the audit projection has a row for every event: for a database of a file's own, where nothing else writes (catchUp, then check). */
 export async function auditCaughtUp(sut: TestApp, pool: Pool): Promise<void> {
   const count = async (table: 'events' | 'audit_log'): Promise<number> => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
-  for (let i = 0; i < 200; i++) {
-    await sut.app.get(ProjectionsService).catchUp();
-    if ((await count('audit_log')) === (await count('events'))) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('the audit projection did not catch up');
+  await until(
+    'the audit projection to catch up ([audit_log rows, events])',
+    async () => {
+      await sut.app.get(ProjectionsService).catchUp();
+      return [await count('audit_log'), await count('events')];
+    },
+    ([audit, events]) => audit === events,
+    { timeoutMs: 10_000, intervalMs: 10 },
+  );
 }
 
 const VERIFIER = join(import.meta.dirname, '..', '..', 'docs', 'audit-verifier.mjs');
@@ -191,17 +157,8 @@ export function runVerifier(args: string[], env: NodeJS.ProcessEnv): Promise<{ c
   });
 }
 
-/** Until the guard's replica (fed asynchronously, LISTEN/NOTIFY) knows a key just issued: its first call that is not a 401. */
-export async function untilKnown(call: () => Promise<{ status: number }>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while ((await call()).status === 401) {
-    if (Date.now() > deadline) throw new Error('the key never became usable');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 export interface IsolatedApp {
-  db: Awaited<ReturnType<typeof createIsolatedDatabase>>;
+  db: ScratchDatabase;
   /** A pool on that database, as the superuser. */
   pool: Pool;
   sut: TestApp;
@@ -211,14 +168,12 @@ export interface IsolatedApp {
 
 /** An app on a migrated database of its own (no expiry sweeper), with a usable admin key: for tests that tamper with tables. */
 export async function openIsolatedApp(): Promise<IsolatedApp> {
-  const shared = testPool(1);
-  const db = await createIsolatedDatabase(shared);
+  const db = await createScratchDatabase('audit');
   const pool = new Pool({ connectionString: db.url, max: 4 });
   // pool.end() can resolve while a connection is still closing; DROP … WITH (FORCE) then ends it with an error.
   pool.on('error', () => undefined);
   const sut = await createTestApp({ EXPIRY_SWEEP_ENABLED: 'false' }, db.url);
-  const admin = await issueKey(sut.app, { scopes: ['admin'] });
-  await untilKnown(() => request(sut.url).get('/admin/audit/digest').set(bearer(admin.token)));
+  const admin = await issueUsableKey(sut, { scopes: ['admin'] });
   return {
     db,
     pool,
@@ -228,7 +183,6 @@ export async function openIsolatedApp(): Promise<IsolatedApp> {
       await sut.close();
       await pool.end();
       await db.drop();
-      await shared.end();
     },
   };
 }

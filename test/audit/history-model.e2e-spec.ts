@@ -5,7 +5,9 @@ import { ExpirySweeper } from '../../src/keys/index.js';
 import { cliJson, cliOk, lines, CLI_TEST_TIMEOUT } from '../cli/cli-helpers.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { auditSettled, bearer, download, expectValidationError, parseCsv, uniqueTenant, SETUP_TIMEOUT, TIMEOUT, type AuditEntry } from './helpers.js';
+import { auditSettled, download, parseCsv, SETUP_TIMEOUT, TIMEOUT, type AuditEntry } from './helpers.js';
+import { bearer, expectValidationError } from '../support/http.js';
+import { uniqueTenant } from '../support/keys.js';
 
 interface Actor {
   type: string | null;

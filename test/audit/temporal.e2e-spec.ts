@@ -1,6 +1,8 @@
 import request from 'supertest';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
-import { bearer, expectValidationError, uniqueTenant, SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
+import { SETUP_TIMEOUT, TIMEOUT } from './helpers.js';
+import { bearer, expectValidationError } from '../support/http.js';
+import { uniqueTenant } from '../support/keys.js';
 
 interface HistoryItem {
   type: string;

@@ -1,4 +1,6 @@
-import { CLI_TEST_TIMEOUT, cliJson, cliOk, eventually, lines, uniqueTenant, type KeyJson } from './cli-helpers.js';
+import { CLI_TEST_TIMEOUT, cliJson, cliOk, lines, type KeyJson } from './cli-helpers.js';
+import { uniqueTenant } from '../support/keys.js';
+import { eventually } from '../support/poll.js';
 
 interface AuditJson {
   seq: number;
@@ -23,11 +25,11 @@ describe('keyledger audit', () => {
     ]);
     await cliOk(['keys', 'revoke', revoked.publicId, '--reason', 'rotated out']);
     // The audit log is an async projection: the CLI catches it up itself, but a server may hold its lock for a moment.
-    entries = await eventually(async () => {
+    entries = await eventually('the audit projection to hold the 3 events', async () => {
       const found = await cliJson<AuditJson[]>(['audit', '--tenant', tenant]);
       expect(found).toHaveLength(3);
       return found;
-    }, 20_000, 200);
+    }, { timeoutMs: 20_000, intervalMs: 200 });
   }, CLI_TEST_TIMEOUT);
 
   it('--json: every entry of the tenant, newest first, the CLI as the actor', () => {

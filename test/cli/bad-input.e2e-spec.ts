@@ -1,4 +1,5 @@
-import { CLI_TEST_TIMEOUT, cli, cliEnv, cliJson, lines, uniqueTenant, type CliResult, type KeyJson } from './cli-helpers.js';
+import { CLI_TEST_TIMEOUT, cli, cliEnv, cliJson, lines, type CliResult, type KeyJson } from './cli-helpers.js';
+import { uniqueTenant } from '../support/keys.js';
 
 /** Exit code 2, nothing on stdout, exactly one line on stderr: `keyledger: <what is wrong>`. */
 function expectUsageError(result: CliResult, message: RegExp): void {

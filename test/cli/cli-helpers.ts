@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { TEST_PEPPER } from '../support/test-app.js';
 import { makeTestTempDir } from '../support/temp-dir.js';
 import { testDatabaseUrl } from '../support/test-database.js';
@@ -17,9 +15,6 @@ export interface CliResult {
   stdout: string;
   stderr: string;
 }
-
-/** Files share one database and run in parallel: every test works in tenants of its own. */
-export const uniqueTenant = (): string => `cli-${randomUUID()}`;
 
 /** A plaintext key as the CLI prints it (default prefix). */
 export const TOKEN = /^kl_live_[0-9A-Za-z]{12}_[0-9A-Za-z]{34}$/;
@@ -142,31 +137,3 @@ export interface KeyJson {
 
 /** Lines of a text output, without the trailing empty one. */
 export const lines = (text: string): string[] => text.split('\n').filter((line, i, all) => line !== '' || i < all.length - 1);
-
-export { eventually } from '../support/wait-until.js';
-
-/** A database of its own on the test server: unmigrated (for `migrate`), dropped at the end. */
-export async function createEmptyDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `keyledger_test_cli_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: testDatabaseUrl() });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(testDatabaseUrl());
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: testDatabaseUrl() });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}

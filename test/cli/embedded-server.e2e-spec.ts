@@ -5,6 +5,7 @@ import request from 'supertest';
 import { startAppProcess, type AppProcess } from '../support/app-process.js';
 import { freePort } from '../support/free-port.js';
 import { CLI_TEST_TIMEOUT, cli, cliEnv, cliJson, cliOk, lines, tempDataDir, type KeyJson } from './cli-helpers.js';
+import { bearer } from '../support/http.js';
 
 /**
  * The first hour: `npm start` (embedded PostgreSQL, on whatever EMBEDDED_PG_PORT was set), then
@@ -41,7 +42,7 @@ describe('keyledger next to a server running the embedded PostgreSQL', () => {
     expect(result).toMatchObject({ code: 0, stderr: '' });
     created = JSON.parse(result.stdout) as KeyJson;
     // The same database and pepper as the server: the key works there at once.
-    await request(server!.url).get('/examples/whoami').set('Authorization', `Bearer ${created.key}`).expect(200);
+    await request(server!.url).get('/examples/whoami').set(bearer(created.key!)).expect(200);
     expect(JSON.parse(readFileSync(runtimeFile, 'utf8'))).toEqual({ host: '127.0.0.1', port: pgPort, database: 'keyledger', pid: server!.child.pid });
   }, CLI_TEST_TIMEOUT);
 

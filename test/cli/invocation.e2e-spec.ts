@@ -1,6 +1,7 @@
 import { exec } from 'node:child_process';
 import { join } from 'node:path';
-import { CLI_TEST_TIMEOUT, cliEnv, cliJson, uniqueTenant, type KeyJson } from './cli-helpers.js';
+import { CLI_TEST_TIMEOUT, cliEnv, cliJson, type KeyJson } from './cli-helpers.js';
+import { uniqueTenant } from '../support/keys.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
-import { CLI_TEST_TIMEOUT, cli, cliJson, cliOk, eventually, lines, TOKEN, uniqueTenant, UUID, type KeyJson } from './cli-helpers.js';
+import { CLI_TEST_TIMEOUT, cli, cliJson, cliOk, lines, TOKEN, UUID, type KeyJson } from './cli-helpers.js';
+import { uniqueTenant } from '../support/keys.js';
+import { eventually } from '../support/poll.js';
+import { bearer } from '../support/http.js';
 
-const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${token}` });
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DAY = 86_400_000;
 
@@ -129,7 +131,7 @@ describe('keyledger keys', () => {
 
   it('expire and revoke stop a key on the running server', async () => {
     for (const key of [expired, revoked]) {
-      await eventually(() => request(sut.url).get('/examples/whoami').set(bearer(key.key!)).expect(401), 15_000);
+      await eventually(`the running server to refuse the ${key.status} key`, () => request(sut.url).get('/examples/whoami').set(bearer(key.key!)).expect(401), { timeoutMs: 15_000 });
     }
   }, CLI_TEST_TIMEOUT);
 

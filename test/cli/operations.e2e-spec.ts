@@ -1,18 +1,20 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import { CLI_TEST_TIMEOUT, cliEnv, cliJson, cliOk, createEmptyDatabase, eventually, lines, startCli, tempDataDir, type KeyJson } from './cli-helpers.js';
+import { CLI_TEST_TIMEOUT, cliEnv, cliJson, cliOk, lines, startCli, tempDataDir, type KeyJson } from './cli-helpers.js';
 import { freePort } from '../support/free-port.js';
+import { eventually } from '../support/poll.js';
+import { createScratchDatabase, type ScratchDatabase } from '../support/test-database.js';
 
 /** On a database of its own: rebuilding the shared audit log would pull rows from under other files' tests. */
 describe('keyledger migrate, projections, serve', () => {
-  let db: Awaited<ReturnType<typeof createEmptyDatabase>>;
+  let db: ScratchDatabase;
   // The server's defaults otherwise (BOOTSTRAP_ADMIN and RUN_MIGRATIONS on): the CLI must not act on them needlessly.
   const env = (overrides: Record<string, string> = {}): NodeJS.ProcessEnv =>
     cliEnv({ DATABASE_URL: db.url, RUN_MIGRATIONS: undefined, BOOTSTRAP_ADMIN: undefined, ...overrides });
 
   beforeAll(async () => {
-    db = await createEmptyDatabase();
+    db = await createScratchDatabase('cli', { migrate: false });
   }, CLI_TEST_TIMEOUT);
   afterAll(async () => {
     await db?.drop();
@@ -75,7 +77,7 @@ describe('keyledger migrate, projections, serve', () => {
     const dataDir = tempDataDir();
     const { child, done } = startCli(['serve'], env({ PORT: String(port), METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATA_DIR: dataDir.path }));
     try {
-      const health = await eventually(() => request(`http://127.0.0.1:${port}`).get('/health').expect(200), 90_000, 200);
+      const health = await eventually('the served app to answer /health', () => request(`http://127.0.0.1:${port}`).get('/health').expect(200), { timeoutMs: 90_000, intervalMs: 200 });
       expect(health.body.database.ok).toBe(true);
     } finally {
       child.kill('SIGTERM');

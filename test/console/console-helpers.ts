@@ -1,38 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import chromium from '@sparticuz/chromium';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { Pool } from 'pg';
-import { runMigrations } from '../../src/database/migrations.js';
-import { issueKey, type TestApp } from '../support/test-app.js';
 import { makeTestTempDir } from '../support/temp-dir.js';
-import { testDatabaseUrl } from '../support/test-database.js';
 
 export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts', 'console');
-
-/** A fresh, migrated database on the test server: keyledger_test_console_<random>. */
-export async function createConsoleDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `keyledger_test_console_${randomBytes(5).toString('hex')}`;
-  const server = new URL(testDatabaseUrl());
-  server.pathname = '/postgres';
-  const admin = new Pool({ connectionString: server.toString(), max: 1 });
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(testDatabaseUrl());
-  url.pathname = `/${name}`;
-  await runMigrations(url.toString());
-  return {
-    url: url.toString(),
-    drop: async () => {
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await admin.end();
-      }
-    },
-  };
-}
 
 /**
  * Headless Chromium from the @sparticuz/chromium npm package: its JS API extracts the bundled
@@ -107,27 +80,6 @@ export async function textOf(page: Page, selector: string): Promise<string> {
 }
 
 /** Waits until the expression is truthy in the page (bounded by `timeout`). */
-export async function until(page: Page, expression: string, timeout = 10_000): Promise<void> {
+export async function untilInPage(page: Page, expression: string, timeout = 10_000): Promise<void> {
   await page.waitForFunction(expression, { timeout, polling: 50 });
-}
-
-/** A key issued through the command bus: the app applied it to its guard before answering, so it works at once. */
-export async function issueUsableKey(
-  sut: TestApp,
-  input: Parameters<typeof issueKey>[1] = {},
-): Promise<{ id: string; publicId: string; token: string }> {
-  const key = await issueKey(sut.app, input);
-  const res = await fetch(`${sut.url}/examples/whoami`, { headers: { 'x-api-key': key.token } });
-  if (res.status !== 200) throw new Error(`a key issued on this app was refused at its first request: ${res.status}`);
-  return key;
-}
-
-/** Polls a condition from the test side, a bounded number of times. */
-export async function eventually(check: () => Promise<boolean>, { timeoutMs = 5000, intervalMs = 25 } = {}): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }

@@ -1,6 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { createTestApp, type TestApp } from '../support/test-app.js';
-import { eventually, issueUsableKey } from './console-helpers.js';
+import { issueUsableKey } from '../support/keys.js';
+import { until } from '../support/poll.js';
+import { bearer } from '../support/http.js';
 
 interface TailData {
   position: number;
@@ -67,7 +69,7 @@ function openTail(app: TestApp, token: string | null, headers: Record<string, st
     }
   })();
   const waitFor = async (predicate: (m: TailMessage) => boolean, timeoutMs = 5000): Promise<TailMessage> => {
-    await eventually(() => Promise.resolve(messages.some(predicate)), { timeoutMs, intervalMs: 10 });
+    await until('a tail message that matches', () => messages.some(predicate), { timeoutMs, intervalMs: 10 });
     return messages.find(predicate)!;
   };
   return { status, messages, waitFor, ended, close: () => controller.abort() };
@@ -151,7 +153,7 @@ describe('console server: static files, session and the live tail', () => {
   describe('GET /console/api/session', () => {
     it('describes the signed-in key; tenant-bound keys are not admin', async () => {
       const operator = await issueUsableKey(sut, { tenantId: tenantA, name: 'operator', scopes: ['keys:manage'] });
-      const res = await fetch(`${sut.url}/console/api/session`, { headers: { authorization: `Bearer ${operator.token}` } });
+      const res = await fetch(`${sut.url}/console/api/session`, { headers: bearer(operator.token) });
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
       expect(await res.json()).toEqual({

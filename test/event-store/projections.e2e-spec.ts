@@ -5,8 +5,8 @@ import { EventStore, ProjectionRunner, type Projection, type RecordedEvent } fro
 import { createPool } from '@keyledger/nestjs';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { testDatabaseUrl, testPool } from '../support/test-database.js';
-import { waitUntil } from '../support/wait-until.js';
 import { gate } from '../support/test-hooks.js';
+import { until } from '../support/poll.js';
 
 /** Records every event it sees; a primary key makes a double application fail loudly. */
 class RecordingProjection implements Projection {
@@ -183,7 +183,7 @@ describe('projections (real PostgreSQL)', () => {
 
       await proxy.restore();
       // Nobody wakes or resumes it: its own retry, at most the backoff cap (5 s) later, catches up.
-      await waitUntil(async () => (await seen(name, [stream])).length === 1, 5_000 + 1_000);
+      await until('the projection to apply the event by its own retry', async () => (await seen(name, [stream])).length === 1, { timeoutMs: 5_000 + 1_000 });
       const { rows } = await pool.query<{ halted_at: Date | null }>('SELECT halted_at FROM projection_checkpoints WHERE name = $1', [name]);
       expect(rows[0].halted_at).toBeNull();
       expect((await sut.status()).state).not.toBe('halted');
@@ -213,12 +213,12 @@ describe('projections (real PostgreSQL)', () => {
     }
     const [a, b] = [await runner(new Held('a'), 3), await runner(new Held('b'), 3)];
     const aBatch = a.runBatch();
-    await waitUntil(() => entered.length > 0, 5_000);
+    await until('runner A to enter apply', () => entered.length > 0, { timeoutMs: 5_000 });
     // With the lock, B gives up at once (0 applied) and never enters apply; without it, B would
     // enter apply too (and wait on the same gate): either way the race below settles.
     let bSettled = false;
     const bBatch = b.runBatch().finally(() => (bSettled = true));
-    await waitUntil(() => bSettled || entered.length > 1, 5_000);
+    await until('runner B to settle or enter apply', () => bSettled || entered.length > 1, { timeoutMs: 5_000 });
     expect(entered).toEqual(['a']);
     held.open();
     expect(await bBatch).toBe(0);

@@ -2,7 +2,10 @@ import type { Pool } from 'pg';
 import request, { type Response } from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { bearer, expectErrorShape, issueUsableKey, uniqueTenant, until, whoami } from './guard-helpers.js';
+import { whoami } from './guard-helpers.js';
+import { bearer, expectErrorShape } from '../support/http.js';
+import { issueUsableKey, uniqueTenant } from '../support/keys.js';
+import { until } from '../support/poll.js';
 
 interface Sample {
   sentAt: number;

@@ -1,7 +1,9 @@
 import request, { type Response } from 'supertest';
 import { generateToken } from '../../src/token/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
-import { bearer, issueUsableKey, uniqueTenant, verifierOf, whoami } from './guard-helpers.js';
+import { verifierOf, whoami } from './guard-helpers.js';
+import { bearer } from '../support/http.js';
+import { issueUsableKey, uniqueTenant } from '../support/keys.js';
 
 /**
  * The API and the guard agree the moment the API answers (docs/guard.md): on the instance that

@@ -6,7 +6,10 @@ import { generateToken } from '../../src/token/index.js';
 import { CLI_TEST_TIMEOUT, cli, cliJson, cliOk } from '../cli/cli-helpers.js';
 import { createTestApp, issueKey, TEST_PEPPER, type TestApp } from '../support/test-app.js';
 import { asSuperuser, dropRole, uniqueRole, urlAs } from '../support/guard-role.js';
-import { bearer, expectErrorShape, revokeOver, startGuardApp, uniqueTenant, until } from './guard-helpers.js';
+import { revokeOver, startGuardApp } from './guard-helpers.js';
+import { bearer, expectErrorShape } from '../support/http.js';
+import { uniqueTenant } from '../support/keys.js';
+import { until } from '../support/poll.js';
 
 const roleExists = (role: string): Promise<boolean> =>
   asSuperuser(async (c) => (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rowCount === 1);

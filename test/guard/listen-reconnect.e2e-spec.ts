@@ -3,8 +3,12 @@ import type { KeyReplica, KeyVerifier } from '@keyledger/nestjs';
 import type { EventNotifications } from '../../src/event-store/index.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { gate, patch } from '../support/test-hooks.js';
-import { codeOn, inParallel, issueUsableKey, revokeOver, until, untilCodes, verifierOf, whoami, expectErrorShape } from './guard-helpers.js';
+import { jest } from '@jest/globals';
+import { gate } from '../support/test-hooks.js';
+import { codeOn, inParallel, revokeOver, untilCodes, verifierOf, whoami } from './guard-helpers.js';
+import { expectErrorShape } from '../support/http.js';
+import { issueUsableKey } from '../support/keys.js';
+import { until } from '../support/poll.js';
 
 /** The verifier's LISTEN connection (private): the tests hold its reconnect back. */
 const notificationsOf = (verifier: KeyVerifier): EventNotifications => (verifier as unknown as { notifications: EventNotifications }).notifications;
@@ -54,7 +58,9 @@ describe('guard replica across a lost LISTEN connection', () => {
     const reconnectsBefore = verifier.status().reconnects;
     // Hold B's reconnect back until the first revokes have committed, so they surely happen while it is down.
     const reconnect = gate();
-    const restore = patch(notificationsOf(verifier) as unknown as { connect: () => Promise<void> }, 'connect', (connect) => async () => {
+    const notifications = notificationsOf(verifier) as unknown as { connect: () => Promise<void> };
+    const connect = notifications.connect.bind(notifications);
+    const held = jest.spyOn(notifications, 'connect').mockImplementation(async () => {
       await reconnect.opened;
       return connect();
     });
@@ -71,7 +77,7 @@ describe('guard replica across a lost LISTEN connection', () => {
       await until('B to reconnect', () => verifier.status(), (s) => s.listening && s.reconnects > reconnectsBefore);
     } finally {
       reconnect.open();
-      restore();
+      held.mockRestore();
     }
 
     await untilCodes(b, [...whileDown, ...whileReconnecting].map((k) => k.token), 'REVOKED');
@@ -154,11 +160,12 @@ describe('guard replica across a lost LISTEN connection', () => {
       const resyncs = gate();
       let resyncCalls = 0;
       let resyncsRun = 0;
-      const restoreRefresh = patch(replica, 'refresh', () => (keyIds: readonly string[]) => {
+      const refresh = jest.spyOn(replica, 'refresh').mockImplementation((keyIds: readonly string[]) => {
         dropped.push(...keyIds);
         return Promise.resolve();
       });
-      const restoreResync = patch(replica, 'resync', (resync) => async () => {
+      const resync = replica.resync.bind(replica);
+      const heldResync = jest.spyOn(replica, 'resync').mockImplementation(async () => {
         resyncCalls++;
         await resyncs.opened;
         resyncsRun++;
@@ -176,8 +183,8 @@ describe('guard replica across a lost LISTEN connection', () => {
         await untilCodes(c, [key.token], 'REVOKED', 3000);
       } finally {
         resyncs.open();
-        restoreRefresh();
-        restoreResync();
+        refresh.mockRestore();
+        heldResync.mockRestore();
       }
       expect(resyncsRun).toBeGreaterThan(0);
       expect(verifier.status().reconnects).toBe(reconnectsBefore); // no reconnect helped: the timer did it

@@ -1,10 +1,11 @@
 import { createHmac } from 'node:crypto';
 import request from 'supertest';
 import { revertLastMigration, runMigrations } from '../../src/database/migrations.js';
-import { CLI_TEST_TIMEOUT, cli, cliEnv, createEmptyDatabase, tempDataDir } from '../cli/cli-helpers.js';
+import { CLI_TEST_TIMEOUT, cli, cliEnv, tempDataDir } from '../cli/cli-helpers.js';
 import { createTestApp, issueKey, TEST_PEPPER, type TestApp } from '../support/test-app.js';
-import { testDatabaseUrl, testPool } from '../support/test-database.js';
-import { bearer, startGuardApp } from './guard-helpers.js';
+import { createScratchDatabase, testDatabaseUrl, testPool, type ScratchDatabase } from '../support/test-database.js';
+import { startGuardApp } from './guard-helpers.js';
+import { bearer } from '../support/http.js';
 
 const OTHER_PEPPER = 'another-pepper-0123456789abcdef0123456789abcdef';
 const GUARD_REFUSAL =
@@ -70,9 +71,9 @@ describe("the registry's pepper fingerprint", () => {
   }, CLI_TEST_TIMEOUT);
 
   describe('on a database no registry recorded a fingerprint in', () => {
-    let db: Awaited<ReturnType<typeof createEmptyDatabase>>;
+    let db: ScratchDatabase;
     beforeAll(async () => {
-      db = await createEmptyDatabase();
+      db = await createScratchDatabase('cli', { migrate: false });
       await runMigrations(db.url);
     }, CLI_TEST_TIMEOUT);
     afterAll(() => db?.drop(), CLI_TEST_TIMEOUT);

@@ -3,7 +3,9 @@ import request from 'supertest';
 import { KeyReplica } from '@keyledger/nestjs';
 import { createTestApp, TEST_PEPPER, type TestApp } from '../support/test-app.js';
 import { testDatabaseUrl } from '../support/test-database.js';
-import { bearer, issueUsableKey, uniqueTenant, verifierOf } from './guard-helpers.js';
+import { verifierOf } from './guard-helpers.js';
+import { bearer } from '../support/http.js';
+import { issueUsableKey, uniqueTenant } from '../support/keys.js';
 
 /**
  * The start-up load (binary COPY) must read every kind of key exactly as the live replica holds

@@ -9,7 +9,9 @@ import request from 'supertest';
 import { ApiKeyAuthModule, ApiKeyErrorFilter, CurrentApiKey, Public, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { createTestApp, issueKey, TEST_PEPPER, type TestApp } from '../support/test-app.js';
 import { testDatabaseUrl } from '../support/test-database.js';
-import { bearer, expectErrorShape, uniqueTenant, until } from './guard-helpers.js';
+import { bearer, expectErrorShape } from '../support/http.js';
+import { uniqueTenant } from '../support/keys.js';
+import { until } from '../support/poll.js';
 
 /**
  * The separate service of docs/guard.md §2, written exactly as the doc shows (only the listening

@@ -2,7 +2,8 @@ import request from 'supertest';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testDatabaseUrl } from '../support/test-database.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { bearer, expectErrorShape, verifierOf, whoami } from './guard-helpers.js';
+import { verifierOf, whoami } from './guard-helpers.js';
+import { bearer, expectErrorShape } from '../support/http.js';
 
 /**
  * A guard cut off from the registry's database (docs/guard.md, "A guard cut off from the

@@ -3,8 +3,10 @@ import { KeyReplica } from '@keyledger/nestjs';
 import { EventStore } from '../../src/event-store/index.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { patch } from '../support/test-hooks.js';
-import { codeOn, inParallel, issueUsableKey, revokeOver, untilCodes, verifierOf, whoami, expectErrorShape } from './guard-helpers.js';
+import { jest } from '@jest/globals';
+import { codeOn, inParallel, revokeOver, untilCodes, verifierOf, whoami } from './guard-helpers.js';
+import { expectErrorShape } from '../support/http.js';
+import { issueUsableKey } from '../support/keys.js';
 
 type Key = { id: string; token: string };
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -153,20 +155,20 @@ describe('guard replica start-up and resync races', () => {
 
   describe('resyncs (the only path when notifications are lost)', () => {
     let b: TestApp;
-    let restoreRefresh: () => void = () => undefined;
+    let dropping: { mockRestore(): void } | undefined;
 
     beforeAll(async () => {
       b = await startInstance();
     });
-    afterEach(() => restoreRefresh());
+    afterEach(() => dropping?.mockRestore());
 
     /** From here on B drops every notification: only resyncs update it. */
     function dropNotifications(): void {
-      restoreRefresh = patch(verifierOf(b).replica, 'refresh', () => () => Promise.resolve());
+      dropping = jest.spyOn(verifierOf(b).replica, 'refresh').mockImplementation(() => Promise.resolve());
     }
 
     it('never skips a revoke whose transaction began before a resync and committed after a later one', async () => {
-      const [slow, fast] = [await issueUsableKey(a, {}, b), await issueUsableKey(a, {}, b)];
+      const [slow, fast] = [await issueUsableKey(a, {}, { on: b }), await issueUsableKey(a, {}, { on: b })];
       dropNotifications();
       const verifier = verifierOf(b);
       const store = a.app.get(EventStore);

@@ -1,6 +1,9 @@
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
-import { bearer, expectErrorShape, issueUsableKey, uniqueTenant, until, whoami } from './guard-helpers.js';
+import { whoami } from './guard-helpers.js';
+import { bearer, expectErrorShape } from '../support/http.js';
+import { issueUsableKey, uniqueTenant } from '../support/keys.js';
+import { until } from '../support/poll.js';
 
 /**
  * Two instances of the registry on one database, as behind a load balancer: every change made

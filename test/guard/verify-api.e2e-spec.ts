@@ -1,7 +1,10 @@
 import request from 'supertest';
 import { generateToken } from '../../src/token/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
-import { bearer, expectErrorShape, issueUsableKey, uniqueTenant, until, whoami } from './guard-helpers.js';
+import { whoami } from './guard-helpers.js';
+import { bearer, expectErrorShape } from '../support/http.js';
+import { issueUsableKey, uniqueTenant } from '../support/keys.js';
+import { until } from '../support/poll.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

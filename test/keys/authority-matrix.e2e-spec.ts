@@ -2,7 +2,9 @@ import type { Pool } from 'pg';
 import request, { type Response } from 'supertest';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { bearer, countStreamEvents, expectErrorShape, expectNoSecretLeaks, issueUsableKey, Secrets, uniqueTenant, type IssuedKey } from './helpers.js';
+import { countStreamEvents, expectNoSecretLeaks, Secrets } from './helpers.js';
+import { bearer, expectErrorShape } from '../support/http.js';
+import { type IssuedKey, issueUsableKey, uniqueTenant } from '../support/keys.js';
 
 /**
  * The one authority rule (docs/security.md): every command on a key needs the actor to be able to
@@ -55,7 +57,7 @@ describe('authority over a key: actor scopes × target scopes × operation', () 
     pool = testPool(2);
     for (const name of Object.keys(ACTORS) as ActorName[]) {
       // The admin lives in another tenant: `admin` acts on every tenant.
-      actors[name] = await issueUsableKey(sut, secrets, { tenantId: name === 'admin' ? uniqueTenant() : tenant, scopes: [...ACTORS[name]] });
+      actors[name] = await issueUsableKey(sut, { tenantId: name === 'admin' ? uniqueTenant() : tenant, scopes: [...ACTORS[name]] }, { secrets });
     }
   });
   afterAll(async () => {
@@ -102,7 +104,7 @@ describe('authority over a key: actor scopes × target scopes × operation', () 
   });
 
   it('a refused rotate leaves the admin key working with its old secret, and no new one exists', async () => {
-    const target = await issueUsableKey(sut, secrets, { tenantId: tenant, scopes: ['admin'] });
+    const target = await issueUsableKey(sut, { tenantId: tenant, scopes: ['admin'] }, { secrets });
     const res = await request(sut.url).post(`/admin/api-keys/${target.id}/rotate`).set(bearer(actors.manager.token)).send({});
     expectErrorShape(res, 403, 'KEY.BEYOND_AUTHORITY');
     await request(sut.url).get('/admin/api-keys').set(bearer(target.token)).query({ tenantId: uniqueTenant() }).expect(200);

@@ -2,18 +2,9 @@ import type { Pool } from 'pg';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import {
-  bearer,
-  countStreamEvents,
-  countTenantEvents,
-  createKey,
-  expectErrorShape,
-  expectNoSecretLeaks,
-  issueUsableKey,
-  Secrets,
-  uniqueTenant,
-  type IssuedKey,
-} from './helpers.js';
+import { countStreamEvents, countTenantEvents, createKey, expectNoSecretLeaks, Secrets } from './helpers.js';
+import { bearer, expectErrorShape } from '../support/http.js';
+import { type IssuedKey, issueUsableKey, uniqueTenant } from '../support/keys.js';
 
 interface ListedKey {
   id: string;
@@ -37,8 +28,8 @@ describe('tenancy and scope grants', () => {
   beforeAll(async () => {
     sut = await createTestApp();
     pool = testPool(2);
-    admin = await issueUsableKey(sut, secrets, { tenantId: uniqueTenant(), scopes: ['admin'] });
-    managerA = await issueUsableKey(sut, secrets, { tenantId: tenantA, scopes: ['keys:manage', 'reports:read'] });
+    admin = await issueUsableKey(sut, { tenantId: uniqueTenant(), scopes: ['admin'] }, { secrets });
+    managerA = await issueUsableKey(sut, { tenantId: tenantA, scopes: ['keys:manage', 'reports:read'] }, { secrets });
     keyA = await createKey(sut, secrets, admin.token, { tenantId: tenantA, name: 'a', scopes: ['reports:read'] });
     keyB = await createKey(sut, secrets, admin.token, { tenantId: tenantB, name: 'b', scopes: ['reports:read'] });
   });

@@ -2,19 +2,9 @@ import type { Pool } from 'pg';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import {
-  bearer,
-  countStreamEvents,
-  countTenantEvents,
-  createKey,
-  expectErrorShape,
-  expectNoSecretLeaks,
-  expectValidationError,
-  issueUsableKey,
-  Secrets,
-  uniqueTenant,
-  type IssuedKey,
-} from './helpers.js';
+import { countStreamEvents, countTenantEvents, createKey, expectNoSecretLeaks, Secrets } from './helpers.js';
+import { bearer, expectErrorShape, expectValidationError } from '../support/http.js';
+import { type IssuedKey, issueUsableKey, uniqueTenant } from '../support/keys.js';
 
 function nested(levels: number): Record<string, unknown> {
   let value: Record<string, unknown> = { leaf: 'x' };
@@ -73,7 +63,7 @@ describe('bad input: 400 with field details (or 413), one error shape, nothing w
   beforeAll(async () => {
     sut = await createTestApp();
     pool = testPool(4);
-    admin = await issueUsableKey(sut, secrets, { scopes: ['admin'] });
+    admin = await issueUsableKey(sut, { scopes: ['admin'] }, { secrets });
   });
   afterAll(async () => {
     await sut.close();
@@ -289,7 +279,7 @@ describe('bad input: 400 with field details (or 413), one error shape, nothing w
     });
 
     it('refuses a NUL or a lone surrogate in the body of a verification', async () => {
-      const verifier = await issueUsableKey(sut, secrets, { scopes: ['keys:verify'] });
+      const verifier = await issueUsableKey(sut, { scopes: ['keys:verify'] }, { secrets });
       for (const [text] of [['a\u0000b'], ['a\ud800b']]) {
         const send = (body: Record<string, unknown>) => request(sut.url).post('/v1/keys/verify').set(bearer(verifier.token)).send(body);
         unstorable(await send({ key: text }), 'key');

@@ -3,21 +3,10 @@ import type { Pool, PoolClient } from 'pg';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import {
-  bearer,
-  countStreamEvents,
-  countTenantEvents,
-  createKey,
-  eventually,
-  expectErrorShape,
-  expectNoSecretLeaks,
-  issueUsableKey,
-  Secrets,
-  streamEvents,
-  uniqueTenant,
-  untilUsable,
-  type IssuedKey,
-} from './helpers.js';
+import { countStreamEvents, countTenantEvents, createKey, expectNoSecretLeaks, Secrets, streamEvents, untilUsable } from './helpers.js';
+import { bearer, expectErrorShape } from '../support/http.js';
+import { type IssuedKey, issueUsableKey, uniqueTenant } from '../support/keys.js';
+import { until } from '../support/poll.js';
 
 /**
  * Holds the next version of a key's stream in an open transaction, so that every append to it
@@ -66,8 +55,8 @@ describe('concurrency and idempotency', () => {
   beforeAll(async () => {
     sut = await createTestApp();
     pool = testPool(6);
-    admin = await issueUsableKey(sut, secrets, { scopes: ['admin'] });
-    otherAdmin = await issueUsableKey(sut, secrets, { scopes: ['admin'] });
+    admin = await issueUsableKey(sut, { scopes: ['admin'] }, { secrets });
+    otherAdmin = await issueUsableKey(sut, { scopes: ['admin'] }, { secrets });
   });
   afterAll(async () => {
     await sut.close();
@@ -84,7 +73,7 @@ describe('concurrency and idempotency', () => {
           Array.from({ length: 10 }, () => request(sut.url).post(`/admin/api-keys/${key.id}/rotate`).set(bearer(admin.token)).send({ gracePeriodSeconds: 0 }).then((res) => res)),
         );
         // Every request has loaded the key at version 1 and is waiting to append version 2.
-        await eventually(async () => expect(await barrier.waiters()).toBe(10), 10_000);
+        await until('the 10 rotations to wait at the barrier', () => barrier.waiters(), (n) => n === 10, { timeoutMs: 10_000 });
         await barrier.release();
         responses = await pending;
       } finally {
@@ -106,7 +95,7 @@ describe('concurrency and idempotency', () => {
       // The winner's secret is the one that works.
       const winner = responses.find((r) => r.status === 200)!;
       await untilUsable(sut, winner.body.key as string);
-      await eventually(async () => expectErrorShape(await request(sut.url).get('/examples/whoami').set(bearer(key.token)), 401, 'AUTH.NOT_FOUND'));
+      expectErrorShape(await request(sut.url).get('/examples/whoami').set(bearer(key.token)), 401, 'AUTH.NOT_FOUND');
       expect((await request(sut.url).get(`/admin/api-keys/${key.id}`).set(bearer(admin.token)).expect(200)).body.version).toBe(2);
     });
 
@@ -119,7 +108,7 @@ describe('concurrency and idempotency', () => {
           request(sut.url).post(`/admin/api-keys/${key.id}/revoke`).set(bearer(admin.token)).send({ reason: 'one' }).then((res) => res),
           request(sut.url).delete(`/admin/api-keys/${key.id}`).set(bearer(otherAdmin.token)).then((res) => res),
         ]);
-        await eventually(async () => expect(await barrier.waiters()).toBe(2), 10_000);
+        await until('the 2 revokes to wait at the barrier', () => barrier.waiters(), (n) => n === 2, { timeoutMs: 10_000 });
         await barrier.release();
         responses = await pending;
       } finally {

@@ -2,18 +2,9 @@ import type { Pool } from 'pg';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import {
-  bearer,
-  createKey,
-  expectErrorShape,
-  expectNoSecretLeaks,
-  issueUsableKey,
-  Secrets,
-  streamEvents,
-  uniqueTenant,
-  untilUsable,
-  type IssuedKey,
-} from './helpers.js';
+import { createKey, expectNoSecretLeaks, Secrets, streamEvents, untilUsable } from './helpers.js';
+import { bearer, expectErrorShape } from '../support/http.js';
+import { type IssuedKey, issueUsableKey, uniqueTenant } from '../support/keys.js';
 
 const TOKEN = /^kl_live_[0-9A-Za-z]{12}_[0-9A-Za-z]{34}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -27,7 +18,7 @@ describe('POST /admin/api-keys and GET /admin/api-keys/:id', () => {
   beforeAll(async () => {
     sut = await createTestApp();
     pool = testPool(4);
-    admin = await issueUsableKey(sut, secrets, { scopes: ['admin'] });
+    admin = await issueUsableKey(sut, { scopes: ['admin'] }, { secrets });
   });
   afterAll(async () => {
     await sut.close();

@@ -1,16 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import request, { type Response } from 'supertest';
-import { issueKey, type TestApp } from '../support/test-app.js';
-import { eventually } from '../support/wait-until.js';
-
-/** Every test makes its own tenant: files share one database and run in parallel. */
-export const uniqueTenant = (): string => `t-${randomUUID()}`;
-
-export const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${token}` });
-
-// The guard's replica learns of a change a few milliseconds after the command's response: poll, never sleep.
-export { eventually };
+import { bearer } from '../support/http.js';
+import type { IssuedKey } from '../support/keys.js';
+import type { TestApp } from '../support/test-app.js';
 
 /**
  * Runs `fn` while no expiry sweeper on this database can run: it holds the sweeper's advisory lock,
@@ -51,12 +43,6 @@ export class Secrets {
   }
 }
 
-export interface IssuedKey {
-  id: string;
-  publicId: string;
-  token: string;
-}
-
 /**
  * Asserts the guard of `sut` accepts the key at once: the instance that committed it applied it
  * before answering, and any other instance looks a key it does not know up at its first request
@@ -64,18 +50,6 @@ export interface IssuedKey {
  */
 export async function untilUsable(sut: TestApp, token: string): Promise<void> {
   await request(sut.url).get('/examples/whoami').set(bearer(token)).expect(200);
-}
-
-/** Issues a key through the command bus as the system actor and waits until the guard accepts it. */
-export async function issueUsableKey(
-  sut: TestApp,
-  secrets: Secrets,
-  input: Parameters<typeof issueKey>[1] = {},
-): Promise<IssuedKey> {
-  const key = await issueKey(sut.app, input);
-  secrets.add(key.token);
-  await untilUsable(sut, key.token);
-  return key;
 }
 
 /** POST /admin/api-keys as `admin`, expecting 201; the plaintext is recorded in `secrets`. */
@@ -112,34 +86,6 @@ export async function countStreamEvents(pool: Pool, keyId: string): Promise<numb
 export async function countTenantEvents(pool: Pool, tenantId: string): Promise<number> {
   const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE payload->>'tenantId' = $1`, [tenantId]);
   return rows[0].n;
-}
-
-/** Asserts the one error shape: `{ statusCode, code, message, details? }`, with a readable message. */
-export function expectErrorShape(res: Response, status: number, code?: string): void {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/json/);
-  const body = res.body as Record<string, unknown>;
-  for (const key of Object.keys(body)) expect(['statusCode', 'code', 'message', 'details']).toContain(key);
-  expect(body.statusCode).toBe(status);
-  expect(typeof body.code).toBe('string');
-  if (code !== undefined) expect(body.code).toBe(code);
-  expect(typeof body.message).toBe('string');
-  expect((body.message as string).length).toBeGreaterThan(10);
-  expect(body.message).not.toMatch(/\bat .+\.(?:js|ts):\d+|undefined|\[object Object\]/);
-}
-
-/** A validation error: 400, code VALIDATION, and `details` naming each of `fields`. */
-export function expectValidationError(res: Response, ...fields: string[]): void {
-  expectErrorShape(res, 400, 'VALIDATION');
-  const details = res.body.details as { field: string; message: string }[];
-  expect(Array.isArray(details)).toBe(true);
-  expect(details.length).toBeGreaterThan(0);
-  for (const detail of details) {
-    expect(typeof detail.field).toBe('string');
-    expect(typeof detail.message).toBe('string');
-    expect(detail.message.length).toBeGreaterThan(0);
-  }
-  for (const field of fields) expect(details.map((d) => d.field)).toContain(field);
 }
 
 /**

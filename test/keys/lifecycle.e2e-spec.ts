@@ -2,22 +2,10 @@ import type { Pool } from 'pg';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import {
-  bearer,
-  countStreamEvents,
-  countTenantEvents,
-  createKey,
-  eventually,
-  expectErrorShape,
-  expectNoSecretLeaks,
-  expectValidationError,
-  issueUsableKey,
-  Secrets,
-  streamEvents,
-  uniqueTenant,
-  withSweeperPaused,
-  type IssuedKey,
-} from './helpers.js';
+import { countStreamEvents, countTenantEvents, createKey, expectNoSecretLeaks, Secrets, streamEvents, withSweeperPaused } from './helpers.js';
+import { bearer, expectErrorShape, expectValidationError } from '../support/http.js';
+import { type IssuedKey, issueUsableKey, uniqueTenant } from '../support/keys.js';
+import { eventually, until } from '../support/poll.js';
 
 const UA = 'keyledger-e2e/lifecycle';
 
@@ -47,7 +35,7 @@ describe('key lifecycle: PATCH, rotate, expire, revoke, DELETE and history', () 
   beforeAll(async () => {
     sut = await createTestApp();
     pool = testPool(4);
-    admin = await issueUsableKey(sut, secrets, { scopes: ['admin'] });
+    admin = await issueUsableKey(sut, { scopes: ['admin'] }, { secrets });
   });
   afterAll(async () => {
     await sut.close();
@@ -70,7 +58,7 @@ describe('key lifecycle: PATCH, rotate, expire, revoke, DELETE and history', () 
       expect(read.body).toEqual(res.body);
       expect(read.headers.etag).toBe('"2"');
       // The guard injects the new tags (its replica catches up within milliseconds).
-      await eventually(async () => {
+      await eventually('the guard to inject the new tags', async () => {
         const who = await request(sut.url).get('/examples/whoami').set(bearer(key.token)).expect(200);
         expect(who.body.tags).toEqual({ plan: 'pro', region: 'eu' });
       });
@@ -198,9 +186,8 @@ describe('key lifecycle: PATCH, rotate, expire, revoke, DELETE and history', () 
     it('treats a key whose expiresAt has passed as expired, before any KeyExpired', async () => {
       await withSweeperPaused(pool, async () => {
         const key = await newKey({ expiresAt: new Date(Date.now() + 1000).toISOString() });
-        await eventually(async () => {
-          expect((await as('get', `/admin/api-keys/${key.id}`).expect(200)).body.status).toBe('expired');
-        }, 5000);
+        await until('its expiresAt to pass', () => Date.now() >= Date.parse(key.body.expiresAt as string), { timeoutMs: 5000 });
+        expect((await as('get', `/admin/api-keys/${key.id}`).expect(200)).body.status).toBe('expired');
         for (const [, attempt] of attempts) expectErrorShape(await attempt(key.id), 409, 'KEY.INACTIVE');
         expect(await countStreamEvents(pool, key.id)).toBe(1);
       });

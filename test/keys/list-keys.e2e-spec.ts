@@ -2,7 +2,10 @@ import type { Pool } from 'pg';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { bearer, createKey, eventually, expectNoSecretLeaks, expectValidationError, issueUsableKey, Secrets, uniqueTenant, withSweeperPaused, type IssuedKey } from './helpers.js';
+import { createKey, expectNoSecretLeaks, Secrets, withSweeperPaused } from './helpers.js';
+import { bearer, expectValidationError } from '../support/http.js';
+import { type IssuedKey, issueUsableKey, uniqueTenant } from '../support/keys.js';
+import { until } from '../support/poll.js';
 
 interface ListedKey {
   id: string;
@@ -27,7 +30,7 @@ describe('GET /admin/api-keys', () => {
   beforeAll(async () => {
     sut = await createTestApp();
     pool = testPool(4);
-    admin = await issueUsableKey(sut, secrets, { scopes: ['admin'] });
+    admin = await issueUsableKey(sut, { scopes: ['admin'] }, { secrets });
     const create = (name: string, extra: Record<string, unknown> = {}) => createKey(sut, secrets, admin.token, { tenantId, name, ...extra });
 
     ids.active = (await Promise.all([1, 2, 3, 4, 5].map((n) => create(`active ${n}`)))).map((k) => k.id);
@@ -43,10 +46,9 @@ describe('GET /admin/api-keys', () => {
     ids.expired = [expired.id, expiring.id];
     ids.revoked = [revoked.id, deleted.id];
     // The "expiring" key passes its expiresAt without any KeyExpired being written.
-    await eventually(async () => {
-      const res = await list({ tenantId, status: 'expired' }).expect(200);
-      expect((res.body.items as ListedKey[]).map((k) => k.id)).toContain(expiring.id);
-    }, 5000);
+    await until('the expiring key\'s expiresAt to pass', () => Date.now() >= Date.parse(expiring.body.expiresAt as string), { timeoutMs: 5000 });
+    const res = await list({ tenantId, status: 'expired' }).expect(200);
+    expect((res.body.items as ListedKey[]).map((k) => k.id)).toContain(expiring.id);
   });
   afterAll(async () => {
     await sut.close();
@@ -85,10 +87,9 @@ describe('GET /admin/api-keys', () => {
   it('lists a key whose expiresAt passed as expired before the sweeper writes KeyExpired', async () => {
     await withSweeperPaused(pool, async () => {
       const key = await createKey(sut, secrets, admin.token, { tenantId: uniqueTenant(), name: 'unswept', expiresAt: new Date(Date.now() + 1000).toISOString() });
-      await eventually(async () => {
-        const res = await list({ tenantId: key.body.tenantId as string, status: 'expired' }).expect(200);
-        expect((res.body.items as ListedKey[]).map((k) => [k.id, k.status])).toEqual([[key.id, 'expired']]);
-      }, 5000);
+      await until('its expiresAt to pass', () => Date.now() >= Date.parse(key.body.expiresAt as string), { timeoutMs: 5000 });
+      const res = await list({ tenantId: key.body.tenantId as string, status: 'expired' }).expect(200);
+      expect((res.body.items as ListedKey[]).map((k) => [k.id, k.status])).toEqual([[key.id, 'expired']]);
       expect((await list({ tenantId: key.body.tenantId as string }).expect(200)).body.items).toEqual([]);
       const { rows } = await pool.query(`SELECT 1 FROM events WHERE stream_id = $1 AND type = 'key.expired'`, [`key-${key.id}`]);
       expect(rows).toHaveLength(0);

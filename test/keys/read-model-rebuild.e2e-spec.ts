@@ -2,9 +2,8 @@ import { Pool } from 'pg';
 import request from 'supertest';
 import { KeyVerifier } from '@keyledger/nestjs';
 import { ProjectionsService } from '../../src/event-store/index.js';
-import { createIsolatedDatabase } from '../audit/helpers.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
-import { testPool } from '../support/test-database.js';
+import { createScratchDatabase, testPool, type ScratchDatabase } from '../support/test-database.js';
 
 /**
  * The active-key read model is a pure function of the events: dropping and rebuilding it gives the
@@ -12,12 +11,12 @@ import { testPool } from '../support/test-database.js';
  */
 describe('active-key read model rebuild', () => {
   let pool: Pool;
-  let db: Awaited<ReturnType<typeof createIsolatedDatabase>>;
+  let db: ScratchDatabase;
   let sut: TestApp;
 
   beforeAll(async () => {
     pool = testPool();
-    db = await createIsolatedDatabase(pool);
+    db = await createScratchDatabase('rebuild');
     sut = await createTestApp({ EXPIRY_SWEEP_ENABLED: 'false' }, db.url);
   });
   afterAll(async () => {

@@ -3,7 +3,10 @@ import request from 'supertest';
 import { generateToken } from '../../src/token/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { bearer, createKey, eventually, expectNoSecretLeaks, issueUsableKey, Secrets, secretPart, streamEvents, uniqueTenant, type IssuedKey } from './helpers.js';
+import { createKey, expectNoSecretLeaks, Secrets, secretPart, streamEvents } from './helpers.js';
+import { bearer } from '../support/http.js';
+import { type IssuedKey, issueUsableKey, uniqueTenant } from '../support/keys.js';
+import { eventually } from '../support/poll.js';
 
 describe('secrets never leak', () => {
   let sut: TestApp;
@@ -26,12 +29,12 @@ describe('secrets never leak', () => {
   beforeAll(async () => {
     sut = await createTestApp();
     pool = testPool(2);
-    admin = await issueUsableKey(sut, secrets, { scopes: ['admin'] });
-    manager = await issueUsableKey(sut, secrets, { scopes: ['keys:manage'] });
-    const valid = await issueUsableKey(sut, secrets, { tenantId: uniqueTenant(), scopes: ['invoices:read'] });
-    const revoked = await issueUsableKey(sut, secrets, { tenantId: uniqueTenant() });
-    const expired = await issueUsableKey(sut, secrets, { tenantId: uniqueTenant() });
-    const rotated = await issueUsableKey(sut, secrets, { tenantId: uniqueTenant() });
+    admin = await issueUsableKey(sut, { scopes: ['admin'] }, { secrets });
+    manager = await issueUsableKey(sut, { scopes: ['keys:manage'] }, { secrets });
+    const valid = await issueUsableKey(sut, { tenantId: uniqueTenant(), scopes: ['invoices:read'] }, { secrets });
+    const revoked = await issueUsableKey(sut, { tenantId: uniqueTenant() }, { secrets });
+    const expired = await issueUsableKey(sut, { tenantId: uniqueTenant() }, { secrets });
+    const rotated = await issueUsableKey(sut, { tenantId: uniqueTenant() }, { secrets });
     await request(sut.url).delete(`/admin/api-keys/${revoked.id}`).set(bearer(admin.token)).expect(200);
     await request(sut.url).post(`/admin/api-keys/${expired.id}/expire`).set(bearer(admin.token)).expect(200);
     const roll = await request(sut.url).post(`/admin/api-keys/${rotated.id}/rotate`).set(bearer(admin.token)).send({ gracePeriodSeconds: 0 }).expect(200);
@@ -46,7 +49,7 @@ describe('secrets never leak', () => {
       'checksum broken': broken,
       admin: admin.token,
     });
-    await eventually(async () => {
+    await eventually('the revoked, expired and rotated-out keys to be refused', async () => {
       await request(sut.url).get('/examples/whoami').set(bearer(revoked.token)).expect(401);
       await request(sut.url).get('/examples/whoami').set(bearer(expired.token)).expect(401);
       await request(sut.url).get('/examples/whoami').set(bearer(rotated.token)).expect(401);

@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { createIsolatedDatabase } from '../audit/helpers.js';
 import { generateToken } from '../../src/token/index.js';
 import { startAppProcess, type AppProcess } from '../support/app-process.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTestApp, issueKey } from '../support/test-app.js';
-import { testPool } from '../support/test-database.js';
-import { waitUntil } from '../support/wait-until.js';
+import { createScratchDatabase, testPool, type ScratchDatabase } from '../support/test-database.js';
+import { until } from '../support/poll.js';
+import { uniqueTenant } from '../support/keys.js';
 
 /** The background tasks' backoff cap (docs/operations.md): a task retries at most this long after the database is back. */
 const BACKOFF_CAP_MS = 5_000;
@@ -26,14 +25,14 @@ interface Answer {
  */
 describe('losing the database (a real outage, through a TCP proxy)', () => {
   let admin: Pool;
-  let database: Awaited<ReturnType<typeof createIsolatedDatabase>>;
+  let database: ScratchDatabase;
   let pool: Pool;
   let proxy: TcpProxy;
   let started: AppProcess | undefined;
   beforeAll(async () => {
     // A database of its own: no other test's instance may run its projection or sweep its keys.
     admin = testPool(1);
-    database = await createIsolatedDatabase(admin);
+    database = await createScratchDatabase('outage');
     pool = new Pool({ connectionString: database.url, max: 2 });
     proxy = await TcpProxy.start(database.url);
   });
@@ -76,7 +75,7 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
 
   it('stays up, answers 503 with Retry-After, verifies from memory, and recovers by itself', async () => {
     const issuer = await createTestApp({ EXPIRY_SWEEP_ENABLED: 'false' }, database.url);
-    const tenantId = `t-${randomUUID()}`;
+    const tenantId = uniqueTenant();
     const operator = await issueKey(issuer.app, { tenantId, scopes: ['admin'] });
     const caller = await issueKey(issuer.app, { tenantId, scopes: ['keys:verify'] });
     const active = await issueKey(issuer.app, { tenantId });
@@ -156,14 +155,14 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
     // Within the backoff cap (docs/operations.md), by itself (no resume, no restart): the audit-log
     // projection has caught up, the sweeper has recorded the expiry it could not write meanwhile,
     // and /health is ok again.
-    await waitUntil(async () => {
+    await until('the audit rows, the recorded expiry and an ok /health after the outage', async () => {
       const { rows } = await pool.query(
         `SELECT 1 FROM audit_log WHERE (key_id = $1 AND event_type = 'key.created') OR (key_id = $2 AND event_type = 'key.expired')`,
         [afterId, expiringId],
       );
       const health = await call(server, 'GET', '/health');
       return rows.length === 2 && health.status === 200 && health.body.status === 'ok';
-    }, BACKOFF_CAP_MS + 1_000);
+    }, { timeoutMs: BACKOFF_CAP_MS + 1_000 });
     const healthy = await call(server, 'GET', '/health');
     expect(healthy.body.projections).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'audit-log', state: expect.stringMatching(/^(idle|running)$/), lag: 0 })]));
 

@@ -8,6 +8,7 @@ import { startAppProcess, type AppProcess } from '../support/app-process.js';
 import { createTestApp } from '../support/test-app.js';
 import { testDatabaseUrl } from '../support/test-database.js';
 import { makeTestTempDir } from '../support/temp-dir.js';
+import { bearer } from '../support/http.js';
 
 /** The sql blocks of docs/operations.md's "Database roles and privileges", in order. */
 function documentedRoleSql(): string[] {
@@ -90,7 +91,7 @@ describe('the server running as a role that does not own the tables', () => {
     const call = (method: string, path: string, body?: unknown, token = admin) =>
       fetch(`${base}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { ...bearer(token), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     const created = async (body: unknown): Promise<{ id: string; key: string }> => {

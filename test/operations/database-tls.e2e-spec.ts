@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/da
 import { startAppProcess, type AppProcess } from '../support/app-process.js';
 import { freePort } from '../support/free-port.js';
 import { makeTestTempDir } from '../support/temp-dir.js';
+import { bearer } from '../support/http.js';
 
 /**
  * docs/operations.md, "TLS to PostgreSQL": a cluster that refuses the app's role without TLS, and
@@ -77,7 +78,7 @@ describe('DATABASE_URL with sslmode', () => {
     const call = (method: string, path: string, body?: unknown, token = admin) =>
       fetch(`${server.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { ...bearer(token), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     const key = (await (await call('POST', '/admin/api-keys', { tenantId: 'acme', name: 'over tls' })).json()) as { id: string; key: string };

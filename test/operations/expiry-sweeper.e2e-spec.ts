@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { ExpirySweeper } from '../../src/keys/index.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { waitUntil as eventually } from '../support/wait-until.js';
+import { until } from '../support/poll.js';
+import { uniqueTenant } from '../support/keys.js';
 
 describe('expiry sweeper', () => {
   let instances: TestApp[];
@@ -30,25 +30,25 @@ describe('expiry sweeper', () => {
   };
 
   it('writes exactly one KeyExpired per key when three instances sweep 1,000 due keys at once', async () => {
-    const tenantId = `t-${randomUUID()}`;
+    const tenantId = uniqueTenant();
     // Far enough ahead for 1,000 creates on a slow machine; then the test waits for the deadline.
     const expiresAt = new Date(Date.now() + 15_000);
     for (let i = 0; i < 1000; i += 50) {
       await Promise.all(Array.from({ length: 50 }, () => issueKey(instances[i % 3].app, { tenantId, expiresAt })));
     }
-    await eventually(() => Date.now() > expiresAt.getTime(), 30_000);
+    await until('the keys\' expiresAt to pass', () => Date.now() > expiresAt.getTime(), { timeoutMs: 30_000 });
     const sweepers = instances.map((i) => i.app.get(ExpirySweeper));
     // Keep all three sweeping concurrently until nothing of this tenant is due any more.
-    await eventually(async () => {
+    await until('no key of the tenant to be active', async () => {
       await Promise.all(sweepers.map((s) => s.sweep(200)));
       const { rows } = await pool.query(`SELECT 1 FROM api_keys WHERE tenant_id = $1 AND status = 'active' LIMIT 1`, [tenantId]);
       return rows.length === 0;
-    }, 60_000);
+    }, { timeoutMs: 60_000 });
     expect(await expiredEvents(tenantId)).toEqual({ n: 1000, keys: 1000, ttl: 1000 });
   }, 120_000);
 
   it('leaves keys that are not due, and keys without an expiry, alone', async () => {
-    const tenantId = `t-${randomUUID()}`;
+    const tenantId = uniqueTenant();
     await issueKey(instances[0].app, { tenantId, expiresAt: new Date(Date.now() + 3_600_000) });
     await issueKey(instances[0].app, { tenantId });
     await instances[0].app.get(ExpirySweeper).sweep();

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { startAppProcess, type AppProcess } from '../support/app-process.js';
 import { createTestApp, issueKey } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
+import { uniqueTenant } from '../support/keys.js';
 
 describe('graceful shutdown of the real process', () => {
   let pool: Pool;
@@ -24,7 +24,7 @@ describe('graceful shutdown of the real process', () => {
     started = server;
     const base = server.url;
 
-    const tenantId = `t-${randomUUID()}`;
+    const tenantId = uniqueTenant();
     const acknowledged: string[] = [];
     let refused = 0;
     let stop = false;

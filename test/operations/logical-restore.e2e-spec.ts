@@ -13,6 +13,7 @@ import { freePort } from '../support/free-port.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testDatabaseUrl } from '../support/test-database.js';
 import { makeTestTempDir } from '../support/temp-dir.js';
+import { bearer } from '../support/http.js';
 
 /** The SQL of docs/operations.md's restore step, exactly as an operator copies it. */
 function documentedRestoreSql(): string {
@@ -119,7 +120,7 @@ describe('restoring a logical dump into a new cluster', () => {
     const before = await createTestApp({}, sourceUrl.toString());
     apps.push(before);
     const admin = await issueKey(before.app, { tenantId: 'platform', scopes: ['admin'] });
-    const auth = { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' };
+    const auth = { ...bearer(admin.token), 'content-type': 'application/json' };
     const post = (app: TestApp, path: string, body: unknown) => fetch(`${app.url}${path}`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
     const kept = (await (await post(before, '/admin/api-keys', { tenantId: 'acme', name: 'kept' })).json()) as { id: string; key: string };
     const revoked = (await (await post(before, '/admin/api-keys', { tenantId: 'acme', name: 'revoked' })).json()) as { id: string; key: string };
@@ -150,7 +151,7 @@ describe('restoring a logical dump into a new cluster', () => {
     // A second instance's guard; the audit projection runs on sut alone, so catchUp() there is complete.
     const other = await createTestApp({ ASYNC_PROJECTIONS_ENABLED: 'false' }, restoredUrl);
     apps.push(other);
-    const get = (app: TestApp, path: string, token = admin.token) => fetch(`${app.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const get = (app: TestApp, path: string, token = admin.token) => fetch(`${app.url}${path}`, { headers: bearer(token) });
 
     const verified = (await (await get(sut, `/admin/audit/verify?fromDigest=${digest.digest}`)).json()) as { ok: boolean; checkedEvents: number; digest: { matches: boolean } };
     expect(verified).toMatchObject({ ok: true, checkedEvents: 5, digest: { matches: true } });

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { ProjectionsService } from '../../src/event-store/index.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { eventually } from '../support/wait-until.js';
+import { eventually } from '../support/poll.js';
+import { uniqueTenant } from '../support/keys.js';
 
 const json = { 'content-type': 'application/json' };
 
@@ -20,7 +20,7 @@ describe('three instances on one database under mixed admin and verify load', ()
   });
 
   it('loses and duplicates no event, and every instance ends with the same view', async () => {
-    const tenantId = `t-${randomUUID()}`;
+    const tenantId = uniqueTenant();
     const admin = await issueKey(instances[0].app, { scopes: ['admin'] });
     const verifierKey = await issueKey(instances[0].app, { scopes: ['keys:verify', 'keys:verify:all-tenants'] });
     for (const i of instances) {
@@ -79,7 +79,7 @@ describe('three instances on one database under mixed admin and verify load', ()
     // The async audit projection saw each of these events exactly once. Another app on this
     // database (test files run in parallel) may hold the projection's turn: wait for the rows.
     const total = [...acknowledged.values()].reduce((a, b) => a + b, 0);
-    await eventually(async () => {
+    await eventually('the audit projection to hold each event exactly once', async () => {
       await Promise.all(instances.map((i) => i.app.get(ProjectionsService).catchUp()));
       const audit = await pool.query<{ n: string; positions: string }>(
         `SELECT count(*) AS n, count(DISTINCT position) AS positions FROM audit_log WHERE tenant_id = $1`,
@@ -87,7 +87,7 @@ describe('three instances on one database under mixed admin and verify load', ()
       );
       expect(Number(audit.rows[0].n)).toBe(total);
       expect(Number(audit.rows[0].positions)).toBe(total);
-    }, 30_000);
+    }, { timeoutMs: 30_000 });
 
     // Every instance's guard ends with the same answer for every key.
     // (Asked of each guard directly: through the verify API, the 60 refusals of rotated-away secrets

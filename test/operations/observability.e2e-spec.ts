@@ -11,6 +11,7 @@ import { createLogger, MetricsServer, PinoLoggerService } from '../../src/observ
 import { makeTestTempDir } from '../support/temp-dir.js';
 import { issueKey, TEST_PEPPER } from '../support/test-app.js';
 import { testDatabaseUrl } from '../support/test-database.js';
+import { bearer } from '../support/http.js';
 
 /** The app exactly as main.ts builds it, with its JSON log stream captured. */
 async function appWithCapturedLogs(): Promise<{ app: NestFastifyApplication; url: string; metricsUrl: string; output: () => string; close(): Promise<void> }> {
@@ -134,7 +135,7 @@ describe('observability', () => {
     const verifier = await issueKey(sut.app, { scopes: ['keys:verify', 'keys:verify:all-tenants'] });
     const victim = await issueKey(sut.app, {});
     await request(sut.url).get('/examples/whoami').set('x-api-key', verifier.token).expect(200);
-    await request(sut.url).get('/examples/whoami').set('authorization', `Bearer ${admin.token}`).set('x-request-id', 'req-logs-1').expect(200);
+    await request(sut.url).get('/examples/whoami').set(bearer(admin.token)).set('x-request-id', 'req-logs-1').expect(200);
     await request(sut.url).post('/v1/keys/verify').set('x-api-key', verifier.token).send({ key: victim.token }).expect(200);
     await request(sut.url).get(`/examples/whoami?key=${victim.token}`).expect(401);
     await request(sut.url).get(`/no-such-route/${victim.token}`).expect(404);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateToken } from '../../src/token/index.js';
 import { freePort } from '../support/free-port.js';
+import { bearer } from '../support/http.js';
 import { makeTestTempDir } from '../support/temp-dir.js';
 import { createTestApp, issueKey, TEST_PEPPER, type TestApp } from '../support/test-app.js';
 import { cliJson } from '../cli/cli-helpers.js';
@@ -167,8 +168,6 @@ async function stop(app: ScratchApp | undefined): Promise<void> {
   app.child.kill('SIGTERM');
   await exited;
 }
-
-const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
 async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(url, { headers });

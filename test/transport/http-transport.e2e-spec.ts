@@ -3,7 +3,9 @@ import type { Pool } from 'pg';
 import request, { type Response } from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { bearer, countTenantEvents, createKey, expectErrorShape, issueUsableKey, Secrets, uniqueTenant, type IssuedKey } from '../keys/helpers.js';
+import { countTenantEvents, createKey, Secrets } from '../keys/helpers.js';
+import { bearer, expectErrorShape } from '../support/http.js';
+import { type IssuedKey, issueUsableKey, uniqueTenant } from '../support/keys.js';
 
 /** One raw HTTP/1.1 exchange, bytes as given: for requests a client library would refuse or fix up. */
 function rawHttp(url: string, head: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
@@ -46,7 +48,7 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
   beforeAll(async () => {
     sut = await createTestApp({}, undefined, { httpLog: true });
     pool = testPool(2);
-    admin = await issueUsableKey(sut, secrets, { scopes: ['admin'] });
+    admin = await issueUsableKey(sut, { scopes: ['admin'] }, { secrets });
   });
   afterAll(async () => {
     await sut.close();
@@ -187,7 +189,7 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
     });
 
     it('a tenant, a scope or a tag the caller sent is not quoted back', async () => {
-      const manager = await issueUsableKey(sut, secrets, { tenantId: uniqueTenant(), scopes: ['keys:manage'] });
+      const manager = await issueUsableKey(sut, { tenantId: uniqueTenant(), scopes: ['keys:manage'] }, { secrets });
       const refused = await request(sut.url).post('/admin/api-keys').set(bearer(manager.token)).send({ tenantId: 'other-tenant-xyz', name: 'n' });
       expectErrorShape(refused, 403);
       const badScope = await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).send({ tenantId: uniqueTenant(), name: 'n', scopes: ['ok:read', 'Echo Me'] });
@@ -201,7 +203,7 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
   });
 
   it('redacts a key in the query string however it is encoded', async () => {
-    const victim = await issueUsableKey(sut, secrets, {});
+    const victim = await issueUsableKey(sut, {}, { secrets });
     const t = victim.token;
     const encodings = [
       encodeURIComponent(t).replace(/_/g, '%5F'), // percent-encoded underscores
