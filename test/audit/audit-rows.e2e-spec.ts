@@ -7,7 +7,7 @@ import { AuditActors1764000000014 } from '../../migrations/1764000000014-audit-a
 import request from 'supertest';
 import { AuditExporter } from '../../src/audit/index.js';
 import { ProjectionsService } from '../../src/event-store/index.js';
-import { keyStreamId } from '@keyledger/nestjs';
+import { keyStreamId, withTransaction } from '@keyledger/nestjs';
 import { SYSTEM_ACTOR } from '../../src/keys/index.js';
 import type { TestApp } from '../support/test-app.js';
 import { makeTestTempDir } from '../support/temp-dir.js';
@@ -101,16 +101,11 @@ describe('audit rows that cannot lie', () => {
 
   it('migration 0014 on a database that has audit rows: the projection derives them again, with the actor fields, and old digests still match', async () => {
     const before = ((await get('/admin/audit', { order: 'asc', limit: '1000' }).expect(200)).body as { items: { actor: unknown }[] }).items;
-    const client = await pool.connect();
-    try {
+    await withTransaction(pool, async (client) => {
       const q = { query: (sql: string) => client.query(sql) } as unknown as QueryRunner;
-      await client.query('BEGIN');
       await new AuditActors1764000000014().down(q); // the table as the previous release had it…
       await new AuditActors1764000000014().up(q); // …and the upgrade
-      await client.query('COMMIT');
-    } finally {
-      client.release();
-    }
+    });
     expect(await count('audit_log')).toBe(0);
     await settled();
     expect(await count('audit_log')).toBe(chain.length);

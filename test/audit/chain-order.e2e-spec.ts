@@ -1,3 +1,4 @@
+import { withTransaction } from '@keyledger/nestjs';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -93,14 +94,7 @@ describe('chain order across a power of ten of transaction ids (99 → 100)', ()
 
   it('verify recomputes them by the xid8 value (an intact chain verifies)', async () => {
     // Audit rows written in the right order, straight through the projection.
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await new AuditLogProjection(new EventStore(pool)).apply(client, inXidOrder);
-      await client.query('COMMIT');
-    } finally {
-      client.release();
-    }
+    await withTransaction(pool, (client) => new AuditLogProjection(new EventStore(pool)).apply(client, inXidOrder));
     const verified = await new ChainVerifier(pool, new EventStore(pool)).verify(head);
     expect(verified).toMatchObject({ ok: true, checkedEvents: 4, headPosition: inXidOrder[3].position, digest: { matches: true } });
     expect((await new AuditReader(pool).digest()).digest).toBe(head);

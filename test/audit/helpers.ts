@@ -1,3 +1,4 @@
+import { withTransaction } from '@keyledger/nestjs';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool } from 'pg';
@@ -116,19 +117,11 @@ export async function download(
 
 /** Runs statements in one transaction with a trigger of `table` switched off, as the superuser (or the table's owner, an attacker) can. */
 export async function withTriggerOff(pool: Pool, table: string, trigger: string, statements: [string, unknown[]?][]): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     await client.query(`ALTER TABLE ${table} DISABLE TRIGGER ${trigger}`);
     for (const [sql, params] of statements) await client.query(sql, params);
     await client.query(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Until the audit projection has a row for every event: for a database of a file's own, where nothing else writes (catchUp, then check). */
