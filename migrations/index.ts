@@ -8,6 +8,7 @@ import { AccessAudit1764000000010 } from './1764000000010-access-audit.js';
 import { AuditLogAppendOnly1764000000011 } from './1764000000011-audit-log-append-only.js';
 import { PepperFingerprint1764000000012 } from './1764000000012-pepper-fingerprint.js';
 import { AuditActors1764000000014 } from './1764000000014-audit-actors.js';
+import { KeyUsage1764000000015 } from './1764000000015-key-usage.js';
 
 /** Every migration, in order. A new migration is added here as well as in its file. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   AuditLogAppendOnly1764000000011,
   PepperFingerprint1764000000012,
   AuditActors1764000000014,
+  KeyUsage1764000000015,
 ];
