@@ -7,6 +7,7 @@ import { KeyExpired, KeyExpiryReason } from './events/key-expired.event.js';
 import { KeyRevoked } from './events/key-revoked.event.js';
 import { KeyRotated, KeyRotatedPayload } from './events/key-rotated.event.js';
 import { KeyUpdated } from './events/key-updated.event.js';
+import { reasonCodeOf, type ReasonCode } from './reason-code.js';
 import { KeyEvent, serializeKeyEvent, type UnreadableKeyEvent } from './key-events.js';
 import { hashToken, parseToken } from '../../token/index.js';
 
@@ -258,7 +259,7 @@ describe('ApiKey', () => {
     it('still lets the key be revoked and expired', () => {
       const revokedKey = stream();
       revokedKey.revoke('leaked', at(120));
-      expect(revokedKey.pullPendingEvents()).toEqual([new KeyRevoked({ reason: 'leaked', occurredAt: at(120).toISOString() })]);
+      expect(revokedKey.pullPendingEvents()).toEqual([new KeyRevoked({ reason: 'leaked', reasonCode: 'other', occurredAt: at(120).toISOString() })]);
       const expiredKey = stream();
       expiredKey.expire('manual', at(120));
       expect(expiredKey.status).toBe('expired');
@@ -420,9 +421,9 @@ describe('ApiKey', () => {
     it('records a manual expiry of an active key', () => {
       const sut = given(created({ expiresAt: at(DAY).toISOString() }));
 
-      sut.expire('manual', at(10));
+      sut.expire('manual', at(10), { reasonCode: 'offboarding' });
 
-      expect(sut.pullPendingEvents()).toStrictEqual([new KeyExpired({ reason: 'manual', occurredAt: at(10).toISOString() })]);
+      expect(sut.pullPendingEvents()).toStrictEqual([new KeyExpired({ reason: 'manual', reasonCode: 'offboarding', occurredAt: at(10).toISOString() })]);
       expect(sut.status).toBe('expired');
     });
 
@@ -431,7 +432,7 @@ describe('ApiKey', () => {
 
       sut.expire('ttl', at(DAY));
 
-      expect(sut.pullPendingEvents()).toStrictEqual([new KeyExpired({ reason: 'ttl', occurredAt: at(DAY).toISOString() })]);
+      expect(sut.pullPendingEvents()).toStrictEqual([new KeyExpired({ reason: 'ttl', reasonCode: 'other', occurredAt: at(DAY).toISOString() })]);
       expect(sut.status).toBe('expired');
     });
 
@@ -462,7 +463,7 @@ describe('ApiKey', () => {
 
       sut.revoke('  leaked in a CI log ', at(10));
 
-      expect(sut.pullPendingEvents()).toStrictEqual([new KeyRevoked({ reason: 'leaked in a CI log', occurredAt: at(10).toISOString() })]);
+      expect(sut.pullPendingEvents()).toStrictEqual([new KeyRevoked({ reason: 'leaked in a CI log', reasonCode: 'other', occurredAt: at(10).toISOString() })]);
       expect(sut.status).toBe('revoked');
     });
 
@@ -471,7 +472,29 @@ describe('ApiKey', () => {
 
       sut.revoke('  ', at(10));
 
-      expect(sut.pullPendingEvents()[0]?.payload).toEqual({ reason: null, occurredAt: at(10).toISOString() });
+      expect(sut.pullPendingEvents()[0]?.payload).toEqual({ reason: null, reasonCode: 'other', occurredAt: at(10).toISOString() });
+    });
+
+    it('records the reason code and a leak\'s source URL, and refuses an unknown code or a URL that is not http(s)', () => {
+      const sut = given(created());
+
+      sut.revoke('found on GitHub', at(10), { reasonCode: 'leaked', sourceUrl: 'https://github.com/acme/app/blob/main/.env' });
+
+      expect(sut.pullPendingEvents()[0]?.payload).toEqual({
+        reason: 'found on GitHub',
+        reasonCode: 'leaked',
+        sourceUrl: 'https://github.com/acme/app/blob/main/.env',
+        occurredAt: at(10).toISOString(),
+      });
+      expect(() => given(created()).revoke(null, at(10), { reasonCode: 'stolen' as ReasonCode })).toThrow(invalid('reasonCode'));
+      expect(() => given(created()).revoke(null, at(10), { sourceUrl: 'javascript:alert(1)' })).toThrow(invalid('sourceUrl'));
+      expect(() => given(created()).revoke(null, at(10), { sourceUrl: 'https://x/'.padEnd(2049, 'a') })).toThrow(invalid('sourceUrl'));
+    });
+
+    it('reads an event written before reason codes as `other`', () => {
+      expect(reasonCodeOf(JSON.parse('{"reason":"x"}') as object)).toBe('other');
+      expect(reasonCodeOf({ reasonCode: 'leaked' })).toBe('leaked');
+      expect(reasonCodeOf({ reasonCode: 'nonsense' })).toBe('other');
     });
 
     it('refuses a reason longer than 512 characters', () => {

@@ -6,6 +6,7 @@ import { KeyExpired, KeyExpiryReason } from './events/key-expired.event.js';
 import { KeyRevoked } from './events/key-revoked.event.js';
 import { KeyRotated } from './events/key-rotated.event.js';
 import { KeyUpdated, KeyUpdatedChanges } from './events/key-updated.event.js';
+import { isReasonCode, REASON_CODES, type ReasonCode } from './reason-code.js';
 import type { KeyEvent, StoredKeyEvent, UnreadableKeyEvent } from './key-events.js';
 import { assertGrantable, normalizeScopes } from '../../token/index.js';
 import { generateToken, hashToken, isValidTokenPrefix, MAX_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN } from '../../token/index.js';
@@ -41,6 +42,15 @@ export interface UpdateKeyInput {
   grantorScopes?: readonly string[];
 }
 
+/** A revocation's structured reason; the free-text `reason` stays alongside. */
+export interface RevokeDetails {
+  /** Defaults to `other`. */
+  reasonCode?: ReasonCode;
+  /** Where a leaked secret was found (a secret-scanning report's URL). */
+  sourceUrl?: string;
+}
+
+export const MAX_SOURCE_URL_LENGTH = 2048;
 export const MAX_GRACE_PERIOD_SECONDS = 30 * 24 * 60 * 60; // 2,592,000
 export const MAX_NAME_LENGTH = 128;
 export const MAX_TAGS = 32;
@@ -220,7 +230,7 @@ export class ApiKey {
   }
 
   /** `ttl` is the sweeper's: allowed only once expiresAt has passed; `manual` only before. */
-  expire(reason: KeyExpiryReason, now: Date): void {
+  expire(reason: KeyExpiryReason, now: Date, { reasonCode }: { reasonCode?: ReasonCode } = {}): void {
     if (reason === 'ttl') {
       const state = this.current();
       if (state.status !== 'active') throw KeyInactiveError.forKey(state.keyId, state.status);
@@ -230,13 +240,25 @@ export class ApiKey {
     } else {
       throw ValidationError.field('reason', "must be 'ttl' or 'manual'");
     }
-    this.record(new KeyExpired({ reason, occurredAt: now.toISOString() }));
+    const valid = validated({ reasonCode: () => checkReasonCode(reasonCode) });
+    this.record(new KeyExpired({ reason, ...valid, occurredAt: now.toISOString() }));
   }
 
-  revoke(reason: string | null, now: Date): void {
+  revoke(reason: string | null, now: Date, { reasonCode, sourceUrl }: RevokeDetails = {}): void {
     this.assertActive(now);
-    const valid = validated({ reason: () => normalizeRevokeReason(reason) });
-    this.record(new KeyRevoked({ reason: valid.reason, occurredAt: now.toISOString() }));
+    const valid = validated({
+      reason: () => normalizeRevokeReason(reason),
+      reasonCode: () => checkReasonCode(reasonCode),
+      sourceUrl: () => checkSourceUrl(sourceUrl),
+    });
+    this.record(
+      new KeyRevoked({
+        reason: valid.reason,
+        reasonCode: valid.reasonCode,
+        ...(valid.sourceUrl === undefined ? {} : { sourceUrl: valid.sourceUrl }),
+        occurredAt: now.toISOString(),
+      }),
+    );
   }
 
   /** Returns false, and records nothing, when no field actually changes. */
@@ -445,6 +467,21 @@ function normalizeRevokeReason(reason: string | null): string | null {
   if (!isStorableText(trimmed)) throw ValidationError.field('reason', UNSTORABLE_TEXT);
   if (length(trimmed) > MAX_REVOKE_REASON_LENGTH) throw ValidationError.field('reason', `must be at most ${MAX_REVOKE_REASON_LENGTH} characters`);
   return trimmed === '' ? null : trimmed;
+}
+
+function checkReasonCode(code: ReasonCode | undefined): ReasonCode {
+  if (code === undefined) return 'other';
+  if (!isReasonCode(code)) throw ValidationError.field('reasonCode', `must be one of ${REASON_CODES.join(', ')}`);
+  return code;
+}
+
+/** An absolute http(s) URL, kept as given (the scanning service's link to where the secret was found). */
+function checkSourceUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  if (typeof url !== 'string' || !isStorableText(url) || length(url) > MAX_SOURCE_URL_LENGTH || !/^https?:\/\/\S+$/i.test(url) || !URL.canParse(url)) {
+    throw ValidationError.field('sourceUrl', `must be an absolute http(s) URL of at most ${MAX_SOURCE_URL_LENGTH} characters`);
+  }
+  return url;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

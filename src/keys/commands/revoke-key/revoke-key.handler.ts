@@ -7,10 +7,10 @@ import { RevokeKeyCommand } from './revoke-key.command.js';
 export class RevokeKeyHandler implements ICommandHandler<RevokeKeyCommand> {
   constructor(private readonly keys: KeyRepository) {}
 
-  async execute({ id, reason, ctx }: RevokeKeyCommand): Promise<KeyView> {
+  async execute({ id, reason, ctx, details }: RevokeKeyCommand): Promise<KeyView> {
     const key = await this.keys.loadToManage(id, ctx.actor);
     const now = new Date();
-    key.revoke(reason, now);
+    key.revoke(reason, now, details);
     await this.keys.save(key, ctx);
     return keyViewFromAggregate(key, now);
   }
