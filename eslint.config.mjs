@@ -14,6 +14,9 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+      // One-line `if (x) return y;` stays; a body on another line gets braces.
+      curly: ['error', 'multi-line'],
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
