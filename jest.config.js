@@ -14,10 +14,6 @@ const base = {
 };
 
 export default {
-  // e2e and integration tests share one PostgreSQL: started (or taken from TEST_DATABASE_URL),
-  // given a fresh database whose name contains "test", and migrated once here.
-  globalSetup: '<rootDir>/test/global-setup.mjs',
-  globalTeardown: '<rootDir>/test/global-teardown.mjs',
   maxWorkers: 2,
   // A worker's event loop is empty within milliseconds of jest's "end" (no handle left open), but
   // the process itself (V8 and libuv teardown) takes 300–600 ms more on a busy 2-core machine: past
@@ -28,6 +24,15 @@ export default {
   testTimeout: 60000,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/packages/*/src/**/*.spec.ts'] },
-    { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+    {
+      ...base,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      // e2e and integration tests share one PostgreSQL: started (or taken from TEST_DATABASE_URL),
+      // given a fresh database whose name contains "test", and migrated once here. Unit tests (pure
+      // domain logic) need none: a run of the unit project alone starts no database.
+      globalSetup: '<rootDir>/test/global-setup.mjs',
+      globalTeardown: '<rootDir>/test/global-teardown.mjs',
+    },
   ],
 };
