@@ -9,7 +9,7 @@ export default {
       name: 'no-file-cycle',
       severity: 'error',
       comment: 'No import cycle between files (type-only imports included).',
-      from: { path: '^(src|migrations)/' },
+      from: { path: '^(src|migrations|packages/nestjs/src)/' },
       to: { circular: true },
     },
     {

@@ -18,7 +18,7 @@ import { START } from './event-store.types.js';
 import type { Projection } from './projection.js';
 import { PostCommitNotifier } from './post-commit-notifier.js';
 import { counter } from '../common/index.js';
-import { copyOutBinary, EVENTS_CHANNEL, encodeNotification, type BinaryRows } from '@keyledger/nestjs';
+import { copyOutBinary, EVENTS_CHANNEL, encodeNotification, type BinaryRows } from '@keyledger/nestjs/internal';
 
 const eventsAppended = counter({ name: 'keyledger_events_appended_total', help: 'Events appended to the store by this process' });
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { KeyVerifier, keyStreamId, type ReplicaRow } from '@keyledger/nestjs';
+import { KeyVerifier, type ReplicaRow } from '@keyledger/nestjs';
+import { keyStreamId } from '@keyledger/nestjs/internal';
 import { PG_POOL } from '../database/index.js';
 import { EventStore, type AppendResult, type RecordedEvent } from '../event-store/index.js';
 import { eventMetadata, type Actor, type CommandContext } from './command-context.js';

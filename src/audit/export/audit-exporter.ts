@@ -4,7 +4,7 @@ import { Client, escapeLiteral } from 'pg';
 import { DomainError, ValidationError } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { DATABASE_URL } from '../../database/index.js';
-import { CONNECTION_OPTIONS, copyOutBinary } from '@keyledger/nestjs';
+import { CONNECTION_OPTIONS, copyOutBinary } from '@keyledger/nestjs/internal';
 import { EventStore } from '../../event-store/index.js';
 import type { Actor } from '../../keys/index.js';
 import { canonicalEventText } from '../audit-chain.js';

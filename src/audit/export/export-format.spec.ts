@@ -1,4 +1,4 @@
-import { copyBinaryRows } from '@keyledger/nestjs';
+import { copyBinaryRows } from '@keyledger/nestjs/internal';
 import type { AuditEntry } from '../queries/audit-filter.js';
 import { CSV_HEADER, exportText } from './export-format.js';
 

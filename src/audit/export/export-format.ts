@@ -1,4 +1,4 @@
-import type { BinaryRows } from '@keyledger/nestjs';
+import type { BinaryRows } from '@keyledger/nestjs/internal';
 import { quoteJson } from '../audit-chain.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { keyIdOfStream } from '@keyledger/nestjs';
+import { keyIdOfStream } from '@keyledger/nestjs/internal';
 import { InlineProjection, type Projection, type ProjectionReplay, type RecordedEvent } from '../../event-store/index.js';
 import type { StoredKeyEvent } from '../domain/key-events.js';
 import { toKeyEvent } from '../key-repository.js';

@@ -1,4 +1,4 @@
-import { keyIdOfStream } from '@keyledger/nestjs';
+import { keyIdOfStream } from '@keyledger/nestjs/internal';
 import type { RecordedEvent } from '../../../event-store/index.js';
 import type { StoredKeyEvent } from '../../domain/key-events.js';
 import { occurredAt as occurredAtOf, toKeyEvent } from '../../key-repository.js';
