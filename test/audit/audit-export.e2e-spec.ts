@@ -5,7 +5,7 @@ import request from 'supertest';
 import { AuditExporter } from '../../src/audit/index.js';
 import { EXPORT_COLUMNS, EXPORT_FIELDS, exportText } from '../../src/audit/export/export-format.js';
 import { copyOutBinary } from '@keyledger/nestjs/internal';
-import { toErrorBody } from '../../src/common/domain-error.filter.js';
+import { toErrorBody } from '../../src/common/index.js';
 import { EventStore } from '../../src/event-store/index.js';
 import { KeyRepository, SYSTEM_ACTOR } from '../../src/keys/index.js';
 import { freePort } from '../support/free-port.js';
