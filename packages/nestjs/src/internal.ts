@@ -8,3 +8,4 @@ export { READ_SNAPSHOT, withTransaction, type TransactionOptions } from './with-
 export { DATABASE_BACKOFF, RetryBackoff, type BackoffOptions } from './retry-backoff.js';
 export { isConnectionError } from './connection-errors.js';
 export { BinaryRows, copyBinaryRows, copyOutBinary } from './copy-out-binary.js';
+export { API_KEYS_COLUMNS, REPLICA_COLUMNS, replicaRowOf, type KeyState } from './api-keys-columns.js';
