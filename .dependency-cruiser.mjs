@@ -9,7 +9,7 @@ export default {
       name: 'no-file-cycle',
       severity: 'error',
       comment: 'No import cycle between files (type-only imports included).',
-      from: { path: '^(src|migrations)/' },
+      from: { path: '^(src|migrations|packages/nestjs/src)/' },
       to: { circular: true },
     },
     {
@@ -26,6 +26,29 @@ export default {
       comment: "Another module is imported only through its index.ts (src/<module>/index.ts), never a file inside it.",
       from: { path: '^src/([^/]+)/' },
       to: { path: '^src/[^/]+/', pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$'] },
+    },
+    {
+      name: 'tests-through-index',
+      severity: 'error',
+      comment:
+        "Tests and benches use a module through its index.ts, as other modules do; the internals listed here are what they test or drive directly (docs/ARCHITECTURE.md).",
+      from: { path: '^(test|bench)/' },
+      to: {
+        path: '^src/[^/]+/',
+        pathNot: [
+          '^src/[^/]+/index\\.ts$',
+          // The aggregate, its events and their serialization: chain tests and benches write events as the app would.
+          '^src/keys/domain/',
+          // The projections, run alone against generated events, and the rebuild's shadow table and replay query.
+          '^src/(audit|keys)/projections/',
+          '^src/event-store/(event-store|table-swap|transaction-id-check)\\.ts$',
+          // The export's line writer, run against what the real PostgreSQL sends.
+          '^src/audit/export/export-format\\.ts$',
+          // The CLI's container and actor, and the embedded PostgreSQL and migration revert the operations tests drive.
+          '^src/cli/(registry\\.module|cli-actor)\\.ts$',
+          '^src/database/(embedded-postgres|migrations)\\.ts$',
+        ],
+      },
     },
     {
       name: 'not-own-index',

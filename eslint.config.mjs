@@ -37,6 +37,13 @@ export default tseslint.config(
     },
   },
   {
+    // The example is written as a sibling service would write it: the guard's API only, never the registry's plumbing.
+    files: ['src/examples/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: '@keyledger/nestjs/internal', message: 'a service uses the guard API, @keyledger/nestjs; /internal is the registry\'s plumbing' }] }],
+    },
+  },
+  {
     // A test's temp folders carry the run's name, so the global teardown can check each test removed its own.
     files: ['test/**/*.ts'],
     ignores: ['test/support/temp-dir.ts'],

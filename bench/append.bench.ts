@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Pool } from 'pg';
-import { EventStore } from '../src/event-store/event-store.js';
+import { EventStore } from '../src/event-store/index.js';
 import { openBenchDatabase } from './support/bench-database.js';
 import { KeyLifecycle } from './support/key-events.js';
 import { combine, rate, runPhase, summarize, type PhaseResult, type Summary } from './support/measure.js';

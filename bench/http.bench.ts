@@ -16,7 +16,7 @@ import 'reflect-metadata';
 import { Controller, Get, Module, type DynamicModule } from '@nestjs/common';
 import { KeyVerifier, RequireApiKey, TOKEN_DIGESTERS, type ApiKeyPrincipal, type TokenDigesterName } from '@keyledger/nestjs';
 import { AppModule } from '../src/app.module.js';
-import type { AppConfig } from '../src/config/config.js';
+import type { AppConfig } from '../src/config/index.js';
 import { AutocannonRunner, type LoadResult } from './support/autocannon-runner.js';
 import { benchAppConfig, issueBenchKey, startBenchApp } from './support/bench-app.js';
 import { envSeconds, fmt, machineLine, progressFor, verdict } from './support/bench-env.js';

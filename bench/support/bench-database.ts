@@ -1,8 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { Client } from 'pg';
-import { loadConfig } from '../../src/config/config.js';
-import { runMigrations } from '../../src/database/migrations.js';
-import { resolveDatabase } from '../../src/database/resolve-database.js';
+import { loadConfig } from '../../src/config/index.js';
+import { runMigrations, resolveDatabase } from '../../src/database/index.js';
 
 /** Benches write here only, never into the app's database. */
 export const BENCH_DATABASE = 'keyledger_bench';

@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
-import { loadConfig, type AppConfig } from '../../src/config/config.js';
-import { runMigrations } from '../../src/database/migrations.js';
-import { resolveDatabase } from '../../src/database/resolve-database.js';
+import { loadConfig, type AppConfig } from '../../src/config/index.js';
+import { runMigrations, resolveDatabase } from '../../src/database/index.js';
 import { AppModule } from '../../src/app.module.js';
 import { benchAppConfig, startBenchApp, type BenchApp } from './bench-app.js';
 import { stderrLogger } from './bench-env.js';

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { EventMetadata, NewEvent } from '../../src/event-store/event-store.types.js';
+import type { EventMetadata, NewEvent } from '../../src/event-store/index.js';
 import { KeyCreated, type KeyCreatedPayload } from '../../src/keys/domain/events/key-created.event.js';
 import { KeyRotated, type KeyRotatedPayload } from '../../src/keys/domain/events/key-rotated.event.js';
 

@@ -33,9 +33,9 @@ export async function rebuildFloor(pool: Pool, table: string, read: Parameters<t
   try {
     await pipeline(client.query(copyTo(`COPY ${table} TO STDOUT`)), createWriteStream(file));
 
-    await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL TimeZone TO 'UTC'; SET LOCAL DateStyle TO ISO`);
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     let started = performance.now();
-    await pipeline(client.query(copyTo(`COPY (${replayQuery(read)}) TO STDOUT`)), new Writable({ write: (_chunk, _enc, done) => done() }));
+    await pipeline(client.query(copyTo(`COPY (${replayQuery(read)}) TO STDOUT (FORMAT binary)`)), new Writable({ write: (_chunk, _enc, done) => done() }));
     const readMs = performance.now() - started;
     await client.query('COMMIT');
 

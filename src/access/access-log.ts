@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { routeOf, targetOf, type AccessRefusal, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { requestInfo } from '../common/index.js';
 import { PG_POOL } from '../database/index.js';
+import { keyName } from '../keys/index.js';
 
 /** How long a request waits for its access record before answering anyway (the write goes on). */
 export const ACCESS_WRITE_TIMEOUT_MS = 1000;
@@ -63,9 +64,7 @@ export class AccessLog {
    * fails leaves the name null rather than hold up the answer.
    */
   async actorFields(principal: ApiKeyPrincipal): Promise<{ actor: string; actorType: 'api-key'; actorId: string; actorName: string | null }> {
-    const actorName = await this.pool
-      .query<{ name: string }>('SELECT name FROM api_keys WHERE key_id = $1', [principal.keyId])
-      .then(({ rows }) => rows[0]?.name ?? null, () => null);
+    const actorName = await keyName(this.pool, principal.keyId).catch(() => null);
     return { actor: principal.publicId, actorType: 'api-key', actorId: principal.keyId, actorName };
   }
 

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ApiKeyAuthError, isConnectionError, redactTokens } from '@keyledger/nestjs';
+import { ApiKeyAuthError, redactTokens } from '@keyledger/nestjs';
+import { isConnectionError } from '@keyledger/nestjs/internal';
 import { DomainError, type DomainErrorKind, type FieldError } from './domain-error.js';
 
 export interface ErrorBody {

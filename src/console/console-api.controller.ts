@@ -6,6 +6,7 @@ import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/n
 import { DomainError, ValidationError } from '../common/index.js';
 import { ApiErrorResponses } from '../dto/index.js';
 import { PG_POOL } from '../database/index.js';
+import { keyName } from '../keys/index.js';
 import { ADMIN_SCOPE, hasScopes } from '../token/index.js';
 import { ConsoleSessionResponseDto, type ConsoleSession } from './console-session.response.dto.js';
 import { LiveTail, MAX_TAIL_SUBSCRIBERS, type TailEvent, type TailSink } from './live-tail.service.js';
@@ -47,12 +48,12 @@ export class ConsoleApiController {
     const canManageKeys = hasScopes(principal.scopes, ['keys:manage']);
     const canReadAudit = hasScopes(principal.scopes, ['audit:read']);
     if (!canManageKeys && !canReadAudit) throw ConsoleAccessError.notAllowed();
-    const { rows } = await this.pool.query<{ name: string }>('SELECT name FROM api_keys WHERE key_id = $1', [principal.keyId]);
+    const name = await keyName(this.pool, principal.keyId);
     void reply.header('Cache-Control', 'no-store');
     return {
       keyId: principal.keyId,
       publicId: principal.publicId,
-      name: rows[0]?.name ?? null,
+      name,
       tenantId: principal.tenantId,
       scopes: principal.scopes,
       expiresAt: principal.expiresAt,

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModu
 import type { Pool } from 'pg';
 import { PG_POOL } from '../database/index.js';
 import { EventNotifications, type EventNotification } from '../event-store/index.js';
+import { keyCards } from '../keys/index.js';
 
 /** One appended event as the live tail shows it: ids, position, type, actor and time; never a payload. */
 export interface TailEvent {
@@ -194,14 +195,7 @@ export class LiveTail implements OnModuleInit, BeforeApplicationShutdown {
   private async enrich(rows: EventRow[]): Promise<TailEvent[]> {
     const named = rows.flatMap((r) => [KEY_STREAM.exec(r.stream_id)?.[1], r.actor?.type === 'api-key' ? r.actor.id : undefined]);
     const keyIds = [...new Set(named.filter((id): id is string => typeof id === 'string' && UUID.test(id)))];
-    const keys = new Map<string, { public_id: string; tenant_id: string; name: string }>();
-    if (keyIds.length > 0) {
-      const { rows: found } = await this.pool.query<{ key_id: string; public_id: string; tenant_id: string; name: string }>(
-        'SELECT key_id, public_id, tenant_id, name FROM api_keys WHERE key_id = ANY($1::uuid[])',
-        [keyIds],
-      );
-      for (const key of found) keys.set(key.key_id, key);
-    }
+    const keys = await keyCards(this.pool, keyIds);
     return rows.map((row) => {
       const keyId = KEY_STREAM.exec(row.stream_id)?.[1] ?? null;
       const key = keyId === null ? undefined : keys.get(keyId);
@@ -212,12 +206,12 @@ export class LiveTail implements OnModuleInit, BeforeApplicationShutdown {
         type: row.type,
         version: row.version,
         keyId,
-        publicId: key?.public_id ?? null,
-        tenantId: key?.tenant_id ?? null,
+        publicId: key?.publicId ?? null,
+        tenantId: key?.tenantId ?? null,
         name: key?.name ?? null,
         actor:
           actor && typeof actor.type === 'string' && typeof actor.id === 'string'
-            ? { type: actor.type, id: actor.id, publicId: actorKey?.public_id ?? null, name: actorKey?.name ?? null }
+            ? { type: actor.type, id: actor.id, publicId: actorKey?.publicId ?? null, name: actorKey?.name ?? null }
             : null,
         recordedAt: row.recorded_at.toISOString(),
       };

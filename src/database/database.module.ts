@@ -1,7 +1,7 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { types, type Pool } from 'pg';
-import { createPool } from '@keyledger/nestjs';
+import { createPool } from '@keyledger/nestjs/internal';
 import { DATABASE_URL, PG_POOL } from './database.tokens.js';
 
 // int8 counts and positions fit in a double for any realistic event store (2^53).

@@ -1,5 +1,4 @@
 export { copyIn, copyLine } from './copy-in.js';
-export { copyOut, copyRows, copyText, copyTimestamp, copyValue, detached } from './copy-out.js';
 export { DatabaseModule } from './database.module.js';
 export { DATABASE_URL, PG_POOL } from './database.tokens.js';
 export { embeddedPasswordFile, embeddedUrl, readEmbeddedRuntime } from './embedded-postgres.js';

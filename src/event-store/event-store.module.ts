@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { EventNotifications } from '@keyledger/nestjs';
+import { EventNotifications } from '@keyledger/nestjs/internal';
 import { DATABASE_URL } from '../database/index.js';
 import { EventStore } from './event-store.js';
 import { ProjectionDiscovery } from './projection.decorator.js';

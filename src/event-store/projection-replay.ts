@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { READ_SNAPSHOT, withTransaction } from '@keyledger/nestjs';
+import { READ_SNAPSHOT, withTransaction } from '@keyledger/nestjs/internal';
 import type { EventStore } from './event-store.js';
 import type { Checkpoint } from './event-store.types.js';
 import type { Projection, ProjectionReplay } from './projection.js';

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import { isConnectionError, RetryBackoff, withTransaction } from '@keyledger/nestjs';
+import { isConnectionError, RetryBackoff, withTransaction } from '@keyledger/nestjs/internal';
 import type { EventStore } from './event-store.js';
 import type { Checkpoint } from './event-store.types.js';
 import type { Projection } from './projection.js';

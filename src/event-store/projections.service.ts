@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import type { Pool } from 'pg';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { PG_POOL } from '../database/index.js';
-import { EventNotifications, withTransaction } from '@keyledger/nestjs';
+import { EventNotifications, withTransaction } from '@keyledger/nestjs/internal';
 import { EventStore } from './event-store.js';
 import type { Projection } from './projection.js';
 import { replayProjection } from './projection-replay.js';

@@ -4,7 +4,8 @@ import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../database/index.js';
 import { EventNotifications, ProjectionsService } from '../event-store/index.js';
-import { KeyVerifier, RetryBackoff } from '@keyledger/nestjs';
+import { KeyVerifier } from '@keyledger/nestjs';
+import { RetryBackoff } from '@keyledger/nestjs/internal';
 import { HealthResponseDto, LivenessResponseDto, ProjectionHealthDto, ReadinessResponseDto } from './health.response.dto.js';
 
 /**

@@ -20,6 +20,7 @@ export {
 } from './queries/key-history/key-timeline.js';
 export type { KeyView } from './key-view.js';
 export { isReasonCode, reasonCodeOf, REASON_CODES, type ReasonCode } from './domain/reason-code.js';
+export { keyCards, keyName, type KeyCard } from './queries/key-cards/key-cards.js';
 export { readKeyEvent, type KeyEvent, type StoredKeyEvent, type UnreadableKeyEvent } from './domain/key-events.js';
 export { ExpirySweeper } from './expiry/expiry-sweeper.js';
 export { ActorResponseDto, CHANGES_SCHEMA } from './http/key.response.dto.js';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { KeyVerifier, keyStreamId, type ReplicaRow } from '@keyledger/nestjs';
+import { KeyVerifier } from '@keyledger/nestjs';
+import { keyStreamId, replicaRowOf } from '@keyledger/nestjs/internal';
 import { PG_POOL } from '../database/index.js';
 import { EventStore, type AppendResult, type RecordedEvent } from '../event-store/index.js';
 import { eventMetadata, type Actor, type CommandContext } from './command-context.js';
@@ -8,6 +9,7 @@ import { assertCanAccessKey, assertCanManageKey } from './tenant-access.js';
 import { ApiKey } from './domain/api-key.aggregate.js';
 import { KeyNotFoundError } from './domain/api-key.errors.js';
 import { readKeyEvent, serializeKeyEvent, type StoredKeyEvent } from './domain/key-events.js';
+import { keyIdOfPublicId } from './queries/key-cards/key-cards.js';
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PUBLIC_ID = /^[0-9A-Za-z]{12}$/;
@@ -37,8 +39,8 @@ export class KeyRepository {
   async resolveKeyId(id: string): Promise<string> {
     if (UUID.test(id)) return id.toLowerCase();
     if (PUBLIC_ID.test(id)) {
-      const { rows } = await this.pool.query<{ key_id: string }>('SELECT key_id FROM api_keys WHERE public_id = $1', [id]);
-      if (rows[0]) return rows[0].key_id;
+      const keyId = await keyIdOfPublicId(this.pool, id);
+      if (keyId !== undefined) return keyId;
     }
     throw KeyNotFoundError.withId(id);
   }
@@ -89,25 +91,7 @@ export class KeyRepository {
     );
     // Committed: this instance's guard applies it before the command answers (other instances
     // hear of it by NOTIFY, or look a key they do not know up at its first request).
-    if (!result.idempotent) this.verifier?.applyCommitted(replicaRow(key));
+    if (!result.idempotent) this.verifier?.applyCommitted(replicaRowOf(key));
     return result;
   }
-}
-
-/** The api_keys row the active-keys projection has just written for this key, as the replica reads it. */
-function replicaRow(key: ApiKey): ReplicaRow {
-  const graceEndsAt = key.graceEndsAt;
-  return {
-    key_id: key.keyId,
-    public_id: key.publicId,
-    tenant_id: key.tenantId,
-    scopes: JSON.stringify(key.scopes),
-    tags: JSON.stringify(key.tags),
-    status: key.status,
-    secret_hash: key.secretHash,
-    previous_secret_hash: graceEndsAt === null ? null : key.previousSecretHash,
-    grace_ends_at: graceEndsAt?.getTime() ?? null,
-    expires_at: key.expiresAt?.getTime() ?? null,
-    version: key.version,
-  };
 }

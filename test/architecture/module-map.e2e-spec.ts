@@ -18,6 +18,8 @@ function tree(files: Record<string, string>): string {
     'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' } }),
     'migrations/index.ts': 'export const MIGRATIONS = [];\n',
     'packages/nestjs/src/index.ts': 'export const GUARD = 1;\n',
+    'test/support/index.ts': 'export {};\n',
+    'bench/support/index.ts': 'export {};\n',
     'src/config/index.ts': "export { loadConfig } from './config.js';\n",
     'src/config/config.ts': 'export function loadConfig(): number { return 1; }\n',
     'src/database/index.ts': "export { PG_POOL } from './database.tokens.js';\n",
@@ -37,7 +39,8 @@ function node(dir: string, args: string[]): Result {
   return { status: child.status, output: child.stdout + child.stderr };
 }
 
-const cruise = (dir: string): Result => node(dir, [DEPCRUISE, 'src', 'migrations', 'packages/nestjs/src', '--config', '.dependency-cruiser.mjs', '--output-type', 'err']);
+const cruise = (dir: string): Result =>
+  node(dir, [DEPCRUISE, 'src', 'migrations', 'packages/nestjs/src', 'test', 'bench', '--config', '.dependency-cruiser.mjs', '--output-type', 'err']);
 const tables = (dir: string): Result => node(dir, [join(ROOT, 'scripts', 'check-table-access.mjs')]);
 
 describe('the module map (npm run lint)', () => {
@@ -78,6 +81,20 @@ describe('the module map (npm run lint)', () => {
     expect(result.status).not.toBe(0);
     expect(result.output).toContain('src-not-to-tests: src/keys/repo.ts → test/support/helper.ts');
     expect(result.output).toContain('guard-package-standalone: packages/nestjs/src/index.ts → src/database/index.ts');
+  });
+
+  it('refuses a test or bench importing a module past its index.ts, and a file cycle in the guard package', () => {
+    const result = run({
+      'test/keys/repo.e2e-spec.ts': "import { PG_POOL } from '../../src/database/database.tokens.js';\nexport const pool = PG_POOL;\n",
+      'bench/pool.bench.ts': "import { PG_POOL } from '../src/database/index.js';\nexport const pool = PG_POOL;\n",
+      'packages/nestjs/src/index.ts': "export { GUARD } from './guard.js';\n",
+      'packages/nestjs/src/guard.ts': "import { META } from './decorator.js';\nexport const GUARD = META;\n",
+      'packages/nestjs/src/decorator.ts': "import { GUARD } from './guard.js';\nexport const META = 1;\nexport const uses = (): number => GUARD;\n",
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.output).toContain('tests-through-index: test/keys/repo.e2e-spec.ts → src/database/database.tokens.ts');
+    expect(result.output).not.toContain('bench/pool.bench.ts');
+    expect(result.output).toMatch(/no-file-cycle: packages\/nestjs\/src\/(guard|decorator)\.ts →/);
   });
 
   it('refuses SQL on the events table outside the event store', () => {

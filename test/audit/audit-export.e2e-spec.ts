@@ -3,9 +3,9 @@ import { get } from 'node:http';
 import type { Readable } from 'node:stream';
 import request from 'supertest';
 import { AuditExporter } from '../../src/audit/index.js';
-import { EXPORT_COLUMNS, exportText } from '../../src/audit/export/export-format.js';
-import { copyOut } from '../../src/database/copy-out.js';
-import { toErrorBody } from '../../src/common/domain-error.filter.js';
+import { EXPORT_COLUMNS, EXPORT_FIELDS, exportText } from '../../src/audit/export/export-format.js';
+import { copyOutBinary } from '@keyledger/nestjs/internal';
+import { toErrorBody } from '../../src/common/index.js';
 import { EventStore } from '../../src/event-store/index.js';
 import { KeyRepository, SYSTEM_ACTOR } from '../../src/keys/index.js';
 import { freePort } from '../support/free-port.js';
@@ -158,7 +158,8 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
     const client = await pool.connect();
     try {
       // A temporary audit_log of the same shape hides the real one for this transaction only.
-      await client.query(`BEGIN; SET LOCAL TimeZone TO 'UTC'; SET LOCAL DateStyle TO ISO`); // as AuditExporter's session
+      // Binary COPY sends times as instants: neither the session's zone nor its DateStyle shows in the export.
+      await client.query(`BEGIN; SET LOCAL TimeZone TO 'Asia/Kolkata'; SET LOCAL DateStyle TO 'German, DMY'`);
       await client.query('CREATE TEMP TABLE audit_log (LIKE public.audit_log INCLUDING DEFAULTS) ON COMMIT DROP');
       const entries = awkward.map((text, i): AuditEntry => ({
         seq: i + 1, position: 1000 + i, recordedAt: '2026-11-24T10:00:00.123Z', occurredAt: '2026-11-24T09:59:59.000Z',
@@ -177,7 +178,7 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
       }
       const jsonb = (await client.query<{ text: string }>('SELECT changes::text AS text FROM audit_log ORDER BY seq')).rows;
       let out = '';
-      for await (const text of exportText('ndjson', copyOut(client, `SELECT ${EXPORT_COLUMNS} FROM audit_log ORDER BY seq`))) out += text;
+      for await (const text of exportText('ndjson', copyOutBinary(client, `SELECT ${EXPORT_COLUMNS} FROM audit_log ORDER BY seq`, EXPORT_FIELDS))) out += text;
       expect(out).toBe(entries.map((e, i) => `${JSON.stringify({ ...e, changes: 0 }).replace('"changes":0', `"changes":${jsonb[i].text}`)}\n`).join(''));
       expect(jsonb[0].text).toContain('": '); // jsonb's spacing, as docs/audit.md says
     } finally {

@@ -7,7 +7,7 @@ import { AuditActors1764000000014 } from '../../migrations/1764000000014-audit-a
 import request from 'supertest';
 import { AuditExporter } from '../../src/audit/index.js';
 import { ProjectionsService } from '../../src/event-store/index.js';
-import { keyStreamId, withTransaction } from '@keyledger/nestjs';
+import { keyStreamId, withTransaction } from '@keyledger/nestjs/internal';
 import { SYSTEM_ACTOR } from '../../src/keys/index.js';
 import type { TestApp } from '../support/test-app.js';
 import { makeTestTempDir } from '../support/temp-dir.js';

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { EventStore, ProjectionsService } from '../../src/event-store/index.js';
 import { ApiKey } from '../../src/keys/domain/api-key.aggregate.js';
 import { serializeKeyEvent } from '../../src/keys/domain/key-events.js';
-import { keyStreamId } from '@keyledger/nestjs';
+import { keyStreamId } from '@keyledger/nestjs/internal';
 import type { TestApp } from '../support/test-app.js';
 import { jest } from '@jest/globals';
 import { gate } from '../support/test-hooks.js';

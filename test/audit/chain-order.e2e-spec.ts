@@ -1,12 +1,10 @@
-import { withTransaction } from '@keyledger/nestjs';
+import { withTransaction } from '@keyledger/nestjs/internal';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Pool, types } from 'pg';
-import { GENESIS, nextChainHash } from '../../src/audit/audit-chain.js';
+import { GENESIS, nextChainHash, AuditReader, ChainVerifier } from '../../src/audit/index.js';
 import { AuditLogProjection } from '../../src/audit/projections/audit-log.projection.js';
-import { AuditReader } from '../../src/audit/queries/audit-reader.js';
-import { ChainVerifier } from '../../src/audit/queries/chain-verifier.js';
 import { EventStore, ProjectionRunner, type RecordedEvent } from '../../src/event-store/index.js';
 import { ApiKey } from '../../src/keys/domain/api-key.aggregate.js';
 import { serializeKeyEvent } from '../../src/keys/domain/key-events.js';

@@ -1,4 +1,4 @@
-import { withTransaction } from '@keyledger/nestjs';
+import { withTransaction } from '@keyledger/nestjs/internal';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool } from 'pg';

@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import request, { type Response } from 'supertest';
-import { encodeCursor } from '../../src/common/cursor.js';
+import { encodeCursor } from '../../src/common/index.js';
 import { ExpirySweeper } from '../../src/keys/index.js';
 import { cliJson, cliOk, lines, CLI_TEST_TIMEOUT } from '../cli/cli-helpers.js';
 import { createTestApp, issueKey, type TestApp } from '../support/test-app.js';

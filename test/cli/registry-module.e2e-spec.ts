@@ -7,7 +7,7 @@ import { KeyVerifier } from '@keyledger/nestjs';
 import { AuditReader } from '../../src/audit/index.js';
 import { cliCommandContext } from '../../src/cli/cli-actor.js';
 import { RegistryModule } from '../../src/cli/registry.module.js';
-import { loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { CreateKeyCommand, KeyRepository } from '../../src/keys/index.js';
 import { makeTestTempDir } from '../support/temp-dir.js';
 import { TEST_PEPPER } from '../support/test-app.js';

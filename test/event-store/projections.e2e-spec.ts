@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { EventStore, ProjectionRunner, type Projection, type RecordedEvent } from '../../src/event-store/index.js';
-import { createPool } from '@keyledger/nestjs';
+import { createPool } from '@keyledger/nestjs/internal';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { testDatabaseUrl, testPool } from '../support/test-database.js';
 import { gate } from '../support/test-hooks.js';

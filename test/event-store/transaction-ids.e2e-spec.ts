@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
-import { runMigrations } from '../../src/database/migrations.js';
+import { runMigrations } from '../../src/database/index.js';
 import { assertTransactionIdsAhead, TransactionIdsBehindError } from '../../src/event-store/transaction-id-check.js';
 import { testDatabaseUrl } from '../support/test-database.js';
 

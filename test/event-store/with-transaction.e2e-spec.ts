@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { READ_SNAPSHOT, withTransaction } from '@keyledger/nestjs';
+import { READ_SNAPSHOT, withTransaction } from '@keyledger/nestjs/internal';
 import { testPool } from '../support/test-database.js';
 
 describe('withTransaction (real PostgreSQL)', () => {

@@ -1,6 +1,8 @@
 import pg from 'pg';
 import request from 'supertest';
-import { KeyReplica } from '@keyledger/nestjs';
+import { KeyReplica, type ReplicaRow } from '@keyledger/nestjs';
+import { REPLICA_COLUMNS, replicaRowOf } from '@keyledger/nestjs/internal';
+import { KeyRepository } from '../../src/keys/index.js';
 import { createTestApp, TEST_PEPPER, type TestApp } from '../support/test-app.js';
 import { testDatabaseUrl } from '../support/test-database.js';
 import { verifierOf } from './guard-helpers.js';
@@ -61,5 +63,22 @@ describe('the replica start-up load', () => {
     expect(tokens.map((t) => fresh.verify(t).code)).toEqual(['VALID', 'VALID', 'VALID', 'VALID', 'NOT_FOUND', 'VALID', 'REVOKED', 'EXPIRED']);
     const principal = fresh.verify(rich.token);
     expect(principal.code === 'VALID' && principal.principal.tags).toEqual({ region: 'eu-west', owner: 'Zoë “ops” \\ team\ttab' });
+  });
+
+  it("builds from a key's state exactly the row the guard reads from api_keys (one column contract)", async () => {
+    const rich = await create({ scopes: ['invoices:read'], tags: { owner: 'Zoë \\ team\ttab' }, expiresInDays: 30 });
+    const inGrace = await create({});
+    await rotate(inGrace.id, 3600);
+    const noGrace = await create({});
+    await rotate(noGrace.id, 0);
+    const revoked = await create({});
+    await request(sut.url).post(`/admin/api-keys/${revoked.id}/revoke`).set(bearer(admin)).send({ reason: 'leaked' }).expect(200);
+    const repository = sut.app.get(KeyRepository);
+    for (const { id } of [rich, inGrace, noGrace, revoked]) {
+      const { rows } = await pool.query<ReplicaRow>(`SELECT ${REPLICA_COLUMNS} FROM api_keys WHERE key_id = $1`, [id]);
+      // Scopes and tags as JSON values: jsonb writes its own spacing.
+      const parsed = (row: ReplicaRow): object => ({ ...row, scopes: JSON.parse(row.scopes) as unknown, tags: JSON.parse(row.tags) as unknown });
+      expect(parsed(replicaRowOf(await repository.load(id)))).toEqual(parsed(rows[0]));
+    }
   });
 });

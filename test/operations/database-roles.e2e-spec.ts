@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { runMigrations } from '../../src/database/migrations.js';
+import { runMigrations } from '../../src/database/index.js';
 import { ProjectionsService } from '../../src/event-store/index.js';
 import { startAppProcess, type AppProcess } from '../support/app-process.js';
 import { createTestApp } from '../support/test-app.js';

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/database/embedded-postgres.js';
-import { runMigrations } from '../../src/database/migrations.js';
+import { runMigrations } from '../../src/database/index.js';
 import { ProjectionsService } from '../../src/event-store/index.js';
 import { startAppProcess } from '../support/app-process.js';
 import { freePort } from '../support/free-port.js';

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module.js';
-import { loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { configureApp, createFastifyAdapter } from '../../src/configure-app.js';
 import { generateToken } from '../../src/token/index.js';
 import { createLogger, MetricsServer, PinoLoggerService } from '../../src/observability/index.js';

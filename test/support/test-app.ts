@@ -5,7 +5,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Writable } from 'node:stream';
 import { AppModule } from '../../src/app.module.js';
-import { loadConfig, type AppConfig } from '../../src/config/config.js';
+import { loadConfig, type AppConfig } from '../../src/config/index.js';
 import { configureApp, createFastifyAdapter } from '../../src/configure-app.js';
 import { CreateKeyCommand, SYSTEM_ACTOR } from '../../src/keys/index.js';
 import { createLogger, MetricsServer } from '../../src/observability/index.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
-import { runMigrations } from '../../src/database/migrations.js';
+import { runMigrations } from '../../src/database/index.js';
 
 /** The migrated test database created by the global setup (workers inherit its environment). */
 export function testDatabaseUrl(): string {

@@ -9,7 +9,7 @@ import { GuardUnavailableError, InsufficientScopeError, UnauthenticatedError } f
 import { PRINCIPAL_PROPERTY } from './current-api-key.decorator.js';
 import { KeyVerifier } from './key-verifier.js';
 import { IS_PUBLIC } from './public.decorator.js';
-import { REQUIRE_API_KEY, type RequireApiKeyOptions } from './require-api-key.decorator.js';
+import { REQUIRE_API_KEY, type RequireApiKeyOptions } from './require-api-key.metadata.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 

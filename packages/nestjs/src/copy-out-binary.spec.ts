@@ -1,4 +1,4 @@
-import { copyBinaryRows } from './copy-out-binary.js';
+import { copyBinaryRows, type BinaryRows } from './copy-out-binary.js';
 
 type Field = { text: string } | { bytes: Buffer } | { float8: number } | { int4: number } | null;
 
@@ -108,6 +108,44 @@ describe('copyBinaryRows', () => {
     };
     await expect(read([{ int4: 7 }, { int4: -2147483648 }, null])).resolves.toEqual([7, -2147483648, null]);
     await expect(read([{ float8: 7 }])).rejects.toThrow(/int4 field of 8 bytes/);
+  });
+
+  it('reads int8, timestamptz, jsonb and bytea-as-hex fields as PostgreSQL sends them', async () => {
+    const int64 = (n: bigint): Buffer => {
+      const b = Buffer.alloc(8);
+      b.writeBigInt64BE(n);
+      return b;
+    };
+    const micros = (iso: string, extra: bigint): bigint => BigInt(Date.parse(iso) - Date.UTC(2000, 0, 1)) * 1000n + extra;
+    const fields: Field[] = [
+      { bytes: int64(2n ** 53n - 1n) },
+      { bytes: int64(-42n) },
+      { bytes: int64(micros('2026-12-05T13:01:02.345Z', 999n)) },
+      { bytes: int64(micros('1999-12-31T23:59:59.999Z', 1n)) },
+      { bytes: Buffer.concat([Buffer.from([1]), Buffer.from('{"a": "ü"}')]) },
+      { bytes: Buffer.from([0xde, 0xad, 0x00, 0x0f]) },
+      null,
+    ];
+    const out: unknown[] = [];
+    for await (const rows of copyBinaryRows([binaryCopy([fields])], fields.length)) {
+      while (rows.next()) out.push(rows.int8(), rows.int8(), new Date(rows.timestamp()!).toISOString(), new Date(rows.timestamp()!).toISOString(), rows.jsonb(), rows.hex(), rows.jsonb());
+    }
+    expect(out).toEqual([2 ** 53 - 1, -42, '2026-12-05T13:01:02.345Z', '1999-12-31T23:59:59.999Z', '{"a": "ü"}', 'dead000f', null]);
+  });
+
+  it('refuses an int8 a number cannot hold exactly, an infinite timestamp and an unknown jsonb version', async () => {
+    const one = async (bytes: Buffer, read: (rows: BinaryRows) => unknown): Promise<void> => {
+      for await (const rows of copyBinaryRows([binaryCopy([[{ bytes }]])], 1)) while (rows.next()) read(rows);
+    };
+    const int64 = (n: bigint): Buffer => {
+      const b = Buffer.alloc(8);
+      b.writeBigInt64BE(n);
+      return b;
+    };
+    await expect(one(int64(2n ** 53n), (r) => r.int8())).rejects.toThrow(/out of a number's exact range/);
+    await expect(one(int64(2n ** 63n - 1n), (r) => r.timestamp())).rejects.toThrow(/timestamptz field out of/);
+    await expect(one(Buffer.from([2, 0x7b, 0x7d]), (r) => r.jsonb())).rejects.toThrow(/jsonb field of format version 2/);
+    await expect(one(Buffer.alloc(4), (r) => r.int8())).rejects.toThrow(/int8 field of 4 bytes/);
   });
 
   it('refuses rows of another width, and a reader that skips or over-reads fields', async () => {

@@ -6,8 +6,8 @@ import { to as copyTo } from 'pg-copy-streams';
  * field a 32-bit length (-1 for NULL) and that many bytes, then a count of -1. Fields arrive
  * unescaped, so a text field is one decode straight into a string of its own (never a slice of a
  * larger string that would keep it alive), a bytea is its raw bytes and a float8 eight bytes.
- * Why the replica's start-up load reads this format, with the figures:
- * docs/adr/0005-binary-copy-replica-load.md.
+ * The one COPY reader: the replica's start-up load, and in the registry event replays and audit
+ * exports. Why binary, with the figures: docs/adr/0005-binary-copy-replica-load.md.
  */
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -71,10 +71,39 @@ export class BinaryRows {
     return start < 0 ? null : this.buf.toString('latin1', start, this.pos);
   }
 
+  /** A bytea field as lowercase hex, as `encode(…, 'hex')` writes it. */
+  hex(): string | null {
+    const start = this.take('a bytea');
+    return start < 0 ? null : this.buf.toString('hex', start, this.pos);
+  }
+
+  /** A jsonb field as its JSON text (jsonb's own spacing, as the text format sends it). */
+  jsonb(): string | null {
+    const start = this.take('a jsonb');
+    if (start < 0) return null;
+    if (this.buf[start] !== JSONB_VERSION) throw new Error(`jsonb field of format version ${this.buf[start]} in a COPY row`);
+    return this.buf.toString('utf8', start + 1, this.pos);
+  }
+
   /** An int4 field. */
   int4(): number | null {
     const start = this.take('an int4', 4);
     return start < 0 ? null : this.buf.readInt32BE(start);
+  }
+
+  /** An int8 field, as a number: refused past 2^53, where a number would round it. */
+  int8(): number | null {
+    const start = this.take('an int8', 8);
+    return start < 0 ? null : int64(this.buf, start, 'int8');
+  }
+
+  /**
+   * A timestamptz field as epoch milliseconds, whole (microseconds truncated, as node-postgres and
+   * to_char(…, 'MS') do). Refuses ±infinity, which no Date can hold.
+   */
+  timestamp(): number | null {
+    const start = this.take('a timestamptz', 8);
+    return start < 0 ? null : POSTGRES_EPOCH_MS + Math.floor(int64(this.buf, start, 'timestamptz') / 1000);
   }
 
   /** A float8 field. */
@@ -82,6 +111,18 @@ export class BinaryRows {
     const start = this.take('a float8', 8);
     return start < 0 ? null : this.buf.readDoubleBE(start);
   }
+}
+
+/** The first byte of a binary jsonb value: its format version, 1 since PostgreSQL 9.4. */
+const JSONB_VERSION = 1;
+/** 2000-01-01T00:00:00Z, from which binary timestamps count microseconds. */
+const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
+
+/** A big-endian int64 as a number, refused when a number cannot hold it exactly. */
+function int64(buf: Buffer, start: number, type: string): number {
+  const value = buf.readInt32BE(start) * 2 ** 32 + buf.readUInt32BE(start + 4);
+  if (!Number.isSafeInteger(value)) throw new Error(`${type} field out of a number's exact range in a COPY row`);
+  return value;
 }
 
 /** Where the complete rows of `buf` from `start` end, and whether the trailer was among them. */

@@ -2,11 +2,13 @@
 export { ApiKeyAuthModule, type ApiKeyAuthAsyncOptions } from './api-key-auth.module.js';
 export { API_KEY_AUTH_OPTIONS, KEY_PEPPER, type ApiKeyAuthOptions } from './api-key-auth.options.js';
 export { ApiKeyGuard, extractKey } from './api-key.guard.js';
-export { RequireApiKey, type RequireApiKeyOptions } from './require-api-key.decorator.js';
+export { RequireApiKey } from './require-api-key.decorator.js';
+export type { RequireApiKeyOptions } from './require-api-key.metadata.js';
 export { CurrentApiKey, PRINCIPAL_PROPERTY } from './current-api-key.decorator.js';
 export { Public } from './public.decorator.js';
 export { KeyVerifier } from './key-verifier.js';
-export { KeyReplica, type ReplicaRow } from './key-replica.js';
+export { KeyReplica } from './key-replica.js';
+export type { ReplicaRow } from './api-keys-columns.js';
 export { pepperFingerprint, recordRegistryPepper } from './pepper-fingerprint.js';
 export { ApiKeyAuthError, UnauthenticatedError, InsufficientScopeError, GuardUnavailableError } from './auth.errors.js';
 export { ApiKeyErrorFilter } from './api-key-error.filter.js';
@@ -35,12 +37,3 @@ export {
 export { ADMIN_SCOPE, hasScopes, scopeCovers } from './scopes.js';
 export { REDACTED_KEY, containsToken, redactTokens, redactUrl } from './redact-tokens.js';
 export { UNSTORABLE_TEXT, isStorableText, storableText } from './storable-text.js';
-
-// The PostgreSQL plumbing the guard runs on, which the registry shares.
-export { EVENTS_CHANNEL, EventNotifications, encodeNotification, type EventNotification } from './event-notifications.js';
-export { keyIdOfStream, keyStreamId } from './key-stream.js';
-export { CONNECTION_OPTIONS, CONNECT_TIMEOUT_MS, createPool } from './create-pool.js';
-export { READ_SNAPSHOT, withTransaction, type TransactionOptions } from './with-transaction.js';
-export { DATABASE_BACKOFF, RetryBackoff, type BackoffOptions } from './retry-backoff.js';
-export { isConnectionError } from './connection-errors.js';
-export { BinaryRows, copyBinaryRows, copyOutBinary } from './copy-out-binary.js';

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { REPLICA_COLUMNS, REPLICA_LOAD_COLUMNS, REPLICA_LOAD_FIELDS, type ReplicaRow } from './api-keys-columns.js';
 import { copyOutBinary, type BinaryRows } from './copy-out-binary.js';
 import { READ_SNAPSHOT, withTransaction } from './with-transaction.js';
 import { digestFromHex, hasValidChecksum, tokenDigester, tokenPublicId } from './token.js';
@@ -43,37 +44,6 @@ function validResult(entry: Entry): VerificationResult {
   return Object.freeze({ code: 'VALID', principal });
 }
 
-/**
- * An api_keys row as resync and refresh read it through node-postgres (the start-up load reads
- * the same values from binary COPY). Scopes and tags stay JSON text, interned by that text and
- * parsed once per distinct value; times are epoch milliseconds.
- */
-export interface ReplicaRow {
-  key_id: string;
-  public_id: string;
-  tenant_id: string;
-  /** JSON text of the scopes array. */
-  scopes: string;
-  /** JSON text of the tags object. */
-  tags: string;
-  status: 'active' | 'expired' | 'revoked';
-  /** The stored digests, in hex. */
-  secret_hash: string;
-  previous_secret_hash: string | null;
-  grace_ends_at: number | null;
-  expires_at: number | null;
-  version: number;
-}
-
-const COLUMNS = `key_id, public_id, tenant_id, to_json(scopes)::text AS scopes, tags::text AS tags, status,
-  encode(secret_hash, 'hex') AS secret_hash, encode(previous_secret_hash, 'hex') AS previous_secret_hash,
-  (extract(epoch FROM grace_ends_at) * 1000)::float8 AS grace_ends_at, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at, version`;
-
-/** The columns of the start-up load, read in this order from binary COPY (see fromBinaryRow). */
-const LOAD_COLUMNS = `key_id::text, public_id, tenant_id, to_json(scopes)::text, tags::text, status, secret_hash, previous_secret_hash,
-  (extract(epoch FROM grace_ends_at) * 1000)::float8, (extract(epoch FROM expires_at) * 1000)::float8, version`;
-const LOAD_FIELDS = 11;
-
 /** A row as the replica stores it: a ReplicaRow with its digests as the latin1 strings verify compares. */
 type StoredRow = Omit<ReplicaRow, 'secret_hash' | 'previous_secret_hash'> & { hash: string; previousHash: string | null };
 
@@ -83,7 +53,7 @@ function required<T>(value: T | null): T {
   return value;
 }
 
-/** The current row of a binary COPY of LOAD_COLUMNS. Every string is its own (no slice of the chunk), and bytea digests arrive as they are stored. */
+/** The current row of a binary COPY of REPLICA_LOAD_COLUMNS. Every string is its own (no slice of the chunk), and bytea digests arrive as they are stored. */
 function fromBinaryRow(r: BinaryRows): StoredRow {
   return {
     key_id: required(r.latin1()), // a uuid's text is ASCII
@@ -222,7 +192,7 @@ export class KeyReplica {
     const from = await withTransaction(this.pool, async (client) => {
       const xmin = (await client.query<{ xmin: string }>(SNAPSHOT_XMIN_SQL)).rows[0].xmin;
       let reported = 0;
-      for await (const rows of copyOutBinary(client, `SELECT ${LOAD_COLUMNS} FROM api_keys WHERE ${tombstoneSql(this.tombstoneDays)}`, LOAD_FIELDS)) {
+      for await (const rows of copyOutBinary(client, `SELECT ${REPLICA_LOAD_COLUMNS} FROM api_keys WHERE ${tombstoneSql(this.tombstoneDays)}`, REPLICA_LOAD_FIELDS)) {
         while (rows.next()) {
           this.store(fromBinaryRow(rows));
           loaded += 1;
@@ -247,7 +217,7 @@ export class KeyReplica {
     if (this.syncedFrom === undefined) return this.load();
     const from = await this.snapshotXmin();
     const { rows } = await this.pool.query<ReplicaRow>(
-      `SELECT ${COLUMNS} FROM api_keys WHERE last_transaction_id >= $1::xid8`,
+      `SELECT ${REPLICA_COLUMNS} FROM api_keys WHERE last_transaction_id >= $1::xid8`,
       [this.syncedFrom],
     );
     for (const row of rows) this.apply(row);
@@ -288,7 +258,7 @@ export class KeyReplica {
    * holds; returns whether it was (the lookup behind a refusal of a well-formed token).
    */
   async lookup(publicId: string): Promise<boolean> {
-    const { rows } = await this.pool.query<ReplicaRow>(`SELECT ${COLUMNS} FROM api_keys WHERE public_id = $1`, [publicId]);
+    const { rows } = await this.pool.query<ReplicaRow>(`SELECT ${REPLICA_COLUMNS} FROM api_keys WHERE public_id = $1`, [publicId]);
     const before = this.entries.get(publicId)?.version ?? 0;
     for (const row of rows) this.apply(row);
     return (this.entries.get(publicId)?.version ?? 0) > before;
@@ -297,7 +267,7 @@ export class KeyReplica {
   /** Fetches and applies the current rows of the given keys (after their events were notified). */
   async refresh(keyIds: readonly string[]): Promise<void> {
     if (keyIds.length === 0) return;
-    const { rows } = await this.pool.query<ReplicaRow>(`SELECT ${COLUMNS} FROM api_keys WHERE key_id = ANY($1::uuid[])`, [keyIds]);
+    const { rows } = await this.pool.query<ReplicaRow>(`SELECT ${REPLICA_COLUMNS} FROM api_keys WHERE key_id = ANY($1::uuid[])`, [keyIds]);
     for (const row of rows) this.apply(row);
   }
 

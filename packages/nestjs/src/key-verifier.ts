@@ -8,7 +8,8 @@ import { tokenPublicId } from './token.js';
 import { keyIdOfStream } from './key-stream.js';
 import type { VerificationResult } from './api-key-principal.js';
 import { API_KEY_AUTH_OPTIONS, KEY_PEPPER, type ApiKeyAuthOptions } from './api-key-auth.options.js';
-import { KeyReplica, type ReplicaRow } from './key-replica.js';
+import type { ReplicaRow } from './api-keys-columns.js';
+import { KeyReplica } from './key-replica.js';
 import { assertRegistryPepper } from './pepper-fingerprint.js';
 
 /** The negative cache is dropped whole past this many publicIds (a flood of random ones), never grown without bound. */

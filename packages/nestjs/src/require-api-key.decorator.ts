@@ -1,13 +1,7 @@
 import { createRequire } from 'node:module';
 import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard } from './api-key.guard.js';
-
-export const REQUIRE_API_KEY = 'keyledger:require-api-key';
-
-export interface RequireApiKeyOptions {
-  /** Every one of these must be covered by the key's scopes (`admin` covers all). */
-  scopes?: string[];
-}
+import { REQUIRE_API_KEY, type RequireApiKeyOptions } from './require-api-key.metadata.js';
 
 /** @nestjs/swagger is an optional peer: where the app has it, protected routes say so in OpenAPI. */
 function openApiDecorators(): (ClassDecorator & MethodDecorator)[] {

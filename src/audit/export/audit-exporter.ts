@@ -3,13 +3,13 @@ import { Readable } from 'node:stream';
 import { Client, escapeLiteral } from 'pg';
 import { DomainError, ValidationError } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
-import { copyOut, DATABASE_URL } from '../../database/index.js';
-import { CONNECTION_OPTIONS } from '@keyledger/nestjs';
+import { DATABASE_URL } from '../../database/index.js';
+import { CONNECTION_OPTIONS, copyOutBinary } from '@keyledger/nestjs/internal';
 import { EventStore } from '../../event-store/index.js';
 import type { Actor } from '../../keys/index.js';
 import { canonicalEventText } from '../audit-chain.js';
 import { auditWhere, type AuditFilter } from '../queries/audit-filter.js';
-import { EXPORT_COLUMNS, exportText, type ExportFormat } from './export-format.js';
+import { EXPORT_COLUMNS, EXPORT_FIELDS, exportText, type ExportFormat } from './export-format.js';
 
 export class AuditExportsBusyError extends DomainError {
   static create(running: number): AuditExportsBusyError {
@@ -44,9 +44,9 @@ interface Waiting {
 }
 
 /**
- * Streams audit entries as NDJSON or CSV with one `COPY (SELECT …) TO STDOUT`: PostgreSQL sends
- * the rows as tab-separated text, which is cut into lines here without a per-field protocol parse
- * (several times less CPU per row than paged queries). One statement is one snapshot, so an
+ * Streams audit entries as NDJSON or CSV with one binary `COPY (SELECT …) TO STDOUT`: each field
+ * arrives with its length and is written into the line as it is read, without node-postgres's
+ * per-row parse (several times less CPU per row than paged queries). One statement is one snapshot, so an
  * export is consistent however long it runs.
  *
  * Each export has a connection of its own, not one of the pool's: a slow client holds its COPY
@@ -80,7 +80,7 @@ export class AuditExporter {
       read = (client) => this.events(client, limit);
     } else {
       const query = entriesQuery(actor, filter, limit);
-      read = (client) => exportText(format, copyOut(client, query));
+      read = (client) => exportText(format, copyOutBinary(client, query, EXPORT_FIELDS));
     }
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw new RangeError(`limit must be a positive integer, got ${limit}`);
     if (this.running >= this.config.auditExportConcurrency) throw AuditExportsBusyError.create(this.running);

@@ -1,13 +1,23 @@
-import { copyRows } from '../../database/index.js';
+import { copyBinaryRows } from '@keyledger/nestjs/internal';
 import type { AuditEntry } from '../queries/audit-filter.js';
-import { CSV_HEADER, csvLine, exportText, ndjsonLine } from './export-format.js';
+import { CSV_HEADER, exportText } from './export-format.js';
 
-/** PostgreSQL's COPY text output for one value (CopyAttributeOutText): the model the parser must undo. */
-function copyField(value: string | number | null): string {
-  if (value === null) return '\\N';
-  const escapes: Record<string, string> = { '\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v' };
-  return String(value).replace(/[\\\b\f\n\r\t\v]/g, (c) => escapes[c]);
+/** PostgreSQL's binary COPY field: length, then bytes; -1 for NULL. */
+function field(bytes: Buffer | null): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeInt32BE(bytes === null ? -1 : bytes.length);
+  return bytes === null ? length : Buffer.concat([length, bytes]);
 }
+const text = (value: string | null): Buffer => field(value === null ? null : Buffer.from(value, 'utf8'));
+const int8 = (value: number): Buffer => {
+  const b = Buffer.alloc(8);
+  b.writeBigInt64BE(BigInt(value));
+  return field(b);
+};
+/** timestamptz: microseconds since 2000-01-01 UTC. */
+const timestamp = (iso: string, extraMicros = 0): Buffer => int8((Date.parse(iso) - Date.UTC(2000, 0, 1)) * 1000 + extraMicros);
+/** jsonb: a version byte (1), then the text. */
+const jsonb = (json: string): Buffer => field(Buffer.concat([Buffer.from([1]), Buffer.from(json, 'utf8')]));
 
 const entry: AuditEntry = {
   seq: 12,
@@ -27,14 +37,30 @@ const entry: AuditEntry = {
   chainHash: 'ab'.repeat(32),
 };
 
-/** The row COPY sends for an entry, in EXPORT_COLUMNS order, times as PostgreSQL writes them in UTC. */
-function copyRow(e: AuditEntry, changesText = JSON.stringify(e.changes)): string {
-  const pgTime = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 23)}+00`;
-  return [
-    e.seq, e.position, pgTime(e.recordedAt), pgTime(e.occurredAt), e.keyId, e.chainHash,
-    e.type, e.publicId, e.tenantId, e.actor.type, e.actor.id, e.actor.publicId, e.actor.name, e.requestId, e.ip, e.userAgent, e.reason, changesText,
-  ].map(copyField).join('\t');
+/** The row binary COPY sends for an entry, in EXPORT_COLUMNS order (`extraMicros`: below the millisecond). */
+function copyRow(e: AuditEntry, changesText = JSON.stringify(e.changes), extraMicros = 0): Buffer {
+  const count = Buffer.alloc(2);
+  count.writeInt16BE(18);
+  return Buffer.concat([
+    count, int8(e.seq), int8(e.position), timestamp(e.recordedAt, extraMicros), timestamp(e.occurredAt, extraMicros),
+    ...[e.type, e.keyId, e.publicId, e.tenantId, e.actor.type, e.actor.id, e.actor.publicId, e.actor.name, e.requestId, e.ip, e.userAgent, e.reason].map(text),
+    jsonb(changesText), field(Buffer.from(e.chainHash, 'hex')),
+  ]);
 }
+
+/** A whole binary COPY stream of these rows: header, rows, trailer. */
+function copyStream(rows: Buffer[]): Buffer {
+  return Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8), ...rows, Buffer.from([0xff, 0xff])]);
+}
+
+async function collect(format: 'ndjson' | 'csv', chunks: Buffer[]): Promise<string> {
+  let out = '';
+  for await (const piece of exportText(format, copyBinaryRows(chunks, 18))) out += piece;
+  return out;
+}
+
+const line = (format: 'ndjson' | 'csv', row: Buffer): Promise<string> =>
+  collect(format, [copyStream([row])]).then((out) => (format === 'csv' ? out.slice(CSV_HEADER.length) : out));
 
 const AWKWARD = [
   'quote " and \\ backslash', 'line\nbreak\ttab\r\v\f\b', '\u0001\u001f\u007f', 'ünïcødé 😀 \u2028', '', '=1+2', '\\N', 'N\\', '\\\\N', 'ends with \\',
@@ -57,30 +83,35 @@ function awkward(text: string): AuditEntry {
 }
 
 describe('ndjsonLine', () => {
-  it('writes exactly JSON.stringify(entry) and a newline for a plain row', () => {
-    expect(ndjsonLine(copyRow(entry))).toBe(`${JSON.stringify(entry)}\n`);
+  it('writes exactly JSON.stringify(entry) and a newline for a plain row', async () => {
+    expect(await line('ndjson', copyRow(entry))).toBe(`${JSON.stringify(entry)}\n`);
   });
 
-  it.each(AWKWARD)('escapes and nulls as JSON.stringify does, in every text field (%j)', (text) => {
+  it.each(AWKWARD)('escapes and nulls as JSON.stringify does, in every text field (%j)', async (text) => {
     const e = awkward(text);
-    expect(ndjsonLine(copyRow(e))).toBe(`${JSON.stringify(e)}\n`);
+    expect(await line('ndjson', copyRow(e))).toBe(`${JSON.stringify(e)}\n`);
   });
 
-  it("keeps jsonb's own spacing in changes, which still parses to the same document", () => {
-    const line = ndjsonLine(copyRow(entry, '{"scopes": {"to": ["a", "b"], "from": ["a"]}}'));
-    expect(JSON.parse(line)).toEqual(entry);
+  it("keeps jsonb's own spacing in changes, which still parses to the same document", async () => {
+    const out = await line('ndjson', copyRow(entry, '{"scopes": {"to": ["a", "b"], "from": ["a"]}}'));
+    expect(JSON.parse(out)).toEqual(entry);
   });
 
-  it('refuses a row with the wrong number of fields rather than shift every column', () => {
-    expect(() => ndjsonLine(`${copyRow(entry)}\textra`)).toThrow(/19 fields, expected 18/);
+  it('truncates times to the millisecond, as Date and to_char(…, \'MS\') do', async () => {
+    expect(await line('ndjson', copyRow(entry, undefined, 999))).toBe(`${JSON.stringify(entry)}\n`);
+  });
+
+  it('refuses a row with the wrong number of fields rather than shift every column', async () => {
+    const row = copyRow(entry);
+    row.writeInt16BE(19);
+    await expect(line('ndjson', Buffer.concat([row, text('extra')]))).rejects.toThrow(/19 fields, expected 18/);
   });
 });
 
 describe('csvLine', () => {
-  it('quotes per RFC 4180, disarms formulas and leaves NULL empty', () => {
+  it('quotes per RFC 4180, disarms formulas and leaves NULL empty', async () => {
     const e = { ...awkward('say "hi", then\nleave'), reason: '=HYPERLINK("x")', publicId: '-1', tenantId: null };
-    const line = csvLine(copyRow(e));
-    expect(line).toBe(
+    expect(await line('csv', copyRow(e))).toBe(
       [
         '12', '40', entry.recordedAt, entry.occurredAt, '"say ""hi"", then\nleave"', '', "'-1", '', '', '"say ""hi"", then\nleave"',
         '', '"say ""hi"", then\nleave"', '"say ""hi"", then\nleave"', '', '"say ""hi"", then\nleave"', `"'=HYPERLINK(""x"")"`,
@@ -92,22 +123,17 @@ describe('csvLine', () => {
 });
 
 describe('exportText', () => {
-  async function collect(format: 'ndjson' | 'csv', bytes: Buffer[]): Promise<string> {
-    let out = '';
-    for await (const text of exportText(format, copyRows(bytes))) out += text;
-    return out;
-  }
-
   const entries = [entry, awkward('ünïcødé 😀 "q"'), { ...entry, seq: 13, position: 41, reason: 'tab\there' }];
-  const bytes = Buffer.from(entries.map((e) => `${copyRow(e)}\n`).join(''));
+  const bytes = copyStream(entries.map((e) => copyRow(e)));
 
-  it('writes one line per row, in order', async () => {
+  it('writes one line per row, in order, across chunks that cut rows', async () => {
     expect(await collect('ndjson', [bytes.subarray(0, 100), bytes.subarray(100)])).toBe(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
   });
 
   it('starts a CSV with its header, and an empty export is the header alone', async () => {
-    expect(await collect('csv', [])).toBe(CSV_HEADER);
+    const empty = copyStream([]);
+    expect(await collect('csv', [empty])).toBe(CSV_HEADER);
     expect((await collect('csv', [bytes])).startsWith(CSV_HEADER)).toBe(true);
-    expect(await collect('ndjson', [])).toBe('');
+    expect(await collect('ndjson', [empty])).toBe('');
   });
 });

@@ -1,4 +1,4 @@
-import { copyText, copyTimestamp, copyValue } from '../../database/index.js';
+import type { BinaryRows } from '@keyledger/nestjs/internal';
 import { quoteJson } from '../audit-chain.js';
 
 /**
@@ -10,67 +10,34 @@ export const EXPORT_FORMATS = ['ndjson', 'csv', 'events-ndjson'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /**
- * The audit row as COPY sends it (text format, see database/copy-out.ts; the session runs in UTC
- * with DateStyle ISO). The fields PostgreSQL formats come first, then the free text that may need
- * escaping, then `changes`, the one field that always holds quotes (jsonb's own text: JSON once
- * COPY's escapes are undone).
+ * The audit row as binary COPY sends it (packages/nestjs copy-out-binary.ts), in the order of the
+ * entry's members (AuditEntry, CSV_HEADER): both writers read each field once, in turn.
  */
-export const EXPORT_COLUMNS = `seq, position, recorded_at, occurred_at, key_id, encode(chain_hash, 'hex'),
-  event_type, public_id, tenant_id, actor_type, actor_id, actor_public_id, actor_name, request_id, ip, user_agent, reason, changes`;
-
-const enum F {
-  Seq, Position, RecordedAt, OccurredAt, KeyId, ChainHash,
-  Type, PublicId, TenantId, ActorType, ActorId, ActorPublicId, ActorName, RequestId, Ip, UserAgent, Reason, Changes,
-}
-const FIELDS = F.Changes + 1;
+export const EXPORT_COLUMNS = `seq, position, recorded_at, occurred_at, event_type, key_id::text, public_id, tenant_id,
+  actor_type, actor_id, actor_public_id, actor_name, request_id, ip, user_agent, reason, changes, chain_hash`;
+export const EXPORT_FIELDS = 18;
 
 export const CSV_HEADER =
   'seq,position,recordedAt,occurredAt,type,keyId,publicId,tenantId,actorType,actorId,actorPublicId,actorName,requestId,ip,userAgent,reason,changes,chainHash\r\n';
 
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const UNSAFE = /["\x00-\x08\x0a-\x1f]/;
-
-/**
- * Whether the free-text fields of a row (Type to Reason) become JSON strings by adding quotes: no
- * quote, no control character and no COPY escape, i.e. no backslash but that of `\N` (NULL): a
- * backslash in the text itself is doubled, so it is never followed by the N of a NULL.
- */
-function plainText(row: string, f: string[]): boolean {
-  const first: number = F.Type;
-  let start = first; // the tabs before it
-  for (let i = 0; i < first; i++) start += f[i].length;
-  const text = row.slice(start, row.length - f[F.Changes].length - 1);
-  if (UNSAFE.test(text)) return false;
-  for (let i = text.indexOf('\\'); i !== -1; i = text.indexOf('\\', i + 2)) if (text.charCodeAt(i + 1) !== 78 /* N */) return false;
-  return true;
+/** A nullable text field as JSON.stringify writes it. */
+function json(value: string | null): string {
+  return value === null ? 'null' : quoteJson(value);
 }
 
-function jsonString(field: string, plain: boolean): string {
-  if (field === '\\N') return 'null';
-  return plain ? `"${field}"` : quoteJson(copyText(field));
+/** A NOT NULL timestamptz field as Date#toISOString writes it. */
+function isoTime(r: BinaryRows): string {
+  return new Date(r.timestamp()!).toISOString();
 }
 
-function fields(row: string): string[] {
-  const f = row.split('\t');
-  if (f.length !== FIELDS) throw new Error(`an audit export row has ${f.length} fields, expected ${FIELDS}`);
-  return f;
-}
-
-/**
- * One NDJSON line, in the entry shape the query API returns (AuditEntry), from one COPY row.
- * Most rows need no escaping at all: one test of the row decides, then every field is quoted as is.
- */
-export function ndjsonLine(row: string): string {
-  const f = fields(row);
-  const plain = plainText(row, f);
+/** One NDJSON line, in the entry shape the query API returns (AuditEntry), from the current COPY row. */
+export function ndjsonLine(r: BinaryRows): string {
   return (
-    `{"seq":${f[F.Seq]},"position":${f[F.Position]},"recordedAt":"${copyTimestamp(f[F.RecordedAt])}","occurredAt":"${copyTimestamp(f[F.OccurredAt])}",` +
-    `"type":${jsonString(f[F.Type], plain)},"keyId":${f[F.KeyId] === '\\N' ? 'null' : `"${f[F.KeyId]}"`},` +
-    `"publicId":${jsonString(f[F.PublicId], plain)},"tenantId":${jsonString(f[F.TenantId], plain)},` +
-    `"actor":{"type":${jsonString(f[F.ActorType], plain)},"id":${jsonString(f[F.ActorId], plain)},` +
-    `"publicId":${jsonString(f[F.ActorPublicId], plain)},"name":${jsonString(f[F.ActorName], plain)}},` +
-    `"requestId":${jsonString(f[F.RequestId], plain)},"ip":${jsonString(f[F.Ip], plain)},"userAgent":${jsonString(f[F.UserAgent], plain)},` +
-    `"reason":${jsonString(f[F.Reason], plain)},"changes":${copyText(f[F.Changes])},"chainHash":"${f[F.ChainHash]}"}\n`
+    `{"seq":${r.int8()},"position":${r.int8()},"recordedAt":"${isoTime(r)}","occurredAt":"${isoTime(r)}",` +
+    `"type":${json(r.text())},"keyId":${json(r.text())},"publicId":${json(r.text())},"tenantId":${json(r.text())},` +
+    `"actor":{"type":${json(r.text())},"id":${json(r.text())},"publicId":${json(r.text())},"name":${json(r.text())}},` +
+    `"requestId":${json(r.text())},"ip":${json(r.text())},"userAgent":${json(r.text())},"reason":${json(r.text())},` +
+    `"changes":${r.jsonb()},"chainHash":"${r.hex()}"}\n`
   );
 }
 
@@ -81,24 +48,21 @@ export function csvCell(value: string | null): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** One CSV record, columns as in CSV_HEADER, from one COPY row. */
-export function csvLine(row: string): string {
-  const f = fields(row);
-  const v = (i: F): string | null => copyValue(f[i]);
-  const cells = [
-    f[F.Seq], f[F.Position], copyTimestamp(f[F.RecordedAt]), copyTimestamp(f[F.OccurredAt]), v(F.Type), v(F.KeyId), v(F.PublicId), v(F.TenantId),
-    v(F.ActorType), v(F.ActorId), v(F.ActorPublicId), v(F.ActorName), v(F.RequestId), v(F.Ip), v(F.UserAgent), v(F.Reason), v(F.Changes), f[F.ChainHash],
-  ];
+/** One CSV record, columns as in CSV_HEADER, from the current COPY row. */
+export function csvLine(r: BinaryRows): string {
+  const cells: (string | null)[] = [String(r.int8()), String(r.int8()), isoTime(r), isoTime(r)];
+  for (let i = cells.length; i < EXPORT_FIELDS - 2; i++) cells.push(r.text());
+  cells.push(r.jsonb(), r.hex());
   return `${cells.map(csvCell).join(',')}\r\n`;
 }
 
 /** The export's text: one string per chunk of COPY rows, so a stream step carries many rows. */
-export async function* exportText(format: 'ndjson' | 'csv', rows: AsyncIterable<string[]>): AsyncGenerator<string> {
+export async function* exportText(format: 'ndjson' | 'csv', chunks: AsyncIterable<BinaryRows>): AsyncGenerator<string> {
   const line = format === 'csv' ? csvLine : ndjsonLine;
   if (format === 'csv') yield CSV_HEADER;
-  for await (const chunk of rows) {
+  for await (const rows of chunks) {
     let out = '';
-    for (const row of chunk) out += line(row);
+    while (rows.next()) out += line(rows);
     yield out;
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
-import { keyIdOfStream, keyStreamId } from '@keyledger/nestjs';
+import { keyIdOfStream, keyStreamId } from '@keyledger/nestjs/internal';
 import { AsyncProjection, EventStore, type Projection, type ProjectionReplay, type RecordedEvent } from '../../event-store/index.js';
 import { actorKeyId, compareChainOrder, KeyTimeline, type Changes } from '../../keys/index.js';
 import { counter } from '../../common/index.js';

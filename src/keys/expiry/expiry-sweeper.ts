@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { DomainError } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { PG_POOL } from '../../database/index.js';
-import { RetryBackoff, withTransaction } from '@keyledger/nestjs';
+import { RetryBackoff, withTransaction } from '@keyledger/nestjs/internal';
 import { systemActor } from '../command-context.js';
 import { ExpireKeyCommand } from '../commands/expire-key/expire-key.command.js';
 

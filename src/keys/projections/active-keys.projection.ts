@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { keyIdOfStream } from '@keyledger/nestjs';
+import { API_KEYS_COLUMNS, keyIdOfStream } from '@keyledger/nestjs/internal';
 import { InlineProjection, type Projection, type ProjectionReplay, type RecordedEvent } from '../../event-store/index.js';
 import type { StoredKeyEvent } from '../domain/key-events.js';
 import { toKeyEvent } from '../key-repository.js';
@@ -26,10 +26,8 @@ interface Row {
   last_transaction_id: string;
 }
 
-const COLUMNS = [
-  'key_id', 'public_id', 'tenant_id', 'name', 'scopes', 'tags', 'status', 'secret_hash', 'previous_secret_hash',
-  'grace_ends_at', 'expires_at', 'status_reason', 'created_at', 'updated_at', 'version', 'last_position', 'last_transaction_id',
-] as const;
+/** The table's columns (the contract the guard reads, packages/nestjs api-keys-columns.ts). */
+const COLUMNS = API_KEYS_COLUMNS;
 
 /*
  * One statement per batch, whatever its size: the batch is folded per key in memory first, so a

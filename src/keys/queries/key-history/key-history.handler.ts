@@ -1,7 +1,7 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { type CursorValues, decodeCursor, encodeCursor, isPosition } from '../../../common/index.js';
 import { EventStore, type RecordedEvent } from '../../../event-store/index.js';
-import { keyStreamId } from '@keyledger/nestjs';
+import { keyStreamId } from '@keyledger/nestjs/internal';
 import { KeyRepository } from '../../key-repository.js';
 import { KeyHistoryQuery, type KeyHistoryItem, type KeyHistoryPage } from './key-history.query.js';
 import { actorKeyId, compareChainOrder, KeyTimeline, type TimelineEntry } from './key-timeline.js';

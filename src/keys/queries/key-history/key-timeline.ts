@@ -1,5 +1,4 @@
-import { keyIdOfStream } from '@keyledger/nestjs';
-import { detached } from '../../../database/index.js';
+import { keyIdOfStream } from '@keyledger/nestjs/internal';
 import type { RecordedEvent } from '../../../event-store/index.js';
 import type { StoredKeyEvent } from '../../domain/key-events.js';
 import { occurredAt as occurredAtOf, toKeyEvent } from '../../key-repository.js';
@@ -83,8 +82,7 @@ export class KeyTimeline {
     const event = toKeyEvent(e);
     const before = this.keys.get(keyId);
     const { changes, reason, after } = describe(event, before);
-    // A copy of the id, not a slice pinning a replay's COPY chunk for the life of the map.
-    if (after !== before && after !== undefined) this.keys.set(before === undefined ? detached(keyId) : keyId, after);
+    if (after !== before && after !== undefined) this.keys.set(keyId, after);
     const state = after ?? before;
     return {
       keyId,

@@ -6,7 +6,7 @@ import { PG_POOL } from '../../../database/index.js';
 import { EventStore, type RecordedEvent } from '../../../event-store/index.js';
 import { ApiKey } from '../../domain/api-key.aggregate.js';
 import { KeyNotFoundError } from '../../domain/api-key.errors.js';
-import { keyStreamId } from '@keyledger/nestjs';
+import { keyStreamId } from '@keyledger/nestjs/internal';
 import { KeyRepository, occurredAt, toKeyEvent, UUID } from '../../key-repository.js';
 import { keyViewFromAggregate, type KeyView } from '../../key-view.js';
 import { assertCanAccessKey, readableTenant } from '../../tenant-access.js';
