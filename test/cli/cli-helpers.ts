@@ -56,8 +56,8 @@ export function cliEnv(overrides: Record<string, string | undefined> = {}): Node
 
 /** Starts `keyledger <args>`; for commands that keep running (serve). `input` is written to its stdin, then closed. */
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = cliEnv(), input?: string): { child: ReturnType<typeof spawn>; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-  child.stdin?.end(input);
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(input); // without input, at once: the command reads an empty stdin, as with </dev/null
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -107,6 +107,17 @@ describe('POST /v1/secret-scanning/report (GitHub secret-scanning partner report
     expectErrorShape(await whoami(a, key.token), 401, 'AUTH.REVOKED');
   });
 
+  it("revokes a key whose previous secret leaked while the rotation's grace period still lets it in", async () => {
+    const key = await issueUsableKey(a);
+    await request(a.url).post(`/admin/api-keys/${key.id}/rotate`).set(bearer(admin)).send({ gracePeriodSeconds: 3600 }).expect(200);
+    await whoami(a, key.token).expect(200); // the old secret still works during the grace period
+
+    const res = await report(a, JSON.stringify([match(key.token)]), github).expect(200);
+
+    expect(labels(res)).toEqual(['true_positive']);
+    expectErrorShape(await whoami(a, key.token), 401, 'AUTH.REVOKED');
+  });
+
   it('labels a revoked or expired key true_positive without revoking it again', async () => {
     const key = await issueUsableKey(a);
     const body = JSON.stringify([match(key.token)]);
