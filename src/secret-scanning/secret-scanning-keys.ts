@@ -25,7 +25,7 @@ export class SecretScanningKeys {
       this.stamp = await stampOf(this.file);
       this.keys = parseKeysFile(await readFile(this.file, 'utf8'));
     } catch (error) {
-      throw new Error(`SECRET_SCANNING_KEYS_FILE ${this.file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new Error(`SECRET_SCANNING_KEYS_FILE ${this.file}: ${problemOf(error)}`, { cause: error });
     }
   }
 
@@ -44,13 +44,19 @@ export class SecretScanningKeys {
     if (stamp === this.stamp) return;
     this.stamp = stamp; // one attempt (and one log line) per change
     try {
-      if (stamp === 'unreadable') throw new Error('it cannot be read');
       this.keys = parseKeysFile(await readFile(file, 'utf8'));
       this.logger.log(`read ${this.keys.size} secret-scanning public key(s) from ${file}`);
     } catch (error) {
-      this.logger.warn(`${file} changed but cannot be used (${error instanceof Error ? error.message : String(error)}); keeping the keys read before`);
+      this.logger.warn(`${file} changed but cannot be used (${problemOf(error)}); keeping the keys read before`);
     }
   }
+}
+
+/** A file system error by its code (`cannot be read (ENOENT)`), a parse error by its message. */
+function problemOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === 'string') return `cannot be read (${code})`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 async function stampOf(file: string): Promise<string> {
