@@ -11,6 +11,7 @@ import { ExamplesModule } from './examples/index.js';
 import { HealthController } from './health/index.js';
 import { KeysHttpModule } from './keys/index.js';
 import { ObservabilityModule, recordLookup, recordVerification } from './observability/index.js';
+import { SecretScanningModule } from './secret-scanning/index.js';
 import { VerificationModule } from './verification/index.js';
 
 @Module({})
@@ -41,6 +42,7 @@ export class AppModule {
         AccessModule,
         KeysHttpModule,
         VerificationModule,
+        SecretScanningModule,
         AuditHttpModule,
         ObservabilityModule,
         ConsoleModule,

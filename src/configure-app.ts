@@ -33,7 +33,11 @@ export function createFastifyAdapter(logger?: Logger, trustProxy = false): Fasti
 
 /** Everything main.ts and the tests must share: pipes, the error filter, the OpenAPI document. */
 export function configureApp(app: INestApplication): INestApplication {
-  useTransportRules(app.get(HttpAdapterHost).httpAdapter.getInstance<FastifyInstance>());
+  const adapter = app.get(HttpAdapterHost).httpAdapter as FastifyAdapter;
+  useTransportRules(adapter.getInstance<FastifyInstance>());
+  // Nest's own JSON parser, which also keeps the body's bytes as `request.rawBody`: a signature
+  // (a secret-scanning report's) is over the bytes sent, which no re-serialisation reproduces.
+  adapter.useBodyParser('application/json', true, { bodyLimit: adapter.getInstance<FastifyInstance>().initialConfig.bodyLimit });
   app.useGlobalPipes(new RequestInputPipe(), createValidationPipe());
   app.useGlobalFilters(new DomainErrorFilter(app.get(HttpAdapterHost)));
   const document = SwaggerModule.createDocument(

@@ -9,6 +9,7 @@ import type {
   KeyPage,
   KeyView,
   KeyWithSecret,
+  LeakReport,
   VerifyResult,
 } from './types';
 
@@ -141,6 +142,10 @@ export const api = {
 
   revokeKey: async (id: string, reason: string) =>
     (await request<KeyView>('POST', `${keyPath(id)}/revoke`, { body: reason ? { reason } : {} })).data,
+
+  /** A pasted key: revoked if it is one of the caller's and still works. Sent in the body, never in a URL. */
+  reportLeak: async (token: string, sourceUrl: string) =>
+    (await request<LeakReport>('POST', '/admin/api-keys/report-leak', { body: sourceUrl ? { token, sourceUrl } : { token } })).data,
 
   /** The whole history, newest first, a page at a time. */
   keyEvents: async (id: string) => {

@@ -4,7 +4,7 @@ import { api, ApiError, type CreateKeyInput } from './api';
 import { Alert, describedBy, Dialog, Field } from './components';
 import { DAY_MS, formatTags, formatValue, parseList, parseTags } from './format';
 import { session } from './session';
-import type { KeyView, KeyWithSecret } from './types';
+import type { KeyView, KeyWithSecret, LeakReport } from './types';
 
 type Errors = Record<string, string | undefined>;
 
@@ -198,6 +198,72 @@ export function RevokeDialog({ keyView, onClose, onDone }: { keyView: KeyView; o
           <textarea {...describedBy('revoke-reason', reasonError, true)} rows={2} maxLength={512} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
         </Field>
         <Actions busy={busy} submitLabel="Revoke key" onCancel={onClose} danger />
+      </form>
+    </Dialog>
+  );
+}
+
+/** What a leak report found, in words; the token itself is never shown again. */
+function leakOutcome(report: LeakReport): { kind: 'success' | 'info'; text: string } {
+  if (report.label === 'false_positive') return { kind: 'info', text: 'Not a key you manage (or not a keyledger key at all): nothing was revoked.' };
+  if (report.revoked) return { kind: 'success', text: `Key ${report.publicId} was revoked (reason code leaked). Every instance refuses it within moments.` };
+  return { kind: 'info', text: `Key ${report.publicId} no longer worked (revoked, expired, or this secret was rotated out): nothing to revoke.` };
+}
+
+/**
+ * Someone pasted a key where it should not be: paste it here and, if it is one of yours and still
+ * works, it is revoked. The field is cleared once sent, and the answer never contains the key.
+ */
+export function ReportLeakDialog({ onClose, onDone }: { onClose: () => void; onDone: (report: LeakReport) => void }): JSX.Element {
+  const [token, setToken] = useState('');
+  const [sourceUrl, setSourceUrl] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [outcome, setOutcome] = useState<ReturnType<typeof leakOutcome> | null>(null);
+  const submit = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    setOutcome(null);
+    try {
+      const report = await api.reportLeak(token.trim(), sourceUrl.trim());
+      setToken('');
+      setOutcome(leakOutcome(report));
+      onDone(report);
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const tokenError = error?.fieldMessage('token');
+  const urlError = error?.fieldMessage('sourceUrl');
+  return (
+    <Dialog title="Report a leaked key" onClose={onClose}>
+      <form onSubmit={(e) => void submit(e)} noValidate>
+        {error && !tokenError && !urlError && <Alert>{error.message}</Alert>}
+        {outcome && (
+          <Alert kind={outcome.kind}>
+            <span data-leak-outcome>{outcome.text}</span>
+          </Alert>
+        )}
+        <p>Found a key in a chat, a ticket or a repository? If it is one of the keys you manage and it still works, it is revoked at once.</p>
+        <Field id="leak-token" label="The exposed key" hint="Pasted here, sent once, never shown again" error={tokenError}>
+          <input
+            {...describedBy('leak-token', tokenError, true)}
+            type="password"
+            value={token}
+            onInput={(e) => setToken(e.currentTarget.value)}
+            autoComplete="off"
+            spellcheck={false}
+            required
+          />
+        </Field>
+        <Field id="leak-source" label="Where it was found (optional)" hint="An http(s) link, recorded with the revocation" error={urlError}>
+          <input {...describedBy('leak-source', urlError, true)} type="url" value={sourceUrl} onInput={(e) => setSourceUrl(e.currentTarget.value)} autoComplete="off" />
+        </Field>
+        <Actions busy={busy} submitLabel="Report and revoke" onCancel={onClose} danger />
       </form>
     </Dialog>
   );

@@ -21,6 +21,9 @@ export interface KeyWithSecret extends KeyView {
   key: string | null;
 }
 
+/** POST /admin/api-keys/report-leak: never the token. */
+export type LeakReport = { label: 'false_positive' } | { label: 'true_positive'; keyId: string; publicId: string; revoked: boolean };
+
 export interface KeyPage {
   items: KeyView[];
   nextCursor: string | null;

@@ -8,6 +8,7 @@ import { KEY_COMMANDS, KeysCliCommand } from './keys/keys.command.js';
 import { MigrateCliCommand } from './migrate.command.js';
 import { PROJECTION_COMMANDS, ProjectionsCliCommand } from './projections/projections.command.js';
 import { Registry } from './registry.js';
+import { ScanCliCommand } from './scan/scan.command.js';
 import { ServeCliCommand } from './serve.command.js';
 
 /** The commander program nest-commander builds from the decorated commands. */
@@ -33,6 +34,7 @@ export class CliProgram {
     GuardRoleCliCommand,
     ...GUARD_ROLE_COMMANDS,
     MigrateCliCommand,
+    ScanCliCommand,
     ServeCliCommand,
   ],
 })

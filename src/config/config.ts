@@ -40,6 +40,10 @@ export interface AppConfig {
   auditExportConcurrency: number;
   /** An HTTP audit export whose client reads nothing for this long is aborted, freeing its place. */
   auditExportIdleTimeoutMs: number;
+  /** GitHub's secret-scanning public keys (`/meta/public_keys/secret_scanning` JSON); unset, leak reports are refused. */
+  secretScanningKeysFile: string | undefined;
+  /** Leak reports accepted per client IP per minute on this instance. */
+  secretScanningRateLimit: number;
 }
 
 /** A configuration problem: main.ts prints its message as one line and exits 1. */
@@ -132,5 +136,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     guardOnStale: oneOf(env, 'GUARD_ON_STALE', ['fail', 'serve'] as const, 'fail'),
     auditExportConcurrency: int(env, 'AUDIT_EXPORT_CONCURRENCY', 4, 1, 100),
     auditExportIdleTimeoutMs: int(env, 'AUDIT_EXPORT_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
+    secretScanningKeysFile: env.SECRET_SCANNING_KEYS_FILE?.trim() ? resolve(process.cwd(), env.SECRET_SCANNING_KEYS_FILE.trim()) : undefined,
+    secretScanningRateLimit: int(env, 'SECRET_SCANNING_RATE_LIMIT', 60, 1, 100_000),
   };
 }

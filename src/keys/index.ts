@@ -7,6 +7,8 @@ export { CreateKeyCommand, type CreatedKey } from './commands/create-key/create-
 export { RotateKeyCommand, type RotatedKey } from './commands/rotate-key/rotate-key.command.js';
 export { ExpireKeyCommand } from './commands/expire-key/expire-key.command.js';
 export { RevokeKeyCommand } from './commands/revoke-key/revoke-key.command.js';
+export { ReportLeakCommand, type LeakSource, type LeakVerdict } from './commands/report-leak/report-leak.command.js';
+export { IsSourceUrl } from './commands/report-leak/report-leak.request.dto.js';
 export { UpdateKeyCommand } from './commands/update-key/update-key.command.js';
 export { ListKeysQuery, type KeyPage } from './queries/list-keys/list-keys.query.js';
 export { GetKeyQuery } from './queries/get-key/get-key.query.js';

@@ -23,6 +23,13 @@ export function occurredAt(event: StoredKeyEvent, recorded: RecordedEvent): stri
   return event.type === 'unreadable' ? recorded.recordedAt.toISOString() : event.payload.occurredAt;
 }
 
+export interface KeySecrets {
+  keyId: string;
+  tenantId: string;
+  /** The current secret's hash, then the previous one's where kept. */
+  secretHashes: Buffer[];
+}
+
 /** Loads keys from their event streams and appends what a command recorded. */
 @Injectable()
 export class KeyRepository {
@@ -43,6 +50,19 @@ export class KeyRepository {
       if (keyId !== undefined) return keyId;
     }
     throw KeyNotFoundError.withId(id);
+  }
+
+  /**
+   * The secret hashes of the key with this publicId (the previous one only while the row keeps it),
+   * for checking a reported token; one indexed read, whether the key exists or not.
+   */
+  async secretsOf(publicId: string): Promise<KeySecrets | undefined> {
+    const { rows } = await this.pool.query<{ key_id: string; tenant_id: string; secret_hash: Buffer; previous_secret_hash: Buffer | null }>(
+      'SELECT key_id, tenant_id, secret_hash, previous_secret_hash FROM api_keys WHERE public_id = $1',
+      [publicId],
+    );
+    const row = rows[0];
+    return row && { keyId: row.key_id, tenantId: row.tenant_id, secretHashes: row.previous_secret_hash ? [row.secret_hash, row.previous_secret_hash] : [row.secret_hash] };
   }
 
   async load(id: string): Promise<ApiKey> {

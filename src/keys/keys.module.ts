@@ -4,6 +4,7 @@ import { EventStoreModule } from '../event-store/index.js';
 import { BootstrapAdmin } from './bootstrap-admin.js';
 import { CreateKeyHandler } from './commands/create-key/create-key.handler.js';
 import { ExpireKeyHandler } from './commands/expire-key/expire-key.handler.js';
+import { ReportLeakHandler } from './commands/report-leak/report-leak.handler.js';
 import { RevokeKeyHandler } from './commands/revoke-key/revoke-key.handler.js';
 import { RotateKeyHandler } from './commands/rotate-key/rotate-key.handler.js';
 import { UpdateKeyHandler } from './commands/update-key/update-key.handler.js';
@@ -33,6 +34,7 @@ import { RegistryPepper } from './registry-pepper.js';
     RotateKeyHandler,
     ExpireKeyHandler,
     RevokeKeyHandler,
+    ReportLeakHandler,
     UpdateKeyHandler,
     ListKeysHandler,
     GetKeyHandler,

@@ -54,9 +54,10 @@ export function cliEnv(overrides: Record<string, string | undefined> = {}): Node
   return env;
 }
 
-/** Starts `keyledger <args>`; for commands that keep running (serve). */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = cliEnv()): { child: ReturnType<typeof spawn>; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `keyledger <args>`; for commands that keep running (serve). `input` is written to its stdin, then closed. */
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = cliEnv(), input?: string): { child: ReturnType<typeof spawn>; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(input); // without input, at once: the command reads an empty stdin, as with </dev/null
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -91,9 +92,9 @@ async function slot<T>(work: () => Promise<T>): Promise<T> {
 export const CLI_TEST_TIMEOUT = 180_000;
 
 /** Runs `keyledger <args>` to its end (killed after `timeoutMs`, which fails the test). */
-export function cli(args: readonly string[], env: NodeJS.ProcessEnv = cliEnv(), timeoutMs = 120_000): Promise<CliResult> {
+export function cli(args: readonly string[], env: NodeJS.ProcessEnv = cliEnv(), timeoutMs = 120_000, input?: string): Promise<CliResult> {
   return slot(async () => {
-    const { child, done } = startCli(args, env);
+    const { child, done } = startCli(args, env, input);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     try {
       const result = await done;

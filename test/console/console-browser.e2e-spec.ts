@@ -259,6 +259,25 @@ describe('web console (headless Chromium)', () => {
     await until('the revoked key to be refused (401)', async () => (await call(sut, created.secret, 'GET', '/examples/whoami')).status === 401, { timeoutMs: 3000 });
   });
 
+  it('reports a pasted key as leaked: it is revoked, the answer names its publicId, and the key is gone from the page', async () => {
+    const leaked = await issueUsableKey(sut, { tenantId: TENANT, name: 'pasted in a chat' });
+    await page.click('button::-p-text(Report a leaked key)');
+    await page.waitForSelector('dialog[open] #leak-token');
+    await page.type('#leak-token', leaked.token);
+    await page.type('#leak-source', 'https://chat.example.com/c/42');
+    await expectAccessible(page, 'report a leaked key');
+    await page.click('dialog[open] button[type=submit]');
+    await page.waitForSelector('[data-leak-outcome]');
+    expect(await textOf(page, '[data-leak-outcome]')).toContain(`Key ${leaked.publicId} was revoked`);
+    expect(await inPage(page, `document.querySelector('#leak-token').value`)).toBe('');
+    expect(await inPage<string>(page, 'document.documentElement.outerHTML')).not.toContain(leaked.token);
+    await page.click('dialog[open] button::-p-text(Cancel)');
+    await untilInPage(page, `!document.querySelector('dialog[open]')`);
+    const events = await call<{ items: { type: string }[] }>(sut, admin.token, 'GET', `/admin/api-keys/${leaked.id}/events`);
+    expect(events.body.items.map((e) => e.type)).toEqual(['key.created', 'key.revoked']);
+    await until('the reported key to be refused (401)', async () => (await call(sut, leaked.token, 'GET', '/examples/whoami')).status === 401, { timeoutMs: 3000 });
+  });
+
   it('hides expired and revoked keys until the switch is on, then shows them greyed out', async () => {
     const expiring = await issueUsableKey(sut, { tenantId: TENANT, name: 'expired by the test' });
     expect((await call(sut, admin.token, 'POST', `/admin/api-keys/${expiring.id}/expire`, {})).status).toBe(200);

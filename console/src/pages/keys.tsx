@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Alert, Chips, ExpiryCell, Loading, SecretDialog, StatusBadge, TagChips, Time } from '../components';
-import { CreateKeyDialog, ExpireDialog, RevokeDialog } from '../key-dialogs';
+import { CreateKeyDialog, ExpireDialog, ReportLeakDialog, RevokeDialog } from '../key-dialogs';
 import { addKey, keysStore, loadMoreKeys, patchKey, reloadKeys, setFilters, type StatusFilter } from '../keys-store';
 import { Link } from '../router';
 import { session } from '../session';
@@ -15,6 +15,7 @@ export function KeysPage(): JSX.Element {
   const me = useStore(session).me!;
   const { filters } = state;
   const [creating, setCreating] = useState(false);
+  const [reporting, setReporting] = useState(false);
   const [secret, setSecret] = useState<KeyWithSecret | null>(null);
   const [pending, setPending] = useState<Pending>(null);
   const [announce, setAnnounce] = useState('');
@@ -64,6 +65,9 @@ export function KeysPage(): JSX.Element {
         <div class="page-actions">
           <button type="button" class="button-secondary" onClick={() => void reloadKeys()} disabled={state.loading}>
             Reload list
+          </button>
+          <button type="button" class="button-secondary" onClick={() => setReporting(true)}>
+            Report a leaked key
           </button>
           <button type="button" class="button-primary" onClick={() => setCreating(true)}>
             Create key
@@ -202,6 +206,7 @@ export function KeysPage(): JSX.Element {
         </div>
       )}
 
+      {reporting && <ReportLeakDialog onClose={() => setReporting(false)} onDone={(report) => report.label === 'true_positive' && report.revoked && void reloadKeys()} />}
       {creating && <CreateKeyDialog onClose={() => setCreating(false)} onCreated={onCreated} />}
       {secret && secret.key && <SecretDialog secret={secret.key} keyView={secret} onClose={() => setSecret(null)} />}
       {pending?.kind === 'expire' && <ExpireDialog keyView={pending.key} onClose={() => setPending(null)} onDone={onActionDone} />}

@@ -3,11 +3,12 @@ import { CommandGroup } from '../cli-command.js';
 import { CreateKeyCliCommand } from './create-key.command.js';
 import { ExpireKeyCliCommand } from './expire-key.command.js';
 import { ListKeysCliCommand } from './list-keys.command.js';
+import { ReportLeakCliCommand } from './report-leak.command.js';
 import { RevokeKeyCliCommand } from './revoke-key.command.js';
 import { RotateKeyCliCommand } from './rotate-key.command.js';
 import { ShowKeyCliCommand } from './show-key.command.js';
 
-export const KEY_COMMANDS = [CreateKeyCliCommand, ListKeysCliCommand, ShowKeyCliCommand, RotateKeyCliCommand, ExpireKeyCliCommand, RevokeKeyCliCommand];
+export const KEY_COMMANDS = [CreateKeyCliCommand, ListKeysCliCommand, ShowKeyCliCommand, RotateKeyCliCommand, ExpireKeyCliCommand, RevokeKeyCliCommand, ReportLeakCliCommand];
 
-@Command({ name: 'keys', description: 'Issue, list, show, rotate, expire and revoke API keys', subCommands: KEY_COMMANDS })
+@Command({ name: 'keys', description: 'Issue, list, show, rotate, expire and revoke API keys; report leaked ones', subCommands: KEY_COMMANDS })
 export class KeysCliCommand extends CommandGroup {}

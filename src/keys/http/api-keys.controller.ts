@@ -16,6 +16,8 @@ import { ApiErrorResponses } from '../../dto/index.js';
 import { CreateKeyCommand } from '../commands/create-key/create-key.command.js';
 import { CreateKeyRequestDto } from '../commands/create-key/create-key.request.dto.js';
 import { ExpireKeyCommand } from '../commands/expire-key/expire-key.command.js';
+import { ReportLeakCommand, type LeakVerdict } from '../commands/report-leak/report-leak.command.js';
+import { ReportLeakRequestDto, ReportLeakResponseDto } from '../commands/report-leak/report-leak.request.dto.js';
 import { RevokeKeyCommand } from '../commands/revoke-key/revoke-key.command.js';
 import { RevokeKeyRequestDto } from '../commands/revoke-key/revoke-key.request.dto.js';
 import { RotateKeyCommand } from '../commands/rotate-key/rotate-key.command.js';
@@ -217,6 +219,20 @@ export class ApiKeysController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyView> {
     return this.revokeKey(id, null, principal, request, reply);
+  }
+
+  @Post('report-leak')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Report a key found exposed (pasted in a chat, a ticket, a repository): a key it still opens is revoked at once with reason code `leaked`. ' +
+      "Only keys you manage count: another tenant's key is a `false_positive`, like a token that is no key. The token is never echoed.",
+  })
+  @ApiOkResponse({ type: ReportLeakResponseDto })
+  @ApiErrorResponses(413)
+  reportLeak(@Body() body: ReportLeakRequestDto, @CurrentApiKey() principal: ApiKeyPrincipal, @Req() request: FastifyRequest): Promise<LeakVerdict> {
+    const source = { reason: 'reported leaked through the admin API', ...(body.sourceUrl === undefined ? {} : { sourceUrl: body.sourceUrl }) };
+    return this.commands.execute(new ReportLeakCommand(body.token, source, commandContext(principal, request)));
   }
 
   @Get(':id/events')
