@@ -8,6 +8,11 @@ export { RotateKeyCommand, type RotatedKey } from './commands/rotate-key/rotate-
 export { ExpireKeyCommand } from './commands/expire-key/expire-key.command.js';
 export { RevokeKeyCommand } from './commands/revoke-key/revoke-key.command.js';
 export { UpdateKeyCommand } from './commands/update-key/update-key.command.js';
+export { SetPolicyCommand } from './commands/set-policy/set-policy.command.js';
+export { GetPolicyQuery } from './queries/get-policy/get-policy.query.js';
+export { PolicyViolationsQuery, type PolicyViolations } from './queries/policy-violations/policy-violations.query.js';
+export { POLICY_SETTINGS, type PolicySetting, type PolicySettings } from './policy/key-policy.js';
+export type { PolicyView } from './policy/policy-view.js';
 export { ListKeysQuery, type KeyPage } from './queries/list-keys/list-keys.query.js';
 export { GetKeyQuery } from './queries/get-key/get-key.query.js';
 export { KeyHistoryQuery, type KeyHistoryItem, type KeyHistoryPage } from './queries/key-history/key-history.query.js';

@@ -7,10 +7,10 @@ import { ExpireKeyCommand } from './expire-key.command.js';
 export class ExpireKeyHandler implements ICommandHandler<ExpireKeyCommand> {
   constructor(private readonly keys: KeyRepository) {}
 
-  async execute({ id, reason, ctx }: ExpireKeyCommand): Promise<KeyView> {
+  async execute({ id, reason, ctx, evidence }: ExpireKeyCommand): Promise<KeyView> {
     const key = await this.keys.loadToManage(id, ctx.actor);
     const now = new Date();
-    key.expire(reason, now);
+    key.expire(reason, now, evidence);
     await this.keys.save(key, ctx);
     return keyViewFromAggregate(key, now);
   }
