@@ -10,16 +10,7 @@ import type { PolicyView } from '../policy/policy-view.js';
 import { GetPolicyQuery } from '../queries/get-policy/get-policy.query.js';
 import { PolicyViolationsQuery, type PolicyViolations } from '../queries/policy-violations/policy-violations.query.js';
 import { actorOf, commandContext, parseIfMatch } from './http-context.js';
-
-const POLICY_SHAPE = {
-  description:
-    '`policy`: this level\'s own settings (null: not set here). `effective`: per setting, the value that holds and its `source` ' +
-    '(`tenant`, `platform`, or null: no rule). The ETag is the policy\'s version.',
-};
-
-const VIOLATIONS_SHAPE = {
-  description: '`total` keys break the policy; `keys`: the first 1,000 (`truncated` if more), each with its `breaches` (`rule`, `limit`, `got`)',
-};
+import { PolicyResponseDto, PolicyViolationsResponseDto, SetPolicyResponseDto } from './policy.response.dto.js';
 
 /**
  * Key policies: the platform default (`/admin/policy`) and each tenant's (`/admin/tenants/:tenantId/policy`).
@@ -37,7 +28,7 @@ export class PolicyController {
 
   @Get('policy')
   @ApiOperation({ summary: 'The platform-wide default key policy' })
-  @ApiOkResponse(POLICY_SHAPE)
+  @ApiOkResponse({ type: PolicyResponseDto })
   getPlatform(@CurrentApiKey() principal: ApiKeyPrincipal, @Res({ passthrough: true }) reply: FastifyReply): Promise<PolicyView> {
     return this.get(null, principal, reply);
   }
@@ -45,7 +36,7 @@ export class PolicyController {
   @Put('policy')
   @ApiOperation({ summary: 'Replace the platform default (admin only); the response lists the active keys that now break it (reported, not changed)' })
   @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a mismatch is a 412' })
-  @ApiOkResponse(POLICY_SHAPE)
+  @ApiOkResponse({ type: SetPolicyResponseDto })
   @ApiErrorResponses(409, 412, 413)
   setPlatform(
     @Body() body: SetPolicyRequestDto,
@@ -59,7 +50,7 @@ export class PolicyController {
 
   @Get('policy/violations')
   @ApiOperation({ summary: 'Active keys that break their tenant\'s effective policy, in every tenant (admin) or your own' })
-  @ApiOkResponse(VIOLATIONS_SHAPE)
+  @ApiOkResponse({ type: PolicyViolationsResponseDto })
   violationsPlatform(@CurrentApiKey() principal: ApiKeyPrincipal): Promise<PolicyViolations> {
     return this.queries.execute(new PolicyViolationsQuery(actorOf(principal), null));
   }
@@ -67,7 +58,7 @@ export class PolicyController {
   @Get('tenants/:tenantId/policy')
   @ApiOperation({ summary: "A tenant's key policy, and the effective policy with where each value comes from" })
   @ApiParam({ name: 'tenantId' })
-  @ApiOkResponse(POLICY_SHAPE)
+  @ApiOkResponse({ type: PolicyResponseDto })
   getTenant(@Param('tenantId') tenantId: string, @CurrentApiKey() principal: ApiKeyPrincipal, @Res({ passthrough: true }) reply: FastifyReply): Promise<PolicyView> {
     return this.get(tenantId, principal, reply);
   }
@@ -76,7 +67,7 @@ export class PolicyController {
   @ApiOperation({ summary: "Replace a tenant's policy (admin only); the response lists the tenant's keys that now break it (reported, not changed)" })
   @ApiParam({ name: 'tenantId' })
   @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a mismatch is a 412' })
-  @ApiOkResponse(POLICY_SHAPE)
+  @ApiOkResponse({ type: SetPolicyResponseDto })
   @ApiErrorResponses(409, 412, 413)
   setTenant(
     @Param('tenantId') tenantId: string,
@@ -91,7 +82,7 @@ export class PolicyController {
 
   @Get('tenants/:tenantId/policy/violations')
   @ApiOperation({ summary: "The tenant's active keys that break its effective policy (reported, not changed)" })
-  @ApiOkResponse(VIOLATIONS_SHAPE)
+  @ApiOkResponse({ type: PolicyViolationsResponseDto })
   @ApiParam({ name: 'tenantId' })
   violationsTenant(@Param('tenantId') tenantId: string, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<PolicyViolations> {
     return this.queries.execute(new PolicyViolationsQuery(actorOf(principal), tenantId));
