@@ -62,7 +62,7 @@ function Violations({ violations }: { violations: PolicyViolations }): JSX.Eleme
                 <td data-label="Tenant">{k.tenantId}</td>
                 <td data-label="Rule">{b.rule}</td>
                 <td data-label="Limit">{show(b.limit)}</td>
-                <td data-label="Has">{show(b.got)}</td>
+                <td data-label="Has">{b.got === null ? 'none' : show(b.got)}</td>
               </tr>
             )),
           )}
