@@ -87,6 +87,8 @@ describe('tenant key policy', () => {
     expectValidationError(await as(admin.token).put(`/admin/tenants/${tenantId}/policy`, { allowedScopes: ['Not A Scope'] }), 'allowedScopes');
     expectValidationError(await as(admin.token).put(`/admin/tenants/${tenantId}/policy`, { maxLifetimeDays: 30, surprise: 1 }));
     expectValidationError(await as(admin.token).put('/admin/tenants/not%20a%20tenant/policy', {}), 'tenantId');
+    expectValidationError(await as(admin.token).get('/admin/tenants/not%20a%20tenant/policy'), 'tenantId');
+    expectValidationError(await as(admin.token).get('/admin/tenants/not%20a%20tenant/policy/violations'), 'tenantId');
     expect(await countTenantEvents(pool, tenantId)).toBe(0);
   });
 

@@ -1,6 +1,6 @@
 import { ValidationError, type FieldError } from '../../common/index.js';
 import { normalizeScopes, ungrantable } from '../../token/index.js';
-import { MAX_GRACE_PERIOD_SECONDS } from '../domain/api-key.aggregate.js';
+import { MAX_GRACE_PERIOD_SECONDS, TENANT_ID_PATTERN } from '../domain/api-key.aggregate.js';
 import { PolicyViolationError, type PolicyBreach } from './policy.errors.js';
 
 /**
@@ -118,6 +118,13 @@ export function validatePolicy(input: Partial<Record<PolicySetting, unknown>>): 
   };
   if (details.length > 0) throw ValidationError.of(details);
   return settings;
+}
+
+/** A policy's tenant from a path or a flag: a tenant id any key could have, or null (the platform default). */
+export function assertPolicyTenant(tenantId: string | null): void {
+  if (tenantId !== null && !TENANT_ID_PATTERN.test(tenantId)) {
+    throw ValidationError.field('tenantId', 'must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-"');
+  }
 }
 
 /** For a policy and, for a tenant, the effective one it makes: a default lifetime within the maximum. */

@@ -1,7 +1,5 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { ValidationError } from '../../../common/index.js';
-import { TENANT_ID_PATTERN } from '../../domain/api-key.aggregate.js';
-import { assertConsistent, effectivePolicy, policyChanges, validatePolicy } from '../../policy/key-policy.js';
+import { assertConsistent, assertPolicyTenant, effectivePolicy, policyChanges, validatePolicy } from '../../policy/key-policy.js';
 import { PolicyChanged } from '../../policy/policy-changed.event.js';
 import { PolicyForbiddenError, PolicyVersionMismatchError } from '../../policy/policy.errors.js';
 import { PolicyStore } from '../../policy/policy-store.js';
@@ -20,9 +18,7 @@ export class SetPolicyHandler implements ICommandHandler<SetPolicyCommand> {
 
   async execute({ tenantId, settings, ctx, expectedVersion }: SetPolicyCommand): Promise<PolicyView> {
     if (!isCrossTenant(ctx.actor)) throw PolicyForbiddenError.create();
-    if (tenantId !== null && !TENANT_ID_PATTERN.test(tenantId)) {
-      throw ValidationError.field('tenantId', 'must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-"');
-    }
+    assertPolicyTenant(tenantId);
     const next = validatePolicy(settings);
     assertConsistent(next);
     const levels = await this.policies.levels(tenantId);

@@ -1,4 +1,5 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { assertPolicyTenant } from '../../policy/key-policy.js';
 import { PolicyStore } from '../../policy/policy-store.js';
 import { policyView, type PolicyView } from '../../policy/policy-view.js';
 import { readableTenant } from '../../tenant-access.js';
@@ -10,6 +11,7 @@ export class GetPolicyHandler implements IQueryHandler<GetPolicyQuery> {
   constructor(private readonly policies: PolicyStore) {}
 
   async execute({ actor, tenantId }: GetPolicyQuery): Promise<PolicyView> {
+    assertPolicyTenant(tenantId);
     if (tenantId !== null) readableTenant(actor, tenantId);
     return policyView(tenantId, await this.policies.levels(tenantId));
   }

@@ -6,7 +6,7 @@ import { PG_POOL } from '../../../database/index.js';
 import { EventStore } from '../../../event-store/index.js';
 import { ApiKey } from '../../domain/api-key.aggregate.js';
 import { toKeyEvent } from '../../key-repository.js';
-import { effectivePolicy, keyBreaches, NO_POLICY, type PolicySettings } from '../../policy/key-policy.js';
+import { assertPolicyTenant, effectivePolicy, keyBreaches, NO_POLICY, type PolicySettings } from '../../policy/key-policy.js';
 import { PLATFORM_ROW } from '../../policy/tenant-policies.projection.js';
 import { readableTenant } from '../../tenant-access.js';
 import { PolicyViolationsQuery, type PolicyViolations } from './policy-violations.query.js';
@@ -39,6 +39,7 @@ export class PolicyViolationsHandler implements IQueryHandler<PolicyViolationsQu
   ) {}
 
   async execute({ actor, tenantId, limit }: PolicyViolationsQuery): Promise<PolicyViolations> {
+    assertPolicyTenant(tenantId);
     const tenant = readableTenant(actor, tenantId ?? undefined) ?? null;
     const now = new Date();
     const { rows } = await this.pool.query<Row>(
