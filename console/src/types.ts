@@ -125,7 +125,7 @@ export interface FieldError {
   message: string;
 }
 
-export const EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated'] as const;
+export const EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated', 'policy.changed'] as const;
 
 export const EVENT_LABELS: Record<string, string> = {
   'key.created': 'Created',
@@ -133,6 +133,7 @@ export const EVENT_LABELS: Record<string, string> = {
   'key.expired': 'Expired',
   'key.revoked': 'Revoked',
   'key.updated': 'Updated',
+  'policy.changed': 'Policy changed',
 };
 
 /** The key policy settings (null: not set at that level; docs/api.md, "Key policy"). */
