@@ -10,6 +10,9 @@ import type {
   KeyView,
   KeyWithSecret,
   LeakReport,
+  PolicySettings,
+  PolicyView,
+  PolicyViolations,
   VerifyResult,
 } from './types';
 
@@ -100,6 +103,8 @@ function query(params: Record<string, string | number | undefined | null>): stri
 }
 
 const keyPath = (id: string): string => `/admin/api-keys/${encodeURIComponent(id)}`;
+/** The platform default (tenant null) or a tenant's policy. */
+const policyPath = (tenantId: string | null): string => (tenantId === null ? '/admin/policy' : `/admin/tenants/${encodeURIComponent(tenantId)}/policy`);
 
 export type ListStatus = 'active' | 'expired' | 'revoked' | 'all';
 
@@ -171,6 +176,14 @@ export const api = {
     const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `keyledger-audit.${format}`;
     return { blob: await response.blob(), filename };
   },
+
+  getPolicy: async (tenantId: string | null) => (await request<PolicyView>('GET', policyPath(tenantId))).data,
+
+  /** Replaces the policy of that level; `If-Match` makes a concurrent change a 412, never a silent overwrite. */
+  setPolicy: async (tenantId: string | null, version: number, settings: PolicySettings) =>
+    (await request<PolicyView & { violations: PolicyViolations }>('PUT', policyPath(tenantId), { body: settings, headers: { 'if-match': `"${version}"` } })).data,
+
+  policyViolations: async (tenantId: string | null) => (await request<PolicyViolations>('GET', `${policyPath(tenantId)}/violations`)).data,
 
   auditDigest: async () => (await request<AuditDigest>('GET', '/admin/audit/digest')).data,
 

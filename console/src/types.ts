@@ -128,7 +128,7 @@ export interface FieldError {
   message: string;
 }
 
-export const EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated'] as const;
+export const EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated', 'policy.changed'] as const;
 
 export const EVENT_LABELS: Record<string, string> = {
   'key.created': 'Created',
@@ -136,4 +136,30 @@ export const EVENT_LABELS: Record<string, string> = {
   'key.expired': 'Expired',
   'key.revoked': 'Revoked',
   'key.updated': 'Updated',
+  'policy.changed': 'Policy changed',
 };
+
+/** The key policy settings (null: not set at that level; docs/api.md, "Key policy"). */
+export interface PolicySettings {
+  maxLifetimeDays: number | null;
+  defaultLifetimeDays: number | null;
+  requireExpiry: boolean | null;
+  maxGracePeriodSeconds: number | null;
+  allowedScopes: string[] | null;
+  inactiveAfterDays: number | null;
+}
+
+export type PolicySetting = keyof PolicySettings;
+
+export interface PolicyView {
+  tenantId: string | null;
+  version: number;
+  policy: PolicySettings;
+  effective: Record<PolicySetting, { value: unknown; source: 'tenant' | 'platform' | null }>;
+}
+
+export interface PolicyViolations {
+  total: number;
+  truncated: boolean;
+  keys: { id: string; publicId: string; tenantId: string; name: string; breaches: { rule: string; limit: unknown; got: unknown }[] }[];
+}

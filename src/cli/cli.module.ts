@@ -6,6 +6,7 @@ import { VerifyAuditCliCommand } from './audit/verify-audit.command.js';
 import { GUARD_ROLE_COMMANDS, GuardRoleCliCommand } from './guard-role/guard-role.command.js';
 import { KEY_COMMANDS, KeysCliCommand } from './keys/keys.command.js';
 import { MigrateCliCommand } from './migrate.command.js';
+import { POLICY_COMMANDS, PolicyCliCommand } from './policy/policy.command.js';
 import { PROJECTION_COMMANDS, ProjectionsCliCommand } from './projections/projections.command.js';
 import { Registry } from './registry.js';
 import { ScanCliCommand } from './scan/scan.command.js';
@@ -27,6 +28,8 @@ export class CliProgram {
     Registry,
     KeysCliCommand,
     ...KEY_COMMANDS,
+    PolicyCliCommand,
+    ...POLICY_COMMANDS,
     AuditCliCommand,
     VerifyAuditCliCommand,
     ProjectionsCliCommand,

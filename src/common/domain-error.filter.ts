@@ -80,7 +80,7 @@ export function toErrorBody(error: unknown): ErrorBody {
   return {
     ...body,
     message: redactTokens(body.message),
-    ...(body.details ? { details: body.details.map((d) => ({ field: redactTokens(d.field), message: redactTokens(d.message) })) } : {}),
+    ...(body.details ? { details: body.details.map((d) => ({ ...d, field: redactTokens(d.field), message: redactTokens(d.message) })) } : {}),
   };
 }
 

@@ -16,6 +16,10 @@ export type DomainErrorKind =
 export interface FieldError {
   field: string;
   message: string;
+  /** A POLICY.VIOLATION's breach: the rule, its limit and what the request had. */
+  rule?: string;
+  limit?: unknown;
+  got?: unknown;
 }
 
 export class DomainError extends Error {

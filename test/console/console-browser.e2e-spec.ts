@@ -394,7 +394,7 @@ describe('web console (headless Chromium)', () => {
       expect(await rowStatus(tenantPage, theirs.id)).toBe('active');
       expect(await rowStatus(tenantPage, created.id)).toBeNull();
       expect(await inPage(tenantPage, `document.querySelector('#filter-tenant').readOnly && document.querySelector('#filter-tenant').value`)).toBe(OTHER_TENANT);
-      expect(await inPage(tenantPage, `[...document.querySelectorAll('nav a')].map((a) => a.textContent)`)).toEqual(['Keys']); // no audit:read
+      expect(await inPage(tenantPage, `[...document.querySelectorAll('nav a')].map((a) => a.textContent)`)).toEqual(['Keys', 'Policy']); // no audit:read
       await screenshot(tenantPage, 'keys-tenant-bound');
       await expectAccessible(tenantPage, 'tenant-bound keys');
 
@@ -459,6 +459,27 @@ describe('web console (headless Chromium)', () => {
     await untilInPage(page, `!!document.querySelector('.tail-list li[data-public-id="${appended.body.publicId}"]')`, 5000);
     expect(await textOf(page, `.tail-list li[data-public-id="${appended.body.publicId}"]`)).toContain('appended by another client');
     await screenshotOf(page, '.live-tail', 'audit-live-tail');
+  });
+
+  it("the policy page sets a tenant's policy and lists the key that now breaks it, changing none", async () => {
+    const tenantId = `policy-${suffix}`;
+    const forever = await call<{ id: string; publicId: string }>(sut, admin.token, 'POST', '/admin/api-keys', { tenantId, name: 'forever' });
+    expect(forever.status).toBe(201);
+    await page.goto(`${sut.url}/console/policy`);
+    await page.waitForSelector('#policy-maxLifetimeDays');
+    await page.type('#policy-tenant', tenantId);
+    await page.click('button::-p-text(Show)');
+    await untilInPage(page, `document.querySelector('form[aria-label="Policy settings"] p')?.textContent.includes(${JSON.stringify(`Tenant ${tenantId}`)})`);
+    await page.select('#policy-requireExpiry', 'true');
+    await page.type('#policy-maxLifetimeDays', '90');
+    await page.click('button::-p-text(Save policy)');
+    await untilInPage(page, `document.querySelector('caption')?.textContent.includes('1 active key(s) break the policy')`);
+    expect(await textOf(page, 'table')).toContain(forever.body.publicId);
+    const stored = await call<{ version: number; policy: Record<string, unknown> }>(sut, admin.token, 'GET', `/admin/tenants/${tenantId}/policy`);
+    expect(stored.body).toMatchObject({ version: 1, policy: { requireExpiry: true, maxLifetimeDays: 90 } });
+    expect((await call<{ status: string; version: number }>(sut, admin.token, 'GET', `/admin/api-keys/${forever.body.id}`)).body).toMatchObject({ status: 'active', version: 1 });
+    await screenshot(page, 'policy');
+    await expectAccessible(page, 'policy');
   });
 
   it('verify says "intact up to position N", and names the first failing position after a tampered event (separate database)', async () => {

@@ -16,7 +16,7 @@ export class AuditEntryResponseDto implements AuditEntry {
   @ApiProperty({ nullable: true, type: String }) requestId!: string | null;
   @ApiProperty({ nullable: true, type: String }) ip!: string | null;
   @ApiProperty({ nullable: true, type: String }) userAgent!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'key.expired: `ttl` or `manual`; key.revoked: the reason given' }) reason!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'key.expired: `ttl`, `manual` or `inactive`; key.revoked: the reason given' }) reason!: string | null;
   @ApiProperty(CHANGES_SCHEMA) changes!: Changes;
   @ApiProperty({ description: 'SHA-256 chain hash after this event, hex' }) chainHash!: string;
 }

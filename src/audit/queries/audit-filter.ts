@@ -4,7 +4,7 @@ import { DomainError, type FieldError, type Order, ORDERS, ValidationError } fro
 import { PageRequestDto } from '../../dto/index.js';
 import { readableTenant, type Actor, type ActorRef, type Changes } from '../../keys/index.js';
 
-export const AUDIT_EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated'] as const;
+export const AUDIT_EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated', 'policy.changed'] as const;
 
 export class AuditFilterDto {
   @ApiPropertyOptional()

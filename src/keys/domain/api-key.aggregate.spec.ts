@@ -452,6 +452,21 @@ describe('ApiKey', () => {
       expect(() => given(created({ expiresAt: at(10).toISOString() }), revoked('x', 5)).expire('ttl', at(30))).toThrow(inactive('revoked'));
     });
 
+    it('records an inactive expiry with the last use it was decided on, and only for an active key', () => {
+      const sut = given(created());
+      const evidence = { lastUsedAt: at(5).toISOString(), inactiveAfterDays: 90 };
+
+      sut.expire('inactive', at(91 * DAY), { evidence });
+
+      expect(sut.pullPendingEvents()).toStrictEqual([new KeyExpired({ reason: 'inactive', reasonCode: 'unused', ...evidence, occurredAt: at(91 * DAY).toISOString() })]);
+      expect(() => given(created(), revoked('x', 5)).expire('inactive', at(30), { evidence })).toThrow(inactive('revoked'));
+    });
+
+    it('dates the current secret from the last rotation, else the creation', () => {
+      expect(given(created()).secretIssuedAt).toEqual(T0);
+      expect(given(created(), rotated()).secretIssuedAt).toEqual(new Date(rotated().payload.occurredAt));
+    });
+
     it('refuses a reason other than ttl or manual', () => {
       expect(() => given(created()).expire('later' as KeyExpiryReason, at(10))).toThrow(invalid('reason'));
     });

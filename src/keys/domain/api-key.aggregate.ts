@@ -2,7 +2,7 @@ import { FieldError, ValidationError } from '../../common/index.js';
 import { isStorableText, UNSTORABLE_TEXT } from '@keyledger/nestjs';
 import { KeyExpiryNotDueError, KeyHistoryUnreadableError, KeyInactiveError } from './api-key.errors.js';
 import { KeyCreated } from './events/key-created.event.js';
-import { KeyExpired, KeyExpiryReason } from './events/key-expired.event.js';
+import { KeyExpired, type InactivityEvidence, type KeyExpiryReason } from './events/key-expired.event.js';
 import { KeyRevoked } from './events/key-revoked.event.js';
 import { KeyRotated } from './events/key-rotated.event.js';
 import { KeyUpdated, KeyUpdatedChanges } from './events/key-updated.event.js';
@@ -57,7 +57,7 @@ export const MAX_TAGS = 32;
 export const MAX_TAG_KEY_LENGTH = 64;
 export const MAX_TAG_VALUE_LENGTH = 256;
 export const MAX_REVOKE_REASON_LENGTH = 512;
-const TENANT_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 // Lower-case canonical form only, so one key never has two spellings of its stream id.
 const KEY_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -74,6 +74,8 @@ interface KeyState {
   secretHash: string;
   previousSecretHash: string | null;
   graceEndsAt: number | null;
+  /** When the current secret was issued: the creation, or the last rotation. */
+  secretIssuedAt: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -195,6 +197,9 @@ export class ApiKey {
   get createdAt(): Date {
     return new Date(this.current().createdAt);
   }
+  get secretIssuedAt(): Date {
+    return new Date(this.current().secretIssuedAt);
+  }
   get updatedAt(): Date {
     return new Date(this.current().updatedAt);
   }
@@ -229,19 +234,25 @@ export class ApiKey {
     return { token };
   }
 
-  /** `ttl` is the sweeper's: allowed only once expiresAt has passed; `manual` only before. */
-  expire(reason: KeyExpiryReason, now: Date, { reasonCode }: { reasonCode?: ReasonCode } = {}): void {
+  /**
+   * `ttl` is the sweeper's: allowed only once expiresAt has passed; `manual` only before;
+   * `inactive` (the sweeper's too) only before, and only with the last use it was decided on.
+   * The reason code defaults to `unused` for an inactive expiry, `other` otherwise.
+   */
+  expire(reason: KeyExpiryReason, now: Date, { reasonCode, evidence }: { reasonCode?: ReasonCode; evidence?: InactivityEvidence } = {}): void {
     if (reason === 'ttl') {
       const state = this.current();
       if (state.status !== 'active') throw KeyInactiveError.forKey(state.keyId, state.status);
       if (this.statusAt(now) !== 'expired') throw KeyExpiryNotDueError.forKey(state.keyId, toDate(state.expiresAt));
-    } else if (reason === 'manual') {
+    } else if (reason === 'manual' || reason === 'inactive') {
       this.assertActive(now);
     } else {
-      throw ValidationError.field('reason', "must be 'ttl' or 'manual'");
+      throw ValidationError.field('reason', "must be 'ttl', 'manual' or 'inactive'");
     }
-    const valid = validated({ reasonCode: () => checkReasonCode(reasonCode) });
-    this.record(new KeyExpired({ reason, ...valid, occurredAt: now.toISOString() }));
+    if ((reason === 'inactive') !== (evidence !== undefined)) throw new Error('an inactive expiry, and only that, carries its evidence');
+    const valid = validated({ reasonCode: () => checkReasonCode(reasonCode ?? (reason === 'inactive' ? 'unused' : undefined)) });
+    const decided = evidence && { lastUsedAt: evidence.lastUsedAt, inactiveAfterDays: evidence.inactiveAfterDays };
+    this.record(new KeyExpired({ reason, ...valid, ...decided, occurredAt: now.toISOString() }));
   }
 
   revoke(reason: string | null, now: Date, { reasonCode, sourceUrl }: RevokeDetails = {}): void {
@@ -312,6 +323,7 @@ export class ApiKey {
           status: 'active',
           previousSecretHash: null,
           graceEndsAt: null,
+          secretIssuedAt: at,
           createdAt: at,
           updatedAt: at,
         };
@@ -323,6 +335,7 @@ export class ApiKey {
           previousSecretHash: event.payload.previousSecretHash,
           graceEndsAt: fromIso(event.payload.graceEndsAt),
           expiresAt: fromIso(event.payload.expiresAt),
+          secretIssuedAt: Date.parse(event.payload.occurredAt),
         });
         break;
       case KeyExpired.type:

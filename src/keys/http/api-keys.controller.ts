@@ -37,6 +37,7 @@ import { actorOf, commandContext, parseIfMatch, toDate } from './http-context.js
 import { KeyHistoryPageResponseDto, KeyListResponseDto, KeyResponseDto, KeyWithSecretResponseDto } from './key.response.dto.js';
 
 const DAY_MS = 86_400_000;
+const POLICY_VIOLATION = { status: 422, description: "POLICY.VIOLATION: the key as changed breaks its tenant's policy (`details` name the rule and its limit)" } as const;
 
 /** A route on one key: `:id` is its keyId or publicId; no such key (or another tenant's) is a 404. */
 const KeyIdParam = (): MethodDecorator =>
@@ -66,7 +67,7 @@ export class ApiKeysController {
   @ApiErrorResponses(
     { status: 409, description: 'A concurrent request with the same Idempotency-Key won; retry it' },
     413,
-    { status: 422, description: 'Idempotency-Key reused for a different request' },
+    { status: 422, description: 'Idempotency-Key reused for a different request, or POLICY.VIOLATION: the key breaks its tenant\'s policy' },
   )
   async create(
     @Body() body: CreateKeyRequestDto,
@@ -137,7 +138,7 @@ export class ApiKeysController {
   @KeyIdParam()
   @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a mismatch is a 412' })
   @ApiOkResponse({ type: KeyResponseDto })
-  @ApiErrorResponses(409, 412, 413)
+  @ApiErrorResponses(409, 412, 413, POLICY_VIOLATION)
   async update(
     @Param('id') id: string,
     @Body() body: UpdateKeyRequestDto,
@@ -162,7 +163,7 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Roll the secret; the previous one keeps working for gracePeriodSeconds. The new `key` is in this response only.' })
   @KeyIdParam()
   @ApiOkResponse({ type: KeyWithSecretResponseDto })
-  @ApiErrorResponses(409, 413)
+  @ApiErrorResponses(409, 413, POLICY_VIOLATION)
   async rotate(
     @Param('id') id: string,
     @Body() body: RotateKeyRequestDto,

@@ -7,6 +7,8 @@ import { APP_CONFIG, type AppConfig } from '../../../config/index.js';
 import { ApiKey } from '../../domain/api-key.aggregate.js';
 import { KeyRepository, toKeyEvent } from '../../key-repository.js';
 import { keyViewFromAggregate } from '../../key-view.js';
+import { assertNoBreach, defaultExpiry, keyBreaches } from '../../policy/key-policy.js';
+import { PolicyStore } from '../../policy/policy-store.js';
 import { assertCanCreateIn } from '../../tenant-access.js';
 import { CreateKeyCommand, type CreatedKey } from './create-key.command.js';
 
@@ -30,6 +32,7 @@ function nameUuid(name: string): string {
 export class CreateKeyHandler implements ICommandHandler<CreateKeyCommand> {
   constructor(
     private readonly keys: KeyRepository,
+    private readonly policies: PolicyStore,
     @Inject(KEY_PEPPER) private readonly pepper: Buffer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -39,11 +42,13 @@ export class CreateKeyHandler implements ICommandHandler<CreateKeyCommand> {
     const scope = idempotencyKey === undefined ? undefined : `${ctx.actor.type}:${ctx.actor.id}:${idempotencyKey}`;
     const keyId = scope ? nameUuid(`key:${scope}`) : randomUUID();
     const now = new Date();
+    const policy = await this.policies.effective(input.tenantId);
     const { key, token } = ApiKey.create(
-      { ...input, keyId, prefix: this.config.tokenPrefix, grantorScopes: ctx.actor.scopes ?? undefined },
+      { ...input, expiresAt: defaultExpiry(policy, input.expiresAt, now), keyId, prefix: this.config.tokenPrefix, grantorScopes: ctx.actor.scopes ?? undefined },
       now,
       this.pepper,
     );
+    assertNoBreach(keyBreaches(policy, { scopes: key.scopes, expiresAt: key.expiresAt, secretIssuedAt: now }));
     const result = await this.keys.save(key, ctx, scope ? nameUuid(`event:${scope}`) : undefined);
     if (!result.idempotent) return { view: keyViewFromAggregate(key, now), token, replayed: false };
 

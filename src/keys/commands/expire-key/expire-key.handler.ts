@@ -7,10 +7,10 @@ import { ExpireKeyCommand } from './expire-key.command.js';
 export class ExpireKeyHandler implements ICommandHandler<ExpireKeyCommand> {
   constructor(private readonly keys: KeyRepository) {}
 
-  async execute({ id, reason, ctx, reasonCode }: ExpireKeyCommand): Promise<KeyView> {
+  async execute({ id, reason, ctx, reasonCode, evidence }: ExpireKeyCommand): Promise<KeyView> {
     const key = await this.keys.loadToManage(id, ctx.actor);
     const now = new Date();
-    key.expire(reason, now, { reasonCode });
+    key.expire(reason, now, { reasonCode, evidence });
     await this.keys.save(key, ctx);
     return keyViewFromAggregate(key, now);
   }

@@ -2,6 +2,8 @@ import { keyIdOfStream } from '@keyledger/nestjs/internal';
 import type { RecordedEvent } from '../../../event-store/index.js';
 import type { StoredKeyEvent } from '../../domain/key-events.js';
 import { occurredAt as occurredAtOf, toKeyEvent } from '../../key-repository.js';
+import type { PolicyChangedPayload } from '../../policy/policy-changed.event.js';
+import { policyTenantOfStream } from '../../policy/policy-stream.js';
 
 /** What an event changed: every field as `{ from, to }`, `from` null where there was no value before. */
 export type Changes = Record<string, { from: unknown; to: unknown }>;
@@ -78,7 +80,7 @@ export class KeyTimeline {
   apply(e: RecordedEvent): TimelineEntry {
     const keyId = keyIdOfStream(e.streamId) ?? null;
     const actor = this.actorOf(e);
-    if (keyId === null) return { keyId, publicId: null, tenantId: null, occurredAt: e.recordedAt, actor, reason: null, changes: {} };
+    if (keyId === null) return describeOther(e, actor);
     const event = toKeyEvent(e);
     const before = this.keys.get(keyId);
     const { changes, reason, after } = describe(event, before);
@@ -104,6 +106,21 @@ export class KeyTimeline {
     const key = type === 'api-key' && id !== null ? this.keys.get(id) : undefined;
     return { type, id, publicId: key?.publicId ?? null, name: key?.name ?? null };
   }
+}
+
+/**
+ * An event of no key: a policy change names its tenant (null for the platform default) and its
+ * changes, as the event recorded them; anything else, nothing.
+ */
+function describeOther(e: RecordedEvent, actor: ActorRef): TimelineEntry {
+  const tenant = policyTenantOfStream(e.streamId);
+  const payload = e.payload as Partial<PolicyChangedPayload> | null;
+  if (tenant === undefined || e.type !== 'policy.changed' || typeof payload !== 'object' || payload === null) {
+    return { keyId: null, publicId: null, tenantId: null, occurredAt: e.recordedAt, actor, reason: null, changes: {} };
+  }
+  const changes: Changes = {};
+  for (const [field, value] of Object.entries(payload.changes ?? {})) changes[field] = change(value.from, value.to);
+  return { keyId: null, publicId: null, tenantId: tenant, occurredAt: payload.occurredAt ?? e.recordedAt, actor, reason: null, changes };
 }
 
 function change(from: unknown, to: unknown): { from: unknown; to: unknown } {
