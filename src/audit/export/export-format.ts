@@ -25,20 +25,9 @@ function json(value: string | null): string {
   return value === null ? 'null' : quoteJson(value);
 }
 
-/** The second last formatted, and its toISOString up to the fraction's dot: a row's two times, and neighbouring rows', often share it. */
-let lastSecond = Number.NaN;
-let lastHead = '';
-
-/** A NOT NULL timestamptz field as Date#toISOString writes it, with one Date per second of them rather than per field (most of a row's cost otherwise). */
+/** A NOT NULL timestamptz field as Date#toISOString writes it. */
 function isoTime(r: BinaryRows): string {
-  const ms = r.timestamp()!;
-  const second = Math.floor(ms / 1000);
-  if (second !== lastSecond) {
-    lastSecond = second;
-    lastHead = new Date(second * 1000).toISOString().slice(0, -4); // without "000Z"
-  }
-  const fraction = ms - second * 1000;
-  return `${lastHead}${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}Z`;
+  return new Date(r.timestamp()!).toISOString();
 }
 
 /** One NDJSON line, in the entry shape the query API returns (AuditEntry), from the current COPY row. */
