@@ -122,15 +122,17 @@ describe('copyBinaryRows', () => {
       { bytes: int64(-42n) },
       { bytes: int64(micros('2026-12-05T13:01:02.345Z', 999n)) },
       { bytes: int64(micros('1999-12-31T23:59:59.999Z', 1n)) },
+      { bytes: int64(micros('+012000-01-01T00:00:00.007Z', 999n)) },
+      { bytes: int64(micros('-000050-06-01T12:00:00.000Z', -1n)) },
       { bytes: Buffer.concat([Buffer.from([1]), Buffer.from('{"a": "ü"}')]) },
       { bytes: Buffer.from([0xde, 0xad, 0x00, 0x0f]) },
       null,
     ];
     const out: unknown[] = [];
     for await (const rows of copyBinaryRows([binaryCopy([fields])], fields.length)) {
-      while (rows.next()) out.push(rows.int8(), rows.int8(), new Date(rows.timestamp()!).toISOString(), new Date(rows.timestamp()!).toISOString(), rows.jsonb(), rows.hex(), rows.jsonb());
+      while (rows.next()) out.push(rows.int8(), rows.int8(), ...[1, 2, 3, 4].map(() => new Date(rows.timestamp()!).toISOString()), rows.jsonb(), rows.hex(), rows.jsonb());
     }
-    expect(out).toEqual([2 ** 53 - 1, -42, '2026-12-05T13:01:02.345Z', '1999-12-31T23:59:59.999Z', '{"a": "ü"}', 'dead000f', null]);
+    expect(out).toEqual([2 ** 53 - 1, -42, '2026-12-05T13:01:02.345Z', '1999-12-31T23:59:59.999Z', '+012000-01-01T00:00:00.007Z', '-000050-06-01T11:59:59.999Z', '{"a": "ü"}', 'dead000f', null]);
   });
 
   it('refuses an int8 a number cannot hold exactly, an infinite timestamp and an unknown jsonb version', async () => {
@@ -144,6 +146,7 @@ describe('copyBinaryRows', () => {
     };
     await expect(one(int64(2n ** 53n), (r) => r.int8())).rejects.toThrow(/out of a number's exact range/);
     await expect(one(int64(2n ** 63n - 1n), (r) => r.timestamp())).rejects.toThrow(/timestamptz field out of/);
+    await expect(one(int64(-(2n ** 63n)), (r) => r.timestamp())).rejects.toThrow(/timestamptz field out of/);
     await expect(one(Buffer.from([2, 0x7b, 0x7d]), (r) => r.jsonb())).rejects.toThrow(/jsonb field of format version 2/);
     await expect(one(Buffer.alloc(4), (r) => r.int8())).rejects.toThrow(/int8 field of 4 bytes/);
   });

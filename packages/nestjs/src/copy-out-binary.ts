@@ -99,11 +99,17 @@ export class BinaryRows {
 
   /**
    * A timestamptz field as epoch milliseconds, whole (microseconds truncated, as node-postgres and
-   * to_char(…, 'MS') do). Refuses ±infinity, which no Date can hold.
+   * to_char(…, 'MS') do). Refuses ±infinity and what lies past a Date's range (±273,790 years).
    */
   timestamp(): number | null {
     const start = this.take('a timestamptz', 8);
-    return start < 0 ? null : POSTGRES_EPOCH_MS + Math.floor(int64(this.buf, start, 'timestamptz') / 1000);
+    if (start < 0) return null;
+    const micros = this.buf.readInt32BE(start) * 2 ** 32 + this.buf.readUInt32BE(start + 4);
+    // Within ±285 years of 2000 the number is exact; further out, divide exactly as a BigInt.
+    const ms = Number.isSafeInteger(micros) ? Math.floor(micros / 1000) : Number(floorDiv(this.buf.readBigInt64BE(start), 1000n));
+    const epochMs = POSTGRES_EPOCH_MS + ms;
+    if (!(Math.abs(epochMs) <= MAX_DATE_MS)) throw new Error('timestamptz field out of a Date\'s range (or ±infinity) in a COPY row');
+    return epochMs;
   }
 
   /** A float8 field. */
@@ -117,6 +123,14 @@ export class BinaryRows {
 const JSONB_VERSION = 1;
 /** 2000-01-01T00:00:00Z, from which binary timestamps count microseconds. */
 const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
+
+/** The largest epoch milliseconds a Date holds. */
+const MAX_DATE_MS = 8.64e15;
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b < 0n ? q - 1n : q;
+}
 
 /** A big-endian int64 as a number, refused when a number cannot hold it exactly. */
 function int64(buf: Buffer, start: number, type: string): number {

@@ -9,13 +9,13 @@ function field(bytes: Buffer | null): Buffer {
   return bytes === null ? length : Buffer.concat([length, bytes]);
 }
 const text = (value: string | null): Buffer => field(value === null ? null : Buffer.from(value, 'utf8'));
-const int8 = (value: number): Buffer => {
+const int8 = (value: number | bigint): Buffer => {
   const b = Buffer.alloc(8);
   b.writeBigInt64BE(BigInt(value));
   return field(b);
 };
 /** timestamptz: microseconds since 2000-01-01 UTC. */
-const timestamp = (iso: string, extraMicros = 0): Buffer => int8((Date.parse(iso) - Date.UTC(2000, 0, 1)) * 1000 + extraMicros);
+const timestamp = (iso: string, extraMicros = 0): Buffer => int8(BigInt(Date.parse(iso) - Date.UTC(2000, 0, 1)) * 1000n + BigInt(extraMicros));
 /** jsonb: a version byte (1), then the text. */
 const jsonb = (json: string): Buffer => field(Buffer.concat([Buffer.from([1]), Buffer.from(json, 'utf8')]));
 
@@ -99,6 +99,13 @@ describe('ndjsonLine', () => {
 
   it('truncates times to the millisecond, as Date and to_char(…, \'MS\') do', async () => {
     expect(await line('ndjson', copyRow(entry, undefined, 999))).toBe(`${JSON.stringify(entry)}\n`);
+  });
+
+  it('writes every time as Date#toISOString does, whatever the second, year or sign', async () => {
+    const times = [0, 1, 999, 1000, -1, -999, -1001, Date.UTC(2026, 11, 5, 23, 59, 59, 999), Date.UTC(2026, 11, 6), Date.UTC(12000, 0, 1, 0, 0, 0, 7), Date.UTC(-50, 5, 1, 12)];
+    for (let i = 0; i < 200; i++) times.push(Math.round((i * 7919 * 1_000_003) % 4e12) - 1e12);
+    const entries = times.flatMap((ms) => [ms, ms + 1, ms + 1000]).map((ms, i) => ({ ...entry, seq: i, recordedAt: new Date(ms).toISOString(), occurredAt: new Date(ms - 5).toISOString() }));
+    expect(await collect('ndjson', [copyStream(entries.map((e) => copyRow(e)))])).toBe(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
   });
 
   it('refuses a row with the wrong number of fields rather than shift every column', async () => {
