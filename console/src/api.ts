@@ -9,6 +9,7 @@ import type {
   KeyPage,
   KeyView,
   KeyWithSecret,
+  ReasonCode,
   VerifyResult,
 } from './types';
 
@@ -116,6 +117,7 @@ export interface AuditFilter {
   tenantId?: string;
   actorId?: string;
   type?: string;
+  reasonCode?: string;
   from?: string;
   to?: string;
 }
@@ -137,10 +139,10 @@ export const api = {
   rotateKey: async (id: string, gracePeriodSeconds: number) =>
     (await request<KeyWithSecret>('POST', `${keyPath(id)}/rotate`, { body: { gracePeriodSeconds } })).data,
 
-  expireKey: async (id: string) => (await request<KeyView>('POST', `${keyPath(id)}/expire`, { body: {} })).data,
+  expireKey: async (id: string, reasonCode: ReasonCode) => (await request<KeyView>('POST', `${keyPath(id)}/expire`, { body: { reasonCode } })).data,
 
-  revokeKey: async (id: string, reason: string) =>
-    (await request<KeyView>('POST', `${keyPath(id)}/revoke`, { body: reason ? { reason } : {} })).data,
+  revokeKey: async (id: string, reason: string, reasonCode: ReasonCode) =>
+    (await request<KeyView>('POST', `${keyPath(id)}/revoke`, { body: reason ? { reason, reasonCode } : { reasonCode } })).data,
 
   /** The whole history, newest first, a page at a time. */
   keyEvents: async (id: string) => {

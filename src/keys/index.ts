@@ -22,4 +22,4 @@ export type { KeyView } from './key-view.js';
 export { isReasonCode, reasonCodeOf, REASON_CODES, type ReasonCode } from './domain/reason-code.js';
 export { readKeyEvent, type KeyEvent, type StoredKeyEvent, type UnreadableKeyEvent } from './domain/key-events.js';
 export { ExpirySweeper } from './expiry/expiry-sweeper.js';
-export { ActorResponseDto, CHANGES_SCHEMA } from './http/key.response.dto.js';
+export { ActorResponseDto, CHANGES_SCHEMA, REASON_CODE_SCHEMA } from './http/key.response.dto.js';

@@ -7,18 +7,19 @@ import { Link } from '../router';
 import { session } from '../session';
 import { openEventStream, type StreamStatus } from '../sse';
 import { useStore } from '../store';
-import { EVENT_LABELS, EVENT_TYPES, type AuditEntry, type TailEvent, type VerifyResult } from '../types';
+import { describeReason, EVENT_LABELS, EVENT_TYPES, REASON_CODES, REASON_LABELS, type AuditEntry, type TailEvent, type VerifyResult } from '../types';
 
 interface FilterForm {
   key: string;
   tenantId: string;
   actorId: string;
   type: string;
+  reasonCode: string;
   from: string;
   to: string;
 }
 
-const EMPTY_FORM: FilterForm = { key: '', tenantId: '', actorId: '', type: '', from: '', to: '' };
+const EMPTY_FORM: FilterForm = { key: '', tenantId: '', actorId: '', type: '', reasonCode: '', from: '', to: '' };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PUBLIC_ID = /^[0-9A-Za-z]{12}$/;
 
@@ -42,13 +43,14 @@ function saveBlob(blob: Blob, filename: string): void {
 
 function EntryDetails({ entry }: { entry: AuditEntry }): JSX.Element {
   const lines = describeChanges(entry.changes);
+  const reason = describeReason(entry.reasonCode, entry.reason);
   return (
     <>
-      {entry.reason && <div>reason: {entry.reason}</div>}
+      {reason && <div data-reason-code={entry.reasonCode ?? undefined}>reason: {reason}</div>}
       {lines.map((line) => (
         <div key={line}>{line}</div>
       ))}
-      {!entry.reason && lines.length === 0 && <span class="muted">—</span>}
+      {!reason && lines.length === 0 && <span class="muted">—</span>}
     </>
   );
 }
@@ -131,6 +133,7 @@ export function AuditPage(): JSX.Element {
       tenantId: tenantLocked ? undefined : form.tenantId.trim() || undefined,
       actorId: form.actorId.trim() || undefined,
       type: form.type || undefined,
+      reasonCode: form.reasonCode || undefined,
       from: instant(form.from),
       to: instant(form.to),
     };
@@ -196,6 +199,16 @@ export function AuditPage(): JSX.Element {
             {EVENT_TYPES.map((type) => (
               <option key={type} value={type}>
                 {EVENT_LABELS[type]} ({type})
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field id="audit-reason-code" label="Reason code">
+          <select id="audit-reason-code" value={form.reasonCode} onChange={set('reasonCode')}>
+            <option value="">Any (or none)</option>
+            {REASON_CODES.map((code) => (
+              <option key={code} value={code}>
+                {REASON_LABELS[code]}
               </option>
             ))}
           </select>

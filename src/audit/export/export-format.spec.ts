@@ -23,6 +23,7 @@ const entry: AuditEntry = {
   ip: '203.0.113.7',
   userAgent: 'curl/8.5',
   reason: null,
+  reasonCode: 'leaked',
   changes: { scopes: { from: ['a'], to: ['a', 'b'] } },
   chainHash: 'ab'.repeat(32),
 };
@@ -32,7 +33,7 @@ function copyRow(e: AuditEntry, changesText = JSON.stringify(e.changes)): string
   const pgTime = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 23)}+00`;
   return [
     e.seq, e.position, pgTime(e.recordedAt), pgTime(e.occurredAt), e.keyId, e.chainHash,
-    e.type, e.publicId, e.tenantId, e.actor.type, e.actor.id, e.actor.publicId, e.actor.name, e.requestId, e.ip, e.userAgent, e.reason, changesText,
+    e.type, e.publicId, e.tenantId, e.actor.type, e.actor.id, e.actor.publicId, e.actor.name, e.requestId, e.ip, e.userAgent, e.reason, e.reasonCode, changesText,
   ].map(copyField).join('\t');
 }
 
@@ -52,6 +53,7 @@ function awkward(text: string): AuditEntry {
     ip: null,
     userAgent: text,
     reason: text,
+    reasonCode: null,
     changes: { name: { from: text, to: null } },
   };
 }
@@ -72,7 +74,7 @@ describe('ndjsonLine', () => {
   });
 
   it('refuses a row with the wrong number of fields rather than shift every column', () => {
-    expect(() => ndjsonLine(`${copyRow(entry)}\textra`)).toThrow(/19 fields, expected 18/);
+    expect(() => ndjsonLine(`${copyRow(entry)}\textra`)).toThrow(/20 fields, expected 19/);
   });
 });
 
@@ -83,11 +85,11 @@ describe('csvLine', () => {
     expect(line).toBe(
       [
         '12', '40', entry.recordedAt, entry.occurredAt, '"say ""hi"", then\nleave"', '', "'-1", '', '', '"say ""hi"", then\nleave"',
-        '', '"say ""hi"", then\nleave"', '"say ""hi"", then\nleave"', '', '"say ""hi"", then\nleave"', `"'=HYPERLINK(""x"")"`,
+        '', '"say ""hi"", then\nleave"', '"say ""hi"", then\nleave"', '', '"say ""hi"", then\nleave"', `"'=HYPERLINK(""x"")"`, '',
         '"{""name"":{""from"":""say \\""hi\\"", then\\nleave"",""to"":null}}"', entry.chainHash,
       ].join(',') + '\r\n',
     );
-    expect(CSV_HEADER.split(',')).toHaveLength(18);
+    expect(CSV_HEADER.split(',')).toHaveLength(19);
   });
 });
 

@@ -1,3 +1,4 @@
+import { csvCell } from '../../common/index.js';
 import { copyText, copyTimestamp, copyValue } from '../../database/index.js';
 import { quoteJson } from '../audit-chain.js';
 
@@ -16,22 +17,22 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
  * COPY's escapes are undone).
  */
 export const EXPORT_COLUMNS = `seq, position, recorded_at, occurred_at, key_id, encode(chain_hash, 'hex'),
-  event_type, public_id, tenant_id, actor_type, actor_id, actor_public_id, actor_name, request_id, ip, user_agent, reason, changes`;
+  event_type, public_id, tenant_id, actor_type, actor_id, actor_public_id, actor_name, request_id, ip, user_agent, reason, reason_code, changes`;
 
 const enum F {
   Seq, Position, RecordedAt, OccurredAt, KeyId, ChainHash,
-  Type, PublicId, TenantId, ActorType, ActorId, ActorPublicId, ActorName, RequestId, Ip, UserAgent, Reason, Changes,
+  Type, PublicId, TenantId, ActorType, ActorId, ActorPublicId, ActorName, RequestId, Ip, UserAgent, Reason, ReasonCode, Changes,
 }
 const FIELDS = F.Changes + 1;
 
 export const CSV_HEADER =
-  'seq,position,recordedAt,occurredAt,type,keyId,publicId,tenantId,actorType,actorId,actorPublicId,actorName,requestId,ip,userAgent,reason,changes,chainHash\r\n';
+  'seq,position,recordedAt,occurredAt,type,keyId,publicId,tenantId,actorType,actorId,actorPublicId,actorName,requestId,ip,userAgent,reason,reasonCode,changes,chainHash\r\n';
 
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNSAFE = /["\x00-\x08\x0a-\x1f]/;
 
 /**
- * Whether the free-text fields of a row (Type to Reason) become JSON strings by adding quotes: no
+ * Whether the free-text fields of a row (Type to ReasonCode) become JSON strings by adding quotes: no
  * quote, no control character and no COPY escape, i.e. no backslash but that of `\N` (NULL): a
  * backslash in the text itself is doubled, so it is never followed by the N of a NULL.
  */
@@ -70,15 +71,8 @@ export function ndjsonLine(row: string): string {
     `"actor":{"type":${jsonString(f[F.ActorType], plain)},"id":${jsonString(f[F.ActorId], plain)},` +
     `"publicId":${jsonString(f[F.ActorPublicId], plain)},"name":${jsonString(f[F.ActorName], plain)}},` +
     `"requestId":${jsonString(f[F.RequestId], plain)},"ip":${jsonString(f[F.Ip], plain)},"userAgent":${jsonString(f[F.UserAgent], plain)},` +
-    `"reason":${jsonString(f[F.Reason], plain)},"changes":${copyText(f[F.Changes])},"chainHash":"${f[F.ChainHash]}"}\n`
+    `"reason":${jsonString(f[F.Reason], plain)},"reasonCode":${jsonString(f[F.ReasonCode], plain)},"changes":${copyText(f[F.Changes])},"chainHash":"${f[F.ChainHash]}"}\n`
   );
-}
-
-/** RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets never run it as a formula. */
-export function csvCell(value: string | null): string {
-  if (value === null) return '';
-  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** One CSV record, columns as in CSV_HEADER, from one COPY row. */
@@ -87,7 +81,7 @@ export function csvLine(row: string): string {
   const v = (i: F): string | null => copyValue(f[i]);
   const cells = [
     f[F.Seq], f[F.Position], copyTimestamp(f[F.RecordedAt]), copyTimestamp(f[F.OccurredAt]), v(F.Type), v(F.KeyId), v(F.PublicId), v(F.TenantId),
-    v(F.ActorType), v(F.ActorId), v(F.ActorPublicId), v(F.ActorName), v(F.RequestId), v(F.Ip), v(F.UserAgent), v(F.Reason), v(F.Changes), f[F.ChainHash],
+    v(F.ActorType), v(F.ActorId), v(F.ActorPublicId), v(F.ActorName), v(F.RequestId), v(F.Ip), v(F.UserAgent), v(F.Reason), v(F.ReasonCode), v(F.Changes), f[F.ChainHash],
   ];
   return `${cells.map(csvCell).join(',')}\r\n`;
 }

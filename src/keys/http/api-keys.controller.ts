@@ -16,12 +16,14 @@ import { ApiErrorResponses } from '../../dto/index.js';
 import { CreateKeyCommand } from '../commands/create-key/create-key.command.js';
 import { CreateKeyRequestDto } from '../commands/create-key/create-key.request.dto.js';
 import { ExpireKeyCommand } from '../commands/expire-key/expire-key.command.js';
+import { ExpireKeyRequestDto } from '../commands/expire-key/expire-key.request.dto.js';
 import { RevokeKeyCommand } from '../commands/revoke-key/revoke-key.command.js';
 import { RevokeKeyRequestDto } from '../commands/revoke-key/revoke-key.request.dto.js';
 import { RotateKeyCommand } from '../commands/rotate-key/rotate-key.command.js';
 import { RotateKeyRequestDto } from '../commands/rotate-key/rotate-key.request.dto.js';
 import { UpdateKeyCommand } from '../commands/update-key/update-key.command.js';
 import { UpdateKeyRequestDto } from '../commands/update-key/update-key.request.dto.js';
+import type { RevokeDetails } from '../domain/api-key.aggregate.js';
 import type { KeyView } from '../key-view.js';
 import { GetKeyQuery } from '../queries/get-key/get-key.query.js';
 import { KeyHistoryQuery, type KeyHistoryPage } from '../queries/key-history/key-history.query.js';
@@ -182,11 +184,12 @@ export class ApiKeysController {
   @ApiErrorResponses(409, 413)
   async expire(
     @Param('id') id: string,
+    @Body() body: ExpireKeyRequestDto,
     @CurrentApiKey() principal: ApiKeyPrincipal,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyView> {
-    return withEtag(reply, await this.commands.execute(new ExpireKeyCommand(id, 'manual', commandContext(principal, request))));
+    return withEtag(reply, await this.commands.execute(new ExpireKeyCommand(id, 'manual', commandContext(principal, request), body.reasonCode)));
   }
 
   @Post(':id/revoke')
@@ -202,11 +205,11 @@ export class ApiKeysController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyView> {
-    return this.revokeKey(id, body.reason ?? null, principal, request, reply);
+    return this.revokeKey(id, body.reason ?? null, { reasonCode: body.reasonCode }, principal, request, reply);
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: 'Revoke the key (same as POST :id/revoke without a reason)' })
+  @ApiOperation({ summary: 'Revoke the key (same as POST :id/revoke without a reason: code `other`)' })
   @KeyIdParam()
   @ApiOkResponse({ type: KeyResponseDto })
   @ApiErrorResponses(409, 413)
@@ -216,7 +219,7 @@ export class ApiKeysController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyView> {
-    return this.revokeKey(id, null, principal, request, reply);
+    return this.revokeKey(id, null, {}, principal, request, reply);
   }
 
   @Get(':id/events')
@@ -234,10 +237,11 @@ export class ApiKeysController {
   private async revokeKey(
     id: string,
     reason: string | null,
+    details: RevokeDetails,
     principal: ApiKeyPrincipal,
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<KeyView> {
-    return withEtag(reply, await this.commands.execute(new RevokeKeyCommand(id, reason, commandContext(principal, request))));
+    return withEtag(reply, await this.commands.execute(new RevokeKeyCommand(id, reason, commandContext(principal, request), details)));
   }
 }

@@ -2,6 +2,7 @@ import { keyIdOfStream } from '@keyledger/nestjs';
 import { detached } from '../../../database/index.js';
 import type { RecordedEvent } from '../../../event-store/index.js';
 import type { StoredKeyEvent } from '../../domain/key-events.js';
+import { reasonCodeOf, type ReasonCode } from '../../domain/reason-code.js';
 import { occurredAt as occurredAtOf, toKeyEvent } from '../../key-repository.js';
 
 /** What an event changed: every field as `{ from, to }`, `from` null where there was no value before. */
@@ -30,6 +31,8 @@ export interface TimelineEntry {
   actor: ActorRef;
   /** Why a key was expired (`ttl`, `manual`) or revoked (the admin's reason). */
   reason: string | null;
+  /** The expiry's or revocation's code (`other` for events written before codes); null for other events. */
+  reasonCode: ReasonCode | null;
   changes: Changes;
   /** Only for an event this code cannot read: why. */
   unreadable?: { schemaVersion: number; problem: string };
@@ -79,10 +82,10 @@ export class KeyTimeline {
   apply(e: RecordedEvent): TimelineEntry {
     const keyId = keyIdOfStream(e.streamId) ?? null;
     const actor = this.actorOf(e);
-    if (keyId === null) return { keyId, publicId: null, tenantId: null, occurredAt: e.recordedAt, actor, reason: null, changes: {} };
+    if (keyId === null) return { keyId, publicId: null, tenantId: null, occurredAt: e.recordedAt, actor, reason: null, reasonCode: null, changes: {} };
     const event = toKeyEvent(e);
     const before = this.keys.get(keyId);
-    const { changes, reason, after } = describe(event, before);
+    const { changes, reason, reasonCode = null, after } = describe(event, before);
     // A copy of the id, not a slice pinning a replay's COPY chunk for the life of the map.
     if (after !== before && after !== undefined) this.keys.set(before === undefined ? detached(keyId) : keyId, after);
     const state = after ?? before;
@@ -93,6 +96,7 @@ export class KeyTimeline {
       occurredAt: occurredAtOf(event, e),
       actor,
       reason,
+      reasonCode,
       changes,
       ...(event.type === 'unreadable' ? { unreadable: { schemaVersion: event.schemaVersion, problem: event.problem } } : {}),
     };
@@ -113,7 +117,10 @@ function change(from: unknown, to: unknown): { from: unknown; to: unknown } {
 }
 
 /** The event's changes and reason against the key's state before it, and the state after it. */
-function describe(event: StoredKeyEvent, before: KeyState | undefined): { changes: Changes; reason: string | null; after: KeyState | undefined } {
+function describe(
+  event: StoredKeyEvent,
+  before: KeyState | undefined,
+): { changes: Changes; reason: string | null; reasonCode?: ReasonCode; after: KeyState | undefined } {
   switch (event.type) {
     case 'unreadable': // kept in its place, changing nothing (see UnreadableKeyEvent)
       return { changes: {}, reason: null, after: before };
@@ -149,7 +156,12 @@ function describe(event: StoredKeyEvent, before: KeyState | undefined): { change
     case 'key.expired':
     case 'key.revoked': {
       const status = event.type === 'key.expired' ? 'expired' : 'revoked';
-      return { changes: { status: change(before?.status, status) }, reason: event.payload.reason, after: before && { ...before, status } };
+      return {
+        changes: { status: change(before?.status, status) },
+        reason: event.payload.reason,
+        reasonCode: reasonCodeOf(event.payload),
+        after: before && { ...before, status },
+      };
     }
   }
 }
