@@ -22,4 +22,6 @@ export type { KeyView } from './key-view.js';
 export { isReasonCode, reasonCodeOf, REASON_CODES, type ReasonCode } from './domain/reason-code.js';
 export { readKeyEvent, type KeyEvent, type StoredKeyEvent, type UnreadableKeyEvent } from './domain/key-events.js';
 export { ExpirySweeper } from './expiry/expiry-sweeper.js';
+export { KeyReport, type KeyReportFilter, type KeyReportLine } from './queries/key-report/key-report.js';
+export { keyReportText, KEY_REPORT_FORMATS, type KeyReportFormat } from './queries/key-report/key-report-format.js';
 export { ActorResponseDto, CHANGES_SCHEMA, REASON_CODE_SCHEMA } from './http/key.response.dto.js';

@@ -49,6 +49,8 @@ describe('keyledger keys', () => {
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
       version: 1,
+      reason: null,
+      reasonCode: null,
       key: expect.stringMatching(TOKEN),
     });
     const lifetime = Date.parse(thirtyDays.expiresAt!) - Date.parse(thirtyDays.createdAt);

@@ -5,9 +5,10 @@ import { ExpireKeyCliCommand } from './expire-key.command.js';
 import { ListKeysCliCommand } from './list-keys.command.js';
 import { RevokeKeyCliCommand } from './revoke-key.command.js';
 import { RotateKeyCliCommand } from './rotate-key.command.js';
+import { ReportKeysCliCommand } from './report-keys.command.js';
 import { ShowKeyCliCommand } from './show-key.command.js';
 
-export const KEY_COMMANDS = [CreateKeyCliCommand, ListKeysCliCommand, ShowKeyCliCommand, RotateKeyCliCommand, ExpireKeyCliCommand, RevokeKeyCliCommand];
+export const KEY_COMMANDS = [CreateKeyCliCommand, ListKeysCliCommand, ShowKeyCliCommand, RotateKeyCliCommand, ExpireKeyCliCommand, RevokeKeyCliCommand, ReportKeysCliCommand];
 
-@Command({ name: 'keys', description: 'Issue, list, show, rotate, expire and revoke API keys', subCommands: KEY_COMMANDS })
+@Command({ name: 'keys', description: 'Issue, list, show, rotate, expire and revoke API keys; report on all of them', subCommands: KEY_COMMANDS })
 export class KeysCliCommand extends CommandGroup {}
