@@ -122,6 +122,22 @@ export interface AuditFilter {
   to?: string;
 }
 
+export interface KeyReportFilter {
+  tenantId?: string;
+  status?: string;
+  asOf?: string;
+  secretOlderThanDays?: number;
+  unusedForDays?: number;
+}
+
+/** A streamed download, fetched with the key in a header: its Blob and the file name the server gave. */
+async function fetchDownload(path: string, format: 'ndjson' | 'csv', fallbackName: string): Promise<{ blob: Blob; filename: string }> {
+  const response = await send('GET', path, { headers: { accept: format === 'csv' ? 'text/csv' : 'application/x-ndjson' } });
+  const disposition = response.headers.get('content-disposition') ?? '';
+  const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `${fallbackName}.${format}`;
+  return { blob: await response.blob(), filename };
+}
+
 export const api = {
   session: async (key?: string) => (await request<ConsoleSession>('GET', '/console/api/session', { key })).data,
 
@@ -160,14 +176,10 @@ export const api = {
     (await request<AuditPage>('GET', `/admin/audit${query({ ...filter, cursor, limit })}`)).data,
 
   /** The export streams a file; it is fetched with the key in a header and saved from a Blob, never opened by URL. */
-  exportAudit: async (filter: AuditFilter, format: 'ndjson' | 'csv') => {
-    const response = await send('GET', `/admin/audit/export${query({ ...filter, format })}`, {
-      headers: { accept: format === 'csv' ? 'text/csv' : 'application/x-ndjson' },
-    });
-    const disposition = response.headers.get('content-disposition') ?? '';
-    const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `keyledger-audit.${format}`;
-    return { blob: await response.blob(), filename };
-  },
+  exportAudit: (filter: AuditFilter, format: 'ndjson' | 'csv') => fetchDownload(`/admin/audit/export${query({ ...filter, format })}`, format, 'keyledger-audit'),
+
+  /** The key inventory report, downloaded as the audit export is. */
+  keyReport: (filter: KeyReportFilter, format: 'ndjson' | 'csv') => fetchDownload(`/admin/reports/keys${query({ ...filter, format })}`, format, 'keyledger-keys'),
 
   auditDigest: async () => (await request<AuditDigest>('GET', '/admin/audit/digest')).data,
 

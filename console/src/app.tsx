@@ -5,6 +5,7 @@ import { Loading } from './components';
 import { AuditPage } from './pages/audit';
 import { KeyDetailPage } from './pages/key-detail';
 import { KeysPage } from './pages/keys';
+import { ReportsPage } from './pages/reports';
 import { SignInPage } from './pages/sign-in';
 import { Link, matchPath, navigate, usePath } from './router';
 import { session, signIn, signOut } from './session';
@@ -12,6 +13,7 @@ import { useStore } from './store';
 
 function titleFor(path: string): string {
   if (path.startsWith('/audit')) return 'Audit log';
+  if (path.startsWith('/reports')) return 'Key report';
   if (matchPath('/keys/:id', path)) return 'Key';
   if (path.startsWith('/sign-in')) return 'Sign in';
   return 'API keys';
@@ -73,6 +75,7 @@ export function App(): JSX.Element {
   let page: JSX.Element;
   if (detail && me.canManageKeys) page = <KeyDetailPage id={detail.id} />;
   else if (path === '/keys' && me.canManageKeys) page = <KeysPage />;
+  else if (path === '/reports' && me.canManageKeys) page = <ReportsPage />;
   else if (path === '/audit') page = <AuditPage />;
   else if (path === '/' || path === '/sign-in') page = <Loading label="Loading…" />;
   else page = <NotFound />;
@@ -94,6 +97,13 @@ export function App(): JSX.Element {
               <li>
                 <Link to="/keys" aria-current={current('/keys')}>
                   Keys
+                </Link>
+              </li>
+            )}
+            {me.canManageKeys && (
+              <li>
+                <Link to="/reports" aria-current={current('/reports')}>
+                  Report
                 </Link>
               </li>
             )}

@@ -28,16 +28,25 @@ function Actions({ busy, submitLabel, onCancel, danger = false }: { busy: boolea
   );
 }
 
+/** One option per reason code, for a select (the dialogs' and the audit filter's). */
+export function ReasonCodeOptions(): JSX.Element {
+  return (
+    <>
+      {REASON_CODES.map((code) => (
+        <option key={code} value={code}>
+          {REASON_LABELS[code]}
+        </option>
+      ))}
+    </>
+  );
+}
+
 /** The reason-code select of the revoke and expire dialogs. */
 function ReasonCodeField({ id, value, onChange, error }: { id: string; value: ReasonCode; onChange: (code: ReasonCode) => void; error?: string }): JSX.Element {
   return (
     <Field id={id} label="Reason code" hint="Recorded in the audit log; reports group keys by it" error={error}>
       <select {...describedBy(id, error, true)} value={value} onChange={(e) => onChange(e.currentTarget.value as ReasonCode)}>
-        {REASON_CODES.map((code) => (
-          <option key={code} value={code}>
-            {REASON_LABELS[code]}
-          </option>
-        ))}
+        <ReasonCodeOptions />
       </select>
     </Field>
   );

@@ -2,12 +2,13 @@ import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, type AuditFilter } from '../api';
 import { ActorLabel, Alert, CopyButton, describedBy, Field, Loading, Time } from '../components';
-import { describeChanges, shortId } from '../format';
+import { describeChanges, saveBlob, shortId } from '../format';
+import { ReasonCodeOptions } from '../key-dialogs';
 import { Link } from '../router';
 import { session } from '../session';
 import { openEventStream, type StreamStatus } from '../sse';
 import { useStore } from '../store';
-import { describeReason, EVENT_LABELS, EVENT_TYPES, REASON_CODES, REASON_LABELS, type AuditEntry, type TailEvent, type VerifyResult } from '../types';
+import { describeReason, EVENT_LABELS, EVENT_TYPES, type AuditEntry, type TailEvent, type VerifyResult } from '../types';
 
 interface FilterForm {
   key: string;
@@ -28,17 +29,6 @@ function instant(local: string): string | undefined {
   if (local === '') return undefined;
   const ms = Date.parse(local);
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
-}
-
-function saveBlob(blob: Blob, filename: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = filename;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 function EntryDetails({ entry }: { entry: AuditEntry }): JSX.Element {
@@ -206,11 +196,7 @@ export function AuditPage(): JSX.Element {
         <Field id="audit-reason-code" label="Reason code">
           <select id="audit-reason-code" value={form.reasonCode} onChange={set('reasonCode')}>
             <option value="">Any (or none)</option>
-            {REASON_CODES.map((code) => (
-              <option key={code} value={code}>
-                {REASON_LABELS[code]}
-              </option>
-            ))}
+            <ReasonCodeOptions />
           </select>
         </Field>
         <Field id="audit-from" label="From" error={fromError}>
