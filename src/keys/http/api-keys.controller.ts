@@ -1,6 +1,7 @@
 import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
+  ApiBody,
   ApiCreatedResponse,
   ApiHeader,
   ApiOkResponse,
@@ -179,6 +180,7 @@ export class ApiKeysController {
   @Post(':id/expire')
   @HttpCode(200)
   @ApiOperation({ summary: 'Expire the key now; the record stays' })
+  @ApiBody({ type: ExpireKeyRequestDto, required: false })
   @KeyIdParam()
   @ApiOkResponse({ type: KeyResponseDto })
   @ApiErrorResponses(409, 413)
