@@ -101,6 +101,9 @@ describe('GET /admin/reports/keys', () => {
     }
     expect(lines.find((l) => l.keyId === ids.tricky)).toMatchObject({ status: 'revoked', reasonCode: 'leaked', reason: FORMULA_REASON });
     expect(lines.find((l) => l.keyId === ids.offboarded)).toMatchObject({ status: 'expired', reasonCode: 'offboarding', reason: 'manual' });
+    // Never a secret, a hash of one, or the last use's IP and user agent.
+    const text = JSON.stringify(lines);
+    for (const leak of [manager.token, manager.token.split('_').pop()!, 'secretHash', '203.0.113.9']) expect(text).not.toContain(leak);
   }, TIMEOUT);
 
   it('at asOf, agrees with GET /admin/api-keys/:id?asOf= for every key and with the keys-as-of list', async () => {
