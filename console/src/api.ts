@@ -13,6 +13,7 @@ import type {
   PolicySettings,
   PolicyView,
   PolicyViolations,
+  ReasonCode,
   VerifyResult,
 } from './types';
 
@@ -122,8 +123,25 @@ export interface AuditFilter {
   tenantId?: string;
   actorId?: string;
   type?: string;
+  reasonCode?: string;
   from?: string;
   to?: string;
+}
+
+export interface KeyReportFilter {
+  tenantId?: string;
+  status?: string;
+  asOf?: string;
+  secretOlderThanDays?: number;
+  unusedForDays?: number;
+}
+
+/** A streamed download, fetched with the key in a header: its Blob and the file name the server gave. */
+async function fetchDownload(path: string, format: 'ndjson' | 'csv', fallbackName: string): Promise<{ blob: Blob; filename: string }> {
+  const response = await send('GET', path, { headers: { accept: format === 'csv' ? 'text/csv' : 'application/x-ndjson' } });
+  const disposition = response.headers.get('content-disposition') ?? '';
+  const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `${fallbackName}.${format}`;
+  return { blob: await response.blob(), filename };
 }
 
 export const api = {
@@ -143,10 +161,10 @@ export const api = {
   rotateKey: async (id: string, gracePeriodSeconds: number) =>
     (await request<KeyWithSecret>('POST', `${keyPath(id)}/rotate`, { body: { gracePeriodSeconds } })).data,
 
-  expireKey: async (id: string) => (await request<KeyView>('POST', `${keyPath(id)}/expire`, { body: {} })).data,
+  expireKey: async (id: string, reasonCode: ReasonCode) => (await request<KeyView>('POST', `${keyPath(id)}/expire`, { body: { reasonCode } })).data,
 
-  revokeKey: async (id: string, reason: string) =>
-    (await request<KeyView>('POST', `${keyPath(id)}/revoke`, { body: reason ? { reason } : {} })).data,
+  revokeKey: async (id: string, reason: string, reasonCode: ReasonCode) =>
+    (await request<KeyView>('POST', `${keyPath(id)}/revoke`, { body: reason ? { reason, reasonCode } : { reasonCode } })).data,
 
   /** A pasted key: revoked if it is one of the caller's and still works. Sent in the body, never in a URL. */
   reportLeak: async (token: string, sourceUrl: string) =>
@@ -168,14 +186,10 @@ export const api = {
     (await request<AuditPage>('GET', `/admin/audit${query({ ...filter, cursor, limit })}`)).data,
 
   /** The export streams a file; it is fetched with the key in a header and saved from a Blob, never opened by URL. */
-  exportAudit: async (filter: AuditFilter, format: 'ndjson' | 'csv') => {
-    const response = await send('GET', `/admin/audit/export${query({ ...filter, format })}`, {
-      headers: { accept: format === 'csv' ? 'text/csv' : 'application/x-ndjson' },
-    });
-    const disposition = response.headers.get('content-disposition') ?? '';
-    const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `keyledger-audit.${format}`;
-    return { blob: await response.blob(), filename };
-  },
+  exportAudit: (filter: AuditFilter, format: 'ndjson' | 'csv') => fetchDownload(`/admin/audit/export${query({ ...filter, format })}`, format, 'keyledger-audit'),
+
+  /** The key inventory report, downloaded as the audit export is. */
+  keyReport: (filter: KeyReportFilter, format: 'ndjson' | 'csv') => fetchDownload(`/admin/reports/keys${query({ ...filter, format })}`, format, 'keyledger-keys'),
 
   getPolicy: async (tenantId: string | null) => (await request<PolicyView>('GET', policyPath(tenantId))).data,
 

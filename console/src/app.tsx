@@ -6,6 +6,7 @@ import { AuditPage } from './pages/audit';
 import { KeyDetailPage } from './pages/key-detail';
 import { KeysPage } from './pages/keys';
 import { PolicyPage } from './pages/policy';
+import { ReportsPage } from './pages/reports';
 import { SignInPage } from './pages/sign-in';
 import { Link, matchPath, navigate, usePath } from './router';
 import { session, signIn, signOut } from './session';
@@ -14,6 +15,7 @@ import { useStore } from './store';
 function titleFor(path: string): string {
   if (path.startsWith('/audit')) return 'Audit log';
   if (path.startsWith('/policy')) return 'Key policy';
+  if (path.startsWith('/reports')) return 'Key report';
   if (matchPath('/keys/:id', path)) return 'Key';
   if (path.startsWith('/sign-in')) return 'Sign in';
   return 'API keys';
@@ -76,6 +78,7 @@ export function App(): JSX.Element {
   if (detail && me.canManageKeys) page = <KeyDetailPage id={detail.id} />;
   else if (path === '/keys' && me.canManageKeys) page = <KeysPage />;
   else if (path === '/policy' && me.canManageKeys) page = <PolicyPage />;
+  else if (path === '/reports' && me.canManageKeys) page = <ReportsPage />;
   else if (path === '/audit') page = <AuditPage />;
   else if (path === '/' || path === '/sign-in') page = <Loading label="Loading…" />;
   else page = <NotFound />;
@@ -104,6 +107,13 @@ export function App(): JSX.Element {
               <li>
                 <Link to="/policy" aria-current={current('/policy')}>
                   Policy
+                </Link>
+              </li>
+            )}
+            {me.canManageKeys && (
+              <li>
+                <Link to="/reports" aria-current={current('/reports')}>
+                  Report
                 </Link>
               </li>
             )}

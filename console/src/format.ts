@@ -89,3 +89,15 @@ export function formatTags(tags: Record<string, string>): string {
     .map(([k, v]) => `${k}=${v}`)
     .join('\n');
 }
+
+/** Saves a downloaded Blob under `filename` (an object URL clicked once, then released). */
+export function saveBlob(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -4,7 +4,7 @@ import { api, ApiError, type CreateKeyInput } from './api';
 import { Alert, describedBy, Dialog, Field } from './components';
 import { DAY_MS, formatTags, formatValue, parseList, parseTags } from './format';
 import { session } from './session';
-import type { KeyView, KeyWithSecret, LeakReport } from './types';
+import { REASON_CODES, REASON_LABELS, type KeyView, type KeyWithSecret, type LeakReport, type ReasonCode } from './types';
 
 type Errors = Record<string, string | undefined>;
 
@@ -25,6 +25,30 @@ function Actions({ busy, submitLabel, onCancel, danger = false }: { busy: boolea
         {busy ? 'Working…' : submitLabel}
       </button>
     </div>
+  );
+}
+
+/** One option per reason code, for a select (the dialogs' and the audit filter's). */
+export function ReasonCodeOptions(): JSX.Element {
+  return (
+    <>
+      {REASON_CODES.map((code) => (
+        <option key={code} value={code}>
+          {REASON_LABELS[code]}
+        </option>
+      ))}
+    </>
+  );
+}
+
+/** The reason-code select of the revoke and expire dialogs. */
+function ReasonCodeField({ id, value, onChange, error }: { id: string; value: ReasonCode; onChange: (code: ReasonCode) => void; error?: string }): JSX.Element {
+  return (
+    <Field id={id} label="Reason code" hint="Recorded in the audit log; reports group keys by it" error={error}>
+      <select {...describedBy(id, error, true)} value={value} onChange={(e) => onChange(e.currentTarget.value as ReasonCode)}>
+        <ReasonCodeOptions />
+      </select>
+    </Field>
   );
 }
 
@@ -146,13 +170,14 @@ export function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; o
 }
 
 export function ExpireDialog({ keyView, onClose, onDone }: { keyView: KeyView; onClose: () => void; onDone: (key: KeyView) => void }): JSX.Element {
+  const [reasonCode, setReasonCode] = useState<ReasonCode>('other');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
     setBusy(true);
     try {
-      onDone(await api.expireKey(keyView.id));
+      onDone(await api.expireKey(keyView.id, reasonCode));
     } catch (e) {
       setError(e instanceof ApiError ? e.message : String(e));
       setBusy(false);
@@ -165,6 +190,7 @@ export function ExpireDialog({ keyView, onClose, onDone }: { keyView: KeyView; o
         <p>
           Requests made with <code>{keyView.publicId}</code> are refused from now on. Expiry is final; the key's record and history stay.
         </p>
+        <ReasonCodeField id="expire-reason-code" value={reasonCode} onChange={setReasonCode} />
         <Actions busy={busy} submitLabel="Expire key" onCancel={onClose} danger />
       </form>
     </Dialog>
@@ -173,13 +199,14 @@ export function ExpireDialog({ keyView, onClose, onDone }: { keyView: KeyView; o
 
 export function RevokeDialog({ keyView, onClose, onDone }: { keyView: KeyView; onClose: () => void; onDone: (key: KeyView) => void }): JSX.Element {
   const [reason, setReason] = useState('');
+  const [reasonCode, setReasonCode] = useState<ReasonCode>('other');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
     setBusy(true);
     try {
-      onDone(await api.revokeKey(keyView.id, reason.trim()));
+      onDone(await api.revokeKey(keyView.id, reason.trim(), reasonCode));
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       setError(e);
@@ -187,13 +214,15 @@ export function RevokeDialog({ keyView, onClose, onDone }: { keyView: KeyView; o
     }
   };
   const reasonError = error?.fieldMessage('reason');
+  const codeError = error?.fieldMessage('reasonCode');
   return (
     <Dialog title={`Revoke “${keyView.name}”?`} onClose={onClose}>
       <form onSubmit={(e) => void submit(e)}>
-        {error && !reasonError && <Alert>{error.message}</Alert>}
+        {error && !reasonError && !codeError && <Alert>{error.message}</Alert>}
         <p>
           Every request made with <code>{keyView.publicId}</code> is refused within moments, on every instance. Revoking is final.
         </p>
+        <ReasonCodeField id="revoke-reason-code" value={reasonCode} onChange={setReasonCode} error={codeError} />
         <Field id="revoke-reason" label="Reason (recorded in the audit log)" hint="Optional, up to 512 characters" error={reasonError}>
           <textarea {...describedBy('revoke-reason', reasonError, true)} rows={2} maxLength={512} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
         </Field>

@@ -2,6 +2,26 @@
 
 export type KeyStatus = 'active' | 'expired' | 'revoked';
 
+/** Why a key was revoked or expired, as the API's REASON_CODES. */
+export const REASON_CODES = ['compromised', 'leaked', 'superseded', 'unused', 'policy', 'offboarding', 'other'] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+export const REASON_LABELS: Record<ReasonCode, string> = {
+  compromised: 'Compromised',
+  leaked: 'Leaked (secret found where it should not be)',
+  superseded: 'Superseded by another key',
+  unused: 'Unused',
+  policy: 'Policy',
+  offboarding: 'Offboarding',
+  other: 'Other',
+};
+
+/** `leaked (found in a CI log)`: a code with its free text, as the detail and audit pages show it. */
+export function describeReason(reasonCode: ReasonCode | null, reason: string | null): string | null {
+  if (reasonCode === null) return reason;
+  return reason ? `${reasonCode} (${reason})` : reasonCode;
+}
+
 export interface KeyView {
   id: string;
   publicId: string;
@@ -15,6 +35,9 @@ export interface KeyView {
   createdAt: string;
   updatedAt: string;
   version: number;
+  /** Expired: `ttl` or `manual`; revoked: the reason given. null while active. */
+  reason: string | null;
+  reasonCode: ReasonCode | null;
 }
 
 export interface KeyWithSecret extends KeyView {
@@ -51,6 +74,7 @@ export interface KeyHistoryItem {
   ip: string | null;
   userAgent: string | null;
   reason: string | null;
+  reasonCode: ReasonCode | null;
   changes: Changes;
 }
 
@@ -73,6 +97,7 @@ export interface AuditEntry {
   ip: string | null;
   userAgent: string | null;
   reason: string | null;
+  reasonCode: ReasonCode | null;
   changes: Changes;
   chainHash: string;
 }

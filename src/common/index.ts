@@ -1,3 +1,4 @@
+export { csvCell } from './csv.js';
 export { decodeCursor, encodeCursor, isPosition, ORDERS } from './cursor.js';
 export type { CursorValues, Order } from './cursor.js';
 export { DomainErrorFilter, httpErrorBody, toErrorBody } from './domain-error.filter.js';

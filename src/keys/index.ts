@@ -30,4 +30,6 @@ export { isReasonCode, reasonCodeOf, REASON_CODES, type ReasonCode } from './dom
 export { keyCards, keyName, type KeyCard } from './queries/key-cards/key-cards.js';
 export { readKeyEvent, type KeyEvent, type StoredKeyEvent, type UnreadableKeyEvent } from './domain/key-events.js';
 export { ExpirySweeper } from './expiry/expiry-sweeper.js';
-export { ActorResponseDto, CHANGES_SCHEMA } from './http/key.response.dto.js';
+export { KeyReport, type KeyReportFilter, type KeyReportLine } from './queries/key-report/key-report.js';
+export { keyReportText, KEY_REPORT_FORMATS, type KeyReportFormat } from './queries/key-report/key-report-format.js';
+export { ActorResponseDto, CHANGES_SCHEMA, REASON_CODE_SCHEMA } from './http/key.response.dto.js';

@@ -1,4 +1,5 @@
 import type { ApiKey, KeyStatus } from './domain/api-key.aggregate.js';
+import type { ReasonCode } from './domain/reason-code.js';
 
 /** A key as the API shows it: never a hash, never a secret. */
 export interface KeyView {
@@ -15,6 +16,13 @@ export interface KeyView {
   createdAt: string;
   updatedAt: string;
   version: number;
+  /**
+   * Why the key was expired (`ttl`, `manual`) or revoked (the free text given); null while its
+   * KeyExpired or KeyRevoked is not written, as for an active key whose expiresAt has just passed.
+   */
+  reason: string | null;
+  /** The expiry's or revocation's code (`other` for events written before codes); null likewise. */
+  reasonCode: ReasonCode | null;
 }
 
 export interface KeyRow {
@@ -30,10 +38,12 @@ export interface KeyRow {
   created_at: Date;
   updated_at: Date;
   version: number;
+  status_reason: string | null;
+  reason_code: ReasonCode | null;
 }
 
 export const KEY_VIEW_COLUMNS =
-  'key_id, public_id, tenant_id, name, scopes, tags, status, grace_ends_at, expires_at, created_at, updated_at, version';
+  'key_id, public_id, tenant_id, name, scopes, tags, status, grace_ends_at, expires_at, created_at, updated_at, version, status_reason, reason_code';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -62,6 +72,8 @@ export function keyViewFromAggregate(key: ApiKey, now: Date): KeyView {
     createdAt: key.createdAt.toISOString(),
     updatedAt: key.updatedAt.toISOString(),
     version: key.version,
+    reason: key.statusReason,
+    reasonCode: key.reasonCode,
   };
 }
 
@@ -80,5 +92,7 @@ export function keyViewFromRow(row: KeyRow, now: Date): KeyView {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     version: row.version,
+    reason: row.status_reason,
+    reasonCode: row.reason_code,
   };
 }

@@ -10,6 +10,7 @@ import { RevokeKeyHandler } from './commands/revoke-key/revoke-key.handler.js';
 import { RotateKeyHandler } from './commands/rotate-key/rotate-key.handler.js';
 import { UpdateKeyHandler } from './commands/update-key/update-key.handler.js';
 import { ExpirySweeper } from './expiry/expiry-sweeper.js';
+import { KeyReport } from './queries/key-report/key-report.js';
 import { KeyRepository } from './key-repository.js';
 import { ActiveKeysProjection } from './projections/active-keys.projection.js';
 import { PolicyStore } from './policy/policy-store.js';
@@ -51,7 +52,8 @@ import { RegistryPepper } from './registry-pepper.js';
     SetPolicyHandler,
     GetPolicyHandler,
     PolicyViolationsHandler,
+    KeyReport,
   ],
-  exports: [KeyRepository, ExpirySweeper],
+  exports: [KeyRepository, ExpirySweeper, KeyReport],
 })
 export class KeysModule {}

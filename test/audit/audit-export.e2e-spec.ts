@@ -18,7 +18,7 @@ import { eventually } from '../support/poll.js';
 
 const CSV_HEADER = [
   'seq', 'position', 'recordedAt', 'occurredAt', 'type', 'keyId', 'publicId', 'tenantId',
-  'actorType', 'actorId', 'actorPublicId', 'actorName', 'requestId', 'ip', 'userAgent', 'reason', 'changes', 'chainHash',
+  'actorType', 'actorId', 'actorPublicId', 'actorName', 'requestId', 'ip', 'userAgent', 'reason', 'reasonCode', 'changes', 'chainHash',
 ];
 
 const HISTORY = 4_000;
@@ -165,15 +165,16 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
         seq: i + 1, position: 1000 + i, recordedAt: '2026-11-24T10:00:00.123Z', occurredAt: '2026-11-24T09:59:59.000Z',
         type: text, keyId: i % 2 === 0 ? null : '0b9c8f0e-4c1e-4d5e-9a57-3f2d8c1b7a60', publicId: text, tenantId: i % 2 === 0 ? text : null,
         actor: { type: i % 2 === 0 ? null : text, id: text, publicId: null, name: text },
-        requestId: text, ip: null, userAgent: text, reason: text, changes: { name: { from: text, to: null } }, chainHash: 'ab'.repeat(32),
+        requestId: text, ip: null, userAgent: text, reason: text,
+        reasonCode: i % 2 === 0 ? null : text, changes: { name: { from: text, to: null } }, chainHash: 'ab'.repeat(32),
       }));
       for (const e of entries) {
         await client.query(
           `INSERT INTO audit_log (seq, position, recorded_at, occurred_at, event_type, stream_id, key_id, public_id, tenant_id, actor_type, actor_id,
-             actor_public_id, actor_name, request_id, ip, user_agent, reason, changes, chain_hash)
-           VALUES ($1, $2, '2026-11-24 10:00:00.123999+00', '2026-11-24 11:59:59+02', $3, 's', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, decode($16, 'hex'))`,
+             actor_public_id, actor_name, request_id, ip, user_agent, reason, changes, chain_hash, reason_code)
+           VALUES ($1, $2, '2026-11-24 10:00:00.123999+00', '2026-11-24 11:59:59+02', $3, 's', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, decode($16, 'hex'), $17)`,
           [e.seq, e.position, e.type, e.keyId, e.publicId, e.tenantId, e.actor.type, e.actor.id, e.actor.publicId, e.actor.name,
-            e.requestId, e.ip, e.userAgent, e.reason, e.changes, e.chainHash],
+            e.requestId, e.ip, e.userAgent, e.reason, e.changes, e.chainHash, e.reasonCode],
         );
       }
       const jsonb = (await client.query<{ text: string }>('SELECT changes::text AS text FROM audit_log ORDER BY seq')).rows;

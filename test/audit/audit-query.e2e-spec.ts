@@ -181,6 +181,7 @@ describe('GET /admin/audit: filters, pagination, tenancy and bad input', () => {
         ip: expect.any(String),
         userAgent: UA,
         reason: 'leaked, see "ticket 42"',
+        reasonCode: 'other',
         changes: { status: { from: 'active', to: 'revoked' } },
         chainHash: expect.stringMatching(/^[0-9a-f]{64}$/),
       });

@@ -134,7 +134,7 @@ describe('audit rows that cannot lie', () => {
         (await pool.query<{ c: string }>(`SELECT conname || ' ' || pg_get_constraintdef(oid) AS c FROM pg_constraint WHERE conrelid = 'audit_log'::regclass ORDER BY 1`)).rows;
       const rows = async (): Promise<unknown[]> => (await pool.query<Record<string, unknown>>('SELECT * FROM audit_log ORDER BY seq')).rows;
       const [before, constraintsBefore, rowsBefore] = [await shape(), await constraints(), await rows()];
-      expect(before.indexes).toHaveLength(8);
+      expect(before.indexes).toHaveLength(9);
       expect(before.triggers).toHaveLength(2);
       expect(before.acl).toContain(role);
 

@@ -155,7 +155,7 @@ export interface IsolatedApp {
   /** A pool on that database, as the superuser. */
   pool: Pool;
   sut: TestApp;
-  admin: { id: string; token: string };
+  admin: { id: string; publicId: string; token: string };
   close(): Promise<void>;
 }
 

@@ -52,7 +52,7 @@ describe('keyledger audit', () => {
     const [header, ...rows] = lines(stdout);
     expect(header).toMatch(/^RECORDED\s+EVENT\s+TENANT\s+KEY\s+ACTOR\s+DETAILS$/);
     expect(rows).toHaveLength(3);
-    expect(rows[0]).toMatch(new RegExp(`key\\.revoked\\s+${tenant}\\s+${revoked.publicId}\\s+cli:\\S+\\s+reason: rotated out$`));
+    expect(rows[0]).toMatch(new RegExp(`key\\.revoked\\s+${tenant}\\s+${revoked.publicId}\\s+cli:\\S+\\s+reason: other \\(rotated out\\)$`));
   }, CLI_TEST_TIMEOUT);
 
   it('filters by key (id or publicId), actor and time', async () => {

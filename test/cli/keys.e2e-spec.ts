@@ -5,6 +5,7 @@ import { CLI_TEST_TIMEOUT, cli, cliJson, cliOk, lines, TOKEN, UUID, type KeyJson
 import { uniqueTenant } from '../support/keys.js';
 import { eventually } from '../support/poll.js';
 import { bearer } from '../support/http.js';
+import { REASON_CODES } from '../../src/keys/index.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DAY = 86_400_000;
@@ -48,6 +49,8 @@ describe('keyledger keys', () => {
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
       version: 1,
+      reason: null,
+      reasonCode: null,
       key: expect.stringMatching(TOKEN),
     });
     const lifetime = Date.parse(thirtyDays.expiresAt!) - Date.parse(thirtyDays.createdAt);
@@ -116,7 +119,23 @@ describe('keyledger keys', () => {
     }
     expect(json.history[1]).toMatchObject({ reason: 'leaked in a test', changes: { status: { from: 'active', to: 'revoked' } } });
     expect(human.stdout).toMatch(/^status\s+REVOKED$/m);
-    expect(human.stdout).toMatch(/key\.revoked\s+cli:\S+\s+reason: leaked in a test/);
+    expect(human.stdout).toMatch(/key\.revoked\s+cli:\S+\s+reason: other \(leaked in a test\)/);
+  }, CLI_TEST_TIMEOUT);
+
+  it('revoke and expire take --reason-code; the key and "audit --reason-code" show it; an unknown code is a usage error', async () => {
+    const keys = await Promise.all(REASON_CODES.map((code) => cliJson<KeyJson>(['keys', 'create', '--tenant', tenant, '--name', `code ${code}`])));
+    const ended = await Promise.all(keys.map((key, i) => cliJson<KeyJson & { reasonCode: string }>(['keys', 'revoke', key.id, '--reason-code', REASON_CODES[i]])));
+    expect(ended.map((view) => [view.id, view.status, view.reasonCode])).toEqual(keys.map((key, i) => [key.id, 'revoked', REASON_CODES[i]]));
+    const toExpire = await cliJson<KeyJson>(['keys', 'create', '--tenant', tenant, '--name', 'expire with code']);
+    const [expiredNow, bad, leaked] = await Promise.all([
+      cliOk(['keys', 'expire', toExpire.id, '--reason-code', 'policy']),
+      cli(['keys', 'revoke', toExpire.id, '--reason-code', 'stolen']),
+      cliJson<{ keyId: string; type: string; reasonCode: string }[]>(['audit', '--tenant', tenant, '--reason-code', 'leaked']),
+    ]);
+    expect(expiredNow.stdout).toMatch(/^reason\s+policy \(manual\)$/m);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--reason-code must be one of compromised, leaked, superseded, unused, policy, offboarding, other, got "stolen"');
+    expect(leaked.map((e) => [e.keyId, e.type, e.reasonCode])).toEqual([[keys[REASON_CODES.indexOf('leaked')].id, 'key.revoked', 'leaked']]);
   }, CLI_TEST_TIMEOUT);
 
   it('rotate --grace 24h prints a new key; the new and (for now) the old one both work on the server', async () => {

@@ -242,6 +242,7 @@ describe('web console (headless Chromium)', () => {
     await page.click(`${row} button::-p-text(Revoke)`);
     await page.waitForSelector('dialog[open] #revoke-reason');
     await page.type('#revoke-reason', 'leaked in a test');
+    await page.select('#revoke-reason-code', 'leaked');
     await screenshot(page, 'confirm-revoke', false);
     await expectAccessible(page, 'revoke confirmation');
     await page.click('dialog[open] button[type=submit]');
@@ -394,7 +395,7 @@ describe('web console (headless Chromium)', () => {
       expect(await rowStatus(tenantPage, theirs.id)).toBe('active');
       expect(await rowStatus(tenantPage, created.id)).toBeNull();
       expect(await inPage(tenantPage, `document.querySelector('#filter-tenant').readOnly && document.querySelector('#filter-tenant').value`)).toBe(OTHER_TENANT);
-      expect(await inPage(tenantPage, `[...document.querySelectorAll('nav a')].map((a) => a.textContent)`)).toEqual(['Keys', 'Policy']); // no audit:read
+      expect(await inPage(tenantPage, `[...document.querySelectorAll('nav a')].map((a) => a.textContent)`)).toEqual(['Keys', 'Policy', 'Report']); // no audit:read
       await screenshot(tenantPage, 'keys-tenant-bound');
       await expectAccessible(tenantPage, 'tenant-bound keys');
 
@@ -419,6 +420,24 @@ describe('web console (headless Chromium)', () => {
     }
   });
 
+  it('the report page downloads the key inventory with its filters, the key in a header', async () => {
+    await page.goto(`${sut.url}/console/reports`);
+    await page.waitForSelector('#report-status');
+    await page.type('#report-tenant', TENANT);
+    await page.select('#report-status', 'revoked');
+    await expectAccessible(page, 'report');
+    await inPage(page, `(() => { window.__blobs = []; const create = URL.createObjectURL; URL.createObjectURL = (blob) => { window.__blobs.push(blob); return create(blob); }; })()`);
+    await page.click('button::-p-text(Download CSV)');
+    await untilInPage(page, 'window.__blobs.length === 1');
+    const rows = (await inPage<string>(page, 'window.__blobs[0].text()')).trim().split('\r\n');
+    expect(rows[0]).toBe('tenantId,name,keyId,publicId,scopes,createdAt,createdByType,createdBy,lastRotatedAt,lastUsedAt,expiresAt,status,reason,reasonCode,secretAgeDays');
+    expect(rows.slice(1).filter((r) => r.includes(created.id))).toEqual([expect.stringContaining(',revoked,leaked in a test,leaked,')]);
+    await page.type('#report-unused', '-1');
+    await page.click('button::-p-text(Download NDJSON)');
+    await page.waitForSelector('[data-field-error="report-unused"]');
+    await screenshot(page, 'report');
+  });
+
   it('the audit page shows the create and the revoke with their actor, and downloads exports with the key in a header', async () => {
     await afterLoad(page, () => page.goto(`${sut.url}/console/audit`), { fresh: true });
     await page.type('#audit-key', created.publicId);
@@ -432,7 +451,7 @@ describe('web console (headless Chromium)', () => {
       { timeoutMs: 15_000, intervalMs: 200 },
     );
     await untilInPage(page, `[...document.querySelectorAll('.audit-table .actor-cell')].every((c) => c.textContent.includes(${JSON.stringify(ADMIN_NAME)}))`);
-    expect(await textOf(page, 'tr[data-type="key.revoked"] .details-cell')).toContain('leaked in a test');
+    expect(await textOf(page, 'tr[data-type="key.revoked"] .details-cell')).toContain('reason: leaked (leaked in a test)');
     expect(await textOf(page, 'tr[data-type="key.created"] .details-cell')).toContain('plan=pro');
 
     await inPage(page, `(() => { window.__blobs = []; const create = URL.createObjectURL; URL.createObjectURL = (blob) => { window.__blobs.push(blob); return create(blob); }; })()`);

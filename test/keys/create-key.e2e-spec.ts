@@ -48,6 +48,8 @@ describe('POST /admin/api-keys and GET /admin/api-keys/:id', () => {
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
       version: 1,
+      reason: null,
+      reasonCode: null,
       key: expect.stringMatching(TOKEN),
     });
     expect(res.body.key).toContain(`_${res.body.publicId}_`);

@@ -56,6 +56,8 @@ function readKey(label: string, key: Key): void {
   read(`${label}.createdAt`, key.createdAt, isString);
   read(`${label}.updatedAt`, key.updatedAt, isString);
   read(`${label}.version`, key.version, isNumber);
+  read(`${label}.reason`, key.reason, nullable(isString));
+  read(`${label}.reasonCode`, key.reasonCode, nullable(oneOf('compromised', 'leaked', 'superseded', 'unused', 'policy', 'offboarding', 'other')));
 }
 
 async function main(): Promise<void> {
@@ -141,7 +143,7 @@ async function main(): Promise<void> {
     read(`events[${i}].unknown.problem`, e.unknown?.problem, optional(isString));
   }
   read('events.nextCursor', history.nextCursor, nullable(isString));
-  readKey('revoke', ok('POST /admin/api-keys/{id}/revoke', await api.POST('/admin/api-keys/{id}/revoke', { ...id, body: { reason: 'done' } })));
+  readKey('revoke', ok('POST /admin/api-keys/{id}/revoke', await api.POST('/admin/api-keys/{id}/revoke', { ...id, body: { reason: 'done', reasonCode: 'superseded' } })));
   const second = ok('POST /admin/api-keys', await create('second'));
   readKey('expire', ok('POST /admin/api-keys/{id}/expire', await api.POST('/admin/api-keys/{id}/expire', { params: { path: { id: second.id } } })));
   const third = ok('POST /admin/api-keys', await create('third'));

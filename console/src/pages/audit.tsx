@@ -2,23 +2,25 @@ import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, type AuditFilter } from '../api';
 import { ActorLabel, Alert, CopyButton, describedBy, Field, Loading, Time } from '../components';
-import { describeChanges, shortId } from '../format';
+import { describeChanges, saveBlob, shortId } from '../format';
+import { ReasonCodeOptions } from '../key-dialogs';
 import { Link } from '../router';
 import { session } from '../session';
 import { openEventStream, type StreamStatus } from '../sse';
 import { useStore } from '../store';
-import { EVENT_LABELS, EVENT_TYPES, type AuditEntry, type TailEvent, type VerifyResult } from '../types';
+import { describeReason, EVENT_LABELS, EVENT_TYPES, type AuditEntry, type TailEvent, type VerifyResult } from '../types';
 
 interface FilterForm {
   key: string;
   tenantId: string;
   actorId: string;
   type: string;
+  reasonCode: string;
   from: string;
   to: string;
 }
 
-const EMPTY_FORM: FilterForm = { key: '', tenantId: '', actorId: '', type: '', from: '', to: '' };
+const EMPTY_FORM: FilterForm = { key: '', tenantId: '', actorId: '', type: '', reasonCode: '', from: '', to: '' };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PUBLIC_ID = /^[0-9A-Za-z]{12}$/;
 
@@ -29,26 +31,16 @@ function instant(local: string): string | undefined {
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
-function saveBlob(blob: Blob, filename: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = filename;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
 function EntryDetails({ entry }: { entry: AuditEntry }): JSX.Element {
   const lines = describeChanges(entry.changes);
+  const reason = describeReason(entry.reasonCode, entry.reason);
   return (
     <>
-      {entry.reason && <div>reason: {entry.reason}</div>}
+      {reason && <div data-reason-code={entry.reasonCode ?? undefined}>reason: {reason}</div>}
       {lines.map((line) => (
         <div key={line}>{line}</div>
       ))}
-      {!entry.reason && lines.length === 0 && <span class="muted">—</span>}
+      {!reason && lines.length === 0 && <span class="muted">—</span>}
     </>
   );
 }
@@ -131,6 +123,7 @@ export function AuditPage(): JSX.Element {
       tenantId: tenantLocked ? undefined : form.tenantId.trim() || undefined,
       actorId: form.actorId.trim() || undefined,
       type: form.type || undefined,
+      reasonCode: form.reasonCode || undefined,
       from: instant(form.from),
       to: instant(form.to),
     };
@@ -198,6 +191,12 @@ export function AuditPage(): JSX.Element {
                 {EVENT_LABELS[type]} ({type})
               </option>
             ))}
+          </select>
+        </Field>
+        <Field id="audit-reason-code" label="Reason code">
+          <select id="audit-reason-code" value={form.reasonCode} onChange={set('reasonCode')}>
+            <option value="">Any (or none)</option>
+            <ReasonCodeOptions />
           </select>
         </Field>
         <Field id="audit-from" label="From" error={fromError}>

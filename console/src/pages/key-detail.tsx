@@ -5,12 +5,13 @@ import { ActorLabel, Alert, Chips, ExpiryCell, Loading, SecretDialog, StatusBadg
 import { describeChanges } from '../format';
 
 function changeLines(event: KeyHistoryItem): string[] {
-  return [...(event.reason ? [`reason: ${event.reason}`] : []), ...describeChanges(event.changes)];
+  const reason = describeReason(event.reasonCode, event.reason);
+  return [...(reason ? [`reason: ${reason}`] : []), ...describeChanges(event.changes)];
 }
 import { EditDialog, ExpireDialog, RevokeDialog, RotateDialog } from '../key-dialogs';
 import { patchKey } from '../keys-store';
 import { Link } from '../router';
-import { EVENT_LABELS, type KeyHistoryItem, type KeyView, type KeyWithSecret } from '../types';
+import { describeReason, EVENT_LABELS, type KeyHistoryItem, type KeyView, type KeyWithSecret } from '../types';
 
 type Action = 'edit' | 'rotate' | 'expire' | 'revoke' | null;
 
@@ -147,6 +148,12 @@ export function KeyDetailPage({ id }: { id: string }): JSX.Element {
             <dd>
               <Time iso={key.graceEndsAt} />
             </dd>
+          </>
+        )}
+        {key.reasonCode !== null && (
+          <>
+            <dt>{key.status === 'revoked' ? 'Revoked because' : 'Expired because'}</dt>
+            <dd data-reason-code={key.reasonCode}>{describeReason(key.reasonCode, key.reason)}</dd>
           </>
         )}
         <dt>Version</dt>

@@ -33,6 +33,7 @@ const entry: AuditEntry = {
   ip: '203.0.113.7',
   userAgent: 'curl/8.5',
   reason: null,
+  reasonCode: 'leaked',
   changes: { scopes: { from: ['a'], to: ['a', 'b'] } },
   chainHash: 'ab'.repeat(32),
 };
@@ -40,10 +41,10 @@ const entry: AuditEntry = {
 /** The row binary COPY sends for an entry, in EXPORT_COLUMNS order (`extraMicros`: below the millisecond). */
 function copyRow(e: AuditEntry, changesText = JSON.stringify(e.changes), extraMicros = 0): Buffer {
   const count = Buffer.alloc(2);
-  count.writeInt16BE(18);
+  count.writeInt16BE(19);
   return Buffer.concat([
     count, int8(e.seq), int8(e.position), timestamp(e.recordedAt, extraMicros), timestamp(e.occurredAt, extraMicros),
-    ...[e.type, e.keyId, e.publicId, e.tenantId, e.actor.type, e.actor.id, e.actor.publicId, e.actor.name, e.requestId, e.ip, e.userAgent, e.reason].map(text),
+    ...[e.type, e.keyId, e.publicId, e.tenantId, e.actor.type, e.actor.id, e.actor.publicId, e.actor.name, e.requestId, e.ip, e.userAgent, e.reason, e.reasonCode].map(text),
     jsonb(changesText), field(Buffer.from(e.chainHash, 'hex')),
   ]);
 }
@@ -78,6 +79,7 @@ function awkward(text: string): AuditEntry {
     ip: null,
     userAgent: text,
     reason: text,
+    reasonCode: null,
     changes: { name: { from: text, to: null } },
   };
 }
@@ -110,8 +112,8 @@ describe('ndjsonLine', () => {
 
   it('refuses a row with the wrong number of fields rather than shift every column', async () => {
     const row = copyRow(entry);
-    row.writeInt16BE(19);
-    await expect(line('ndjson', Buffer.concat([row, text('extra')]))).rejects.toThrow(/19 fields, expected 18/);
+    row.writeInt16BE(20);
+    await expect(line('ndjson', Buffer.concat([row, text('extra')]))).rejects.toThrow(/20 fields, expected 19/);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { BinaryRows } from '@keyledger/nestjs/internal';
+import { csvCell } from '../../common/index.js';
 import { quoteJson } from '../audit-chain.js';
 
 /**
@@ -14,11 +15,11 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
  * entry's members (AuditEntry, CSV_HEADER): both writers read each field once, in turn.
  */
 export const EXPORT_COLUMNS = `seq, position, recorded_at, occurred_at, event_type, key_id::text, public_id, tenant_id,
-  actor_type, actor_id, actor_public_id, actor_name, request_id, ip, user_agent, reason, changes, chain_hash`;
-export const EXPORT_FIELDS = 18;
+  actor_type, actor_id, actor_public_id, actor_name, request_id, ip, user_agent, reason, reason_code, changes, chain_hash`;
+export const EXPORT_FIELDS = 19;
 
 export const CSV_HEADER =
-  'seq,position,recordedAt,occurredAt,type,keyId,publicId,tenantId,actorType,actorId,actorPublicId,actorName,requestId,ip,userAgent,reason,changes,chainHash\r\n';
+  'seq,position,recordedAt,occurredAt,type,keyId,publicId,tenantId,actorType,actorId,actorPublicId,actorName,requestId,ip,userAgent,reason,reasonCode,changes,chainHash\r\n';
 
 /** A nullable text field as JSON.stringify writes it. */
 function json(value: string | null): string {
@@ -36,16 +37,9 @@ export function ndjsonLine(r: BinaryRows): string {
     `{"seq":${r.int8()},"position":${r.int8()},"recordedAt":"${isoTime(r)}","occurredAt":"${isoTime(r)}",` +
     `"type":${json(r.text())},"keyId":${json(r.text())},"publicId":${json(r.text())},"tenantId":${json(r.text())},` +
     `"actor":{"type":${json(r.text())},"id":${json(r.text())},"publicId":${json(r.text())},"name":${json(r.text())}},` +
-    `"requestId":${json(r.text())},"ip":${json(r.text())},"userAgent":${json(r.text())},"reason":${json(r.text())},` +
+    `"requestId":${json(r.text())},"ip":${json(r.text())},"userAgent":${json(r.text())},"reason":${json(r.text())},"reasonCode":${json(r.text())},` +
     `"changes":${r.jsonb()},"chainHash":"${r.hex()}"}\n`
   );
-}
-
-/** RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets never run it as a formula. */
-export function csvCell(value: string | null): string {
-  if (value === null) return '';
-  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** One CSV record, columns as in CSV_HEADER, from the current COPY row. */

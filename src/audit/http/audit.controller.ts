@@ -38,7 +38,7 @@ function actorOf(p: ApiKeyPrincipal): Actor {
 }
 
 function filterOf(dto: AuditFilterDto): AuditFilter {
-  return { tenantId: dto.tenantId, keyId: dto.keyId, actorId: dto.actorId, type: dto.type, from: dto.from, to: dto.to };
+  return { tenantId: dto.tenantId, keyId: dto.keyId, actorId: dto.actorId, type: dto.type, reasonCode: dto.reasonCode, from: dto.from, to: dto.to };
 }
 
 /** `admin` reads every tenant's audit log; `audit:read` its own tenant's. */

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ActorResponseDto, CHANGES_SCHEMA, type Changes } from '../../keys/index.js';
+import { ActorResponseDto, CHANGES_SCHEMA, REASON_CODE_SCHEMA, type Changes } from '../../keys/index.js';
 import type { AuditEntry } from '../queries/audit-filter.js';
 import type { AuditPage } from '../queries/audit-reader.js';
 
@@ -17,6 +17,7 @@ export class AuditEntryResponseDto implements AuditEntry {
   @ApiProperty({ nullable: true, type: String }) ip!: string | null;
   @ApiProperty({ nullable: true, type: String }) userAgent!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'key.expired: `ttl`, `manual` or `inactive`; key.revoked: the reason given' }) reason!: string | null;
+  @ApiProperty(REASON_CODE_SCHEMA) reasonCode!: string | null;
   @ApiProperty(CHANGES_SCHEMA) changes!: Changes;
   @ApiProperty({ description: 'SHA-256 chain hash after this event, hex' }) chainHash!: string;
 }

@@ -32,6 +32,7 @@ export interface DerivedAuditRow {
   ip: string | null;
   userAgent: string | null;
   reason: string | null;
+  reasonCode: string | null;
   changes: Changes;
   chainHash: Buffer;
   /** Not a column: why this code cannot read the event (unknown type or schema version), if so. */
@@ -40,7 +41,7 @@ export interface DerivedAuditRow {
 
 const COLUMNS = [
   'seq', 'position', 'recorded_at', 'occurred_at', 'event_type', 'stream_id', 'key_id', 'public_id', 'tenant_id',
-  'actor_type', 'actor_id', 'request_id', 'ip', 'user_agent', 'reason', 'changes', 'chain_hash', 'actor_public_id', 'actor_name',
+  'actor_type', 'actor_id', 'request_id', 'ip', 'user_agent', 'reason', 'changes', 'chain_hash', 'actor_public_id', 'actor_name', 'reason_code',
 ] as const;
 
 /**
@@ -80,6 +81,7 @@ export class AuditRows {
       ip: str(e.metadata.ip),
       userAgent: str(e.metadata.userAgent),
       reason: entry.reason,
+      reasonCode: entry.reasonCode,
       changes: entry.changes,
       chainHash: this.chain,
       ...(entry.unreadable === undefined ? {} : { unreadable: entry.unreadable.problem }),
@@ -95,6 +97,7 @@ export class AuditRows {
       rows += copyLine([
         r.seq, r.position, r.recordedAt, r.occurredAt, r.eventType, r.streamId, r.keyId, r.publicId, r.tenantId,
         r.actorType, r.actorId, r.requestId, r.ip, r.userAgent, r.reason, JSON.stringify(r.changes), r.chainHash, r.actorPublicId, r.actorName,
+        r.reasonCode,
       ]);
       if (r.unreadable !== undefined) unreadable.push({ event: e, problem: r.unreadable });
     }

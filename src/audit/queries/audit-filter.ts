@@ -2,7 +2,7 @@ import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
 import { DomainError, type FieldError, type Order, ORDERS, ValidationError } from '../../common/index.js';
 import { PageRequestDto } from '../../dto/index.js';
-import { readableTenant, type Actor, type ActorRef, type Changes } from '../../keys/index.js';
+import { readableTenant, REASON_CODES, type Actor, type ActorRef, type Changes, type ReasonCode } from '../../keys/index.js';
 
 export const AUDIT_EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated', 'policy.changed'] as const;
 
@@ -22,6 +22,10 @@ export class AuditFilterDto {
   @Matches(/^[^\x00-\x1f\x7f]*$/, { message: 'actorId must not contain control characters' })
   actorId?: string;
   @ApiPropertyOptional({ enum: AUDIT_EVENT_TYPES }) @IsOptional() @IsIn(AUDIT_EVENT_TYPES) type?: string;
+  @ApiPropertyOptional({ enum: REASON_CODES, description: 'Only key.expired and key.revoked entries with this code (`other` includes those written before codes)' })
+  @IsOptional()
+  @IsIn(REASON_CODES)
+  reasonCode?: ReasonCode;
   @ApiPropertyOptional({ description: 'ISO 8601, inclusive' }) @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) from?: string;
   @ApiPropertyOptional({ description: 'ISO 8601, exclusive' }) @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) to?: string;
 }
@@ -38,6 +42,7 @@ export interface AuditFilter {
   keyId?: string;
   actorId?: string;
   type?: string;
+  reasonCode?: ReasonCode;
   from?: string;
   to?: string;
 }
@@ -101,6 +106,7 @@ export function auditWhere(actor: Actor, filter: AuditFilter, bind: SqlBinder): 
   if (filter.keyId) add('key_id = ?::uuid', filter.keyId.toLowerCase());
   if (filter.actorId) add('actor_id = ?', filter.actorId);
   if (filter.type) add('event_type = ?', filter.type);
+  if (filter.reasonCode) add('reason_code = ?', filter.reasonCode);
   if (typeof from === 'string') add('recorded_at >= ?::timestamptz', from);
   if (typeof to === 'string') add('recorded_at < ?::timestamptz', to);
   return where.length ? where.join(' AND ') : 'true';
@@ -123,6 +129,7 @@ export interface AuditRow {
   ip: string | null;
   user_agent: string | null;
   reason: string | null;
+  reason_code: string | null;
   changes: Changes;
   chain_hash: string;
 }
@@ -141,6 +148,7 @@ export interface AuditEntry {
   ip: string | null;
   userAgent: string | null;
   reason: string | null;
+  reasonCode: string | null;
   changes: Changes;
   chainHash: string;
 }
@@ -149,7 +157,7 @@ export interface AuditEntry {
 const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 export const AUDIT_COLUMNS = `seq, position, to_char(recorded_at AT TIME ZONE 'UTC', ${ISO}) AS recorded_at,
   to_char(occurred_at AT TIME ZONE 'UTC', ${ISO}) AS occurred_at, event_type, key_id, public_id, tenant_id, actor_type, actor_id,
-  actor_public_id, actor_name, request_id, ip, user_agent, reason, changes, encode(chain_hash, 'hex') AS chain_hash`;
+  actor_public_id, actor_name, request_id, ip, user_agent, reason, reason_code, changes, encode(chain_hash, 'hex') AS chain_hash`;
 
 export function toAuditEntry(r: AuditRow): AuditEntry {
   return {
@@ -166,6 +174,7 @@ export function toAuditEntry(r: AuditRow): AuditEntry {
     ip: r.ip,
     userAgent: r.user_agent,
     reason: r.reason,
+    reasonCode: r.reason_code,
     changes: r.changes,
     chainHash: r.chain_hash,
   };

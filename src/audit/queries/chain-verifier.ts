@@ -56,6 +56,7 @@ function derivedColumns(r: DerivedAuditRow): Record<Exclude<keyof StoredRow, 'ch
     ip: r.ip,
     user_agent: r.userAgent,
     reason: r.reason,
+    reason_code: r.reasonCode,
     changes: canonicalJson(r.changes),
     chain_hash: r.chainHash.toString('hex'),
   };

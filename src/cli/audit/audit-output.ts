@@ -5,6 +5,6 @@ import { renderTable, truncate } from '../output.js';
 export function renderAuditTable(entries: readonly AuditEntry[]): string {
   return renderTable(
     ['RECORDED', 'EVENT', 'TENANT', 'KEY', 'ACTOR', 'DETAILS'],
-    entries.map((e) => [e.recordedAt, e.type, e.tenantId, e.publicId, actorLabel(e.actor), truncate(summarizeChanges(e.type, e.changes, e.reason), 60)]),
+    entries.map((e) => [e.recordedAt, e.type, e.tenantId, e.publicId, actorLabel(e.actor), truncate(summarizeChanges(e), 60)]),
   );
 }

@@ -7,6 +7,8 @@ import { UsageError } from '../errors.js';
 import { parseInstantOrAgo, parsePositiveInt, writeErr, writeOut } from '../output.js';
 import { settleProjections } from '../projections/settle.js';
 import { Registry } from '../registry.js';
+import { parseReasonCode } from '../keys/key-options.js';
+import type { ReasonCode } from '../../keys/index.js';
 import { take, writeChunk, writeJsonArray } from '../stdout.js';
 import { renderAuditTable } from './audit-output.js';
 import { VerifyAuditCliCommand } from './verify-audit.command.js';
@@ -15,6 +17,7 @@ interface AuditOptions {
   tenant?: string;
   key?: string;
   actor?: string;
+  reasonCode?: ReasonCode;
   since?: string;
   until?: string;
   format?: 'table' | ExportFormat;
@@ -54,6 +57,7 @@ export class AuditCliCommand extends CliCommand {
     const filter: AuditFilter = {
       tenantId: options.tenant,
       actorId: options.actor,
+      reasonCode: options.reasonCode,
       keyId: options.key === undefined ? undefined : await app.get(KeyRepository).resolveKeyId(options.key),
       from: since?.toISOString(),
       to: until?.toISOString(),
@@ -94,6 +98,11 @@ export class AuditCliCommand extends CliCommand {
   @Option({ flags: '--actor <actorId>', description: 'only this actor: an admin key id, cli:<user> or system' })
   parseActor(value: string): string {
     return value;
+  }
+
+  @Option({ flags: '--reason-code <code>', description: 'only expiries and revocations with this reason code (other: also those written before codes)' })
+  parseReasonCode(value: string): ReasonCode {
+    return parseReasonCode(value);
   }
 
   @Option({ flags: '--since <when>', description: 'from this instant (ISO 8601) or this long ago (24h, 7d), inclusive' })

@@ -1,5 +1,8 @@
 import { CommandBus } from '@nestjs/cqrs';
-import { SubCommand } from 'nest-commander';
+import { Option, SubCommand } from 'nest-commander';
+import type { ReasonCode } from '../../keys/index.js';
+import { inFlagTerms } from '../errors.js';
+import { parseReasonCode, REASON_CODE_HELP } from './key-options.js';
 import { cliCommandContext } from '../cli-actor.js';
 import { CliCommand } from '../cli-command.js';
 import { writeJson, writeOut } from '../output.js';
@@ -18,11 +21,19 @@ export class ExpireKeyCliCommand extends CliCommand {
     super();
   }
 
-  async run([id]: string[]): Promise<void> {
+  async run([id]: string[], options: { reasonCode?: ReasonCode }): Promise<void> {
     const bus = await this.registry.get(CommandBus);
     const { ExpireKeyCommand } = await import('../../keys/index.js');
-    const view = await inKeyTerms(this.registry, id, bus.execute(new ExpireKeyCommand(id, 'manual', cliCommandContext())));
+    const expired = inFlagTerms(bus.execute(new ExpireKeyCommand(id, 'manual', cliCommandContext(), options.reasonCode)), {
+      reasonCode: '--reason-code',
+    });
+    const view = await inKeyTerms(this.registry, id, expired);
     if (this.json) writeJson(view);
     else writeOut(renderKey(view, new Date()));
+  }
+
+  @Option({ flags: '--reason-code <code>', description: REASON_CODE_HELP })
+  parseReasonCode(value: string): ReasonCode {
+    return parseReasonCode(value);
   }
 }

@@ -23,6 +23,7 @@ export function renderKey(view: KeyView, now: Date): string {
     ['scopes', view.scopes.join(', ')],
     ['tags', tags(view)],
     ['expires', describeInstant(view.expiresAt, now) ?? 'never'],
+    ...(view.reasonCode === null ? [] : ([['reason', `${view.reasonCode}${view.reason ? ` (${view.reason})` : ''}`]] as const)),
     ...(view.graceEndsAt && view.status === 'active' ? ([['previous secret valid until', describeInstant(view.graceEndsAt, now)]] as const) : []),
     ['created', view.createdAt],
     ['updated', view.updatedAt],
@@ -37,8 +38,9 @@ export function renderKeyTable(items: readonly KeyView[]): string {
   );
 }
 
-/** What an event changed, in a few words: `reason: leaked`, `changed: scopes, tags`. */
-export function summarizeChanges(type: string, changes: Changes, reason: string | null): string {
+/** What an event changed, in a few words: `reason: leaked (found in a CI log)`, `changed: scopes, tags`. */
+export function summarizeChanges({ type, changes, reason, reasonCode }: { type: string; changes: Changes; reason: string | null; reasonCode: string | null }): string {
+  if (reasonCode) return `reason: ${reasonCode}${reason ? ` (${reason})` : ''}`;
   if (reason) return `reason: ${reason}`;
   if (type === 'key.created') {
     const name = changes.name?.to;
@@ -64,6 +66,6 @@ export function actorLabel(actor: ActorRef | null): string | null {
 export function renderHistory(items: readonly KeyHistoryItem[]): string {
   return renderTable(
     ['VERSION', 'RECORDED', 'EVENT', 'ACTOR', 'DETAILS'],
-    items.map((e) => [e.version, e.recordedAt, e.type, actorLabel(e.actor), truncate(summarizeChanges(e.type, e.changes, e.reason), 80)]),
+    items.map((e) => [e.version, e.recordedAt, e.type, actorLabel(e.actor), truncate(summarizeChanges(e), 80)]),
   );
 }

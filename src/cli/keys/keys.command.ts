@@ -6,9 +6,12 @@ import { ListKeysCliCommand } from './list-keys.command.js';
 import { ReportLeakCliCommand } from './report-leak.command.js';
 import { RevokeKeyCliCommand } from './revoke-key.command.js';
 import { RotateKeyCliCommand } from './rotate-key.command.js';
+import { ReportKeysCliCommand } from './report-keys.command.js';
 import { ShowKeyCliCommand } from './show-key.command.js';
 
-export const KEY_COMMANDS = [CreateKeyCliCommand, ListKeysCliCommand, ShowKeyCliCommand, RotateKeyCliCommand, ExpireKeyCliCommand, RevokeKeyCliCommand, ReportLeakCliCommand];
+export const KEY_COMMANDS = [
+  CreateKeyCliCommand, ListKeysCliCommand, ShowKeyCliCommand, RotateKeyCliCommand, ExpireKeyCliCommand, RevokeKeyCliCommand, ReportKeysCliCommand, ReportLeakCliCommand,
+];
 
-@Command({ name: 'keys', description: 'Issue, list, show, rotate, expire and revoke API keys; report leaked ones', subCommands: KEY_COMMANDS })
+@Command({ name: 'keys', description: 'Issue, list, show, rotate, expire and revoke API keys; report on all of them; report leaked ones', subCommands: KEY_COMMANDS })
 export class KeysCliCommand extends CommandGroup {}

@@ -2,6 +2,8 @@ import { CommandBus } from '@nestjs/cqrs';
 import { Option, SubCommand } from 'nest-commander';
 import { cliCommandContext } from '../cli-actor.js';
 import { inFlagTerms } from '../errors.js';
+import type { ReasonCode } from '../../keys/index.js';
+import { parseReasonCode, REASON_CODE_HELP } from './key-options.js';
 import { CliCommand } from '../cli-command.js';
 import { writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
@@ -19,10 +21,13 @@ export class RevokeKeyCliCommand extends CliCommand {
     super();
   }
 
-  async run([id]: string[], options: { reason?: string }): Promise<void> {
+  async run([id]: string[], options: { reason?: string; reasonCode?: ReasonCode }): Promise<void> {
     const bus = await this.registry.get(CommandBus);
     const { RevokeKeyCommand } = await import('../../keys/index.js');
-    const revoked = inFlagTerms(bus.execute(new RevokeKeyCommand(id, options.reason ?? null, cliCommandContext())), { reason: '--reason' });
+    const revoked = inFlagTerms(
+      bus.execute(new RevokeKeyCommand(id, options.reason ?? null, cliCommandContext(), { reasonCode: options.reasonCode })),
+      { reason: '--reason', reasonCode: '--reason-code' },
+    );
     const view = await inKeyTerms(this.registry, id, revoked);
     if (this.json) writeJson(view);
     else writeOut(renderKey(view, new Date()));
@@ -31,5 +36,10 @@ export class RevokeKeyCliCommand extends CliCommand {
   @Option({ flags: '--reason <text>', description: 'why, for the audit log (e.g. "leaked in a public repository")' })
   parseReason(value: string): string {
     return value;
+  }
+
+  @Option({ flags: '--reason-code <code>', description: REASON_CODE_HELP })
+  parseReasonCode(value: string): ReasonCode {
+    return parseReasonCode(value);
   }
 }

@@ -6,7 +6,7 @@ import { KeyExpired, type InactivityEvidence, type KeyExpiryReason } from './eve
 import { KeyRevoked } from './events/key-revoked.event.js';
 import { KeyRotated } from './events/key-rotated.event.js';
 import { KeyUpdated, KeyUpdatedChanges } from './events/key-updated.event.js';
-import { isReasonCode, REASON_CODES, type ReasonCode } from './reason-code.js';
+import { isReasonCode, REASON_CODES, reasonCodeOf, type ReasonCode } from './reason-code.js';
 import type { KeyEvent, StoredKeyEvent, UnreadableKeyEvent } from './key-events.js';
 import { assertGrantable, normalizeScopes } from '../../token/index.js';
 import { generateToken, hashToken, isValidTokenPrefix, MAX_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN } from '../../token/index.js';
@@ -74,10 +74,13 @@ interface KeyState {
   secretHash: string;
   previousSecretHash: string | null;
   graceEndsAt: number | null;
-  /** When the current secret was issued: the creation, or the last rotation. */
-  secretIssuedAt: number;
   createdAt: number;
   updatedAt: number;
+  /** The last rotation; null if never rotated. */
+  rotatedAt: number | null;
+  /** Set by KeyExpired (`ttl`, `manual`) or KeyRevoked (the free text); null while active. */
+  statusReason: string | null;
+  reasonCode: ReasonCode | null;
 }
 
 /** One key's event stream. State changes only through apply(), for replayed and new events alike. */
@@ -197,11 +200,25 @@ export class ApiKey {
   get createdAt(): Date {
     return new Date(this.current().createdAt);
   }
-  get secretIssuedAt(): Date {
-    return new Date(this.current().secretIssuedAt);
-  }
   get updatedAt(): Date {
     return new Date(this.current().updatedAt);
+  }
+  /** When the secret was last rotated; null if never. */
+  get lastRotatedAt(): Date | null {
+    return toDate(this.current().rotatedAt);
+  }
+  /** When the current secret was issued: its last rotation, else the key's creation. */
+  get secretIssuedAt(): Date {
+    const { rotatedAt, createdAt } = this.current();
+    return new Date(rotatedAt ?? createdAt);
+  }
+  /** Why the key was expired (`ttl`, `manual`) or revoked (the free text); null while active. */
+  get statusReason(): string | null {
+    return this.current().statusReason;
+  }
+  /** The revocation's or expiry's reason code (`other` for events written before codes); null while active. */
+  get reasonCode(): ReasonCode | null {
+    return this.current().reasonCode;
   }
 
   /** A key is expired the instant its expiresAt passes, before any KeyExpired is written. */
@@ -323,9 +340,11 @@ export class ApiKey {
           status: 'active',
           previousSecretHash: null,
           graceEndsAt: null,
-          secretIssuedAt: at,
           createdAt: at,
           updatedAt: at,
+          rotatedAt: null,
+          statusReason: null,
+          reasonCode: null,
         };
         break;
       }
@@ -335,14 +354,14 @@ export class ApiKey {
           previousSecretHash: event.payload.previousSecretHash,
           graceEndsAt: fromIso(event.payload.graceEndsAt),
           expiresAt: fromIso(event.payload.expiresAt),
-          secretIssuedAt: Date.parse(event.payload.occurredAt),
+          rotatedAt: Date.parse(event.payload.occurredAt),
         });
         break;
       case KeyExpired.type:
-        this.change(event, { status: 'expired' });
+        this.change(event, { status: 'expired', statusReason: event.payload.reason, reasonCode: reasonCodeOf(event.payload) });
         break;
       case KeyRevoked.type:
-        this.change(event, { status: 'revoked' });
+        this.change(event, { status: 'revoked', statusReason: event.payload.reason, reasonCode: reasonCodeOf(event.payload) });
         break;
       case KeyUpdated.type: {
         const { name, scopes, tags, expiresAt } = event.payload.changes;

@@ -1,6 +1,7 @@
 import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
+  ApiBody,
   ApiCreatedResponse,
   ApiHeader,
   ApiOkResponse,
@@ -18,12 +19,14 @@ import { CreateKeyRequestDto } from '../commands/create-key/create-key.request.d
 import { ExpireKeyCommand } from '../commands/expire-key/expire-key.command.js';
 import { ReportLeakCommand, type LeakVerdict } from '../commands/report-leak/report-leak.command.js';
 import { ReportLeakRequestDto, ReportLeakResponseDto } from '../commands/report-leak/report-leak.request.dto.js';
+import { ExpireKeyRequestDto } from '../commands/expire-key/expire-key.request.dto.js';
 import { RevokeKeyCommand } from '../commands/revoke-key/revoke-key.command.js';
 import { RevokeKeyRequestDto } from '../commands/revoke-key/revoke-key.request.dto.js';
 import { RotateKeyCommand } from '../commands/rotate-key/rotate-key.command.js';
 import { RotateKeyRequestDto } from '../commands/rotate-key/rotate-key.request.dto.js';
 import { UpdateKeyCommand } from '../commands/update-key/update-key.command.js';
 import { UpdateKeyRequestDto } from '../commands/update-key/update-key.request.dto.js';
+import type { RevokeDetails } from '../domain/api-key.aggregate.js';
 import type { KeyView } from '../key-view.js';
 import { GetKeyQuery } from '../queries/get-key/get-key.query.js';
 import { KeyHistoryQuery, type KeyHistoryPage } from '../queries/key-history/key-history.query.js';
@@ -180,16 +183,18 @@ export class ApiKeysController {
   @Post(':id/expire')
   @HttpCode(200)
   @ApiOperation({ summary: 'Expire the key now; the record stays' })
+  @ApiBody({ type: ExpireKeyRequestDto, required: false })
   @KeyIdParam()
   @ApiOkResponse({ type: KeyResponseDto })
   @ApiErrorResponses(409, 413)
   async expire(
     @Param('id') id: string,
+    @Body() body: ExpireKeyRequestDto,
     @CurrentApiKey() principal: ApiKeyPrincipal,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyView> {
-    return withEtag(reply, await this.commands.execute(new ExpireKeyCommand(id, 'manual', commandContext(principal, request))));
+    return withEtag(reply, await this.commands.execute(new ExpireKeyCommand(id, 'manual', commandContext(principal, request), body.reasonCode)));
   }
 
   @Post(':id/revoke')
@@ -205,11 +210,11 @@ export class ApiKeysController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyView> {
-    return this.revokeKey(id, body.reason ?? null, principal, request, reply);
+    return this.revokeKey(id, body.reason ?? null, { reasonCode: body.reasonCode }, principal, request, reply);
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: 'Revoke the key (same as POST :id/revoke without a reason)' })
+  @ApiOperation({ summary: 'Revoke the key (same as POST :id/revoke without a reason: code `other`)' })
   @KeyIdParam()
   @ApiOkResponse({ type: KeyResponseDto })
   @ApiErrorResponses(409, 413)
@@ -219,7 +224,7 @@ export class ApiKeysController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyView> {
-    return this.revokeKey(id, null, principal, request, reply);
+    return this.revokeKey(id, null, {}, principal, request, reply);
   }
 
   @Post('report-leak')
@@ -251,10 +256,11 @@ export class ApiKeysController {
   private async revokeKey(
     id: string,
     reason: string | null,
+    details: RevokeDetails,
     principal: ApiKeyPrincipal,
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<KeyView> {
-    return withEtag(reply, await this.commands.execute(new RevokeKeyCommand(id, reason, commandContext(principal, request))));
+    return withEtag(reply, await this.commands.execute(new RevokeKeyCommand(id, reason, commandContext(principal, request), details)));
   }
 }

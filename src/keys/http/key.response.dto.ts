@@ -1,7 +1,15 @@
 import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import type { KeyView } from '../key-view.js';
+import { REASON_CODES, type ReasonCode } from '../domain/reason-code.js';
 import type { KeyHistoryItem, KeyHistoryPage } from '../queries/key-history/key-history.query.js';
 import type { ActorRef, Changes } from '../queries/key-history/key-timeline.js';
+
+/** A key's, an event's or an audit entry's reason code. */
+export const REASON_CODE_SCHEMA: ApiPropertyOptions = {
+  nullable: true,
+  enum: REASON_CODES,
+  description: "key.expired / key.revoked (an expired or revoked key): why, as a code (`other` for those written before codes existed); null otherwise",
+};
 
 export class KeyResponseDto implements KeyView {
   @ApiProperty({ format: 'uuid' }) id!: string;
@@ -17,6 +25,13 @@ export class KeyResponseDto implements KeyView {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ description: 'Stream version; also the ETag' }) version!: number;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Expired: `ttl` or `manual`; revoked: the reason given. null until the key.expired or key.revoked is written',
+  })
+  reason!: string | null;
+  @ApiProperty(REASON_CODE_SCHEMA) reasonCode!: ReasonCode | null;
 }
 
 export class KeyWithSecretResponseDto extends KeyResponseDto {
@@ -73,6 +88,7 @@ export class KeyHistoryItemResponseDto implements KeyHistoryItem {
   @ApiProperty({ nullable: true, type: String }) ip!: string | null;
   @ApiProperty({ nullable: true, type: String }) userAgent!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'key.expired: `ttl` or `manual`; key.revoked: the reason given' }) reason!: string | null;
+  @ApiProperty(REASON_CODE_SCHEMA) reasonCode!: ReasonCode | null;
   @ApiProperty(CHANGES_SCHEMA) changes!: Changes;
   @ApiPropertyOptional({ type: UnknownEventResponseDto, description: 'Only on an event this version cannot read: its schema version and why' })
   unknown?: UnknownEventResponseDto;

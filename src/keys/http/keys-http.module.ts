@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { KeysModule } from '../keys.module.js';
 import { ApiKeysController } from './api-keys.controller.js';
+import { KeyReportsController } from './key-reports.controller.js';
 import { PolicyController } from './policy.controller.js';
 
 /** The admin API over the key domain: `/admin/api-keys` and the key policies, behind the guard. */
 @Module({
   imports: [CqrsModule, KeysModule],
-  controllers: [ApiKeysController, PolicyController],
+  controllers: [ApiKeysController, PolicyController, KeyReportsController],
 })
 export class KeysHttpModule {}

@@ -3,6 +3,7 @@ import { API_KEYS_COLUMNS, keyIdOfStream } from '@keyledger/nestjs/internal';
 import { InlineProjection, type Projection, type ProjectionReplay, type RecordedEvent } from '../../event-store/index.js';
 import type { StoredKeyEvent } from '../domain/key-events.js';
 import { toKeyEvent } from '../key-repository.js';
+import { reasonCodeOf, type ReasonCode } from '../domain/reason-code.js';
 
 
 /** One api_keys row, as the events make it (times as ISO strings, hashes as hex). */
@@ -19,6 +20,7 @@ interface Row {
   grace_ends_at: string | null;
   expires_at: string | null;
   status_reason: string | null;
+  reason_code: ReasonCode | null;
   created_at: string;
   updated_at: string;
   version: number;
@@ -37,9 +39,10 @@ const UPSERT = `
 INSERT INTO api_keys (${COLUMNS.join(', ')})
 SELECT u.key_id, u.public_id, u.tenant_id, u.name, ARRAY(SELECT jsonb_array_elements_text(u.scopes)), u.tags, u.status,
        decode(u.secret_hash, 'hex'), decode(u.previous_secret_hash, 'hex'), u.grace_ends_at, u.expires_at, u.status_reason,
-       u.created_at, u.updated_at, u.version, u.last_position, u.last_transaction_id
+       u.created_at, u.updated_at, u.version, u.last_position, u.last_transaction_id, u.reason_code
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[], $8::text[], $9::text[],
-            $10::timestamptz[], $11::timestamptz[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::int[], $16::bigint[], $17::xid8[])
+            $10::timestamptz[], $11::timestamptz[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::int[], $16::bigint[], $17::xid8[],
+            $18::text[])
   AS u(${COLUMNS.join(', ')})
 ON CONFLICT (key_id) DO UPDATE SET ${COLUMNS.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
 
@@ -63,7 +66,7 @@ function fold(row: Row | undefined, keyId: string, event: StoredKeyEvent, record
     return {
       key_id: keyId, public_id: p.publicId, tenant_id: p.tenantId, name: p.name, scopes: p.scopes, tags: p.tags, status: 'active',
       secret_hash: p.secretHash, previous_secret_hash: null, grace_ends_at: null, expires_at: p.expiresAt, status_reason: null,
-      created_at: p.occurredAt, ...stamp,
+      reason_code: null, created_at: p.occurredAt, ...stamp,
     };
   }
   // A change to a row that is not there means the read model missed an event: stop, never guess.
@@ -77,9 +80,9 @@ function fold(row: Row | undefined, keyId: string, event: StoredKeyEvent, record
       };
     }
     case 'key.expired':
-      return { ...row, ...stamp, status: 'expired', status_reason: event.payload.reason };
+      return { ...row, ...stamp, status: 'expired', status_reason: event.payload.reason, reason_code: reasonCodeOf(event.payload) };
     case 'key.revoked':
-      return { ...row, ...stamp, status: 'revoked', status_reason: event.payload.reason };
+      return { ...row, ...stamp, status: 'revoked', status_reason: event.payload.reason, reason_code: reasonCodeOf(event.payload) };
     case 'key.updated': {
       const c = event.payload.changes;
       return {

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { REASON_CODES, type ReasonCode } from '../../domain/reason-code.js';
 
 export class RevokeKeyRequestDto {
   @ApiPropertyOptional({ example: 'leaked in a public repository', maxLength: 512 })
@@ -7,4 +8,9 @@ export class RevokeKeyRequestDto {
   @IsString()
   @MaxLength(512)
   reason?: string;
+
+  @ApiPropertyOptional({ enum: REASON_CODES, description: 'Why, as a code the audit log and the key report group by; `other` when not given' })
+  @IsOptional()
+  @IsIn(REASON_CODES)
+  reasonCode?: ReasonCode;
 }

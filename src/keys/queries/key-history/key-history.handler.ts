@@ -25,6 +25,7 @@ function toItem(recorded: RecordedEvent, entry: TimelineEntry): KeyHistoryItem {
     ip: str(meta.ip),
     userAgent: str(meta.userAgent),
     reason: entry.reason,
+    reasonCode: entry.reasonCode,
     changes: entry.changes,
     // An event this code cannot read is shown as unknown (with why), never hidden or guessed at.
     ...(entry.unreadable ? { unknown: entry.unreadable } : {}),

@@ -1,6 +1,7 @@
 import { Query } from '@nestjs/cqrs';
 import type { Order } from '../../../common/index.js';
 import type { Actor } from '../../command-context.js';
+import type { ReasonCode } from '../../domain/reason-code.js';
 import type { ActorRef, Changes } from './key-timeline.js';
 
 export interface KeyHistoryItem {
@@ -15,6 +16,8 @@ export interface KeyHistoryItem {
   userAgent: string | null;
   /** Why the key was expired (`ttl`, `manual`) or revoked; null for other events. */
   reason: string | null;
+  /** The expiry's or revocation's code (`other` for events written before codes); null for other events. */
+  reasonCode: ReasonCode | null;
   /** What the event changed, `{field: {from, to}}` as in the audit log; secret hashes are never included. */
   changes: Changes;
   /** Only on a stored event this version cannot read (unknown type or schema version): why. */

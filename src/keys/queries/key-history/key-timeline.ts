@@ -1,6 +1,7 @@
 import { keyIdOfStream } from '@keyledger/nestjs/internal';
 import type { RecordedEvent } from '../../../event-store/index.js';
 import type { StoredKeyEvent } from '../../domain/key-events.js';
+import { reasonCodeOf, type ReasonCode } from '../../domain/reason-code.js';
 import { occurredAt as occurredAtOf, toKeyEvent } from '../../key-repository.js';
 import type { PolicyChangedPayload } from '../../policy/policy-changed.event.js';
 import { policyTenantOfStream } from '../../policy/policy-stream.js';
@@ -31,6 +32,8 @@ export interface TimelineEntry {
   actor: ActorRef;
   /** Why a key was expired (`ttl`, `manual`) or revoked (the admin's reason). */
   reason: string | null;
+  /** The expiry's or revocation's code (`other` for events written before codes); null for other events. */
+  reasonCode: ReasonCode | null;
   changes: Changes;
   /** Only for an event this code cannot read: why. */
   unreadable?: { schemaVersion: number; problem: string };
@@ -83,7 +86,7 @@ export class KeyTimeline {
     if (keyId === null) return describeOther(e, actor);
     const event = toKeyEvent(e);
     const before = this.keys.get(keyId);
-    const { changes, reason, after } = describe(event, before);
+    const { changes, reason, reasonCode = null, after } = describe(event, before);
     if (after !== before && after !== undefined) this.keys.set(keyId, after);
     const state = after ?? before;
     return {
@@ -93,6 +96,7 @@ export class KeyTimeline {
       occurredAt: occurredAtOf(event, e),
       actor,
       reason,
+      reasonCode,
       changes,
       ...(event.type === 'unreadable' ? { unreadable: { schemaVersion: event.schemaVersion, problem: event.problem } } : {}),
     };
@@ -116,11 +120,11 @@ function describeOther(e: RecordedEvent, actor: ActorRef): TimelineEntry {
   const tenant = policyTenantOfStream(e.streamId);
   const payload = e.payload as Partial<PolicyChangedPayload> | null;
   if (tenant === undefined || e.type !== 'policy.changed' || typeof payload !== 'object' || payload === null) {
-    return { keyId: null, publicId: null, tenantId: null, occurredAt: e.recordedAt, actor, reason: null, changes: {} };
+    return { keyId: null, publicId: null, tenantId: null, occurredAt: e.recordedAt, actor, reason: null, reasonCode: null, changes: {} };
   }
   const changes: Changes = {};
   for (const [field, value] of Object.entries(payload.changes ?? {})) changes[field] = change(value.from, value.to);
-  return { keyId: null, publicId: null, tenantId: tenant, occurredAt: payload.occurredAt ?? e.recordedAt, actor, reason: null, changes };
+  return { keyId: null, publicId: null, tenantId: tenant, occurredAt: payload.occurredAt ?? e.recordedAt, actor, reason: null, reasonCode: null, changes };
 }
 
 function change(from: unknown, to: unknown): { from: unknown; to: unknown } {
@@ -128,7 +132,10 @@ function change(from: unknown, to: unknown): { from: unknown; to: unknown } {
 }
 
 /** The event's changes and reason against the key's state before it, and the state after it. */
-function describe(event: StoredKeyEvent, before: KeyState | undefined): { changes: Changes; reason: string | null; after: KeyState | undefined } {
+function describe(
+  event: StoredKeyEvent,
+  before: KeyState | undefined,
+): { changes: Changes; reason: string | null; reasonCode?: ReasonCode; after: KeyState | undefined } {
   switch (event.type) {
     case 'unreadable': // kept in its place, changing nothing (see UnreadableKeyEvent)
       return { changes: {}, reason: null, after: before };
@@ -164,7 +171,12 @@ function describe(event: StoredKeyEvent, before: KeyState | undefined): { change
     case 'key.expired':
     case 'key.revoked': {
       const status = event.type === 'key.expired' ? 'expired' : 'revoked';
-      return { changes: { status: change(before?.status, status) }, reason: event.payload.reason, after: before && { ...before, status } };
+      return {
+        changes: { status: change(before?.status, status) },
+        reason: event.payload.reason,
+        reasonCode: reasonCodeOf(event.payload),
+        after: before && { ...before, status },
+      };
     }
   }
 }

@@ -17,12 +17,12 @@ import { KeyAsOfQuery, KeysActiveAtQuery } from './keys-as-of.query.js';
  * IsISO8601 also accepts forms Date cannot read (week dates `2026-W05`, ordinal `2026-032`, basic
  * `20260101T000000Z`): they arrive here as an Invalid Date and used to end in a 500.
  */
-function assertInstant(field: 'activeAt' | 'asOf', at: Date): void {
+export function assertInstant(field: 'activeAt' | 'asOf', at: Date): void {
   if (Number.isNaN(at.getTime())) throw ValidationError.field(field, 'must be an ISO 8601 date or date-time such as 2026-06-01T12:00:00Z');
 }
 
 /** The key as its events up to `at` (by the time each event occurred) make it; undefined before it existed. */
-function replayUntil(events: readonly RecordedEvent[], at: Date): ApiKey | undefined {
+export function replayUntil(events: readonly RecordedEvent[], at: Date): ApiKey | undefined {
   const upTo = events.map((recorded) => ({ recorded, event: toKeyEvent(recorded) }))
     .filter(({ recorded, event }) => Date.parse(occurredAt(event, recorded)) <= at.getTime())
     .map(({ event }) => event);
