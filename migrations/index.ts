@@ -9,6 +9,7 @@ import { AuditLogAppendOnly1764000000011 } from './1764000000011-audit-log-appen
 import { PepperFingerprint1764000000012 } from './1764000000012-pepper-fingerprint.js';
 import { AuditActors1764000000014 } from './1764000000014-audit-actors.js';
 import { KeyUsage1764000000015 } from './1764000000015-key-usage.js';
+import { Webhooks1764000000017 } from './1764000000017-webhooks.js';
 
 /** Every migration, in order. A new migration is added here as well as in its file. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   PepperFingerprint1764000000012,
   AuditActors1764000000014,
   KeyUsage1764000000015,
+  Webhooks1764000000017,
 ];
