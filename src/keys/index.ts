@@ -1,8 +1,8 @@
 export { KeysModule } from './keys.module.js';
 export { KeysHttpModule } from './http/keys-http.module.js';
 export { KeyRepository, occurredAt, toKeyEvent } from './key-repository.js';
-export { SYSTEM_ACTOR, systemActor, type Actor, type CommandContext } from './command-context.js';
-export { readableTenant } from './tenant-access.js';
+export { eventMetadata, SYSTEM_ACTOR, systemActor, type Actor, type CommandContext } from './command-context.js';
+export { canAccessTenant, isCrossTenant, readableTenant } from './tenant-access.js';
 export { CreateKeyCommand, type CreatedKey } from './commands/create-key/create-key.command.js';
 export { RotateKeyCommand, type RotatedKey } from './commands/rotate-key/rotate-key.command.js';
 export { ExpireKeyCommand } from './commands/expire-key/expire-key.command.js';

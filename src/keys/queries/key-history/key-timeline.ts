@@ -79,7 +79,7 @@ export class KeyTimeline {
   apply(e: RecordedEvent): TimelineEntry {
     const keyId = keyIdOfStream(e.streamId) ?? null;
     const actor = this.actorOf(e);
-    if (keyId === null) return { keyId, publicId: null, tenantId: null, occurredAt: e.recordedAt, actor, reason: null, changes: {} };
+    if (keyId === null) return e.streamId.startsWith(WEBHOOK_STREAM_PREFIX) ? describeSelf(e, actor) : { keyId, publicId: null, tenantId: null, occurredAt: e.recordedAt, actor, reason: null, changes: {} };
     const event = toKeyEvent(e);
     const before = this.keys.get(keyId);
     const { changes, reason, after } = describe(event, before);
@@ -106,6 +106,26 @@ export class KeyTimeline {
     const key = type === 'api-key' && id !== null ? this.keys.get(id) : undefined;
     return { type, id, publicId: key?.publicId ?? null, name: key?.name ?? null };
   }
+}
+
+/** The streams of webhook endpoints (src/webhooks): their events name their tenant and changes themselves. */
+const WEBHOOK_STREAM_PREFIX = 'webhook-';
+
+function isChanges(value: unknown): value is Changes {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((c) => typeof c === 'object' && c !== null && 'from' in c && 'to' in c)
+  );
+}
+
+/** An event that describes itself (a webhook endpoint's): its payload's tenantId, changes and reason, as written. */
+function describeSelf(e: RecordedEvent, actor: ActorRef): TimelineEntry {
+  const p = (typeof e.payload === 'object' && e.payload !== null ? e.payload : {}) as { tenantId?: unknown; changes?: unknown; reason?: unknown };
+  const changes: Changes = {};
+  if (isChanges(p.changes)) for (const [field, c] of Object.entries(p.changes)) changes[field] = change(c.from, c.to);
+  return { keyId: null, publicId: null, tenantId: str(p.tenantId), occurredAt: e.recordedAt, actor, reason: str(p.reason), changes };
 }
 
 function change(from: unknown, to: unknown): { from: unknown; to: unknown } {
