@@ -26,6 +26,8 @@ const RULES = [
       'src/access/access-log.ts': "reads the caller's key name",
       'src/console/console-api.controller.ts': "reads the signed-in key's name",
       'src/console/live-tail.service.ts': "reads the tailed events' key names",
+      'src/webhooks/delivery/webhook-outbox.projection.ts': "reads the keys' publicId and tenant (never changed) for the payloads",
+      'src/webhooks/expiring/expiring-notifier.ts': 'finds the keys whose expiresAt is within a key.expiring offset',
     },
   },
 ];

@@ -12,6 +12,7 @@ import { HealthController } from './health/index.js';
 import { KeysHttpModule } from './keys/index.js';
 import { ObservabilityModule, recordLookup, recordVerification } from './observability/index.js';
 import { VerificationModule } from './verification/index.js';
+import { WebhooksHttpModule } from './webhooks/index.js';
 
 @Module({})
 export class AppModule {
@@ -42,6 +43,7 @@ export class AppModule {
         KeysHttpModule,
         VerificationModule,
         AuditHttpModule,
+        WebhooksHttpModule,
         ObservabilityModule,
         ConsoleModule,
         ...(config.examplesEnabled ? [ExamplesModule] : []),
