@@ -18,7 +18,7 @@ const attemptsTotal = counter({ name: 'keyledger_webhook_attempts_total', help: 
 /** Deliveries one process has in flight at once, over all endpoints. */
 const MAX_IN_FLIGHT = 256;
 /** How far into an endpoint's pending deliveries (oldest first) one claim looks. */
-const CLAIM_WINDOW = 1000;
+const CLAIM_WINDOW = 256;
 
 interface Claimed {
   id: string;
@@ -74,13 +74,16 @@ FROM picked, webhook_endpoints e
 WHERE w.id = picked.id AND e.id = w.endpoint_id
 RETURNING w.id, w.endpoint_id, e.url, w.message_id, w.payload, w.attempts, w.first_attempt_at`;
 
+/* Successes are recorded in batches: one statement for every delivery that succeeded meanwhile. */
 const DELIVERED = `
 WITH d AS (
-  UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_attempt_at = now(), delivered_at = now(),
-    leased_until = NULL, lease_id = NULL, response_status = $3, response_body = $4, last_error = NULL
-  WHERE id = $1 AND lease_id = $2 RETURNING endpoint_id
+  UPDATE webhook_deliveries w SET status = 'delivered', attempts = w.attempts + 1, last_attempt_at = u.at, delivered_at = u.at,
+    leased_until = NULL, lease_id = NULL, response_status = u.status, response_body = u.body, last_error = NULL
+  FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[]) AS u(id, lease, status, body, at)
+  WHERE w.id = u.id AND w.lease_id = u.lease
+  RETURNING w.endpoint_id
 )
-DELETE FROM webhook_endpoint_health h USING d WHERE h.endpoint_id = d.endpoint_id`;
+DELETE FROM webhook_endpoint_health h WHERE h.endpoint_id IN (SELECT endpoint_id FROM d)`;
 
 const FAILED = `
 UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = now(), leased_until = NULL, lease_id = NULL,
@@ -111,6 +114,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private readonly retry = new RetryBackoff(this.logger, 'webhook dispatch');
   private readonly signers = new Map<string, Webhook>();
   private readonly running = new Set<Promise<void>>();
+  private delivered: { id: string; leaseId: string; status: number; body: string | null; at: Date; done: () => void }[] = [];
+  private flushing: Promise<void> | undefined;
   private pumping: Promise<void> | undefined;
   private again = false;
   private stopped = true;
@@ -212,15 +217,36 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   private async record(delivery: Claimed, leaseId: string, result: SendResult): Promise<void> {
     attemptsTotal.inc({ outcome: result.error === null ? 'delivered' : 'failed' });
-    if (result.error === null) {
-      await this.pool.query(DELIVERED, [delivery.id, leaseId, result.status, result.body]);
-      return;
-    }
+    if (result.error === null) return this.recordDelivered(delivery.id, leaseId, result.status!, result.body);
     const { retrySchedule, retryForMs, disableAfterMs } = this.config.webhooks;
     const delay = nextAttemptDelay(retrySchedule, delivery.attempts + 1, Date.now() - delivery.first_attempt_at.getTime(), retryForMs);
     await this.pool.query(FAILED, [delivery.id, leaseId, result.status, result.body, result.error, delay]);
     const failing = await this.pool.query<{ expired: boolean; failing_since: Date }>(FAILING, [delivery.endpoint_id, disableAfterMs]);
     if (failing.rows[0]?.expired) await this.disable(delivery.endpoint_id, failing.rows[0].failing_since);
+  }
+
+  /** Resolves once the success is recorded, in a batch with the others that finished meanwhile. */
+  private recordDelivered(id: string, leaseId: string, status: number, body: string | null): Promise<void> {
+    return new Promise((done) => {
+      this.delivered.push({ id, leaseId, status, body, at: new Date(), done });
+      this.flushing ??= this.flush().finally(() => {
+        this.flushing = undefined;
+      });
+    });
+  }
+
+  /** Writes the queued successes, batch after batch, until none is left. A failed write leaves them to their leases. */
+  private async flush(): Promise<void> {
+    while (this.delivered.length > 0) {
+      const batch = this.delivered;
+      this.delivered = [];
+      try {
+        await this.pool.query(DELIVERED, [batch.map((d) => d.id), batch.map((d) => d.leaseId), batch.map((d) => d.status), batch.map((d) => d.body), batch.map((d) => d.at)]);
+      } catch (error) {
+        this.logger.warn(`could not record ${batch.length} webhook deliveries (they will be attempted again): ${error instanceof Error ? error.message : String(error)}`);
+      }
+      for (const d of batch) d.done();
+    }
   }
 
   /** One `webhook.disabled` event, whatever the number of dispatchers that see the endpoint fail. */
