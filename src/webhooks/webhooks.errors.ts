@@ -1,14 +1,14 @@
 import { DomainError } from '../common/index.js';
 
 export class WebhookNotFoundError extends DomainError {
-  static withId(id: string): WebhookNotFoundError {
-    return new WebhookNotFoundError('not-found', 'WEBHOOK.NOT_FOUND', `No webhook endpoint ${id.slice(0, 64)}`);
+  static withId(_id: string): WebhookNotFoundError {
+    return new WebhookNotFoundError('not-found', 'WEBHOOK.NOT_FOUND', 'No webhook endpoint with that id was found');
   }
 }
 
 export class DeliveryNotFoundError extends DomainError {
-  static withId(id: string): DeliveryNotFoundError {
-    return new DeliveryNotFoundError('not-found', 'WEBHOOK.DELIVERY_NOT_FOUND', `No delivery ${id.slice(0, 64)} for this endpoint`);
+  static withId(_id: string): DeliveryNotFoundError {
+    return new DeliveryNotFoundError('not-found', 'WEBHOOK.DELIVERY_NOT_FOUND', 'This endpoint has no delivery with that id');
   }
 }
 

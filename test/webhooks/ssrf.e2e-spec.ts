@@ -49,7 +49,7 @@ describe('webhooks: SSRF protection at create time and at send time', () => {
     ['IPv6 unique local', 'https://[fd12::1]/hooks', /private/],
     ['IPv4-mapped IPv6', 'https://[::ffff:127.0.0.1]/hooks', /IPv4-mapped/],
     ['unspecified', 'https://0.0.0.0/hooks', /unspecified/],
-    ['a name resolving to loopback', 'https://localhost/hooks', /localhost resolves to .*loopback/],
+    ['a name resolving to loopback', 'https://localhost/hooks', /resolves to a loopback/],
     ['plain http', 'http://example.com/hooks', /https/],
     ['credentials in the URL', 'https://user:pw@example.com/hooks', /user name or password/],
   ])('refuses %s at create time with a 400 and writes no event', async (_what, url, message) => {
@@ -79,7 +79,7 @@ describe('webhooks: SSRF protection at create time and at send time', () => {
       { timeoutMs: DELIVERY_BOUND_MS },
     );
     expect(delivery).toMatchObject({ status: 'pending', responseStatus: null });
-    expect(delivery.error).toMatch(/localhost resolves to .*loopback/);
+    expect(delivery.error).toMatch(/resolves to a loopback/);
     expect(receiver.connections()).toBe(0);
   });
 });

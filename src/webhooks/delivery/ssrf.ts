@@ -27,13 +27,17 @@ const PRIVATE = {
   ipv6: blockList(['::1', 'fc00::/7', 'fe80::/10'], 'ipv6'),
 };
 
-/** Why a webhook may not connect to `address` (an IP literal), or null if it may. */
+/**
+ * Why a webhook may not connect to `address` (an IP literal), or null if it may. Names the kind of
+ * address, never the address: the message reaches the API caller, and resolved addresses would
+ * map internal DNS for them.
+ */
 export function addressRefusal(address: string, allowPrivate: boolean): string | null {
   const family = isIP(address);
-  if (family === 0) return `${address} is not an IP address`;
+  if (family === 0) return 'not an IP address';
   const type = family === 4 ? 'ipv4' : 'ipv6';
-  if (NEVER[type].check(address, type)) return `${address} is an unspecified, multicast, metadata or IPv4-mapped address`;
-  if (!allowPrivate && PRIVATE[type].check(address, type)) return `${address} is a loopback, private or link-local address`;
+  if (NEVER[type].check(address, type)) return 'an unspecified, multicast, metadata or IPv4-mapped address';
+  if (!allowPrivate && PRIVATE[type].check(address, type)) return 'a loopback, private or link-local address';
   return null;
 }
 
@@ -54,7 +58,7 @@ export function checkUrlShape(raw: string, allowPrivate: boolean): URL {
   const host = hostAddress(url);
   if (isIP(host) !== 0) {
     const refusal = addressRefusal(host, allowPrivate);
-    if (refusal !== null) throw new UnsafeUrlError(refusal);
+    if (refusal !== null) throw new UnsafeUrlError(`its address is ${refusal}`);
   }
   return url;
 }
@@ -67,10 +71,10 @@ export function hostAddress(url: URL): string {
 /** Resolves `host` and checks every address it has: one refused address refuses the host (DNS can answer either). */
 export async function resolveChecked(host: string, allowPrivate: boolean): Promise<LookupAddress[]> {
   const addresses = isIP(host) !== 0 ? [{ address: host, family: isIP(host) }] : await dns.lookup(host, { all: true, verbatim: true });
-  if (addresses.length === 0) throw new UnsafeUrlError(`${host} has no address`);
+  if (addresses.length === 0) throw new UnsafeUrlError('its host has no address');
   for (const { address } of addresses) {
     const refusal = addressRefusal(address, allowPrivate);
-    if (refusal !== null) throw new UnsafeUrlError(`${host} resolves to ${refusal}`);
+    if (refusal !== null) throw new UnsafeUrlError(`its host resolves to ${refusal}`);
   }
   return addresses;
 }
@@ -85,7 +89,7 @@ export function checkedLookup(allowPrivate: boolean): LookupFunction {
     resolveChecked(hostname, allowPrivate).then(
       (addresses) => {
         const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
-        if (wanted.length === 0) return callback(new UnsafeUrlError(`${hostname} has no IPv${String(options.family)} address`), '', 0);
+        if (wanted.length === 0) return callback(new UnsafeUrlError(`its host has no IPv${String(options.family)} address`), '', 0);
         if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, wanted);
         callback(null, wanted[0].address, wanted[0].family);
       },
