@@ -9,6 +9,7 @@ import { MigrateCliCommand } from './migrate.command.js';
 import { PROJECTION_COMMANDS, ProjectionsCliCommand } from './projections/projections.command.js';
 import { Registry } from './registry.js';
 import { ServeCliCommand } from './serve.command.js';
+import { WEBHOOK_COMMANDS, WebhooksCliCommand } from './webhooks/webhooks.command.js';
 
 /** The commander program nest-commander builds from the decorated commands. */
 @Injectable()
@@ -32,6 +33,8 @@ export class CliProgram {
     ...PROJECTION_COMMANDS,
     GuardRoleCliCommand,
     ...GUARD_ROLE_COMMANDS,
+    WebhooksCliCommand,
+    ...WEBHOOK_COMMANDS,
     MigrateCliCommand,
     ServeCliCommand,
   ],

@@ -2,12 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '@keyledger/nestjs';
+import { ValidationError } from '../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { PG_POOL } from '../database/index.js';
 import { EventStore } from '../event-store/index.js';
 import { canAccessTenant, eventMetadata, isCrossTenant, readableTenant, type Actor, type CommandContext } from '../keys/index.js';
 import { WebhookDispatcher } from './delivery/webhook-dispatcher.js';
 import { checkUrlShape, hostAddress, resolveChecked, UnsafeUrlError } from './delivery/ssrf.js';
+import { DELIVERABLE_EVENT_TYPES } from './domain/webhook-event-types.js';
 import { WEBHOOK_EVENT_SCHEMA_VERSION, webhookStreamId, type WebhookChanges, type WebhookEventPayload, type WebhookEventType } from './domain/webhook-events.js';
 import { DeliveryNotFoundError, PlatformWebhookForbiddenError, WebhookNotFoundError, WebhookUrlRefusedError } from './webhooks.errors.js';
 import { newSigningSecret, WebhookSecrets } from './webhook-secrets.js';
@@ -112,6 +114,15 @@ function toDeliveryView(r: DeliveryRow): DeliveryView {
 const ENDPOINT_COLUMNS = 'id, tenant_id, url, event_types, enabled, disabled_reason, created_at, updated_at, version';
 const DELIVERY_COLUMNS = `id, seq, message_id, event_type, order_key, status, attempts, created_at, last_attempt_at, next_attempt_at,
   delivered_at, response_status, response_body, last_error, redelivery_of`;
+/** The HTTP DTO checks these too; the CLI calls the service directly. */
+function eventTypes(types: readonly string[]): string[] {
+  const unknown = types.filter((t) => !(DELIVERABLE_EVENT_TYPES as readonly string[]).includes(t));
+  if (types.length === 0 || unknown.length > 0) {
+    throw ValidationError.field('eventTypes', `must be one or more of ${DELIVERABLE_EVENT_TYPES.join(', ')}`);
+  }
+  return [...new Set(types)];
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -142,7 +153,7 @@ export class WebhookEndpoints {
     const secret = newSigningSecret();
     const changes: WebhookChanges = {
       url: { from: null, to: input.url },
-      eventTypes: { from: null, to: [...new Set(input.eventTypes)] },
+      eventTypes: { from: null, to: eventTypes(input.eventTypes) },
       enabled: { from: null, to: true },
     };
     await withTransaction(this.pool, async (client) => {
@@ -157,7 +168,7 @@ export class WebhookEndpoints {
     if (input.url !== undefined) await this.checkUrl(input.url);
     const changes: WebhookChanges = {};
     if (input.url !== undefined && input.url !== current.url) changes.url = { from: current.url, to: input.url };
-    const types = input.eventTypes && [...new Set(input.eventTypes)];
+    const types = input.eventTypes && eventTypes(input.eventTypes);
     if (types !== undefined && types.join('\n') !== current.event_types.join('\n')) changes.eventTypes = { from: current.event_types, to: types };
     if (input.enabled !== undefined && input.enabled !== current.enabled) changes.enabled = { from: current.enabled, to: input.enabled };
     if (Object.keys(changes).length === 0) return toView(current);
