@@ -22,3 +22,4 @@ export type { KeyView } from './key-view.js';
 export { readKeyEvent, type KeyEvent, type StoredKeyEvent, type UnreadableKeyEvent } from './domain/key-events.js';
 export { ExpirySweeper } from './expiry/expiry-sweeper.js';
 export { ActorResponseDto, CHANGES_SCHEMA } from './http/key.response.dto.js';
+export { actorOf, commandContext } from './http/http-context.js';

@@ -61,6 +61,8 @@ describe('keyledger migrate, projections, serve', () => {
     const rebuilt = await cliJson<{ name: string; kind: string; events: number; lag: number }[]>(['projections', 'rebuild'], env());
     expect(rebuilt.map((r) => [r.name, r.kind, r.events, r.lag])).toEqual([
       ['active-keys', 'inline', 4, 0],
+      ['webhook-endpoints', 'inline', 4, 0],
+      ['webhook-outbox', 'async', 4, 0],
       ['audit-log', 'async', 4, 0],
     ]);
     const { items } = await cliJson<{ items: KeyJson[] }>(['keys', 'list', '--tenant', 'ops', '--include-revoked'], env());

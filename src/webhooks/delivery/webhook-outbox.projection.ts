@@ -60,6 +60,15 @@ export class WebhookOutboxProjection implements Projection {
     await insertDeliveries(client, rows);
   }
 
+  /**
+   * A rebuild keeps the outbox: it is a queue and a delivery log, not a view to recompute. The
+   * replay re-applies every event and queues nothing already queued ((endpoint, message id) is
+   * unique), so deliveries are neither lost nor sent twice. Rows pruned by hand would be queued again.
+   */
+  reset(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** Id, publicId and tenant of every key the batch names: they never change, so today's row is the key's as of any event. */
   private async identities(client: PoolClient, events: readonly RecordedEvent[]): Promise<Map<string, KeyIdentity>> {
     const ids = [...new Set(events.map((e) => keyIdOfStream(e.streamId)!))];

@@ -2,9 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
-import { requestInfo } from '../../common/index.js';
 import { ApiErrorResponses } from '../../dto/index.js';
-import type { Actor, CommandContext } from '../../keys/index.js';
+import { actorOf, commandContext as context } from '../../keys/index.js';
 import { WebhookEndpoints, type DeliveryView, type WebhookEndpointView } from '../webhook-endpoints.js';
 import { CreateWebhookRequestDto, DeliveriesRequestDto, ListWebhooksRequestDto, UpdateWebhookRequestDto } from './webhook.request.dto.js';
 import {
@@ -14,14 +13,6 @@ import {
   WebhookResponseDto,
   WebhookWithSecretResponseDto,
 } from './webhook.response.dto.js';
-
-function actorOf(principal: ApiKeyPrincipal): Actor {
-  return { type: 'api-key', id: principal.keyId, tenantId: principal.tenantId, scopes: principal.scopes };
-}
-
-function context(principal: ApiKeyPrincipal, request: FastifyRequest): CommandContext {
-  return { actor: actorOf(principal), ...requestInfo(request) };
-}
 
 @ApiTags('admin: webhooks')
 @ApiErrorResponses(400, 401, 403, 503)
