@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
-import { EventStore } from '../../src/event-store/index.js';
+import { EventStore, ProjectionsService } from '../../src/event-store/index.js';
 import { keyStreamId } from '@keyledger/nestjs';
 import { bearer, expectErrorShape } from '../support/http.js';
 import { issueUsableKey, uniqueTenant } from '../support/keys.js';
@@ -205,6 +205,27 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     expect(hooks.verifiedWith(own.secret)[0].message.data.tenantId).toBe(a);
     expect(platformHooks.verifiedWith(platform.secret)[0].message.data.tenantId).toBe(a);
   }, 30_000);
+
+  it('rebuilding the webhook projections changes no endpoint and queues nothing again', async () => {
+    const tenant = uniqueTenant();
+    const hooks = await receiver();
+    const endpoint = await createEndpoint(admin, { url: hooks.url, eventTypes: ['key.created'], tenantId: tenant });
+    await request(sut.url).post('/admin/api-keys').set(bearer(admin)).send({ tenantId: tenant, name: 'before the rebuild' }).expect(201);
+    await until('the delivery', () => hooks.received.length, (n) => n >= 1, { timeoutMs: DELIVERY_BOUND_MS });
+    const snapshot = async (): Promise<unknown[]> =>
+      (await pool.query('SELECT id, tenant_id, url, event_types, enabled, version FROM webhook_endpoints ORDER BY id')).rows.concat(
+        (await pool.query('SELECT id, message_id, status FROM webhook_deliveries ORDER BY seq')).rows,
+      );
+    const before = await snapshot();
+    const projections = sut.app.get(ProjectionsService);
+    await projections.rebuild('webhook-endpoints');
+    await projections.rebuild('webhook-outbox');
+    expect(await snapshot()).toEqual(before);
+    await request(sut.url).post('/admin/api-keys').set(bearer(admin)).send({ tenantId: tenant, name: 'after the rebuild' }).expect(201);
+    await until('the next delivery', () => hooks.received.length, (n) => n >= 2, { timeoutMs: DELIVERY_BOUND_MS });
+    // The first key's delivery was not sent again by the rebuild.
+    expect(hooks.verifiedWith(endpoint.secret).map((m) => m.message.data.name)).toEqual(['before the rebuild', 'after the rebuild']);
+  }, 60_000);
 
   it('refuses bad input with a 4xx and writes no event', async () => {
     const before = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0].n;
