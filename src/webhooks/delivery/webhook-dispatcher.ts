@@ -287,16 +287,16 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     return signer;
   }
 
-  /** Resolves when the deliveries in flight now are recorded (tests, shutdown). */
-  async idle(): Promise<void> {
-    await this.pumping;
-    await Promise.all([...this.running]);
-  }
-
+  /**
+   * Stops claiming. Deliveries in flight are not waited for (one may take WEBHOOK_TIMEOUT): each
+   * keeps its lease, which runs out, and another instance (or this one after a restart) sends it
+   * again: at least once, never lost.
+   */
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.pollTimer);
     this.unsubscribe?.();
-    await this.idle();
+    await this.pumping;
+    await this.flushing;
   }
 }
