@@ -213,8 +213,8 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     await request(sut.url).post('/admin/api-keys').set(bearer(admin)).send({ tenantId: tenant, name: 'before the rebuild' }).expect(201);
     await until('the delivery', () => hooks.received.length, (n) => n >= 1, { timeoutMs: DELIVERY_BOUND_MS });
     const snapshot = async (): Promise<unknown[]> =>
-      (await pool.query('SELECT id, tenant_id, url, event_types, enabled, version FROM webhook_endpoints ORDER BY id')).rows.concat(
-        (await pool.query('SELECT id, message_id, status FROM webhook_deliveries ORDER BY seq')).rows,
+      (await pool.query<Record<string, unknown>>('SELECT id, tenant_id, url, event_types, enabled, version FROM webhook_endpoints ORDER BY id')).rows.concat(
+        (await pool.query<Record<string, unknown>>('SELECT id, message_id, status FROM webhook_deliveries ORDER BY seq')).rows,
       );
     const before = await snapshot();
     const projections = sut.app.get(ProjectionsService);
@@ -243,7 +243,7 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     const hooks = await receiver();
     const endpoint = await createEndpoint(admin, { url: hooks.url, eventTypes: ['key.created'], tenantId: tenant });
     await request(sut.url).patch(`/admin/webhooks/${endpoint.id}`).set(bearer(admin)).send({ eventTypes: ['key.revoked'], enabled: false }).expect(200);
-    await request(sut.url).delete(`/admin/webhooks/${endpoint.id}`).set(bearer(admin)).expect(204);
+    expect((await request(sut.url).delete(`/admin/webhooks/${endpoint.id}`).set(bearer(admin)).expect(200)).body).toEqual({ id: endpoint.id, deleted: true });
     expectErrorShape(await request(sut.url).get(`/admin/webhooks/${endpoint.id}`).set(bearer(admin)), 404, 'WEBHOOK.NOT_FOUND');
 
     const rows = await until(

@@ -42,3 +42,8 @@ export class DeliveryPageResponseDto {
   @ApiProperty({ type: [DeliveryResponseDto] }) items!: DeliveryResponseDto[];
   @ApiProperty({ nullable: true, type: Number, description: 'Pass as ?before= for the next (older) page; null on the last' }) nextBefore!: number | null;
 }
+
+export class WebhookDeletedResponseDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ enum: [true] }) deleted!: true;
+}

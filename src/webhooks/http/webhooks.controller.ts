@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Param, Patch, Post, Query, Req } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { ApiErrorResponses } from '../../dto/index.js';
@@ -9,6 +9,7 @@ import { CreateWebhookRequestDto, DeliveriesRequestDto, ListWebhooksRequestDto, 
 import {
   DeliveryPageResponseDto,
   DeliveryResponseDto,
+  WebhookDeletedResponseDto,
   WebhookListResponseDto,
   WebhookResponseDto,
   WebhookWithSecretResponseDto,
@@ -62,12 +63,12 @@ export class WebhooksController {
   }
 
   @Delete(':id')
-  @HttpCode(204)
   @ApiOperation({ summary: 'Delete an endpoint: nothing more is delivered to it' })
-  @ApiNoContentResponse()
+  @ApiOkResponse({ type: WebhookDeletedResponseDto })
   @ApiErrorResponses(404, 409, 414)
-  async delete(@Param('id') id: string, @CurrentApiKey() principal: ApiKeyPrincipal, @Req() request: FastifyRequest): Promise<void> {
+  async delete(@Param('id') id: string, @CurrentApiKey() principal: ApiKeyPrincipal, @Req() request: FastifyRequest): Promise<{ id: string; deleted: true }> {
     await this.endpoints.delete(id, context(principal, request));
+    return { id, deleted: true };
   }
 
   @Get(':id/deliveries')
