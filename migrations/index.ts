@@ -10,6 +10,7 @@ import { PepperFingerprint1764000000012 } from './1764000000012-pepper-fingerpri
 import { AuditActors1764000000014 } from './1764000000014-audit-actors.js';
 import { KeyUsage1764000000015 } from './1764000000015-key-usage.js';
 import { TenantPolicies1764000000016 } from './1764000000016-tenant-policies.js';
+import { Webhooks1764000000017 } from './1764000000017-webhooks.js';
 import { ReasonCodes1764000000019 } from './1764000000019-reason-codes.js';
 
 /** Every migration, in order. A new migration is added here as well as in its file. */
@@ -26,5 +27,6 @@ export const MIGRATIONS = [
   AuditActors1764000000014,
   KeyUsage1764000000015,
   TenantPolicies1764000000016,
+  Webhooks1764000000017,
   ReasonCodes1764000000019,
 ];

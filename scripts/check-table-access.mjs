@@ -22,6 +22,8 @@ const RULES = [
     owners: [/^src\/keys\//, /^packages\/nestjs\/src\//],
     exceptions: {
       'src/cli/guard-role/guard-role-sql.ts': "grants the guard's role SELECT on it",
+      'src/webhooks/delivery/webhook-outbox.projection.ts': "reads the keys' publicId and tenant (never changed) for the payloads",
+      'src/webhooks/expiring/expiring-notifier.ts': 'finds the keys whose expiresAt is within a key.expiring offset',
     },
   },
 ];

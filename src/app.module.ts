@@ -13,6 +13,7 @@ import { KeysHttpModule } from './keys/index.js';
 import { ObservabilityModule, recordLookup, recordVerification } from './observability/index.js';
 import { SecretScanningModule } from './secret-scanning/index.js';
 import { VerificationModule } from './verification/index.js';
+import { WebhooksHttpModule } from './webhooks/index.js';
 
 @Module({})
 export class AppModule {
@@ -44,6 +45,7 @@ export class AppModule {
         VerificationModule,
         SecretScanningModule,
         AuditHttpModule,
+        WebhooksHttpModule,
         ObservabilityModule,
         ConsoleModule,
         ...(config.examplesEnabled ? [ExamplesModule] : []),

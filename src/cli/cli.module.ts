@@ -11,6 +11,7 @@ import { PROJECTION_COMMANDS, ProjectionsCliCommand } from './projections/projec
 import { Registry } from './registry.js';
 import { ScanCliCommand } from './scan/scan.command.js';
 import { ServeCliCommand } from './serve.command.js';
+import { WEBHOOK_COMMANDS, WebhooksCliCommand } from './webhooks/webhooks.command.js';
 
 /** The commander program nest-commander builds from the decorated commands. */
 @Injectable()
@@ -36,6 +37,8 @@ export class CliProgram {
     ...PROJECTION_COMMANDS,
     GuardRoleCliCommand,
     ...GUARD_ROLE_COMMANDS,
+    WebhooksCliCommand,
+    ...WEBHOOK_COMMANDS,
     MigrateCliCommand,
     ScanCliCommand,
     ServeCliCommand,

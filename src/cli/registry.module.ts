@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig, ConfigModule, loadKeyPepper } from '../conf
 import { DatabaseModule } from '../database/index.js';
 import { EventStoreModule } from '../event-store/index.js';
 import { KeysModule } from '../keys/index.js';
+import { WebhooksModule } from '../webhooks/index.js';
 
 /** The server's pepper (KEY_PEPPER, or the one kept under DATA_DIR): keys the CLI issues verify on the server. */
 @Global()
@@ -41,6 +42,7 @@ export class RegistryModule {
         CliKeyPepperModule,
         KeysModule,
         AuditModule,
+        WebhooksModule,
       ],
     };
   }

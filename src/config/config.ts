@@ -44,6 +44,80 @@ export interface AppConfig {
   secretScanningKeysFile: string | undefined;
   /** Leak reports accepted per client IP per minute on this instance. */
   secretScanningRateLimit: number;
+  webhooks: WebhookConfig;
+}
+
+/** Webhook delivery (docs/webhooks.md, docs/operations.md). Durations in milliseconds. */
+export interface WebhookConfig {
+  /** Lifts the private-network (SSRF) and https-only rules: for tests and internal setups only. */
+  allowPrivateNetworks: boolean;
+  /** Run the dispatcher and the `key.expiring` scanner in this process (also needs asyncProjectionsEnabled). */
+  dispatchEnabled: boolean;
+  /** The delay before each attempt (the first is 0); past the list the last delay repeats until `retryForMs`. */
+  retrySchedule: readonly number[];
+  /** No attempt starts later than this after the first one: the delivery is then `failed`. */
+  retryForMs: number;
+  /** An endpoint failing without a success for this long is disabled (a `webhook.disabled` event). */
+  disableAfterMs: number;
+  timeoutMs: number;
+  /** Deliveries in flight at once per endpoint, across all instances. */
+  concurrency: number;
+  /** A leased delivery whose dispatcher did not finish within this is taken again. */
+  leaseMs: number;
+  /** How often each dispatcher looks for due deliveries (it is also woken by new events). */
+  pollMs: number;
+  /** `key.expiring` offsets before expiresAt, per tenant; `default` for the others. */
+  expiringOffsets: { default: readonly number[]; byTenant: Readonly<Record<string, readonly number[]>> };
+  expiringScanMs: number;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `500ms`, `5s`, `30m`, `2h`, `3d`, or a bare number of milliseconds. */
+function parseDuration(name: string, raw: string): number {
+  const match = /^\s*(\d{1,9})\s*(ms|s|m|h|d)?\s*$/.exec(raw);
+  if (!match) throw new ConfigError(`${name} must be durations such as 500ms, 5s, 30m, 2h or 3d, got "${raw}"`);
+  return Number(match[1]) * UNIT_MS[match[2] ?? 'ms'];
+}
+
+function durations(env: Env, name: string, fallback: string): number[] {
+  const raw = env[name]?.trim() || fallback;
+  return raw.split(',').map((part) => parseDuration(name, part));
+}
+
+function duration(env: Env, name: string, fallback: string): number {
+  return parseDuration(name, env[name]?.trim() || fallback);
+}
+
+/** `WEBHOOK_EXPIRING_OFFSETS_BY_TENANT=acme:14d,1d;beta:2d` */
+function offsetsByTenant(env: Env): Record<string, number[]> {
+  const name = 'WEBHOOK_EXPIRING_OFFSETS_BY_TENANT';
+  const byTenant: Record<string, number[]> = {};
+  for (const entry of (env[name] ?? '').split(';').filter((e) => e.trim() !== '')) {
+    const colon = entry.indexOf(':');
+    if (colon < 1) throw new ConfigError(`${name} must be tenant:offset,offset;tenant:offset…, got "${entry}"`);
+    byTenant[entry.slice(0, colon).trim()] = entry.slice(colon + 1).split(',').map((part) => parseDuration(name, part));
+  }
+  return byTenant;
+}
+
+function webhookConfig(env: Env): WebhookConfig {
+  const config: WebhookConfig = {
+    allowPrivateNetworks: bool(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
+    dispatchEnabled: bool(env, 'WEBHOOK_DISPATCH_ENABLED', true),
+    // Standard Webhooks: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h …
+    retrySchedule: durations(env, 'WEBHOOK_RETRY_SCHEDULE', '0,5s,5m,30m,2h,5h,10h,10h'),
+    retryForMs: duration(env, 'WEBHOOK_RETRY_FOR', '3d'),
+    disableAfterMs: duration(env, 'WEBHOOK_DISABLE_AFTER', '5d'),
+    timeoutMs: duration(env, 'WEBHOOK_TIMEOUT', '10s'),
+    concurrency: int(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 16, 1, 1000),
+    leaseMs: duration(env, 'WEBHOOK_LEASE', '60s'),
+    pollMs: duration(env, 'WEBHOOK_POLL', '1s'),
+    expiringOffsets: { default: durations(env, 'WEBHOOK_EXPIRING_OFFSETS', '30d,7d,1d'), byTenant: offsetsByTenant(env) },
+    expiringScanMs: duration(env, 'WEBHOOK_EXPIRING_SCAN', '1m'),
+  };
+  if (config.leaseMs <= config.timeoutMs) throw new ConfigError('WEBHOOK_LEASE must be longer than WEBHOOK_TIMEOUT: a delivery still running would be taken again');
+  return config;
 }
 
 /** A configuration problem: main.ts prints its message as one line and exits 1. */
@@ -138,5 +212,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     auditExportIdleTimeoutMs: int(env, 'AUDIT_EXPORT_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
     secretScanningKeysFile: env.SECRET_SCANNING_KEYS_FILE?.trim() ? resolve(process.cwd(), env.SECRET_SCANNING_KEYS_FILE.trim()) : undefined,
     secretScanningRateLimit: int(env, 'SECRET_SCANNING_RATE_LIMIT', 60, 1, 100_000),
+    webhooks: webhookConfig(env),
   };
 }

@@ -1,8 +1,8 @@
 export { KeysModule } from './keys.module.js';
 export { KeysHttpModule } from './http/keys-http.module.js';
 export { KeyRepository, occurredAt, toKeyEvent } from './key-repository.js';
-export { SYSTEM_ACTOR, systemActor, type Actor, type CommandContext } from './command-context.js';
-export { readableTenant } from './tenant-access.js';
+export { eventMetadata, SYSTEM_ACTOR, systemActor, type Actor, type CommandContext } from './command-context.js';
+export { canAccessTenant, isCrossTenant, readableTenant } from './tenant-access.js';
 export { CreateKeyCommand, type CreatedKey } from './commands/create-key/create-key.command.js';
 export { RotateKeyCommand, type RotatedKey } from './commands/rotate-key/rotate-key.command.js';
 export { ExpireKeyCommand } from './commands/expire-key/expire-key.command.js';
@@ -33,3 +33,4 @@ export { ExpirySweeper } from './expiry/expiry-sweeper.js';
 export { KeyReport, type KeyReportFilter, type KeyReportLine } from './queries/key-report/key-report.js';
 export { keyReportText, KEY_REPORT_FORMATS, type KeyReportFormat } from './queries/key-report/key-report-format.js';
 export { ActorResponseDto, CHANGES_SCHEMA, REASON_CODE_SCHEMA } from './http/key.response.dto.js';
+export { actorOf, commandContext } from './http/http-context.js';

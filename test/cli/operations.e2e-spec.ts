@@ -62,6 +62,8 @@ describe('keyledger migrate, projections, serve', () => {
     expect(rebuilt.map((r) => [r.name, r.kind, r.events, r.lag])).toEqual([
       ['active-keys', 'inline', 4, 0],
       ['tenant-policies', 'inline', 4, 0],
+      ['webhook-endpoints', 'inline', 4, 0],
+      ['webhook-outbox', 'async', 4, 0],
       ['audit-log', 'async', 4, 0],
     ]);
     const { items } = await cliJson<{ items: KeyJson[] }>(['keys', 'list', '--tenant', 'ops', '--include-revoked'], env());

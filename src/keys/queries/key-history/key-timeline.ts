@@ -83,7 +83,7 @@ export class KeyTimeline {
   apply(e: RecordedEvent): TimelineEntry {
     const keyId = keyIdOfStream(e.streamId) ?? null;
     const actor = this.actorOf(e);
-    if (keyId === null) return describeOther(e, actor);
+    if (keyId === null) return e.streamId.startsWith(WEBHOOK_STREAM_PREFIX) ? describeSelf(e, actor) : describeOther(e, actor);
     const event = toKeyEvent(e);
     const before = this.keys.get(keyId);
     const { changes, reason, reasonCode = null, after } = describe(event, before);
@@ -125,6 +125,26 @@ function describeOther(e: RecordedEvent, actor: ActorRef): TimelineEntry {
   const changes: Changes = {};
   for (const [field, value] of Object.entries(payload.changes ?? {})) changes[field] = change(value.from, value.to);
   return { keyId: null, publicId: null, tenantId: tenant, occurredAt: payload.occurredAt ?? e.recordedAt, actor, reason: null, reasonCode: null, changes };
+}
+
+/** The streams of webhook endpoints (src/webhooks): their events name their tenant and changes themselves. */
+const WEBHOOK_STREAM_PREFIX = 'webhook-';
+
+function isChanges(value: unknown): value is Changes {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((c) => typeof c === 'object' && c !== null && 'from' in c && 'to' in c)
+  );
+}
+
+/** An event that describes itself (a webhook endpoint's): its payload's tenantId, changes and reason, as written. */
+function describeSelf(e: RecordedEvent, actor: ActorRef): TimelineEntry {
+  const p = (typeof e.payload === 'object' && e.payload !== null ? e.payload : {}) as { tenantId?: unknown; changes?: unknown; reason?: unknown };
+  const changes: Changes = {};
+  if (isChanges(p.changes)) for (const [field, c] of Object.entries(p.changes)) changes[field] = change(c.from, c.to);
+  return { keyId: null, publicId: null, tenantId: str(p.tenantId), occurredAt: e.recordedAt, actor, reason: str(p.reason), reasonCode: null, changes };
 }
 
 function change(from: unknown, to: unknown): { from: unknown; to: unknown } {

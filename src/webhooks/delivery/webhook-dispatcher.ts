@@ -1,0 +1,302 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import { Webhook } from 'standardwebhooks';
+import { EventNotifications, RetryBackoff, withTransaction } from '@keyledger/nestjs/internal';
+import { counter } from '../../common/index.js';
+import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import { PG_POOL } from '../../database/index.js';
+import { ConcurrencyError, EventStore, ProjectionsService } from '../../event-store/index.js';
+import { eventMetadata, systemActor } from '../../keys/index.js';
+import { WEBHOOK_EVENT_SCHEMA_VERSION, webhookStreamId, type WebhookEventPayload } from '../domain/webhook-events.js';
+import { WebhookSecrets } from '../webhook-secrets.js';
+import { nextAttemptDelay } from './retry-schedule.js';
+import { sendWebhook, type SendResult } from './webhook-sender.js';
+
+const attemptsTotal = counter({ name: 'keyledger_webhook_attempts_total', help: 'Webhook delivery attempts by this process', labelNames: ['outcome'] });
+
+/** Deliveries one process has in flight at once, over all endpoints. */
+const MAX_IN_FLIGHT = 256;
+/** How far into an endpoint's pending deliveries (oldest first) one claim looks. */
+const CLAIM_WINDOW = 256;
+
+interface Claimed {
+  id: string;
+  endpoint_id: string;
+  url: string;
+  message_id: string;
+  payload: string;
+  attempts: number;
+  first_attempt_at: Date;
+}
+
+/*
+ * The endpoints with due work that no other dispatcher is claiming for right now: a transaction
+ * lock per endpoint serializes claims on one endpoint, so counting its leased deliveries and
+ * leasing more is exact across instances (the per-endpoint concurrency limit).
+ */
+const LOCK_ENDPOINTS = `
+SELECT id FROM (
+  SELECT e.id FROM webhook_endpoints e
+  WHERE e.enabled AND e.deleted_at IS NULL AND EXISTS (
+    SELECT 1 FROM webhook_deliveries d
+    WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now()))
+  OFFSET 0) c
+WHERE pg_try_advisory_xact_lock(hashtext('keyledger.webhook-endpoint'), hashtext(c.id::text))`;
+
+/*
+ * Leases due deliveries of the locked endpoints: oldest first, at most `concurrency` leased per
+ * endpoint, and only a key's oldest pending delivery (in order per key: the next waits until the
+ * one before it is delivered or has failed for good). A lease that runs out (its dispatcher died)
+ * makes the delivery due again.
+ */
+const CLAIM = `
+WITH busy AS (
+  SELECT endpoint_id, count(*)::int AS n FROM webhook_deliveries
+  WHERE endpoint_id = ANY($1::uuid[]) AND status = 'pending' AND leased_until >= now() GROUP BY endpoint_id
+), due AS (
+  SELECT c.id, c.endpoint_id, c.seq, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.seq) AS rn
+  FROM unnest($1::uuid[]) AS ep(id)
+  CROSS JOIN LATERAL (
+    SELECT d.id, d.endpoint_id, d.seq, d.order_key, d.next_attempt_at, d.leased_until FROM webhook_deliveries d
+    WHERE d.endpoint_id = ep.id AND d.status = 'pending' ORDER BY d.seq LIMIT ${CLAIM_WINDOW}) c
+  WHERE c.next_attempt_at <= now() AND (c.leased_until IS NULL OR c.leased_until < now())
+    AND NOT EXISTS (
+      SELECT 1 FROM webhook_deliveries p
+      WHERE p.endpoint_id = c.endpoint_id AND p.order_key = c.order_key AND p.status = 'pending' AND p.seq < c.seq)
+), picked AS (
+  SELECT due.id FROM due LEFT JOIN busy USING (endpoint_id)
+  WHERE due.rn <= $2 - coalesce(busy.n, 0) ORDER BY due.seq LIMIT $3
+)
+UPDATE webhook_deliveries w
+SET leased_until = now() + make_interval(secs => $4 / 1000.0), lease_id = $5, first_attempt_at = coalesce(w.first_attempt_at, now())
+FROM picked, webhook_endpoints e
+WHERE w.id = picked.id AND e.id = w.endpoint_id
+RETURNING w.id, w.endpoint_id, e.url, w.message_id, w.payload, w.attempts, w.first_attempt_at`;
+
+/* Successes are recorded in batches: one statement for every delivery that succeeded meanwhile. */
+const DELIVERED = `
+WITH d AS (
+  UPDATE webhook_deliveries w SET status = 'delivered', attempts = w.attempts + 1, last_attempt_at = u.at, delivered_at = u.at,
+    leased_until = NULL, lease_id = NULL, response_status = u.status, response_body = u.body, last_error = NULL
+  FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[]) AS u(id, lease, status, body, at)
+  WHERE w.id = u.id AND w.lease_id = u.lease
+  RETURNING w.endpoint_id
+)
+DELETE FROM webhook_endpoint_health h WHERE h.endpoint_id IN (SELECT endpoint_id FROM d)`;
+
+const FAILED = `
+UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = now(), leased_until = NULL, lease_id = NULL,
+  response_status = $3, response_body = $4, last_error = $5,
+  status = CASE WHEN $6::int IS NULL THEN 'failed' ELSE 'pending' END,
+  next_attempt_at = CASE WHEN $6::int IS NULL THEN next_attempt_at ELSE now() + make_interval(secs => $6 / 1000.0) END
+WHERE id = $1 AND lease_id = $2`;
+
+/** Records the failure; true when the endpoint has failed, without a success, for longer than `disableAfter`. */
+const FAILING = `
+WITH h AS (
+  INSERT INTO webhook_endpoint_health (endpoint_id, failing_since) VALUES ($1, now())
+  ON CONFLICT (endpoint_id) DO UPDATE SET failing_since = webhook_endpoint_health.failing_since
+  RETURNING failing_since
+)
+SELECT failing_since <= now() - make_interval(secs => $2 / 1000.0) AS expired, failing_since FROM h`;
+
+/**
+ * Delivers the outbox (`webhook_deliveries`) on every instance: leases due rows (LOCK_ENDPOINTS,
+ * CLAIM), signs each with its endpoint's secret (Standard Webhooks), POSTs it (webhook-sender.ts)
+ * and records the outcome under its lease. A failure is retried on the configured schedule; an
+ * endpoint failing past WEBHOOK_DISABLE_AFTER is disabled by a `webhook.disabled` event. Woken by
+ * each appended event (after this instance's outbox runner has caught up) and by a poll.
+ */
+@Injectable()
+export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WebhookDispatcher.name);
+  private readonly retry = new RetryBackoff(this.logger, 'webhook dispatch');
+  private readonly signers = new Map<string, Webhook>();
+  private readonly running = new Set<Promise<void>>();
+  private delivered: { id: string; leaseId: string; status: number; body: string | null; at: Date; done: () => void }[] = [];
+  private flushing: Promise<void> | undefined;
+  private pumping: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly secrets: WebhookSecrets,
+    private readonly store: EventStore,
+    private readonly projections: ProjectionsService,
+    private readonly notifications: EventNotifications,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.asyncProjectionsEnabled || !this.config.webhooks.dispatchEnabled) return;
+    this.stopped = false;
+    this.unsubscribe = this.notifications.onEvent(() => void this.afterEvents());
+    this.pollTimer = setInterval(() => this.wake(), this.config.webhooks.pollMs);
+    this.pollTimer.unref();
+    this.wake();
+  }
+
+  /** New events: once this instance's outbox runner has queued them (if it holds the runner's lock), deliver. */
+  private async afterEvents(): Promise<void> {
+    await this.projections.runner('webhook-outbox').wake();
+    this.wake();
+  }
+
+  /** Claims and starts what is due now; concurrent calls coalesce. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      while (!this.stopped && this.running.size < MAX_IN_FLIGHT) {
+        const claimed = await this.claim(MAX_IN_FLIGHT - this.running.size);
+        if (claimed.length === 0) break;
+        for (const delivery of claimed.rows) {
+          const attempt = this.attempt(delivery, claimed.leaseId).finally(() => {
+            this.running.delete(attempt);
+            this.wake();
+          });
+          this.running.add(attempt);
+        }
+      }
+      this.retry.succeeded();
+    } catch (error) {
+      this.retry.failed(error); // logged once per outage; the poll tries again
+    }
+  }
+
+  private async claim(limit: number): Promise<{ rows: Claimed[]; leaseId: string; length: number }> {
+    const leaseId = randomUUID();
+    const rows = await withTransaction(this.pool, async (client) => {
+      const endpoints = (await client.query<{ id: string }>(LOCK_ENDPOINTS)).rows.map((r) => r.id);
+      if (endpoints.length === 0) return [];
+      const { concurrency, leaseMs } = this.config.webhooks;
+      return (await client.query<Claimed>(CLAIM, [endpoints, concurrency, limit, leaseMs, leaseId])).rows;
+    });
+    return { rows, leaseId, length: rows.length };
+  }
+
+  private async attempt(delivery: Claimed, leaseId: string): Promise<void> {
+    const { timeoutMs, allowPrivateNetworks } = this.config.webhooks;
+    let result: SendResult;
+    try {
+      const signer = await this.signer(delivery.endpoint_id);
+      const now = new Date();
+      const headers = {
+        'webhook-id': delivery.message_id,
+        'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+        'webhook-signature': signer.sign(delivery.message_id, now, delivery.payload),
+      };
+      result = await sendWebhook(delivery.url, headers, delivery.payload, timeoutMs, allowPrivateNetworks);
+    } catch (error) {
+      result = { status: null, body: null, error: error instanceof Error ? error.message : String(error) };
+    }
+    try {
+      await this.record(delivery, leaseId, result);
+    } catch (error) {
+      // The lease runs out and the delivery is attempted again: at least once.
+      this.logger.warn(`could not record webhook delivery ${delivery.id}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private async record(delivery: Claimed, leaseId: string, result: SendResult): Promise<void> {
+    attemptsTotal.inc({ outcome: result.error === null ? 'delivered' : 'failed' });
+    if (result.error === null) return this.recordDelivered(delivery.id, leaseId, result.status!, result.body);
+    const { retrySchedule, retryForMs, disableAfterMs } = this.config.webhooks;
+    const delay = nextAttemptDelay(retrySchedule, delivery.attempts + 1, Date.now() - delivery.first_attempt_at.getTime(), retryForMs);
+    await this.pool.query(FAILED, [delivery.id, leaseId, result.status, result.body, result.error, delay]);
+    const failing = await this.pool.query<{ expired: boolean; failing_since: Date }>(FAILING, [delivery.endpoint_id, disableAfterMs]);
+    if (failing.rows[0]?.expired) await this.disable(delivery.endpoint_id, failing.rows[0].failing_since);
+  }
+
+  /** Resolves once the success is recorded, in a batch with the others that finished meanwhile. */
+  private recordDelivered(id: string, leaseId: string, status: number, body: string | null): Promise<void> {
+    return new Promise((done) => {
+      this.delivered.push({ id, leaseId, status, body, at: new Date(), done });
+      this.flushing ??= this.flush().finally(() => {
+        this.flushing = undefined;
+      });
+    });
+  }
+
+  /** Writes the queued successes, batch after batch, until none is left. A failed write leaves them to their leases. */
+  private async flush(): Promise<void> {
+    while (this.delivered.length > 0) {
+      const batch = this.delivered;
+      this.delivered = [];
+      try {
+        await this.pool.query(DELIVERED, [batch.map((d) => d.id), batch.map((d) => d.leaseId), batch.map((d) => d.status), batch.map((d) => d.body), batch.map((d) => d.at)]);
+      } catch (error) {
+        this.logger.warn(`could not record ${batch.length} webhook deliveries (they will be attempted again): ${error instanceof Error ? error.message : String(error)}`);
+      }
+      for (const d of batch) d.done();
+    }
+  }
+
+  /** One `webhook.disabled` event, whatever the number of dispatchers that see the endpoint fail. */
+  private async disable(endpointId: string, since: Date): Promise<void> {
+    const { rows } = await this.pool.query<{ tenant_id: string | null; version: number; enabled: boolean }>(
+      'SELECT tenant_id, version, enabled FROM webhook_endpoints WHERE id = $1',
+      [endpointId],
+    );
+    if (rows.length === 0 || !rows[0].enabled) return;
+    const payload: WebhookEventPayload = {
+      webhookId: endpointId,
+      tenantId: rows[0].tenant_id,
+      changes: { enabled: { from: true, to: false } },
+      reason: `failing since ${since.toISOString()}, longer than WEBHOOK_DISABLE_AFTER`,
+      occurredAt: new Date().toISOString(),
+    };
+    try {
+      await this.store.append(
+        webhookStreamId(endpointId),
+        rows[0].version,
+        [{ type: 'webhook.disabled', schemaVersion: WEBHOOK_EVENT_SCHEMA_VERSION, payload }],
+        eventMetadata({ actor: systemActor('webhook-dispatcher'), requestId: 'webhook-dispatcher' }),
+      );
+      this.logger.warn(`disabled webhook endpoint ${endpointId}: ${payload.reason}`);
+    } catch (error) {
+      if (!(error instanceof ConcurrencyError)) throw error; // someone else changed it first
+    }
+  }
+
+  private async signer(endpointId: string): Promise<Webhook> {
+    let signer = this.signers.get(endpointId);
+    if (signer === undefined) {
+      const { rows } = await this.pool.query<{ ciphertext: Buffer }>('SELECT ciphertext FROM webhook_secrets WHERE endpoint_id = $1', [endpointId]);
+      if (rows.length === 0) throw new Error(`webhook endpoint ${endpointId} has no signing secret`);
+      signer = new Webhook(this.secrets.open(endpointId, rows[0].ciphertext));
+      this.signers.set(endpointId, signer);
+    }
+    return signer;
+  }
+
+  /**
+   * Stops claiming. Deliveries in flight are not waited for (one may take WEBHOOK_TIMEOUT): each
+   * keeps its lease, which runs out, and another instance (or this one after a restart) sends it
+   * again: at least once, never lost.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.pollTimer);
+    this.unsubscribe?.();
+    await this.pumping;
+    await this.flushing;
+  }
+}

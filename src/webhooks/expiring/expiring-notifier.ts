@@ -1,0 +1,100 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { RetryBackoff, withTransaction } from '@keyledger/nestjs/internal';
+import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import { PG_POOL } from '../../database/index.js';
+import { WebhookDispatcher } from '../delivery/webhook-dispatcher.js';
+
+/*
+ * The (key, offset) pairs now due: an active key whose expiresAt is within the offset (its
+ * tenant's offsets, or the default ones), skipping offsets that had already passed when the key
+ * was created. The primary key of webhook_expiry_notices makes each pair queued once, whatever
+ * the number of instances running this at the same time.
+ */
+const DUE = `
+INSERT INTO webhook_expiry_notices (key_id, offset_seconds)
+SELECT k.key_id, o.secs FROM api_keys k
+CROSS JOIN LATERAL (
+  SELECT value::int AS secs FROM jsonb_array_elements_text(coalesce($1::jsonb -> k.tenant_id, $2::jsonb))
+) o
+WHERE k.status = 'active' AND k.expires_at > now() AND k.expires_at <= now() + make_interval(secs => $3)
+  AND k.expires_at - make_interval(secs => o.secs) <= now()
+  AND k.created_at < k.expires_at - make_interval(secs => o.secs)
+ON CONFLICT (key_id, offset_seconds) DO NOTHING
+RETURNING key_id, offset_seconds`;
+
+/* One delivery per newly queued notice and endpoint that wants key.expiring, in the same transaction. */
+const QUEUE = `
+INSERT INTO webhook_deliveries (id, endpoint_id, message_id, event_type, order_key, payload)
+SELECT gen_random_uuid(), e.id, 'msg_expiring_' || k.key_id || '_' || n.secs, 'key.expiring', k.key_id::text,
+  json_build_object('type', 'key.expiring', 'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'data', json_build_object(
+    'keyId', k.key_id, 'publicId', k.public_id, 'tenantId', k.tenant_id, 'name', k.name,
+    'expiresAt', to_char(k.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'offsetSeconds', n.secs))::text
+FROM unnest($1::uuid[], $2::int[]) AS n(key_id, secs)
+JOIN api_keys k ON k.key_id = n.key_id
+JOIN webhook_endpoints e ON e.enabled AND e.deleted_at IS NULL AND 'key.expiring' = ANY(e.event_types)
+  AND (e.tenant_id IS NULL OR e.tenant_id = k.tenant_id)
+ORDER BY k.expires_at, n.secs DESC
+ON CONFLICT (endpoint_id, message_id) WHERE redelivery_of IS NULL DO NOTHING`;
+
+const seconds = (ms: number): number => Math.round(ms / 1000);
+
+/**
+ * Queues `key.expiring` at each offset before a key's expiresAt (WEBHOOK_EXPIRING_OFFSETS, per
+ * tenant WEBHOOK_EXPIRING_OFFSETS_BY_TENANT): once per key and offset across every instance.
+ * A key whose expiresAt moves keeps the notices already sent.
+ */
+@Injectable()
+export class ExpiringNotifier implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ExpiringNotifier.name);
+  private readonly retry = new RetryBackoff(this.logger, 'key.expiring scan');
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly dispatcher: WebhookDispatcher,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.asyncProjectionsEnabled || !this.config.webhooks.dispatchEnabled) return;
+    this.timer = setInterval(() => {
+      this.scan().then(
+        () => this.retry.succeeded(),
+        (error: unknown) => this.retry.failed(error),
+      );
+    }, this.config.webhooks.expiringScanMs);
+    this.timer.unref();
+  }
+
+  /** One scan; resolves with how many notices it queued. */
+  scan(): Promise<number> {
+    this.running ??= this.scanOnce().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async scanOnce(): Promise<number> {
+    const { default: defaults, byTenant } = this.config.webhooks.expiringOffsets;
+    const tenants = Object.fromEntries(Object.entries(byTenant).map(([tenant, offsets]) => [tenant, offsets.map(seconds)]));
+    const longest = Math.max(0, ...defaults.map(seconds), ...Object.values(tenants).flat());
+    const queued = await withTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ key_id: string; offset_seconds: number }>(DUE, [
+        JSON.stringify(tenants),
+        JSON.stringify(defaults.map(seconds)),
+        longest,
+      ]);
+      if (rows.length > 0) await client.query(QUEUE, [rows.map((r) => r.key_id), rows.map((r) => r.offset_seconds)]);
+      return rows.length;
+    });
+    if (queued > 0) this.dispatcher.wake();
+    return queued;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+}
