@@ -10,6 +10,9 @@ export { RevokeKeyCommand } from './commands/revoke-key/revoke-key.command.js';
 export { UpdateKeyCommand } from './commands/update-key/update-key.command.js';
 export { ListKeysQuery, type KeyPage } from './queries/list-keys/list-keys.query.js';
 export { GetKeyQuery } from './queries/get-key/get-key.query.js';
+export { KeyUsageQuery, type KeyUsage } from './queries/usage/key-usage.query.js';
+export { TenantUsageQuery, type TenantUsage } from './queries/usage/tenant-usage.query.js';
+export type { UsageDay } from './queries/usage/usage-days.js';
 export { KeyHistoryQuery, type KeyHistoryItem, type KeyHistoryPage } from './queries/key-history/key-history.query.js';
 export {
   actorKeyId,

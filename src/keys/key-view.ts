@@ -15,6 +15,14 @@ export interface KeyView {
   createdAt: string;
   updatedAt: string;
   version: number;
+  /**
+   * The key's last use any instance has flushed (docs/operations.md, "Key usage"): at most one
+   * USAGE_FLUSH_MS late; null if never used. Present where the key is read (GET one, the list),
+   * not in a command's answer or an as-of view.
+   */
+  lastUsedAt?: string | null;
+  lastUsedIp?: string | null;
+  lastUsedUserAgent?: string | null;
 }
 
 export interface KeyRow {
@@ -30,10 +38,15 @@ export interface KeyRow {
   created_at: Date;
   updated_at: Date;
   version: number;
+  last_used_at: Date | null;
+  last_used_ip: string | null;
+  last_used_user_agent: string | null;
 }
 
+/** A KeyRow's columns, from the keys joined with their last use (queries/keys-with-last-use.ts). */
 export const KEY_VIEW_COLUMNS =
-  'key_id, public_id, tenant_id, name, scopes, tags, status, grace_ends_at, expires_at, created_at, updated_at, version';
+  'key_id, public_id, tenant_id, name, scopes, tags, status, grace_ends_at, expires_at, created_at, updated_at, version, ' +
+  'u.last_used_at, u.ip AS last_used_ip, u.user_agent AS last_used_user_agent';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -80,5 +93,8 @@ export function keyViewFromRow(row: KeyRow, now: Date): KeyView {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     version: row.version,
+    lastUsedAt: iso(row.last_used_at),
+    lastUsedIp: row.last_used_ip,
+    lastUsedUserAgent: row.last_used_user_agent,
   };
 }

@@ -14,6 +14,8 @@ import { GetKeyHandler } from './queries/get-key/get-key.handler.js';
 import { KeyHistoryHandler } from './queries/key-history/key-history.handler.js';
 import { KeyAsOfHandler, KeysActiveAtHandler } from './queries/keys-as-of/keys-as-of.handler.js';
 import { ListKeysHandler } from './queries/list-keys/list-keys.handler.js';
+import { KeyUsageHandler } from './queries/usage/key-usage.handler.js';
+import { TenantUsageHandler } from './queries/usage/tenant-usage.handler.js';
 import { RegistryPepper } from './registry-pepper.js';
 
 /**
@@ -39,6 +41,8 @@ import { RegistryPepper } from './registry-pepper.js';
     KeyHistoryHandler,
     KeysActiveAtHandler,
     KeyAsOfHandler,
+    KeyUsageHandler,
+    TenantUsageHandler,
   ],
   exports: [KeyRepository, ExpirySweeper],
 })
