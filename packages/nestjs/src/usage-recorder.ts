@@ -22,23 +22,64 @@ const DAY_MS = 86_400_000;
 const MAX_IP_LENGTH = 64;
 const MAX_USER_AGENT_LENGTH = 256;
 const INITIAL_CAPACITY = 1024;
+/** Entries of the cache that makes equal clients (IP and user agent) share one object (a power of two). */
+const CLIENT_CACHE = 16_384;
+
+/** Where a use came from. Shared by every key and use with the same IP and user agent (UsageRecorder.clientOf). */
+interface Client {
+  readonly ip: string | undefined;
+  readonly userAgent: string | undefined;
+}
 
 /**
- * One UTC day's uses since the last flush, one slot per key: a Map from keyId to the slot's index
- * and flat arrays indexed by it (no object per key). The memory per key used is the Map entry,
- * 8 B of time, 4 B of valid count and three references (tenant, IP, user agent): under 64 B
- * (bench:usage measures it). Refusals of known keys are rare and counted in a Map of their own.
+ * Each request brings its user agent (and, on a new connection, its IP) as a new string: a slot
+ * holding them per key would cost an object and two strings per key. An equal client is looked up
+ * in this direct-mapped cache (indexed by a sample of both texts, no hash of the whole text) and
+ * the one already held is kept instead: keys used by the same clients share one.
+ */
+class ClientCache {
+  private readonly entries: (Client | undefined)[] = new Array<Client | undefined>(CLIENT_CACHE).fill(undefined);
+
+  of(ip: string | undefined, userAgent: string | undefined): Client | undefined {
+    if (ip === undefined && userAgent === undefined) return undefined;
+    const i = ((ip === undefined ? 0 : sampleHash(ip)) ^ (userAgent === undefined ? 0 : Math.imul(sampleHash(userAgent), 31))) & (CLIENT_CACHE - 1);
+    const held = this.entries[i];
+    if (held !== undefined && held.ip === ip && held.userAgent === userAgent) return held;
+    return (this.entries[i] = { ip, userAgent });
+  }
+}
+
+/** Up to 8 characters, spread over the text, FNV-1a mixed: cheap, and enough to tell UUIDs, IPs and user agents apart. */
+function sampleHash(text: string): number {
+  const n = text.length;
+  const step = n > 8 ? n >> 3 : 1;
+  let h = 0x811c9dc5 ^ n;
+  for (let i = 0; i < n; i += step) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/**
+ * One UTC day's uses since the last flush, one slot per key, in flat arrays indexed by slot (no
+ * object per key): an open-addressing table from keyId to slot (keyIds are random UUIDs, so a few
+ * of their characters hash them), the keyId, its tenant (as an index into the batch's tenants),
+ * the newest use's time and client, and the valid count. About 40 B per key used, plus growth
+ * slack (bench:usage measures it against the 64 B budget). Refusals of known keys are rare and
+ * counted in a Map of their own.
  */
 class UsageBatch {
-  readonly slots = new Map<string, number>();
   readonly dayEnds: number;
   readonly day: string;
-  private tenants: string[] = [];
-  private ips: (string | undefined)[] = [];
-  private agents: (string | undefined)[] = [];
+  size = 0;
+  /** slot + 1 per entry (0: empty); twice the capacity, so at most half full. */
+  private table = new Int32Array(INITIAL_CAPACITY * 2);
+  private keyIds: (string | undefined)[] = new Array<string | undefined>(INITIAL_CAPACITY).fill(undefined);
+  private clients: (Client | undefined)[] = new Array<Client | undefined>(INITIAL_CAPACITY).fill(undefined);
+  private tenantOf = new Uint32Array(INITIAL_CAPACITY);
   /** Epoch ms of the key's newest authenticated use (valid or insufficient scope); 0: none. */
   private at = new Float64Array(INITIAL_CAPACITY);
   private valid = new Uint32Array(INITIAL_CAPACITY);
+  private readonly tenants: string[] = [];
+  private readonly tenantIndex = new Map<string, number>();
   /** slot * 4 + outcome → count, for the outcomes other than valid. */
   private readonly refused = new Map<number, number>();
 
@@ -48,82 +89,98 @@ class UsageBatch {
     this.day = new Date(dayStart).toISOString().slice(0, 10);
   }
 
-  get size(): number {
-    return this.slots.size;
-  }
-
-  record(keyId: string, tenantId: string, outcome: Outcome, at: number, ip: string | undefined, userAgent: string | undefined): void {
-    let slot = this.slots.get(keyId);
-    if (slot === undefined) slot = this.add(keyId, tenantId);
+  record(keyId: string, tenantId: string, outcome: Outcome, at: number, ip: string | undefined, userAgent: string | undefined, clients: ClientCache): void {
+    const slot = this.slotOf(keyId, tenantId);
     if (outcome === VALID) this.valid[slot]++;
     else this.refused.set(slot * 4 + outcome, (this.refused.get(slot * 4 + outcome) ?? 0) + 1);
     if (outcome <= INSUFFICIENT_SCOPE && at >= this.at[slot]) {
       this.at[slot] = at;
-      this.ips[slot] = ip;
-      this.agents[slot] = userAgent;
+      // Mostly the key's client of its previous use: kept without a look-up.
+      const held = this.clients[slot];
+      if (held === undefined || held.ip !== ip || held.userAgent !== userAgent) this.clients[slot] = clients.of(ip, userAgent);
     }
   }
 
-  private add(keyId: string, tenantId: string): number {
-    const slot = this.slots.size;
-    if (slot === this.at.length) {
-      const at = new Float64Array(slot * 2);
-      at.set(this.at);
-      this.at = at;
-      const valid = new Uint32Array(slot * 2);
-      valid.set(this.valid);
-      this.valid = valid;
+  private slotOf(keyId: string, tenantId: string): number {
+    const mask = this.table.length - 1;
+    let i = sampleHash(keyId) & mask;
+    for (;;) {
+      const entry = this.table[i];
+      if (entry === 0) break;
+      if (this.keyIds[entry - 1] === keyId) return entry - 1;
+      i = (i + 1) & mask;
     }
-    this.slots.set(keyId, slot);
-    this.tenants[slot] = tenantId;
-    this.ips[slot] = undefined;
-    this.agents[slot] = undefined;
+    // A key's first use in this batch.
+    const slot = this.size++;
+    if (slot === this.at.length) return this.grow(keyId, tenantId);
+    this.table[i] = slot + 1;
+    this.keyIds[slot] = keyId;
+    let tenant = this.tenantIndex.get(tenantId);
+    if (tenant === undefined) {
+      tenant = this.tenants.push(tenantId) - 1;
+      this.tenantIndex.set(tenantId, tenant);
+    }
+    this.tenantOf[slot] = tenant;
     return slot;
+  }
+
+  /** Doubles every array and rebuilds the table, then places the key whose slot did not fit. */
+  private grow(keyId: string, tenantId: string): number {
+    const capacity = this.at.length * 2;
+    const copy = <T extends Float64Array | Uint32Array>(from: T, make: (n: number) => T): T => {
+      const to = make(capacity);
+      to.set(from);
+      return to;
+    };
+    this.at = copy(this.at, (n) => new Float64Array(n));
+    this.valid = copy(this.valid, (n) => new Uint32Array(n));
+    this.tenantOf = copy(this.tenantOf, (n) => new Uint32Array(n));
+    this.keyIds = [...this.keyIds, ...new Array<string | undefined>(capacity / 2).fill(undefined)];
+    this.clients = [...this.clients, ...new Array<Client | undefined>(capacity / 2).fill(undefined)];
+    this.table = new Int32Array(capacity * 2);
+    const mask = this.table.length - 1;
+    this.size -= 1;
+    for (let slot = 0; slot < this.size; slot++) {
+      let i = sampleHash(this.keyIds[slot] as string) & mask;
+      while (this.table[i] !== 0) i = (i + 1) & mask;
+      this.table[i] = slot + 1;
+    }
+    return this.slotOf(keyId, tenantId);
   }
 
   /** Adds `other`'s uses (a later batch of the same day) to this one: newest use wins, counts add. */
   merge(other: UsageBatch): void {
-    for (const [keyId, from] of other.slots) {
-      const tenantId = other.tenants[from];
-      const slot = this.slots.get(keyId) ?? this.add(keyId, tenantId);
+    for (let from = 0; from < other.size; from++) {
+      const slot = this.slotOf(other.keyIds[from] as string, other.tenants[other.tenantOf[from]]);
       this.valid[slot] += other.valid[from];
-      if (other.at[from] >= this.at[slot] && other.at[from] > 0) {
+      if (other.at[from] > 0 && other.at[from] >= this.at[slot]) {
         this.at[slot] = other.at[from];
-        this.ips[slot] = other.ips[from];
-        this.agents[slot] = other.agents[from];
+        this.clients[slot] = other.clients[from];
       }
     }
-    if (other.refused.size === 0) return;
-    const keyIds = other.keyIdsBySlot();
     for (const [index, count] of other.refused) {
-      const key = (this.slots.get(keyIds[index >> 2]) as number) * 4 + (index & 3);
+      const from = index >> 2;
+      const key = this.slotOf(other.keyIds[from] as string, other.tenants[other.tenantOf[from]]) * 4 + (index & 3);
       this.refused.set(key, (this.refused.get(key) ?? 0) + count);
     }
   }
 
-  private keyIdsBySlot(): string[] {
-    const keyIds: string[] = [];
-    for (const [keyId, slot] of this.slots) keyIds[slot] = keyId;
-    return keyIds;
-  }
-
   /** Appends this batch's rows to the flush's column arrays. */
   writeTo(rows: FlushRows): void {
-    for (const [keyId, slot] of this.slots) {
-      const tenantId = this.tenants[slot];
+    for (let slot = 0; slot < this.size; slot++) {
+      const keyId = this.keyIds[slot] as string;
       if (this.at[slot] > 0) {
+        const client = this.clients[slot];
         rows.usedKeys.push(keyId);
         rows.usedAt.push(this.at[slot]);
-        rows.ips.push(textOrNull(this.ips[slot], MAX_IP_LENGTH));
-        rows.agents.push(textOrNull(this.agents[slot], MAX_USER_AGENT_LENGTH));
+        rows.ips.push(textOrNull(client?.ip, MAX_IP_LENGTH));
+        rows.agents.push(textOrNull(client?.userAgent, MAX_USER_AGENT_LENGTH));
       }
-      if (this.valid[slot] > 0) rows.count(keyId, tenantId, this.day, 'valid', this.valid[slot]);
+      if (this.valid[slot] > 0) rows.count(keyId, this.tenants[this.tenantOf[slot]], this.day, 'valid', this.valid[slot]);
     }
-    if (this.refused.size === 0) return;
-    const keyIds = this.keyIdsBySlot();
     for (const [index, count] of this.refused) {
       const slot = index >> 2;
-      rows.count(keyIds[slot], this.tenants[slot], this.day, USAGE_OUTCOMES[index & 3], count);
+      rows.count(this.keyIds[slot] as string, this.tenants[this.tenantOf[slot]], this.day, USAGE_OUTCOMES[index & 3], count);
     }
   }
 }
@@ -187,9 +244,7 @@ export class UsageRecorder {
   private current: UsageBatch;
   private running: Promise<unknown> = Promise.resolve();
   private readonly trouble: RetryBackoff;
-  /** The last IP and user agent seen: equal ones from the next request share the string. */
-  private lastIp: string | undefined;
-  private lastAgent: string | undefined;
+  private readonly clients = new ClientCache();
 
   constructor(
     private readonly pool: Pick<Pool, 'query'>,
@@ -207,15 +262,10 @@ export class UsageRecorder {
     return n;
   }
 
-  /** The hot path: a Map lookup and a few array writes. */
+  /** The hot path: a table look-up by a sample of the keyId and a few typed-array writes; no allocation once the key has a slot. */
   record(keyId: string, tenantId: string, outcome: Outcome, at: number, ip: string | undefined, userAgent: string | undefined): void {
     if (at >= this.current.dayEnds) this.batches.push((this.current = new UsageBatch(at)));
-    // Equal text from another request becomes the string already held, so keys used by the same clients share it.
-    if (ip === this.lastIp) ip = this.lastIp;
-    else this.lastIp = ip;
-    if (userAgent === this.lastAgent) userAgent = this.lastAgent;
-    else this.lastAgent = userAgent;
-    this.current.record(keyId, tenantId, outcome, at, ip, userAgent);
+    this.current.record(keyId, tenantId, outcome, at, ip, userAgent, this.clients);
   }
 
   /**
