@@ -10,6 +10,7 @@ import { until } from '../support/poll.js';
 
 /** Writes what `sut` recorded: the flush a timer makes every USAGE_FLUSH_MS, made now. */
 const flush = (sut: TestApp): Promise<void> => sut.app.get(KeyVerifier).usage!.flush();
+const ids = (body: unknown): string[] => (body as { items: { id: string }[] }).items.map((k) => k.id);
 const use = (sut: TestApp, token: string, agent: string, path = '/examples/whoami'): request.Test =>
   request(sut.url).get(path).set(bearer(token)).set('user-agent', agent);
 
@@ -72,7 +73,7 @@ describe('key usage: last use and daily counts', () => {
     const today = new Date().toISOString().slice(0, 10);
     // issueUsableKey's request, the two uses: 3 valid.
     expect(usage.body.items[89]).toEqual({ day: today, valid: 3, insufficientScope: 1, expired: 0, revoked: 1 });
-    expect(usage.body.items.slice(0, 89).every((d: { valid: number; revoked: number }) => d.valid === 0 && d.revoked === 0)).toBe(true);
+    expect((usage.body.items as { valid: number; revoked: number }[]).slice(0, 89).every((d) => d.valid === 0 && d.revoked === 0)).toBe(true);
     // A revoked key's refusal is not a use: the last use stays the last accepted one.
     expect((await getKey(key.id)).lastUsedUserAgent).toBe('counting');
 
@@ -105,13 +106,13 @@ describe('key usage: last use and daily counts', () => {
     expect(Date.parse(newerUse)).toBeGreaterThan(Date.parse((await getKey(older.id)).lastUsedAt as string));
 
     const unused = await request(a.url).get('/admin/api-keys').query({ tenantId, unusedSince: newerUse }).set(bearer(admin)).expect(200);
-    expect(unused.body.items.map((k: { id: string }) => k.id).sort()).toEqual([never.id, older.id].sort());
+    expect(ids(unused.body).sort()).toEqual([never.id, older.id].sort());
 
     const order: string[] = [];
     let cursor: string | undefined;
     do {
       const page = await request(a.url).get('/admin/api-keys').query({ tenantId, sort: 'lastUsedAt', limit: 1, ...(cursor ? { cursor } : {}) }).set(bearer(admin)).expect(200);
-      order.push(...page.body.items.map((k: { id: string }) => k.id));
+      order.push(...ids(page.body));
       cursor = page.body.nextCursor ?? undefined;
     } while (cursor !== undefined);
     expect(order).toEqual([newer.id, older.id, never.id]);
