@@ -61,23 +61,24 @@ function sampleHash(text: string): number {
 /**
  * One UTC day's uses since the last flush, one slot per key, in flat arrays indexed by slot (no
  * object per key): an open-addressing table from keyId to slot (keyIds are random UUIDs, so a few
- * of their characters hash them), the keyId, its tenant (as an index into the batch's tenants),
- * the newest use's time and client, and the valid count. About 40 B per key used, plus growth
- * slack (bench:usage measures it against the 64 B budget). Refusals of known keys are rare and
- * counted in a Map of their own.
+ * of their characters hash them), then per slot, side by side so that a use touches three cache
+ * lines (the table, `refs`, `meta`): the keyId and the newest use's client in `refs`, the newest
+ * use's time and the valid count in `meta`, and the tenant (an index into the batch's tenants,
+ * read only at the flush). About 44 B per key used, plus growth slack: bench:usage measures it
+ * against the 64 B budget. Refusals of known keys are rare and counted in a Map of their own.
  */
 class UsageBatch {
   readonly dayEnds: number;
   readonly day: string;
   size = 0;
+  private capacity = INITIAL_CAPACITY;
   /** slot + 1 per entry (0: empty); twice the capacity, so at most half full. */
   private table = new Int32Array(INITIAL_CAPACITY * 2);
-  private keyIds: (string | undefined)[] = new Array<string | undefined>(INITIAL_CAPACITY).fill(undefined);
-  private clients: (Client | undefined)[] = new Array<Client | undefined>(INITIAL_CAPACITY).fill(undefined);
+  /** [keyId, client] per slot. */
+  private refs: (string | Client | undefined)[] = new Array<string | Client | undefined>(INITIAL_CAPACITY * 2).fill(undefined);
+  /** [epoch ms of the newest authenticated use (valid or insufficient scope; 0: none), valid count] per slot. */
+  private meta = new Float64Array(INITIAL_CAPACITY * 2);
   private tenantOf = new Uint32Array(INITIAL_CAPACITY);
-  /** Epoch ms of the key's newest authenticated use (valid or insufficient scope); 0: none. */
-  private at = new Float64Array(INITIAL_CAPACITY);
-  private valid = new Uint32Array(INITIAL_CAPACITY);
   private readonly tenants: string[] = [];
   private readonly tenantIndex = new Map<string, number>();
   /** slot * 4 + outcome → count, for the outcomes other than valid. */
@@ -91,14 +92,18 @@ class UsageBatch {
 
   record(keyId: string, tenantId: string, outcome: Outcome, at: number, ip: string | undefined, userAgent: string | undefined, clients: ClientCache): void {
     const slot = this.slotOf(keyId, tenantId);
-    if (outcome === VALID) this.valid[slot]++;
+    if (outcome === VALID) this.meta[2 * slot + 1]++;
     else this.refused.set(slot * 4 + outcome, (this.refused.get(slot * 4 + outcome) ?? 0) + 1);
-    if (outcome <= INSUFFICIENT_SCOPE && at >= this.at[slot]) {
-      this.at[slot] = at;
+    if (outcome <= INSUFFICIENT_SCOPE && at >= this.meta[2 * slot]) {
+      this.meta[2 * slot] = at;
       // Mostly the key's client of its previous use: kept without a look-up.
-      const held = this.clients[slot];
-      if (held === undefined || held.ip !== ip || held.userAgent !== userAgent) this.clients[slot] = clients.of(ip, userAgent);
+      const held = this.refs[2 * slot + 1] as Client | undefined;
+      if (held === undefined || held.ip !== ip || held.userAgent !== userAgent) this.refs[2 * slot + 1] = clients.of(ip, userAgent);
     }
+  }
+
+  private keyIdOf(slot: number): string {
+    return this.refs[2 * slot] as string;
   }
 
   private slotOf(keyId: string, tenantId: string): number {
@@ -107,14 +112,17 @@ class UsageBatch {
     for (;;) {
       const entry = this.table[i];
       if (entry === 0) break;
-      if (this.keyIds[entry - 1] === keyId) return entry - 1;
+      if (this.refs[2 * (entry - 1)] === keyId) return entry - 1;
       i = (i + 1) & mask;
     }
     // A key's first use in this batch.
+    if (this.size === this.capacity) {
+      this.grow();
+      return this.slotOf(keyId, tenantId);
+    }
     const slot = this.size++;
-    if (slot === this.at.length) return this.grow(keyId, tenantId);
     this.table[i] = slot + 1;
-    this.keyIds[slot] = keyId;
+    this.refs[2 * slot] = keyId;
     let tenant = this.tenantIndex.get(tenantId);
     if (tenant === undefined) {
       tenant = this.tenants.push(tenantId) - 1;
@@ -124,43 +132,39 @@ class UsageBatch {
     return slot;
   }
 
-  /** Doubles every array and rebuilds the table, then places the key whose slot did not fit. */
-  private grow(keyId: string, tenantId: string): number {
-    const capacity = this.at.length * 2;
-    const copy = <T extends Float64Array | Uint32Array>(from: T, make: (n: number) => T): T => {
-      const to = make(capacity);
-      to.set(from);
-      return to;
-    };
-    this.at = copy(this.at, (n) => new Float64Array(n));
-    this.valid = copy(this.valid, (n) => new Uint32Array(n));
-    this.tenantOf = copy(this.tenantOf, (n) => new Uint32Array(n));
-    this.keyIds = [...this.keyIds, ...new Array<string | undefined>(capacity / 2).fill(undefined)];
-    this.clients = [...this.clients, ...new Array<Client | undefined>(capacity / 2).fill(undefined)];
-    this.table = new Int32Array(capacity * 2);
+  /** Doubles every array and rebuilds the table. */
+  private grow(): void {
+    this.capacity *= 2;
+    const meta = new Float64Array(this.capacity * 2);
+    meta.set(this.meta);
+    this.meta = meta;
+    const tenantOf = new Uint32Array(this.capacity);
+    tenantOf.set(this.tenantOf);
+    this.tenantOf = tenantOf;
+    this.refs = this.refs.concat(new Array<string | Client | undefined>(this.capacity).fill(undefined));
+    this.table = new Int32Array(this.capacity * 2);
     const mask = this.table.length - 1;
-    this.size -= 1;
     for (let slot = 0; slot < this.size; slot++) {
-      let i = sampleHash(this.keyIds[slot] as string) & mask;
+      let i = sampleHash(this.keyIdOf(slot)) & mask;
       while (this.table[i] !== 0) i = (i + 1) & mask;
       this.table[i] = slot + 1;
     }
-    return this.slotOf(keyId, tenantId);
   }
 
   /** Adds `other`'s uses (a later batch of the same day) to this one: newest use wins, counts add. */
   merge(other: UsageBatch): void {
     for (let from = 0; from < other.size; from++) {
-      const slot = this.slotOf(other.keyIds[from] as string, other.tenants[other.tenantOf[from]]);
-      this.valid[slot] += other.valid[from];
-      if (other.at[from] > 0 && other.at[from] >= this.at[slot]) {
-        this.at[slot] = other.at[from];
-        this.clients[slot] = other.clients[from];
+      const slot = this.slotOf(other.keyIdOf(from), other.tenants[other.tenantOf[from]]);
+      this.meta[2 * slot + 1] += other.meta[2 * from + 1];
+      const at = other.meta[2 * from];
+      if (at > 0 && at >= this.meta[2 * slot]) {
+        this.meta[2 * slot] = at;
+        this.refs[2 * slot + 1] = other.refs[2 * from + 1];
       }
     }
     for (const [index, count] of other.refused) {
       const from = index >> 2;
-      const key = this.slotOf(other.keyIds[from] as string, other.tenants[other.tenantOf[from]]) * 4 + (index & 3);
+      const key = this.slotOf(other.keyIdOf(from), other.tenants[other.tenantOf[from]]) * 4 + (index & 3);
       this.refused.set(key, (this.refused.get(key) ?? 0) + count);
     }
   }
@@ -168,19 +172,21 @@ class UsageBatch {
   /** Appends this batch's rows to the flush's column arrays. */
   writeTo(rows: FlushRows): void {
     for (let slot = 0; slot < this.size; slot++) {
-      const keyId = this.keyIds[slot] as string;
-      if (this.at[slot] > 0) {
-        const client = this.clients[slot];
+      const keyId = this.keyIdOf(slot);
+      const at = this.meta[2 * slot];
+      if (at > 0) {
+        const client = this.refs[2 * slot + 1] as Client | undefined;
         rows.usedKeys.push(keyId);
-        rows.usedAt.push(this.at[slot]);
+        rows.usedAt.push(at);
         rows.ips.push(textOrNull(client?.ip, MAX_IP_LENGTH));
         rows.agents.push(textOrNull(client?.userAgent, MAX_USER_AGENT_LENGTH));
       }
-      if (this.valid[slot] > 0) rows.count(keyId, this.tenants[this.tenantOf[slot]], this.day, 'valid', this.valid[slot]);
+      const valid = this.meta[2 * slot + 1];
+      if (valid > 0) rows.count(keyId, this.tenants[this.tenantOf[slot]], this.day, 'valid', valid);
     }
     for (const [index, count] of this.refused) {
       const slot = index >> 2;
-      rows.count(this.keyIds[slot] as string, this.tenants[this.tenantOf[slot]], this.day, USAGE_OUTCOMES[index & 3], count);
+      rows.count(this.keyIdOf(slot), this.tenants[this.tenantOf[slot]], this.day, USAGE_OUTCOMES[index & 3], count);
     }
   }
 }
