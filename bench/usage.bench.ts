@@ -13,10 +13,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { KeyVerifier } from '@keyledger/nestjs';
-import { envSeconds, fmt, machineLine, progressFor, verdict } from './support/bench-env.js';
+import { envSeconds, fmt, machineLine, progressFor, settledHeap, verdict } from './support/bench-env.js';
 import { describeServer, openDedicatedDatabase } from './support/dedicated-database.js';
 import { flat } from './support/replica-rows.js';
 
@@ -29,17 +28,6 @@ const DATABASE = 'keyledger_bench_usage';
 
 const progress = progressFor('bench:usage');
 
-async function settledHeap(): Promise<number> {
-  let previous = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 10; i++) {
-    gc!();
-    await sleep(20);
-    const used = process.memoryUsage().heapUsed;
-    if (used >= previous - 1024) break;
-    previous = used;
-  }
-  return process.memoryUsage().heapUsed;
-}
 
 /** A verifier whose pool points at `databaseUrl` (connected only when it flushes): its recorder is the one under test. */
 function recorderOn(databaseUrl: string): { verifier: KeyVerifier; usage: NonNullable<KeyVerifier['usage']> } {
@@ -78,9 +66,9 @@ async function main(): Promise<void> {
   // 1. Memory. A warm-up recorder first, so the code and its shapes exist before the window.
   useAll(recorderOn('postgres://unused/none').usage, makeKeys(5_000), Date.now());
   const { usage: measured } = recorderOn('postgres://unused/none');
-  const before = await settledHeap();
+  const before = (await settledHeap()).heapUsed;
   useAll(measured, keys, Date.now());
-  const after = await settledHeap();
+  const after = (await settledHeap()).heapUsed;
   if (measured.pendingKeys !== count) throw new Error(`recorded ${measured.pendingKeys} keys, expected ${count}`);
   const bytesPerKey = (after - before) / count;
   progress(`memory: ${fmt(bytesPerKey, 1)} heap bytes per key used`);
