@@ -24,6 +24,8 @@ function databaseStandIn(): { pool: { query: (sql: string, params: unknown[]) =>
         return Promise.reject(new Error('connection terminated'));
       }
       const [keys, at, ips, agents, countKeys, tenants, days, outcomes, counts] = params as [string[], number[], (string | null)[], (string | null)[], string[], string[], string[], string[], number[]];
+      // As PostgreSQL: one statement upserts a row at most once.
+      if (new Set(keys).size !== keys.length) return Promise.reject(new Error('ON CONFLICT DO UPDATE command cannot affect row a second time'));
       const written: Written = { lastUse: {}, counts: {} };
       keys.forEach((k, i) => (written.lastUse[k] = { at: at[i], ip: ips[i], userAgent: agents[i] }));
       countKeys.forEach((k, i) => {

@@ -1,5 +1,4 @@
 import type { Logger } from '@nestjs/common';
-import type { Pool } from 'pg';
 import { RetryBackoff } from './retry-backoff.js';
 import { storableText } from './storable-text.js';
 
@@ -174,13 +173,7 @@ class UsageBatch {
     for (let slot = 0; slot < this.size; slot++) {
       const keyId = this.keyIdOf(slot);
       const at = this.meta[2 * slot];
-      if (at > 0) {
-        const client = this.refs[2 * slot + 1] as Client | undefined;
-        rows.usedKeys.push(keyId);
-        rows.usedAt.push(at);
-        rows.ips.push(textOrNull(client?.ip, MAX_IP_LENGTH));
-        rows.agents.push(textOrNull(client?.userAgent, MAX_USER_AGENT_LENGTH));
-      }
+      if (at > 0) rows.used(keyId, at, this.refs[2 * slot + 1] as Client | undefined);
       const valid = this.meta[2 * slot + 1];
       if (valid > 0) rows.count(keyId, this.tenants[this.tenantOf[slot]], this.day, 'valid', valid);
     }
@@ -206,6 +199,34 @@ class FlushRows {
   readonly countDays: string[] = [];
   readonly countOutcomes: string[] = [];
   readonly counts: number[] = [];
+
+  /**
+   * Set when more than one day's batch is written (across a UTC midnight, or after failed flushes):
+   * a key then has one last use per day, and one statement may upsert a row only once.
+   */
+  private readonly usedRow: Map<string, number> | undefined;
+
+  constructor(batches: number) {
+    this.usedRow = batches > 1 ? new Map() : undefined;
+  }
+
+  used(keyId: string, at: number, client: Client | undefined): void {
+    const row = this.usedRow?.get(keyId);
+    if (row !== undefined && this.usedAt[row] >= at) return;
+    const ip = textOrNull(client?.ip, MAX_IP_LENGTH);
+    const agent = textOrNull(client?.userAgent, MAX_USER_AGENT_LENGTH);
+    if (row !== undefined) {
+      this.usedAt[row] = at;
+      this.ips[row] = ip;
+      this.agents[row] = agent;
+      return;
+    }
+    this.usedRow?.set(keyId, this.usedKeys.length);
+    this.usedKeys.push(keyId);
+    this.usedAt.push(at);
+    this.ips.push(ip);
+    this.agents.push(agent);
+  }
 
   count(keyId: string, tenantId: string, day: string, outcome: UsageOutcome, count: number): void {
     this.countKeys.push(keyId);
@@ -253,7 +274,8 @@ export class UsageRecorder {
   private readonly clients = new ClientCache();
 
   constructor(
-    private readonly pool: Pick<Pool, 'query'>,
+    /** A pg Pool: only its query is used. */
+    private readonly pool: { query(sql: string, params: unknown[]): Promise<unknown> },
     logger: Logger,
   ) {
     this.current = new UsageBatch(Date.now());
@@ -288,7 +310,7 @@ export class UsageRecorder {
     const taken = this.batches;
     this.current = new UsageBatch(Date.now());
     this.batches = [this.current];
-    const rows = new FlushRows();
+    const rows = new FlushRows(taken.length);
     for (const batch of taken) batch.writeTo(rows);
     if (rows.empty) return;
     try {
