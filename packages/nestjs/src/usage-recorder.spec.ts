@@ -97,6 +97,14 @@ describe('UsageRecorder', () => {
     expect(db.flushes[0].lastUse.k1.at).toBe(DAY);
   });
 
+  it('keeps at most 256 characters of a user agent, and never a NUL', async () => {
+    const db = databaseStandIn();
+    const sut = new UsageRecorder(db.pool, logger);
+    sut.record('k1', 't1', VALID, DAY, '10.0.0.1', `a\u0000${'x'.repeat(10_000)}`);
+    await sut.flush();
+    expect(db.flushes[0].lastUse.k1.userAgent).toBe(`a\ufffd${'x'.repeat(254)}`);
+  });
+
   it('keeps every key apart past its tables\' first growth', async () => {
     const db = databaseStandIn();
     const sut = new UsageRecorder(db.pool, logger);

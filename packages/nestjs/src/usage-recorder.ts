@@ -293,6 +293,8 @@ export class UsageRecorder {
   /** The hot path: a table look-up by a sample of the keyId and a few typed-array writes; no allocation once the key has a slot. */
   record(keyId: string, tenantId: string, outcome: Outcome, at: number, ip: string | undefined, userAgent: string | undefined): void {
     if (at >= this.current.dayEnds) this.batches.push((this.current = new UsageBatch(at)));
+    // A long user agent is cut now, into a string of its own (a slice would keep the whole header alive).
+    if (userAgent !== undefined && userAgent.length > MAX_USER_AGENT_LENGTH) userAgent = Buffer.from(userAgent.slice(0, MAX_USER_AGENT_LENGTH), 'utf16le').toString('utf16le');
     this.current.record(keyId, tenantId, outcome, at, ip, userAgent, this.clients);
   }
 
