@@ -12,11 +12,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { KeyReplica, type ReplicaRow } from '@keyledger/nestjs';
 import { backendCpuSeconds } from './support/backend-cpu.js';
-import { envSeconds, fmt, machineLine, progressFor, verdict } from './support/bench-env.js';
+import { envSeconds, fmt, machineLine, progressFor, settledHeap, verdict } from './support/bench-env.js';
 import { describeServer, openDedicatedDatabase } from './support/dedicated-database.js';
 import { ReplicaRowFactory, memoryOnlyReplica } from './support/replica-rows.js';
 
@@ -29,18 +28,6 @@ const LOAD_APPLICATION = 'keyledger-bench-replica-load';
 
 const progress = progressFor('bench:replica-memory');
 
-async function settledHeap(): Promise<NodeJS.MemoryUsage> {
-  // Several full GCs with turns of the event loop in between, until the heap stops shrinking.
-  let previous = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 10; i++) {
-    gc!();
-    await sleep(20);
-    const used = process.memoryUsage().heapUsed;
-    if (used >= previous - 1024) break;
-    previous = used;
-  }
-  return process.memoryUsage();
-}
 
 interface MemoryResult {
   keys: number;

@@ -2,20 +2,23 @@
  * `npm run bench:verify`: KeyReplica.verify on a warm replica of 100k keys against the physical
  * limit measured in the same run, in the same process: a bare loop checking the token's shape, a Map lookup,
  * one HMAC-SHA-256 with the pepper and a constant-time compare on the same token mix.
- * No database and no HTTP: this is the guard's in-memory hot path alone.
+ * No database and no HTTP: this is the guard's in-memory hot path alone. KeyVerifier.verify, with
+ * usage recording off and on (#18: it may cost 0.2 µs per verification), is measured beside it.
  *
  * Env: BENCH_SECONDS (measured seconds per side, default 6), BENCH_WARMUP_SECONDS (default 2),
  * BENCH_KEYS (default 100000). Results go to stdout, progress to stderr.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { KeyReplica } from '@keyledger/nestjs';
+import { KeyVerifier, type KeyReplica } from '@keyledger/nestjs';
 import { generateToken, hasValidChecksum, parseToken, tokenDigester, tokenPublicId } from '../src/token/index.js';
 import { envSeconds, fmt, machineLine, progressFor, verdict } from './support/bench-env.js';
 import { ReplicaRowFactory, flat, memoryOnlyReplica } from './support/replica-rows.js';
 
 /** verify must reach this share of the bare loop's ops/s. */
 const TARGET = 0.7;
+/** What usage recording may add to a verification (#18). */
+const USAGE_BUDGET_NS = 200;
 const TENANTS = 1_000;
 /** Mix size: large enough that the access pattern over 100k keys stays random, small enough to stay in cache-friendly arrays. */
 const MIX_SIZE = 1 << 17;
@@ -28,6 +31,9 @@ const progress = progressFor('bench:verify');
 
 type Kind = 'valid' | 'unknown' | 'wrongSecret' | 'malformed';
 const MIX: Record<Kind, number> = { valid: 0.95, unknown: 0.02, wrongSecret: 0.01, malformed: 0.02 };
+
+/** The socket's address: one string per connection, the same on every request. */
+const CLIENT_IP = flat('10.1.2.3');
 
 /** Keeps the JIT from discarding results; printed so it is observably used. */
 let sink = 0;
@@ -69,18 +75,19 @@ function buildMix(valid: readonly string[], publicIds: readonly string[]): { tok
 
 type SliceResult = { ops: number; next: number; ms: number };
 
-/** The hot path under test, called exactly as KeyVerifier calls it (the clock read included). */
-function verifySlice(replica: KeyReplica, tokens: readonly string[], from: number, ms: number): SliceResult {
+/**
+ * Runs `chunk` (CHECK_EVERY operations from index `from`, returning a number the JIT cannot drop)
+ * until `ms` have passed; the clock is read once per chunk.
+ */
+function runSlice(from: number, ms: number, chunk: (from: number) => number): SliceResult {
   const start = performance.now();
   const deadline = start + ms;
   let i = from;
   let ops = 0;
   let acc = 0;
   for (;;) {
-    for (let n = 0; n < CHECK_EVERY; n++) {
-      acc += replica.verify(tokens[i]).code.length;
-      i = (i + 1) & (MIX_SIZE - 1);
-    }
+    acc += chunk(i);
+    i = (i + CHECK_EVERY) & (MIX_SIZE - 1);
     ops += CHECK_EVERY;
     const now = performance.now();
     if (now >= deadline) {
@@ -88,6 +95,30 @@ function verifySlice(replica: KeyReplica, tokens: readonly string[], from: numbe
       return { ops, next: i, ms: now - start };
     }
   }
+}
+
+/** The hot path under test, called exactly as KeyVerifier calls it (the clock read included). */
+function verifySlice(replica: KeyReplica, tokens: readonly string[], from: number, ms: number): SliceResult {
+  return runSlice(from, ms, (i) => {
+    let acc = 0;
+    for (let n = 0; n < CHECK_EVERY; n++) acc += replica.verify(tokens[(i + n) & (MIX_SIZE - 1)]).code.length;
+    return acc;
+  });
+}
+
+/**
+ * KeyVerifier.verify as the guard calls it (client IP and user agent given; each request's user
+ * agent its own string): with usage recording on, each use of a key is recorded in memory.
+ */
+function verifierSlice(verifier: KeyVerifier, tokens: readonly string[], agents: readonly string[], from: number, ms: number): SliceResult {
+  return runSlice(from, ms, (i) => {
+    let acc = 0;
+    for (let n = 0; n < CHECK_EVERY; n++) {
+      const k = (i + n) & (MIX_SIZE - 1);
+      acc += verifier.verify(tokens[k], undefined, undefined, CLIENT_IP, agents[k]).code.length;
+    }
+    return acc;
+  });
 }
 
 /** The physical limit: nothing but the four unavoidable steps, in the order that does least work. */
@@ -164,8 +195,8 @@ function limitLatin1Slice(hashes: ReadonlyMap<string, string>, hmac: (token: str
   }
 }
 
-type SideName = 'verify' | 'limit' | 'limitLatin1';
-const SIDES: readonly SideName[] = ['verify', 'limit', 'limitLatin1'];
+type SideName = 'verify' | 'limit' | 'limitLatin1' | 'usageOff' | 'usageOn';
+const SIDES: readonly SideName[] = ['verify', 'limit', 'limitLatin1', 'usageOff', 'usageOn'];
 
 async function main(): Promise<void> {
   const measured = envSeconds('BENCH_SECONDS', 6, 5);
@@ -180,6 +211,9 @@ async function main(): Promise<void> {
   // The same form loadKeyPepper gives: the UTF-8 bytes of a 32-byte base64url secret.
   const pepper = Buffer.from(randomBytes(32).toString('base64url'), 'utf8');
   const replica = memoryOnlyReplica(pepper);
+  // Never started (no onModuleInit): their pools never connect, their recorders never flush.
+  const usageOff = new KeyVerifier({ databaseUrl: 'postgres://unused/none', recordUsage: false }, pepper);
+  const usageOn = new KeyVerifier({ databaseUrl: 'postgres://unused/none' }, pepper);
   const hashes = new Map<string, Buffer>();
   const latin1Hashes = new Map<string, string>();
   const oneShotHmac = tokenDigester(pepper);
@@ -190,6 +224,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < keyCount; i++) {
     const { row, token } = factory.next();
     replica.apply(row);
+    usageOff.replica.apply(row);
+    usageOn.replica.apply(row);
     hashes.set(row.public_id, Buffer.from(row.secret_hash, 'hex'));
     latin1Hashes.set(row.public_id, Buffer.from(row.secret_hash, 'hex').toString('binary'));
     valid.push(token);
@@ -197,6 +233,7 @@ async function main(): Promise<void> {
   }
   const { tokens, counts } = buildMix(valid, publicIds);
   valid.length = 0;
+  const agents = tokens.map(() => flat('payments-service/4.2.1 (node-fetch/3.3.2; +https://example.com) Node.js/20.19'));
 
   // The loops must give the same answers on the whole mix before their speed means anything.
   const outcome = { VALID: 0, NOT_FOUND: 0, MALFORMED: 0, other: 0 };
@@ -218,9 +255,11 @@ async function main(): Promise<void> {
     verify: { ops: 0, ms: 0 },
     limit: { ops: 0, ms: 0 },
     limitLatin1: { ops: 0, ms: 0 },
+    usageOff: { ops: 0, ms: 0 },
+    usageOn: { ops: 0, ms: 0 },
   };
   const roundRatios: number[] = [];
-  const at: Record<SideName, number> = { verify: 0, limit: MIX_SIZE / 3, limitLatin1: (2 * MIX_SIZE) / 3 };
+  const at: Record<SideName, number> = { verify: 0, limit: MIX_SIZE / 5, limitLatin1: (2 * MIX_SIZE) / 5, usageOff: (3 * MIX_SIZE) / 5, usageOn: (4 * MIX_SIZE) / 5 };
   const slice = (side: SideName): SliceResult => {
     switch (side) {
       case 'verify':
@@ -229,6 +268,10 @@ async function main(): Promise<void> {
         return limitSlice(hashes, pepper, tokens, at.limit, SLICE_MS);
       case 'limitLatin1':
         return limitLatin1Slice(latin1Hashes, oneShotHmac, tokens, at.limitLatin1, SLICE_MS);
+      case 'usageOff':
+        return verifierSlice(usageOff, tokens, agents, at.usageOff, SLICE_MS);
+      case 'usageOn':
+        return verifierSlice(usageOn, tokens, agents, at.usageOn, SLICE_MS);
     }
   };
   /** One slice of each loop, in a rotating order; returns verify's rate over the faster bare loop's. */
@@ -262,6 +305,7 @@ async function main(): Promise<void> {
   const sorted = [...roundRatios].sort((a, b) => a - b);
   const pct = (n: number): string => `${fmt(n * 100, 1)} %`;
   const mixLine = (Object.keys(MIX) as Kind[]).map((k) => `${k} ${pct(counts[k] / MIX_SIZE)}`).join(', ');
+  const recordNs = 1e9 / rate('usageOn') - 1e9 / rate('usageOff');
   const row = (label: string, side: SideName): string =>
     `${label.padEnd(44)} | ${fmt(rate(side)).padStart(9)} | ${fmt(1e9 / rate(side)).padStart(6)} | ${fmt(totals[side].ms / 1000, 1).padStart(5)} s`;
   const lines = [
@@ -273,10 +317,14 @@ async function main(): Promise<void> {
     row('KeyReplica.verify(token)', 'verify'),
     row('bare: parse, Map.get, HMAC digest(), tSE', 'limit'),
     row('bare: shape, Map.get, JS HMAC, XOR', 'limitLatin1'),
+    row('KeyVerifier.verify, usage recording off', 'usageOff'),
+    row('KeyVerifier.verify, usage recording on', 'usageOn'),
     '',
     'physical limit = the faster bare loop (the token shape, Map.get, one HMAC-SHA-256 with the pepper per token, a constant-time compare)',
     `verify/limit: ${pct(ratio)} overall; per round: median ${pct(sorted[Math.floor(sorted.length / 2)])}, p10 ${pct(sorted[Math.floor(sorted.length / 10)])}, p90 ${pct(sorted[Math.floor((sorted.length * 9) / 10)])}`,
     `VERDICT: ${verdict(ratio >= TARGET)}: verify runs at ${pct(ratio)} of the physical limit (target ≥ ${TARGET * 100} %)`,
+    `usage recording: KeyVerifier.verify at ${pct(rate('usageOff') / limitRate)} of the limit with it off, ${pct(rate('usageOn') / limitRate)} with it on; it costs ${fmt(recordNs, 1)} ns per verification`,
+    `VERDICT: ${verdict(rate('usageOn') / limitRate >= TARGET && recordNs < USAGE_BUDGET_NS)}: with usage recording on, verify runs at ${pct(rate('usageOn') / limitRate)} of the limit (target ≥ ${TARGET * 100} %), recording costs ${fmt(recordNs, 1)} ns (target < ${USAGE_BUDGET_NS} ns)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   progress(`done (checksum of results ${sink}, printed so no loop can be optimised away)`);

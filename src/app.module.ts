@@ -35,6 +35,8 @@ export class AppModule {
             maxStalenessMs: appConfig.guardMaxStalenessMs,
             onStale: appConfig.guardOnStale,
             digester: appConfig.guardDigester,
+            recordUsage: appConfig.usageFlushMs !== null,
+            usageFlushMs: appConfig.usageFlushMs ?? undefined,
             onRefused: (refusal, request) => accessLog.guardRefused(refusal, request as object),
             onVerification: recordVerification,
             onLookup: recordLookup,

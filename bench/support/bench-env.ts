@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A number of seconds from the environment (e.g. BENCH_SECONDS), with a default and a minimum. */
 export function envSeconds(name: string, fallback: number, min: number): number {
@@ -86,4 +87,17 @@ export function stderrLogger(
       process.stderr.write(`  nest ${level} ${context}${typeof message === 'string' ? message : JSON.stringify(message)}\n`);
     };
   return { verbose: write('verbose'), debug: write('debug'), log: write('log'), warn: write('warn'), error: write('error'), fatal: write('fatal') };
+}
+
+/** The process's memory after full GCs (node --expose-gc), with turns of the event loop in between, once the heap stops shrinking. */
+export async function settledHeap(): Promise<NodeJS.MemoryUsage> {
+  let previous = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 10; i++) {
+    gc!();
+    await sleep(20);
+    const used = process.memoryUsage().heapUsed;
+    if (used >= previous - 1024) break;
+    previous = used;
+  }
+  return process.memoryUsage();
 }

@@ -14,6 +14,7 @@ import type {
   PolicyView,
   PolicyViolations,
   ReasonCode,
+  UsagePage,
   VerifyResult,
 } from './types';
 
@@ -151,6 +152,11 @@ export const api = {
     (await request<KeyPage>('GET', `/admin/api-keys${query(params)}`, { signal })).data,
 
   getKey: async (id: string) => (await request<KeyView>('GET', keyPath(id))).data,
+
+  keyUsage: async (id: string, days: number) => (await request<UsagePage>('GET', `${keyPath(id)}/usage${query({ days })}`)).data,
+
+  /** Verifications per day over a tenant's keys (every tenant's for an admin naming none). */
+  tenantUsage: async (tenantId: string | undefined, days: number) => (await request<UsagePage>('GET', `/admin/usage${query({ tenantId, days })}`)).data,
 
   createKey: async (input: CreateKeyInput) => (await request<KeyWithSecret>('POST', '/admin/api-keys', { body: input })).data,
 

@@ -119,7 +119,8 @@ export function setFilters(change: Partial<KeyFilters>): void {
  * greyed out with its new status, even where the filters would now hide it, until the next reload.
  */
 export function patchKey(view: KeyView): void {
-  keysStore.set((s) => ({ ...s, items: s.items.map((k) => (k.id === view.id ? view : k)) }));
+  // A command's answer carries no last use: the listed one stays.
+  keysStore.set((s) => ({ ...s, items: s.items.map((k) => (k.id === view.id ? { ...k, ...view } : k)) }));
 }
 
 /** A key created here goes on top of the list, marked as new. */

@@ -38,6 +38,24 @@ export interface KeyView {
   /** Expired: `ttl` or `manual`; revoked: the reason given. null while active. */
   reason: string | null;
   reasonCode: ReasonCode | null;
+  /** In GET and the list only: the last accepted use written by any instance (up to USAGE_FLUSH_MS late), null if never. */
+  lastUsedAt?: string | null;
+  lastUsedIp?: string | null;
+  lastUsedUserAgent?: string | null;
+}
+
+/** Verifications of one UTC day, by outcome. */
+export interface UsageDay {
+  day: string;
+  valid: number;
+  insufficientScope: number;
+  expired: number;
+  revoked: number;
+}
+
+export interface UsagePage {
+  days: number;
+  items: UsageDay[];
 }
 
 export interface KeyWithSecret extends KeyView {

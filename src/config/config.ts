@@ -29,6 +29,8 @@ export interface AppConfig {
   guardOnStale: 'fail' | 'serve';
   /** The guard's HMAC implementation; unset, the package's default. Not read from the environment: bench:http sets it (DIGESTER). */
   guardDigester?: TokenDigesterName;
+  /** How often the guard writes key usage (last use, daily counts); null when USAGE_FLUSH_MS=off (nothing recorded). */
+  usageFlushMs: number | null;
   /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy: boolean;
   expirySweepEnabled: boolean;
@@ -208,6 +210,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     replicaResyncMs: int(env, 'REPLICA_RESYNC_MS', 30_000, 50, 86_400_000),
     guardMaxStalenessMs: int(env, 'GUARD_MAX_STALENESS_MS', 30_000, 100, 86_400_000),
     guardOnStale: oneOf(env, 'GUARD_ON_STALE', ['fail', 'serve'] as const, 'fail'),
+    usageFlushMs: env.USAGE_FLUSH_MS?.trim().toLowerCase() === 'off' ? null : int(env, 'USAGE_FLUSH_MS', 10_000, 50, 3_600_000),
     auditExportConcurrency: int(env, 'AUDIT_EXPORT_CONCURRENCY', 4, 1, 100),
     auditExportIdleTimeoutMs: int(env, 'AUDIT_EXPORT_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
     secretScanningKeysFile: env.SECRET_SCANNING_KEYS_FILE?.trim() ? resolve(process.cwd(), env.SECRET_SCANNING_KEYS_FILE.trim()) : undefined,

@@ -17,6 +17,9 @@ export { POLICY_SETTINGS, type PolicySetting, type PolicySettings } from './poli
 export type { PolicyView } from './policy/policy-view.js';
 export { ListKeysQuery, type KeyPage } from './queries/list-keys/list-keys.query.js';
 export { GetKeyQuery } from './queries/get-key/get-key.query.js';
+export { KeyUsageQuery, type KeyUsage } from './queries/usage/key-usage.query.js';
+export { TenantUsageQuery, type TenantUsage } from './queries/usage/tenant-usage.query.js';
+export type { UsageDay } from './queries/usage/usage-days.js';
 export { KeyHistoryQuery, type KeyHistoryItem, type KeyHistoryPage } from './queries/key-history/key-history.query.js';
 export {
   actorKeyId,

@@ -23,6 +23,14 @@ export interface KeyView {
   reason: string | null;
   /** The expiry's or revocation's code (`other` for events written before codes); null likewise. */
   reasonCode: ReasonCode | null;
+  /**
+   * The key's last use any instance has flushed (docs/operations.md, "Key usage"): at most one
+   * USAGE_FLUSH_MS late; null if never used. Present where the key is read (GET one, the list),
+   * not in a command's answer or an as-of view.
+   */
+  lastUsedAt?: string | null;
+  lastUsedIp?: string | null;
+  lastUsedUserAgent?: string | null;
 }
 
 export interface KeyRow {
@@ -40,10 +48,15 @@ export interface KeyRow {
   version: number;
   status_reason: string | null;
   reason_code: ReasonCode | null;
+  last_used_at: Date | null;
+  last_used_ip: string | null;
+  last_used_user_agent: string | null;
 }
 
+/** A KeyRow's columns, from the keys joined with their last use (queries/keys-with-last-use.ts). */
 export const KEY_VIEW_COLUMNS =
-  'key_id, public_id, tenant_id, name, scopes, tags, status, grace_ends_at, expires_at, created_at, updated_at, version, status_reason, reason_code';
+  'key_id, public_id, tenant_id, name, scopes, tags, status, grace_ends_at, expires_at, created_at, updated_at, version, status_reason, reason_code, ' +
+  'u.last_used_at, u.ip AS last_used_ip, u.user_agent AS last_used_user_agent';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -94,5 +107,8 @@ export function keyViewFromRow(row: KeyRow, now: Date): KeyView {
     version: row.version,
     reason: row.status_reason,
     reasonCode: row.reason_code,
+    lastUsedAt: iso(row.last_used_at),
+    lastUsedIp: row.last_used_ip,
+    lastUsedUserAgent: row.last_used_user_agent,
   };
 }

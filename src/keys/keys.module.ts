@@ -21,6 +21,8 @@ import { PolicyViolationsHandler } from './queries/policy-violations/policy-viol
 import { KeyHistoryHandler } from './queries/key-history/key-history.handler.js';
 import { KeyAsOfHandler, KeysActiveAtHandler } from './queries/keys-as-of/keys-as-of.handler.js';
 import { ListKeysHandler } from './queries/list-keys/list-keys.handler.js';
+import { KeyUsageHandler } from './queries/usage/key-usage.handler.js';
+import { TenantUsageHandler } from './queries/usage/tenant-usage.handler.js';
 import { RegistryPepper } from './registry-pepper.js';
 
 /**
@@ -53,6 +55,8 @@ import { RegistryPepper } from './registry-pepper.js';
     GetPolicyHandler,
     PolicyViolationsHandler,
     KeyReport,
+    KeyUsageHandler,
+    TenantUsageHandler,
   ],
   exports: [KeyRepository, ExpirySweeper, KeyReport],
 })

@@ -1,6 +1,6 @@
-import { Body, Controller, HttpCode, Inject, Logger, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Logger, Post, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
 import { CurrentApiKey, GuardUnavailableError, KeyVerifier, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { DomainError } from '../common/index.js';
@@ -54,6 +54,7 @@ export class VerifyController {
   async verify(
     @Body() body: VerifyKeyRequestDto,
     @CurrentApiKey() caller: ApiKeyPrincipal,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<VerifyKeyResponseDto> {
     const wait = this.limiter.retryAfter(caller.keyId);
@@ -63,7 +64,8 @@ export class VerifyController {
     }
     // Another tenant's key answers exactly as an unknown one, unless the caller is platform-wide.
     const onlyTenant = hasScopes(caller.scopes, [VERIFY_ALL_TENANTS_SCOPE]) ? undefined : caller.tenantId;
-    const result = await this.verifier.check(body.key, body.scopes, onlyTenant);
+    // The key checked is used by the caller: its last use records the caller's address and agent.
+    const result = await this.verifier.check(body.key, body.scopes, onlyTenant, request.ip, request.headers['user-agent']);
     if (result.code === 'UNAVAILABLE') throw GuardUnavailableError.stale(this.verifier.status().staleForMs);
     // Both name the caller and the key checked (publicIds only); a failure is a warning with its reason.
     const record = { event: 'key.verification', actor: caller.publicId, target: tokenPublicId(body.key) ?? null };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { KeyVerifier } from '@keyledger/nestjs';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { CLI_TEST_TIMEOUT, cli, cliJson, cliOk, lines, TOKEN, UUID, type KeyJson } from './cli-helpers.js';
 import { uniqueTenant } from '../support/keys.js';
@@ -100,6 +101,22 @@ describe('keyledger keys', () => {
     expect(page.more).toBe(false);
     const created = page.items.map((k) => k.createdAt);
     expect(created).toEqual([...created].sort().reverse());
+  }, CLI_TEST_TIMEOUT);
+
+  it('show and list say when a key was last used, from where; never for a key never used', async () => {
+    await request(sut.url).get('/examples/whoami').set(bearer(reports.key!)).set('user-agent', 'cli-test-agent/1').expect(200);
+    await sut.app.get(KeyVerifier).usage!.flush(); // the flush a timer makes every USAGE_FLUSH_MS, made now
+    const [shown, listed, json] = await Promise.all([
+      cliOk(['keys', 'show', reports.id]),
+      cliOk(['keys', 'list', '--tenant', tenant]),
+      cliJson<KeyJson & { lastUsedAt: string }>(['keys', 'show', reports.publicId]),
+    ]);
+    expect(json.lastUsedAt).toMatch(ISO);
+    expect(shown.stdout).toMatch(new RegExp(String.raw`^last used\s+${json.lastUsedAt} \(.+ ago\) from 127\.0\.0\.1, cli-test-agent/1$`, 'm'));
+    expect(lines(listed.stdout)[0]).toMatch(/\sLAST USED$/);
+    expect(rowOf(listed.stdout, reports.id)).toMatch(new RegExp(`\\s${json.lastUsedAt}$`));
+    expect(rowOf(listed.stdout, thirtyDays.id)).toMatch(/\snever$/);
+    expect((await cliOk(['keys', 'show', thirtyDays.id])).stdout).toMatch(/^last used\s+never$/m);
   }, CLI_TEST_TIMEOUT);
 
   it('show prints the key and its history, the CLI named as the actor of each change', async () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { Pool } from 'pg';
+import { KeyVerifier } from '@keyledger/nestjs';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { inPage, launchBrowser, screenshot, screenshotOf, seriousA11yViolations, textOf, untilInPage } from './console-helpers.js';
 import { issueUsableKey } from '../support/keys.js';
@@ -379,6 +380,36 @@ describe('web console (headless Chromium)', () => {
     expect(details).not.toContain('Previous secret works until');
     expect(details).not.toMatch(/\bin \d+ (days?|months?)\b/);
     expect(details).toContain('no longer applies: the key is revoked');
+  });
+
+  it("shows a key's last use and a chart of its verifications; the keys page charts the tenant's", async () => {
+    const tenantId = `usage-${suffix}`;
+    const key = await issueUsableKey(sut, { tenantId, name: 'usage demo', scopes: ['other:read'] });
+    expect((await fetch(`${sut.url}/examples/reports`, { headers: { 'x-api-key': key.token, 'user-agent': 'console-usage-test/1' } })).status).toBe(403);
+    expect((await fetch(`${sut.url}/examples/whoami`, { headers: { 'x-api-key': key.token, 'user-agent': 'console-usage-test/1' } })).status).toBe(200);
+    await sut.app.get(KeyVerifier).usage!.flush(); // the flush a timer makes every USAGE_FLUSH_MS, made now
+
+    await page.goto(`${sut.url}/console/keys/${key.id}`);
+    await page.waitForSelector('figure.usage-chart svg[role="img"]');
+    const details = await textOf(page, '.details');
+    expect(details).toContain('Last used');
+    expect(details).toContain('from 127.0.0.1');
+    expect(details).toContain('console-usage-test/1');
+    // issueUsableKey's request and the whoami: 2 valid; the scope refusal: 1 refused.
+    expect(await textOf(page, 'figure.usage-chart figcaption')).toContain('3 verifications in the last 30 days: 2 valid, 1 refused.');
+    expect(await inPage<number>(page, `document.querySelectorAll('figure.usage-chart svg g').length`)).toBe(30);
+    await screenshotOf(page, 'figure.usage-chart', 'key-usage-chart');
+    await expectAccessible(page, 'key usage');
+
+    await page.goto(`${sut.url}/console/keys`);
+    await page.waitForSelector('#filter-tenant');
+    await page.type('#filter-tenant', tenantId);
+    await untilInPage(page, `document.querySelector('figure.usage-chart figcaption')?.textContent.includes(${JSON.stringify(`for ${tenantId}`)})`);
+    expect(await textOf(page, 'figure.usage-chart figcaption')).toContain('3 verifications in the last 30 days: 2 valid, 1 refused.');
+    await untilInPage(page, `!!document.querySelector('tr[data-key-id="${key.id}"]')`);
+    expect(await textOf(page, 'table.keys-table thead')).toContain('Last used');
+    expect(await textOf(page, `tr[data-key-id="${key.id}"] td[data-label="Last used"]`)).not.toContain('never');
+    await expectAccessible(page, 'keys page with its usage chart');
   });
 
   it("a tenant-bound key sees and manages only its own tenant; a 401 returns it to sign-in with a message", async () => {

@@ -41,7 +41,7 @@ describe('keyledger guard-role create: a service role that reads keys and nothin
       const { stdout, stderr } = await cliOk(['guard-role', 'create', other]);
       const [first, ...rest] = stdout.split('\n');
       expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      expect(rest.join('\n')).toMatch(new RegExp(`^role +${other}\\n.*\\nmay read +api_keys, key_pepper_fingerprint\\n$`, 's'));
+      expect(rest.join('\n')).toMatch(new RegExp(`^role +${other}\\n.*\\nmay read +api_keys, key_pepper_fingerprint\\nmay write +key_last_use, key_usage_daily\\n$`, 's'));
       expect(stderr).toBe(`Note: this is the only time the password of "${other}" is shown; give it to the service as part of its database URL.\n`);
       // PostgreSQL keeps a SCRAM verifier, not the password.
       const stored = await asSuperuser(async (c) => (await c.query<{ p: string }>('SELECT rolpassword AS p FROM pg_authid WHERE rolname = $1', [other])).rows[0].p);
@@ -72,6 +72,10 @@ describe('keyledger guard-role create: a service role that reads keys and nothin
       const refused = await until('the guard to refuse the revoked key', () => request(url).get('/me').set(bearer(loaded.token)), (r) => r.status !== 200);
       expectErrorShape(refused, 401, 'AUTH.REVOKED');
       expect(guard.app.get(KeyVerifier).status().listening).toBe(true);
+      // It records usage, and may write it: the flush the timer would make, made now.
+      await guard.app.get(KeyVerifier).usage!.flush();
+      const used = await asSuperuser((c) => c.query<{ key_id: string }>('SELECT key_id FROM key_last_use WHERE key_id = ANY($1::uuid[]) ORDER BY key_id', [[loaded.id, later.id]]));
+      expect(used.rows.map((r) => r.key_id)).toEqual([loaded.id, later.id].sort());
     } finally {
       await guard?.app.close();
     }
@@ -93,6 +97,9 @@ describe('keyledger guard-role create: a service role that reads keys and nothin
     ['delete keys', 'DELETE FROM api_keys'],
     ['truncate keys', 'TRUNCATE api_keys'],
     ['replace the pepper fingerprint', "UPDATE key_pepper_fingerprint SET fingerprint = 'none'"],
+    ['delete a last use', 'DELETE FROM key_last_use'],
+    ['delete usage counts', 'DELETE FROM key_usage_daily'],
+    ['truncate usage', 'TRUNCATE key_usage_daily'],
     ['append an event', 'INSERT INTO events DEFAULT VALUES'],
     ['create a table in the schema', 'CREATE TABLE guard_was_here (id int)'],
   ])('cannot %s', async (_what, sql) => {
@@ -118,6 +125,7 @@ describe('keyledger guard-role create: a service role that reads keys and nothin
       expect(await roleExists(other)).toBe(false);
       expect(stdout).toMatch(new RegExp(`^CREATE ROLE "${other}" LOGIN NOSUPERUSER .* PASSWORD 'SCRAM-SHA-256\\$4096:[^']+';$`, 'm'));
       expect(stdout).toMatch(new RegExp(`^GRANT SELECT ON TABLE "public"."api_keys", "public"."key_pepper_fingerprint" TO "${other}";$`, 'm'));
+      expect(stdout).toMatch(new RegExp(`^GRANT SELECT, INSERT, UPDATE ON TABLE "public"."key_last_use", "public"."key_usage_daily" TO "${other}";$`, 'm'));
       const printedPassword = /^-- ([A-Za-z0-9_-]{43})$/m.exec(stdout)?.[1];
       expect(printedPassword).toBeDefined();
 

@@ -11,7 +11,10 @@ function changeLines(event: KeyHistoryItem): string[] {
 import { EditDialog, ExpireDialog, RevokeDialog, RotateDialog } from '../key-dialogs';
 import { patchKey } from '../keys-store';
 import { Link } from '../router';
-import { describeReason, EVENT_LABELS, type KeyHistoryItem, type KeyView, type KeyWithSecret } from '../types';
+import { describeReason, EVENT_LABELS, type KeyHistoryItem, type KeyView, type KeyWithSecret, type UsageDay } from '../types';
+import { UsageChart } from '../usage-chart';
+
+const USAGE_DAYS = 30;
 
 type Action = 'edit' | 'rotate' | 'expire' | 'revoke' | null;
 
@@ -22,6 +25,7 @@ export function KeyDetailPage({ id }: { id: string }): JSX.Element {
   const [action, setAction] = useState<Action>(null);
   const [secret, setSecret] = useState<KeyWithSecret | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [usage, setUsage] = useState<UsageDay[] | null>(null);
 
   const load = async (): Promise<void> => {
     setError(null);
@@ -38,14 +42,19 @@ export function KeyDetailPage({ id }: { id: string }): JSX.Element {
   useEffect(() => {
     setKey(null);
     setEvents(null);
+    setUsage(null);
     void load();
+    // The chart is extra: a failure leaves it out rather than failing the page.
+    void api.keyUsage(id, USAGE_DAYS).then((page) => setUsage(page.items), () => undefined);
   }, [id]);
 
   useEffect(() => {
     if (key) document.title = `${key.name} · keys · keyledger console`;
   }, [key?.name]);
 
-  const changed = (next: KeyView, message: string): void => {
+  const changed = (answer: KeyView, message: string): void => {
+    // A command's answer carries no last use: keep the one read with the key.
+    const next = { ...key, ...answer };
     setKey(next);
     patchKey(next);
     setAction(null);
@@ -158,7 +167,17 @@ export function KeyDetailPage({ id }: { id: string }): JSX.Element {
         )}
         <dt>Version</dt>
         <dd>{key.version}</dd>
+        <dt>Last used</dt>
+        <dd>
+          <Time iso={key.lastUsedAt ?? null} />
+          {key.lastUsedIp && <> from {key.lastUsedIp}</>}
+          {key.lastUsedUserAgent && <span class="muted"> · {key.lastUsedUserAgent}</span>}
+        </dd>
       </dl>
+
+      <h2>Usage</h2>
+      <p class="muted">Written by each instance every few seconds (USAGE_FLUSH_MS): today's numbers may be up to that much behind.</p>
+      {usage === null ? <Loading label="Loading the usage…" /> : <UsageChart days={usage} id="key-usage" title={`Verifications per day, last ${USAGE_DAYS} days`} />}
 
       <h2 id="timeline-title">History</h2>
       {events === null ? (

@@ -6,7 +6,11 @@ import { addKey, keysStore, loadMoreKeys, patchKey, reloadKeys, setFilters, type
 import { Link } from '../router';
 import { session } from '../session';
 import { useStore } from '../store';
-import type { KeyView, KeyWithSecret } from '../types';
+import { api } from '../api';
+import type { KeyView, KeyWithSecret, UsageDay } from '../types';
+import { UsageChart } from '../usage-chart';
+
+const USAGE_DAYS = 30;
 
 type Pending = { kind: 'expire' | 'revoke'; key: KeyView } | null;
 
@@ -20,10 +24,18 @@ export function KeysPage(): JSX.Element {
   const [pending, setPending] = useState<Pending>(null);
   const [announce, setAnnounce] = useState('');
   const debounce = useRef<number | undefined>(undefined);
+  const [usage, setUsage] = useState<UsageDay[] | null>(null);
+  const usageTenant = me.admin ? filters.tenantId.trim() || undefined : me.tenantId;
 
   useEffect(() => {
     if (!state.loaded && !state.loading) void reloadKeys();
   }, []);
+
+  // The chart follows the tenant filter (after its debounce, as the list does); a failure leaves it out.
+  useEffect(() => {
+    const timer = window.setTimeout(() => void api.tenantUsage(usageTenant, USAGE_DAYS).then((page) => setUsage(page.items), () => setUsage(null)), 350);
+    return () => window.clearTimeout(timer);
+  }, [usageTenant]);
 
   /** Text filters reload after a pause in typing; the others at once. */
   const change = (patch: Partial<typeof filters>, immediate = true): void => {
@@ -117,6 +129,10 @@ export function KeysPage(): JSX.Element {
         {announce}
       </p>
 
+      {usage && (
+        <UsageChart days={usage} id="tenant-usage" title={`Verifications per day${usageTenant ? ` for ${usageTenant}` : ', all tenants'}, last ${USAGE_DAYS} days`} />
+      )}
+
       {state.error && (
         <Alert onRetry={() => void reloadKeys()}>
           Could not load the keys: {state.error.message}
@@ -137,6 +153,7 @@ export function KeysPage(): JSX.Element {
                 <th scope="col">Status</th>
                 <th scope="col">Created</th>
                 <th scope="col">Expires</th>
+                <th scope="col">Last used</th>
                 <th scope="col">
                   <span class="visually-hidden">Actions</span>
                 </th>
@@ -167,6 +184,9 @@ export function KeysPage(): JSX.Element {
                   </td>
                   <td data-label="Expires">
                     <ExpiryCell keyView={key} />
+                  </td>
+                  <td data-label="Last used">
+                    <Time iso={key.lastUsedAt ?? null} />
                   </td>
                   <td data-label="Actions" class="row-actions">
                     {key.status === 'active' && (

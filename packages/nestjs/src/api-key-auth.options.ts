@@ -41,6 +41,15 @@ export interface ApiKeyAuthOptions {
   /** 'fail' (default): refuse with 503 past maxStalenessMs. 'serve': keep verifying from what it last knew. */
   onStale?: 'fail' | 'serve';
   /**
+   * Record each key's last use (time, client IP, user agent) and a daily count per outcome, in
+   * memory, and write them to the registry's `key_last_use` and `key_usage_daily` every
+   * `usageFlushMs` and at shutdown (the guard's role needs INSERT and UPDATE on both: docs/guard.md).
+   * Default true; false records nothing.
+   */
+  recordUsage?: boolean;
+  /** How often usage is written, in one statement per instance. Default 10000 ms; a crash loses at most this much. */
+  usageFlushMs?: number;
+  /**
    * Told of every request the guard refuses (it logs each one itself as well), with the request.
    * A returned promise is awaited before the refusal is answered, so keep it bounded and never rejecting.
    */

@@ -29,6 +29,17 @@ export function extractKey(headers: Headers): string | undefined {
   return undefined;
 }
 
+/** The client's address: Fastify's and Express's `ip` (which honour their trust-proxy settings), else the socket's. */
+function clientIp(request: Request): string | undefined {
+  const ip = request.ip ?? (request.socket as { remoteAddress?: string } | undefined)?.remoteAddress;
+  return typeof ip === 'string' ? ip : undefined;
+}
+
+function userAgentOf(headers: Headers): string | undefined {
+  const agent = headers['user-agent'];
+  return typeof agent === 'string' ? agent : undefined;
+}
+
 /** Verifies the request's key from the in-memory replica (no database round trip) and checks scopes. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -73,7 +84,7 @@ export class ApiKeyGuard implements CanActivate {
     const token = extractKey(request.headers);
     if (!token) return this.refuse(request, UnauthenticatedError.missing(), null, null);
     // From memory; a promise only when a well-formed key the replica does not know is looked up.
-    const result = this.verifier.check(token, required);
+    const result = this.verifier.check(token, required, undefined, clientIp(request), userAgentOf(request.headers));
     return result instanceof Promise ? result.then((r) => this.admit(request, token, r, required)) : this.admit(request, token, result, required);
   }
 

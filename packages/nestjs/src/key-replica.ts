@@ -144,6 +144,12 @@ export class KeyReplica {
     return this.entries.get(publicId)?.version ?? 0;
   }
 
+  /** The key a token names by its publicId (whether or not its secret matches): its identity only. */
+  keyOf(token: string): { readonly keyId: string; readonly tenantId: string } | undefined {
+    const publicId = tokenPublicId(token);
+    return publicId === undefined ? undefined : this.entries.get(publicId);
+  }
+
   get size(): number {
     return this.entries.size;
   }

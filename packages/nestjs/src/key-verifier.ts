@@ -11,6 +11,7 @@ import { API_KEY_AUTH_OPTIONS, KEY_PEPPER, type ApiKeyAuthOptions } from './api-
 import type { ReplicaRow } from './api-keys-columns.js';
 import { KeyReplica } from './key-replica.js';
 import { assertRegistryPepper } from './pepper-fingerprint.js';
+import { EXPIRED, INSUFFICIENT_SCOPE, REVOKED, UsageRecorder, VALID } from './usage-recorder.js';
 
 /** The negative cache is dropped whole past this many publicIds (a flood of random ones), never grown without bound. */
 const MAX_REMEMBERED_MISSES = 10_000;
@@ -80,6 +81,9 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   /** The options' callbacks, or no-ops: the hot path calls one without a check. */
   private readonly recordVerification: NonNullable<ApiKeyAuthOptions['onVerification']>;
   private readonly recordLookup: NonNullable<ApiKeyAuthOptions['onLookup']>;
+  /** Each verification's use of a known key, flushed every usageFlushMs; undefined with recordUsage false. */
+  readonly usage: UsageRecorder | undefined;
+  private usageTimer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(API_KEY_AUTH_OPTIONS) private readonly options: ApiKeyAuthOptions,
@@ -91,6 +95,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     this.recordLookup = options.onLookup ?? ignore;
     this.replica = new KeyReplica(this.pool, pepper, options.tombstoneDays ?? 30, options.digester);
     this.lookupBudget = new TokenBucket(options.lookupsPerSecond ?? 50);
+    this.usage = options.recordUsage === false ? undefined : new UsageRecorder(this.pool, new Logger('KeyUsage'));
   }
 
   async onModuleInit(): Promise<void> {
@@ -119,14 +124,20 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
       if (this.resyncsRunning === 0) void this.resync('periodic');
     }, interval);
     this.resyncTimer.unref();
+    const usage = this.usage;
+    if (usage !== undefined) {
+      // A failed flush is logged (once per outage) by the recorder and kept for the next one.
+      this.usageTimer = setInterval(() => void usage.flush().catch(ignore), this.options.usageFlushMs ?? 10_000);
+      this.usageTimer.unref();
+    }
   }
 
   /**
    * Verifies a key and, when given, that it holds every required scope and belongs to `tenantId`
    * (another tenant's key answers exactly as an unknown one), from memory only (no lookup).
    */
-  verify(token: string, requiredScopes?: readonly string[], tenantId?: string): VerificationResult {
-    return this.run(token, requiredScopes, tenantId, false) as VerificationResult; // no lookup: never a promise
+  verify(token: string, requiredScopes?: readonly string[], tenantId?: string, ip?: string, userAgent?: string): VerificationResult {
+    return this.run(token, requiredScopes, tenantId, false, ip, userAgent) as VerificationResult; // no lookup: never a promise
   }
 
   /**
@@ -137,29 +148,55 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
    * NOTIFY has not arrived yet); a revoked or expired key is refused from memory as before, never
    * later. Lookups are one per publicId at a time, at most `lookupsPerSecond`, and a miss is
    * remembered, per token, for `lookupNegativeCacheMs`. Returns a promise only on that path.
+   *
+   * `ip` and `userAgent` (the client's) are recorded as the key's last use when it is valid.
    */
-  check(token: string, requiredScopes?: readonly string[], tenantId?: string): VerificationResult | Promise<VerificationResult> {
-    return this.run(token, requiredScopes, tenantId, true);
+  check(token: string, requiredScopes?: readonly string[], tenantId?: string, ip?: string, userAgent?: string): VerificationResult | Promise<VerificationResult> {
+    return this.run(token, requiredScopes, tenantId, true, ip, userAgent);
   }
 
-  private run(token: string, requiredScopes: readonly string[] | undefined, tenantId: string | undefined, lookUp: boolean): VerificationResult | Promise<VerificationResult> {
+  private run(
+    token: string,
+    requiredScopes: readonly string[] | undefined,
+    tenantId: string | undefined,
+    lookUp: boolean,
+    ip: string | undefined,
+    userAgent: string | undefined,
+  ): VerificationResult | Promise<VerificationResult> {
     if (this.failingClosed) {
       this.recordVerification('UNAVAILABLE');
       return UNAVAILABLE;
     }
     const timed = (++this.verifications & 127) === 0; // the clock and the histogram cost more than the check
     const started = timed ? performance.now() : 0;
-    const first = this.evaluate(token, requiredScopes, tenantId);
+    const now = Date.now();
+    const first = this.evaluate(token, requiredScopes, tenantId, now);
     const lookup = lookUp && first.code === 'NOT_FOUND' ? this.lookupMiss(token) : undefined;
     if (lookup === undefined) {
       this.recordVerification(first.code, timed ? (performance.now() - started) / 1000 : undefined);
+      this.recordUse(token, first, now, ip, userAgent);
       return first;
     }
     return lookup.then(() => {
-      const result = this.evaluate(token, requiredScopes, tenantId);
+      const at = Date.now();
+      const result = this.evaluate(token, requiredScopes, tenantId, at);
       this.recordVerification(result.code);
+      this.recordUse(token, result, at, ip, userAgent);
       return result;
     });
+  }
+
+  /** Counts the verification against its key: only where the token proved to be that key's. */
+  private recordUse(token: string, result: VerificationResult, at: number, ip: string | undefined, userAgent: string | undefined): void {
+    const usage = this.usage;
+    if (usage === undefined) return;
+    if (result.principal !== undefined) {
+      usage.record(result.principal.keyId, result.principal.tenantId, result.code === 'VALID' ? VALID : INSUFFICIENT_SCOPE, at, ip, userAgent);
+    } else if (result.code === 'EXPIRED' || result.code === 'REVOKED') {
+      // Off the hot path: only a refused key is looked up again for its identity.
+      const key = this.replica.keyOf(token);
+      if (key !== undefined) usage.record(key.keyId, key.tenantId, result.code === 'EXPIRED' ? EXPIRED : REVOKED, at, ip, userAgent);
+    }
   }
 
   /**
@@ -171,8 +208,8 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     this.replica.apply(row);
   }
 
-  private evaluate(token: string, requiredScopes: readonly string[] | undefined, tenantId: string | undefined): VerificationResult {
-    const result = this.replica.verify(token, Date.now(), tenantId);
+  private evaluate(token: string, requiredScopes: readonly string[] | undefined, tenantId: string | undefined, now: number): VerificationResult {
+    const result = this.replica.verify(token, now, tenantId);
     if (result.code === 'VALID' && requiredScopes !== undefined && !hasScopes(result.principal.scopes, requiredScopes)) {
       return { code: 'INSUFFICIENT_SCOPE', principal: result.principal };
     }
@@ -360,8 +397,11 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     this.stopping = true;
     clearTimeout(this.staleTimer);
     clearInterval(this.resyncTimer);
+    clearInterval(this.usageTimer);
     clearTimeout(this.retryTimer);
     for (const off of this.unsubscribe) off();
+    // The uses since the last flush: a failure is logged by the recorder, and shutdown goes on.
+    await this.usage?.flush().catch(ignore);
     await this.notifications.onApplicationShutdown();
     await this.pool.end();
   }

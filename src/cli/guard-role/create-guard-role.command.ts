@@ -5,7 +5,7 @@ import { CliCommand } from '../cli-command.js';
 import { CommandFailed } from '../errors.js';
 import { renderFields, writeErr, writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
-import { generatePassword, GUARD_TABLES, guardRoleSql, parseRoleName, scramVerifier } from './guard-role-sql.js';
+import { generatePassword, GUARD_TABLES, GUARD_USAGE_TABLES, guardRoleSql, parseRoleName, scramVerifier } from './guard-role-sql.js';
 
 const DUPLICATE_OBJECT = '42710';
 const INSUFFICIENT_PRIVILEGE = '42501';
@@ -60,11 +60,11 @@ export class CreateGuardRoleCliCommand extends CliCommand {
       throw error;
     });
 
-    const grants = { role, database, schema, tables: [...GUARD_TABLES] };
+    const grants = { role, database, schema, tables: [...GUARD_TABLES], writes: [...GUARD_USAGE_TABLES] };
     if (this.json) writeJson({ ...grants, password });
     else {
       writeOut(`${password}\n`);
-      writeOut(renderFields([['role', role], ['database', database], ['schema', schema], ['may read', GUARD_TABLES.join(', ')]]));
+      writeOut(renderFields([['role', role], ['database', database], ['schema', schema], ['may read', GUARD_TABLES.join(', ')], ['may write', GUARD_USAGE_TABLES.join(', ')]]));
     }
     writeErr(`Note: this is the only time the password of "${role}" is shown; give it to the service as part of its database URL.\n`);
   }

@@ -4,6 +4,8 @@ import { UsageError } from '../errors.js';
 
 /** The only tables a guard reads: the key read model and the registry's pepper fingerprint. */
 export const GUARD_TABLES = ['api_keys', 'key_pepper_fingerprint'] as const;
+/** The only tables a guard writes: key usage, flushed from its memory (ADR 0006). ON CONFLICT … DO UPDATE reads the stored row, hence SELECT too. */
+export const GUARD_USAGE_TABLES = ['key_last_use', 'key_usage_daily'] as const;
 
 /** Lower-case, as PostgreSQL folds unquoted names, so `psql -U <name>` finds it. */
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -33,8 +35,9 @@ export function scramVerifier(password: string, iterations = 4096): string {
 }
 
 /**
- * A role that may log in, read the key read model and LISTEN (which needs no privilege), and
- * nothing else: no attribute beyond LOGIN, no table but GUARD_TABLES, no write.
+ * A role that may log in, read the key read model, LISTEN (which needs no privilege) and record
+ * key usage, and nothing else: no attribute beyond LOGIN, no table but GUARD_TABLES and
+ * GUARD_USAGE_TABLES, no write but INSERT and UPDATE of usage (no DELETE, nothing on events).
  */
 export function guardRoleSql(role: string, passwordVerifier: string, database: string, schema: string): string[] {
   const r = escapeIdentifier(role);
@@ -44,5 +47,6 @@ export function guardRoleSql(role: string, passwordVerifier: string, database: s
     `GRANT CONNECT ON DATABASE ${escapeIdentifier(database)} TO ${r}`,
     `GRANT USAGE ON SCHEMA ${s} TO ${r}`,
     `GRANT SELECT ON TABLE ${GUARD_TABLES.map((t) => `${s}.${escapeIdentifier(t)}`).join(', ')} TO ${r}`,
+    `GRANT SELECT, INSERT, UPDATE ON TABLE ${GUARD_USAGE_TABLES.map((t) => `${s}.${escapeIdentifier(t)}`).join(', ')} TO ${r}`,
   ];
 }

@@ -28,13 +28,22 @@ export function renderKey(view: KeyView, now: Date): string {
     ['created', view.createdAt],
     ['updated', view.updatedAt],
     ['version', view.version],
+    // Only where the key was read (show), not in a command's answer.
+    ...(view.lastUsedAt === undefined ? [] : ([['last used', lastUse(view, now)]] as const)),
   ]);
+}
+
+/** `2026-12-05T12:00:00.000Z (3 minutes ago) from 10.0.0.7, curl/8.5.0`, or `never`. */
+function lastUse(view: KeyView, now: Date): string {
+  if (!view.lastUsedAt) return 'never';
+  const from = [view.lastUsedIp, view.lastUsedUserAgent].filter(Boolean).join(', ');
+  return `${describeInstant(view.lastUsedAt, now)}${from ? ` from ${from}` : ''}`;
 }
 
 export function renderKeyTable(items: readonly KeyView[]): string {
   return renderTable(
-    ['ID', 'PUBLIC ID', 'TENANT', 'NAME', 'STATUS', 'SCOPES', 'EXPIRES', 'CREATED'],
-    items.map((k) => [k.id, k.publicId, k.tenantId, truncate(k.name, 40), statusLabel(k), truncate(k.scopes.join(','), 40), k.expiresAt, k.createdAt]),
+    ['ID', 'PUBLIC ID', 'TENANT', 'NAME', 'STATUS', 'SCOPES', 'EXPIRES', 'CREATED', 'LAST USED'],
+    items.map((k) => [k.id, k.publicId, k.tenantId, truncate(k.name, 40), statusLabel(k), truncate(k.scopes.join(','), 40), k.expiresAt, k.createdAt, k.lastUsedAt ?? 'never']),
   );
 }
 

@@ -42,7 +42,7 @@ export class ListKeysCliCommand extends CliCommand {
       let cursor: string | undefined;
       do {
         const page = await queries.execute(
-          new ListKeysQuery(cliActor(), { tenantId: options.tenant, status, limit: Math.min(PAGE, limit + 1 - items.length), cursor }),
+          new ListKeysQuery(cliActor(), { tenantId: options.tenant, status, limit: Math.min(PAGE, limit + 1 - items.length), cursor, sort: 'createdAt' }),
         );
         items.push(...page.items);
         cursor = page.nextCursor ?? undefined;

@@ -37,7 +37,10 @@ import { AsOfRequestDto } from '../queries/keys-as-of/as-of.request.dto.js';
 import { KeyAsOfQuery, KeysActiveAtQuery } from '../queries/keys-as-of/keys-as-of.query.js';
 import { CommandMetricsInterceptor } from './command-metrics.interceptor.js';
 import { actorOf, commandContext, parseIfMatch, toDate } from './http-context.js';
-import { KeyHistoryPageResponseDto, KeyListResponseDto, KeyResponseDto, KeyWithSecretResponseDto } from './key.response.dto.js';
+import { KeyUsageQuery, type KeyUsage } from '../queries/usage/key-usage.query.js';
+import { KeyUsageRequestDto } from '../queries/usage/usage.request.dto.js';
+import { DEFAULT_USAGE_DAYS } from '../queries/usage/usage-days.js';
+import { KeyHistoryPageResponseDto, KeyListResponseDto, KeyResponseDto, KeyUsageResponseDto, KeyWithSecretResponseDto } from './key.response.dto.js';
 
 const DAY_MS = 86_400_000;
 const POLICY_VIOLATION = { status: 422, description: "POLICY.VIOLATION: the key as changed breaks its tenant's policy (`details` name the rule and its limit)" } as const;
@@ -107,6 +110,9 @@ export class ApiKeysController {
   @ApiOkResponse({ type: KeyListResponseDto })
   list(@Query() query: ListKeysRequestDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<KeyPage> {
     if (query.activeAt !== undefined) {
+      if (query.unusedSince !== undefined || query.sort !== undefined) {
+        throw ValidationError.field(query.sort !== undefined ? 'sort' : 'unusedSince', 'applies to the keys as they are now: not with activeAt');
+      }
       return this.queries.execute(
         new KeysActiveAtQuery(actorOf(principal), new Date(query.activeAt), { tenantId: query.tenantId, limit: query.limit ?? 50, cursor: query.cursor }),
       );
@@ -117,6 +123,8 @@ export class ApiKeysController {
         status: query.status ?? 'active',
         limit: query.limit ?? 50,
         cursor: query.cursor,
+        sort: query.sort ?? 'createdAt',
+        unusedSince: toDate(query.unusedSince),
       }),
     );
   }
@@ -134,6 +142,14 @@ export class ApiKeysController {
   ): Promise<KeyView> {
     if (query.asOf !== undefined) return this.queries.execute(new KeyAsOfQuery(actorOf(principal), id, new Date(query.asOf)));
     return withEtag(reply, await this.queries.execute(new GetKeyQuery(actorOf(principal), id)));
+  }
+
+  @Get(':id/usage')
+  @ApiOperation({ summary: "The key's verifications per UTC day and outcome (valid, or the refusal), the last `days` days" })
+  @KeyIdParam()
+  @ApiOkResponse({ type: KeyUsageResponseDto })
+  usage(@Param('id') id: string, @Query() query: KeyUsageRequestDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<KeyUsage> {
+    return this.queries.execute(new KeyUsageQuery(actorOf(principal), id, query.days ?? DEFAULT_USAGE_DAYS));
   }
 
   @Patch(':id')

@@ -1,6 +1,9 @@
 import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import type { KeyView } from '../key-view.js';
 import { REASON_CODES, type ReasonCode } from '../domain/reason-code.js';
+import type { KeyUsage } from '../queries/usage/key-usage.query.js';
+import type { TenantUsage } from '../queries/usage/tenant-usage.query.js';
+import type { UsageDay } from '../queries/usage/usage-days.js';
 import type { KeyHistoryItem, KeyHistoryPage } from '../queries/key-history/key-history.query.js';
 import type { ActorRef, Changes } from '../queries/key-history/key-timeline.js';
 
@@ -32,6 +35,15 @@ export class KeyResponseDto implements KeyView {
   })
   reason!: string | null;
   @ApiProperty(REASON_CODE_SCHEMA) reasonCode!: ReasonCode | null;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'The last accepted use any instance has recorded (written every USAGE_FLUSH_MS, so up to one interval late); null if never used. In GET and the list only',
+  })
+  lastUsedAt?: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'The client IP of that use' }) lastUsedIp?: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'The user agent of that use (at most 256 characters)' }) lastUsedUserAgent?: string | null;
 }
 
 export class KeyWithSecretResponseDto extends KeyResponseDto {
@@ -98,4 +110,30 @@ export class KeyHistoryPageResponseDto implements KeyHistoryPage {
   @ApiProperty({ type: [KeyHistoryItemResponseDto] }) items!: KeyHistoryItemResponseDto[];
   @ApiProperty({ nullable: true, type: String, description: 'Pass as ?cursor= (with the same order) for the next page; null on the last page' })
   nextCursor!: string | null;
+}
+
+export class UsageDayResponseDto implements UsageDay {
+  @ApiProperty({ example: '2026-12-05', description: 'A UTC day' }) day!: string;
+  @ApiProperty({ description: 'Verifications that accepted the key' }) valid!: number;
+  @ApiProperty({ description: 'Refused: the key lacked a required scope' }) insufficientScope!: number;
+  @ApiProperty({ description: 'Refused: the key had expired' }) expired!: number;
+  @ApiProperty({ description: 'Refused: the key was revoked' }) revoked!: number;
+}
+
+const USAGE_ITEMS: ApiPropertyOptions = {
+  type: [UsageDayResponseDto],
+  description:
+    'One entry per UTC day, oldest first, zero-filled. Counts are written by each instance every USAGE_FLUSH_MS (today is up to one interval behind); for charts, not billing. Refusals that name no known key are not counted per key.',
+};
+
+export class KeyUsageResponseDto implements KeyUsage {
+  @ApiProperty({ format: 'uuid' }) keyId!: string;
+  @ApiProperty({ description: 'How many UTC days, today included' }) days!: number;
+  @ApiProperty(USAGE_ITEMS) items!: UsageDayResponseDto[];
+}
+
+export class TenantUsageResponseDto implements TenantUsage {
+  @ApiProperty({ nullable: true, type: String, description: 'null: every tenant' }) tenantId!: string | null;
+  @ApiProperty({ description: 'How many UTC days, today included' }) days!: number;
+  @ApiProperty(USAGE_ITEMS) items!: UsageDayResponseDto[];
 }

@@ -4,10 +4,11 @@ import { KeysModule } from '../keys.module.js';
 import { ApiKeysController } from './api-keys.controller.js';
 import { KeyReportsController } from './key-reports.controller.js';
 import { PolicyController } from './policy.controller.js';
+import { UsageController } from './usage.controller.js';
 
-/** The admin API over the key domain: `/admin/api-keys` and the key policies, behind the guard. */
+/** The admin API over the key domain: `/admin/api-keys`, the key policies, `/admin/reports/keys` and `/admin/usage`, behind the guard. */
 @Module({
   imports: [CqrsModule, KeysModule],
-  controllers: [ApiKeysController, PolicyController, KeyReportsController],
+  controllers: [ApiKeysController, PolicyController, KeyReportsController, UsageController],
 })
 export class KeysHttpModule {}

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import type { KeyStatusFilter } from './list-keys.query.js';
+import { KEY_SORTS, type KeySort, type KeyStatusFilter } from './list-keys.query.js';
 
 export class ListKeysRequestDto {
   @ApiPropertyOptional({ description: 'Only this tenant (a tenant-bound caller always sees only its own)' })
@@ -28,6 +28,19 @@ export class ListKeysRequestDto {
   @IsString()
   @MaxLength(200)
   cursor?: string;
+
+  @ApiPropertyOptional({
+    example: '2026-11-01T00:00:00Z',
+    description: 'Only keys not used since this instant (a key never used counts as unused); last uses are written every USAGE_FLUSH_MS',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  unusedSince?: string;
+
+  @ApiPropertyOptional({ enum: KEY_SORTS, default: 'createdAt', description: 'Newest first by creation, or by last use (never-used keys last)' })
+  @IsOptional()
+  @IsIn(KEY_SORTS)
+  sort?: KeySort;
 
   @ApiPropertyOptional({
     example: '2026-06-01T12:00:00Z',

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@nestjs/common';
+import { EXPIRED, INSUFFICIENT_SCOPE, REVOKED, UsageRecorder, VALID } from './usage-recorder.js';
+
+const logger = { warn: () => undefined, log: () => undefined } as unknown as Logger;
+/** Tomorrow, 00:00 UTC, and today: the recorder's first batch is today's, as at any start. */
+const DAY = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 86_400_000;
+const D = new Date(DAY).toISOString().slice(0, 10);
+const BEFORE = new Date(DAY - 1).toISOString().slice(0, 10);
+
+interface Written {
+  lastUse: Record<string, { at: number; ip: string | null; userAgent: string | null }>;
+  counts: Record<string, number>;
+}
+
+/** The one statement's parameters, read back as rows; `fail` makes the next query reject. */
+function databaseStandIn(): { pool: { query: (sql: string, params: unknown[]) => Promise<void> }; flushes: Written[]; fail: () => void } {
+  const flushes: Written[] = [];
+  let failNext = false;
+  const pool = {
+    query: (_sql: string, params: unknown[]): Promise<void> => {
+      if (failNext) {
+        failNext = false;
+        return Promise.reject(new Error('connection terminated'));
+      }
+      const [keys, at, ips, agents, countKeys, tenants, days, outcomes, counts] = params as [string[], number[], (string | null)[], (string | null)[], string[], string[], string[], string[], number[]];
+      // As PostgreSQL: one statement upserts a row at most once.
+      if (new Set(keys).size !== keys.length) return Promise.reject(new Error('ON CONFLICT DO UPDATE command cannot affect row a second time'));
+      const written: Written = { lastUse: {}, counts: {} };
+      keys.forEach((k, i) => (written.lastUse[k] = { at: at[i], ip: ips[i], userAgent: agents[i] }));
+      countKeys.forEach((k, i) => {
+        const key = `${k} ${tenants[i]} ${days[i]} ${outcomes[i]}`;
+        written.counts[key] = (written.counts[key] ?? 0) + counts[i];
+      });
+      flushes.push(written);
+      return Promise.resolve();
+    },
+  };
+  return { pool, flushes, fail: () => (failNext = true) };
+}
+
+describe('UsageRecorder', () => {
+  it('writes each key once: its newest authenticated use and a count per outcome', async () => {
+    const db = databaseStandIn();
+    const sut = new UsageRecorder(db.pool, logger);
+    sut.record('k1', 't1', VALID, DAY + 2000, '10.0.0.1', 'b/2');
+    sut.record('k1', 't1', VALID, DAY + 1000, '10.0.0.9', 'older/1'); // older, as another request may finish later
+    sut.record('k1', 't1', INSUFFICIENT_SCOPE, DAY + 1500, '10.0.0.2', 'a/1');
+    sut.record('k2', 't2', REVOKED, DAY + 3000, '10.0.0.3', 'c/3'); // refused: counted, not a use
+    sut.record('k2', 't2', EXPIRED, DAY + 3000, '10.0.0.3', 'c/3');
+
+    await sut.flush();
+
+    expect(db.flushes).toHaveLength(1);
+    expect(db.flushes[0]).toEqual({
+      lastUse: { k1: { at: DAY + 2000, ip: '10.0.0.1', userAgent: 'b/2' } },
+      counts: {
+        [`k1 t1 ${D} valid`]: 2,
+        [`k1 t1 ${D} insufficient_scope`]: 1,
+        [`k2 t2 ${D} revoked`]: 1,
+        [`k2 t2 ${D} expired`]: 1,
+      },
+    });
+    expect(sut.pendingKeys).toBe(0);
+    await sut.flush();
+    expect(db.flushes).toHaveLength(1); // nothing new: no statement
+  });
+
+  it('keeps a failed flush and merges it into the next: counts added, the newest use kept', async () => {
+    const db = databaseStandIn();
+    const sut = new UsageRecorder(db.pool, logger);
+    sut.record('k1', 't1', VALID, DAY + 5000, '10.0.0.1', 'late/1');
+    sut.record('k1', 't1', REVOKED, DAY + 5000, '10.0.0.1', 'late/1');
+    db.fail();
+    await expect(sut.flush()).rejects.toThrow('connection terminated');
+    sut.record('k1', 't1', VALID, DAY + 4000, '10.0.0.2', 'early/1');
+    sut.record('k1', 't1', REVOKED, DAY + 4000, '10.0.0.2', 'early/1');
+    sut.record('k2', 't1', VALID, DAY + 4500, undefined, undefined);
+
+    await sut.flush();
+
+    expect(db.flushes).toEqual([
+      {
+        lastUse: { k1: { at: DAY + 5000, ip: '10.0.0.1', userAgent: 'late/1' }, k2: { at: DAY + 4500, ip: null, userAgent: null } },
+        counts: { [`k1 t1 ${D} valid`]: 2, [`k1 t1 ${D} revoked`]: 2, [`k2 t1 ${D} valid`]: 1 },
+      },
+    ]);
+  });
+
+  it('counts a use after UTC midnight on the new day', async () => {
+    const db = databaseStandIn();
+    const sut = new UsageRecorder(db.pool, logger);
+    sut.record('k1', 't1', VALID, DAY - 1, undefined, undefined);
+    sut.record('k1', 't1', VALID, DAY, undefined, undefined);
+    await sut.flush();
+    expect(db.flushes[0].counts).toEqual({ [`k1 t1 ${BEFORE} valid`]: 1, [`k1 t1 ${D} valid`]: 1 });
+    expect(db.flushes[0].lastUse.k1.at).toBe(DAY);
+  });
+
+  it('keeps at most 256 characters of a user agent, and never a NUL', async () => {
+    const db = databaseStandIn();
+    const sut = new UsageRecorder(db.pool, logger);
+    sut.record('k1', 't1', VALID, DAY, '10.0.0.1', `a\u0000${'x'.repeat(10_000)}`);
+    await sut.flush();
+    expect(db.flushes[0].lastUse.k1.userAgent).toBe(`a\ufffd${'x'.repeat(254)}`);
+  });
+
+  it('keeps every key apart past its tables\' first growth', async () => {
+    const db = databaseStandIn();
+    const sut = new UsageRecorder(db.pool, logger);
+    const keys = Array.from({ length: 5000 }, () => randomUUID());
+    for (let round = 1; round <= 3; round++) keys.forEach((k, i) => sut.record(k, `t${i % 7}`, VALID, DAY + round, '10.0.0.1', 'x/1'));
+    expect(sut.pendingKeys).toBe(5000);
+    await sut.flush();
+    expect(Object.keys(db.flushes[0].lastUse)).toHaveLength(5000);
+    expect(keys.every((k, i) => db.flushes[0].counts[`${k} t${i % 7} ${D} valid`] === 3)).toBe(true);
+  });
+});
