@@ -23,7 +23,7 @@ export default {
     {
       name: 'module-through-index',
       severity: 'error',
-      comment: "Another module is imported only through its index.ts (src/<module>/index.ts), never a file inside it.",
+      comment: 'Another module is imported only through its index.ts (src/<module>/index.ts), never a file inside it.',
       from: { path: '^src/([^/]+)/' },
       to: { path: '^src/[^/]+/', pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$'] },
     },
@@ -31,7 +31,7 @@ export default {
       name: 'tests-through-index',
       severity: 'error',
       comment:
-        "Tests and benches use a module through its index.ts, as other modules do; the internals listed here are what they test or drive directly (docs/ARCHITECTURE.md).",
+        'Tests and benches use a module through its index.ts, as other modules do; the internals listed here are what they test or drive directly (docs/ARCHITECTURE.md).',
       from: { path: '^(test|bench)/' },
       to: {
         path: '^src/[^/]+/',

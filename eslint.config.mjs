@@ -33,14 +33,27 @@ export default tseslint.config(
     // The guard package knows nothing of the registry (docs/ARCHITECTURE.md): nothing outside its own folder.
     files: ['packages/nestjs/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '@keyledger/*'], message: '@keyledger/nestjs imports nothing from the registry' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../*', '@keyledger/*'], message: '@keyledger/nestjs imports nothing from the registry' }] },
+      ],
     },
   },
   {
     // The example is written as a sibling service would write it: the guard's API only, never the registry's plumbing.
     files: ['src/examples/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: '@keyledger/nestjs/internal', message: 'a service uses the guard API, @keyledger/nestjs; /internal is the registry\'s plumbing' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@keyledger/nestjs/internal',
+              message: "a service uses the guard API, @keyledger/nestjs; /internal is the registry's plumbing",
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -50,7 +63,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        ...['node:fs', 'node:fs/promises', 'fs', 'fs/promises'].map((name) => ({ name, importNames: ['mkdtemp', 'mkdtempSync'], message: 'use makeTestTempDir() from test/support/temp-dir.ts' })),
+        ...['node:fs', 'node:fs/promises', 'fs', 'fs/promises'].map((name) => ({
+          name,
+          importNames: ['mkdtemp', 'mkdtempSync'],
+          message: 'use makeTestTempDir() from test/support/temp-dir.ts',
+        })),
       ],
     },
   },
@@ -62,7 +79,8 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         {
-          selector: ':matches(FunctionDeclaration, VariableDeclarator[init.type=/FunctionExpression$/])[id.name=/^(bearer|uniqueTenant|issueUsableKey|expectErrorShape|expectValidationError|eventually|until|waitUntil)$/]',
+          selector:
+            ':matches(FunctionDeclaration, VariableDeclarator[init.type=/FunctionExpression$/])[id.name=/^(bearer|uniqueTenant|issueUsableKey|expectErrorShape|expectValidationError|eventually|until|waitUntil)$/]',
           message: 'use the one in test/support/ (http.ts, keys.ts, poll.ts)',
         },
       ],

@@ -12,7 +12,10 @@ for (const [path, meta] of Object.entries(pkgs)) {
     const base = path ? `${path}/node_modules/` : 'node_modules/';
     if (pkgs[`${base}${dep}`] || pkgs[`node_modules/${dep}`]) continue;
     const m = /binding-([a-z0-9]+)-([a-z0-9]+)(?:-([a-z]+))?$/.exec(dep);
-    if (!m || !OS[m[1]]) { console.error('cannot place', dep); continue; }
+    if (!m || !OS[m[1]]) {
+      console.error('cannot place', dep);
+      continue;
+    }
     const entry = { version, dev: meta.dev, optional: true, os: [OS[m[1]]], cpu: [m[2] === 'arm' ? 'arm' : m[2]] };
     if (m[3] === 'gnu' || m[3] === 'musl') entry.libc = [m[3] === 'gnu' ? 'glibc' : 'musl'];
     pkgs[`node_modules/${dep}`] = entry;

@@ -55,8 +55,7 @@ function progress(line: string): void {
   process.stderr.write(`[bench:append] ${line}\n`);
 }
 
-const fmt = (n: number, digits = 0): string =>
-  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const pct = (ratio: number): string => `${fmt(ratio * 100, 1)} %`;
 
 /** One operation per worker step: the same key-shaped event, appended or plainly inserted. */

@@ -166,7 +166,9 @@ async function main(): Promise<void> {
     console.log(rebuildLine('audit-log (async)', auditMs, auditFloor));
     console.log('');
     console.log('query                   |  p50 ms |  p95 ms |  p99 ms');
-    for (const [name, d] of timings) console.log(`${name.padEnd(23)} | ${fmt(d.p50, 2).padStart(7)} | ${fmt(d.p95, 2).padStart(7)} | ${fmt(d.p99, 2).padStart(7)}`);
+    for (const [name, d] of timings) {
+      console.log(`${name.padEnd(23)} | ${fmt(d.p50, 2).padStart(7)} | ${fmt(d.p95, 2).padStart(7)} | ${fmt(d.p99, 2).padStart(7)}`);
+    }
     console.log(`worst p95 ${fmt(worstP95, 2)} ms, target ≤ 20 ms  ${verdict(worstP95 <= 20)}`);
     console.log('');
     console.log(

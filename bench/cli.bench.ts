@@ -66,7 +66,12 @@ async function main(): Promise<void> {
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   try {
     const deadline = Date.now() + 180_000; // a first start initialises the cluster
-    while (!(await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false))) {
+    while (
+      !(await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
       if (Date.now() > deadline || server.exitCode !== null) throw new Error('the server did not become ready');
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
@@ -75,7 +80,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < 5; i++) runOnce([CLI, 'keys', 'create', '--tenant', 'bench', '--name', `key ${i}`], env);
 
     progress(`timing each command ${RUNS} times`);
-    const nestImports = "await import('reflect-metadata'); await import('@nestjs/common'); await import('@nestjs/core'); await import('nest-commander');";
+    const nestImports =
+      "await import('reflect-metadata'); await import('@nestjs/common'); await import('@nestjs/core'); await import('nest-commander');";
     const rows: Row[] = [
       { name: 'keyledger --help', samples: time([CLI, '--help'], env), targetMs: 300 },
       { name: 'keyledger --version', samples: time([CLI, '--version'], env), targetMs: 300 },
@@ -97,7 +103,9 @@ async function main(): Promise<void> {
       const cpu = distribution(samples.map((s) => s.cpuMs));
       const target = targetMs === undefined ? '' : `≤ ${fmt(targetMs)} ms`;
       const met = targetMs === undefined ? '' : verdict(wall.p50 <= targetMs);
-      process.stdout.write(`| \`${name}\` | ${fmt(wall.p50)} ms | ${fmt(minWall)}–${fmt(wall.max)} ms | ${fmt(cpu.p50)} ms | ${target} | ${met} |\n`);
+      process.stdout.write(
+        `| \`${name}\` | ${fmt(wall.p50)} ms | ${fmt(minWall)}–${fmt(wall.max)} ms | ${fmt(cpu.p50)} ms | ${target} | ${met} |\n`,
+      );
     }
   } finally {
     server.kill('SIGTERM');

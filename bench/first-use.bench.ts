@@ -45,7 +45,10 @@ async function main(): Promise<void> {
     const admin = await issueBenchKey(a.app, { tenantId: 'platform', name: 'first-use bench admin', scopes: ['admin'] });
 
     const results: Record<'A' | 'B', Sample[]> = { A: [], B: [] };
-    for (const [label, on] of [['A', a], ['B', b]] as const) {
+    for (const [label, on] of [
+      ['A', a],
+      ['B', b],
+    ] as const) {
       progress(`warm-up: ${warmupCount} creates used on ${label}`);
       for (let i = 0; i < warmupCount; i++) await createThenUse(a, on, admin.token, i);
       progress(`measuring: ${count} creates on A, each used at once on ${label}`);
@@ -68,12 +71,17 @@ async function main(): Promise<void> {
       const accepted = samples.filter((s) => s.accepted).length;
       const d = distribution(samples.filter((s) => s.accepted).map((s) => s.afterResponseMs));
       const where = label === 'A' ? 'A (the creating instance)' : 'B (another instance)';
-      lines.push(`${where.padEnd(29)} | ${`${fmt((100 * accepted) / samples.length, 1)} %`.padStart(8)} | ${[d.p50, d.p95, d.p99, d.max].map((v) => fmt(v, 2).padStart(6)).join(' | ')}`);
+      lines.push(
+        `${where.padEnd(29)} | ${`${fmt((100 * accepted) / samples.length, 1)} %`.padStart(8)} | ${[d.p50, d.p95, d.p99, d.max].map((v) => fmt(v, 2).padStart(6)).join(' | ')}`,
+      );
       pass &&= accepted === samples.length;
       if (label === 'B') pass &&= d.p99 <= TARGET_P99_MS;
     }
     const b99 = distribution(results.B.map((s) => s.afterResponseMs)).p99;
-    lines.push('', `VERDICT: ${verdict(pass)}: success 100 % on both (target 100 %); p99 on B ${fmt(b99, 2)} ms from the create's response to an accepted request (target ≤ ${TARGET_P99_MS} ms)`);
+    lines.push(
+      '',
+      `VERDICT: ${verdict(pass)}: success 100 % on both (target 100 %); p99 on B ${fmt(b99, 2)} ms from the create's response to an accepted request (target ≤ ${TARGET_P99_MS} ms)`,
+    );
     process.stdout.write(`${lines.join('\n')}\n`);
   });
 }

@@ -134,7 +134,9 @@ async function main(): Promise<void> {
   let close: (() => Promise<void>) | undefined;
   try {
     const server = await describeServer(database.url);
-    const instance = await startBenchApp(HttpBenchModule.forRoot({ ...benchAppConfig(database.config), guardDigester: digester }, database.url));
+    const instance = await startBenchApp(
+      HttpBenchModule.forRoot({ ...benchAppConfig(database.config), guardDigester: digester }, database.url),
+    );
     close = () => instance.close();
     const key = await issueBenchKey(instance.app, {
       tenantId: 'bench-tenant',

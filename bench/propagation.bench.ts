@@ -45,7 +45,12 @@ async function issueKeys(app: BenchApp, count: number, label: string): Promise<K
   const keys: Key[] = [];
   for (let i = 0; i < count; i += ISSUE_CONCURRENCY) {
     const batch = Array.from({ length: Math.min(ISSUE_CONCURRENCY, count - i) }, (_, j) =>
-      issueBenchKey(app.app, { tenantId: `tenant-${(i + j) % 50}`, name: `${label} ${i + j}`, scopes: ['orders:read'], tags: { env: 'production' } }),
+      issueBenchKey(app.app, {
+        tenantId: `tenant-${(i + j) % 50}`,
+        name: `${label} ${i + j}`,
+        scopes: ['orders:read'],
+        tags: { env: 'production' },
+      }),
     );
     for (const key of await Promise.all(batch)) keys.push({ keyId: key.keyId, token: key.token });
   }

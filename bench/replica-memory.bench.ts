@@ -28,7 +28,6 @@ const LOAD_APPLICATION = 'keyledger-bench-replica-load';
 
 const progress = progressFor('bench:replica-memory');
 
-
 interface MemoryResult {
   keys: number;
   heapBytes: number;
@@ -40,7 +39,11 @@ interface MemoryResult {
 }
 
 /** Heap growth while `add` takes `keys` rows, generated and dropped in batches as load() does. */
-async function heapGrowth(keys: number, factory: ReplicaRowFactory, add: (row: ReplicaRow) => void): Promise<{ heap: number; external: number; rss: number }> {
+async function heapGrowth(
+  keys: number,
+  factory: ReplicaRowFactory,
+  add: (row: ReplicaRow) => void,
+): Promise<{ heap: number; external: number; rss: number }> {
   const before = await settledHeap();
   for (let done = 0; done < keys; done += BATCH) {
     const rows = Array.from({ length: Math.min(BATCH, keys - done) }, () => factory.next().row);
@@ -64,7 +67,9 @@ async function measureMemory(keys: number, pepper: Buffer): Promise<MemoryResult
   // The floor first (V8 may collect a structure as soon as nothing uses it any more): only the
   // publicId → 32-byte digest mapping that verification cannot do without.
   const floor = new Map<string, string>();
-  const floorGrowth = await heapGrowth(keys, factory, (row) => floor.set(row.public_id, Buffer.from(row.secret_hash, 'hex').toString('latin1')));
+  const floorGrowth = await heapGrowth(keys, factory, (row) =>
+    floor.set(row.public_id, Buffer.from(row.secret_hash, 'hex').toString('latin1')),
+  );
   if (floor.size !== keys) throw new Error('floor map size mismatch');
   floor.clear();
 
@@ -177,7 +182,9 @@ async function measureLoad(rows: number, pepper: Buffer): Promise<LoadResult> {
       for (const index of indexes) await admin.query(index.def);
       insertSeconds = (performance.now() - t) / 1000;
       if (inserted.rowCount !== rows) throw new Error(`inserted ${inserted.rowCount} rows, expected ${rows}`);
-      progress(`inserted and indexed in ${fmt(insertSeconds, 1)} s; VACUUM ANALYZE (a long-lived table is vacuumed; a fresh bulk load is not)`);
+      progress(
+        `inserted and indexed in ${fmt(insertSeconds, 1)} s; VACUUM ANALYZE (a long-lived table is vacuumed; a fresh bulk load is not)`,
+      );
       t = performance.now();
       await admin.query('VACUUM (ANALYZE) api_keys');
       vacuumSeconds = (performance.now() - t) / 1000;

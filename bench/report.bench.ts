@@ -48,7 +48,10 @@ SELECT 'key-' || k.key_id, v, md5(k.key_id::text || v)::uuid,
 FROM k, generate_series(1, 3) AS v
 ORDER BY v, k.n`;
 
-async function measure(report: KeyReport, format: KeyReportFormat): Promise<{ ms: number; bytes: number; keys: number; rssGrowthMb: number }> {
+async function measure(
+  report: KeyReport,
+  format: KeyReportFormat,
+): Promise<{ ms: number; bytes: number; keys: number; rssGrowthMb: number }> {
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
   let peak = rssBefore;
@@ -58,7 +61,12 @@ async function measure(report: KeyReport, format: KeyReportFormat): Promise<{ ms
   const started = performance.now();
   const run = report.open(ADMIN, {});
   await pipeline(
-    Readable.from(keyReportText(format, run.pages((examined) => (keys = examined)))),
+    Readable.from(
+      keyReportText(
+        format,
+        run.pages((examined) => (keys = examined)),
+      ),
+    ),
     new Writable({
       write(chunk: Buffer | string, _encoding, done) {
         bytes += chunk.length;

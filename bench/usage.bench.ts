@@ -28,7 +28,6 @@ const DATABASE = 'keyledger_bench_usage';
 
 const progress = progressFor('bench:usage');
 
-
 /** A verifier whose pool points at `databaseUrl` (connected only when it flushes): its recorder is the one under test. */
 function recorderOn(databaseUrl: string): { verifier: KeyVerifier; usage: NonNullable<KeyVerifier['usage']> } {
   const verifier = new KeyVerifier({ databaseUrl }, undefined);
@@ -47,7 +46,12 @@ function makeKeys(count: number): Keys {
   const tenants = Array.from({ length: TENANTS }, () => flat(randomUUID()));
   const ips = Array.from({ length: CLIENT_IPS }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
   const agents = Array.from({ length: USER_AGENTS }, (_, i) => `service-${i}/2.${i}.0 (node-fetch; +https://example.com/bot) Node.js/20`);
-  return { keyIds: Array.from({ length: count }, () => flat(randomUUID())), tenants: Array.from({ length: count }, (_, i) => tenants[i % TENANTS]), ips, agents };
+  return {
+    keyIds: Array.from({ length: count }, () => flat(randomUUID())),
+    tenants: Array.from({ length: count }, (_, i) => tenants[i % TENANTS]),
+    ips,
+    agents,
+  };
 }
 
 /** One use of every key, each with a fresh IP and user-agent string, as requests bring them. */
@@ -85,7 +89,9 @@ async function main(): Promise<void> {
   started = performance.now();
   for (let n = 0; n < count; n++) fresh.record(keys.keyIds[n], keys.tenants[n], 0, now, hotIp, hotAgent);
   const firstRecordNs = ((performance.now() - started) * 1e6) / count;
-  progress(`record(): ${fmt(recordNs, 1)} ns per use of a key already recorded, ${fmt(firstRecordNs, 1)} ns for a key's first use in an interval`);
+  progress(
+    `record(): ${fmt(recordNs, 1)} ns per use of a key already recorded, ${fmt(firstRecordNs, 1)} ns for a key's first use in an interval`,
+  );
 
   // 3. The flush, into a database of its own.
   const database = await openDedicatedDatabase(DATABASE, progress);
@@ -111,7 +117,9 @@ async function main(): Promise<void> {
     const usedKeys = count - Math.ceil(count / 50) + 1; // the revoked ones have no last use; the warm-up key has
     const expectedValid = 2 * (usedKeys - 1) + 1;
     if (Number(stored.rows[0].used) !== usedKeys || Number(stored.rows[0].valid) !== expectedValid) {
-      throw new Error(`the flushes stored ${JSON.stringify(stored.rows[0])}, expected ${usedKeys} last uses and ${expectedValid} valid uses`);
+      throw new Error(
+        `the flushes stored ${JSON.stringify(stored.rows[0])}, expected ${usedKeys} last uses and ${expectedValid} valid uses`,
+      );
     }
     const flushSeconds = Math.max(insertSeconds, updateSeconds);
     const lines = [

@@ -60,13 +60,19 @@ function buildMix(valid: readonly string[], publicIds: readonly string[]): { tok
   for (let i = 0; i < MIX_SIZE; i++) {
     const r = Math.random();
     let kind: Kind = 'valid';
-    if (r >= MIX.valid) kind = r < MIX.valid + MIX.unknown ? 'unknown' : r < MIX.valid + MIX.unknown + MIX.wrongSecret ? 'wrongSecret' : 'malformed';
+    if (r >= MIX.valid) {
+      kind = r < MIX.valid + MIX.unknown ? 'unknown' : r < MIX.valid + MIX.unknown + MIX.wrongSecret ? 'wrongSecret' : 'malformed';
+    }
     const k = Math.floor(Math.random() * valid.length);
     counts[kind]++;
     let token: string;
     if (kind === 'valid') token = valid[k];
-    else if (kind === 'unknown') token = generateToken().token; // well-formed, checksum right, publicId not issued
-    else if (kind === 'wrongSecret') token = generateToken('kl_live', publicIds[k]).token; // a known publicId, a guessed secret
+    else if (kind === 'unknown') {
+      token = generateToken().token;
+    } // well-formed, checksum right, publicId not issued
+    else if (kind === 'wrongSecret') {
+      token = generateToken('kl_live', publicIds[k]).token;
+    } // a known publicId, a guessed secret
     else token = corrupt(valid[k], i);
     tokens.push(flat(token)); // a header value is a flat string
   }
@@ -161,7 +167,13 @@ function limitSlice(hashes: ReadonlyMap<string, Buffer>, pepper: Buffer, tokens:
  * latin1 string and a branch-free XOR compare: no Hmac object and no Buffer per call. The physical
  * limit is the faster of the two bare loops.
  */
-function limitLatin1Slice(hashes: ReadonlyMap<string, string>, hmac: (token: string) => string, tokens: readonly string[], from: number, ms: number): SliceResult {
+function limitLatin1Slice(
+  hashes: ReadonlyMap<string, string>,
+  hmac: (token: string) => string,
+  tokens: readonly string[],
+  from: number,
+  ms: number,
+): SliceResult {
   const start = performance.now();
   const deadline = start + ms;
   let i = from;
@@ -259,7 +271,13 @@ async function main(): Promise<void> {
     usageOn: { ops: 0, ms: 0 },
   };
   const roundRatios: number[] = [];
-  const at: Record<SideName, number> = { verify: 0, limit: MIX_SIZE / 5, limitLatin1: (2 * MIX_SIZE) / 5, usageOff: (3 * MIX_SIZE) / 5, usageOn: (4 * MIX_SIZE) / 5 };
+  const at: Record<SideName, number> = {
+    verify: 0,
+    limit: MIX_SIZE / 5,
+    limitLatin1: (2 * MIX_SIZE) / 5,
+    usageOff: (3 * MIX_SIZE) / 5,
+    usageOn: (4 * MIX_SIZE) / 5,
+  };
   const slice = (side: SideName): SliceResult => {
     switch (side) {
       case 'verify':

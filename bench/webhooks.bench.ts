@@ -70,10 +70,11 @@ async function startReceiver(): Promise<Receiver> {
     url: `http://127.0.0.1:${port}`,
     arrivals,
     latency,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -96,7 +97,9 @@ async function idleLatency(app: BenchApp, receiver: Receiver, samples: number): 
   for (let i = 0; i < samples + 20; i++) {
     const key = await issueBenchKey(app.app, { tenantId: `tenant-${i % 20}`, name: `latency ${i}`, scopes: ['orders:read'] });
     const committed = performance.now();
-    if (!(await waitFor(() => receiver.latency.has(key.keyId), `key.created of ${key.keyId}`, 10_000))) throw new Error('a delivery never arrived');
+    if (!(await waitFor(() => receiver.latency.has(key.keyId), `key.created of ${key.keyId}`, 10_000))) {
+      throw new Error('a delivery never arrived');
+    }
     if (i >= 20) times.push(receiver.latency.get(key.keyId)! - committed); // the first 20 warm up
   }
   return times;
@@ -140,7 +143,15 @@ async function throughput(app: BenchApp, receiver: Receiver, keys: number, endpo
     last = Math.max(last, at[0]);
   }
   const delivered = expected.length - lost;
-  return { delivered, lost, duplicates, appendMs: appended - started, spanMs: last - first, totalMs: last - started, perSecond: (delivered / (last - first)) * 1000 };
+  return {
+    delivered,
+    lost,
+    duplicates,
+    appendMs: appended - started,
+    spanMs: last - first,
+    totalMs: last - started,
+    perSecond: (delivered / (last - first)) * 1000,
+  };
 }
 
 async function main(): Promise<void> {

@@ -53,7 +53,9 @@ const gzip = (buffer) => gzipSync(buffer, { level: 9 });
 const precompress = (path) => {
   const body = readFileSync(path);
   const gz = gzip(body);
-  const br = brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } });
+  const br = brotliCompressSync(body, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: body.length },
+  });
   if (gz.length < body.length) writeFileSync(`${path}.gz`, gz);
   if (br.length < body.length) writeFileSync(`${path}.br`, br);
   return { bytes: body.length, gzipBytes: gz.length, brotliBytes: br.length };

@@ -27,6 +27,8 @@ export class AuditActors1764000000014 implements MigrationInterface {
     await q.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate');
     await q.query('TRUNCATE audit_log');
     await q.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate');
-    await q.query(`UPDATE projection_checkpoints SET transaction_id = '0', position = 0, updated_at = now(), halted_at = NULL, halted_error = NULL WHERE name = 'audit-log'`);
+    await q.query(
+      `UPDATE projection_checkpoints SET transaction_id = '0', position = 0, updated_at = now(), halted_at = NULL, halted_error = NULL WHERE name = 'audit-log'`,
+    );
   }
 }

@@ -66,8 +66,12 @@ export class Webhooks1764000000017 implements MigrationInterface {
         response_body    text,
         last_error       text
       )`);
-    await q.query('CREATE UNIQUE INDEX webhook_deliveries_message_idx ON webhook_deliveries (endpoint_id, message_id) WHERE redelivery_of IS NULL');
-    await q.query(`CREATE INDEX webhook_deliveries_pending_idx ON webhook_deliveries (endpoint_id, order_key, seq) WHERE status = 'pending'`);
+    await q.query(
+      'CREATE UNIQUE INDEX webhook_deliveries_message_idx ON webhook_deliveries (endpoint_id, message_id) WHERE redelivery_of IS NULL',
+    );
+    await q.query(
+      `CREATE INDEX webhook_deliveries_pending_idx ON webhook_deliveries (endpoint_id, order_key, seq) WHERE status = 'pending'`,
+    );
     await q.query(`CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'`);
     await q.query('CREATE INDEX webhook_deliveries_log_idx ON webhook_deliveries (endpoint_id, seq DESC)');
     await q.query(`

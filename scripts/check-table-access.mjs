@@ -45,13 +45,16 @@ for (const file of [...sources('src'), ...sources('packages/nestjs/src')]) {
     if (at === -1) continue;
     seen.get(rule).add(file);
     if (!rule.owners.some((owner) => owner.test(file)) && !(file in rule.exceptions)) {
-      problems.push(`${file}:${at + 1}: names the ${rule.table} table; only ${rule.owners.map(String).join(', ')} may (scripts/check-table-access.mjs)`);
+      problems.push(
+        `${file}:${at + 1}: names the ${rule.table} table; only ${rule.owners.map(String).join(', ')} may (scripts/check-table-access.mjs)`,
+      );
     }
   }
 }
 for (const rule of RULES) {
   for (const file of Object.keys(rule.exceptions)) {
-    if (!seen.get(rule).has(file)) problems.push(`${file}: no longer names the ${rule.table} table: remove its exception from scripts/check-table-access.mjs`);
+    if (!seen.get(rule).has(file))
+      problems.push(`${file}: no longer names the ${rule.table} table: remove its exception from scripts/check-table-access.mjs`);
   }
 }
 if (problems.length > 0) {

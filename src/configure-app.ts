@@ -5,7 +5,14 @@ import type { Logger } from 'pino';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
-import { clientErrorHandler, createValidationPipe, DomainErrorFilter, frameworkErrors, RequestInputPipe, useTransportRules } from './common/index.js';
+import {
+  clientErrorHandler,
+  createValidationPipe,
+  DomainErrorFilter,
+  frameworkErrors,
+  RequestInputPipe,
+  useTransportRules,
+} from './common/index.js';
 import { TRANSPORT_ERROR_RESPONSES } from './dto/index.js';
 import { containsToken } from '@keyledger/nestjs';
 

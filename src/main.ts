@@ -18,7 +18,9 @@ async function assertPortFree(host: string, port: number | null, variable: 'PORT
   await new Promise<void>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use: stop what uses it or set ${variable}`) : error),
+      reject(
+        error.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use: stop what uses it or set ${variable}`) : error,
+      ),
     );
     probe.listen(port, host, () => probe.close(() => resolve()));
   });
@@ -44,10 +46,14 @@ export async function serve(config: AppConfig): Promise<RunningServer> {
       const applied = await runMigrations(database.url);
       if (applied.length > 0) new Logger('Database').log(`applied migrations: ${applied.join(', ')}`);
     }
-    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, database.url), createFastifyAdapter(pinoLogger, config.trustProxy), {
-      logger,
-      abortOnError: false,
-    });
+    app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.forRoot(config, database.url),
+      createFastifyAdapter(pinoLogger, config.trustProxy),
+      {
+        logger,
+        abortOnError: false,
+      },
+    );
     configureApp(app);
   } catch (error) {
     await database.stop();
@@ -72,7 +78,9 @@ export async function serve(config: AppConfig): Promise<RunningServer> {
     health: `${base}/health`,
     metrics: app.get(MetricsServer).url(),
     bootstrapKey: existsSync(keyFile) ? keyFile : null,
-    database: database.embedded ? `embedded PostgreSQL in ${config.dataDir}/pg, port ${config.embeddedPostgresPort}` : 'external (DATABASE_URL)',
+    database: database.embedded
+      ? `embedded PostgreSQL in ${config.dataDir}/pg, port ${config.embeddedPostgresPort}`
+      : 'external (DATABASE_URL)',
     listening: `${config.host}:${port}`,
   };
   // One record with what a person needs next; Nest's per-route lines are at debug level.

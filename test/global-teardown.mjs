@@ -26,7 +26,9 @@ export default async function globalTeardown() {
   }
   const left = removeTempFoldersLeft();
   if (left.length > 0) {
-    problems.push(`the tests left ${left.length} folder(s) in ${tmpdir()} (now removed): ${left.join(', ')}. A test removes what it makes (test/support/temp-dir.ts).`);
+    problems.push(
+      `the tests left ${left.length} folder(s) in ${tmpdir()} (now removed): ${left.join(', ')}. A test removes what it makes (test/support/temp-dir.ts).`,
+    );
   }
   if (problems.length > 0) throw new Error(problems.join('\n'));
 }

@@ -25,12 +25,20 @@ export const fmt = (n: number, digits = 0): string =>
  * speed drifts by more than half over a day, so runs are comparable only next to this figure.
  */
 function calibrationMicros(): number {
-  const doc = { eventId: randomUUID(), payload: { scopes: ['invoices:read', 'reports:read'], tags: { plan: 'pro' }, name: 'x'.repeat(400) }, position: 1 };
+  const doc = {
+    eventId: randomUUID(),
+    payload: { scopes: ['invoices:read', 'reports:read'], tags: { plan: 'pro' }, name: 'x'.repeat(400) },
+    position: 1,
+  };
   const text = JSON.stringify(doc);
   let best = Number.POSITIVE_INFINITY;
   for (let round = 0; round < 5; round++) {
     const started = performance.now();
-    for (let i = 0; i < 2000; i++) createHash('sha256').update(JSON.stringify(JSON.parse(text))).digest();
+    for (let i = 0; i < 2000; i++) {
+      createHash('sha256')
+        .update(JSON.stringify(JSON.parse(text)))
+        .digest();
+    }
     best = Math.min(best, ((performance.now() - started) * 1000) / 2000);
   }
   return best;
@@ -86,7 +94,14 @@ export function stderrLogger(
       const context = rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? `[${String(rest[rest.length - 1])}] ` : '';
       process.stderr.write(`  nest ${level} ${context}${typeof message === 'string' ? message : JSON.stringify(message)}\n`);
     };
-  return { verbose: write('verbose'), debug: write('debug'), log: write('log'), warn: write('warn'), error: write('error'), fatal: write('fatal') };
+  return {
+    verbose: write('verbose'),
+    debug: write('debug'),
+    log: write('log'),
+    warn: write('warn'),
+    error: write('error'),
+    fatal: write('fatal'),
+  };
 }
 
 /** The process's memory after full GCs (node --expose-gc), with turns of the event loop in between, once the heap stops shrinking. */

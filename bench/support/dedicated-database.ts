@@ -32,11 +32,17 @@ export async function openDedicatedDatabase(name: string, progress: (line: strin
   // The embedded server's Nest logger would print to stdout, the results channel.
   Logger.overrideLogger(stderrLogger());
   const config = loadConfig({ DATA_DIR: BENCH_DATA_DIR, EMBEDDED_PG_PORT: BENCH_EMBEDDED_PG_PORT, ...process.env, LOG_LEVEL: 'warn' });
-  progress(config.databaseUrl ? 'using DATABASE_URL' : `starting the embedded PostgreSQL in ${config.dataDir} on port ${config.embeddedPostgresPort}`);
+  progress(
+    config.databaseUrl
+      ? 'using DATABASE_URL'
+      : `starting the embedded PostgreSQL in ${config.dataDir} on port ${config.embeddedPostgresPort}`,
+  );
   const server = await resolveDatabase(config);
   try {
     const serverUrl = new URL(server.url);
-    if (serverUrl.pathname === `/${name}`) throw new Error(`DATABASE_URL must name another database than ${name} (the bench recreates that one)`);
+    if (serverUrl.pathname === `/${name}`) {
+      throw new Error(`DATABASE_URL must name another database than ${name} (the bench recreates that one)`);
+    }
     const admin = new Client({ connectionString: server.url, application_name: 'keyledger-bench' });
     await admin.connect();
     try {
@@ -80,7 +86,11 @@ export interface TwoInstances {
 }
 
 /** Runs `measure` against two instances on the dedicated database `name`, then shuts all of it down. */
-export async function withTwoInstances<T>(name: string, progress: (line: string) => void, measure: (instances: TwoInstances) => Promise<T>): Promise<T> {
+export async function withTwoInstances<T>(
+  name: string,
+  progress: (line: string) => void,
+  measure: (instances: TwoInstances) => Promise<T>,
+): Promise<T> {
   const database = await openDedicatedDatabase(name, progress);
   const apps: BenchApp[] = [];
   try {

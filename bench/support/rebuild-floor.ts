@@ -35,7 +35,10 @@ export async function rebuildFloor(pool: Pool, table: string, read: Parameters<t
 
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     let started = performance.now();
-    await pipeline(client.query(copyTo(`COPY (${replayQuery(read)}) TO STDOUT (FORMAT binary)`)), new Writable({ write: (_chunk, _enc, done) => done() }));
+    await pipeline(
+      client.query(copyTo(`COPY (${replayQuery(read)}) TO STDOUT (FORMAT binary)`)),
+      new Writable({ write: (_chunk, _enc, done) => done() }),
+    );
     const readMs = performance.now() - started;
     await client.query('COMMIT');
 

@@ -99,14 +99,17 @@ export async function request<T>(method: string, path: string, options: RequestO
 
 function query(params: Record<string, string | number | undefined | null>): string {
   const search = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
+  }
   const text = search.toString();
   return text ? `?${text}` : '';
 }
 
 const keyPath = (id: string): string => `/admin/api-keys/${encodeURIComponent(id)}`;
 /** The platform default (tenant null) or a tenant's policy. */
-const policyPath = (tenantId: string | null): string => (tenantId === null ? '/admin/policy' : `/admin/tenants/${encodeURIComponent(tenantId)}/policy`);
+const policyPath = (tenantId: string | null): string =>
+  tenantId === null ? '/admin/policy' : `/admin/tenants/${encodeURIComponent(tenantId)}/policy`;
 
 export type ListStatus = 'active' | 'expired' | 'revoked' | 'all';
 
@@ -156,7 +159,8 @@ export const api = {
   keyUsage: async (id: string, days: number) => (await request<UsagePage>('GET', `${keyPath(id)}/usage${query({ days })}`)).data,
 
   /** Verifications per day over a tenant's keys (every tenant's for an admin naming none). */
-  tenantUsage: async (tenantId: string | undefined, days: number) => (await request<UsagePage>('GET', `/admin/usage${query({ tenantId, days })}`)).data,
+  tenantUsage: async (tenantId: string | undefined, days: number) =>
+    (await request<UsagePage>('GET', `/admin/usage${query({ tenantId, days })}`)).data,
 
   createKey: async (input: CreateKeyInput) => (await request<KeyWithSecret>('POST', '/admin/api-keys', { body: input })).data,
 
@@ -167,7 +171,8 @@ export const api = {
   rotateKey: async (id: string, gracePeriodSeconds: number) =>
     (await request<KeyWithSecret>('POST', `${keyPath(id)}/rotate`, { body: { gracePeriodSeconds } })).data,
 
-  expireKey: async (id: string, reasonCode: ReasonCode) => (await request<KeyView>('POST', `${keyPath(id)}/expire`, { body: { reasonCode } })).data,
+  expireKey: async (id: string, reasonCode: ReasonCode) =>
+    (await request<KeyView>('POST', `${keyPath(id)}/expire`, { body: { reasonCode } })).data,
 
   revokeKey: async (id: string, reason: string, reasonCode: ReasonCode) =>
     (await request<KeyView>('POST', `${keyPath(id)}/revoke`, { body: reason ? { reason, reasonCode } : { reasonCode } })).data,
@@ -181,7 +186,9 @@ export const api = {
     const items: KeyHistoryItem[] = [];
     let cursor: string | null = null;
     do {
-      const page: KeyHistoryPage = (await request<KeyHistoryPage>('GET', `${keyPath(id)}/events${query({ order: 'desc', limit: 1000, cursor })}`)).data;
+      const page: KeyHistoryPage = (
+        await request<KeyHistoryPage>('GET', `${keyPath(id)}/events${query({ order: 'desc', limit: 1000, cursor })}`)
+      ).data;
       items.push(...page.items);
       cursor = page.nextCursor;
     } while (cursor !== null);
@@ -192,16 +199,23 @@ export const api = {
     (await request<AuditPage>('GET', `/admin/audit${query({ ...filter, cursor, limit })}`)).data,
 
   /** The export streams a file; it is fetched with the key in a header and saved from a Blob, never opened by URL. */
-  exportAudit: (filter: AuditFilter, format: 'ndjson' | 'csv') => fetchDownload(`/admin/audit/export${query({ ...filter, format })}`, format, 'keyledger-audit'),
+  exportAudit: (filter: AuditFilter, format: 'ndjson' | 'csv') =>
+    fetchDownload(`/admin/audit/export${query({ ...filter, format })}`, format, 'keyledger-audit'),
 
   /** The key inventory report, downloaded as the audit export is. */
-  keyReport: (filter: KeyReportFilter, format: 'ndjson' | 'csv') => fetchDownload(`/admin/reports/keys${query({ ...filter, format })}`, format, 'keyledger-keys'),
+  keyReport: (filter: KeyReportFilter, format: 'ndjson' | 'csv') =>
+    fetchDownload(`/admin/reports/keys${query({ ...filter, format })}`, format, 'keyledger-keys'),
 
   getPolicy: async (tenantId: string | null) => (await request<PolicyView>('GET', policyPath(tenantId))).data,
 
   /** Replaces the policy of that level; `If-Match` makes a concurrent change a 412, never a silent overwrite. */
   setPolicy: async (tenantId: string | null, version: number, settings: PolicySettings) =>
-    (await request<PolicyView & { violations: PolicyViolations }>('PUT', policyPath(tenantId), { body: settings, headers: { 'if-match': `"${version}"` } })).data,
+    (
+      await request<PolicyView & { violations: PolicyViolations }>('PUT', policyPath(tenantId), {
+        body: settings,
+        headers: { 'if-match': `"${version}"` },
+      })
+    ).data,
 
   policyViolations: async (tenantId: string | null) => (await request<PolicyViolations>('GET', `${policyPath(tenantId)}/violations`)).data,
 

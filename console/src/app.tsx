@@ -46,7 +46,9 @@ export function App(): JSX.Element {
     api
       .session(key)
       .then((found) => signIn(key, found))
-      .catch((error: unknown) => signOut(error instanceof ApiError && error.status !== 0 ? `Please sign in again: ${error.message}` : 'Please sign in again.'))
+      .catch((error: unknown) =>
+        signOut(error instanceof ApiError && error.status !== 0 ? `Please sign in again: ${error.message}` : 'Please sign in again.'),
+      )
       .finally(() => setChecking(false));
   }, []);
 
@@ -130,7 +132,11 @@ export function App(): JSX.Element {
           <span class="whoami-text">
             {me.name ?? 'API key'} <code>{me.publicId}</code> · {me.admin ? 'all tenants' : `tenant ${me.tenantId}`}
           </span>
-          <button type="button" class="button-secondary button-small" onClick={() => signOut('You have signed out. The key was forgotten.')}>
+          <button
+            type="button"
+            class="button-secondary button-small"
+            onClick={() => signOut('You have signed out. The key was forgotten.')}
+          >
             Sign out
           </button>
         </div>

@@ -60,7 +60,15 @@ export function TagChips({ tags }: { tags: Record<string, string> }): JSX.Elemen
   return <Chips values={Object.entries(tags).map(([k, v]) => `${k}=${v}`)} />;
 }
 
-export function Alert({ kind = 'error', children, onRetry }: { kind?: 'error' | 'info' | 'success' | 'warning'; children: ComponentChildren; onRetry?: () => void }): JSX.Element {
+export function Alert({
+  kind = 'error',
+  children,
+  onRetry,
+}: {
+  kind?: 'error' | 'info' | 'success' | 'warning';
+  children: ComponentChildren;
+  onRetry?: () => void;
+}): JSX.Element {
   return (
     <div class={`alert alert-${kind}`} role={kind === 'error' || kind === 'warning' ? 'alert' : 'status'}>
       <div>{children}</div>
@@ -83,13 +91,29 @@ export function Loading({ label }: { label: string }): JSX.Element {
 }
 
 /** The ids and ARIA attributes that tie an input to its hint and error message. */
-export function describedBy(id: string, error: string | undefined, hint?: boolean): { id: string; 'aria-invalid'?: 'true'; 'aria-describedby'?: string } {
+export function describedBy(
+  id: string,
+  error: string | undefined,
+  hint?: boolean,
+): { id: string; 'aria-invalid'?: 'true'; 'aria-describedby'?: string } {
   const ids = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
   return { id, ...(error ? { 'aria-invalid': 'true' as const } : {}), ...(ids ? { 'aria-describedby': ids } : {}) };
 }
 
 /** A label, the control, a hint and the field's error message right under it. */
-export function Field({ id, label, hint, error, children }: { id: string; label: string; hint?: string; error?: string; children: ComponentChildren }): JSX.Element {
+export function Field({
+  id,
+  label,
+  hint,
+  error,
+  children,
+}: {
+  id: string;
+  label: string;
+  hint?: string;
+  error?: string;
+  children: ComponentChildren;
+}): JSX.Element {
   return (
     <div class={`field${error ? ' has-error' : ''}`}>
       <label for={id}>{label}</label>
@@ -167,12 +191,22 @@ export function CopyButton({ value, label = 'Copy', inputId }: { value: string; 
  * The one place a plaintext key appears: right after create or rotate. The value lives only in
  * this component's props; closing the dialog drops it and nothing can show it again.
  */
-export function SecretDialog({ secret, keyView, onClose, rotated = false }: { secret: string; keyView: KeyView; onClose: () => void; rotated?: boolean }): JSX.Element {
+export function SecretDialog({
+  secret,
+  keyView,
+  onClose,
+  rotated = false,
+}: {
+  secret: string;
+  keyView: KeyView;
+  onClose: () => void;
+  rotated?: boolean;
+}): JSX.Element {
   return (
     <Dialog title={rotated ? 'Your new key secret' : 'Your new API key'} onClose={onClose} dismissible={false} class="secret-dialog">
       <Alert kind="warning">
-        <strong>Copy this key now. It is shown only this once</strong>: keyledger stores only its hash, and neither the console nor the API can show
-        it again. If you lose it, rotate the key.
+        <strong>Copy this key now. It is shown only this once</strong>: keyledger stores only its hash, and neither the console nor the API
+        can show it again. If you lose it, rotate the key.
       </Alert>
       <p>
         <strong>{keyView.name}</strong> · <code>{keyView.publicId}</code> · tenant <code>{keyView.tenantId}</code>
@@ -180,7 +214,16 @@ export function SecretDialog({ secret, keyView, onClose, rotated = false }: { se
       <div class="field">
         <label for="new-secret">API key</label>
         <div class="secret-row">
-          <input id="new-secret" class="secret" type="text" readOnly value={secret} spellcheck={false} autoComplete="off" onFocus={(e) => e.currentTarget.select()} />
+          <input
+            id="new-secret"
+            class="secret"
+            type="text"
+            readOnly
+            value={secret}
+            spellcheck={false}
+            autoComplete="off"
+            onFocus={(e) => e.currentTarget.select()}
+          />
           <CopyButton value={secret} inputId="new-secret" />
         </div>
       </div>

@@ -46,7 +46,9 @@ export function formatValue(value: unknown): string {
     const entries = Object.entries(value as Record<string, unknown>);
     return entries.length === 0 ? 'none' : entries.map(([k, v]) => `${k}=${formatValue(v)}`).join(', ');
   }
-  if (typeof value === 'string') return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value) && !Number.isNaN(Date.parse(value)) ? exactTime(value) : value;
+  if (typeof value === 'string') {
+    return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value) && !Number.isNaN(Date.parse(value)) ? exactTime(value) : value;
+  }
   return typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
 }
 

@@ -15,7 +15,17 @@ function fieldErrors(error: ApiError, fields: string[]): { errors: Errors; rest:
   return { errors, rest: mapped ? null : error.message };
 }
 
-function Actions({ busy, submitLabel, onCancel, danger = false }: { busy: boolean; submitLabel: string; onCancel: () => void; danger?: boolean }): JSX.Element {
+function Actions({
+  busy,
+  submitLabel,
+  onCancel,
+  danger = false,
+}: {
+  busy: boolean;
+  submitLabel: string;
+  onCancel: () => void;
+  danger?: boolean;
+}): JSX.Element {
   return (
     <div class="dialog-actions">
       <button type="button" class="button-secondary" onClick={onCancel} disabled={busy}>
@@ -42,7 +52,17 @@ export function ReasonCodeOptions(): JSX.Element {
 }
 
 /** The reason-code select of the revoke and expire dialogs. */
-function ReasonCodeField({ id, value, onChange, error }: { id: string; value: ReasonCode; onChange: (code: ReasonCode) => void; error?: string }): JSX.Element {
+function ReasonCodeField({
+  id,
+  value,
+  onChange,
+  error,
+}: {
+  id: string;
+  value: ReasonCode;
+  onChange: (code: ReasonCode) => void;
+  error?: string;
+}): JSX.Element {
   return (
     <Field id={id} label="Reason code" hint="Recorded in the audit log; reports group keys by it" error={error}>
       <select {...describedBy(id, error, true)} value={value} onChange={(e) => onChange(e.currentTarget.value as ReasonCode)}>
@@ -91,7 +111,12 @@ export function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; o
       setFormError(null);
       return;
     }
-    const input: CreateKeyInput = { name, tenantId: tenantId.trim(), scopes: parseList(scopes), tags: 'tags' in parsedTags ? parsedTags.tags : {} };
+    const input: CreateKeyInput = {
+      name,
+      tenantId: tenantId.trim(),
+      scopes: parseList(scopes),
+      tags: 'tags' in parsedTags ? parsedTags.tags : {},
+    };
     // A chosen date expires at the end of that day, in the person's own time zone.
     if (expiry === 'date') input.expiresAt = new Date(`${date}T23:59:59.999`).toISOString();
     else if (expiry !== 'never') input.expiresInDays = Number(expiry);
@@ -114,9 +139,21 @@ export function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; o
       <form onSubmit={(e) => void submit(e)} noValidate>
         {formError && <Alert>{formError}</Alert>}
         <Field id="create-name" label="Name" hint="What the key is for, e.g. billing export" error={errors.name}>
-          <input {...describedBy('create-name', errors.name, true)} type="text" value={name} onInput={(e) => setName(e.currentTarget.value)} autoComplete="off" required />
+          <input
+            {...describedBy('create-name', errors.name, true)}
+            type="text"
+            value={name}
+            onInput={(e) => setName(e.currentTarget.value)}
+            autoComplete="off"
+            required
+          />
         </Field>
-        <Field id="create-tenant" label="Tenant" hint={tenantLocked ? 'Your key manages this tenant only' : 'The tenant id the key belongs to'} error={errors.tenantId}>
+        <Field
+          id="create-tenant"
+          label="Tenant"
+          hint={tenantLocked ? 'Your key manages this tenant only' : 'The tenant id the key belongs to'}
+          error={errors.tenantId}
+        >
           <input
             {...describedBy('create-tenant', errors.tenantId, true)}
             type="text"
@@ -128,17 +165,41 @@ export function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; o
           />
         </Field>
         <Field id="create-scopes" label="Scopes" hint="Space- or comma-separated, e.g. invoices:read invoices:write" error={errors.scopes}>
-          <input {...describedBy('create-scopes', errors.scopes, true)} type="text" value={scopes} onInput={(e) => setScopes(e.currentTarget.value)} autoComplete="off" spellcheck={false} />
+          <input
+            {...describedBy('create-scopes', errors.scopes, true)}
+            type="text"
+            value={scopes}
+            onInput={(e) => setScopes(e.currentTarget.value)}
+            autoComplete="off"
+            spellcheck={false}
+          />
         </Field>
-        <Field id="create-tags" label="Tags" hint="One key=value per line; the guard injects them into every request made with the key" error={errors.tags}>
-          <textarea {...describedBy('create-tags', errors.tags, true)} rows={3} value={tags} onInput={(e) => setTags(e.currentTarget.value)} spellcheck={false} />
+        <Field
+          id="create-tags"
+          label="Tags"
+          hint="One key=value per line; the guard injects them into every request made with the key"
+          error={errors.tags}
+        >
+          <textarea
+            {...describedBy('create-tags', errors.tags, true)}
+            rows={3}
+            value={tags}
+            onInput={(e) => setTags(e.currentTarget.value)}
+            spellcheck={false}
+          />
         </Field>
         <fieldset class={`field${errors.expiry ? ' has-error' : ''}`} aria-describedby={errors.expiry ? 'create-expiry-error' : undefined}>
           <legend>Expires</legend>
           <div class="radio-row">
             {EXPIRY_CHOICES.map((choice) => (
               <label key={choice.value} class="radio">
-                <input type="radio" name="create-expiry" value={choice.value} checked={expiry === choice.value} onChange={() => setExpiry(choice.value)} />
+                <input
+                  type="radio"
+                  name="create-expiry"
+                  value={choice.value}
+                  checked={expiry === choice.value}
+                  onChange={() => setExpiry(choice.value)}
+                />
                 {choice.label}
               </label>
             ))}
@@ -169,7 +230,15 @@ export function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; o
   );
 }
 
-export function ExpireDialog({ keyView, onClose, onDone }: { keyView: KeyView; onClose: () => void; onDone: (key: KeyView) => void }): JSX.Element {
+export function ExpireDialog({
+  keyView,
+  onClose,
+  onDone,
+}: {
+  keyView: KeyView;
+  onClose: () => void;
+  onDone: (key: KeyView) => void;
+}): JSX.Element {
   const [reasonCode, setReasonCode] = useState<ReasonCode>('other');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -197,7 +266,15 @@ export function ExpireDialog({ keyView, onClose, onDone }: { keyView: KeyView; o
   );
 }
 
-export function RevokeDialog({ keyView, onClose, onDone }: { keyView: KeyView; onClose: () => void; onDone: (key: KeyView) => void }): JSX.Element {
+export function RevokeDialog({
+  keyView,
+  onClose,
+  onDone,
+}: {
+  keyView: KeyView;
+  onClose: () => void;
+  onDone: (key: KeyView) => void;
+}): JSX.Element {
   const [reason, setReason] = useState('');
   const [reasonCode, setReasonCode] = useState<ReasonCode>('other');
   const [busy, setBusy] = useState(false);
@@ -224,7 +301,13 @@ export function RevokeDialog({ keyView, onClose, onDone }: { keyView: KeyView; o
         </p>
         <ReasonCodeField id="revoke-reason-code" value={reasonCode} onChange={setReasonCode} error={codeError} />
         <Field id="revoke-reason" label="Reason (recorded in the audit log)" hint="Optional, up to 512 characters" error={reasonError}>
-          <textarea {...describedBy('revoke-reason', reasonError, true)} rows={2} maxLength={512} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+          <textarea
+            {...describedBy('revoke-reason', reasonError, true)}
+            rows={2}
+            maxLength={512}
+            value={reason}
+            onInput={(e) => setReason(e.currentTarget.value)}
+          />
         </Field>
         <Actions busy={busy} submitLabel="Revoke key" onCancel={onClose} danger />
       </form>
@@ -234,9 +317,16 @@ export function RevokeDialog({ keyView, onClose, onDone }: { keyView: KeyView; o
 
 /** What a leak report found, in words; the token itself is never shown again. */
 function leakOutcome(report: LeakReport): { kind: 'success' | 'info'; text: string } {
-  if (report.label === 'false_positive') return { kind: 'info', text: 'Not a key you manage (or not a keyledger key at all): nothing was revoked.' };
-  if (report.revoked) return { kind: 'success', text: `Key ${report.publicId} was revoked (reason code leaked). Every instance refuses it within moments.` };
-  return { kind: 'info', text: `Key ${report.publicId} no longer worked (revoked, expired, or this secret was rotated out): nothing to revoke.` };
+  if (report.label === 'false_positive') {
+    return { kind: 'info', text: 'Not a key you manage (or not a keyledger key at all): nothing was revoked.' };
+  }
+  if (report.revoked) {
+    return { kind: 'success', text: `Key ${report.publicId} was revoked (reason code leaked). Every instance refuses it within moments.` };
+  }
+  return {
+    kind: 'info',
+    text: `Key ${report.publicId} no longer worked (revoked, expired, or this secret was rotated out): nothing to revoke.`,
+  };
 }
 
 /**
@@ -277,7 +367,9 @@ export function ReportLeakDialog({ onClose, onDone }: { onClose: () => void; onD
             <span data-leak-outcome>{outcome.text}</span>
           </Alert>
         )}
-        <p>Found a key in a chat, a ticket or a repository? If it is one of the keys you manage and it still works, it is revoked at once.</p>
+        <p>
+          Found a key in a chat, a ticket or a repository? If it is one of the keys you manage and it still works, it is revoked at once.
+        </p>
         <Field id="leak-token" label="The exposed key" hint="Pasted here, sent once, never shown again" error={tokenError}>
           <input
             {...describedBy('leak-token', tokenError, true)}
@@ -290,7 +382,13 @@ export function ReportLeakDialog({ onClose, onDone }: { onClose: () => void; onD
           />
         </Field>
         <Field id="leak-source" label="Where it was found (optional)" hint="An http(s) link, recorded with the revocation" error={urlError}>
-          <input {...describedBy('leak-source', urlError, true)} type="url" value={sourceUrl} onInput={(e) => setSourceUrl(e.currentTarget.value)} autoComplete="off" />
+          <input
+            {...describedBy('leak-source', urlError, true)}
+            type="url"
+            value={sourceUrl}
+            onInput={(e) => setSourceUrl(e.currentTarget.value)}
+            autoComplete="off"
+          />
         </Field>
         <Actions busy={busy} submitLabel="Report and revoke" onCancel={onClose} danger />
       </form>
@@ -306,7 +404,15 @@ const GRACE_CHOICES = [
   { seconds: 30 * 86_400, label: '30 days' },
 ];
 
-export function RotateDialog({ keyView, onClose, onDone }: { keyView: KeyView; onClose: () => void; onDone: (key: KeyWithSecret) => void }): JSX.Element {
+export function RotateDialog({
+  keyView,
+  onClose,
+  onDone,
+}: {
+  keyView: KeyView;
+  onClose: () => void;
+  onDone: (key: KeyWithSecret) => void;
+}): JSX.Element {
   const [grace, setGrace] = useState(86_400);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -325,8 +431,16 @@ export function RotateDialog({ keyView, onClose, onDone }: { keyView: KeyView; o
       <form onSubmit={(e) => void submit(e)}>
         {error && <Alert>{error}</Alert>}
         <p>A new secret is issued and shown once. Its public id, scopes and tags stay the same.</p>
-        <Field id="rotate-grace" label="Grace period for the current secret" hint="How long the current secret keeps working, so clients can switch over">
-          <select {...describedBy('rotate-grace', undefined, true)} value={String(grace)} onChange={(e) => setGrace(Number(e.currentTarget.value))}>
+        <Field
+          id="rotate-grace"
+          label="Grace period for the current secret"
+          hint="How long the current secret keeps working, so clients can switch over"
+        >
+          <select
+            {...describedBy('rotate-grace', undefined, true)}
+            value={String(grace)}
+            onChange={(e) => setGrace(Number(e.currentTarget.value))}
+          >
             {GRACE_CHOICES.map((choice) => (
               <option key={choice.seconds} value={String(choice.seconds)}>
                 {choice.label}
@@ -344,7 +458,17 @@ export function RotateDialog({ keyView, onClose, onDone }: { keyView: KeyView; o
  * Edit name, scopes and tags with `If-Match`: when someone else changed the key meanwhile (412)
  * the person is told, shown the key as it now is, and may save their edits on top of it.
  */
-export function EditDialog({ keyView, onClose, onDone, onConflict }: { keyView: KeyView; onClose: () => void; onDone: (key: KeyView) => void; onConflict: (key: KeyView) => void }): JSX.Element {
+export function EditDialog({
+  keyView,
+  onClose,
+  onDone,
+  onConflict,
+}: {
+  keyView: KeyView;
+  onClose: () => void;
+  onDone: (key: KeyView) => void;
+  onConflict: (key: KeyView) => void;
+}): JSX.Element {
   const [base, setBase] = useState(keyView);
   const [name, setName] = useState(keyView.name);
   const [scopes, setScopes] = useState(keyView.scopes.join(' '));
@@ -402,8 +526,8 @@ export function EditDialog({ keyView, onClose, onDone, onConflict }: { keyView: 
         {conflict && (
           <Alert kind="warning">
             <p>
-              <strong>Someone else changed this key while you were editing it</strong> (it is now at version {conflict.version}, status {conflict.status}). Your
-              changes were not saved. It now reads:
+              <strong>Someone else changed this key while you were editing it</strong> (it is now at version {conflict.version}, status{' '}
+              {conflict.status}). Your changes were not saved. It now reads:
             </p>
             <dl class="compact">
               <dt>Name</dt>
@@ -418,13 +542,32 @@ export function EditDialog({ keyView, onClose, onDone, onConflict }: { keyView: 
         )}
         {formError && <Alert>{formError}</Alert>}
         <Field id="edit-name" label="Name" error={errors.name}>
-          <input {...describedBy('edit-name', errors.name)} type="text" value={name} onInput={(e) => setName(e.currentTarget.value)} autoComplete="off" />
+          <input
+            {...describedBy('edit-name', errors.name)}
+            type="text"
+            value={name}
+            onInput={(e) => setName(e.currentTarget.value)}
+            autoComplete="off"
+          />
         </Field>
         <Field id="edit-scopes" label="Scopes" hint="Space- or comma-separated" error={errors.scopes}>
-          <input {...describedBy('edit-scopes', errors.scopes, true)} type="text" value={scopes} onInput={(e) => setScopes(e.currentTarget.value)} spellcheck={false} autoComplete="off" />
+          <input
+            {...describedBy('edit-scopes', errors.scopes, true)}
+            type="text"
+            value={scopes}
+            onInput={(e) => setScopes(e.currentTarget.value)}
+            spellcheck={false}
+            autoComplete="off"
+          />
         </Field>
         <Field id="edit-tags" label="Tags" hint="One key=value per line; replaces all tags" error={errors.tags}>
-          <textarea {...describedBy('edit-tags', errors.tags, true)} rows={3} value={tags} onInput={(e) => setTags(e.currentTarget.value)} spellcheck={false} />
+          <textarea
+            {...describedBy('edit-tags', errors.tags, true)}
+            rows={3}
+            value={tags}
+            onInput={(e) => setTags(e.currentTarget.value)}
+            spellcheck={false}
+          />
         </Field>
         <Actions busy={busy} submitLabel={conflict ? 'Save over the new version' : 'Save changes'} onCancel={onClose} />
       </form>

@@ -47,7 +47,18 @@ export const keysStore = createStore<KeysState>({
   loads: 0,
 });
 
-onSignOut(() => keysStore.set((s) => ({ ...s, filters: initialFilters, items: [], cursor: null, loading: false, loaded: false, error: null, highlight: null })));
+onSignOut(() =>
+  keysStore.set((s) => ({
+    ...s,
+    filters: initialFilters,
+    items: [],
+    cursor: null,
+    loading: false,
+    loaded: false,
+    error: null,
+    highlight: null,
+  })),
+);
 
 export function apiStatus(filters: KeyFilters): ListStatus {
   if (filters.status !== 'any') return filters.status;
@@ -90,14 +101,32 @@ async function fetchPage(filters: KeyFilters, cursor: string | null): Promise<{ 
 async function load(append: boolean): Promise<void> {
   const mine = ++generation;
   const { filters, cursor } = keysStore.get();
-  keysStore.set((s) => ({ ...s, loading: true, error: null, ...(append ? {} : { items: [], cursor: null, loaded: false, highlight: null }) }));
+  keysStore.set((s) => ({
+    ...s,
+    loading: true,
+    error: null,
+    ...(append ? {} : { items: [], cursor: null, loaded: false, highlight: null }),
+  }));
   try {
     const page = await fetchPage(filters, append ? cursor : null);
     if (mine !== generation) return;
-    keysStore.set((s) => ({ ...s, items: append ? [...s.items, ...page.items.filter((k) => !s.items.some((o) => o.id === k.id))] : page.items, cursor: page.cursor, loading: false, loaded: true, loads: s.loads + 1 }));
+    keysStore.set((s) => ({
+      ...s,
+      items: append ? [...s.items, ...page.items.filter((k) => !s.items.some((o) => o.id === k.id))] : page.items,
+      cursor: page.cursor,
+      loading: false,
+      loaded: true,
+      loads: s.loads + 1,
+    }));
   } catch (error) {
     if (mine !== generation) return;
-    keysStore.set((s) => ({ ...s, loading: false, loaded: true, loads: s.loads + 1, error: error instanceof ApiError ? error : new ApiError(0, 'UNKNOWN', String(error)) }));
+    keysStore.set((s) => ({
+      ...s,
+      loading: false,
+      loaded: true,
+      loads: s.loads + 1,
+      error: error instanceof ApiError ? error : new ApiError(0, 'UNKNOWN', String(error)),
+    }));
   }
 }
 

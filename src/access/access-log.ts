@@ -27,7 +27,13 @@ export interface AccessRecord {
 }
 
 /** What the access audit keeps about a request: who, which route and key, the answer, and where from. */
-export function accessRecord(request: object, principal: ApiKeyPrincipal, outcome: AccessRecord['outcome'], status: number, code: string): AccessRecord {
+export function accessRecord(
+  request: object,
+  principal: ApiKeyPrincipal,
+  outcome: AccessRecord['outcome'],
+  status: number,
+  code: string,
+): AccessRecord {
   const info = requestInfo(request as Parameters<typeof requestInfo>[0]);
   return {
     outcome,
@@ -63,7 +69,9 @@ export class AccessLog {
    * and `actorName`, the key's name now, which is its name at the time of the line. A lookup that
    * fails leaves the name null rather than hold up the answer.
    */
-  async actorFields(principal: ApiKeyPrincipal): Promise<{ actor: string; actorType: 'api-key'; actorId: string; actorName: string | null }> {
+  async actorFields(
+    principal: ApiKeyPrincipal,
+  ): Promise<{ actor: string; actorType: 'api-key'; actorId: string; actorName: string | null }> {
     const actorName = await keyName(this.pool, principal.keyId).catch(() => null);
     return { actor: principal.publicId, actorType: 'api-key', actorId: principal.keyId, actorName };
   }
@@ -73,12 +81,29 @@ export class AccessLog {
       .query(
         `INSERT INTO access_audit (outcome, status, code, route, target, actor_key_id, actor_public_id, tenant_id, request_id, ip, user_agent)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [record.outcome, record.status, record.code, record.route, record.target, record.actor.keyId, record.actor.publicId, record.actor.tenantId, record.requestId, record.ip, record.userAgent],
+        [
+          record.outcome,
+          record.status,
+          record.code,
+          record.route,
+          record.target,
+          record.actor.keyId,
+          record.actor.publicId,
+          record.actor.tenantId,
+          record.requestId,
+          record.ip,
+          record.userAgent,
+        ],
       )
       .then(
         () => true,
         (error: unknown) => {
-          this.logger.error({ msg: 'access record not written', event: 'access.record_failed', error: error instanceof Error ? error.message : String(error), record });
+          this.logger.error({
+            msg: 'access record not written',
+            event: 'access.record_failed',
+            error: error instanceof Error ? error.message : String(error),
+            record,
+          });
           return false;
         },
       );
@@ -88,7 +113,11 @@ export class AccessLog {
     });
     try {
       if ((await Promise.race([write, late])) === 'late') {
-        this.logger.error({ msg: `access record not written within ${ACCESS_WRITE_TIMEOUT_MS} ms; still trying`, event: 'access.record_late', record });
+        this.logger.error({
+          msg: `access record not written within ${ACCESS_WRITE_TIMEOUT_MS} ms; still trying`,
+          event: 'access.record_late',
+          record,
+        });
       }
     } finally {
       clearTimeout(timer);

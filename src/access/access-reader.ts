@@ -62,7 +62,9 @@ export class AccessReader {
   /** Newest first; the (opaque) cursor holds the row id, so pages never overlap or skip under writes. */
   async search(caller: ApiKeyPrincipal, filter: AccessFilter, limit: number, cursor?: string): Promise<AccessPage> {
     const crossTenant = caller.scopes.includes(ADMIN_SCOPE);
-    if (!crossTenant && filter.tenantId !== undefined && filter.tenantId !== caller.tenantId) throw AuditTenantForbiddenError.create(filter.tenantId);
+    if (!crossTenant && filter.tenantId !== undefined && filter.tenantId !== caller.tenantId) {
+      throw AuditTenantForbiddenError.create(filter.tenantId);
+    }
     const tenantId = crossTenant ? filter.tenantId : caller.tenantId;
     if (filter.from !== undefined && filter.to !== undefined && Date.parse(filter.from) > Date.parse(filter.to)) {
       throw ValidationError.of([
@@ -81,7 +83,9 @@ export class AccessReader {
     if (filter.outcome !== undefined) add('outcome = ?', filter.outcome);
     if (filter.from !== undefined) add('recorded_at >= ?::timestamptz', new Date(filter.from).toISOString());
     if (filter.to !== undefined) add('recorded_at < ?::timestamptz', new Date(filter.to).toISOString());
-    if (cursor !== undefined) add('id < ?', decodeCursor(cursor, 'access', 'desc', (v): v is [number] => v.length === 1 && isPosition(v[0]))[0]);
+    if (cursor !== undefined) {
+      add('id < ?', decodeCursor(cursor, 'access', 'desc', (v): v is [number] => v.length === 1 && isPosition(v[0]))[0]);
+    }
     params.push(limit + 1);
     const { rows } = await this.pool.query<AccessRow>(
       `SELECT id, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, outcome, status, code, route, target,
@@ -90,6 +94,9 @@ export class AccessReader {
       params,
     );
     const page = rows.slice(0, limit);
-    return { items: page.map(toEntry), nextCursor: rows.length > limit ? encodeCursor('access', 'desc', [Number(page[page.length - 1].id)]) : null };
+    return {
+      items: page.map(toEntry),
+      nextCursor: rows.length > limit ? encodeCursor('access', 'desc', [Number(page[page.length - 1].id)]) : null,
+    };
   }
 }

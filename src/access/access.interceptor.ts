@@ -23,12 +23,17 @@ export class AccessInterceptor implements NestInterceptor {
     if (context.getType() !== 'http' || principal == null || !isAdminRoute(request)) return next.handle();
     const auditRead = request.routeOptions?.url?.startsWith(AUDIT_ROUTES) === true;
     return next.handle().pipe(
-      concatMap((value: unknown) => (auditRead ? from(this.log.record(accessRecord(request, principal, 'allowed', 200, 'OK')).then(() => value)) : [value])),
+      concatMap((value: unknown) =>
+        auditRead ? from(this.log.record(accessRecord(request, principal, 'allowed', 200, 'OK')).then(() => value)) : [value],
+      ),
       catchError((error: unknown) => {
         const { statusCode, code } = toErrorBody(error);
         if (!RECORDED_REFUSALS.has(statusCode)) return throwError(() => error);
         const refused = async (): Promise<void> => {
-          this.logger.warn({ ...refusalLogRecord(request, statusCode, code, principal.publicId), ...(await this.log.actorFields(principal)) });
+          this.logger.warn({
+            ...refusalLogRecord(request, statusCode, code, principal.publicId),
+            ...(await this.log.actorFields(principal)),
+          });
           await this.log.record(accessRecord(request, principal, 'refused', statusCode, code));
         };
         return from(refused()).pipe(mergeMap(() => throwError(() => error)));

@@ -22,7 +22,31 @@ function random(seed: number): () => number {
   };
 }
 
-const ALPHABET = ['a', 'B', 'z', '0', '9', '_', '-', ' ', '"', '\\', '\n', '\t', '\u0001', '\u007f', 'é', 'ß', '€', '😀', '\ud800', 'Ω', '10', '2', ''];
+const ALPHABET = [
+  'a',
+  'B',
+  'z',
+  '0',
+  '9',
+  '_',
+  '-',
+  ' ',
+  '"',
+  '\\',
+  '\n',
+  '\t',
+  '\u0001',
+  '\u007f',
+  'é',
+  'ß',
+  '€',
+  '😀',
+  '\ud800',
+  'Ω',
+  '10',
+  '2',
+  '',
+];
 
 function text(next: () => number): string {
   let s = '';
@@ -34,12 +58,18 @@ function text(next: () => number): string {
 function value(next: () => number, depth: number): unknown {
   const kind = Math.floor(next() * (depth > 3 ? 5 : 8));
   switch (kind) {
-    case 0: return null;
-    case 1: return next() < 0.5;
-    case 2: return [0, -0, 1.5, -3e21, 1e-7, 2 ** 53 + 2, 123456789][Math.floor(next() * 7)];
-    case 3: return text(next);
-    case 4: return undefined;
-    case 5: return Array.from({ length: Math.floor(next() * 4) }, () => value(next, depth + 1));
+    case 0:
+      return null;
+    case 1:
+      return next() < 0.5;
+    case 2:
+      return [0, -0, 1.5, -3e21, 1e-7, 2 ** 53 + 2, 123456789][Math.floor(next() * 7)];
+    case 3:
+      return text(next);
+    case 4:
+      return undefined;
+    case 5:
+      return Array.from({ length: Math.floor(next() * 4) }, () => value(next, depth + 1));
     default: {
       const object: Record<string, unknown> = {};
       const size = Math.floor(next() * 9);

@@ -12,6 +12,10 @@ export class MigrateCliCommand extends CliCommand {
   async run(): Promise<void> {
     const applied = await this.registry.migrate();
     if (this.json) writeJson({ applied });
-    else writeOut(applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'nothing to apply: the schema is up to date');
+    else {
+      writeOut(
+        applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'nothing to apply: the schema is up to date',
+      );
+    }
   }
 }

@@ -42,7 +42,9 @@ describe('CLI parsing and output', () => {
     expect(parseExpiry({})).toBeUndefined();
     expect(parseExpiry({ expiresIn: '30d' })).toEqual({ inSeconds: 30 * 86_400 });
     expect(parseExpiry({ expires: '2027-01-01T00:00:00Z' })).toEqual({ at: new Date('2027-01-01T00:00:00Z') });
-    expect(() => parseExpiry({ expires: '2027-01-01T00:00:00Z', expiresIn: '30d' })).toThrow('give either --expires or --expires-in, not both');
+    expect(() => parseExpiry({ expires: '2027-01-01T00:00:00Z', expiresIn: '30d' })).toThrow(
+      'give either --expires or --expires-in, not both',
+    );
     expect(() => parseExpiry({ expires: '2027-13-01' })).toThrow(/--expires must be an ISO 8601 date-time/);
   });
 
@@ -54,9 +56,15 @@ describe('CLI parsing and output', () => {
   });
 
   it('renders a table with padded columns and a dash for empty cells', () => {
-    expect(renderTable(['ID', 'NAME', 'STATUS'], [['1', 'short', 'active'], ['22', null, 'REVOKED']])).toBe(
-      ['ID  NAME   STATUS', '1   short  active', '22  -      REVOKED'].join('\n'),
-    );
+    expect(
+      renderTable(
+        ['ID', 'NAME', 'STATUS'],
+        [
+          ['1', 'short', 'active'],
+          ['22', null, 'REVOKED'],
+        ],
+      ),
+    ).toBe(['ID  NAME   STATUS', '1   short  active', '22  -      REVOKED'].join('\n'));
   });
 
   describe('errors', () => {
@@ -75,11 +83,18 @@ describe('CLI parsing and output', () => {
 
     it('never echoes a key pasted into an argument', () => {
       const token = `kl_live_${'A'.repeat(12)}_${'b'.repeat(34)}`;
-      expect(formatError(toErrorReport(new Error(`API key ${token} was not found`)), false)).toBe('keyledger: API key [redacted key] was not found\n');
+      expect(formatError(toErrorReport(new Error(`API key ${token} was not found`)), false)).toBe(
+        'keyledger: API key [redacted key] was not found\n',
+      );
     });
 
     it('names the flags that carried the fields the domain refused', async () => {
-      const work = Promise.reject(ValidationError.of([{ field: 'tenantId', message: 'is bad' }, { field: 'tags', message: 'too many' }]));
+      const work = Promise.reject(
+        ValidationError.of([
+          { field: 'tenantId', message: 'is bad' },
+          { field: 'tags', message: 'too many' },
+        ]),
+      );
       await expect(inFlagTerms(work, { tenantId: '--tenant', tags: '--tag' })).rejects.toMatchObject({
         message: '--tenant: is bad; --tag: too many',
       });

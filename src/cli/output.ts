@@ -34,7 +34,9 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
 /** `label  value` lines, labels aligned. */
 export function renderFields(fields: readonly (readonly [string, Cell])[]): string {
   const width = Math.max(...fields.map(([label]) => label.length));
-  return fields.map(([label, value]) => `${label.padEnd(width)}  ${value === null || value === undefined || value === '' ? '-' : String(value)}`).join('\n');
+  return fields
+    .map(([label, value]) => `${label.padEnd(width)}  ${value === null || value === undefined || value === '' ? '-' : String(value)}`)
+    .join('\n');
 }
 
 export function truncate(text: string, max: number): string {
@@ -93,7 +95,12 @@ export function collect(value: string, previous: string[] | undefined): string[]
 export function humanizeSeconds(totalSeconds: number): string {
   const s = Math.max(0, Math.round(totalSeconds));
   if (s < 60) return `${s}s`;
-  const units: [string, number][] = [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]];
+  const units: [string, number][] = [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ];
   const parts: string[] = [];
   let rest = s;
   for (const [unit, size] of units) {

@@ -29,7 +29,12 @@ const REFUSED = 'is not a cursor this API returned for this list and order; pass
  * The values of a cursor encodeCursor wrote for `kind` and `order`, checked by `valid`; a cursor
  * that is malformed, edited, or from another list or order is a 400 (field `cursor`).
  */
-export function decodeCursor<T extends CursorValues>(cursor: string, kind: string, order: Order, valid: (values: CursorValues) => values is T): T {
+export function decodeCursor<T extends CursorValues>(
+  cursor: string,
+  kind: string,
+  order: Order,
+  valid: (values: CursorValues) => values is T,
+): T {
   const [body, sum, ...rest] = cursor.split('.');
   if (rest.length === 0 && sum !== undefined && /^[A-Za-z0-9_-]{1,400}$/.test(body)) {
     const json = Buffer.from(body, 'base64url').toString('utf8');

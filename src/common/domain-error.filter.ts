@@ -80,19 +80,30 @@ export function toErrorBody(error: unknown): ErrorBody {
   return {
     ...body,
     message: redactTokens(body.message),
-    ...(body.details ? { details: body.details.map((d) => ({ ...d, field: redactTokens(d.field), message: redactTokens(d.message) })) } : {}),
+    ...(body.details
+      ? { details: body.details.map((d) => ({ ...d, field: redactTokens(d.field), message: redactTokens(d.message) })) }
+      : {}),
   };
 }
 
 function rawErrorBody(error: unknown): ErrorBody {
   if (error instanceof DomainError) {
-    return { statusCode: STATUS[error.kind], code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };
+    return {
+      statusCode: STATUS[error.kind],
+      code: error.code,
+      message: error.message,
+      ...(error.details ? { details: error.details } : {}),
+    };
   }
   // The guard's refusals (401/403, 503 when it fails closed), as its own ApiKeyErrorFilter renders them.
   if (error instanceof ApiKeyAuthError) return { statusCode: error.statusCode, code: error.code, message: error.message };
   if (isConnectionError(error)) {
     // Never the driver's words: they name the database's host and port.
-    return { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: `The database is unreachable right now; retry in ${RETRY_AFTER_SECONDS} seconds.` };
+    return {
+      statusCode: 503,
+      code: 'SERVICE_UNAVAILABLE',
+      message: `The database is unreachable right now; retry in ${RETRY_AFTER_SECONDS} seconds.`,
+    };
   }
   // Nest's own (its 404 says "Cannot GET <path>") and Fastify's (bad JSON, body too large, wrong
   // content type) carry a 4xx status; their messages quote the request, so a fixed one is sent.

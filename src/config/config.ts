@@ -98,7 +98,10 @@ function offsetsByTenant(env: Env): Record<string, number[]> {
   for (const entry of (env[name] ?? '').split(';').filter((e) => e.trim() !== '')) {
     const colon = entry.indexOf(':');
     if (colon < 1) throw new ConfigError(`${name} must be tenant:offset,offset;tenant:offset…, got "${entry}"`);
-    byTenant[entry.slice(0, colon).trim()] = entry.slice(colon + 1).split(',').map((part) => parseDuration(name, part));
+    byTenant[entry.slice(0, colon).trim()] = entry
+      .slice(colon + 1)
+      .split(',')
+      .map((part) => parseDuration(name, part));
   }
   return byTenant;
 }
@@ -118,7 +121,9 @@ function webhookConfig(env: Env): WebhookConfig {
     expiringOffsets: { default: durations(env, 'WEBHOOK_EXPIRING_OFFSETS', '30d,7d,1d'), byTenant: offsetsByTenant(env) },
     expiringScanMs: duration(env, 'WEBHOOK_EXPIRING_SCAN', '1m'),
   };
-  if (config.leaseMs <= config.timeoutMs) throw new ConfigError('WEBHOOK_LEASE must be longer than WEBHOOK_TIMEOUT: a delivery still running would be taken again');
+  if (config.leaseMs <= config.timeoutMs) {
+    throw new ConfigError('WEBHOOK_LEASE must be longer than WEBHOOK_TIMEOUT: a delivery still running would be taken again');
+  }
   return config;
 }
 
@@ -213,7 +218,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     usageFlushMs: env.USAGE_FLUSH_MS?.trim().toLowerCase() === 'off' ? null : int(env, 'USAGE_FLUSH_MS', 10_000, 50, 3_600_000),
     auditExportConcurrency: int(env, 'AUDIT_EXPORT_CONCURRENCY', 4, 1, 100),
     auditExportIdleTimeoutMs: int(env, 'AUDIT_EXPORT_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
-    secretScanningKeysFile: env.SECRET_SCANNING_KEYS_FILE?.trim() ? resolve(process.cwd(), env.SECRET_SCANNING_KEYS_FILE.trim()) : undefined,
+    secretScanningKeysFile: env.SECRET_SCANNING_KEYS_FILE?.trim()
+      ? resolve(process.cwd(), env.SECRET_SCANNING_KEYS_FILE.trim())
+      : undefined,
     secretScanningRateLimit: int(env, 'SECRET_SCANNING_RATE_LIMIT', 60, 1, 100_000),
     webhooks: webhookConfig(env),
   };

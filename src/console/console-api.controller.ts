@@ -13,11 +13,19 @@ import { LiveTail, MAX_TAIL_SUBSCRIBERS, type TailEvent, type TailSink } from '.
 
 export class ConsoleAccessError extends DomainError {
   static notAllowed(): ConsoleAccessError {
-    return new ConsoleAccessError('forbidden', 'CONSOLE.FORBIDDEN', 'This key cannot use the console: it needs the admin, keys:manage or audit:read scope');
+    return new ConsoleAccessError(
+      'forbidden',
+      'CONSOLE.FORBIDDEN',
+      'This key cannot use the console: it needs the admin, keys:manage or audit:read scope',
+    );
   }
 
   static tooManyStreams(): ConsoleAccessError {
-    return new ConsoleAccessError('rate-limited', 'CONSOLE.TOO_MANY_STREAMS', 'Too many live tails are open on this instance; try again shortly');
+    return new ConsoleAccessError(
+      'rate-limited',
+      'CONSOLE.TOO_MANY_STREAMS',
+      'Too many live tails are open on this instance; try again shortly',
+    );
   }
 }
 
@@ -79,7 +87,9 @@ export class ConsoleApiController {
     @Headers('last-event-id') lastEventId: string | undefined,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    if (lastEventId !== undefined && !/^\d{1,15}$/.test(lastEventId)) throw ValidationError.field('Last-Event-ID', 'must be the id of an event this stream sent');
+    if (lastEventId !== undefined && !/^\d{1,15}$/.test(lastEventId)) {
+      throw ValidationError.field('Last-Event-ID', 'must be the id of an event this stream sent');
+    }
     if (this.tail.size >= MAX_TAIL_SUBSCRIBERS) throw ConsoleAccessError.tooManyStreams();
     const viewer = { crossTenant: principal.scopes.includes(ADMIN_SCOPE), tenantId: principal.tenantId };
 

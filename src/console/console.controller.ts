@@ -28,7 +28,11 @@ function pickEncoding(file: ConsoleFile, acceptEncoding: string | undefined): 'b
 }
 
 function send(request: FastifyRequest, reply: FastifyReply, file: ConsoleFile, cacheControl: string): FastifyReply {
-  void reply.headers(CONSOLE_SECURITY_HEADERS).header('Cache-Control', cacheControl).header('Vary', 'Accept-Encoding').header('ETag', file.etag);
+  void reply
+    .headers(CONSOLE_SECURITY_HEADERS)
+    .header('Cache-Control', cacheControl)
+    .header('Vary', 'Accept-Encoding')
+    .header('ETag', file.etag);
   if (request.headers['if-none-match'] === file.etag) return reply.status(304).send();
   const encoding = pickEncoding(file, request.headers['accept-encoding']);
   void reply.type(file.contentType);
@@ -71,7 +75,12 @@ export class ConsoleController {
   private shell(request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const index = this.assets.index();
     if (index === undefined) {
-      return reply.status(503).headers(CONSOLE_SECURITY_HEADERS).header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(NOT_BUILT);
+      return reply
+        .status(503)
+        .headers(CONSOLE_SECURITY_HEADERS)
+        .header('Cache-Control', 'no-store')
+        .type('text/html; charset=utf-8')
+        .send(NOT_BUILT);
     }
     return send(request, reply, index, 'no-store');
   }

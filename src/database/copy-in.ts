@@ -31,7 +31,13 @@ export function copyLine(values: readonly CopyValue[]): string {
  * rows go in already frozen (no hint-bit writes or freezing vacuum later); only for a table
  * created or truncated in the current transaction.
  */
-export function copyIn(client: PoolClient, table: string, columns: readonly string[], rows: string, { freeze = false } = {}): Promise<void> {
+export function copyIn(
+  client: PoolClient,
+  table: string,
+  columns: readonly string[],
+  rows: string,
+  { freeze = false } = {},
+): Promise<void> {
   if (rows.length === 0) return Promise.resolve();
   const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN${freeze ? ' WITH (FREEZE)' : ''}`));
   return new Promise((resolve, reject) => {

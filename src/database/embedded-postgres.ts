@@ -115,10 +115,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // Postgres refuses to run as root; the package then runs it as a `postgres` OS user.
     createPostgresUser: userInfo().uid === 0,
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'max_connections=200',
-      '-c', 'idle_in_transaction_session_timeout=60000',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'idle_in_transaction_session_timeout=60000',
     ],
     onLog: (message: string) => {
       recent.push(message.trim());

@@ -28,7 +28,9 @@ export const TRANSPORT_ERROR_RESPONSES = [{ status: 415, type: ErrorResponseDto,
 function errorResponse(status: ErrorStatus, description: string | undefined): MethodDecorator {
   return (target, key, descriptor) => {
     // A description the route already has for this status (its own, or a method-level @RequireApiKey's) is kept.
-    const existing = (Reflect.getMetadata(DECORATORS.API_RESPONSE, descriptor.value as object) as Record<number, { description?: string }> | undefined)?.[status];
+    const existing = (
+      Reflect.getMetadata(DECORATORS.API_RESPONSE, descriptor.value as object) as Record<number, { description?: string }> | undefined
+    )?.[status];
     const text = existing?.description ? '' : (description ?? MEANINGS[status]);
     return ApiResponse({ status, type: ErrorResponseDto, description: text })(target, key, descriptor);
   };
@@ -39,8 +41,12 @@ function errorResponse(status: ErrorStatus, description: string | undefined): Me
  * routes, so that a route's own decorators for the same status (a method-level `@RequireApiKey`'s
  * 401/403/503) merge with it instead of replacing it.
  */
-export function ApiErrorResponses(...statuses: (ErrorStatus | { status: ErrorStatus; description: string })[]): ClassDecorator & MethodDecorator {
-  const decorate = applyDecorators(...statuses.map((s) => (typeof s === 'number' ? errorResponse(s, undefined) : errorResponse(s.status, s.description))));
+export function ApiErrorResponses(
+  ...statuses: (ErrorStatus | { status: ErrorStatus; description: string })[]
+): ClassDecorator & MethodDecorator {
+  const decorate = applyDecorators(
+    ...statuses.map((s) => (typeof s === 'number' ? errorResponse(s, undefined) : errorResponse(s.status, s.description))),
+  );
   return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor): void => {
     if (descriptor !== undefined) {
       decorate(target, key, descriptor);
@@ -53,4 +59,3 @@ export function ApiErrorResponses(...statuses: (ErrorStatus | { status: ErrorSta
     }
   };
 }
-

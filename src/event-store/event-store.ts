@@ -127,7 +127,10 @@ function fromCopyRow(r: BinaryRows): RecordedEvent {
 }
 
 /** The append statement of each NotifyTiming; `after-commit` sends through the PostCommitNotifier. */
-const APPEND_STATEMENT: Record<NotifyTiming, { name: string; text: string }> = { 'in-transaction': APPEND_AND_NOTIFY, 'after-commit': APPEND };
+const APPEND_STATEMENT: Record<NotifyTiming, { name: string; text: string }> = {
+  'in-transaction': APPEND_AND_NOTIFY,
+  'after-commit': APPEND,
+};
 
 /**
  * The one place an append's NotifyTiming is decided: a caller's transaction commits when the caller
@@ -204,7 +207,10 @@ export class EventStore implements OnModuleDestroy {
         if (timing === 'after-commit') this.notifier.send(written.map((r) => notification(r, streamId)));
         return { version: written.at(-1)!.stream_version, events: this.recorded(streamId, batch, metadata, written), idempotent: false };
       }
-      const previous = await this.findByEventIds(batch.map((e) => e.id), options.client);
+      const previous = await this.findByEventIds(
+        batch.map((e) => e.id),
+        options.client,
+      );
       if (previous.length > 0) return this.idempotentResult(streamId, batch.length, previous);
       if (expected === 'any' && attempt < 5) continue;
       throw new ConcurrencyError(streamId, expected, await this.currentVersion(streamId, options.client));
@@ -343,7 +349,10 @@ export class EventStore implements OnModuleDestroy {
    * transactions older than this xid, the readers' gate (see currentXmin); omit it only under a
    * lock that keeps writers out. Stopping early leaves the client inside the COPY: destroy it.
    */
-  async *replay(client: ClientBase, { order, before, batchSize = 5000, metadata = true, limit }: ReplayReadOptions): AsyncGenerator<RecordedEvent[]> {
+  async *replay(
+    client: ClientBase,
+    { order, before, batchSize = 5000, metadata = true, limit }: ReplayReadOptions,
+  ): AsyncGenerator<RecordedEvent[]> {
     let batch: RecordedEvent[] = [];
     for await (const rows of copyOutBinary(client, replayQuery({ order, before, metadata, limit }), COPY_FIELDS)) {
       while (rows.next()) batch.push(fromCopyRow(rows));

@@ -56,9 +56,7 @@ export class ProjectionRunner {
   }
 
   async init(): Promise<void> {
-    await this.pool.query('INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [
-      this.name,
-    ]);
+    await this.pool.query('INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [this.name]);
   }
 
   /** Catch up to the head. Concurrent calls coalesce into one loop. Resolves when caught up (or halted, or waiting to retry). */

@@ -37,7 +37,8 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
     if (this.started) {
       void runner.init().then(
         () => runner.wake(),
-        (error: unknown) => this.logger.error(`projection ${projection.name} could not start: ${error instanceof Error ? error.message : String(error)}`),
+        (error: unknown) =>
+          this.logger.error(`projection ${projection.name} could not start: ${error instanceof Error ? error.message : String(error)}`),
       );
     }
     return runner;

@@ -59,7 +59,9 @@ export class ShadowTable {
     await client.query(`DROP TABLE ${escapeIdentifier(live)}`);
     await client.query(`ALTER TABLE ${escapeIdentifier(name)} RENAME TO ${escapeIdentifier(live)}`);
     // Renaming an index renames its constraint too.
-    for (const index of indexes) await client.query(`ALTER INDEX ${escapeIdentifier(shadowName(index.name))} RENAME TO ${escapeIdentifier(index.name)}`);
+    for (const index of indexes) {
+      await client.query(`ALTER INDEX ${escapeIdentifier(shadowName(index.name))} RENAME TO ${escapeIdentifier(index.name)}`);
+    }
   }
 
   /**
@@ -97,7 +99,14 @@ export class ShadowTable {
   /** The new table belongs to whoever owned the old one and carries the same privileges (the owner's own included). */
   private async copyOwnerAndGrants(): Promise<void> {
     const { client, live, name } = this;
-    const { rows } = await client.query<{ owner: string; same: boolean; custom: boolean; grantee: string | null; privilege: string | null; grantable: boolean | null }>(
+    const { rows } = await client.query<{
+      owner: string;
+      same: boolean;
+      custom: boolean;
+      grantee: string | null;
+      privilege: string | null;
+      grantable: boolean | null;
+    }>(
       `SELECT t.relowner::regrole::text AS owner, t.relowner = s.relowner AS same, t.relacl IS NOT NULL AS custom,
               CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END AS grantee,
               a.privilege_type AS privilege, a.is_grantable AS grantable

@@ -6,7 +6,11 @@ export class PrincipalResponseDto implements ApiKeyPrincipal {
   @ApiProperty() publicId!: string;
   @ApiProperty() tenantId!: string;
   @ApiProperty({ type: [String] }) scopes!: string[];
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, description: 'Key-bound: set by the registry, never by the client' })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description: 'Key-bound: set by the registry, never by the client',
+  })
   tags!: Record<string, string>;
   @ApiProperty({ type: String, nullable: true, format: 'date-time' }) expiresAt!: string | null;
 }

@@ -49,7 +49,10 @@ export class HealthController {
   @Get()
   @HttpCode(200)
   @ApiOperation({ summary: 'Database, LISTEN connection and each projection with its position and lag' })
-  @ApiOkResponse({ type: HealthResponseDto, description: 'Healthy or degraded (a projection halted or lagging, LISTEN down, unreadable events stored)' })
+  @ApiOkResponse({
+    type: HealthResponseDto,
+    description: 'Healthy or degraded (a projection halted or lagging, LISTEN down, unreadable events stored)',
+  })
   @ApiServiceUnavailableResponse({ type: HealthResponseDto, description: 'Down: the database is unreachable' })
   async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthResponseDto> {
     const started = performance.now();

@@ -21,13 +21,7 @@ export { KeyUsageQuery, type KeyUsage } from './queries/usage/key-usage.query.js
 export { TenantUsageQuery, type TenantUsage } from './queries/usage/tenant-usage.query.js';
 export type { UsageDay } from './queries/usage/usage-days.js';
 export { KeyHistoryQuery, type KeyHistoryItem, type KeyHistoryPage } from './queries/key-history/key-history.query.js';
-export {
-  actorKeyId,
-  compareChainOrder,
-  KeyTimeline,
-  type ActorRef,
-  type Changes,
-} from './queries/key-history/key-timeline.js';
+export { actorKeyId, compareChainOrder, KeyTimeline, type ActorRef, type Changes } from './queries/key-history/key-timeline.js';
 export type { KeyView } from './key-view.js';
 export { isReasonCode, reasonCodeOf, REASON_CODES, type ReasonCode } from './domain/reason-code.js';
 export { keyCards, keyName, type KeyCard } from './queries/key-cards/key-cards.js';

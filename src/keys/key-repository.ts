@@ -62,7 +62,13 @@ export class KeyRepository {
       [publicId],
     );
     const row = rows[0];
-    return row && { keyId: row.key_id, tenantId: row.tenant_id, secretHashes: row.previous_secret_hash ? [row.secret_hash, row.previous_secret_hash] : [row.secret_hash] };
+    return (
+      row && {
+        keyId: row.key_id,
+        tenantId: row.tenant_id,
+        secretHashes: row.previous_secret_hash ? [row.secret_hash, row.previous_secret_hash] : [row.secret_hash],
+      }
+    );
   }
 
   async load(id: string): Promise<ApiKey> {
@@ -71,7 +77,9 @@ export class KeyRepository {
     if (events.length === 0) throw KeyNotFoundError.withId(id);
     const key = ApiKey.fromEvents(events.map(toKeyEvent));
     for (const { version, event } of key.unreadableEvents) {
-      this.logger.warn(`key ${keyId} has an unreadable event at stream version ${version}: ${event.problem}; it may be revoked or expired, not changed`);
+      this.logger.warn(
+        `key ${keyId} has an unreadable event at stream version ${version}: ${event.problem}; it may be revoked or expired, not changed`,
+      );
     }
     return key;
   }

@@ -9,14 +9,36 @@ import { EventNotifications, ProjectionsService } from '../event-store/index.js'
 
 collectDefaultMetrics({ prefix: 'keyledger_' });
 
-const projectionLag = gauge({ name: 'keyledger_projection_lag_events', help: 'Events an async projection has not applied yet', labelNames: ['projection'] as const });
-const projectionHalted = gauge({ name: 'keyledger_projection_halted', help: '1 when a projection halted on an event it cannot apply', labelNames: ['projection'] as const });
+const projectionLag = gauge({
+  name: 'keyledger_projection_lag_events',
+  help: 'Events an async projection has not applied yet',
+  labelNames: ['projection'] as const,
+});
+const projectionHalted = gauge({
+  name: 'keyledger_projection_halted',
+  help: '1 when a projection halted on an event it cannot apply',
+  labelNames: ['projection'] as const,
+});
 const databaseUp = gauge({ name: 'keyledger_database_up', help: '1 when the last scrape could read the projections from the database' });
 const replicaKeys = gauge({ name: 'keyledger_replica_keys', help: 'Keys held in the guard replica' });
-const replicaStale = gauge({ name: 'keyledger_replica_stale_seconds', help: 'How long the guard replica has been cut off from change notifications (0 while fresh)' });
-const replicaFailingClosed = gauge({ name: 'keyledger_replica_failing_closed', help: '1 while the guard refuses every key with 503 (stale past its bound)' });
-const listenReconnects = gauge({ name: 'keyledger_listen_reconnects', help: 'LISTEN reconnects since start', labelNames: ['connection'] as const });
-const listenConnected = gauge({ name: 'keyledger_listen_connected', help: '1 while the LISTEN connection is up', labelNames: ['connection'] as const });
+const replicaStale = gauge({
+  name: 'keyledger_replica_stale_seconds',
+  help: 'How long the guard replica has been cut off from change notifications (0 while fresh)',
+});
+const replicaFailingClosed = gauge({
+  name: 'keyledger_replica_failing_closed',
+  help: '1 while the guard refuses every key with 503 (stale past its bound)',
+});
+const listenReconnects = gauge({
+  name: 'keyledger_listen_reconnects',
+  help: 'LISTEN reconnects since start',
+  labelNames: ['connection'] as const,
+});
+const listenConnected = gauge({
+  name: 'keyledger_listen_connected',
+  help: '1 while the LISTEN connection is up',
+  labelNames: ['connection'] as const,
+});
 
 /**
  * `GET /metrics` (Prometheus text format) on a listener of its own (METRICS_HOST:METRICS_PORT,
@@ -73,7 +95,9 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
     try {
       body = status === 200 ? await this.render() : JSON.stringify(httpErrorBody(status, 'This listener serves GET /metrics only'));
     } catch {
-      response.writeHead(500, { ...TRANSPORT_HEADERS, 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(httpErrorBody(500)));
+      response
+        .writeHead(500, { ...TRANSPORT_HEADERS, 'Content-Type': 'application/json; charset=utf-8' })
+        .end(JSON.stringify(httpErrorBody(500)));
       return;
     }
     response.writeHead(status, {

@@ -11,7 +11,9 @@ export class ReportBodyPipe implements PipeTransform<unknown, Promise<ReportedTo
 
   async transform(body: unknown): Promise<ReportedTokenDto[]> {
     if (!Array.isArray(body)) throw ValidationError.field('body', 'must be a JSON array of {token, type, url, source}');
-    if (body.length > MAX_REPORTED_TOKENS) throw ValidationError.field('body', `must hold at most ${MAX_REPORTED_TOKENS} tokens; send more in several reports`);
+    if (body.length > MAX_REPORTED_TOKENS) {
+      throw ValidationError.field('body', `must hold at most ${MAX_REPORTED_TOKENS} tokens; send more in several reports`);
+    }
     const details: FieldError[] = [];
     const items: ReportedTokenDto[] = [];
     for (const [i, item] of body.entries()) {

@@ -31,11 +31,15 @@ export class ReportSignatureGuard implements CanActivate {
     await this.admit(request.ip, http.getResponse<FastifyReply>());
     const identifier = request.headers['github-public-key-identifier'];
     const signature = request.headers['github-public-key-signature'];
-    if (typeof identifier !== 'string' || typeof signature !== 'string' || identifier === '' || signature === '') throw ReportSignatureError.missing();
+    if (typeof identifier !== 'string' || typeof signature !== 'string' || identifier === '' || signature === '') {
+      throw ReportSignatureError.missing();
+    }
     if (!this.keys.configured) throw ReportSignatureError.notConfigured();
     const key = await this.keys.get(identifier);
     if (key === undefined) throw ReportSignatureError.unknownKey();
-    if (!BASE64.test(signature) || !verifies(request.rawBody ?? Buffer.alloc(0), key, Buffer.from(signature, 'base64'))) throw ReportSignatureError.invalid();
+    if (!BASE64.test(signature) || !verifies(request.rawBody ?? Buffer.alloc(0), key, Buffer.from(signature, 'base64'))) {
+      throw ReportSignatureError.invalid();
+    }
     return true;
   }
 

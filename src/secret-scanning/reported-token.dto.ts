@@ -30,6 +30,9 @@ export class ReportedTokenDto {
 export class TokenLabelDto {
   @ApiProperty({ description: 'The reported token, as GitHub sent it' }) token_raw!: string;
   @ApiProperty({ description: 'The reported type, as GitHub sent it' }) token_type!: string;
-  @ApiProperty({ enum: ['true_positive', 'false_positive'], description: '`true_positive`: a token of a keyledger key (revoked now if it still worked)' })
+  @ApiProperty({
+    enum: ['true_positive', 'false_positive'],
+    description: '`true_positive`: a token of a keyledger key (revoked now if it still worked)',
+  })
   label!: 'true_positive' | 'false_positive';
 }

@@ -8,7 +8,8 @@ const pem = (type: 'ec' | 'rsa'): string =>
   (type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : generateKeyPairSync('rsa', { modulusLength: 1024 })).publicKey
     .export({ type: 'spki', format: 'pem' })
     .toString();
-const file = (...keys: { key_identifier: unknown; key: unknown }[]): string => JSON.stringify({ public_keys: keys.map((k) => ({ ...k, is_current: true })) });
+const file = (...keys: { key_identifier: unknown; key: unknown }[]): string =>
+  JSON.stringify({ public_keys: keys.map((k) => ({ ...k, is_current: true })) });
 
 describe('parseKeysFile (GitHub /meta/public_keys/secret_scanning JSON)', () => {
   it('reads every key by its identifier', () => {

@@ -77,7 +77,9 @@ export function parseKeysFile(text: string): Map<string, KeyObject> {
   const keys = new Map<string, KeyObject>();
   for (const [i, entry] of list.entries()) {
     const { key_identifier: id, key: pem } = (entry ?? {}) as { key_identifier?: unknown; key?: unknown };
-    if (typeof id !== 'string' || !/^[0-9A-Za-z_-]{1,256}$/.test(id)) throw new Error(`public_keys[${i}].key_identifier must be a string of letters, digits, "_" or "-"`);
+    if (typeof id !== 'string' || !/^[0-9A-Za-z_-]{1,256}$/.test(id)) {
+      throw new Error(`public_keys[${i}].key_identifier must be a string of letters, digits, "_" or "-"`);
+    }
     if (typeof pem !== 'string') throw new Error(`public_keys[${i}].key must be a PEM public key`);
     let key: KeyObject;
     try {

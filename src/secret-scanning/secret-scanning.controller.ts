@@ -23,11 +23,15 @@ export class SecretScanningController {
   @ApiOperation({
     summary:
       "GitHub's secret-scanning partner report (no API key: GitHub's ECDSA signature over the body). Each token of an existing key is a " +
-      '`true_positive`, and a key it still opens is revoked at once (reason code `leaked`, the report\'s `url` as its source); anything else is a `false_positive`. ' +
+      "`true_positive`, and a key it still opens is revoked at once (reason code `leaked`, the report's `url` as its source); anything else is a `false_positive`. " +
       `The answer says nothing else. At most ${MAX_REPORTED_TOKENS} tokens per report; SECRET_SCANNING_RATE_LIMIT reports a minute per address and instance.`,
   })
-  @ApiHeader({ name: 'Github-Public-Key-Identifier', required: true, description: 'Which of GitHub\'s public keys signed the report' })
-  @ApiHeader({ name: 'Github-Public-Key-Signature', required: true, description: 'Base64 DER ECDSA P-256 SHA-256 signature over the raw body' })
+  @ApiHeader({ name: 'Github-Public-Key-Identifier', required: true, description: "Which of GitHub's public keys signed the report" })
+  @ApiHeader({
+    name: 'Github-Public-Key-Signature',
+    required: true,
+    description: 'Base64 DER ECDSA P-256 SHA-256 signature over the raw body',
+  })
   @ApiBody({ type: [ReportedTokenDto] })
   @ApiOkResponse({ type: [TokenLabelDto] })
   @ApiErrorResponses(

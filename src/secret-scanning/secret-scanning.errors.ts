@@ -10,7 +10,11 @@ export class ReportSignatureError extends DomainError {
   }
 
   static notConfigured(): ReportSignatureError {
-    return new ReportSignatureError('forbidden', 'SECRET_SCANNING.BAD_SIGNATURE', 'This server has no secret-scanning public keys (SECRET_SCANNING_KEYS_FILE), so it accepts no report');
+    return new ReportSignatureError(
+      'forbidden',
+      'SECRET_SCANNING.BAD_SIGNATURE',
+      'This server has no secret-scanning public keys (SECRET_SCANNING_KEYS_FILE), so it accepts no report',
+    );
   }
 
   static unknownKey(): ReportSignatureError {
@@ -28,6 +32,10 @@ export class ReportSignatureError extends DomainError {
 
 export class TooManyReportsError extends DomainError {
   static create(retryAfterMs: number): TooManyReportsError {
-    return new TooManyReportsError('rate-limited', 'SECRET_SCANNING.RATE_LIMITED', `Too many reports from this address; retry in ${Math.ceil(retryAfterMs / 1000)} s`);
+    return new TooManyReportsError(
+      'rate-limited',
+      'SECRET_SCANNING.RATE_LIMITED',
+      `Too many reports from this address; retry in ${Math.ceil(retryAfterMs / 1000)} s`,
+    );
   }
 }

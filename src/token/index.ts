@@ -10,5 +10,23 @@ export {
   isValidTokenPrefix,
   type ParsedToken,
 } from './token.js';
-export { MAX_SCOPES, SCOPE_PATTERN, assertGrantable, isValidScope, normalizeScopes, ungrantable, ScopeNotGrantableError } from './scopes.js';
-export { ADMIN_SCOPE, MAX_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN, digestFromHex, hasScopes, hasValidChecksum, scopeCovers, tokenDigester, tokenPublicId } from '@keyledger/nestjs';
+export {
+  MAX_SCOPES,
+  SCOPE_PATTERN,
+  assertGrantable,
+  isValidScope,
+  normalizeScopes,
+  ungrantable,
+  ScopeNotGrantableError,
+} from './scopes.js';
+export {
+  ADMIN_SCOPE,
+  MAX_PREFIX_LENGTH,
+  TOKEN_PREFIX_PATTERN,
+  digestFromHex,
+  hasScopes,
+  hasValidChecksum,
+  scopeCovers,
+  tokenDigester,
+  tokenPublicId,
+} from '@keyledger/nestjs';

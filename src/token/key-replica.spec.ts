@@ -122,7 +122,9 @@ describe('KeyReplica.verify', () => {
     const { token: previous, publicId } = generateToken();
     const { token: current } = generateToken('kl_live', publicId);
     const graceEndsAt = new Date('2030-01-01T00:00:00.000Z');
-    sut.apply(row(current, { previous_secret_hash: hashToken(previous, PEPPER).toString('hex'), grace_ends_at: graceEndsAt.getTime(), version: 2 }));
+    sut.apply(
+      row(current, { previous_secret_hash: hashToken(previous, PEPPER).toString('hex'), grace_ends_at: graceEndsAt.getTime(), version: 2 }),
+    );
 
     expect(sut.verify(current).code).toBe('VALID');
     expect(sut.verify(previous, graceEndsAt.getTime() - 1).code).toBe('VALID');

@@ -11,12 +11,22 @@ describe('scopes', () => {
       },
     );
 
-    it.each(['', '*', 'Invoices', '1invoices', '-invoices', 'invoices:', ':read', 'invoices::read', 'invoices:READ', 'in voices', 'invoices.read', `a${'b'.repeat(128)}`])(
-      'rejects %j',
-      (scope) => {
-        expect(isValidScope(scope)).toBe(false);
-      },
-    );
+    it.each([
+      '',
+      '*',
+      'Invoices',
+      '1invoices',
+      '-invoices',
+      'invoices:',
+      ':read',
+      'invoices::read',
+      'invoices:READ',
+      'in voices',
+      'invoices.read',
+      `a${'b'.repeat(128)}`,
+    ])('rejects %j', (scope) => {
+      expect(isValidScope(scope)).toBe(false);
+    });
   });
 
   describe('normalizeScopes', () => {
@@ -102,7 +112,11 @@ describe('scopes', () => {
     it('refuses to grant scopes the grantor does not hold, naming them', () => {
       expect(() => assertGrantable(held, ['users:write', 'admin'])).toThrow(ScopeNotGrantableError);
       expect(() => assertGrantable(held, ['users:write', 'admin'])).toThrow(
-        expect.objectContaining({ kind: 'forbidden', code: 'KEY.SCOPE_NOT_GRANTABLE', message: expect.stringContaining('users:write, admin') as string }),
+        expect.objectContaining({
+          kind: 'forbidden',
+          code: 'KEY.SCOPE_NOT_GRANTABLE',
+          message: expect.stringContaining('users:write, admin') as string,
+        }),
       );
       expect(() => assertGrantable(held, ['invoices:read:all'])).not.toThrow();
     });

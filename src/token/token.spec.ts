@@ -1,8 +1,24 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { ValidationError } from '../common/index.js';
-import { digestFromHex, hasValidChecksum, MAX_PREFIX_LENGTH, MAX_TOKEN_LENGTH, TOKEN_DIGESTERS, tokenDigester, type TokenDigesterName } from '@keyledger/nestjs';
-import { DEFAULT_TOKEN_PREFIX, generateToken, hashesEqual, hashToken, parseToken, TEST_TOKEN_PREFIX, TOKEN_SCANNER_REGEX } from './token.js';
+import {
+  digestFromHex,
+  hasValidChecksum,
+  MAX_PREFIX_LENGTH,
+  MAX_TOKEN_LENGTH,
+  TOKEN_DIGESTERS,
+  tokenDigester,
+  type TokenDigesterName,
+} from '@keyledger/nestjs';
+import {
+  DEFAULT_TOKEN_PREFIX,
+  generateToken,
+  hashesEqual,
+  hashToken,
+  parseToken,
+  TEST_TOKEN_PREFIX,
+  TOKEN_SCANNER_REGEX,
+} from './token.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -34,13 +50,10 @@ describe('token', () => {
       expect(generateToken('acme_prod_v2').token).toMatch(/^acme_prod_v2_[0-9A-Za-z]{12}_/);
     });
 
-    it.each(['', 'KL_live', '1kl', 'kl__live', 'kl_live_', '_kl', 'kl-live', 'a'.repeat(153)])(
-      'rejects the prefix %j',
-      (prefix) => {
-        expect(() => generateToken(prefix)).toThrow(ValidationError);
-        expect(() => generateToken(prefix)).toThrow(expect.objectContaining({ details: [expect.objectContaining({ field: 'prefix' })] }));
-      },
-    );
+    it.each(['', 'KL_live', '1kl', 'kl__live', 'kl_live_', '_kl', 'kl-live', 'a'.repeat(153)])('rejects the prefix %j', (prefix) => {
+      expect(() => generateToken(prefix)).toThrow(ValidationError);
+      expect(() => generateToken(prefix)).toThrow(expect.objectContaining({ details: [expect.objectContaining({ field: 'prefix' })] }));
+    });
 
     it('keeps a given publicId, with a fresh secret, for rotation', () => {
       const first = generateToken('kl_test');
@@ -215,8 +228,16 @@ describe.each(TOKEN_DIGESTERS)('tokenDigester, %s implementation', (implementati
     const inputs = [
       ...Array.from({ length: 50 }, () => generateToken().token),
       generateToken('a'.repeat(MAX_PREFIX_LENGTH)).token, // the longest token there is
-      '', 'x', 'a'.repeat(MAX_TOKEN_LENGTH), 'a'.repeat(MAX_TOKEN_LENGTH + 1), 'ünïcødé 😀', 'tab\there', 'lone \ud800 surrogate',
-      '€'.repeat(MAX_TOKEN_LENGTH), '😀'.repeat(MAX_TOKEN_LENGTH / 2), `${generateToken().token}é`,
+      '',
+      'x',
+      'a'.repeat(MAX_TOKEN_LENGTH),
+      'a'.repeat(MAX_TOKEN_LENGTH + 1),
+      'ünïcødé 😀',
+      'tab\there',
+      'lone \ud800 surrogate',
+      '€'.repeat(MAX_TOKEN_LENGTH),
+      '😀'.repeat(MAX_TOKEN_LENGTH / 2),
+      `${generateToken().token}é`,
     ];
     for (const size of [1, 16, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200]) {
       const pepper = randomBytes(size);

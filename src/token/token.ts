@@ -1,6 +1,17 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { BASE62, CHECKSUM_LENGTH, FIXED_TAIL_LENGTH, MAX_PREFIX_LENGTH, PUBLIC_ID_LENGTH, SECRET_LENGTH, TOKEN_PREFIX_PATTERN, hasValidChecksum, isBase62Run, tokenPublicId } from '@keyledger/nestjs';
+import {
+  BASE62,
+  CHECKSUM_LENGTH,
+  FIXED_TAIL_LENGTH,
+  MAX_PREFIX_LENGTH,
+  PUBLIC_ID_LENGTH,
+  SECRET_LENGTH,
+  TOKEN_PREFIX_PATTERN,
+  hasValidChecksum,
+  isBase62Run,
+  tokenPublicId,
+} from '@keyledger/nestjs';
 import { ValidationError } from '../common/index.js';
 
 /** Issuing keys; the token's shape, checksum and digest are read by @keyledger/nestjs, which the guard and the registry share. */
@@ -16,9 +27,7 @@ export const TEST_TOKEN_PREFIX = 'kl_test';
  */
 export const TOKEN_SCANNER_REGEX = '\\bkl_(?:live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{34}\\b';
 
-export type ParsedToken =
-  | { readonly ok: true; readonly prefix: string; readonly publicId: string }
-  | { readonly ok: false };
+export type ParsedToken = { readonly ok: true; readonly prefix: string; readonly publicId: string } | { readonly ok: false };
 
 const INVALID: ParsedToken = Object.freeze({ ok: false });
 

@@ -46,7 +46,7 @@ export class VerifyController {
   @RequireApiKey({ scopes: ['keys:verify'] })
   @ApiOperation({
     summary:
-      "Verify a key (and optionally its scopes). Always 200 with `valid` and a `code`; 429 after 120 failures a minute from one caller. " +
+      'Verify a key (and optionally its scopes). Always 200 with `valid` and a `code`; 429 after 120 failures a minute from one caller. ' +
       "Only the caller's own tenant's keys are VALID (another tenant's key is NOT_FOUND), unless the caller also holds `keys:verify:all-tenants`.",
   })
   @ApiOkResponse({ type: VerifyKeyResponseDto })

@@ -21,7 +21,17 @@ export class WebhookEndpointsProjection implements Projection {
           await client.query(
             `INSERT INTO webhook_endpoints (id, tenant_id, url, event_types, enabled, created_at, updated_at, version, created_transaction_id, created_position)
              VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8::xid8, $9)`,
-            [p.webhookId, p.tenantId, p.changes.url?.to, p.changes.eventTypes?.to, p.changes.enabled?.to ?? true, p.occurredAt, e.streamVersion, e.transactionId, e.position],
+            [
+              p.webhookId,
+              p.tenantId,
+              p.changes.url?.to,
+              p.changes.eventTypes?.to,
+              p.changes.enabled?.to ?? true,
+              p.occurredAt,
+              e.streamVersion,
+              e.transactionId,
+              e.position,
+            ],
           );
           break;
         case 'webhook.updated':
@@ -32,7 +42,15 @@ export class WebhookEndpointsProjection implements Projection {
                disabled_reason = CASE WHEN $4 IS NULL THEN disabled_reason WHEN $4 THEN NULL ELSE $5 END,
                updated_at = $6, version = $7
              WHERE id = $1`,
-            [p.webhookId, p.changes.url?.to ?? null, p.changes.eventTypes?.to ?? null, p.changes.enabled?.to ?? null, p.reason ?? 'disabled by an admin', p.occurredAt, e.streamVersion],
+            [
+              p.webhookId,
+              p.changes.url?.to ?? null,
+              p.changes.eventTypes?.to ?? null,
+              p.changes.enabled?.to ?? null,
+              p.reason ?? 'disabled by an admin',
+              p.occurredAt,
+              e.streamVersion,
+            ],
           );
           break;
         case 'webhook.deleted':

@@ -10,7 +10,13 @@ import { canAccessTenant, eventMetadata, isCrossTenant, readableTenant, type Act
 import { WebhookDispatcher } from './delivery/webhook-dispatcher.js';
 import { checkUrlShape, hostAddress, resolveChecked, UnsafeUrlError } from './delivery/ssrf.js';
 import { DELIVERABLE_EVENT_TYPES } from './domain/webhook-event-types.js';
-import { WEBHOOK_EVENT_SCHEMA_VERSION, webhookStreamId, type WebhookChanges, type WebhookEventPayload, type WebhookEventType } from './domain/webhook-events.js';
+import {
+  WEBHOOK_EVENT_SCHEMA_VERSION,
+  webhookStreamId,
+  type WebhookChanges,
+  type WebhookEventPayload,
+  type WebhookEventType,
+} from './domain/webhook-events.js';
 import { DeliveryNotFoundError, PlatformWebhookForbiddenError, WebhookNotFoundError, WebhookUrlRefusedError } from './webhooks.errors.js';
 import { newSigningSecret, WebhookSecrets } from './webhook-secrets.js';
 
@@ -163,13 +169,19 @@ export class WebhookEndpoints {
     return { ...(await this.get(id, ctx.actor)), secret };
   }
 
-  async update(id: string, input: { url?: string; eventTypes?: string[]; enabled?: boolean }, ctx: CommandContext): Promise<WebhookEndpointView> {
+  async update(
+    id: string,
+    input: { url?: string; eventTypes?: string[]; enabled?: boolean },
+    ctx: CommandContext,
+  ): Promise<WebhookEndpointView> {
     const current = await this.load(id, ctx.actor);
     if (input.url !== undefined) await this.checkUrl(input.url);
     const changes: WebhookChanges = {};
     if (input.url !== undefined && input.url !== current.url) changes.url = { from: current.url, to: input.url };
     const types = input.eventTypes && eventTypes(input.eventTypes);
-    if (types !== undefined && types.join('\n') !== current.event_types.join('\n')) changes.eventTypes = { from: current.event_types, to: types };
+    if (types !== undefined && types.join('\n') !== current.event_types.join('\n')) {
+      changes.eventTypes = { from: current.event_types, to: types };
+    }
     if (input.enabled !== undefined && input.enabled !== current.enabled) changes.enabled = { from: current.enabled, to: input.enabled };
     if (Object.keys(changes).length === 0) return toView(current);
     await this.append(id, current.version, 'webhook.updated', { webhookId: id, tenantId: current.tenant_id, changes }, ctx);
@@ -203,7 +215,12 @@ export class WebhookEndpoints {
   }
 
   /** The endpoint's deliveries, newest first, `limit` after `before` (a delivery's `seq`, from the previous page). */
-  async deliveries(id: string, actor: Actor, limit: number, before: number | undefined): Promise<{ items: DeliveryView[]; nextBefore: number | null }> {
+  async deliveries(
+    id: string,
+    actor: Actor,
+    limit: number,
+    before: number | undefined,
+  ): Promise<{ items: DeliveryView[]; nextBefore: number | null }> {
     await this.load(id, actor);
     const { rows } = await this.pool.query<DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3`,
@@ -231,9 +248,14 @@ export class WebhookEndpoints {
   /** The endpoint if the actor may see it; another tenant's, a platform-wide one for a tenant key, or a deleted one: 404. */
   private async load(id: string, actor: Actor): Promise<EndpointRow> {
     if (!UUID.test(id)) throw WebhookNotFoundError.withId(id);
-    const { rows } = await this.pool.query<EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND deleted_at IS NULL`, [id]);
+    const { rows } = await this.pool.query<EndpointRow>(
+      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND deleted_at IS NULL`,
+      [id],
+    );
     const row = rows[0];
-    if (row === undefined || (row.tenant_id === null ? !isCrossTenant(actor) : !canAccessTenant(actor, row.tenant_id))) throw WebhookNotFoundError.withId(id);
+    if (row === undefined || (row.tenant_id === null ? !isCrossTenant(actor) : !canAccessTenant(actor, row.tenant_id))) {
+      throw WebhookNotFoundError.withId(id);
+    }
     return row;
   }
 

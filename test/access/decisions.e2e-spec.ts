@@ -60,29 +60,72 @@ describe('decisions leave a trace: refusal log lines, and access records for ref
       await request(sut.url).get('/admin/api-keys').expect(401);
       const lines = logRecords(sut).filter((l) => l.event === 'access.refused' && l.status === 401);
       expect(lines).toContainEqual(
-        expect.objectContaining({ level: 'warn', outcome: 'refused', reason: 'AUTH.REVOKED', actor: revoked.publicId, route: 'GET /admin/api-keys/:id', target: keyU.id }),
+        expect.objectContaining({
+          level: 'warn',
+          outcome: 'refused',
+          reason: 'AUTH.REVOKED',
+          actor: revoked.publicId,
+          route: 'GET /admin/api-keys/:id',
+          target: keyU.id,
+        }),
       );
-      expect(lines).toContainEqual(expect.objectContaining({ reason: 'AUTH.MISSING_KEY', actor: null, route: 'GET /admin/api-keys', target: null }));
+      expect(lines).toContainEqual(
+        expect.objectContaining({ reason: 'AUTH.MISSING_KEY', actor: null, route: 'GET /admin/api-keys', target: null }),
+      );
     });
 
     it('a refused authorization (guard 403, tenancy 404, forbidden tenant 403) logs who, where, which key and why', async () => {
-      await request(sut.url).post(`/admin/api-keys/${keyU.id}/rotate`).set(bearer(verifierT.token)).set('x-request-id', 'log-403').send({}).expect(403);
-      await request(sut.url).post(`/admin/api-keys/${keyU.id}/revoke`).set(bearer(managerT.token)).set('x-request-id', 'log-404').send({}).expect(404);
+      await request(sut.url)
+        .post(`/admin/api-keys/${keyU.id}/rotate`)
+        .set(bearer(verifierT.token))
+        .set('x-request-id', 'log-403')
+        .send({})
+        .expect(403);
+      await request(sut.url)
+        .post(`/admin/api-keys/${keyU.id}/revoke`)
+        .set(bearer(managerT.token))
+        .set('x-request-id', 'log-404')
+        .send({})
+        .expect(404);
       await request(sut.url).post('/admin/api-keys').set(bearer(managerT.token)).send({ tenantId: U, name: 'n' }).expect(403);
       const lines = logRecords(sut).filter((l) => l.event === 'access.refused');
       expect(lines).toContainEqual(
-        expect.objectContaining({ status: 403, reason: 'AUTH.INSUFFICIENT_SCOPE', actor: verifierT.publicId, route: 'POST /admin/api-keys/:id/rotate', target: keyU.id, requestId: 'log-403' }),
+        expect.objectContaining({
+          status: 403,
+          reason: 'AUTH.INSUFFICIENT_SCOPE',
+          actor: verifierT.publicId,
+          route: 'POST /admin/api-keys/:id/rotate',
+          target: keyU.id,
+          requestId: 'log-403',
+        }),
       );
       expect(lines).toContainEqual(
-        expect.objectContaining({ status: 404, reason: 'KEY.NOT_FOUND', actor: managerT.publicId, route: 'POST /admin/api-keys/:id/revoke', target: keyU.id, requestId: 'log-404' }),
+        expect.objectContaining({
+          status: 404,
+          reason: 'KEY.NOT_FOUND',
+          actor: managerT.publicId,
+          route: 'POST /admin/api-keys/:id/revoke',
+          target: keyU.id,
+          requestId: 'log-404',
+        }),
       );
-      expect(lines).toContainEqual(expect.objectContaining({ status: 403, reason: 'TENANT.FORBIDDEN', actor: managerT.publicId, route: 'POST /admin/api-keys' }));
+      expect(lines).toContainEqual(
+        expect.objectContaining({ status: 403, reason: 'TENANT.FORBIDDEN', actor: managerT.publicId, route: 'POST /admin/api-keys' }),
+      );
     });
 
     it('a failed verification logs differently from a successful one', async () => {
       const checked = await issueUsableKey(sut, { tenantId: T }, { secrets });
-      await request(sut.url).post('/v1/keys/verify').set(bearer(verifierT.token)).send({ key: checked.token }).expect(200, /"valid":true/);
-      await request(sut.url).post('/v1/keys/verify').set(bearer(verifierT.token)).send({ key: checked.token, scopes: ['billing:write'] }).expect(200, /"valid":false/);
+      await request(sut.url)
+        .post('/v1/keys/verify')
+        .set(bearer(verifierT.token))
+        .send({ key: checked.token })
+        .expect(200, /"valid":true/);
+      await request(sut.url)
+        .post('/v1/keys/verify')
+        .set(bearer(verifierT.token))
+        .send({ key: checked.token, scopes: ['billing:write'] })
+        .expect(200, /"valid":false/);
       const lines = logRecords(sut).filter((l) => l.event === 'key.verification' && l.target === checked.publicId);
       expect(lines).toEqual([
         expect.objectContaining({ level: 'debug', outcome: 'ok', actor: verifierT.publicId }),
@@ -96,10 +139,34 @@ describe('decisions leave a trace: refusal log lines, and access records for ref
       const revokedInT = await createKey(sut, secrets, admin.token, { tenantId: T, name: 'to revoke twice' });
       await request(sut.url).post(`/admin/api-keys/${revokedInT.id}/revoke`).set(bearer(admin.token)).send({}).expect(200);
       const calls: [string, () => request.Test, number, string, IssuedKey][] = [
-        ['acc-403', () => request(sut.url).post(`/admin/api-keys/${keyU.id}/rotate`).set(bearer(verifierT.token)).send({}), 403, 'AUTH.INSUFFICIENT_SCOPE', verifierT],
-        ['acc-404', () => request(sut.url).patch(`/admin/api-keys/${keyU.id}`).set(bearer(managerT.token)).send({ name: 'x' }), 404, 'KEY.NOT_FOUND', managerT],
-        ['acc-409', () => request(sut.url).post(`/admin/api-keys/${revokedInT.id}/revoke`).set(bearer(managerT.token)).send({}), 409, 'KEY.INACTIVE', managerT],
-        ['acc-403-tenant', () => request(sut.url).post('/admin/api-keys').set(bearer(managerT.token)).send({ tenantId: U, name: 'n' }), 403, 'TENANT.FORBIDDEN', managerT],
+        [
+          'acc-403',
+          () => request(sut.url).post(`/admin/api-keys/${keyU.id}/rotate`).set(bearer(verifierT.token)).send({}),
+          403,
+          'AUTH.INSUFFICIENT_SCOPE',
+          verifierT,
+        ],
+        [
+          'acc-404',
+          () => request(sut.url).patch(`/admin/api-keys/${keyU.id}`).set(bearer(managerT.token)).send({ name: 'x' }),
+          404,
+          'KEY.NOT_FOUND',
+          managerT,
+        ],
+        [
+          'acc-409',
+          () => request(sut.url).post(`/admin/api-keys/${revokedInT.id}/revoke`).set(bearer(managerT.token)).send({}),
+          409,
+          'KEY.INACTIVE',
+          managerT,
+        ],
+        [
+          'acc-403-tenant',
+          () => request(sut.url).post('/admin/api-keys').set(bearer(managerT.token)).send({ tenantId: U, name: 'n' }),
+          403,
+          'TENANT.FORBIDDEN',
+          managerT,
+        ],
       ];
       for (const [requestId, call, status, code, actor] of calls) {
         const res = await call().set('x-request-id', requestId).set('user-agent', 'decisions-test/1.0');
@@ -123,14 +190,26 @@ describe('decisions leave a trace: refusal log lines, and access records for ref
 
     it('a key pasted as the target is redacted in the record and the log line', async () => {
       const victim = await issueUsableKey(sut, { tenantId: U }, { secrets });
-      await request(sut.url).get(`/admin/api-keys/${victim.token}`).set(bearer(managerT.token)).set('x-request-id', 'acc-pasted').expect(404);
+      await request(sut.url)
+        .get(`/admin/api-keys/${victim.token}`)
+        .set(bearer(managerT.token))
+        .set('x-request-id', 'acc-pasted')
+        .expect(404);
       expect(await recordsOf('acc-pasted')).toEqual([expect.objectContaining({ status: 404, target: '[redacted key]' })]);
-      const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM access_audit WHERE strpos(access_audit::text, $1) > 0`, [victim.token.slice(-34, -6)]);
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM access_audit WHERE strpos(access_audit::text, $1) > 0`,
+        [victim.token.slice(-34, -6)],
+      );
       expect(rows[0].n).toBe(0);
     });
 
     it('records nothing for bad input, a missing key or a caller that is not authenticated', async () => {
-      await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).set('x-request-id', 'acc-400').send({ tenantId: T }).expect(400);
+      await request(sut.url)
+        .post('/admin/api-keys')
+        .set(bearer(admin.token))
+        .set('x-request-id', 'acc-400')
+        .send({ tenantId: T })
+        .expect(400);
       await request(sut.url).get('/admin/api-keys').set('x-request-id', 'acc-401').expect(401);
       expect(await recordsOf('acc-400')).toEqual([]);
       expect(await recordsOf('acc-401')).toEqual([]);
@@ -147,11 +226,19 @@ describe('decisions leave a trace: refusal log lines, and access records for ref
       for (const [requestId, path, caller] of reads) {
         await request(sut.url).get(path).set(bearer(caller.token)).set('x-request-id', requestId).expect(200);
         expect(await recordsOf(requestId)).toEqual([
-          expect.objectContaining({ outcome: 'allowed', status: 200, code: 'OK', route: `GET ${path.split('?')[0]}`, actor: expect.objectContaining({ keyId: caller.id }) }),
+          expect.objectContaining({
+            outcome: 'allowed',
+            status: 200,
+            code: 'OK',
+            route: `GET ${path.split('?')[0]}`,
+            actor: expect.objectContaining({ keyId: caller.id }),
+          }),
         ]);
       }
       await request(sut.url).get('/admin/audit/digest').set(bearer(readerT.token)).set('x-request-id', 'acc-digest-refused').expect(403);
-      expect(await recordsOf('acc-digest-refused')).toEqual([expect.objectContaining({ outcome: 'refused', status: 403, code: 'AUTH.INSUFFICIENT_SCOPE' })]);
+      expect(await recordsOf('acc-digest-refused')).toEqual([
+        expect.objectContaining({ outcome: 'refused', status: 403, code: 'AUTH.INSUFFICIENT_SCOPE' }),
+      ]);
     });
 
     it('an audit:read key reads its own tenant’s records only; another tenant is a 403', async () => {
@@ -159,19 +246,35 @@ describe('decisions leave a trace: refusal log lines, and access records for ref
       const items = own.body.items as AccessEntry[];
       expect(items.length).toBeGreaterThan(0);
       expect(new Set(items.map((e) => e.actor.tenantId))).toEqual(new Set([T]));
-      expectErrorShape(await request(sut.url).get('/admin/audit/access').query({ tenantId: U }).set(bearer(readerT.token)), 403, 'AUDIT.TENANT_FORBIDDEN');
+      expectErrorShape(
+        await request(sut.url).get('/admin/audit/access').query({ tenantId: U }).set(bearer(readerT.token)),
+        403,
+        'AUDIT.TENANT_FORBIDDEN',
+      );
       expectErrorShape(await request(sut.url).get('/admin/audit/access').set(bearer(managerT.token)), 403, 'AUTH.INSUFFICIENT_SCOPE');
     });
 
     it('filters by actor and outcome, newest first, and pages without overlap', async () => {
-      const refused = await request(sut.url).get('/admin/audit/access').query({ actorId: managerT.id, outcome: 'refused' }).set(bearer(admin.token)).expect(200);
+      const refused = await request(sut.url)
+        .get('/admin/audit/access')
+        .query({ actorId: managerT.id, outcome: 'refused' })
+        .set(bearer(admin.token))
+        .expect(200);
       const items = refused.body.items as AccessEntry[];
       expect(items.length).toBeGreaterThanOrEqual(3);
       expect(items.every((e) => e.actor.keyId === managerT.id && e.outcome === 'refused')).toBe(true);
       const ids = items.map((e) => e.id);
       expect(ids).toEqual([...ids].sort((a, b) => b - a));
-      const first = await request(sut.url).get('/admin/audit/access').query({ actorId: managerT.id, limit: 1 }).set(bearer(admin.token)).expect(200);
-      const second = await request(sut.url).get('/admin/audit/access').query({ actorId: managerT.id, limit: 1, cursor: first.body.nextCursor }).set(bearer(admin.token)).expect(200);
+      const first = await request(sut.url)
+        .get('/admin/audit/access')
+        .query({ actorId: managerT.id, limit: 1 })
+        .set(bearer(admin.token))
+        .expect(200);
+      const second = await request(sut.url)
+        .get('/admin/audit/access')
+        .query({ actorId: managerT.id, limit: 1, cursor: first.body.nextCursor })
+        .set(bearer(admin.token))
+        .expect(200);
       expect(second.body.items[0].id).toBeLessThan(first.body.items[0].id);
     });
 
@@ -183,10 +286,18 @@ describe('decisions leave a trace: refusal log lines, and access records for ref
 
     it('a record the database refuses to store leaves the answer a 4xx and is logged with its content', async () => {
       // A real failure in PostgreSQL, for this one request id only (other files share the table).
-      await pool.query(`CREATE FUNCTION decisions_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full (test)'; END $$`);
-      await pool.query(`CREATE TRIGGER decisions_test_fail BEFORE INSERT ON access_audit FOR EACH ROW WHEN (NEW.request_id = 'acc-db-fails') EXECUTE FUNCTION decisions_test_fail()`);
+      await pool.query(
+        `CREATE FUNCTION decisions_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full (test)'; END $$`,
+      );
+      await pool.query(
+        `CREATE TRIGGER decisions_test_fail BEFORE INSERT ON access_audit FOR EACH ROW WHEN (NEW.request_id = 'acc-db-fails') EXECUTE FUNCTION decisions_test_fail()`,
+      );
       try {
-        const res = await request(sut.url).post(`/admin/api-keys/${keyU.id}/revoke`).set(bearer(managerT.token)).set('x-request-id', 'acc-db-fails').send({});
+        const res = await request(sut.url)
+          .post(`/admin/api-keys/${keyU.id}/revoke`)
+          .set(bearer(managerT.token))
+          .set('x-request-id', 'acc-db-fails')
+          .send({});
         expectErrorShape(res, 404, 'KEY.NOT_FOUND');
       } finally {
         await pool.query('DROP TRIGGER decisions_test_fail ON access_audit');
@@ -194,7 +305,11 @@ describe('decisions leave a trace: refusal log lines, and access records for ref
       }
       expect(await recordsOf('acc-db-fails')).toEqual([]);
       const failure = logRecords(sut).find((l) => l.event === 'access.record_failed');
-      expect(failure).toMatchObject({ level: 'error', error: expect.stringContaining('disk full (test)'), record: expect.objectContaining({ requestId: 'acc-db-fails', code: 'KEY.NOT_FOUND' }) });
+      expect(failure).toMatchObject({
+        level: 'error',
+        error: expect.stringContaining('disk full (test)'),
+        record: expect.objectContaining({ requestId: 'acc-db-fails', code: 'KEY.NOT_FOUND' }),
+      });
     });
   });
 

@@ -40,7 +40,18 @@ function node(dir: string, args: string[]): Result {
 }
 
 const cruise = (dir: string): Result =>
-  node(dir, [DEPCRUISE, 'src', 'migrations', 'packages/nestjs/src', 'test', 'bench', '--config', '.dependency-cruiser.mjs', '--output-type', 'err']);
+  node(dir, [
+    DEPCRUISE,
+    'src',
+    'migrations',
+    'packages/nestjs/src',
+    'test',
+    'bench',
+    '--config',
+    '.dependency-cruiser.mjs',
+    '--output-type',
+    'err',
+  ]);
 const tables = (dir: string): Result => node(dir, [join(ROOT, 'scripts', 'check-table-access.mjs')]);
 
 describe('the module map (npm run lint)', () => {
@@ -89,7 +100,8 @@ describe('the module map (npm run lint)', () => {
       'bench/pool.bench.ts': "import { PG_POOL } from '../src/database/index.js';\nexport const pool = PG_POOL;\n",
       'packages/nestjs/src/index.ts': "export { GUARD } from './guard.js';\n",
       'packages/nestjs/src/guard.ts': "import { META } from './decorator.js';\nexport const GUARD = META;\n",
-      'packages/nestjs/src/decorator.ts': "import { GUARD } from './guard.js';\nexport const META = 1;\nexport const uses = (): number => GUARD;\n",
+      'packages/nestjs/src/decorator.ts':
+        "import { GUARD } from './guard.js';\nexport const META = 1;\nexport const uses = (): number => GUARD;\n",
     });
     expect(result.status).not.toBe(0);
     expect(result.output).toContain('tests-through-index: test/keys/repo.e2e-spec.ts → src/database/database.tokens.ts');
@@ -98,10 +110,13 @@ describe('the module map (npm run lint)', () => {
   });
 
   it('refuses SQL on the events table outside the event store', () => {
-    const result = run({
-      'src/event-store/index.ts': "export const read = 'SELECT * FROM events';\n",
-      'src/health/index.ts': "export const count = 'SELECT count(*) FROM events';\n",
-    }, tables);
+    const result = run(
+      {
+        'src/event-store/index.ts': "export const read = 'SELECT * FROM events';\n",
+        'src/health/index.ts': "export const count = 'SELECT count(*) FROM events';\n",
+      },
+      tables,
+    );
     expect(result.status).toBe(1);
     expect(result.output).toContain('src/health/index.ts:1: names the events table');
     expect(result.output).not.toContain('src/event-store/index.ts:1');

@@ -77,15 +77,17 @@ describe('GET /admin/audit: filters, pagination, tenancy and bad input', () => {
 
   async function historyOf(keyId: string, tenantId: string): Promise<Fact[]> {
     const res = await get(admin1.token, {}, `/admin/api-keys/${keyId}/events`).expect(200);
-    return (res.body.items as { position: number; type: string; recordedAt: string; occurredAt: string; actor: { id: string } }[]).map((e) => ({
-      position: e.position,
-      type: e.type,
-      keyId,
-      tenantId,
-      actorId: e.actor.id,
-      recordedAt: e.recordedAt,
-      occurredAt: e.occurredAt,
-    }));
+    return (res.body.items as { position: number; type: string; recordedAt: string; occurredAt: string; actor: { id: string } }[]).map(
+      (e) => ({
+        position: e.position,
+        type: e.type,
+        keyId,
+        tenantId,
+        actorId: e.actor.id,
+        recordedAt: e.recordedAt,
+        occurredAt: e.occurredAt,
+      }),
+    );
   }
 
   const positions = (items: AuditEntry[]): number[] => items.map((e) => e.position);
@@ -111,7 +113,11 @@ describe('GET /admin/audit: filters, pagination, tenancy and bad input', () => {
     await act(admin2.token, 'post', `/admin/api-keys/${keys.u1.id}/rotate`).expect(200);
 
     const inT = [readerT, managerT, keys.k1, keys.k2, keys.k3];
-    await auditSettled(sut, pool, [...inT, keys.u1].map((k) => k.id));
+    await auditSettled(
+      sut,
+      pool,
+      [...inT, keys.u1].map((k) => k.id),
+    );
     facts = [...(await Promise.all(inT.map((k) => historyOf(k.id, T)))).flat(), ...(await historyOf(keys.u1.id, U))];
     facts.sort((a, b) => a.position - b.position);
     expect(facts).toHaveLength(2 + 3 + 4 + 2); // 2 issued, 3 created, rotate, patch, revoke, expire; u1 created + rotated
@@ -138,175 +144,250 @@ describe('GET /admin/audit: filters, pagination, tenancy and bad input', () => {
       ['from (inclusive) + tenantId', () => ({ tenantId: T, from: facts[4].recordedAt })],
       ['to (exclusive) + tenantId', () => ({ tenantId: T, to: facts[4].recordedAt })],
       ['tenant + type + range', () => ({ tenantId: T, type: 'key.created', from: facts[2].recordedAt, to: facts[4].recordedAt })],
-      ['tenant + range of one instant', () => ({ tenantId: T, from: facts[6].recordedAt, to: new Date(Date.parse(facts[6].recordedAt) + 1).toISOString() })],
+      [
+        'tenant + range of one instant',
+        () => ({ tenantId: T, from: facts[6].recordedAt, to: new Date(Date.parse(facts[6].recordedAt) + 1).toISOString() }),
+      ],
       ['from == to: empty', () => ({ tenantId: T, from: facts[3].recordedAt, to: facts[3].recordedAt })],
-      ['range with offsets instead of Z', () => ({ tenantId: T, from: offsetIso(facts[3].recordedAt), to: offsetIso(facts[8].recordedAt) })],
-      ['range in microseconds just after an event: the event is outside', () => ({ tenantId: T, from: `${facts[6].recordedAt.slice(0, 23)}001Z`, to: '2999-01-01' })],
+      [
+        'range with offsets instead of Z',
+        () => ({ tenantId: T, from: offsetIso(facts[3].recordedAt), to: offsetIso(facts[8].recordedAt) }),
+      ],
+      [
+        'range in microseconds just after an event: the event is outside',
+        () => ({ tenantId: T, from: `${facts[6].recordedAt.slice(0, 23)}001Z`, to: '2999-01-01' }),
+      ],
       ['a year as a bound', () => ({ tenantId: T, from: '2000', to: '2999' })],
-      ['every filter at once', () => ({ tenantId: T, keyId: keys.k2.id, actorId: admin2.id, type: 'key.revoked', from: facts[0].recordedAt, to: '2999-01-01T00:00:00Z' })],
+      [
+        'every filter at once',
+        () => ({
+          tenantId: T,
+          keyId: keys.k2.id,
+          actorId: admin2.id,
+          type: 'key.revoked',
+          from: facts[0].recordedAt,
+          to: '2999-01-01T00:00:00Z',
+        }),
+      ],
     ];
 
-    it.each(cases)('%s', async (_name, filterOf) => {
-      const filter = filterOf();
-      const want = expected(facts, filter);
-      const items = await walkAudit(sut, admin1.token, filter);
-      expect(positions(items)).toEqual(want);
-      // The same answer through small pages.
-      expect(positions(await walkAudit(sut, admin1.token, filter, 2))).toEqual(want);
-    }, TIMEOUT);
+    it.each(cases)(
+      '%s',
+      async (_name, filterOf) => {
+        const filter = filterOf();
+        const want = expected(facts, filter);
+        const items = await walkAudit(sut, admin1.token, filter);
+        expect(positions(items)).toEqual(want);
+        // The same answer through small pages.
+        expect(positions(await walkAudit(sut, admin1.token, filter, 2))).toEqual(want);
+      },
+      TIMEOUT,
+    );
 
-    it('the range filters really split this data set (no vacuous cases)', () => {
-      expect(expected(facts, { tenantId: T, from: facts[4].recordedAt }).length).toBeGreaterThan(0);
-      expect(expected(facts, { tenantId: T, to: facts[4].recordedAt }).length).toBeGreaterThan(0);
-      expect(expected(facts, { tenantId: T, type: 'key.created', from: facts[2].recordedAt, to: facts[4].recordedAt }).length).toBeGreaterThan(0);
-      expect(expected(facts, { tenantId: T, actorId: 'system' })).toHaveLength(2);
-    }, TIMEOUT);
+    it(
+      'the range filters really split this data set (no vacuous cases)',
+      () => {
+        expect(expected(facts, { tenantId: T, from: facts[4].recordedAt }).length).toBeGreaterThan(0);
+        expect(expected(facts, { tenantId: T, to: facts[4].recordedAt }).length).toBeGreaterThan(0);
+        expect(
+          expected(facts, { tenantId: T, type: 'key.created', from: facts[2].recordedAt, to: facts[4].recordedAt }).length,
+        ).toBeGreaterThan(0);
+        expect(expected(facts, { tenantId: T, actorId: 'system' })).toHaveLength(2);
+      },
+      TIMEOUT,
+    );
 
-    it('each entry carries who, what, when and from where; never a secret or a hash of one', async () => {
-      const items = await walkAudit(sut, admin1.token, { keyId: keys.k2.id });
-      const byType = Object.fromEntries(items.map((e) => [e.type, e]));
-      const revoked = byType['key.revoked'];
-      const fact = facts.find((f) => f.position === revoked.position)!;
-      expect(revoked).toEqual({
-        seq: expect.any(Number),
-        position: fact.position,
-        recordedAt: fact.recordedAt,
-        occurredAt: fact.occurredAt,
-        type: 'key.revoked',
-        keyId: keys.k2.id,
-        publicId: keys.k2.publicId,
-        tenantId: T,
-        actor: { type: 'api-key', id: admin2.id, publicId: admin2.publicId, name: 'test key' },
-        requestId: expect.any(String),
-        ip: expect.any(String),
-        userAgent: UA,
-        reason: 'leaked, see "ticket 42"',
-        reasonCode: 'other',
-        changes: { status: { from: 'active', to: 'revoked' } },
-        chainHash: expect.stringMatching(/^[0-9a-f]{64}$/),
-      });
-      expect(byType['key.created'].changes).toEqual({
-        name: { from: null, to: 'k2' },
-        scopes: { from: null, to: ['invoices:read'] },
-        tags: { from: null, to: {} },
-        expiresAt: { from: null, to: null },
-      });
-      const rotated = (await walkAudit(sut, admin1.token, { keyId: keys.k1.id, type: 'key.rotated' }))[0];
-      expect(rotated.changes).toEqual({ graceEndsAt: { from: null, to: expect.any(String) }, expiresAt: { from: null, to: null } });
+    it(
+      'each entry carries who, what, when and from where; never a secret or a hash of one',
+      async () => {
+        const items = await walkAudit(sut, admin1.token, { keyId: keys.k2.id });
+        const byType = Object.fromEntries(items.map((e) => [e.type, e]));
+        const revoked = byType['key.revoked'];
+        const fact = facts.find((f) => f.position === revoked.position)!;
+        expect(revoked).toEqual({
+          seq: expect.any(Number),
+          position: fact.position,
+          recordedAt: fact.recordedAt,
+          occurredAt: fact.occurredAt,
+          type: 'key.revoked',
+          keyId: keys.k2.id,
+          publicId: keys.k2.publicId,
+          tenantId: T,
+          actor: { type: 'api-key', id: admin2.id, publicId: admin2.publicId, name: 'test key' },
+          requestId: expect.any(String),
+          ip: expect.any(String),
+          userAgent: UA,
+          reason: 'leaked, see "ticket 42"',
+          reasonCode: 'other',
+          changes: { status: { from: 'active', to: 'revoked' } },
+          chainHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        });
+        expect(byType['key.created'].changes).toEqual({
+          name: { from: null, to: 'k2' },
+          scopes: { from: null, to: ['invoices:read'] },
+          tags: { from: null, to: {} },
+          expiresAt: { from: null, to: null },
+        });
+        const rotated = (await walkAudit(sut, admin1.token, { keyId: keys.k1.id, type: 'key.rotated' }))[0];
+        expect(rotated.changes).toEqual({ graceEndsAt: { from: null, to: expect.any(String) }, expiresAt: { from: null, to: null } });
 
-      // No plaintext, no secret hash (current or previous) anywhere in the tenant's audit log.
-      const { rows } = await pool.query<{ payload: Record<string, unknown> }>(
-        'SELECT payload FROM events WHERE stream_id = ANY($1::text[])',
-        [Object.values(keys).map((k) => `key-${k.id}`)],
-      );
-      const hashes = rows.flatMap((r) => [r.payload.secretHash, r.payload.previousSecretHash]).filter((h): h is string => typeof h === 'string');
-      expect(hashes.length).toBeGreaterThanOrEqual(6);
-      const text = JSON.stringify([...(await walkAudit(sut, admin1.token, { tenantId: T })), ...(await walkAudit(sut, admin1.token, { tenantId: U }))]);
-      for (const secret of [...hashes, ...Object.values(keys).map((k) => k.token)]) expect(text).not.toContain(secret);
-      expect(text).not.toMatch(/secretHash|previousSecretHash/);
-    }, TIMEOUT);
+        // No plaintext, no secret hash (current or previous) anywhere in the tenant's audit log.
+        const { rows } = await pool.query<{ payload: Record<string, unknown> }>(
+          'SELECT payload FROM events WHERE stream_id = ANY($1::text[])',
+          [Object.values(keys).map((k) => `key-${k.id}`)],
+        );
+        const hashes = rows
+          .flatMap((r) => [r.payload.secretHash, r.payload.previousSecretHash])
+          .filter((h): h is string => typeof h === 'string');
+        expect(hashes.length).toBeGreaterThanOrEqual(6);
+        const text = JSON.stringify([
+          ...(await walkAudit(sut, admin1.token, { tenantId: T })),
+          ...(await walkAudit(sut, admin1.token, { tenantId: U })),
+        ]);
+        for (const secret of [...hashes, ...Object.values(keys).map((k) => k.token)]) expect(text).not.toContain(secret);
+        expect(text).not.toMatch(/secretHash|previousSecretHash/);
+      },
+      TIMEOUT,
+    );
   });
 
-  it('walks pages newest first with no duplicates and no gaps while another client writes to the same tenant', async () => {
-    const P = uniqueTenant();
-    // The other client: its own admin key, so the actors of the filter tests stay exact.
-    const writer = await issueKey(sut.app, { scopes: ['admin'] });
-    await untilUsable(writer);
-    const initial: Key[] = [];
-    for (let i = 0; i < 6; i++) initial.push(await create(writer.token, P, `p${i}`));
-    for (const k of initial.slice(0, 4)) await act(writer.token, 'post', `/admin/api-keys/${k.id}/rotate`).expect(200);
-    const all = [...initial];
-    await auditSettled(sut, pool, all.map((k) => k.id));
-    const before = await walkAudit(sut, admin1.token, { tenantId: P });
-    expect(before).toHaveLength(10);
+  it(
+    'walks pages newest first with no duplicates and no gaps while another client writes to the same tenant',
+    async () => {
+      const P = uniqueTenant();
+      // The other client: its own admin key, so the actors of the filter tests stay exact.
+      const writer = await issueKey(sut.app, { scopes: ['admin'] });
+      await untilUsable(writer);
+      const initial: Key[] = [];
+      for (let i = 0; i < 6; i++) initial.push(await create(writer.token, P, `p${i}`));
+      for (const k of initial.slice(0, 4)) await act(writer.token, 'post', `/admin/api-keys/${k.id}/rotate`).expect(200);
+      const all = [...initial];
+      await auditSettled(
+        sut,
+        pool,
+        all.map((k) => k.id),
+      );
+      const before = await walkAudit(sut, admin1.token, { tenantId: P });
+      expect(before).toHaveLength(10);
 
-    // The writer: alternately issues a new key and rotates an existing one in the same tenant.
-    let writes = 0;
-    const write = async (): Promise<void> => {
-      if (writes++ % 2 === 0) {
-        all.push(await create(writer.token, P, `new${writes}`));
-      } else {
-        await act(writer.token, 'post', `/admin/api-keys/${initial[writes % initial.length].id}/rotate`).expect(200);
-      }
-      await auditSettled(sut, pool, all.map((k) => k.id));
-    };
+      // The writer: alternately issues a new key and rotates an existing one in the same tenant.
+      let writes = 0;
+      const write = async (): Promise<void> => {
+        if (writes++ % 2 === 0) {
+          all.push(await create(writer.token, P, `new${writes}`));
+        } else {
+          await act(writer.token, 'post', `/admin/api-keys/${initial[writes % initial.length].id}/rotate`).expect(200);
+        }
+        await auditSettled(
+          sut,
+          pool,
+          all.map((k) => k.id),
+        );
+      };
 
-    const walked: AuditEntry[] = [];
-    let cursor: string | undefined;
-    let pages = 0;
-    do {
-      // One write races the page read; another is committed (and projected) before the next page.
-      const [res] = await Promise.all([get(admin1.token, { tenantId: P, limit: 3, ...(cursor ? { cursor } : {}) }).expect(200), pages > 0 ? write() : undefined]);
-      pages++;
-      const items = res.body.items as AuditEntry[];
-      expect(items.length).toBeLessThanOrEqual(3);
-      walked.push(...items);
-      cursor = res.body.nextCursor ?? undefined;
-      if (cursor !== undefined) {
-        expect(items).toHaveLength(3);
-        expect(cursor).not.toMatch(/^\d+$/); // opaque
-        await write();
-      }
-    } while (cursor !== undefined);
-    expect(pages).toBeGreaterThanOrEqual(4);
-    expect(writes).toBeGreaterThanOrEqual(6);
+      const walked: AuditEntry[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        // One write races the page read; another is committed (and projected) before the next page.
+        const [res] = await Promise.all([
+          get(admin1.token, { tenantId: P, limit: 3, ...(cursor ? { cursor } : {}) }).expect(200),
+          pages > 0 ? write() : undefined,
+        ]);
+        pages++;
+        const items = res.body.items as AuditEntry[];
+        expect(items.length).toBeLessThanOrEqual(3);
+        walked.push(...items);
+        cursor = res.body.nextCursor ?? undefined;
+        if (cursor !== undefined) {
+          expect(items).toHaveLength(3);
+          expect(cursor).not.toMatch(/^\d+$/); // opaque
+          await write();
+        }
+      } while (cursor !== undefined);
+      expect(pages).toBeGreaterThanOrEqual(4);
+      expect(writes).toBeGreaterThanOrEqual(6);
 
-    const seqs = walked.map((e) => e.seq);
-    expect(new Set(seqs).size).toBe(seqs.length); // no duplicates
-    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeLessThan(seqs[i - 1]); // newest first
-    // No gaps: every row that existed when the walk started was seen...
-    const firstSeq = seqs[0];
-    for (const e of before) expect(seqs).toContain(e.seq);
-    // ...and the walk is exactly the tenant's rows up to its first row, whatever was written meanwhile.
-    const after = await walkAudit(sut, admin1.token, { tenantId: P });
-    expect(after.length).toBeGreaterThan(before.length);
-    expect(after.filter((e) => e.seq <= firstSeq)).toEqual(walked);
-    // Rows written during the walk are newer than everything it returned.
-    for (const e of after.filter((x) => !seqs.includes(x.seq))) expect(e.seq).toBeGreaterThan(firstSeq);
-  }, TIMEOUT);
+      const seqs = walked.map((e) => e.seq);
+      expect(new Set(seqs).size).toBe(seqs.length); // no duplicates
+      for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeLessThan(seqs[i - 1]); // newest first
+      // No gaps: every row that existed when the walk started was seen...
+      const firstSeq = seqs[0];
+      for (const e of before) expect(seqs).toContain(e.seq);
+      // ...and the walk is exactly the tenant's rows up to its first row, whatever was written meanwhile.
+      const after = await walkAudit(sut, admin1.token, { tenantId: P });
+      expect(after.length).toBeGreaterThan(before.length);
+      expect(after.filter((e) => e.seq <= firstSeq)).toEqual(walked);
+      // Rows written during the walk are newer than everything it returned.
+      for (const e of after.filter((x) => !seqs.includes(x.seq))) expect(e.seq).toBeGreaterThan(firstSeq);
+    },
+    TIMEOUT,
+  );
 
   describe('tenancy', () => {
-    it('an audit:read key sees only its own tenant, with or without tenantId', async () => {
-      const own = await walkAudit(sut, readerT.token, {});
-      expect(positions(own)).toEqual(expected(facts, { tenantId: T }));
-      expect(new Set(own.map((e) => e.tenantId))).toEqual(new Set([T]));
-      expect(positions(await walkAudit(sut, readerT.token, { tenantId: T }))).toEqual(expected(facts, { tenantId: T }));
-      // Filters still apply inside the tenant: admin2 also acted in U, which stays invisible.
-      expect(positions(await walkAudit(sut, readerT.token, { actorId: admin2.id }))).toEqual(expected(facts, { tenantId: T, actorId: admin2.id }));
-    }, TIMEOUT);
+    it(
+      'an audit:read key sees only its own tenant, with or without tenantId',
+      async () => {
+        const own = await walkAudit(sut, readerT.token, {});
+        expect(positions(own)).toEqual(expected(facts, { tenantId: T }));
+        expect(new Set(own.map((e) => e.tenantId))).toEqual(new Set([T]));
+        expect(positions(await walkAudit(sut, readerT.token, { tenantId: T }))).toEqual(expected(facts, { tenantId: T }));
+        // Filters still apply inside the tenant: admin2 also acted in U, which stays invisible.
+        expect(positions(await walkAudit(sut, readerT.token, { actorId: admin2.id }))).toEqual(
+          expected(facts, { tenantId: T, actorId: admin2.id }),
+        );
+      },
+      TIMEOUT,
+    );
 
-    it("an audit:read key asking for another tenant gets 403; another tenant's keyId gives an empty page", async () => {
-      const res = await get(readerT.token, { tenantId: U }).expect(403);
-      expect(res.body.code).toBe('AUDIT.TENANT_FORBIDDEN');
-      await get(readerT.token, { tenantId: U, type: 'key.created' }).expect(403);
-      await get(readerT.token, { tenantId: U, format: 'csv' }, '/admin/audit/export').expect(403);
-      const foreign = await get(readerT.token, { keyId: keys.u1.id }).expect(200);
-      expect(foreign.body).toEqual({ items: [], nextCursor: null });
-      const exported = await download(sut, readerT.token, { keyId: keys.u1.id, format: 'ndjson' });
-      expect(exported.status).toBe(200);
-      expect(exported.text).toBe('');
-    }, TIMEOUT);
+    it(
+      "an audit:read key asking for another tenant gets 403; another tenant's keyId gives an empty page",
+      async () => {
+        const res = await get(readerT.token, { tenantId: U }).expect(403);
+        expect(res.body.code).toBe('AUDIT.TENANT_FORBIDDEN');
+        await get(readerT.token, { tenantId: U, type: 'key.created' }).expect(403);
+        await get(readerT.token, { tenantId: U, format: 'csv' }, '/admin/audit/export').expect(403);
+        const foreign = await get(readerT.token, { keyId: keys.u1.id }).expect(200);
+        expect(foreign.body).toEqual({ items: [], nextCursor: null });
+        const exported = await download(sut, readerT.token, { keyId: keys.u1.id, format: 'ndjson' });
+        expect(exported.status).toBe(200);
+        expect(exported.text).toBe('');
+      },
+      TIMEOUT,
+    );
 
-    it('an audit:read key may not read the digest or verify the chain (they span every tenant)', async () => {
-      await get(readerT.token, {}, '/admin/audit/digest').expect(403);
-      await get(readerT.token, {}, '/admin/audit/verify').expect(403);
-      await get(readerT.token, { fromDigest: `0:${'0'.repeat(64)}` }, '/admin/audit/verify').expect(403);
-    }, TIMEOUT);
+    it(
+      'an audit:read key may not read the digest or verify the chain (they span every tenant)',
+      async () => {
+        await get(readerT.token, {}, '/admin/audit/digest').expect(403);
+        await get(readerT.token, {}, '/admin/audit/verify').expect(403);
+        await get(readerT.token, { fromDigest: `0:${'0'.repeat(64)}` }, '/admin/audit/verify').expect(403);
+      },
+      TIMEOUT,
+    );
 
-    it('a key without audit:read gets 403, no key 401', async () => {
-      await untilUsable(managerT, T);
-      await get(managerT.token, { tenantId: T }).expect(403);
-      await get(managerT.token, { tenantId: T }, '/admin/audit/export').expect(403);
-      await request(sut.url).get('/admin/audit').expect(401);
-      await request(sut.url).get('/admin/audit/export').expect(401);
-    }, TIMEOUT);
+    it(
+      'a key without audit:read gets 403, no key 401',
+      async () => {
+        await untilUsable(managerT, T);
+        await get(managerT.token, { tenantId: T }).expect(403);
+        await get(managerT.token, { tenantId: T }, '/admin/audit/export').expect(403);
+        await request(sut.url).get('/admin/audit').expect(401);
+        await request(sut.url).get('/admin/audit/export').expect(401);
+      },
+      TIMEOUT,
+    );
 
-    it('admin sees every tenant', async () => {
-      expect(positions(await walkAudit(sut, admin2.token, { tenantId: U }))).toEqual(expected(facts, { tenantId: U }));
-      const mixed = await walkAudit(sut, admin2.token, { actorId: admin2.id });
-      expect(new Set(mixed.map((e) => e.tenantId))).toEqual(new Set([T, U]));
-      await get(admin2.token, {}, '/admin/audit/digest').expect(200);
-    }, TIMEOUT);
+    it(
+      'admin sees every tenant',
+      async () => {
+        expect(positions(await walkAudit(sut, admin2.token, { tenantId: U }))).toEqual(expected(facts, { tenantId: U }));
+        const mixed = await walkAudit(sut, admin2.token, { actorId: admin2.id });
+        expect(new Set(mixed.map((e) => e.tenantId))).toEqual(new Set([T, U]));
+        await get(admin2.token, {}, '/admin/audit/digest').expect(200);
+      },
+      TIMEOUT,
+    );
   });
 
   describe('bad input: 400 with details, never a 500', () => {
@@ -337,36 +418,55 @@ describe('GET /admin/audit: filters, pagination, tenancy and bad input', () => {
       ['a bad timestamp on export', { from: '2026-W05' }, 'from', '/admin/audit/export'],
     ];
 
-    it.each(bad)('%s', async (_name, query, field, path = '/admin/audit') => {
-      const res = await get(admin1.token, query, path);
-      expectValidationError(res, field);
-    }, TIMEOUT);
+    it.each(bad)(
+      '%s',
+      async (_name, query, field, path = '/admin/audit') => {
+        const res = await get(admin1.token, query, path);
+        expectValidationError(res, field);
+      },
+      TIMEOUT,
+    );
 
-    it('from after to names both fields', async () => {
-      const res = await get(admin1.token, { tenantId: T, from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' });
-      expectValidationError(res, 'from', 'to');
-    }, TIMEOUT);
+    it(
+      'from after to names both fields',
+      async () => {
+        const res = await get(admin1.token, { tenantId: T, from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' });
+        expectValidationError(res, 'from', 'to');
+      },
+      TIMEOUT,
+    );
 
-    it('refuses a NUL in every string parameter of every audit query, naming it, quoting nothing', async () => {
-      const fields: [string, string[]][] = [
-        ['/admin/audit', ['tenantId', 'keyId', 'actorId', 'type', 'from', 'to', 'cursor']],
-        ['/admin/audit/export', ['tenantId', 'keyId', 'actorId', 'type', 'from', 'to', 'format']],
-        ['/admin/audit/verify', ['fromDigest']],
-        ['/admin/audit/access', ['tenantId', 'actorId', 'outcome', 'from', 'to', 'cursor']],
-      ];
-      for (const [path, names] of fields) {
-        for (const name of names) {
-          const res = await get(admin1.token, { [name]: 'quoted\u0000back' }, path);
-          expectValidationError(res, name);
-          expect(res.body.details).toContainEqual({ field: name, message: 'must not contain NUL characters or unpaired UTF-16 surrogates' });
-          expect(res.text).not.toContain('quoted');
+    it(
+      'refuses a NUL in every string parameter of every audit query, naming it, quoting nothing',
+      async () => {
+        const fields: [string, string[]][] = [
+          ['/admin/audit', ['tenantId', 'keyId', 'actorId', 'type', 'from', 'to', 'cursor']],
+          ['/admin/audit/export', ['tenantId', 'keyId', 'actorId', 'type', 'from', 'to', 'format']],
+          ['/admin/audit/verify', ['fromDigest']],
+          ['/admin/audit/access', ['tenantId', 'actorId', 'outcome', 'from', 'to', 'cursor']],
+        ];
+        for (const [path, names] of fields) {
+          for (const name of names) {
+            const res = await get(admin1.token, { [name]: 'quoted\u0000back' }, path);
+            expectValidationError(res, name);
+            expect(res.body.details).toContainEqual({
+              field: name,
+              message: 'must not contain NUL characters or unpaired UTF-16 surrogates',
+            });
+            expect(res.text).not.toContain('quoted');
+          }
         }
-      }
-    }, TIMEOUT);
+      },
+      TIMEOUT,
+    );
 
-    it('a tenant-bound reader gets the 400 too', async () => {
-      expectValidationError(await get(readerT.token, { limit: 0 }), 'limit');
-    }, TIMEOUT);
+    it(
+      'a tenant-bound reader gets the 400 too',
+      async () => {
+        expectValidationError(await get(readerT.token, { limit: 0 }), 'limit');
+      },
+      TIMEOUT,
+    );
   });
 });
 
@@ -380,4 +480,3 @@ function offsetIso(iso: string): string {
   const shifted = new Date(Date.parse(iso) + 5.5 * 3_600_000).toISOString();
   return `${shifted.slice(0, 23)}+05:30`;
 }
-

@@ -10,8 +10,36 @@ import { canonicalJson } from '../../src/audit/index.js';
 
 /** Characters that exercise escaping, sorting by UTF-16 code unit, and UTF-8 width. */
 const TRICKY = [
-  '', 'a', 'B', '1', '10', '9', '_', ' ', '"', '\\', '/', '\b', '\f', '\n', '\r', '\t', '\u0000', '\u001f', '\u007f',
-  '\u0080', 'ö', 'ß', '€', '\u2028', '\u2029', '\ufb33', '\uffff', '😀', '\u{10ffff}', 'e\u0301',
+  '',
+  'a',
+  'B',
+  '1',
+  '10',
+  '9',
+  '_',
+  ' ',
+  '"',
+  '\\',
+  '/',
+  '\b',
+  '\f',
+  '\n',
+  '\r',
+  '\t',
+  '\u0000',
+  '\u001f',
+  '\u007f',
+  '\u0080',
+  'ö',
+  'ß',
+  '€',
+  '\u2028',
+  '\u2029',
+  '\ufb33',
+  '\uffff',
+  '😀',
+  '\u{10ffff}',
+  'e\u0301',
 ];
 
 const text = fc.oneof(
@@ -25,8 +53,29 @@ const number = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }), // every finite double, -0 and subnormals included
   fc.integer(),
   fc.constantFrom(
-    0, -0, 1, -1, 0.1 + 0.2, 1 / 3, 4.5, 2e-3, 1e-6, 1e-7, 1e20, 1e21, 1e30, 1e-27, 5e-324, -5e-324,
-    Number.MAX_VALUE, Number.MIN_VALUE, Number.MAX_SAFE_INTEGER, 2 ** 53 + 2, -(2 ** 31), 2 ** 32, 333333333.3333333,
+    0,
+    -0,
+    1,
+    -1,
+    0.1 + 0.2,
+    1 / 3,
+    4.5,
+    2e-3,
+    1e-6,
+    1e-7,
+    1e20,
+    1e21,
+    1e30,
+    1e-27,
+    5e-324,
+    -5e-324,
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    Number.MAX_SAFE_INTEGER,
+    2 ** 53 + 2,
+    -(2 ** 31),
+    2 ** 32,
+    333333333.3333333,
   ),
 );
 
@@ -46,7 +95,7 @@ describe('canonicalJson and RFC 8785 (the canonicalize package)', () => {
     );
   });
 
-  it('writes RFC 8785\'s serialization example byte for byte', () => {
+  it("writes RFC 8785's serialization example byte for byte", () => {
     const input = JSON.parse(String.raw`{
       "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
       "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
@@ -57,7 +106,7 @@ describe('canonicalJson and RFC 8785 (the canonicalize package)', () => {
     expect(canonicalize(input)).toBe(expected);
   });
 
-  it('sorts keys by UTF-16 code unit, as RFC 8785\'s sorting example does (an astral key before U+FB33 and U+FFFF)', () => {
+  it("sorts keys by UTF-16 code unit, as RFC 8785's sorting example does (an astral key before U+FB33 and U+FFFF)", () => {
     const input = { '\u20ac': 0, '\r': 0, '\ufb33': 0, '\uffff': 0, 1: 0, '\u{1f600}': 0, '\u0080': 0, '\u00f6': 0 };
     const expected = '{"\\r":0,"1":0,"\u0080":0,"ö":0,"€":0,"😀":0,"\ufb33":0,"\uffff":0}';
     expect(canonicalJson(input)).toBe(expected);

@@ -45,7 +45,15 @@ describe('chain order across a power of ten of transaction ids (99 → 100)', ()
       await pool.query(
         `INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, payload, metadata, transaction_id)
          VALUES ($1, 1, $2, $3, $4, $5, $6, $7::xid8)`,
-        [`key-${key.keyId}`, randomUUID(), created.type, created.schemaVersion, JSON.stringify(created.payload), JSON.stringify({ actor: { type: 'system', id: 'system' } }), xid],
+        [
+          `key-${key.keyId}`,
+          randomUUID(),
+          created.type,
+          created.schemaVersion,
+          JSON.stringify(created.payload),
+          JSON.stringify({ actor: { type: 'system', id: 'system' } }),
+          xid,
+        ],
       );
     }
     const { rows } = await pool.query<Record<string, unknown>>(
@@ -71,7 +79,9 @@ describe('chain order across a power of ten of transaction ids (99 → 100)', ()
 
   afterEach(async () => {
     // audit_log refuses TRUNCATE; the superuser turns that off for the reset between tests.
-    await pool.query('BEGIN; ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate; TRUNCATE audit_log; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate; COMMIT');
+    await pool.query(
+      'BEGIN; ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate; TRUNCATE audit_log; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate; COMMIT',
+    );
     await pool.query(`UPDATE projection_checkpoints SET transaction_id = '0', position = 0, halted_at = NULL, halted_error = NULL`);
   });
 
@@ -80,35 +90,51 @@ describe('chain order across a power of ten of transaction ids (99 → 100)', ()
     await db?.drop();
   }, SETUP_TIMEOUT);
 
-  it('the outside verifier chains them by the xid8 value', async () => {
-    const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.execPath, [VERIFIER, head], { env: { ...process.env, DATABASE_URL: db.url } }, (error, stdout) => {
-        resolve({ code: error ? Number(error.code) : 0, stdout });
+  it(
+    'the outside verifier chains them by the xid8 value',
+    async () => {
+      const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile(process.execPath, [VERIFIER, head], { env: { ...process.env, DATABASE_URL: db.url } }, (error, stdout) => {
+          resolve({ code: error ? Number(error.code) : 0, stdout });
+        });
       });
-    });
-    expect(out.stdout.trim().split('\n')).toEqual([head, `digest ${head}: matches`]);
-    expect(out.code).toBe(0);
-  }, TIMEOUT);
+      expect(out.stdout.trim().split('\n')).toEqual([head, `digest ${head}: matches`]);
+      expect(out.code).toBe(0);
+    },
+    TIMEOUT,
+  );
 
-  it('verify recomputes them by the xid8 value (an intact chain verifies)', async () => {
-    // Audit rows written in the right order, straight through the projection.
-    await withTransaction(pool, (client) => new AuditLogProjection(new EventStore(pool)).apply(client, inXidOrder));
-    const verified = await new ChainVerifier(pool, new EventStore(pool)).verify(head);
-    expect(verified).toMatchObject({ ok: true, checkedEvents: 4, headPosition: inXidOrder[3].position, digest: { matches: true } });
-    expect((await new AuditReader(pool).digest()).digest).toBe(head);
-  }, TIMEOUT);
+  it(
+    'verify recomputes them by the xid8 value (an intact chain verifies)',
+    async () => {
+      // Audit rows written in the right order, straight through the projection.
+      await withTransaction(pool, (client) => new AuditLogProjection(new EventStore(pool)).apply(client, inXidOrder));
+      const verified = await new ChainVerifier(pool, new EventStore(pool)).verify(head);
+      expect(verified).toMatchObject({ ok: true, checkedEvents: 4, headPosition: inXidOrder[3].position, digest: { matches: true } });
+      expect((await new AuditReader(pool).digest()).digest).toBe(head);
+    },
+    TIMEOUT,
+  );
 
   // Regression: readAll once ordered by its `transaction_id::text` output column, so '100' sorted
   // before '99', the runner re-read an applied event and halted on the duplicate audit row.
-  it('the audit projection applies them by the xid8 value and does not halt', async () => {
-    const runner = new ProjectionRunner(new AuditLogProjection(new EventStore(pool)), pool, new EventStore(pool), 1000);
-    await runner.init();
-    await runner.wake();
-    const status = await runner.status();
-    expect(status.error).toBeUndefined();
-    expect(status.state).toBe('idle');
-    const { rows } = await pool.query<{ position: number }>('SELECT position FROM audit_log ORDER BY seq');
-    expect(rows.map((r) => r.position)).toEqual(inXidOrder.map((e) => e.position));
-    expect(await new ChainVerifier(pool, new EventStore(pool)).verify(head)).toMatchObject({ ok: true, checkedEvents: 4, digest: { matches: true } });
-  }, TIMEOUT);
+  it(
+    'the audit projection applies them by the xid8 value and does not halt',
+    async () => {
+      const runner = new ProjectionRunner(new AuditLogProjection(new EventStore(pool)), pool, new EventStore(pool), 1000);
+      await runner.init();
+      await runner.wake();
+      const status = await runner.status();
+      expect(status.error).toBeUndefined();
+      expect(status.state).toBe('idle');
+      const { rows } = await pool.query<{ position: number }>('SELECT position FROM audit_log ORDER BY seq');
+      expect(rows.map((r) => r.position)).toEqual(inXidOrder.map((e) => e.position));
+      expect(await new ChainVerifier(pool, new EventStore(pool)).verify(head)).toMatchObject({
+        ok: true,
+        checkedEvents: 4,
+        digest: { matches: true },
+      });
+    },
+    TIMEOUT,
+  );
 });

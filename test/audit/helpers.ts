@@ -111,9 +111,13 @@ export async function download(
 ): Promise<{ status: number; contentType: string | null; disposition: string | null; text: string }> {
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]));
   const res = await fetch(`${sut.url}${path}?${qs.toString()}`, { headers: bearer(token) });
-  return { status: res.status, contentType: res.headers.get('content-type'), disposition: res.headers.get('content-disposition'), text: await res.text() };
+  return {
+    status: res.status,
+    contentType: res.headers.get('content-type'),
+    disposition: res.headers.get('content-disposition'),
+    text: await res.text(),
+  };
 }
-
 
 /** Runs statements in one transaction with a trigger of `table` switched off, as the superuser (or the table's owner, an attacker) can. */
 export async function withTriggerOff(pool: Pool, table: string, trigger: string, statements: [string, unknown[]?][]): Promise<void> {
@@ -126,7 +130,8 @@ export async function withTriggerOff(pool: Pool, table: string, trigger: string,
 
 /** Until the audit projection has a row for every event: for a database of a file's own, where nothing else writes (catchUp, then check). */
 export async function auditCaughtUp(sut: TestApp, pool: Pool): Promise<void> {
-  const count = async (table: 'events' | 'audit_log'): Promise<number> => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
+  const count = async (table: 'events' | 'audit_log'): Promise<number> =>
+    (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
   await until(
     'the audit projection to catch up ([audit_log rows, events])',
     async () => {

@@ -40,7 +40,19 @@ export function tempDataDir(): { path: string; remove(): void } {
  */
 export function cliEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['LOG_LEVEL', 'DATABASE_URL', 'KEY_PEPPER', 'DATA_DIR', 'RUN_MIGRATIONS', 'PORT', 'METRICS_PORT', 'METRICS_HOST', 'NODE_OPTIONS']) delete env[name];
+  for (const name of [
+    'LOG_LEVEL',
+    'DATABASE_URL',
+    'KEY_PEPPER',
+    'DATA_DIR',
+    'RUN_MIGRATIONS',
+    'PORT',
+    'METRICS_PORT',
+    'METRICS_HOST',
+    'NODE_OPTIONS',
+  ]) {
+    delete env[name];
+  }
   Object.assign(env, {
     // A server started by a test never takes the default metrics port (9464): runs share the machine.
     METRICS_PORT: '0',
@@ -55,7 +67,11 @@ export function cliEnv(overrides: Record<string, string | undefined> = {}): Node
 }
 
 /** Starts `keyledger <args>`; for commands that keep running (serve). `input` is written to its stdin, then closed. */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = cliEnv(), input?: string): { child: ReturnType<typeof spawn>; done: Promise<CliResult> } {
+export function startCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = cliEnv(),
+  input?: string,
+): { child: ReturnType<typeof spawn>; done: Promise<CliResult> } {
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end(input); // without input, at once: the command reads an empty stdin, as with </dev/null
   let stdout = '';
@@ -98,7 +114,9 @@ export function cli(args: readonly string[], env: NodeJS.ProcessEnv = cliEnv(), 
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     try {
       const result = await done;
-      if (result.signal === 'SIGKILL') throw new Error(`keyledger ${args.join(' ')} did not finish within ${timeoutMs} ms\n${result.stderr}`);
+      if (result.signal === 'SIGKILL') {
+        throw new Error(`keyledger ${args.join(' ')} did not finish within ${timeoutMs} ms\n${result.stderr}`);
+      }
       return result;
     } finally {
       clearTimeout(timer);

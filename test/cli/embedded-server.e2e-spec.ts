@@ -18,7 +18,14 @@ describe('keyledger next to a server running the embedded PostgreSQL', () => {
   let pgPort: number;
   /** What a user has in the other terminal: DATA_DIR, nothing else (no DATABASE_URL, no pepper, no port). */
   const userEnv = (overrides: Record<string, string> = {}): NodeJS.ProcessEnv =>
-    cliEnv({ DATABASE_URL: undefined, KEY_PEPPER: undefined, RUN_MIGRATIONS: undefined, EMBEDDED_PG_PORT: undefined, DATA_DIR: dataDir.path, ...overrides });
+    cliEnv({
+      DATABASE_URL: undefined,
+      KEY_PEPPER: undefined,
+      RUN_MIGRATIONS: undefined,
+      EMBEDDED_PG_PORT: undefined,
+      DATA_DIR: dataDir.path,
+      ...overrides,
+    });
 
   beforeAll(async () => {
     pgPort = await freePort();
@@ -37,20 +44,33 @@ describe('keyledger next to a server running the embedded PostgreSQL', () => {
 
   let created: KeyJson;
 
-  it('finds the server’s database whatever EMBEDDED_PG_PORT the server was given, and says nothing on stderr', async () => {
-    const result = await cli(['keys', 'create', '--tenant', 'acme', '--name', 'first hour', '--json'], userEnv());
-    expect(result).toMatchObject({ code: 0, stderr: '' });
-    created = JSON.parse(result.stdout) as KeyJson;
-    // The same database and pepper as the server: the key works there at once.
-    await request(server!.url).get('/examples/whoami').set(bearer(created.key!)).expect(200);
-    expect(JSON.parse(readFileSync(runtimeFile, 'utf8'))).toEqual({ host: '127.0.0.1', port: pgPort, database: 'keyledger', pid: server!.child.pid });
-  }, CLI_TEST_TIMEOUT);
+  it(
+    'finds the server’s database whatever EMBEDDED_PG_PORT the server was given, and says nothing on stderr',
+    async () => {
+      const result = await cli(['keys', 'create', '--tenant', 'acme', '--name', 'first hour', '--json'], userEnv());
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      created = JSON.parse(result.stdout) as KeyJson;
+      // The same database and pepper as the server: the key works there at once.
+      await request(server!.url).get('/examples/whoami').set(bearer(created.key!)).expect(200);
+      expect(JSON.parse(readFileSync(runtimeFile, 'utf8'))).toEqual({
+        host: '127.0.0.1',
+        port: pgPort,
+        database: 'keyledger',
+        pid: server!.child.pid,
+      });
+    },
+    CLI_TEST_TIMEOUT,
+  );
 
-  it('the server removes what it left in DATA_DIR when it stops cleanly', async () => {
-    server!.child.kill('SIGTERM');
-    expect(await server!.exited).toBe(0);
-    expect(existsSync(runtimeFile)).toBe(false);
-  }, CLI_TEST_TIMEOUT);
+  it(
+    'the server removes what it left in DATA_DIR when it stops cleanly',
+    async () => {
+      server!.child.kill('SIGTERM');
+      expect(await server!.exited).toBe(0);
+      expect(existsSync(runtimeFile)).toBe(false);
+    },
+    CLI_TEST_TIMEOUT,
+  );
 
   describe('after a server that died (its file left behind)', () => {
     let busy: Server;
@@ -66,17 +86,30 @@ describe('keyledger next to a server running the embedded PostgreSQL', () => {
     });
     afterAll(() => new Promise<void>((resolve) => busy.close(() => resolve())));
 
-    it('a cluster that cannot start is exit 1 and one line on stderr', async () => {
-      const result = await cli(['keys', 'list'], userEnv({ EMBEDDED_PG_PORT: String(busyPort) }));
-      expect(result).toMatchObject({ code: 1, stdout: '' });
-      expect(lines(result.stderr)).toHaveLength(1);
-      expect(result.stderr).toMatch(new RegExp(`^keyledger: the embedded PostgreSQL in ${dataDir.path}/pg \\(port ${busyPort}\\) did not start: `));
-    }, CLI_TEST_TIMEOUT);
+    it(
+      'a cluster that cannot start is exit 1 and one line on stderr',
+      async () => {
+        const result = await cli(['keys', 'list'], userEnv({ EMBEDDED_PG_PORT: String(busyPort) }));
+        expect(result).toMatchObject({ code: 1, stdout: '' });
+        expect(lines(result.stderr)).toHaveLength(1);
+        expect(result.stderr).toMatch(
+          new RegExp(`^keyledger: the embedded PostgreSQL in ${dataDir.path}/pg \\(port ${busyPort}\\) did not start: `),
+        );
+      },
+      CLI_TEST_TIMEOUT,
+    );
 
-    it('the stale file is ignored: the CLI starts the cluster for its one command, then stops it', async () => {
-      const page = await cliJson<{ items: KeyJson[] }>(['keys', 'list', '--tenant', 'acme'], userEnv({ EMBEDDED_PG_PORT: String(await freePort()) }));
-      expect(page.items.map((k) => k.id)).toEqual([created.id]);
-      expect(existsSync(runtimeFile)).toBe(false);
-    }, CLI_TEST_TIMEOUT);
+    it(
+      'the stale file is ignored: the CLI starts the cluster for its one command, then stops it',
+      async () => {
+        const page = await cliJson<{ items: KeyJson[] }>(
+          ['keys', 'list', '--tenant', 'acme'],
+          userEnv({ EMBEDDED_PG_PORT: String(await freePort()) }),
+        );
+        expect(page.items.map((k) => k.id)).toEqual([created.id]);
+        expect(existsSync(runtimeFile)).toBe(false);
+      },
+      CLI_TEST_TIMEOUT,
+    );
   });
 });

@@ -3,28 +3,45 @@ import { uniqueTenant } from '../support/keys.js';
 import { CLI_TEST_TIMEOUT, cli, cliJson, cliOk, type KeyJson } from './cli-helpers.js';
 
 describe('keyledger policy', () => {
-  it('set changes only the settings given and lists the keys that break them; get shows the effective policy; keys create obeys it', async () => {
-    const tenant = uniqueTenant();
-    const forever = await cliJson<KeyJson>(['keys', 'create', '--tenant', tenant, '--name', 'forever']);
+  it(
+    'set changes only the settings given and lists the keys that break them; get shows the effective policy; keys create obeys it',
+    async () => {
+      const tenant = uniqueTenant();
+      const forever = await cliJson<KeyJson>(['keys', 'create', '--tenant', tenant, '--name', 'forever']);
 
-    const set = await cliJson<PolicyView & { violations: PolicyViolations }>(['policy', 'set', '--tenant', tenant, '--require-expiry', 'true', '--max-grace', '1h']);
-    expect(set.policy).toMatchObject({ requireExpiry: true, maxGracePeriodSeconds: 3600, maxLifetimeDays: null });
-    expect(set.violations.keys.map((k) => [k.id, k.breaches.map((b) => b.rule)])).toEqual([[forever.id, ['requireExpiry']]]);
+      const set = await cliJson<PolicyView & { violations: PolicyViolations }>([
+        'policy',
+        'set',
+        '--tenant',
+        tenant,
+        '--require-expiry',
+        'true',
+        '--max-grace',
+        '1h',
+      ]);
+      expect(set.policy).toMatchObject({ requireExpiry: true, maxGracePeriodSeconds: 3600, maxLifetimeDays: null });
+      expect(set.violations.keys.map((k) => [k.id, k.breaches.map((b) => b.rule)])).toEqual([[forever.id, ['requireExpiry']]]);
 
-    await cliOk(['policy', 'set', '--tenant', tenant, '--max-lifetime-days', '30', '--max-grace', 'none']);
-    const got = await cliJson<PolicyView>(['policy', 'get', '--tenant', tenant]);
-    expect(got).toMatchObject({ tenantId: tenant, version: 2, policy: { requireExpiry: true, maxLifetimeDays: 30, maxGracePeriodSeconds: null } });
-    expect(got.effective.maxLifetimeDays).toEqual({ value: 30, source: 'tenant' });
+      await cliOk(['policy', 'set', '--tenant', tenant, '--max-lifetime-days', '30', '--max-grace', 'none']);
+      const got = await cliJson<PolicyView>(['policy', 'get', '--tenant', tenant]);
+      expect(got).toMatchObject({
+        tenantId: tenant,
+        version: 2,
+        policy: { requireExpiry: true, maxLifetimeDays: 30, maxGracePeriodSeconds: null },
+      });
+      expect(got.effective.maxLifetimeDays).toEqual({ value: 30, source: 'tenant' });
 
-    const text = await cliOk(['policy', 'get', '--tenant', tenant, '--violations']);
-    expect(text.stdout).toMatch(/^requireExpiry\s+true\s+true\s+tenant$/m);
-    expect(text.stdout).toContain(forever.publicId);
+      const text = await cliOk(['policy', 'get', '--tenant', tenant, '--violations']);
+      expect(text.stdout).toMatch(/^requireExpiry\s+true\s+true\s+tenant$/m);
+      expect(text.stdout).toContain(forever.publicId);
 
-    const refused = await cli(['keys', 'create', '--tenant', tenant, '--name', 'no expiry']);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/requireExpiry/);
-    const bad = await cli(['policy', 'set', '--tenant', tenant, '--max-lifetime-days', 'soon']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--max-lifetime-days');
-  }, CLI_TEST_TIMEOUT);
+      const refused = await cli(['keys', 'create', '--tenant', tenant, '--name', 'no expiry']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/requireExpiry/);
+      const bad = await cli(['policy', 'set', '--tenant', tenant, '--max-lifetime-days', 'soon']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--max-lifetime-days');
+    },
+    CLI_TEST_TIMEOUT,
+  );
 });

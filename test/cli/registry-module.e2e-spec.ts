@@ -39,9 +39,9 @@ describe('the CLI registry', () => {
   });
 
   it('issues a key with no verifier to update: the key is stored and active', async () => {
-    const created = await sut.get(CommandBus).execute(
-      new CreateKeyCommand({ tenantId: `cli-${randomUUID()}`, name: 'from the registry' }, cliCommandContext()),
-    );
+    const created = await sut
+      .get(CommandBus)
+      .execute(new CreateKeyCommand({ tenantId: `cli-${randomUUID()}`, name: 'from the registry' }, cliCommandContext()));
     const key = await sut.get(KeyRepository, { strict: false }).load(created.view.id);
     expect(key.version).toBe(1);
     expect(created.view.status).toBe('active');

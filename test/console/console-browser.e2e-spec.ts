@@ -39,7 +39,13 @@ function track(page: Page): Page {
   return page;
 }
 
-async function call<T = Record<string, unknown>>(app: TestApp, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function call<T = Record<string, unknown>>(
+  app: TestApp,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${app.url}${path}`, {
     method,
     headers: { 'x-api-key': token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -58,7 +64,10 @@ async function expectAccessible(page: Page, screen: string): Promise<void> {
 async function afterLoad(page: Page, action: () => Promise<unknown>, { fresh = false } = {}): Promise<void> {
   const before = fresh ? 0 : Number(await inPage<string>(page, `document.querySelector('[data-loads]')?.dataset.loads ?? '0'`));
   await action();
-  await untilInPage(page, `Number(document.querySelector('[data-loads]')?.dataset.loads ?? 0) > ${before} && document.querySelector('[data-loads]').dataset.loading === 'false'`);
+  await untilInPage(
+    page,
+    `Number(document.querySelector('[data-loads]')?.dataset.loads ?? 0) > ${before} && document.querySelector('[data-loads]').dataset.loading === 'false'`,
+  );
 }
 
 async function signIn(page: Page, app: TestApp, token: string): Promise<void> {
@@ -164,7 +173,9 @@ describe('web console (headless Chromium)', () => {
   it('creates a key from the keyboard alone, shows its secret exactly once, and the key works', async () => {
     // Tab to "Create key" and work the form with the keyboard only.
     await page.focus('#page-title');
-    for (let i = 0; i < 40 && (await inPage<string>(page, 'document.activeElement.textContent')) !== 'Create key'; i++) await page.keyboard.press('Tab');
+    for (let i = 0; i < 40 && (await inPage<string>(page, 'document.activeElement.textContent')) !== 'Create key'; i++) {
+      await page.keyboard.press('Tab');
+    }
     await page.keyboard.press('Enter');
     await page.waitForSelector('dialog[open] #create-name');
     await untilInPage(page, `document.activeElement?.id === 'create-name'`);
@@ -210,7 +221,10 @@ describe('web console (headless Chromium)', () => {
     // After a reload nothing can show it: not the page, not storage.
     await afterLoad(page, () => page.reload(), { fresh: true });
     expect(await inPage(page, `!!document.querySelector('tr[data-key-id="${created.id}"]')`)).toBe(true);
-    const everything = await inPage<string>(page, `document.documentElement.outerHTML + JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage })`);
+    const everything = await inPage<string>(
+      page,
+      `document.documentElement.outerHTML + JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage })`,
+    );
     expect(everything).not.toContain(created.secret);
 
     const whoami = await call(sut, created.secret, 'GET', '/examples/whoami');
@@ -228,7 +242,9 @@ describe('web console (headless Chromium)', () => {
     await page.waitForSelector('#create-scopes-error');
     expect(await textOf(page, '#create-scopes-error')).toMatch(/scope \d+ must match/);
     expect(await inPage(page, `document.querySelector('#create-scopes').getAttribute('aria-invalid')`)).toBe('true');
-    expect(await inPage(page, `document.querySelector('#create-scopes').getAttribute('aria-describedby')`)).toContain('create-scopes-error');
+    expect(await inPage(page, `document.querySelector('#create-scopes').getAttribute('aria-describedby')`)).toContain(
+      'create-scopes-error',
+    );
     // Next to its field: in the same field group, right after the input.
     expect(await inPage(page, `document.querySelector('#create-scopes').nextElementSibling?.id`)).toBe('create-scopes-error');
     expect(await inPage(page, `document.querySelectorAll('dialog[open] .field-error').length`)).toBe(1);
@@ -258,7 +274,11 @@ describe('web console (headless Chromium)', () => {
     await expectAccessible(page, 'keys with a revoked row');
 
     // The guard's replica hears of the revoke through LISTEN/NOTIFY within milliseconds.
-    await until('the revoked key to be refused (401)', async () => (await call(sut, created.secret, 'GET', '/examples/whoami')).status === 401, { timeoutMs: 3000 });
+    await until(
+      'the revoked key to be refused (401)',
+      async () => (await call(sut, created.secret, 'GET', '/examples/whoami')).status === 401,
+      { timeoutMs: 3000 },
+    );
   });
 
   it('reports a pasted key as leaked: it is revoked, the answer names its publicId, and the key is gone from the page', async () => {
@@ -277,7 +297,11 @@ describe('web console (headless Chromium)', () => {
     await untilInPage(page, `!document.querySelector('dialog[open]')`);
     const events = await call<{ items: { type: string }[] }>(sut, admin.token, 'GET', `/admin/api-keys/${leaked.id}/events`);
     expect(events.body.items.map((e) => e.type)).toEqual(['key.created', 'key.revoked']);
-    await until('the reported key to be refused (401)', async () => (await call(sut, leaked.token, 'GET', '/examples/whoami')).status === 401, { timeoutMs: 3000 });
+    await until(
+      'the reported key to be refused (401)',
+      async () => (await call(sut, leaked.token, 'GET', '/examples/whoami')).status === 401,
+      { timeoutMs: 3000 },
+    );
   });
 
   it('hides expired and revoked keys until the switch is on, then shows them greyed out', async () => {
@@ -315,7 +339,13 @@ describe('web console (headless Chromium)', () => {
   });
 
   it('shows a key with its event timeline; an edit that lost a race (412) shows the new state; rotate and expire', async () => {
-    const key = await issueUsableKey(sut, { tenantId: TENANT, name: 'detail demo', scopes: ['reports:read'], tags: { team: 'billing' }, expiresAt: new Date(Date.now() + 3 * 86_400_000) });
+    const key = await issueUsableKey(sut, {
+      tenantId: TENANT,
+      name: 'detail demo',
+      scopes: ['reports:read'],
+      tags: { team: 'billing' },
+      expiresAt: new Date(Date.now() + 3 * 86_400_000),
+    });
     await page.goto(`${sut.url}/console/keys/${key.id}`);
     await page.waitForSelector('ol.timeline li[data-event-type="key.created"]');
     expect(await textOf(page, 'h1')).toContain('detail demo');
@@ -348,7 +378,10 @@ describe('web console (headless Chromium)', () => {
     await page.waitForSelector('dialog[open] #new-secret');
     const rotated = await inPage<string>(page, `document.querySelector('#new-secret').value`);
     await page.click('dialog[open] button::-p-text(I have stored the key)');
-    await untilInPage(page, `!document.querySelector('dialog[open]') && !!document.querySelector('ol.timeline li[data-event-type="key.rotated"]')`);
+    await untilInPage(
+      page,
+      `!document.querySelector('dialog[open]') && !!document.querySelector('ol.timeline li[data-event-type="key.rotated"]')`,
+    );
     expect(await inPage(page, `document.documentElement.outerHTML.includes(${JSON.stringify(rotated)})`)).toBe(false);
     expect((await call(sut, rotated, 'GET', '/examples/whoami')).status).toBe(200);
     expect((await call(sut, key.token, 'GET', '/examples/whoami')).status).toBe(200); // still within its grace period
@@ -370,7 +403,11 @@ describe('web console (headless Chromium)', () => {
   });
 
   it("a revoked key's page says neither that its previous secret still works nor when it will expire", async () => {
-    const key = await issueUsableKey(sut, { tenantId: TENANT, name: 'revoked in its grace', expiresAt: new Date(Date.now() + 90 * 86_400_000) });
+    const key = await issueUsableKey(sut, {
+      tenantId: TENANT,
+      name: 'revoked in its grace',
+      expiresAt: new Date(Date.now() + 90 * 86_400_000),
+    });
     expect((await call(sut, admin.token, 'POST', `/admin/api-keys/${key.id}/rotate`, { gracePeriodSeconds: 3600 })).status).toBe(200);
     expect((await call(sut, admin.token, 'POST', `/admin/api-keys/${key.id}/revoke`, { reason: 'ended in its grace' })).status).toBe(200);
     await page.goto(`${sut.url}/console/keys/${key.id}`);
@@ -385,8 +422,12 @@ describe('web console (headless Chromium)', () => {
   it("shows a key's last use and a chart of its verifications; the keys page charts the tenant's", async () => {
     const tenantId = `usage-${suffix}`;
     const key = await issueUsableKey(sut, { tenantId, name: 'usage demo', scopes: ['other:read'] });
-    expect((await fetch(`${sut.url}/examples/reports`, { headers: { 'x-api-key': key.token, 'user-agent': 'console-usage-test/1' } })).status).toBe(403);
-    expect((await fetch(`${sut.url}/examples/whoami`, { headers: { 'x-api-key': key.token, 'user-agent': 'console-usage-test/1' } })).status).toBe(200);
+    expect(
+      (await fetch(`${sut.url}/examples/reports`, { headers: { 'x-api-key': key.token, 'user-agent': 'console-usage-test/1' } })).status,
+    ).toBe(403);
+    expect(
+      (await fetch(`${sut.url}/examples/whoami`, { headers: { 'x-api-key': key.token, 'user-agent': 'console-usage-test/1' } })).status,
+    ).toBe(200);
     await sut.app.get(KeyVerifier).usage!.flush(); // the flush a timer makes every USAGE_FLUSH_MS, made now
 
     await page.goto(`${sut.url}/console/keys/${key.id}`);
@@ -404,7 +445,10 @@ describe('web console (headless Chromium)', () => {
     await page.goto(`${sut.url}/console/keys`);
     await page.waitForSelector('#filter-tenant');
     await page.type('#filter-tenant', tenantId);
-    await untilInPage(page, `document.querySelector('figure.usage-chart figcaption')?.textContent.includes(${JSON.stringify(`for ${tenantId}`)})`);
+    await untilInPage(
+      page,
+      `document.querySelector('figure.usage-chart figcaption')?.textContent.includes(${JSON.stringify(`for ${tenantId}`)})`,
+    );
     expect(await textOf(page, 'figure.usage-chart figcaption')).toContain('3 verifications in the last 30 days: 2 valid, 1 refused.');
     await untilInPage(page, `!!document.querySelector('tr[data-key-id="${key.id}"]')`);
     expect(await textOf(page, 'table.keys-table thead')).toContain('Last used');
@@ -412,7 +456,7 @@ describe('web console (headless Chromium)', () => {
     await expectAccessible(page, 'keys page with its usage chart');
   });
 
-  it("a tenant-bound key sees and manages only its own tenant; a 401 returns it to sign-in with a message", async () => {
+  it('a tenant-bound key sees and manages only its own tenant; a 401 returns it to sign-in with a message', async () => {
     const operator = await issueUsableKey(sut, { tenantId: OTHER_TENANT, name: 'tenant operator', scopes: ['keys:manage'] });
     const theirs = await issueUsableKey(sut, { tenantId: OTHER_TENANT, name: 'their own key' });
     const context: BrowserContext = await browser.createBrowserContext();
@@ -421,12 +465,21 @@ describe('web console (headless Chromium)', () => {
       await tenantPage.setViewport({ width: 1280, height: 860 });
       await signIn(tenantPage, sut, operator.token);
       await afterLoad(tenantPage, () => tenantPage.click('#filter-inactive'));
-      const tenants = await inPage<string[]>(tenantPage, `[...document.querySelectorAll('.keys-table tbody tr [data-label="Tenant"]')].map((c) => c.textContent)`);
+      const tenants = await inPage<string[]>(
+        tenantPage,
+        `[...document.querySelectorAll('.keys-table tbody tr [data-label="Tenant"]')].map((c) => c.textContent)`,
+      );
       expect(new Set(tenants)).toEqual(new Set([OTHER_TENANT]));
       expect(await rowStatus(tenantPage, theirs.id)).toBe('active');
       expect(await rowStatus(tenantPage, created.id)).toBeNull();
-      expect(await inPage(tenantPage, `document.querySelector('#filter-tenant').readOnly && document.querySelector('#filter-tenant').value`)).toBe(OTHER_TENANT);
-      expect(await inPage(tenantPage, `[...document.querySelectorAll('nav a')].map((a) => a.textContent)`)).toEqual(['Keys', 'Policy', 'Report']); // no audit:read
+      expect(
+        await inPage(tenantPage, `document.querySelector('#filter-tenant').readOnly && document.querySelector('#filter-tenant').value`),
+      ).toBe(OTHER_TENANT);
+      expect(await inPage(tenantPage, `[...document.querySelectorAll('nav a')].map((a) => a.textContent)`)).toEqual([
+        'Keys',
+        'Policy',
+        'Report',
+      ]); // no audit:read
       await screenshot(tenantPage, 'keys-tenant-bound');
       await expectAccessible(tenantPage, 'tenant-bound keys');
 
@@ -438,7 +491,10 @@ describe('web console (headless Chromium)', () => {
       await tenantPage.click('a::-p-text(All keys)');
       await tenantPage.waitForSelector('.keys-table');
       expect((await call(sut, admin.token, 'POST', `/admin/api-keys/${operator.id}/revoke`, { reason: 'rotated out' })).status).toBe(200);
-      await until('the revoked operator key to be refused (401)', async () => (await call(sut, operator.token, 'GET', '/examples/whoami')).status === 401);
+      await until(
+        'the revoked operator key to be refused (401)',
+        async () => (await call(sut, operator.token, 'GET', '/examples/whoami')).status === 401,
+      );
       await tenantPage.click('button::-p-text(Reload list)');
       await tenantPage.waitForSelector('#sign-in-key');
       await untilInPage(tenantPage, `location.pathname === '/console/sign-in'`);
@@ -457,11 +513,16 @@ describe('web console (headless Chromium)', () => {
     await page.type('#report-tenant', TENANT);
     await page.select('#report-status', 'revoked');
     await expectAccessible(page, 'report');
-    await inPage(page, `(() => { window.__blobs = []; const create = URL.createObjectURL; URL.createObjectURL = (blob) => { window.__blobs.push(blob); return create(blob); }; })()`);
+    await inPage(
+      page,
+      `(() => { window.__blobs = []; const create = URL.createObjectURL; URL.createObjectURL = (blob) => { window.__blobs.push(blob); return create(blob); }; })()`,
+    );
     await page.click('button::-p-text(Download CSV)');
     await untilInPage(page, 'window.__blobs.length === 1');
     const rows = (await inPage<string>(page, 'window.__blobs[0].text()')).trim().split('\r\n');
-    expect(rows[0]).toBe('tenantId,name,keyId,publicId,scopes,createdAt,createdByType,createdBy,lastRotatedAt,lastUsedAt,expiresAt,status,reason,reasonCode,secretAgeDays');
+    expect(rows[0]).toBe(
+      'tenantId,name,keyId,publicId,scopes,createdAt,createdByType,createdBy,lastRotatedAt,lastUsedAt,expiresAt,status,reason,reasonCode,secretAgeDays',
+    );
     expect(rows.slice(1).filter((r) => r.includes(created.id))).toEqual([expect.stringContaining(',revoked,leaked in a test,leaked,')]);
     await page.type('#report-unused', '-1');
     await page.click('button::-p-text(Download NDJSON)');
@@ -477,15 +538,24 @@ describe('web console (headless Chromium)', () => {
       'the audit page to list the create and the revoke',
       async () => {
         await afterLoad(page, () => page.click('button::-p-text(Apply filters)'));
-        return inPage<boolean>(page, `!!document.querySelector('tr[data-type="key.created"]') && !!document.querySelector('tr[data-type="key.revoked"]')`);
+        return inPage<boolean>(
+          page,
+          `!!document.querySelector('tr[data-type="key.created"]') && !!document.querySelector('tr[data-type="key.revoked"]')`,
+        );
       },
       { timeoutMs: 15_000, intervalMs: 200 },
     );
-    await untilInPage(page, `[...document.querySelectorAll('.audit-table .actor-cell')].every((c) => c.textContent.includes(${JSON.stringify(ADMIN_NAME)}))`);
+    await untilInPage(
+      page,
+      `[...document.querySelectorAll('.audit-table .actor-cell')].every((c) => c.textContent.includes(${JSON.stringify(ADMIN_NAME)}))`,
+    );
     expect(await textOf(page, 'tr[data-type="key.revoked"] .details-cell')).toContain('reason: leaked (leaked in a test)');
     expect(await textOf(page, 'tr[data-type="key.created"] .details-cell')).toContain('plan=pro');
 
-    await inPage(page, `(() => { window.__blobs = []; const create = URL.createObjectURL; URL.createObjectURL = (blob) => { window.__blobs.push(blob); return create(blob); }; })()`);
+    await inPage(
+      page,
+      `(() => { window.__blobs = []; const create = URL.createObjectURL; URL.createObjectURL = (blob) => { window.__blobs.push(blob); return create(blob); }; })()`,
+    );
     await page.click('button::-p-text(Download CSV)');
     await untilInPage(page, 'window.__blobs.length === 1');
     const csv = await inPage<string>(page, 'window.__blobs[0].text()');
@@ -495,7 +565,12 @@ describe('web console (headless Chromium)', () => {
     await page.click('button::-p-text(Download NDJSON)');
     await untilInPage(page, 'window.__blobs.length === 2');
     const ndjson = await inPage<string>(page, 'window.__blobs[1].text()');
-    expect(ndjson.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['key.revoked', 'key.created']);
+    expect(
+      ndjson
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { type: string }).type),
+    ).toEqual(['key.revoked', 'key.created']);
 
     await afterLoad(page, () => page.click('button::-p-text(Clear)'));
     await screenshot(page, 'audit');
@@ -504,7 +579,10 @@ describe('web console (headless Chromium)', () => {
 
   it('the live tail shows an event another client appends, pushed over fetch-based SSE', async () => {
     await untilInPage(page, `document.querySelector('[data-stream-status]')?.dataset.streamStatus === 'live'`);
-    const appended = await call<{ publicId: string }>(sut, admin.token, 'POST', '/admin/api-keys', { tenantId: TENANT, name: 'appended by another client' });
+    const appended = await call<{ publicId: string }>(sut, admin.token, 'POST', '/admin/api-keys', {
+      tenantId: TENANT,
+      name: 'appended by another client',
+    });
     expect(appended.status).toBe(201);
     await untilInPage(page, `!!document.querySelector('.tail-list li[data-public-id="${appended.body.publicId}"]')`, 5000);
     expect(await textOf(page, `.tail-list li[data-public-id="${appended.body.publicId}"]`)).toContain('appended by another client');
@@ -513,21 +591,34 @@ describe('web console (headless Chromium)', () => {
 
   it("the policy page sets a tenant's policy and lists the key that now breaks it, changing none", async () => {
     const tenantId = `policy-${suffix}`;
-    const forever = await call<{ id: string; publicId: string }>(sut, admin.token, 'POST', '/admin/api-keys', { tenantId, name: 'forever' });
+    const forever = await call<{ id: string; publicId: string }>(sut, admin.token, 'POST', '/admin/api-keys', {
+      tenantId,
+      name: 'forever',
+    });
     expect(forever.status).toBe(201);
     await page.goto(`${sut.url}/console/policy`);
     await page.waitForSelector('#policy-maxLifetimeDays');
     await page.type('#policy-tenant', tenantId);
     await page.click('button::-p-text(Show)');
-    await untilInPage(page, `document.querySelector('form[aria-label="Policy settings"] p')?.textContent.includes(${JSON.stringify(`Tenant ${tenantId}`)})`);
+    await untilInPage(
+      page,
+      `document.querySelector('form[aria-label="Policy settings"] p')?.textContent.includes(${JSON.stringify(`Tenant ${tenantId}`)})`,
+    );
     await page.select('#policy-requireExpiry', 'true');
     await page.type('#policy-maxLifetimeDays', '90');
     await page.click('button::-p-text(Save policy)');
     await untilInPage(page, `document.querySelector('caption')?.textContent.includes('1 active key(s) break the policy')`);
     expect(await textOf(page, 'table')).toContain(forever.body.publicId);
-    const stored = await call<{ version: number; policy: Record<string, unknown> }>(sut, admin.token, 'GET', `/admin/tenants/${tenantId}/policy`);
+    const stored = await call<{ version: number; policy: Record<string, unknown> }>(
+      sut,
+      admin.token,
+      'GET',
+      `/admin/tenants/${tenantId}/policy`,
+    );
     expect(stored.body).toMatchObject({ version: 1, policy: { requireExpiry: true, maxLifetimeDays: 90 } });
-    expect((await call<{ status: string; version: number }>(sut, admin.token, 'GET', `/admin/api-keys/${forever.body.id}`)).body).toMatchObject({ status: 'active', version: 1 });
+    expect(
+      (await call<{ status: string; version: number }>(sut, admin.token, 'GET', `/admin/api-keys/${forever.body.id}`)).body,
+    ).toMatchObject({ status: 'active', version: 1 });
     await screenshot(page, 'policy');
     await expectAccessible(page, 'policy');
   });
@@ -536,7 +627,11 @@ describe('web console (headless Chromium)', () => {
     const verifier = await issueUsableKey(tamperApp, { tenantId: 'platform', name: 'verify admin', scopes: ['admin'] });
     const victims = [];
     for (const name of ['first', 'second', 'third']) victims.push(await issueUsableKey(tamperApp, { tenantId: TENANT, name }));
-    await until('the tampered app\'s audit digest to cover 4 events', async () => (await call<{ events: number }>(tamperApp, verifier.token, 'GET', '/admin/audit/digest')).body.events === 4, { timeoutMs: 15_000, intervalMs: 100 });
+    await until(
+      "the tampered app's audit digest to cover 4 events",
+      async () => (await call<{ events: number }>(tamperApp, verifier.token, 'GET', '/admin/audit/digest')).body.events === 4,
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
     const digest = (await call<{ digest: string; position: number }>(tamperApp, verifier.token, 'GET', '/admin/audit/digest')).body;
 
     const context = await browser.createBrowserContext();
@@ -554,7 +649,9 @@ describe('web console (headless Chromium)', () => {
       const pool = new Pool({ connectionString: tamperDb.url, max: 1 });
       let position: number;
       try {
-        const { rows } = await pool.query<{ position: number }>('SELECT global_position AS position FROM events WHERE stream_id = $1', [`key-${victims[1].id}`]);
+        const { rows } = await pool.query<{ position: number }>('SELECT global_position AS position FROM events WHERE stream_id = $1', [
+          `key-${victims[1].id}`,
+        ]);
         position = Number(rows[0].position);
         await pool.query('ALTER TABLE events DISABLE TRIGGER events_append_only');
         await pool.query(`UPDATE events SET payload = jsonb_set(payload, '{name}', '"tampered"') WHERE global_position = $1`, [position]);

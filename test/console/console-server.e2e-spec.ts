@@ -22,7 +22,11 @@ interface TailMessage {
 }
 
 /** A Server-Sent Events reader over fetch, as the console's own client does it (the key in a header). */
-function openTail(app: TestApp, token: string | null, headers: Record<string, string> = {}): {
+function openTail(
+  app: TestApp,
+  token: string | null,
+  headers: Record<string, string> = {},
+): {
   status: Promise<number>;
   messages: TailMessage[];
   waitFor(predicate: (m: TailMessage) => boolean, timeoutMs?: number): Promise<TailMessage>;
@@ -75,7 +79,11 @@ function openTail(app: TestApp, token: string | null, headers: Record<string, st
   return { status, messages, waitFor, ended, close: () => controller.abort() };
 }
 
-function rawGet(app: TestApp, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function rawGet(
+  app: TestApp,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${app.url}${path}`, { headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -114,7 +122,13 @@ describe('console server: static files, session and the live tail', () => {
 
   describe('static files', () => {
     it('sends the app shell for every console route, never cached, with the CSP', async () => {
-      for (const path of ['/console', '/console/', '/console/keys', '/console/keys/5f0c6a49-0000-4000-8000-000000000000', '/console/audit']) {
+      for (const path of [
+        '/console',
+        '/console/',
+        '/console/keys',
+        '/console/keys/5f0c6a49-0000-4000-8000-000000000000',
+        '/console/audit',
+      ]) {
         const res = await rawGet(sut, path, {});
         expect({ path, status: res.status }).toEqual({ path, status: 200 });
         expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
@@ -182,7 +196,9 @@ describe('console server: static files, session and the live tail', () => {
     it('takes the key from a header only: none, or one in the query string, is a 401', async () => {
       const none = openTail(sut, null);
       expect(await none.status).toBe(401);
-      const res = await fetch(`${sut.url}/console/api/audit/tail?apiKey=${encodeURIComponent(admin.token)}&x-api-key=${encodeURIComponent(admin.token)}`);
+      const res = await fetch(
+        `${sut.url}/console/api/audit/tail?apiKey=${encodeURIComponent(admin.token)}&x-api-key=${encodeURIComponent(admin.token)}`,
+      );
       expect(res.status).toBe(401);
       expect(await res.json()).toMatchObject({ code: 'AUTH.MISSING_KEY' });
     });
@@ -209,7 +225,14 @@ describe('console server: static files, session and the live tail', () => {
         const seenByAdminB = await adminTail.waitFor((m) => m.event === 'key-event' && m.data.keyId === inB.id);
         await adminTail.waitFor((m) => m.event === 'key-event' && m.data.keyId === inA.id);
         const seenByA = await tenantTail.waitFor((m) => m.event === 'key-event' && m.data.keyId === inA.id);
-        expect(seenByA.data).toMatchObject({ type: 'key.created', keyId: inA.id, publicId: inA.publicId, tenantId: tenantA, name: 'visible to a', actor: { type: 'api-key', id: admin.id } });
+        expect(seenByA.data).toMatchObject({
+          type: 'key.created',
+          keyId: inA.id,
+          publicId: inA.publicId,
+          tenantId: tenantA,
+          name: 'visible to a',
+          actor: { type: 'api-key', id: admin.id },
+        });
         expect(seenByA.id).toBe(String(seenByA.data.position));
         expect(seenByAdminB.data.tenantId).toBe(tenantB);
 
@@ -229,7 +252,9 @@ describe('console server: static files, session and the live tail', () => {
       const first = await create(sut, admin.token, tenantA, 'missed one');
       const other = await create(sut, admin.token, tenantB, 'not for a');
       const second = await create(sut, admin.token, tenantA, 'missed two');
-      const history = (await (await fetch(`${sut.url}/admin/api-keys/${first.id}/events`, { headers: { 'x-api-key': admin.token } })).json()) as { items: { position: number }[] };
+      const history = (await (
+        await fetch(`${sut.url}/admin/api-keys/${first.id}/events`, { headers: { 'x-api-key': admin.token } })
+      ).json()) as { items: { position: number }[] };
       const before = history.items[0].position - 1;
       const tail = openTail(sut, auditorA.token, { 'last-event-id': String(before) });
       try {

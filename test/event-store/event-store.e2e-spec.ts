@@ -21,7 +21,10 @@ describe('EventStore (real PostgreSQL)', () => {
     expect(result.version).toBe(2);
     expect(result.idempotent).toBe(false);
     const read = await sut.readStream(stream);
-    expect(read.map((e) => [e.streamVersion, e.payload])).toEqual([[1, { n: 1 }], [2, { n: 2 }]]);
+    expect(read.map((e) => [e.streamVersion, e.payload])).toEqual([
+      [1, { n: 1 }],
+      [2, { n: 2 }],
+    ]);
     expect(read[0].metadata).toEqual({ actor: 'test' });
     expect(read[1].position).toBeGreaterThan(read[0].position);
   });
@@ -29,9 +32,7 @@ describe('EventStore (real PostgreSQL)', () => {
   it('lets exactly one of 20 concurrent appends with the same expected version win', async () => {
     const stream = `test-${randomUUID()}`;
     await sut.append(stream, 'no-stream', [event()], {});
-    const results = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => sut.append(stream, 1, [event(i)], {})),
-    );
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => sut.append(stream, 1, [event(i)], {})));
     const won = results.filter((r) => r.status === 'fulfilled');
     const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(won).toHaveLength(1);
@@ -69,9 +70,7 @@ describe('EventStore (real PostgreSQL)', () => {
   it('refuses an event id reused for another stream', async () => {
     const id = randomUUID();
     await sut.append(`test-${randomUUID()}`, 'no-stream', [event(1, id)], {});
-    await expect(sut.append(`test-${randomUUID()}`, 'no-stream', [event(1, id)], {})).rejects.toBeInstanceOf(
-      EventIdConflictError,
-    );
+    await expect(sut.append(`test-${randomUUID()}`, 'no-stream', [event(1, id)], {})).rejects.toBeInstanceOf(EventIdConflictError);
   });
 
   it('leaves the version unchanged on an empty append', async () => {

@@ -183,7 +183,9 @@ describe('projections (real PostgreSQL)', () => {
 
       await proxy.restore();
       // Nobody wakes or resumes it: its own retry, at most the backoff cap (5 s) later, catches up.
-      await until('the projection to apply the event by its own retry', async () => (await seen(name, [stream])).length === 1, { timeoutMs: 5_000 + 1_000 });
+      await until('the projection to apply the event by its own retry', async () => (await seen(name, [stream])).length === 1, {
+        timeoutMs: 5_000 + 1_000,
+      });
       const { rows } = await pool.query<{ halted_at: Date | null }>('SELECT halted_at FROM projection_checkpoints WHERE name = $1', [name]);
       expect(rows[0].halted_at).toBeNull();
       expect((await sut.status()).state).not.toBe('halted');
@@ -256,7 +258,10 @@ describe('projections (real PostgreSQL)', () => {
     await eventuallySeen(sut, streams, streams);
     // Other test files append concurrently; compare this test's streams, row for row.
     const rows = () =>
-      pool.query('SELECT position, stream_id FROM test_projection_rows WHERE projection = $1 AND stream_id = ANY($2) ORDER BY position', [name, streams]);
+      pool.query('SELECT position, stream_id FROM test_projection_rows WHERE projection = $1 AND stream_id = ANY($2) ORDER BY position', [
+        name,
+        streams,
+      ]);
     const live = await rows();
     let progress = 0;
     await sut.rebuild((done) => (progress = done));

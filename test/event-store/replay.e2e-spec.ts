@@ -20,9 +20,14 @@ describe('rebuild replay (real PostgreSQL)', () => {
   let store: EventStore;
 
   const append = (stream: string, n = 1) =>
-    store.append(stream, 'any', Array.from({ length: n }, () => ({ type: 'test.happened', schemaVersion: 1, payload: { n: randomUUID() } })), {
-      requestId: randomUUID(),
-    });
+    store.append(
+      stream,
+      'any',
+      Array.from({ length: n }, () => ({ type: 'test.happened', schemaVersion: 1, payload: { n: randomUUID() } })),
+      {
+        requestId: randomUUID(),
+      },
+    );
 
   async function inSnapshot<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
@@ -137,7 +142,9 @@ describe('rebuild replay (real PostgreSQL)', () => {
     expect(Number(rows[0].n)).toBe(progress);
     expect(Number(rows[0].distinct_positions)).toBe(progress);
     const checkpoint = await sut.checkpoint();
-    const head = await pool.query<{ max: string }>('SELECT max(position) AS max FROM test_replay_rows WHERE projection = $1', [projection.name]);
+    const head = await pool.query<{ max: string }>('SELECT max(position) AS max FROM test_replay_rows WHERE projection = $1', [
+      projection.name,
+    ]);
     expect(checkpoint.position).toBe(Number(head.rows[0].max));
   });
 
@@ -155,8 +162,10 @@ describe('rebuild replay (real PostgreSQL)', () => {
       const projection = new RowsProjection(`r-${randomUUID()}`);
       const sut = new ProjectionRunner(projection, limited, new EventStore(limited));
       await sut.init();
-        await sut.rebuild();
-        const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM test_replay_rows WHERE projection = $1', [projection.name]);
+      await sut.rebuild();
+      const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM test_replay_rows WHERE projection = $1', [
+        projection.name,
+      ]);
       expect(Number(rows[0].n)).toBeGreaterThanOrEqual(12);
     } finally {
       await limited.end();
@@ -171,7 +180,9 @@ describe('rebuild replay (real PostgreSQL)', () => {
     await sut.init();
     await sut.wake();
     const count = async () =>
-      Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM test_replay_rows WHERE projection = $1', [projection.name])).rows[0].n);
+      Number(
+        (await pool.query<{ n: string }>('SELECT count(*) AS n FROM test_replay_rows WHERE projection = $1', [projection.name])).rows[0].n,
+      );
     const before = await count();
     const checkpoint = await sut.checkpoint();
     expect(before).toBeGreaterThan(0);

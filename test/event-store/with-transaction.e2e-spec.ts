@@ -45,7 +45,9 @@ describe('withTransaction (real PostgreSQL)', () => {
   });
 
   it('opens the transaction with the statement given (a read-only snapshot refuses writes)', async () => {
-    await expect(withTransaction(pool, (client) => client.query(`INSERT INTO ${table} VALUES (3)`), READ_SNAPSHOT)).rejects.toThrow(/read-only transaction/);
+    await expect(withTransaction(pool, (client) => client.query(`INSERT INTO ${table} VALUES (3)`), READ_SNAPSHOT)).rejects.toThrow(
+      /read-only transaction/,
+    );
     expect(await count()).toBe(1);
   });
 });

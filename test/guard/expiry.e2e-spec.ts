@@ -51,7 +51,9 @@ describe('a key whose expiresAt passes mid-test', () => {
   });
 
   const eventTypes = async (keyId: string): Promise<string[]> =>
-    (await pool.query<{ type: string }>(`SELECT type FROM events WHERE stream_id = 'key-' || $1 ORDER BY stream_version`, [keyId])).rows.map((r) => r.type);
+    (
+      await pool.query<{ type: string }>(`SELECT type FROM events WHERE stream_id = 'key-' || $1 ORDER BY stream_version`, [keyId])
+    ).rows.map((r) => r.type);
 
   const verify = (token: string): Promise<Response> =>
     request(sut.url).post('/v1/keys/verify').set(bearer(verifyCaller)).send({ key: token });
@@ -64,9 +66,16 @@ describe('a key whose expiresAt passes mid-test', () => {
       .expect(201);
     const { id, key: token } = created.body as { id: string; key: string };
     const expiresAt = Date.parse(created.body.expiresAt as string);
-    await until('the key to reach the replica', () => whoami(sut, token), (r) => r.status === 200);
+    await until(
+      'the key to reach the replica',
+      () => whoami(sut, token),
+      (r) => r.status === 200,
+    );
 
-    const [guard, api] = await Promise.all([sampleAcross(expiresAt, () => whoami(sut, token)), sampleAcross(expiresAt, () => verify(token))]);
+    const [guard, api] = await Promise.all([
+      sampleAcross(expiresAt, () => whoami(sut, token)),
+      sampleAcross(expiresAt, () => verify(token)),
+    ]);
     // Read at once: a sweeper writes KeyExpired only later (its delay is at least 300 ms).
     const typesAtRefusal = await eventTypes(id);
 
@@ -94,10 +103,18 @@ describe('a key whose expiresAt passes mid-test', () => {
 
   it('refuses a rotated-out secret the instant its grace period ends, while the new one keeps working', async () => {
     const key = await issueUsableKey(sut, { tenantId: uniqueTenant() });
-    const rotated = await request(sut.url).post(`/admin/api-keys/${key.id}/rotate`).set(bearer(admin)).send({ gracePeriodSeconds: 1 }).expect(200);
+    const rotated = await request(sut.url)
+      .post(`/admin/api-keys/${key.id}/rotate`)
+      .set(bearer(admin))
+      .send({ gracePeriodSeconds: 1 })
+      .expect(200);
     const graceEndsAt = Date.parse(rotated.body.graceEndsAt as string);
     const newToken = rotated.body.key as string;
-    await until('the new secret to reach the replica', () => whoami(sut, newToken), (r) => r.status === 200);
+    await until(
+      'the new secret to reach the replica',
+      () => whoami(sut, newToken),
+      (r) => r.status === 200,
+    );
 
     const samples = await sampleAcross(graceEndsAt, () => whoami(sut, key.token));
 

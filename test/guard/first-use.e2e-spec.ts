@@ -44,55 +44,75 @@ describe('every key usable from its first request, on every instance', () => {
     return statuses;
   }
 
-  it(`${N} creates, each used at once on the same instance: none refused`, async () => {
-    expect(await rounds(N, async () => whoami(a, (await create(a)).token))).toEqual({ 200: N });
-  }, ROUNDS_TIMEOUT);
+  it(
+    `${N} creates, each used at once on the same instance: none refused`,
+    async () => {
+      expect(await rounds(N, async () => whoami(a, (await create(a)).token))).toEqual({ 200: N });
+    },
+    ROUNDS_TIMEOUT,
+  );
 
-  it.each(['revoke', 'expire'] as const)(`${N} %ss, each followed at once by a request on the same instance: none accepted`, async (action) => {
-    const statuses = await rounds(N, async () => {
-      const key = await create(a);
-      await request(a.url).post(`/admin/api-keys/${key.id}/${action}`).set(bearer(admin)).send({}).expect(200);
-      return whoami(a, key.token);
-    });
-    expect(statuses).toEqual({ 401: N });
-  }, ROUNDS_TIMEOUT);
+  it.each(['revoke', 'expire'] as const)(
+    `${N} %ss, each followed at once by a request on the same instance: none accepted`,
+    async (action) => {
+      const statuses = await rounds(N, async () => {
+        const key = await create(a);
+        await request(a.url).post(`/admin/api-keys/${key.id}/${action}`).set(bearer(admin)).send({}).expect(200);
+        return whoami(a, key.token);
+      });
+      expect(statuses).toEqual({ 401: N });
+    },
+    ROUNDS_TIMEOUT,
+  );
 
-  it(`${N} creates on A, each used at once on B: none refused`, async () => {
-    expect(await rounds(N, async () => whoami(b, (await create(a)).token))).toEqual({ 200: N });
-  }, ROUNDS_TIMEOUT);
+  it(
+    `${N} creates on A, each used at once on B: none refused`,
+    async () => {
+      expect(await rounds(N, async () => whoami(b, (await create(a)).token))).toEqual({ 200: N });
+    },
+    ROUNDS_TIMEOUT,
+  );
 
-  it(`${N} rotations on A, the new secret used at once on A and on B: none refused`, async () => {
-    const keys = await Promise.all(Array.from({ length: 20 }, () => create(a)));
-    let i = 0;
-    const onA = await rounds(N / 2, async () => {
-      const key = keys[i++ % keys.length];
-      const res = await request(a.url).post(`/admin/api-keys/${key.id}/rotate`).set(bearer(admin)).send({}).expect(200);
-      return whoami(a, res.body.key as string);
-    });
-    const onB = await rounds(N / 2, async () => {
-      const key = keys[i++ % keys.length];
-      const res = await request(a.url).post(`/admin/api-keys/${key.id}/rotate`).set(bearer(admin)).send({}).expect(200);
-      return whoami(b, res.body.key as string);
-    });
-    expect({ onA, onB }).toEqual({ onA: { 200: N / 2 }, onB: { 200: N / 2 } });
-  }, ROUNDS_TIMEOUT);
+  it(
+    `${N} rotations on A, the new secret used at once on A and on B: none refused`,
+    async () => {
+      const keys = await Promise.all(Array.from({ length: 20 }, () => create(a)));
+      let i = 0;
+      const onA = await rounds(N / 2, async () => {
+        const key = keys[i++ % keys.length];
+        const res = await request(a.url).post(`/admin/api-keys/${key.id}/rotate`).set(bearer(admin)).send({}).expect(200);
+        return whoami(a, res.body.key as string);
+      });
+      const onB = await rounds(N / 2, async () => {
+        const key = keys[i++ % keys.length];
+        const res = await request(a.url).post(`/admin/api-keys/${key.id}/rotate`).set(bearer(admin)).send({}).expect(200);
+        return whoami(b, res.body.key as string);
+      });
+      expect({ onA, onB }).toEqual({ onA: { 200: N / 2 }, onB: { 200: N / 2 } });
+    },
+    ROUNDS_TIMEOUT,
+  );
 
-  it('a flood of 20,000 random well-formed keys makes at most the budgeted lookups (50/s), and valid keys still verify', async () => {
-    const verifier = verifierOf(b);
-    const valid = await create(a);
-    const before = verifier.status().lookups;
-    const started = Date.now();
-    const codes: Record<string, number> = {};
-    for (let batch = 0; batch < 20; batch++) {
-      const results = await Promise.all(Array.from({ length: 1000 }, async () => verifier.check(generateToken().token)));
-      for (const { code } of results) codes[code] = (codes[code] ?? 0) + 1;
-      expect((await verifier.check(valid.token)).code).toBe('VALID');
-    }
-    const seconds = (Date.now() - started) / 1000;
-    const made = verifier.status().lookups - before;
-    expect(codes).toEqual({ NOT_FOUND: 20_000 });
-    // A burst of 50, then 50 a second; and the lookups were really made (the budget was used).
-    expect(made).toBeGreaterThanOrEqual(50);
-    expect(made).toBeLessThanOrEqual(50 + Math.ceil(50 * seconds));
-  }, ROUNDS_TIMEOUT);
+  it(
+    'a flood of 20,000 random well-formed keys makes at most the budgeted lookups (50/s), and valid keys still verify',
+    async () => {
+      const verifier = verifierOf(b);
+      const valid = await create(a);
+      const before = verifier.status().lookups;
+      const started = Date.now();
+      const codes: Record<string, number> = {};
+      for (let batch = 0; batch < 20; batch++) {
+        const results = await Promise.all(Array.from({ length: 1000 }, async () => verifier.check(generateToken().token)));
+        for (const { code } of results) codes[code] = (codes[code] ?? 0) + 1;
+        expect((await verifier.check(valid.token)).code).toBe('VALID');
+      }
+      const seconds = (Date.now() - started) / 1000;
+      const made = verifier.status().lookups - before;
+      expect(codes).toEqual({ NOT_FOUND: 20_000 });
+      // A burst of 50, then 50 a second; and the lookups were really made (the budget was used).
+      expect(made).toBeGreaterThanOrEqual(50);
+      expect(made).toBeLessThanOrEqual(50 + Math.ceil(50 * seconds));
+    },
+    ROUNDS_TIMEOUT,
+  );
 });

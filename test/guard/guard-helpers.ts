@@ -3,7 +3,14 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { ApiKeyAuthModule, CurrentApiKey, KeyVerifier, RequireApiKey, type ApiKeyPrincipal, type VerificationCode } from '@keyledger/nestjs';
+import {
+  ApiKeyAuthModule,
+  CurrentApiKey,
+  KeyVerifier,
+  RequireApiKey,
+  type ApiKeyPrincipal,
+  type VerificationCode,
+} from '@keyledger/nestjs';
 import { bearer } from '../support/http.js';
 import { until } from '../support/poll.js';
 import type { TestApp } from '../support/test-app.js';
@@ -44,7 +51,11 @@ export async function inParallel<T>(items: readonly T[], concurrency: number, ta
  * `databaseUrl` with `pepper`, as a sibling service is deployed. `init` only: no port, no listen,
  * for tests of start-up itself.
  */
-export async function startGuardApp(databaseUrl: string, pepper: string | undefined, { listen = true } = {}): Promise<{ app: INestApplication; url: string }> {
+export async function startGuardApp(
+  databaseUrl: string,
+  pepper: string | undefined,
+  { listen = true } = {},
+): Promise<{ app: INestApplication; url: string }> {
   @Controller()
   class MeController {
     @Get('me')
@@ -56,7 +67,10 @@ export async function startGuardApp(databaseUrl: string, pepper: string | undefi
   @Module({ imports: [ApiKeyAuthModule.forRoot({ databaseUrl, pepper })], controllers: [MeController] })
   class GuardAppModule {}
 
-  const app = await NestFactory.create<NestFastifyApplication>(GuardAppModule, new FastifyAdapter(), { logger: false, abortOnError: false });
+  const app = await NestFactory.create<NestFastifyApplication>(GuardAppModule, new FastifyAdapter(), {
+    logger: false,
+    abortOnError: false,
+  });
   if (!listen) {
     try {
       await app.init();

@@ -11,7 +11,8 @@ import { issueUsableKey } from '../support/keys.js';
 import { until } from '../support/poll.js';
 
 /** The verifier's LISTEN connection (private): the tests hold its reconnect back. */
-const notificationsOf = (verifier: KeyVerifier): EventNotifications => (verifier as unknown as { notifications: EventNotifications }).notifications;
+const notificationsOf = (verifier: KeyVerifier): EventNotifications =>
+  (verifier as unknown as { notifications: EventNotifications }).notifications;
 
 /**
  * Hard case 13: B's LISTEN connection is terminated while keys are revoked through A. Whatever was
@@ -37,7 +38,11 @@ describe('guard replica across a lost LISTEN connection', () => {
   async function keysOnB(n: number): Promise<{ id: string; token: string }[]> {
     const tenantId = `t-reconnect-${n}-${Date.now()}`;
     const keys = await Promise.all(Array.from({ length: n }, () => issueKey(a.app, { tenantId })));
-    await untilCodes(b, keys.map((k) => k.token), 'VALID');
+    await untilCodes(
+      b,
+      keys.map((k) => k.token),
+      'VALID',
+    );
     return keys;
   }
 
@@ -48,7 +53,11 @@ describe('guard replica across a lost LISTEN connection', () => {
     expect(pid).toEqual(expect.any(Number));
     const { rows } = await pool.query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [pid]);
     expect(rows[0].ok).toBe(true);
-    await until('B to notice the lost LISTEN connection', () => verifier.status().listening, (listening) => !listening);
+    await until(
+      'B to notice the lost LISTEN connection',
+      () => verifier.status().listening,
+      (listening) => !listening,
+    );
   }
 
   it('ends consistent when keys are revoked while it is disconnected and as it reconnects', async () => {
@@ -74,13 +83,21 @@ describe('guard replica across a lost LISTEN connection', () => {
 
       reconnect.open();
       await inParallel(whileReconnecting, 5, (k) => revokeOver(a, admin, k.id));
-      await until('B to reconnect', () => verifier.status(), (s) => s.listening && s.reconnects > reconnectsBefore);
+      await until(
+        'B to reconnect',
+        () => verifier.status(),
+        (s) => s.listening && s.reconnects > reconnectsBefore,
+      );
     } finally {
       reconnect.open();
       held.mockRestore();
     }
 
-    await untilCodes(b, [...whileDown, ...whileReconnecting].map((k) => k.token), 'REVOKED');
+    await untilCodes(
+      b,
+      [...whileDown, ...whileReconnecting].map((k) => k.token),
+      'REVOKED',
+    );
     expect(kept.map((k) => codeOn(b, k.token))).toEqual(kept.map(() => 'VALID'));
     expectErrorShape(await whoami(b, whileDown[0].token), 401, 'AUTH.REVOKED');
     expectErrorShape(await whoami(b, whileReconnecting[0].token), 401, 'AUTH.REVOKED');
@@ -97,9 +114,17 @@ describe('guard replica across a lost LISTEN connection', () => {
     await killListenConnection(b);
     // No hold this time: some revokes land while B is down, some while it reconnects, some after.
     await inParallel(revoked, 4, (k) => revokeOver(a, admin, k.id));
-    await until('B to reconnect', () => verifier.status(), (s) => s.listening && s.reconnects > reconnectsBefore);
+    await until(
+      'B to reconnect',
+      () => verifier.status(),
+      (s) => s.listening && s.reconnects > reconnectsBefore,
+    );
 
-    await untilCodes(b, revoked.map((k) => k.token), 'REVOKED');
+    await untilCodes(
+      b,
+      revoked.map((k) => k.token),
+      'REVOKED',
+    );
     expect(kept.map((k) => codeOn(b, k.token))).toEqual(kept.map(() => 'VALID'));
 
     // The new LISTEN connection works: a later revoke arrives by NOTIFY alone.
@@ -115,10 +140,18 @@ describe('guard replica across a lost LISTEN connection', () => {
 
     await killListenConnection(b);
     await revokeOver(a, admin, keys[0].id);
-    await until('B to reconnect', () => verifier.status(), (s) => s.listening && s.reconnects > reconnectsBefore);
+    await until(
+      'B to reconnect',
+      () => verifier.status(),
+      (s) => s.listening && s.reconnects > reconnectsBefore,
+    );
     await killListenConnection(b);
     await revokeOver(a, admin, keys[1].id);
-    await until('B to reconnect again', () => verifier.status(), (s) => s.listening && s.reconnects > reconnectsBefore + 1);
+    await until(
+      'B to reconnect again',
+      () => verifier.status(),
+      (s) => s.listening && s.reconnects > reconnectsBefore + 1,
+    );
 
     await untilCodes(b, [keys[0].token, keys[1].token], 'REVOKED');
     expect(keys.slice(2).map((k) => codeOn(b, k.token))).toEqual(keys.slice(2).map(() => 'VALID'));
@@ -173,7 +206,11 @@ describe('guard replica across a lost LISTEN connection', () => {
       });
       try {
         // Once a gated resync is waiting, none that began before the patch can still read the revoke.
-        await until('a periodic resync to be held', () => resyncCalls, (n) => n > 0);
+        await until(
+          'a periodic resync to be held',
+          () => resyncCalls,
+          (n) => n > 0,
+        );
         await revokeOver(a, admin, key.id);
         await until('C to be notified of the revoke', () => dropped.includes(key.id), Boolean);
         await verifier.settled();

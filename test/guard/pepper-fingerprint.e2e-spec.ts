@@ -50,25 +50,35 @@ describe("the registry's pepper fingerprint", () => {
     expect(GUARD_REFUSAL).not.toContain(OTHER_PEPPER);
   });
 
-  it('stops the registry (CLI) with another KEY_PEPPER from starting: one line, exit 1', async () => {
-    const result = await cli(['keys', 'list'], cliEnv({ KEY_PEPPER: OTHER_PEPPER }));
-    expect(result).toMatchObject({ code: 1, stdout: '', stderr: `keyledger: ${REGISTRY_REFUSAL}\n` });
-  }, CLI_TEST_TIMEOUT);
+  it(
+    'stops the registry (CLI) with another KEY_PEPPER from starting: one line, exit 1',
+    async () => {
+      const result = await cli(['keys', 'list'], cliEnv({ KEY_PEPPER: OTHER_PEPPER }));
+      expect(result).toMatchObject({ code: 1, stdout: '', stderr: `keyledger: ${REGISTRY_REFUSAL}\n` });
+    },
+    CLI_TEST_TIMEOUT,
+  );
 
-  it('stops the registry (server) with another KEY_PEPPER from starting: exit 1, one line saying so', async () => {
-    const dataDir = tempDataDir();
-    try {
-      const result = await cli(['serve'], cliEnv({ KEY_PEPPER: OTHER_PEPPER, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir.path }));
-      expect(result.code).toBe(1);
-      // The server's logs go to stdout; the refusal is its one line on stderr.
-      // Its own guard checks the same fingerprint; whichever check runs first says so.
-      const refusals = result.stderr.split('\n').filter((line) => line.startsWith('keyledger: ') && [REGISTRY_REFUSAL, GUARD_REFUSAL].some((r) => line.endsWith(r)));
-      expect(refusals).toHaveLength(1);
-      for (const pepper of [OTHER_PEPPER, TEST_PEPPER]) expect(result.stdout + result.stderr).not.toContain(pepper);
-    } finally {
-      dataDir.remove();
-    }
-  }, CLI_TEST_TIMEOUT);
+  it(
+    'stops the registry (server) with another KEY_PEPPER from starting: exit 1, one line saying so',
+    async () => {
+      const dataDir = tempDataDir();
+      try {
+        const result = await cli(['serve'], cliEnv({ KEY_PEPPER: OTHER_PEPPER, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir.path }));
+        expect(result.code).toBe(1);
+        // The server's logs go to stdout; the refusal is its one line on stderr.
+        // Its own guard checks the same fingerprint; whichever check runs first says so.
+        const refusals = result.stderr
+          .split('\n')
+          .filter((line) => line.startsWith('keyledger: ') && [REGISTRY_REFUSAL, GUARD_REFUSAL].some((r) => line.endsWith(r)));
+        expect(refusals).toHaveLength(1);
+        for (const pepper of [OTHER_PEPPER, TEST_PEPPER]) expect(result.stdout + result.stderr).not.toContain(pepper);
+      } finally {
+        dataDir.remove();
+      }
+    },
+    CLI_TEST_TIMEOUT,
+  );
 
   describe('on a database no registry recorded a fingerprint in', () => {
     let db: ScratchDatabase;
@@ -78,11 +88,15 @@ describe("the registry's pepper fingerprint", () => {
     }, CLI_TEST_TIMEOUT);
     afterAll(() => db?.drop(), CLI_TEST_TIMEOUT);
 
-    it('lets a guard start with any pepper: no row yet, or no table (an older registry)', async () => {
-      await (await startGuardApp(db.url, OTHER_PEPPER, { listen: false })).app.close();
-      await revertLastMigration(db.url); // the fingerprint table
-      await (await startGuardApp(db.url, OTHER_PEPPER, { listen: false })).app.close();
-      await runMigrations(db.url);
-    }, CLI_TEST_TIMEOUT);
+    it(
+      'lets a guard start with any pepper: no row yet, or no table (an older registry)',
+      async () => {
+        await (await startGuardApp(db.url, OTHER_PEPPER, { listen: false })).app.close();
+        await revertLastMigration(db.url); // the fingerprint table
+        await (await startGuardApp(db.url, OTHER_PEPPER, { listen: false })).app.close();
+        await runMigrations(db.url);
+      },
+      CLI_TEST_TIMEOUT,
+    );
   });
 });

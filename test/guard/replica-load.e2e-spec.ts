@@ -38,11 +38,16 @@ describe('the replica start-up load', () => {
     return { id: res.body.id as string, token: res.body.key as string };
   };
   const rotate = async (id: string, gracePeriodSeconds: number): Promise<string> =>
-    (await request(sut.url).post(`/admin/api-keys/${id}/rotate`).set(bearer(admin)).send({ gracePeriodSeconds }).expect(200)).body.key as string;
+    (await request(sut.url).post(`/admin/api-keys/${id}/rotate`).set(bearer(admin)).send({ gracePeriodSeconds }).expect(200)).body
+      .key as string;
 
   it('gives every kind of key the verdict and principal the live replica gives', async () => {
     const plain = await create({});
-    const rich = await create({ scopes: ['invoices:read', 'reports:*'], tags: { region: 'eu-west', owner: 'Zoë “ops” \\ team\ttab' }, expiresInDays: 30 });
+    const rich = await create({
+      scopes: ['invoices:read', 'reports:*'],
+      tags: { region: 'eu-west', owner: 'Zoë “ops” \\ team\ttab' },
+      expiresInDays: 30,
+    });
     const inGrace = await create({ tags: { plan: 'pro' } });
     const graceToken = await rotate(inGrace.id, 3600);
     const noGrace = await create({});
@@ -60,7 +65,16 @@ describe('the replica start-up load', () => {
     expect(await fresh.load()).toBeGreaterThanOrEqual(6); // six keys here (two of them rotated), and the admin's
 
     expect(tokens.map((t) => fresh.verify(t))).toEqual(tokens.map((t) => live.verify(t)));
-    expect(tokens.map((t) => fresh.verify(t).code)).toEqual(['VALID', 'VALID', 'VALID', 'VALID', 'NOT_FOUND', 'VALID', 'REVOKED', 'EXPIRED']);
+    expect(tokens.map((t) => fresh.verify(t).code)).toEqual([
+      'VALID',
+      'VALID',
+      'VALID',
+      'VALID',
+      'NOT_FOUND',
+      'VALID',
+      'REVOKED',
+      'EXPIRED',
+    ]);
     const principal = fresh.verify(rich.token);
     expect(principal.code === 'VALID' && principal.principal.tags).toEqual({ region: 'eu-west', owner: 'Zoë “ops” \\ team\ttab' });
   });
@@ -77,7 +91,11 @@ describe('the replica start-up load', () => {
     for (const { id } of [rich, inGrace, noGrace, revoked]) {
       const { rows } = await pool.query<ReplicaRow>(`SELECT ${REPLICA_COLUMNS} FROM api_keys WHERE key_id = $1`, [id]);
       // Scopes and tags as JSON values: jsonb writes its own spacing.
-      const parsed = (row: ReplicaRow): object => ({ ...row, scopes: JSON.parse(row.scopes) as unknown, tags: JSON.parse(row.tags) as unknown });
+      const parsed = (row: ReplicaRow): object => ({
+        ...row,
+        scopes: JSON.parse(row.scopes) as unknown,
+        tags: JSON.parse(row.tags) as unknown,
+      });
       expect(parsed(replicaRowOf(await repository.load(id)))).toEqual(parsed(rows[0]));
     }
   });

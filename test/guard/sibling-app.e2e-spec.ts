@@ -166,7 +166,11 @@ describe('a separate NestJS service, written only from docs/guard.md', () => {
 
       await request(registry.url).post(`/admin/api-keys/${key.id}/revoke`).set(bearer(admin)).send({ reason: 'leaked' }).expect(200);
 
-      const res = await until('the sibling to refuse the revoked key', () => request(url).get('/reports').set(bearer(key.token)), (r) => r.status !== 200);
+      const res = await until(
+        'the sibling to refuse the revoked key',
+        () => request(url).get('/reports').set(bearer(key.token)),
+        (r) => r.status !== 200,
+      );
       expectErrorShape(res, 401, 'AUTH.REVOKED');
     });
 

@@ -32,10 +32,18 @@ describe('a guard cut off from the registry database', () => {
    * Runs `fn` against a second instance whose every database connection goes through a TCP proxy
    * the test can cut, with a key that instance has already verified once.
    */
-  async function behindProxy(onStale: 'fail' | 'serve', fn: (guard: TestApp, proxy: TcpProxy, key: { id: string; token: string }) => Promise<void>): Promise<void> {
+  async function behindProxy(
+    onStale: 'fail' | 'serve',
+    fn: (guard: TestApp, proxy: TcpProxy, key: { id: string; token: string }) => Promise<void>,
+  ): Promise<void> {
     const proxy = await TcpProxy.start(testDatabaseUrl());
     const guard = await createTestApp(
-      { GUARD_MAX_STALENESS_MS: String(BOUND_MS), GUARD_ON_STALE: onStale, ASYNC_PROJECTIONS_ENABLED: 'false', EXPIRY_SWEEP_ENABLED: 'false' },
+      {
+        GUARD_MAX_STALENESS_MS: String(BOUND_MS),
+        GUARD_ON_STALE: onStale,
+        ASYNC_PROJECTIONS_ENABLED: 'false',
+        EXPIRY_SWEEP_ENABLED: 'false',
+      },
       proxy.urlFor(testDatabaseUrl()),
     );
     try {

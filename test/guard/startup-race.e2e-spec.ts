@@ -203,7 +203,11 @@ describe('guard replica start-up and resync races', () => {
 
     it('ends consistent when revokes commit while overlapping resyncs run', async () => {
       const keys = await issueMany(40);
-      await untilCodes(b, keys.map((k) => k.token), 'VALID');
+      await untilCodes(
+        b,
+        keys.map((k) => k.token),
+        'VALID',
+      );
       dropNotifications();
       const verifier = verifierOf(b);
       const [revoked, kept] = [keys.slice(0, 25), keys.slice(25)];

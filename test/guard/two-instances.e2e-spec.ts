@@ -25,14 +25,23 @@ describe('two instances on one database', () => {
   /** Creates a key through A's HTTP API; B's guard accepts it at its first request. */
   async function createOnA(body: Record<string, unknown> = {}): Promise<{ id: string; token: string; tenantId: string }> {
     const tenantId = uniqueTenant();
-    const res = await request(a.url).post('/admin/api-keys').set(bearer(admin)).send({ tenantId, name: 'two instances', ...body }).expect(201);
+    const res = await request(a.url)
+      .post('/admin/api-keys')
+      .set(bearer(admin))
+      .send({ tenantId, name: 'two instances', ...body })
+      .expect(201);
     const key = { id: res.body.id as string, token: res.body.key as string, tenantId };
     await whoami(b, key.token).expect(200);
     return key;
   }
 
   /** Polls B's guard until it refuses `token`, then returns the refusal. */
-  const untilRefusedOnB = (token: string) => until('B to refuse the key', () => whoami(b, token), (r) => r.status !== 200);
+  const untilRefusedOnB = (token: string) =>
+    until(
+      'B to refuse the key',
+      () => whoami(b, token),
+      (r) => r.status !== 200,
+    );
 
   it('refuses on B a key revoked through A', async () => {
     const key = await createOnA();
@@ -62,7 +71,11 @@ describe('two instances on one database', () => {
   it('after a rotation through A (grace 0), B refuses the old secret and accepts the new one', async () => {
     const key = await createOnA({ tags: { plan: 'pro' } });
 
-    const rotated = await request(a.url).post(`/admin/api-keys/${key.id}/rotate`).set(bearer(admin)).send({ gracePeriodSeconds: 0 }).expect(200);
+    const rotated = await request(a.url)
+      .post(`/admin/api-keys/${key.id}/rotate`)
+      .set(bearer(admin))
+      .send({ gracePeriodSeconds: 0 })
+      .expect(200);
     const newToken = rotated.body.key as string;
     expect(newToken).not.toBe(key.token);
 
@@ -75,9 +88,17 @@ describe('two instances on one database', () => {
     const key = await createOnA({ tags: { plan: 'free', region: 'eu' } });
     expect((await whoami(b, key.token)).body.tags).toEqual({ plan: 'free', region: 'eu' });
 
-    await request(a.url).patch(`/admin/api-keys/${key.id}`).set(bearer(admin)).send({ tags: { plan: 'enterprise' } }).expect(200);
+    await request(a.url)
+      .patch(`/admin/api-keys/${key.id}`)
+      .set(bearer(admin))
+      .send({ tags: { plan: 'enterprise' } })
+      .expect(200);
 
-    const who = await until('B to return the new tags', () => whoami(b, key.token), (r) => r.status === 200 && r.body.tags?.plan === 'enterprise');
+    const who = await until(
+      'B to return the new tags',
+      () => whoami(b, key.token),
+      (r) => r.status === 200 && r.body.tags?.plan === 'enterprise',
+    );
     expect(who.body.tags).toEqual({ plan: 'enterprise' });
   });
 
@@ -85,11 +106,27 @@ describe('two instances on one database', () => {
     const key = await createOnA({ scopes: ['invoices:read'] });
     expectErrorShape(await request(b.url).get('/examples/reports').set(bearer(key.token)), 403, 'AUTH.INSUFFICIENT_SCOPE');
 
-    await request(a.url).patch(`/admin/api-keys/${key.id}`).set(bearer(admin)).send({ scopes: ['invoices:read', 'reports:read'] }).expect(200);
-    await until('B to grant reports:read', () => request(b.url).get('/examples/reports').set(bearer(key.token)), (r) => r.status === 200);
+    await request(a.url)
+      .patch(`/admin/api-keys/${key.id}`)
+      .set(bearer(admin))
+      .send({ scopes: ['invoices:read', 'reports:read'] })
+      .expect(200);
+    await until(
+      'B to grant reports:read',
+      () => request(b.url).get('/examples/reports').set(bearer(key.token)),
+      (r) => r.status === 200,
+    );
 
-    await request(a.url).patch(`/admin/api-keys/${key.id}`).set(bearer(admin)).send({ scopes: ['invoices:read'] }).expect(200);
-    const res = await until('B to take reports:read away', () => request(b.url).get('/examples/reports').set(bearer(key.token)), (r) => r.status !== 200);
+    await request(a.url)
+      .patch(`/admin/api-keys/${key.id}`)
+      .set(bearer(admin))
+      .send({ scopes: ['invoices:read'] })
+      .expect(200);
+    const res = await until(
+      'B to take reports:read away',
+      () => request(b.url).get('/examples/reports').set(bearer(key.token)),
+      (r) => r.status !== 200,
+    );
     expectErrorShape(res, 403, 'AUTH.INSUFFICIENT_SCOPE');
   });
 });

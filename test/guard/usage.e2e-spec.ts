@@ -35,9 +35,10 @@ describe('key usage: last use and daily counts', () => {
     await pool?.end();
   });
 
-  const getKey = async (id: string): Promise<Record<string, unknown>> => (await request(a.url).get(`/admin/api-keys/${id}`).set(bearer(admin)).expect(200)).body as Record<string, unknown>;
+  const getKey = async (id: string): Promise<Record<string, unknown>> =>
+    (await request(a.url).get(`/admin/api-keys/${id}`).set(bearer(admin)).expect(200)).body as Record<string, unknown>;
 
-  it('keeps the newer of two instances\' last uses, whichever flushes last', async () => {
+  it("keeps the newer of two instances' last uses, whichever flushes last", async () => {
     const key = await issueUsableKey(a, { tenantId: uniqueTenant() });
     expect(await getKey(key.id)).toMatchObject({ lastUsedAt: null, lastUsedIp: null, lastUsedUserAgent: null });
     await flush(a); // issueUsableKey's own request: flushed, so what follows is newer
@@ -50,14 +51,21 @@ describe('key usage: last use and daily counts', () => {
 
     const view = await getKey(key.id);
     expect(view).toMatchObject({ lastUsedIp: '127.0.0.1', lastUsedUserAgent: 'agent-on-b' });
-    const { rows } = await pool.query<{ ms: number }>('SELECT (extract(epoch FROM last_used_at) * 1000)::float8 AS ms FROM key_last_use WHERE key_id = $1', [key.id]);
+    const { rows } = await pool.query<{ ms: number }>(
+      'SELECT (extract(epoch FROM last_used_at) * 1000)::float8 AS ms FROM key_last_use WHERE key_id = $1',
+      [key.id],
+    );
     expect(new Date(rows[0].ms).toISOString()).toBe(view.lastUsedAt);
     // The list shows the same.
-    const listed = await request(a.url).get('/admin/api-keys').query({ tenantId: (view as { tenantId: string }).tenantId }).set(bearer(admin)).expect(200);
+    const listed = await request(a.url)
+      .get('/admin/api-keys')
+      .query({ tenantId: (view as { tenantId: string }).tenantId })
+      .set(bearer(admin))
+      .expect(200);
     expect(listed.body.items[0]).toMatchObject({ id: key.id, lastUsedAt: view.lastUsedAt, lastUsedUserAgent: 'agent-on-b' });
   });
 
-  it('counts each outcome per day, zero-filled, in the key\'s usage and its tenant\'s', async () => {
+  it("counts each outcome per day, zero-filled, in the key's usage and its tenant's", async () => {
     const tenantId = uniqueTenant();
     const key = await issueUsableKey(a, { tenantId, scopes: ['other:read'] });
     await use(a, key.token, 'counting').expect(200);
@@ -73,7 +81,9 @@ describe('key usage: last use and daily counts', () => {
     const today = new Date().toISOString().slice(0, 10);
     // issueUsableKey's request, the two uses: 3 valid.
     expect(usage.body.items[89]).toEqual({ day: today, valid: 3, insufficientScope: 1, expired: 0, revoked: 1 });
-    expect((usage.body.items as { valid: number; revoked: number }[]).slice(0, 89).every((d) => d.valid === 0 && d.revoked === 0)).toBe(true);
+    expect((usage.body.items as { valid: number; revoked: number }[]).slice(0, 89).every((d) => d.valid === 0 && d.revoked === 0)).toBe(
+      true,
+    );
     // A revoked key's refusal is not a use: the last use stays the last accepted one.
     expect((await getKey(key.id)).lastUsedUserAgent).toBe('counting');
 
@@ -85,19 +95,24 @@ describe('key usage: last use and daily counts', () => {
     expect(tenant.body.items[6]).toEqual({ day: today, valid: 3, insufficientScope: 1, expired: 0, revoked: 1 });
   });
 
-  it('authorizes the usage as GET of the key: another tenant\'s key is a 404, its tenant a 403', async () => {
+  it("authorizes the usage as GET of the key: another tenant's key is a 404, its tenant a 403", async () => {
     const key = await issueUsableKey(a, { tenantId: uniqueTenant() });
     const other = await issueUsableKey(a, { tenantId: uniqueTenant(), scopes: ['keys:manage'] });
     expectErrorShape(await request(a.url).get(`/admin/api-keys/${key.id}/usage`).set(bearer(other.token)), 404, 'KEY.NOT_FOUND');
     const own = await request(a.url).get(`/admin/api-keys/${key.id}`).set(bearer(admin)).expect(200);
-    expectErrorShape(await request(a.url).get('/admin/usage').query({ tenantId: own.body.tenantId }).set(bearer(other.token)), 403, 'TENANT.FORBIDDEN');
+    expectErrorShape(
+      await request(a.url).get('/admin/usage').query({ tenantId: own.body.tenantId }).set(bearer(other.token)),
+      403,
+      'TENANT.FORBIDDEN',
+    );
     expectValidationError(await request(a.url).get(`/admin/api-keys/${key.id}/usage`).query({ days: 91 }).set(bearer(admin)), 'days');
     expectValidationError(await request(a.url).get(`/admin/api-keys/${key.id}/usage`).query({ days: 0 }).set(bearer(admin)), 'days');
   });
 
   it('filters on unusedSince (never used counts as unused) and sorts by lastUsedAt across pages', async () => {
     const tenantId = uniqueTenant();
-    const never = (await request(a.url).post('/admin/api-keys').set(bearer(admin)).send({ tenantId, name: 'never used' }).expect(201)).body as { id: string };
+    const never = (await request(a.url).post('/admin/api-keys').set(bearer(admin)).send({ tenantId, name: 'never used' }).expect(201))
+      .body as { id: string };
     const older = await issueUsableKey(a, { tenantId, name: 'older' });
     await new Promise((resolve) => setTimeout(resolve, 5));
     const newer = await issueUsableKey(a, { tenantId, name: 'newer' });
@@ -111,7 +126,11 @@ describe('key usage: last use and daily counts', () => {
     const order: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await request(a.url).get('/admin/api-keys').query({ tenantId, sort: 'lastUsedAt', limit: 1, ...(cursor ? { cursor } : {}) }).set(bearer(admin)).expect(200);
+      const page = await request(a.url)
+        .get('/admin/api-keys')
+        .query({ tenantId, sort: 'lastUsedAt', limit: 1, ...(cursor ? { cursor } : {}) })
+        .set(bearer(admin))
+        .expect(200);
       order.push(...ids(page.body));
       cursor = page.body.nextCursor ?? undefined;
     } while (cursor !== undefined);
@@ -119,8 +138,17 @@ describe('key usage: last use and daily counts', () => {
 
     // A createdAt cursor is not a lastUsedAt one.
     const byCreation = await request(a.url).get('/admin/api-keys').query({ tenantId, limit: 1 }).set(bearer(admin)).expect(200);
-    expectValidationError(await request(a.url).get('/admin/api-keys').query({ tenantId, sort: 'lastUsedAt', cursor: byCreation.body.nextCursor }).set(bearer(admin)), 'cursor');
-    expectValidationError(await request(a.url).get('/admin/api-keys').query({ unusedSince: 'yesterday' }).set(bearer(admin)), 'unusedSince');
+    expectValidationError(
+      await request(a.url)
+        .get('/admin/api-keys')
+        .query({ tenantId, sort: 'lastUsedAt', cursor: byCreation.body.nextCursor })
+        .set(bearer(admin)),
+      'cursor',
+    );
+    expectValidationError(
+      await request(a.url).get('/admin/api-keys').query({ unusedSince: 'yesterday' }).set(bearer(admin)),
+      'unusedSince',
+    );
     expectValidationError(await request(a.url).get('/admin/api-keys').query({ sort: 'name' }).set(bearer(admin)), 'sort');
   });
 
@@ -129,7 +157,11 @@ describe('key usage: last use and daily counts', () => {
     try {
       const key = await issueUsableKey(sut, { tenantId: uniqueTenant() });
       // The documented bound: one interval, plus the statement's own time (allowed 1 s on a loaded machine).
-      const stored = await until('the timer to flush the use', async () => (await pool.query('SELECT 1 FROM key_last_use WHERE key_id = $1', [key.id])).rowCount === 1, { timeoutMs: 200 + 1000 });
+      const stored = await until(
+        'the timer to flush the use',
+        async () => (await pool.query('SELECT 1 FROM key_last_use WHERE key_id = $1', [key.id])).rowCount === 1,
+        { timeoutMs: 200 + 1000 },
+      );
       expect(stored).toBe(true);
     } finally {
       await sut.close();

@@ -22,7 +22,11 @@ describe('POST /v1/keys/verify', () => {
   });
   afterAll(() => sut?.close());
 
-  const verify = (body: unknown, as = caller) => request(sut.url).post('/v1/keys/verify').set(bearer(as)).send(body as object);
+  const verify = (body: unknown, as = caller) =>
+    request(sut.url)
+      .post('/v1/keys/verify')
+      .set(bearer(as))
+      .send(body as object);
 
   describe('who may call it', () => {
     it('answers 401 AUTH.MISSING_KEY with WWW-Authenticate to a caller without a key', async () => {
@@ -53,7 +57,12 @@ describe('POST /v1/keys/verify', () => {
     it('VALID, with keyId, publicId, tenantId, scopes, tags and expiresAt', async () => {
       const tenantId = uniqueTenant();
       const expiresAt = new Date(Date.now() + 86_400_000);
-      const key = await issueUsableKey(sut, { tenantId, scopes: ['invoices:read', 'reports:read'], tags: { plan: 'pro', region: 'eu' }, expiresAt });
+      const key = await issueUsableKey(sut, {
+        tenantId,
+        scopes: ['invoices:read', 'reports:read'],
+        tags: { plan: 'pro', region: 'eu' },
+        expiresAt,
+      });
 
       const res = await verify({ key: key.token }).expect(200);
 
@@ -104,8 +113,16 @@ describe('POST /v1/keys/verify', () => {
       await request(sut.url).post(`/admin/api-keys/${expired.id}/expire`).set(bearer(admin)).expect(200);
       await request(sut.url).post(`/admin/api-keys/${revoked.id}/revoke`).set(bearer(admin)).send({}).expect(200);
 
-      const expiredRes = await until('EXPIRED', () => verify({ key: expired.token }), (r) => r.body.code !== 'VALID');
-      const revokedRes = await until('REVOKED', () => verify({ key: revoked.token }), (r) => r.body.code !== 'VALID');
+      const expiredRes = await until(
+        'EXPIRED',
+        () => verify({ key: expired.token }),
+        (r) => r.body.code !== 'VALID',
+      );
+      const revokedRes = await until(
+        'REVOKED',
+        () => verify({ key: revoked.token }),
+        (r) => r.body.code !== 'VALID',
+      );
       expect(expiredRes.status).toBe(200);
       expect(expiredRes.body).toEqual({ valid: false, code: 'EXPIRED' });
       expect(revokedRes.status).toBe(200);
@@ -133,7 +150,11 @@ describe('POST /v1/keys/verify', () => {
     });
 
     it('answers 400 to a body that is not JSON', async () => {
-      const res = await request(sut.url).post('/v1/keys/verify').set(bearer(caller)).set('content-type', 'application/json').send('{"key": ');
+      const res = await request(sut.url)
+        .post('/v1/keys/verify')
+        .set(bearer(caller))
+        .set('content-type', 'application/json')
+        .send('{"key": ');
       expectErrorShape(res, 400);
     });
   });
@@ -147,7 +168,11 @@ describe('POST /v1/keys/verify', () => {
       const otherRevoked = await issueUsableKey(sut, {});
       await request(sut.url).post(`/admin/api-keys/${otherRevoked.id}/revoke`).set(bearer(admin)).send({}).expect(200);
 
-      expect((await verify({ key: own.token }, tenantVerifier).expect(200)).body).toMatchObject({ valid: true, code: 'VALID', tenantId: tenant });
+      expect((await verify({ key: own.token }, tenantVerifier).expect(200)).body).toMatchObject({
+        valid: true,
+        code: 'VALID',
+        tenantId: tenant,
+      });
       const unknown = (await verify({ key: generateToken().token }, tenantVerifier).expect(200)).body;
       for (const key of [other.token, otherRevoked.token]) {
         const res = await verify({ key }, tenantVerifier).expect(200);
@@ -193,7 +218,11 @@ describe('POST /v1/keys/verify', () => {
       const other = await createTestApp();
       try {
         const scanner = await issueUsableKey(sut, { scopes: ['keys:verify'] });
-        const on = (app: TestApp) => (body: unknown) => request(app.url).post('/v1/keys/verify').set(bearer(scanner.token)).send(body as object);
+        const on = (app: TestApp) => (body: unknown) =>
+          request(app.url)
+            .post('/v1/keys/verify')
+            .set(bearer(scanner.token))
+            .send(body as object);
         for (const app of [sut, other]) {
           for (let batch = 0; batch < 3; batch++) {
             const answers = await Promise.all(Array.from({ length: 20 }, () => on(app)({ key: generateToken().token })));

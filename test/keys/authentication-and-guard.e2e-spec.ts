@@ -47,7 +47,10 @@ describe('authentication and the guard', () => {
 
   describe('without a key', () => {
     it('answers 401 AUTH.MISSING_KEY with a WWW-Authenticate challenge on every protected route', async () => {
-      for (const [route, send] of [...adminRoutes(plain.id), ['GET /examples/whoami', () => request(sut.url).get('/examples/whoami')] as const]) {
+      for (const [route, send] of [
+        ...adminRoutes(plain.id),
+        ['GET /examples/whoami', () => request(sut.url).get('/examples/whoami')] as const,
+      ]) {
         const res = await send();
         expect({ route, status: res.status }).toEqual({ route, status: 401 });
         expectErrorShape(res, 401, 'AUTH.MISSING_KEY');
@@ -56,7 +59,11 @@ describe('authentication and the guard', () => {
     });
 
     it('treats an empty x-api-key, a bare "Bearer" and another scheme as no key', async () => {
-      for (const headers of [{ 'x-api-key': '' }, { authorization: 'Bearer ' }, { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }]) {
+      for (const headers of [
+        { 'x-api-key': '' },
+        { authorization: 'Bearer ' },
+        { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+      ]) {
         const res = await request(sut.url).get('/examples/whoami').set(headers);
         expectErrorShape(res, 401, 'AUTH.MISSING_KEY');
         expect(res.headers['www-authenticate']).toBeDefined();

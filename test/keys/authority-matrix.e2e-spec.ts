@@ -42,7 +42,9 @@ function allowed(actor: ActorName, target: TargetName, operation: Operation): bo
 }
 
 const cases = OPERATIONS.flatMap((operation) =>
-  (Object.keys(ACTORS) as ActorName[]).flatMap((actor) => (Object.keys(TARGETS) as TargetName[]).map((target) => [operation, actor, target] as const)),
+  (Object.keys(ACTORS) as ActorName[]).flatMap((actor) =>
+    (Object.keys(TARGETS) as TargetName[]).map((target) => [operation, actor, target] as const),
+  ),
 );
 
 describe('authority over a key: actor scopes × target scopes × operation', () => {
@@ -57,7 +59,11 @@ describe('authority over a key: actor scopes × target scopes × operation', () 
     pool = testPool(2);
     for (const name of Object.keys(ACTORS) as ActorName[]) {
       // The admin lives in another tenant: `admin` acts on every tenant.
-      actors[name] = await issueUsableKey(sut, { tenantId: name === 'admin' ? uniqueTenant() : tenant, scopes: [...ACTORS[name]] }, { secrets });
+      actors[name] = await issueUsableKey(
+        sut,
+        { tenantId: name === 'admin' ? uniqueTenant() : tenant, scopes: [...ACTORS[name]] },
+        { secrets },
+      );
     }
   });
   afterAll(async () => {
@@ -69,7 +75,9 @@ describe('authority over a key: actor scopes × target scopes × operation', () 
   async function send(operation: Operation, actor: IssuedKey, target: TargetName): Promise<{ res: Response; keyId?: string }> {
     const scopes = [...TARGETS[target]];
     const as = (method: 'get' | 'post' | 'patch', path: string) => request(sut.url)[method](path).set(bearer(actor.token));
-    if (operation === 'create') return { res: await as('post', '/admin/api-keys').send({ tenantId: tenant, name: `new ${target}`, scopes }) };
+    if (operation === 'create') {
+      return { res: await as('post', '/admin/api-keys').send({ tenantId: tenant, name: `new ${target}`, scopes }) };
+    }
     const key = await issueKey(sut.app, { tenantId: tenant, name: target, scopes });
     secrets.add(key.token);
     const path = `/admin/api-keys/${key.id}`;

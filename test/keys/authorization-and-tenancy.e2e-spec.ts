@@ -23,7 +23,8 @@ describe('tenancy and scope grants', () => {
   const tenantB = uniqueTenant();
   const secrets = new Secrets();
 
-  const asManager = (method: 'get' | 'post' | 'patch' | 'delete', path: string) => request(sut.url)[method](path).set(bearer(managerA.token));
+  const asManager = (method: 'get' | 'post' | 'patch' | 'delete', path: string) =>
+    request(sut.url)[method](path).set(bearer(managerA.token));
 
   beforeAll(async () => {
     sut = await createTestApp();
@@ -40,7 +41,9 @@ describe('tenancy and scope grants', () => {
 
   describe('a keys:manage key of tenant A', () => {
     it('creates keys in its own tenant, with scopes it holds', async () => {
-      const res = await asManager('post', '/admin/api-keys').send({ tenantId: tenantA, name: 'own', scopes: ['reports:read', 'keys:manage'] }).expect(201);
+      const res = await asManager('post', '/admin/api-keys')
+        .send({ tenantId: tenantA, name: 'own', scopes: ['reports:read', 'keys:manage'] })
+        .expect(201);
       secrets.add(res.body.key);
       expect(res.body).toMatchObject({ tenantId: tenantA, scopes: ['keys:manage', 'reports:read'] });
     });
@@ -72,7 +75,9 @@ describe('tenancy and scope grants', () => {
           expectErrorShape(res, 404, 'KEY.NOT_FOUND');
           // Exactly what an unknown key gets: nothing tells the caller the key exists.
           const unknown = await asManager('get', '/admin/api-keys/00000000-0000-4000-8000-000000000000');
-          expect((res.body.message as string).replace(id, '<id>')).toBe((unknown.body.message as string).replace('00000000-0000-4000-8000-000000000000', '<id>'));
+          expect((res.body.message as string).replace(id, '<id>')).toBe(
+            (unknown.body.message as string).replace('00000000-0000-4000-8000-000000000000', '<id>'),
+          );
         }
         expect(await countStreamEvents(pool, keyB.id)).toBe(1);
         const b = await request(sut.url).get(`/admin/api-keys/${keyB.id}`).set(bearer(admin.token)).expect(200);
@@ -82,7 +87,9 @@ describe('tenancy and scope grants', () => {
 
     it('manages keys of its own tenant', async () => {
       await asManager('get', `/admin/api-keys/${keyA.publicId}`).expect(200);
-      await asManager('patch', `/admin/api-keys/${keyA.id}`).send({ tags: { team: 'a' } }).expect(200);
+      await asManager('patch', `/admin/api-keys/${keyA.id}`)
+        .send({ tags: { team: 'a' } })
+        .expect(200);
       await asManager('get', `/admin/api-keys/${keyA.id}/events`).expect(200);
     });
 
@@ -117,7 +124,11 @@ describe('tenancy and scope grants', () => {
       const res = await asManager('patch', `/admin/api-keys/${keyA.id}`).send({ scopes: ['reports:read', 'admin'] });
       expectErrorShape(res, 403, 'KEY.SCOPE_NOT_GRANTABLE');
       const before = await countStreamEvents(pool, keyA.id);
-      expectErrorShape(await asManager('patch', `/admin/api-keys/${keyA.id}`).send({ scopes: ['billing:write'] }), 403, 'KEY.SCOPE_NOT_GRANTABLE');
+      expectErrorShape(
+        await asManager('patch', `/admin/api-keys/${keyA.id}`).send({ scopes: ['billing:write'] }),
+        403,
+        'KEY.SCOPE_NOT_GRANTABLE',
+      );
       expect(await countStreamEvents(pool, keyA.id)).toBe(before);
       await asManager('patch', `/admin/api-keys/${keyA.id}`).send({ scopes: [] }).expect(200);
       expect(await countStreamEvents(pool, keyA.id)).toBe(before + 1);
@@ -130,11 +141,18 @@ describe('tenancy and scope grants', () => {
         await request(sut.url).get(`/admin/api-keys/${key.publicId}`).set(bearer(admin.token)).expect(200);
         await request(sut.url).get(`/admin/api-keys/${key.id}/events`).set(bearer(admin.token)).expect(200);
       }
-      for (const [tenantId, key] of [[tenantA, keyA], [tenantB, keyB]] as const) {
+      for (const [tenantId, key] of [
+        [tenantA, keyA],
+        [tenantB, keyB],
+      ] as const) {
         const res = await request(sut.url).get('/admin/api-keys').query({ tenantId }).set(bearer(admin.token)).expect(200);
         expect((res.body.items as ListedKey[]).map((k) => k.id)).toContain(key.id);
       }
-      await request(sut.url).patch(`/admin/api-keys/${keyB.id}`).set(bearer(admin.token)).send({ tags: { seen: 'by-admin' } }).expect(200);
+      await request(sut.url)
+        .patch(`/admin/api-keys/${keyB.id}`)
+        .set(bearer(admin.token))
+        .send({ tags: { seen: 'by-admin' } })
+        .expect(200);
     });
 
     it('lists keys of several tenants without a tenantId filter', async () => {
@@ -154,7 +172,11 @@ describe('tenancy and scope grants', () => {
     });
 
     it('creates keys in any tenant and grants any scope', async () => {
-      const res = await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).send({ tenantId: tenantB, name: 'b admin', scopes: ['admin', 'billing:write'] }).expect(201);
+      const res = await request(sut.url)
+        .post('/admin/api-keys')
+        .set(bearer(admin.token))
+        .send({ tenantId: tenantB, name: 'b admin', scopes: ['admin', 'billing:write'] })
+        .expect(201);
       secrets.add(res.body.key);
     });
   });

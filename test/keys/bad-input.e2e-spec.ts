@@ -34,14 +34,22 @@ const CREATE_CASES: Case[] = [
   ['an empty name', (t) => ({ tenantId: t, name: '' }), ['name']],
   ['a 129-character name', (t) => ({ tenantId: t, name: 'n'.repeat(129) }), ['name']],
   ['no name', (t) => ({ tenantId: t }), ['name']],
-  ['expiresAt and expiresInDays together', (t) => ({ tenantId: t, name: 'n', expiresAt: new Date(Date.now() + 86_400_000).toISOString(), expiresInDays: 3 }), ['expiresAt', 'expiresInDays']],
+  [
+    'expiresAt and expiresInDays together',
+    (t) => ({ tenantId: t, name: 'n', expiresAt: new Date(Date.now() + 86_400_000).toISOString(), expiresInDays: 3 }),
+    ['expiresAt', 'expiresInDays'],
+  ],
   ['an expiresAt in the past', (t) => ({ tenantId: t, name: 'n', expiresAt: '2020-01-01T00:00:00Z' }), ['expiresAt']],
   ['an expiresAt that is not a date', (t) => ({ tenantId: t, name: 'n', expiresAt: 'tomorrow' }), ['expiresAt']],
   ['expiresInDays 0', (t) => ({ tenantId: t, name: 'n', expiresInDays: 0 }), ['expiresInDays']],
   ['expiresInDays 3651', (t) => ({ tenantId: t, name: 'n', expiresInDays: 3651 }), ['expiresInDays']],
   ['expiresInDays 1.5', (t) => ({ tenantId: t, name: 'n', expiresInDays: 1.5 }), ['expiresInDays']],
   ['an unknown field', (t) => ({ tenantId: t, name: 'n', owner: 'mallory' }), ['owner']],
-  ['a client-chosen keyId and secret', (t) => ({ tenantId: t, name: 'n', keyId: '00000000-0000-4000-8000-000000000000', secretHash: 'ab' }), ['keyId', 'secretHash']],
+  [
+    'a client-chosen keyId and secret',
+    (t) => ({ tenantId: t, name: 'n', keyId: '00000000-0000-4000-8000-000000000000', secretHash: 'ab' }),
+    ['keyId', 'secretHash'],
+  ],
   ['name: 5', (t) => ({ tenantId: t, name: 5 }), ['name']],
   ["scopes: 'x'", (t) => ({ tenantId: t, name: 'n', scopes: 'x' }), ['scopes']],
   ['scopes: [1]', (t) => ({ tenantId: t, name: 'n', scopes: [1] }), ['scopes']],
@@ -146,7 +154,11 @@ describe('bad input: 400 with field details (or 413), one error shape, nothing w
       const tags = { toString: 't', hasOwnProperty: 'h', valueOf: 'v', plan: 'pro' };
       const created = await createKey(sut, secrets, admin.token, { tenantId: uniqueTenant(), name: 'n', tags });
       expect(created.body.tags).toEqual(tags);
-      const patched = await request(sut.url).patch(`/admin/api-keys/${created.id}`).set(bearer(admin.token)).send({ tags: { toString: 'u' } }).expect(200);
+      const patched = await request(sut.url)
+        .patch(`/admin/api-keys/${created.id}`)
+        .set(bearer(admin.token))
+        .send({ tags: { toString: 'u' } })
+        .expect(200);
       expect(patched.body.tags).toEqual({ toString: 'u' });
     });
 
@@ -159,7 +171,9 @@ describe('bad input: 400 with field details (or 413), one error shape, nothing w
 
     it('refuses a __proto__ key in the body with 400', async () => {
       const tenantId = uniqueTenant();
-      const res = await post().set('content-type', 'application/json').send(`{"tenantId":"${tenantId}","name":"n","tags":{"__proto__":{"admin":"yes"}}}`);
+      const res = await post()
+        .set('content-type', 'application/json')
+        .send(`{"tenantId":"${tenantId}","name":"n","tags":{"__proto__":{"admin":"yes"}}}`);
       expectErrorShape(res, 400);
       expect(await countTenantEvents(pool, tenantId)).toBe(0);
     });
@@ -199,19 +213,27 @@ describe('bad input: 400 with field details (or 413), one error shape, nothing w
 
     it.each(['patch', 'rotate', 'revoke'] as const)('refuses a malformed JSON body on %s with 400, writing nothing', async (action) => {
       const path = action === 'patch' ? `/admin/api-keys/${key.id}` : `/admin/api-keys/${key.id}/${action}`;
-      const res = await request(sut.url)[action === 'patch' ? 'patch' : 'post'](path).set(bearer(admin.token)).set('content-type', 'application/json').send('{"name":');
+      const method = action === 'patch' ? 'patch' : 'post';
+      const res = await request(sut.url)[method](path).set(bearer(admin.token)).set('content-type', 'application/json').send('{"name":');
       expectErrorShape(res, 400);
       expect(await countStreamEvents(pool, key.id)).toBe(1);
     });
 
     it('refuses a 1 MB PATCH body with 413, writing nothing', async () => {
-      const res = await request(sut.url).patch(`/admin/api-keys/${key.id}`).set(bearer(admin.token)).send({ name: 'n'.repeat(1024 * 1024) });
+      const res = await request(sut.url)
+        .patch(`/admin/api-keys/${key.id}`)
+        .set(bearer(admin.token))
+        .send({ name: 'n'.repeat(1024 * 1024) });
       expectErrorShape(res, 413);
       expect(await countStreamEvents(pool, key.id)).toBe(1);
     });
 
     it('refuses a malformed If-Match with 400', async () => {
-      const res = await request(sut.url).patch(`/admin/api-keys/${key.id}`).set(bearer(admin.token)).set('if-match', 'yesterday').send({ name: 'x' });
+      const res = await request(sut.url)
+        .patch(`/admin/api-keys/${key.id}`)
+        .set(bearer(admin.token))
+        .set('if-match', 'yesterday')
+        .send({ name: 'x' });
       expectValidationError(res, 'If-Match');
       expect(await countStreamEvents(pool, key.id)).toBe(1);
     });
@@ -226,11 +248,19 @@ describe('bad input: 400 with field details (or 413), one error shape, nothing w
     ];
     const unstorable = (res: request.Response, field: string): void => {
       expectValidationError(res, field);
-      expect(res.body.details).toContainEqual({ field, message: expect.stringContaining('must not contain NUL characters or unpaired UTF-16 surrogates') });
+      expect(res.body.details).toContainEqual({
+        field,
+        message: expect.stringContaining('must not contain NUL characters or unpaired UTF-16 surrogates'),
+      });
     };
     let key: IssuedKey;
     beforeAll(async () => {
-      key = await createKey(sut, secrets, admin.token, { tenantId: uniqueTenant(), name: 'target', scopes: ['a:read'], tags: { plan: 'pro' } });
+      key = await createKey(sut, secrets, admin.token, {
+        tenantId: uniqueTenant(),
+        name: 'target',
+        scopes: ['a:read'],
+        tags: { plan: 'pro' },
+      });
     });
 
     it.each(UNSTORABLE)('refuses %s in every string field of a create', async (_, text) => {
@@ -248,14 +278,18 @@ describe('bad input: 400 with field details (or 413), one error shape, nothing w
     });
 
     it.each(UNSTORABLE)('refuses %s in the name, tags, scopes and expiry of a PATCH and the reason of a revoke', async (_, text) => {
-      const patch = (body: Record<string, unknown>) => request(sut.url).patch(`/admin/api-keys/${key.id}`).set(bearer(admin.token)).send(body);
+      const patch = (body: Record<string, unknown>) =>
+        request(sut.url).patch(`/admin/api-keys/${key.id}`).set(bearer(admin.token)).send(body);
       unstorable(await patch({ name: text }), 'name');
       unstorable(await patch({ tags: { [text]: 'v' } }), 'tags');
       unstorable(await patch({ tags: { plan: text } }), 'tags.plan');
       unstorable(await patch({ scopes: [text] }), 'scopes.0');
       unstorable(await patch({ expiresAt: text }), 'expiresAt');
       unstorable(await request(sut.url).post(`/admin/api-keys/${key.id}/revoke`).set(bearer(admin.token)).send({ reason: text }), 'reason');
-      unstorable(await request(sut.url).post(`/admin/api-keys/${key.id}/rotate`).set(bearer(admin.token)).send({ expiresAt: text }), 'expiresAt');
+      unstorable(
+        await request(sut.url).post(`/admin/api-keys/${key.id}/rotate`).set(bearer(admin.token)).send({ expiresAt: text }),
+        'expiresAt',
+      );
       expect(await countStreamEvents(pool, key.id)).toBe(1);
     });
 

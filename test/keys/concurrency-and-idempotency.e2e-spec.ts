@@ -70,10 +70,21 @@ describe('concurrency and idempotency', () => {
       let responses: request.Response[];
       try {
         const pending = Promise.all(
-          Array.from({ length: 10 }, () => request(sut.url).post(`/admin/api-keys/${key.id}/rotate`).set(bearer(admin.token)).send({ gracePeriodSeconds: 0 }).then((res) => res)),
+          Array.from({ length: 10 }, () =>
+            request(sut.url)
+              .post(`/admin/api-keys/${key.id}/rotate`)
+              .set(bearer(admin.token))
+              .send({ gracePeriodSeconds: 0 })
+              .then((res) => res),
+          ),
         );
         // Every request has loaded the key at version 1 and is waiting to append version 2.
-        await until('the 10 rotations to wait at the barrier', () => barrier.waiters(), (n) => n === 10, { timeoutMs: 10_000 });
+        await until(
+          'the 10 rotations to wait at the barrier',
+          () => barrier.waiters(),
+          (n) => n === 10,
+          { timeoutMs: 10_000 },
+        );
         await barrier.release();
         responses = await pending;
       } finally {
@@ -105,10 +116,22 @@ describe('concurrency and idempotency', () => {
       let responses: request.Response[];
       try {
         const pending = Promise.all([
-          request(sut.url).post(`/admin/api-keys/${key.id}/revoke`).set(bearer(admin.token)).send({ reason: 'one' }).then((res) => res),
-          request(sut.url).delete(`/admin/api-keys/${key.id}`).set(bearer(otherAdmin.token)).then((res) => res),
+          request(sut.url)
+            .post(`/admin/api-keys/${key.id}/revoke`)
+            .set(bearer(admin.token))
+            .send({ reason: 'one' })
+            .then((res) => res),
+          request(sut.url)
+            .delete(`/admin/api-keys/${key.id}`)
+            .set(bearer(otherAdmin.token))
+            .then((res) => res),
         ]);
-        await until('the 2 revokes to wait at the barrier', () => barrier.waiters(), (n) => n === 2, { timeoutMs: 10_000 });
+        await until(
+          'the 2 revokes to wait at the barrier',
+          () => barrier.waiters(),
+          (n) => n === 2,
+          { timeoutMs: 10_000 },
+        );
         await barrier.release();
         responses = await pending;
       } finally {
@@ -124,11 +147,21 @@ describe('concurrency and idempotency', () => {
       const tenantId = uniqueTenant();
       const idempotencyKey = `create-${randomUUID()}`;
       const body = { tenantId, name: 'once', scopes: ['reports:read'], tags: { plan: 'pro' }, expiresInDays: 30 };
-      const first = await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).set('Idempotency-Key', idempotencyKey).send(body).expect(201);
+      const first = await request(sut.url)
+        .post('/admin/api-keys')
+        .set(bearer(admin.token))
+        .set('Idempotency-Key', idempotencyKey)
+        .send(body)
+        .expect(201);
       secrets.add(first.body.key);
       expect(first.headers['idempotent-replayed']).toBeUndefined();
 
-      const retry = await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).set('Idempotency-Key', idempotencyKey).send(body).expect(200);
+      const retry = await request(sut.url)
+        .post('/admin/api-keys')
+        .set(bearer(admin.token))
+        .set('Idempotency-Key', idempotencyKey)
+        .send(body)
+        .expect(200);
       expect(retry.headers['idempotent-replayed']).toBe('true');
       expect(retry.body.key).toBeNull();
       expect(retry.body.id).toBe(first.body.id);
@@ -147,7 +180,12 @@ describe('concurrency and idempotency', () => {
       const body = { tenantId, name: 'changes later' };
       const first = await createKey(sut, secrets, admin.token, body, { 'idempotency-key': idempotencyKey });
       await request(sut.url).post(`/admin/api-keys/${first.id}/revoke`).set(bearer(admin.token)).send({}).expect(200);
-      const retry = await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).set('idempotency-key', idempotencyKey).send(body).expect(200);
+      const retry = await request(sut.url)
+        .post('/admin/api-keys')
+        .set(bearer(admin.token))
+        .set('idempotency-key', idempotencyKey)
+        .send(body)
+        .expect(200);
       expect(retry.body).toMatchObject({ id: first.id, status: 'revoked', key: null, version: 2 });
       expect(await countTenantEvents(pool, tenantId)).toBe(1);
     });
@@ -156,8 +194,16 @@ describe('concurrency and idempotency', () => {
       const tenantId = uniqueTenant();
       const idempotencyKey = randomUUID();
       const first = await createKey(sut, secrets, admin.token, { tenantId, name: 'original' }, { 'idempotency-key': idempotencyKey });
-      for (const different of [{ tenantId, name: 'changed' }, { tenantId, name: 'original', scopes: ['reports:read'] }, { tenantId, name: 'original', tags: { a: 'b' } }]) {
-        const res = await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).set('idempotency-key', idempotencyKey).send(different);
+      for (const different of [
+        { tenantId, name: 'changed' },
+        { tenantId, name: 'original', scopes: ['reports:read'] },
+        { tenantId, name: 'original', tags: { a: 'b' } },
+      ]) {
+        const res = await request(sut.url)
+          .post('/admin/api-keys')
+          .set(bearer(admin.token))
+          .set('idempotency-key', idempotencyKey)
+          .send(different);
         expectErrorShape(res, 422, 'IDEMPOTENCY_KEY_REUSED');
         expect(res.body).not.toHaveProperty('key');
       }
@@ -181,7 +227,12 @@ describe('concurrency and idempotency', () => {
       const idempotencyKey = randomUUID();
       const responses = await Promise.all(
         Array.from({ length: 5 }, () =>
-          request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).set('idempotency-key', idempotencyKey).send({ tenantId, name: 'racy retry' }).then((res) => res),
+          request(sut.url)
+            .post('/admin/api-keys')
+            .set(bearer(admin.token))
+            .set('idempotency-key', idempotencyKey)
+            .send({ tenantId, name: 'racy retry' })
+            .then((res) => res),
         ),
       );
       for (const res of responses) secrets.track(res);

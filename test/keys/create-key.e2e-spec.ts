@@ -30,7 +30,12 @@ describe('POST /admin/api-keys and GET /admin/api-keys/:id', () => {
     const res = await request(sut.url)
       .post('/admin/api-keys')
       .set(bearer(admin.token))
-      .send({ tenantId, name: '  billing export  ', scopes: ['invoices:read', 'invoices:read', 'customers:read'], tags: { region: 'eu', plan: 'pro' } })
+      .send({
+        tenantId,
+        name: '  billing export  ',
+        scopes: ['invoices:read', 'invoices:read', 'customers:read'],
+        tags: { region: 'eu', plan: 'pro' },
+      })
       .expect(201);
     secrets.add(res.body.key);
 
@@ -60,7 +65,14 @@ describe('POST /admin/api-keys and GET /admin/api-keys/:id', () => {
     const created = await createKey(sut, secrets, admin.token, { tenantId, name: 'k', tags: { plan: 'pro' } });
     await untilUsable(sut, created.token);
     const who = await request(sut.url).get('/examples/whoami').set('x-api-key', created.token).expect(200);
-    expect(who.body).toEqual({ keyId: created.id, publicId: created.publicId, tenantId, scopes: [], tags: { plan: 'pro' }, expiresAt: null });
+    expect(who.body).toEqual({
+      keyId: created.id,
+      publicId: created.publicId,
+      tenantId,
+      scopes: [],
+      tags: { plan: 'pro' },
+      expiresAt: null,
+    });
   });
 
   it('issues a different secret and publicId for every key', async () => {
@@ -131,7 +143,13 @@ describe('POST /admin/api-keys and GET /admin/api-keys/:id', () => {
 
   it('generates a request id when the caller sends none (or a malformed one)', async () => {
     const a = await createKey(sut, secrets, admin.token, { tenantId: uniqueTenant(), name: 'no id' });
-    const b = await createKey(sut, secrets, admin.token, { tenantId: uniqueTenant(), name: 'bad id' }, { 'x-request-id': 'has spaces and ; quotes"' });
+    const b = await createKey(
+      sut,
+      secrets,
+      admin.token,
+      { tenantId: uniqueTenant(), name: 'bad id' },
+      { 'x-request-id': 'has spaces and ; quotes"' },
+    );
     for (const key of [a, b]) {
       const [event] = await streamEvents(pool, key.id);
       expect(event.metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);

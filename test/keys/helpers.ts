@@ -70,10 +70,12 @@ export async function streamEvents(
   pool: Pool,
   keyId: string,
 ): Promise<{ type: string; stream_version: number; payload: Record<string, unknown>; metadata: Record<string, unknown> }[]> {
-  const { rows } = await pool.query<{ type: string; stream_version: number; payload: Record<string, unknown>; metadata: Record<string, unknown> }>(
-    `SELECT type, stream_version, payload, metadata FROM events WHERE stream_id = 'key-' || $1 ORDER BY stream_version`,
-    [keyId],
-  );
+  const { rows } = await pool.query<{
+    type: string;
+    stream_version: number;
+    payload: Record<string, unknown>;
+    metadata: Record<string, unknown>;
+  }>(`SELECT type, stream_version, payload, metadata FROM events WHERE stream_id = 'key-' || $1 ORDER BY stream_version`, [keyId]);
   return rows;
 }
 
@@ -94,7 +96,9 @@ export async function countTenantEvents(pool: Pool, tenantId: string): Promise<n
  */
 export async function expectNoSecretLeaks(sut: TestApp, pool: Pool, secrets: Secrets): Promise<void> {
   expect(secrets.tokens.size).toBeGreaterThan(0);
-  const events = await pool.query<{ payload: string; metadata: string }>('SELECT payload::text AS payload, metadata::text AS metadata FROM events');
+  const events = await pool.query<{ payload: string; metadata: string }>(
+    'SELECT payload::text AS payload, metadata::text AS metadata FROM events',
+  );
   const keys = await pool.query<{ row: string }>('SELECT k::text AS row FROM api_keys k');
   const places = {
     logs: sut.logs.join('\n'),

@@ -2,7 +2,15 @@ import type { Pool } from 'pg';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { testPool } from '../support/test-database.js';
-import { countStreamEvents, countTenantEvents, createKey, expectNoSecretLeaks, Secrets, streamEvents, withSweeperPaused } from './helpers.js';
+import {
+  countStreamEvents,
+  countTenantEvents,
+  createKey,
+  expectNoSecretLeaks,
+  Secrets,
+  streamEvents,
+  withSweeperPaused,
+} from './helpers.js';
 import { bearer, expectErrorShape, expectValidationError } from '../support/http.js';
 import { type IssuedKey, issueUsableKey, uniqueTenant } from '../support/keys.js';
 import { eventually, until } from '../support/poll.js';
@@ -30,7 +38,8 @@ describe('key lifecycle: PATCH, rotate, expire, revoke, DELETE and history', () 
       { tenantId: uniqueTenant(), name: 'lifecycle', scopes: ['invoices:read'], tags: { plan: 'free' }, ...extra },
       { 'user-agent': UA },
     );
-  const as = (method: 'get' | 'post' | 'patch' | 'delete', path: string) => request(sut.url)[method](path).set(bearer(admin.token)).set('user-agent', UA);
+  const as = (method: 'get' | 'post' | 'patch' | 'delete', path: string) =>
+    request(sut.url)[method](path).set(bearer(admin.token)).set('user-agent', UA);
 
   beforeAll(async () => {
     sut = await createTestApp();
@@ -52,7 +61,14 @@ describe('key lifecycle: PATCH, rotate, expire, revoke, DELETE and history', () 
         .expect(200);
       expect(res.headers.etag).toBe('"2"');
       expect(res.headers.etag).not.toBe(key.etag);
-      expect(res.body).toMatchObject({ id: key.id, name: 'renamed', scopes: ['invoices:read', 'invoices:write'], tags: { plan: 'pro', region: 'eu' }, expiresAt, version: 2 });
+      expect(res.body).toMatchObject({
+        id: key.id,
+        name: 'renamed',
+        scopes: ['invoices:read', 'invoices:write'],
+        tags: { plan: 'pro', region: 'eu' },
+        expiresAt,
+        version: 2,
+      });
 
       const read = await as('get', `/admin/api-keys/${key.publicId}`).expect(200);
       expect(read.body).toEqual(res.body);
@@ -83,7 +99,10 @@ describe('key lifecycle: PATCH, rotate, expire, revoke, DELETE and history', () 
 
     it('writes no event and keeps the ETag when nothing changes', async () => {
       const key = await newKey();
-      const res = await as('patch', `/admin/api-keys/${key.id}`).set('if-match', key.etag).send({ name: 'lifecycle', tags: { plan: 'free' } }).expect(200);
+      const res = await as('patch', `/admin/api-keys/${key.id}`)
+        .set('if-match', key.etag)
+        .send({ name: 'lifecycle', tags: { plan: 'free' } })
+        .expect(200);
       expect(res.headers.etag).toBe('"1"');
       expect(await countStreamEvents(pool, key.id)).toBe(1);
     });
@@ -97,7 +116,14 @@ describe('key lifecycle: PATCH, rotate, expire, revoke, DELETE and history', () 
       expect(rotated).not.toBe(key.token);
       expect(rotated).toContain(`_${key.publicId}_`);
       expect(res.headers.etag).toBe('"2"');
-      expect(res.body).toMatchObject({ id: key.id, publicId: key.publicId, scopes: ['invoices:read'], tags: { plan: 'free' }, status: 'active', version: 2 });
+      expect(res.body).toMatchObject({
+        id: key.id,
+        publicId: key.publicId,
+        scopes: ['invoices:read'],
+        tags: { plan: 'free' },
+        status: 'active',
+        version: 2,
+      });
       const graceEndsAt = Date.parse(res.body.graceEndsAt as string);
       expect(graceEndsAt).toBeGreaterThan(Date.now() + 3_500_000);
       expect(graceEndsAt).toBeLessThanOrEqual(Date.now() + 3_600_000);
@@ -132,14 +158,19 @@ describe('key lifecycle: PATCH, rotate, expire, revoke, DELETE and history', () 
       const read = await as('get', `/admin/api-keys/${key.id}`).expect(200);
       expect(read.body).toEqual(res.body);
       const events = await streamEvents(pool, key.id);
-      expect(events.map((e) => [e.type, e.payload.reason])).toEqual([['key.created', undefined], ['key.expired', 'manual']]);
+      expect(events.map((e) => [e.type, e.payload.reason])).toEqual([
+        ['key.created', undefined],
+        ['key.expired', 'manual'],
+      ]);
     });
   });
 
   describe('POST /admin/api-keys/:id/revoke and DELETE /admin/api-keys/:id', () => {
     it('revokes with a reason', async () => {
       const key = await newKey();
-      const res = await as('post', `/admin/api-keys/${key.publicId}/revoke`).send({ reason: '  leaked in a public repository ' }).expect(200);
+      const res = await as('post', `/admin/api-keys/${key.publicId}/revoke`)
+        .send({ reason: '  leaked in a public repository ' })
+        .expect(200);
       expect(res.body).toMatchObject({ id: key.id, status: 'revoked', version: 2 });
       expect((await as('get', `/admin/api-keys/${key.id}`).expect(200)).body.status).toBe('revoked');
       const events = await streamEvents(pool, key.id);
@@ -178,7 +209,10 @@ describe('key lifecycle: PATCH, rotate, expire, revoke, DELETE and history', () 
       for (const [name, attempt] of attempts) {
         const res = await attempt(key.id);
         expectErrorShape(res, 409, 'KEY.INACTIVE');
-        expect({ name, message: res.body.message }).toEqual({ name, message: expect.stringMatching(end === 'expire' ? /expired/ : /revoked/) });
+        expect({ name, message: res.body.message }).toEqual({
+          name,
+          message: expect.stringMatching(end === 'expire' ? /expired/ : /revoked/),
+        });
       }
       expect(await countStreamEvents(pool, key.id)).toBe(2);
     });
@@ -218,8 +252,14 @@ describe('key lifecycle: PATCH, rotate, expire, revoke, DELETE and history', () 
 
     beforeAll(async () => {
       key = await newKey({ expiresInDays: 10 });
-      await as('patch', `/admin/api-keys/${key.id}`).set('x-request-id', 'req-update').send({ name: 'renamed', scopes: ['invoices:write'], tags: { plan: 'pro' } }).expect(200);
-      const rotated = await as('post', `/admin/api-keys/${key.id}/rotate`).set('x-request-id', 'req-rotate').send({ gracePeriodSeconds: 60 }).expect(200);
+      await as('patch', `/admin/api-keys/${key.id}`)
+        .set('x-request-id', 'req-update')
+        .send({ name: 'renamed', scopes: ['invoices:write'], tags: { plan: 'pro' } })
+        .expect(200);
+      const rotated = await as('post', `/admin/api-keys/${key.id}/rotate`)
+        .set('x-request-id', 'req-rotate')
+        .send({ gracePeriodSeconds: 60 })
+        .expect(200);
       secrets.add(rotated.body.key);
       await as('post', `/admin/api-keys/${key.id}/revoke`).set('x-request-id', 'req-revoke').send({ reason: 'rotated out' }).expect(200);
       history = await as('get', `/admin/api-keys/${key.publicId}/events`).expect(200);
@@ -253,7 +293,10 @@ describe('key lifecycle: PATCH, rotate, expire, revoke, DELETE and history', () 
         tags: { from: { plan: 'free' }, to: { plan: 'pro' } },
       });
       const expiresAt = (items[0].changes as { expiresAt: { to: string } }).expiresAt.to;
-      expect(items[2].changes).toEqual({ graceEndsAt: { from: null, to: expect.any(String) }, expiresAt: { from: expiresAt, to: expiresAt } });
+      expect(items[2].changes).toEqual({
+        graceEndsAt: { from: null, to: expect.any(String) },
+        expiresAt: { from: expiresAt, to: expiresAt },
+      });
       expect(items[3]).toMatchObject({ reason: 'rotated out', changes: { status: { from: 'active', to: 'revoked' } } });
     });
 

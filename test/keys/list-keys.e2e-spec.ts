@@ -24,14 +24,14 @@ describe('GET /admin/api-keys', () => {
   const tenantId = uniqueTenant();
   const ids = { active: [] as string[], expired: [] as string[], revoked: [] as string[] };
 
-  const list = (query: Record<string, string | number>) =>
-    request(sut.url).get('/admin/api-keys').query(query).set(bearer(admin.token));
+  const list = (query: Record<string, string | number>) => request(sut.url).get('/admin/api-keys').query(query).set(bearer(admin.token));
 
   beforeAll(async () => {
     sut = await createTestApp();
     pool = testPool(4);
     admin = await issueUsableKey(sut, { scopes: ['admin'] }, { secrets });
-    const create = (name: string, extra: Record<string, unknown> = {}) => createKey(sut, secrets, admin.token, { tenantId, name, ...extra });
+    const create = (name: string, extra: Record<string, unknown> = {}) =>
+      createKey(sut, secrets, admin.token, { tenantId, name, ...extra });
 
     ids.active = (await Promise.all([1, 2, 3, 4, 5].map((n) => create(`active ${n}`)))).map((k) => k.id);
     const [expired, expiring, revoked, deleted] = await Promise.all([
@@ -46,7 +46,9 @@ describe('GET /admin/api-keys', () => {
     ids.expired = [expired.id, expiring.id];
     ids.revoked = [revoked.id, deleted.id];
     // The "expiring" key passes its expiresAt without any KeyExpired being written.
-    await until('the expiring key\'s expiresAt to pass', () => Date.now() >= Date.parse(expiring.body.expiresAt as string), { timeoutMs: 5000 });
+    await until("the expiring key's expiresAt to pass", () => Date.now() >= Date.parse(expiring.body.expiresAt as string), {
+      timeoutMs: 5000,
+    });
     const res = await list({ tenantId, status: 'expired' }).expect(200);
     expect((res.body.items as ListedKey[]).map((k) => k.id)).toContain(expiring.id);
   });
@@ -86,7 +88,11 @@ describe('GET /admin/api-keys', () => {
 
   it('lists a key whose expiresAt passed as expired before the sweeper writes KeyExpired', async () => {
     await withSweeperPaused(pool, async () => {
-      const key = await createKey(sut, secrets, admin.token, { tenantId: uniqueTenant(), name: 'unswept', expiresAt: new Date(Date.now() + 1000).toISOString() });
+      const key = await createKey(sut, secrets, admin.token, {
+        tenantId: uniqueTenant(),
+        name: 'unswept',
+        expiresAt: new Date(Date.now() + 1000).toISOString(),
+      });
       await until('its expiresAt to pass', () => Date.now() >= Date.parse(key.body.expiresAt as string), { timeoutMs: 5000 });
       const res = await list({ tenantId: key.body.tenantId as string, status: 'expired' }).expect(200);
       expect((res.body.items as ListedKey[]).map((k) => [k.id, k.status])).toEqual([[key.id, 'expired']]);

@@ -29,8 +29,11 @@ describe('tenant key policy', () => {
     patch: (path: string, body: Record<string, unknown>) => request(sut.url).patch(path).set(bearer(token)).send(body),
   });
   const setPolicy = async (tenantId: string, policy: Record<string, unknown>): Promise<PolicyView & { violations: PolicyViolations }> =>
-    (await as(admin.token).put(`/admin/tenants/${tenantId}/policy`, policy).expect(200)).body as PolicyView & { violations: PolicyViolations };
-  const key = (tenantId: string, body: Record<string, unknown> = {}) => createKey(sut, secrets, admin.token, { tenantId, name: 'k', ...body });
+    (await as(admin.token).put(`/admin/tenants/${tenantId}/policy`, policy).expect(200)).body as PolicyView & {
+      violations: PolicyViolations;
+    };
+  const key = (tenantId: string, body: Record<string, unknown> = {}) =>
+    createKey(sut, secrets, admin.token, { tenantId, name: 'k', ...body });
 
   /** 422 POLICY.VIOLATION naming `rule` with `limit`, and no event written for the tenant by it. */
   const expectViolation = async (send: () => Promise<request.Response>, tenantId: string, rule: string, limit: unknown) => {
@@ -61,13 +64,17 @@ describe('tenant key policy', () => {
     expect(empty.body.effective.maxLifetimeDays).toEqual({ value: null, source: null });
 
     const set = await setPolicy(tenantId, { maxLifetimeDays: 90, defaultLifetimeDays: 30, allowedScopes: ['invoices:*'] });
-    expect(set).toMatchObject({ tenantId, version: 1, policy: { maxLifetimeDays: 90, defaultLifetimeDays: 30, allowedScopes: ['invoices:*'], requireExpiry: null } });
+    expect(set).toMatchObject({
+      tenantId,
+      version: 1,
+      policy: { maxLifetimeDays: 90, defaultLifetimeDays: 30, allowedScopes: ['invoices:*'], requireExpiry: null },
+    });
     expect(set.effective.maxLifetimeDays).toEqual({ value: 90, source: 'tenant' });
     expect(set.effective.requireExpiry).toEqual({ value: null, source: null });
     expect((await as(admin.token).get(`/admin/tenants/${tenantId}/policy`).expect(200)).body).toEqual({ ...set, violations: undefined });
   });
 
-  it('lets a tenant manager read its own policy, not set it, and not read another tenant\'s', async () => {
+  it("lets a tenant manager read its own policy, not set it, and not read another tenant's", async () => {
     const tenantId = uniqueTenant();
     const manager = await issueUsableKey(sut, { tenantId, scopes: ['keys:manage', 'invoices:read'] }, { secrets });
     await setPolicy(tenantId, { requireExpiry: true });
@@ -82,9 +89,15 @@ describe('tenant key policy', () => {
 
   it('refuses a policy whose default lifetime exceeds its maximum, and bad values, with 400 and no event', async () => {
     const tenantId = uniqueTenant();
-    expectValidationError(await as(admin.token).put(`/admin/tenants/${tenantId}/policy`, { maxLifetimeDays: 30, defaultLifetimeDays: 31 }), 'defaultLifetimeDays');
+    expectValidationError(
+      await as(admin.token).put(`/admin/tenants/${tenantId}/policy`, { maxLifetimeDays: 30, defaultLifetimeDays: 31 }),
+      'defaultLifetimeDays',
+    );
     expectValidationError(await as(admin.token).put(`/admin/tenants/${tenantId}/policy`, { maxLifetimeDays: 0 }), 'maxLifetimeDays');
-    expectValidationError(await as(admin.token).put(`/admin/tenants/${tenantId}/policy`, { allowedScopes: ['Not A Scope'] }), 'allowedScopes');
+    expectValidationError(
+      await as(admin.token).put(`/admin/tenants/${tenantId}/policy`, { allowedScopes: ['Not A Scope'] }),
+      'allowedScopes',
+    );
     expectValidationError(await as(admin.token).put(`/admin/tenants/${tenantId}/policy`, { maxLifetimeDays: 30, surprise: 1 }));
     expectValidationError(await as(admin.token).put('/admin/tenants/not%20a%20tenant/policy', {}), 'tenantId');
     expectValidationError(await as(admin.token).get('/admin/tenants/not%20a%20tenant/policy'), 'tenantId');
@@ -95,9 +108,18 @@ describe('tenant key policy', () => {
   it('refuses a stale If-Match with 412, and a change that changes nothing writes no event', async () => {
     const tenantId = uniqueTenant();
     await setPolicy(tenantId, { requireExpiry: true });
-    const stale = await request(sut.url).put(`/admin/tenants/${tenantId}/policy`).set(bearer(admin.token)).set('If-Match', '"0"').send({ requireExpiry: false });
+    const stale = await request(sut.url)
+      .put(`/admin/tenants/${tenantId}/policy`)
+      .set(bearer(admin.token))
+      .set('If-Match', '"0"')
+      .send({ requireExpiry: false });
     expectErrorShape(stale, 412, 'POLICY.VERSION_MISMATCH');
-    const same = await request(sut.url).put(`/admin/tenants/${tenantId}/policy`).set(bearer(admin.token)).set('If-Match', '"1"').send({ requireExpiry: true }).expect(200);
+    const same = await request(sut.url)
+      .put(`/admin/tenants/${tenantId}/policy`)
+      .set(bearer(admin.token))
+      .set('If-Match', '"1"')
+      .send({ requireExpiry: true })
+      .expect(200);
     expect(same.body.version).toBe(1);
     expect(await countTenantEvents(pool, tenantId)).toBe(1);
   });
@@ -107,13 +129,25 @@ describe('tenant key policy', () => {
       const tenantId = uniqueTenant();
       const k = await key(tenantId, { expiresInDays: 10 });
       await setPolicy(tenantId, { requireExpiry: true });
-      await expectViolation(() => as(admin.token).post('/admin/api-keys', { tenantId, name: 'no expiry' }), tenantId, 'requireExpiry', true);
-      await expectViolation(() => as(admin.token).post(`/admin/api-keys/${k.id}/rotate`, { expiresAt: null }), tenantId, 'requireExpiry', true);
+      await expectViolation(
+        () => as(admin.token).post('/admin/api-keys', { tenantId, name: 'no expiry' }),
+        tenantId,
+        'requireExpiry',
+        true,
+      );
+      await expectViolation(
+        () => as(admin.token).post(`/admin/api-keys/${k.id}/rotate`, { expiresAt: null }),
+        tenantId,
+        'requireExpiry',
+        true,
+      );
       await expectViolation(() => as(admin.token).patch(`/admin/api-keys/${k.id}`, { expiresAt: null }), tenantId, 'requireExpiry', true);
       // Within the rule, all three work.
       await as(admin.token).post('/admin/api-keys', { tenantId, name: 'with expiry', expiresInDays: 5 }).expect(201);
       await as(admin.token).post(`/admin/api-keys/${k.id}/rotate`, {}).expect(200);
-      await as(admin.token).patch(`/admin/api-keys/${k.id}`, { expiresAt: inDays(3) }).expect(200);
+      await as(admin.token)
+        .patch(`/admin/api-keys/${k.id}`, { expiresAt: inDays(3) })
+        .expect(200);
     });
   });
 
@@ -122,16 +156,35 @@ describe('tenant key policy', () => {
       const tenantId = uniqueTenant();
       const k = await key(tenantId, { expiresInDays: 10 });
       await setPolicy(tenantId, { maxLifetimeDays: 30 });
-      const res = await expectViolation(() => as(admin.token).post('/admin/api-keys', { tenantId, name: 'long', expiresInDays: 31 }), tenantId, 'maxLifetimeDays', 30);
+      const res = await expectViolation(
+        () => as(admin.token).post('/admin/api-keys', { tenantId, name: 'long', expiresInDays: 31 }),
+        tenantId,
+        'maxLifetimeDays',
+        30,
+      );
       expect(res.body.details[0]).toMatchObject({ field: 'expiresAt', rule: 'maxLifetimeDays', limit: 30 });
       expect(res.body.details[0].got).toBeCloseTo(31, 1);
       // No expiry at all is an unbounded lifetime.
       await expectViolation(() => as(admin.token).post('/admin/api-keys', { tenantId, name: 'forever' }), tenantId, 'maxLifetimeDays', 30);
-      await expectViolation(() => as(admin.token).post(`/admin/api-keys/${k.id}/rotate`, { expiresAt: inDays(31) }), tenantId, 'maxLifetimeDays', 30);
-      await expectViolation(() => as(admin.token).patch(`/admin/api-keys/${k.id}`, { expiresAt: inDays(31) }), tenantId, 'maxLifetimeDays', 30);
+      await expectViolation(
+        () => as(admin.token).post(`/admin/api-keys/${k.id}/rotate`, { expiresAt: inDays(31) }),
+        tenantId,
+        'maxLifetimeDays',
+        30,
+      );
+      await expectViolation(
+        () => as(admin.token).patch(`/admin/api-keys/${k.id}`, { expiresAt: inDays(31) }),
+        tenantId,
+        'maxLifetimeDays',
+        30,
+      );
       await as(admin.token).post('/admin/api-keys', { tenantId, name: 'short', expiresInDays: 30 }).expect(201);
-      await as(admin.token).post(`/admin/api-keys/${k.id}/rotate`, { expiresAt: inDays(29) }).expect(200);
-      await as(admin.token).patch(`/admin/api-keys/${k.id}`, { expiresAt: inDays(20) }).expect(200);
+      await as(admin.token)
+        .post(`/admin/api-keys/${k.id}/rotate`, { expiresAt: inDays(29) })
+        .expect(200);
+      await as(admin.token)
+        .patch(`/admin/api-keys/${k.id}`, { expiresAt: inDays(20) })
+        .expect(200);
     });
   });
 
@@ -154,7 +207,12 @@ describe('tenant key policy', () => {
       const tenantId = uniqueTenant();
       const k = await key(tenantId);
       await setPolicy(tenantId, { maxGracePeriodSeconds: 60 });
-      await expectViolation(() => as(admin.token).post(`/admin/api-keys/${k.id}/rotate`, { gracePeriodSeconds: 61 }), tenantId, 'maxGracePeriodSeconds', 60);
+      await expectViolation(
+        () => as(admin.token).post(`/admin/api-keys/${k.id}/rotate`, { gracePeriodSeconds: 61 }),
+        tenantId,
+        'maxGracePeriodSeconds',
+        60,
+      );
       await as(admin.token).post(`/admin/api-keys/${k.id}/rotate`, { gracePeriodSeconds: 60 }).expect(200);
     });
   });
@@ -165,13 +223,29 @@ describe('tenant key policy', () => {
       const older = await key(tenantId, { scopes: ['orders:read'] });
       const k = await key(tenantId, { scopes: ['invoices:read'] });
       await setPolicy(tenantId, { allowedScopes: ['invoices:*'] });
-      const res = await expectViolation(() => as(admin.token).post('/admin/api-keys', { tenantId, name: 'x', scopes: ['invoices:read', 'orders:read'] }), tenantId, 'allowedScopes', ['invoices:*']);
+      const res = await expectViolation(
+        () => as(admin.token).post('/admin/api-keys', { tenantId, name: 'x', scopes: ['invoices:read', 'orders:read'] }),
+        tenantId,
+        'allowedScopes',
+        ['invoices:*'],
+      );
       expect(res.body.details[0]).toMatchObject({ field: 'scopes', got: ['orders:read'] });
-      await expectViolation(() => as(admin.token).patch(`/admin/api-keys/${k.id}`, { scopes: ['invoices:read', 'orders:read'] }), tenantId, 'allowedScopes', ['invoices:*']);
-      await expectViolation(() => as(admin.token).post(`/admin/api-keys/${older.id}/rotate`, {}), tenantId, 'allowedScopes', ['invoices:*']);
+      await expectViolation(
+        () => as(admin.token).patch(`/admin/api-keys/${k.id}`, { scopes: ['invoices:read', 'orders:read'] }),
+        tenantId,
+        'allowedScopes',
+        ['invoices:*'],
+      );
+      await expectViolation(() => as(admin.token).post(`/admin/api-keys/${older.id}/rotate`, {}), tenantId, 'allowedScopes', [
+        'invoices:*',
+      ]);
       // Within the list, and changes that add no scope to a key stored before the rule, work.
-      await as(admin.token).post('/admin/api-keys', { tenantId, name: 'y', scopes: ['invoices:write'] }).expect(201);
-      await as(admin.token).patch(`/admin/api-keys/${k.id}`, { scopes: ['invoices:read', 'invoices:write'] }).expect(200);
+      await as(admin.token)
+        .post('/admin/api-keys', { tenantId, name: 'y', scopes: ['invoices:write'] })
+        .expect(201);
+      await as(admin.token)
+        .patch(`/admin/api-keys/${k.id}`, { scopes: ['invoices:read', 'invoices:write'] })
+        .expect(200);
       await as(admin.token).patch(`/admin/api-keys/${older.id}`, { name: 'renamed' }).expect(200);
     });
   });

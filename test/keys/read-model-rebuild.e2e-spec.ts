@@ -60,7 +60,9 @@ describe('active-key read model rebuild', () => {
     const isolated = new Pool({ connectionString: db.url });
     try {
       const rows = async (): Promise<string[]> =>
-        (await isolated.query<{ row: string }>(`SELECT row_to_json(k)::text AS row FROM (SELECT * FROM api_keys ORDER BY key_id) k`)).rows.map((r) => r.row);
+        (
+          await isolated.query<{ row: string }>(`SELECT row_to_json(k)::text AS row FROM (SELECT * FROM api_keys ORDER BY key_id) k`)
+        ).rows.map((r) => r.row);
       const live = await rows();
       expect(live).toHaveLength(13);
       let progress = 0;

@@ -15,7 +15,11 @@ describe('what the guard accepts after a rotation, a revoke and an expiry', () =
 
   const whoami = (token: string) => request(sut.url).get('/examples/whoami').set(bearer(token));
   const rotate = async (id: string, gracePeriodSeconds: number): Promise<string> => {
-    const res = await request(sut.url).post(`/admin/api-keys/${id}/rotate`).set(bearer(admin.token)).send({ gracePeriodSeconds }).expect(200);
+    const res = await request(sut.url)
+      .post(`/admin/api-keys/${id}/rotate`)
+      .set(bearer(admin.token))
+      .send({ gracePeriodSeconds })
+      .expect(200);
     return secrets.add(res.body.key);
   };
 
@@ -51,7 +55,9 @@ describe('what the guard accepts after a rotation, a revoke and an expiry', () =
     const key = await issueUsableKey(sut, { tenantId: uniqueTenant() }, { secrets });
     const rotated = await rotate(key.id, 1);
     await untilUsable(sut, rotated);
-    const graceEndsAt = Date.parse((await request(sut.url).get(`/admin/api-keys/${key.id}`).set(bearer(admin.token)).expect(200)).body.graceEndsAt as string);
+    const graceEndsAt = Date.parse(
+      (await request(sut.url).get(`/admin/api-keys/${key.id}`).set(bearer(admin.token)).expect(200)).body.graceEndsAt as string,
+    );
     await whoami(key.token).expect(200);
     await until('the grace period to end', () => Date.now() >= graceEndsAt, { timeoutMs: 5000 });
     expectErrorShape(await whoami(key.token), 401, 'AUTH.NOT_FOUND');
@@ -77,23 +83,29 @@ describe('what the guard accepts after a rotation, a revoke and an expiry', () =
     expectErrorShape(await whoami(key.token), 401, 'AUTH.REVOKED');
   });
 
-  it.each(['revoke', 'expire'] as const)('shows no grace period once a key in one is %sd: not in the answer, the detail, the list or asOf', async (action) => {
-    const tenantId = uniqueTenant();
-    const key = await createKey(sut, secrets, admin.token, { tenantId, name: 'rotated, then ended', expiresInDays: 90 });
-    await rotate(key.id, 3600);
-    const get = (path: string) => request(sut.url).get(path).set(bearer(admin.token)).expect(200);
-    const listed = async (status: string) => ((await get(`/admin/api-keys?tenantId=${tenantId}&status=${status}`)).body.items as { id: string; graceEndsAt: string | null }[]).find((k) => k.id === key.id);
-    // While the key is active, its grace shows everywhere.
-    expect((await get(`/admin/api-keys/${key.id}`)).body.graceEndsAt).toEqual(expect.any(String));
-    expect((await listed('active'))?.graceEndsAt).toEqual(expect.any(String));
+  it.each(['revoke', 'expire'] as const)(
+    'shows no grace period once a key in one is %sd: not in the answer, the detail, the list or asOf',
+    async (action) => {
+      const tenantId = uniqueTenant();
+      const key = await createKey(sut, secrets, admin.token, { tenantId, name: 'rotated, then ended', expiresInDays: 90 });
+      await rotate(key.id, 3600);
+      const get = (path: string) => request(sut.url).get(path).set(bearer(admin.token)).expect(200);
+      const listed = async (status: string) =>
+        (
+          (await get(`/admin/api-keys?tenantId=${tenantId}&status=${status}`)).body.items as { id: string; graceEndsAt: string | null }[]
+        ).find((k) => k.id === key.id);
+      // While the key is active, its grace shows everywhere.
+      expect((await get(`/admin/api-keys/${key.id}`)).body.graceEndsAt).toEqual(expect.any(String));
+      expect((await listed('active'))?.graceEndsAt).toEqual(expect.any(String));
 
-    const ended = await request(sut.url).post(`/admin/api-keys/${key.id}/${action}`).set(bearer(admin.token)).send({}).expect(200);
-    const status = `${action}d`;
-    expect(ended.body).toMatchObject({ status, graceEndsAt: null });
-    expect((await get(`/admin/api-keys/${key.id}`)).body).toMatchObject({ status, graceEndsAt: null, expiresAt: expect.any(String) });
-    expect(await listed(status)).toMatchObject({ status, graceEndsAt: null });
-    expect((await get(`/admin/api-keys/${key.id}?asOf=${new Date().toISOString()}`)).body).toMatchObject({ status, graceEndsAt: null });
-  });
+      const ended = await request(sut.url).post(`/admin/api-keys/${key.id}/${action}`).set(bearer(admin.token)).send({}).expect(200);
+      const status = `${action}d`;
+      expect(ended.body).toMatchObject({ status, graceEndsAt: null });
+      expect((await get(`/admin/api-keys/${key.id}`)).body).toMatchObject({ status, graceEndsAt: null, expiresAt: expect.any(String) });
+      expect(await listed(status)).toMatchObject({ status, graceEndsAt: null });
+      expect((await get(`/admin/api-keys/${key.id}?asOf=${new Date().toISOString()}`)).body).toMatchObject({ status, graceEndsAt: null });
+    },
+  );
 
   it('refuses a key once its expiresAt passes, though no KeyExpired was written', async () => {
     await withSweeperPaused(pool, async () => {

@@ -37,7 +37,11 @@ describe('secrets never leak', () => {
     const rotated = await issueUsableKey(sut, { tenantId: uniqueTenant() }, { secrets });
     await request(sut.url).delete(`/admin/api-keys/${revoked.id}`).set(bearer(admin.token)).expect(200);
     await request(sut.url).post(`/admin/api-keys/${expired.id}/expire`).set(bearer(admin.token)).expect(200);
-    const roll = await request(sut.url).post(`/admin/api-keys/${rotated.id}/rotate`).set(bearer(admin.token)).send({ gracePeriodSeconds: 0 }).expect(200);
+    const roll = await request(sut.url)
+      .post(`/admin/api-keys/${rotated.id}/rotate`)
+      .set(bearer(admin.token))
+      .send({ gracePeriodSeconds: 0 })
+      .expect(200);
     secrets.add(roll.body.key);
     const broken = valid.token.slice(0, -8) + (valid.token.at(-8) === 'x' ? 'y' : 'x') + valid.token.slice(-7);
     Object.assign(submitted, {
@@ -104,25 +108,107 @@ describe('secrets never leak', () => {
     const tenantId = uniqueTenant();
     const target = await createKey(sut, secrets, admin.token, { tenantId, name: 'target' });
     const attempts: [string, () => PromiseLike<request.Response>][] = [
-      ['as a scope', () => request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).send({ tenantId, name: 'n', scopes: [token] })],
-      ['as a tag key', () => request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).send({ tenantId, name: 'n', tags: { [token]: 5 } })],
-      ['as a tag value', () => request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).send({ tenantId, name: 'n', tags: { k: token.repeat(5) } })],
-      ['as an unknown field', () => request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).send({ tenantId, name: 'n', [token]: 1 })],
-      ['as an over-long tenantId', () => request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).send({ tenantId: token.repeat(2), name: 'n' })],
-      ['as a foreign tenantId', () => request(sut.url).post('/admin/api-keys').set(bearer(manager.token)).send({ tenantId: token, name: 'n' })],
+      [
+        'as a scope',
+        () =>
+          request(sut.url)
+            .post('/admin/api-keys')
+            .set(bearer(admin.token))
+            .send({ tenantId, name: 'n', scopes: [token] }),
+      ],
+      [
+        'as a tag key',
+        () =>
+          request(sut.url)
+            .post('/admin/api-keys')
+            .set(bearer(admin.token))
+            .send({ tenantId, name: 'n', tags: { [token]: 5 } }),
+      ],
+      [
+        'as a tag value',
+        () =>
+          request(sut.url)
+            .post('/admin/api-keys')
+            .set(bearer(admin.token))
+            .send({ tenantId, name: 'n', tags: { k: token.repeat(5) } }),
+      ],
+      [
+        'as an unknown field',
+        () =>
+          request(sut.url)
+            .post('/admin/api-keys')
+            .set(bearer(admin.token))
+            .send({ tenantId, name: 'n', [token]: 1 }),
+      ],
+      [
+        'as an over-long tenantId',
+        () =>
+          request(sut.url)
+            .post('/admin/api-keys')
+            .set(bearer(admin.token))
+            .send({ tenantId: token.repeat(2), name: 'n' }),
+      ],
+      [
+        'as a foreign tenantId',
+        () => request(sut.url).post('/admin/api-keys').set(bearer(manager.token)).send({ tenantId: token, name: 'n' }),
+      ],
       ['as a tenantId filter', () => request(sut.url).get('/admin/api-keys').query({ tenantId: token }).set(bearer(manager.token))],
       ['as a cursor', () => request(sut.url).get('/admin/api-keys').query({ cursor: token }).set(bearer(admin.token))],
       ['as a status', () => request(sut.url).get('/admin/api-keys').query({ status: token }).set(bearer(admin.token))],
-      ['as expiresAt', () => request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).send({ tenantId, name: 'n', expiresAt: token })],
-      ['in malformed JSON', () => request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).set('content-type', 'application/json').send(`{"name": ${token}}`)],
-      ['in malformed JSON, quoted', () => request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).set('content-type', 'application/json').send(`{"name": "${token}"`)],
-      ['as the If-Match', () => request(sut.url).patch(`/admin/api-keys/${target.id}`).set(bearer(admin.token)).set('if-match', token).send({ name: 'x' })],
-      ['as the Idempotency-Key of another request', async () => {
-        await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).set('idempotency-key', token).send({ tenantId, name: 'first' }).then((res) => secrets.track(res));
-        return request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).set('idempotency-key', token).send({ tenantId, name: 'second' });
-      }],
-      ['as a revoke reason that is too long', () => request(sut.url).post(`/admin/api-keys/${target.id}/revoke`).set(bearer(admin.token)).send({ reason: token.repeat(10) })],
-      ['as a grace period', () => request(sut.url).post(`/admin/api-keys/${target.id}/rotate`).set(bearer(admin.token)).send({ gracePeriodSeconds: token })],
+      [
+        'as expiresAt',
+        () => request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).send({ tenantId, name: 'n', expiresAt: token }),
+      ],
+      [
+        'in malformed JSON',
+        () =>
+          request(sut.url)
+            .post('/admin/api-keys')
+            .set(bearer(admin.token))
+            .set('content-type', 'application/json')
+            .send(`{"name": ${token}}`),
+      ],
+      [
+        'in malformed JSON, quoted',
+        () =>
+          request(sut.url)
+            .post('/admin/api-keys')
+            .set(bearer(admin.token))
+            .set('content-type', 'application/json')
+            .send(`{"name": "${token}"`),
+      ],
+      [
+        'as the If-Match',
+        () => request(sut.url).patch(`/admin/api-keys/${target.id}`).set(bearer(admin.token)).set('if-match', token).send({ name: 'x' }),
+      ],
+      [
+        'as the Idempotency-Key of another request',
+        async () => {
+          await request(sut.url)
+            .post('/admin/api-keys')
+            .set(bearer(admin.token))
+            .set('idempotency-key', token)
+            .send({ tenantId, name: 'first' })
+            .then((res) => secrets.track(res));
+          return request(sut.url)
+            .post('/admin/api-keys')
+            .set(bearer(admin.token))
+            .set('idempotency-key', token)
+            .send({ tenantId, name: 'second' });
+        },
+      ],
+      [
+        'as a revoke reason that is too long',
+        () =>
+          request(sut.url)
+            .post(`/admin/api-keys/${target.id}/revoke`)
+            .set(bearer(admin.token))
+            .send({ reason: token.repeat(10) }),
+      ],
+      [
+        'as a grace period',
+        () => request(sut.url).post(`/admin/api-keys/${target.id}/rotate`).set(bearer(admin.token)).send({ gracePeriodSeconds: token }),
+      ],
     ];
     for (const [context, send] of attempts) {
       const res = await send();
@@ -132,7 +218,13 @@ describe('secrets never leak', () => {
 
   it('does not record a key sent as the request id or inside the user agent', async () => {
     const token = submitted.valid;
-    const created = await createKey(sut, secrets, admin.token, { tenantId: uniqueTenant(), name: 'metadata' }, { 'x-request-id': token, 'user-agent': `curl/8.0 ${token}` });
+    const created = await createKey(
+      sut,
+      secrets,
+      admin.token,
+      { tenantId: uniqueTenant(), name: 'metadata' },
+      { 'x-request-id': token, 'user-agent': `curl/8.0 ${token}` },
+    );
     const [event] = await streamEvents(pool, created.id);
     const metadata = JSON.stringify(event.metadata);
     expect(metadata).not.toContain(token);

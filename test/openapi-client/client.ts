@@ -13,12 +13,28 @@ type Guard<T> = (value: unknown) => value is T;
 const isString: Guard<string> = (v): v is string => typeof v === 'string';
 const isNumber: Guard<number> = (v): v is number => typeof v === 'number';
 const isBoolean: Guard<boolean> = (v): v is boolean => typeof v === 'boolean';
-const isObject: Guard<Record<string, unknown>> = (v): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const oneOf = <const V extends readonly unknown[]>(...values: V): Guard<V[number]> => (v): v is V[number] => values.includes(v);
-const nullable = <T>(is: Guard<T>): Guard<T | null> => (v): v is T | null => v === null || is(v);
-const optional = <T>(is: Guard<T>): Guard<T | undefined> => (v): v is T | undefined => v === undefined || is(v);
-const arrayOf = <T>(is: Guard<T>): Guard<T[]> => (v): v is T[] => Array.isArray(v) && v.every(is);
-const recordOf = <T>(is: Guard<T>): Guard<Record<string, T>> => (v): v is Record<string, T> => isObject(v) && Object.values(v).every(is);
+const isObject: Guard<Record<string, unknown>> = (v): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const oneOf =
+  <const V extends readonly unknown[]>(...values: V): Guard<V[number]> =>
+  (v): v is V[number] =>
+    values.includes(v);
+const nullable =
+  <T>(is: Guard<T>): Guard<T | null> =>
+  (v): v is T | null =>
+    v === null || is(v);
+const optional =
+  <T>(is: Guard<T>): Guard<T | undefined> =>
+  (v): v is T | undefined =>
+    v === undefined || is(v);
+const arrayOf =
+  <T>(is: Guard<T>): Guard<T[]> =>
+  (v): v is T[] =>
+    Array.isArray(v) && v.every(is);
+const recordOf =
+  <T>(is: Guard<T>): Guard<Record<string, T>> =>
+  (v): v is Record<string, T> =>
+    isObject(v) && Object.values(v).every(is);
 const isChange: Guard<{ from: unknown; to: unknown }> = (v): v is { from: unknown; to: unknown } => isObject(v) && 'from' in v && 'to' in v;
 const isActorType = oneOf('api-key', 'cli', 'system');
 
@@ -57,7 +73,11 @@ function readKey(label: string, key: Key): void {
   read(`${label}.updatedAt`, key.updatedAt, isString);
   read(`${label}.version`, key.version, isNumber);
   read(`${label}.reason`, key.reason, nullable(isString));
-  read(`${label}.reasonCode`, key.reasonCode, nullable(oneOf('compromised', 'leaked', 'superseded', 'unused', 'policy', 'offboarding', 'other')));
+  read(
+    `${label}.reasonCode`,
+    key.reasonCode,
+    nullable(oneOf('compromised', 'leaked', 'superseded', 'unused', 'policy', 'offboarding', 'other')),
+  );
 }
 
 async function main(): Promise<void> {
@@ -90,7 +110,8 @@ async function main(): Promise<void> {
   read('health.unreadableEvents', health.unreadableEvents, isNumber);
 
   const tenantId = `t-openapi-${Date.now()}`;
-  const create = (name: string) => api.POST('/admin/api-keys', { body: { tenantId, name, scopes: ['reports:read'], tags: { team: 'a' }, expiresInDays: 30 } });
+  const create = (name: string) =>
+    api.POST('/admin/api-keys', { body: { tenantId, name, scopes: ['reports:read'], tags: { team: 'a' }, expiresInDays: 30 } });
   const created = ok('POST /admin/api-keys', await create('first'));
   readKey('created', created);
   const secret = read('created.key', created.key, nullable(isString));
@@ -100,7 +121,10 @@ async function main(): Promise<void> {
   const id = { params: { path: { id: created.id } } };
   readKey('get', ok('GET /admin/api-keys/{id}', await api.GET('/admin/api-keys/{id}', id)));
   readKey('patch', ok('PATCH /admin/api-keys/{id}', await api.PATCH('/admin/api-keys/{id}', { ...id, body: { name: 'renamed' } })));
-  const rotated = ok('POST /admin/api-keys/{id}/rotate', await api.POST('/admin/api-keys/{id}/rotate', { ...id, body: { gracePeriodSeconds: 0 } }));
+  const rotated = ok(
+    'POST /admin/api-keys/{id}/rotate',
+    await api.POST('/admin/api-keys/{id}/rotate', { ...id, body: { gracePeriodSeconds: 0 } }),
+  );
   readKey('rotate', rotated);
   const token = read('rotate.key', rotated.key, nullable(isString)) ?? secret ?? '';
 
@@ -143,9 +167,18 @@ async function main(): Promise<void> {
     read(`events[${i}].unknown.problem`, e.unknown?.problem, optional(isString));
   }
   read('events.nextCursor', history.nextCursor, nullable(isString));
-  readKey('revoke', ok('POST /admin/api-keys/{id}/revoke', await api.POST('/admin/api-keys/{id}/revoke', { ...id, body: { reason: 'done', reasonCode: 'superseded' } })));
+  readKey(
+    'revoke',
+    ok(
+      'POST /admin/api-keys/{id}/revoke',
+      await api.POST('/admin/api-keys/{id}/revoke', { ...id, body: { reason: 'done', reasonCode: 'superseded' } }),
+    ),
+  );
   const second = ok('POST /admin/api-keys', await create('second'));
-  readKey('expire', ok('POST /admin/api-keys/{id}/expire', await api.POST('/admin/api-keys/{id}/expire', { params: { path: { id: second.id } } })));
+  readKey(
+    'expire',
+    ok('POST /admin/api-keys/{id}/expire', await api.POST('/admin/api-keys/{id}/expire', { params: { path: { id: second.id } } })),
+  );
   const third = ok('POST /admin/api-keys', await create('third'));
   readKey('delete', ok('DELETE /admin/api-keys/{id}', await api.DELETE('/admin/api-keys/{id}', { params: { path: { id: third.id } } })));
 
@@ -179,7 +212,11 @@ async function main(): Promise<void> {
     read(`audit[${i}].chainHash`, e.chainHash, isString);
   }
   read('audit.nextCursor', audit.nextCursor, nullable(isString));
-  read('export', ok('GET /admin/audit/export', await api.GET('/admin/audit/export', { params: { query: { format: 'csv' } }, parseAs: 'text' })), isString);
+  read(
+    'export',
+    ok('GET /admin/audit/export', await api.GET('/admin/audit/export', { params: { query: { format: 'csv' } }, parseAs: 'text' })),
+    isString,
+  );
   const digest = ok('GET /admin/audit/digest', await api.GET('/admin/audit/digest'));
   read('digest.position', digest.position, isNumber);
   read('digest.events', digest.events, isNumber);

@@ -12,7 +12,8 @@ describe('API docs and test hygiene', () => {
 
   it('describes the bearer scheme as a keyledger key, not a JWT', async () => {
     const res = await request(sut.url).get('/docs-json').expect(200);
-    const bearer = (res.body as { components: { securitySchemes: Record<string, { bearerFormat?: string }> } }).components.securitySchemes.bearer;
+    const bearer = (res.body as { components: { securitySchemes: Record<string, { bearerFormat?: string }> } }).components.securitySchemes
+      .bearer;
     expect(bearer.bearerFormat).toMatch(/keyledger API key/);
     expect(res.text).not.toContain('JWT');
   });
@@ -25,18 +26,24 @@ describe('API docs and test hygiene', () => {
     let operations: [string, Operation][];
     beforeAll(async () => {
       const { paths } = (await request(sut.url).get('/docs-json').expect(200)).body as { paths: Record<string, Record<string, Operation>> };
-      operations = Object.entries(paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]): [string, Operation] => [`${method.toUpperCase()} ${path}`, op]));
+      operations = Object.entries(paths).flatMap(([path, ops]) =>
+        Object.entries(ops).map(([method, op]): [string, Operation] => [`${method.toUpperCase()} ${path}`, op]),
+      );
     });
 
     it('lists each security scheme once per operation', () => {
-      const repeated = operations.filter(([, op]) => new Set((op.security ?? []).map((s) => JSON.stringify(s))).size !== (op.security ?? []).length);
+      const repeated = operations.filter(
+        ([, op]) => new Set((op.security ?? []).map((s) => JSON.stringify(s))).size !== (op.security ?? []).length,
+      );
       expect(repeated.map(([name]) => name)).toEqual([]);
     });
 
     it('gives every success response a body schema', () => {
       const bare = operations.flatMap(([name, op]) =>
         Object.entries(op.responses)
-          .filter(([status, response]) => status.startsWith('2') && !Object.values(response.content ?? {}).some((c) => c.schema !== undefined))
+          .filter(
+            ([status, response]) => status.startsWith('2') && !Object.values(response.content ?? {}).some((c) => c.schema !== undefined),
+          )
           .map(([status]) => `${name} ${status}`),
       );
       expect(bare).toEqual([]);
@@ -48,7 +55,11 @@ describe('API docs and test hygiene', () => {
       const other = operations.flatMap(([name, op]) =>
         Object.entries(op.responses)
           .filter(([status]) => /^[45]/.test(status) && !health.has(`${name} ${status}`))
-          .filter(([, response]) => JSON.stringify(response.content) !== JSON.stringify({ 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } } }))
+          .filter(
+            ([, response]) =>
+              JSON.stringify(response.content) !==
+              JSON.stringify({ 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } } }),
+          )
           .map(([status]) => `${name} ${status}`),
       );
       expect(other).toEqual([]);

@@ -52,7 +52,9 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
     }).catch(async (error: unknown) => {
       // A server that died is the failure to report, not the request it could no longer answer.
       await Promise.race([server.exited, new Promise((r) => setTimeout(r, 1_000))]);
-      if (server.exitCode() !== undefined) throw new Error(`the server exited (${server.exitCode()}) during the outage:\n${server.output().slice(-3_000)}`);
+      if (server.exitCode() !== undefined) {
+        throw new Error(`the server exited (${server.exitCode()}) during the outage:\n${server.output().slice(-3_000)}`);
+      }
       throw error;
     });
     const text = await res.text();
@@ -63,7 +65,11 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
   function expectUnavailable(answer: Answer, port: number): void {
     expect(answer.status).toBe(503);
     expect(answer.headers.get('retry-after')).toBe('5');
-    expect(answer.body).toEqual({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/database is unreachable.*retry/i) });
+    expect(answer.body).toEqual({
+      statusCode: 503,
+      code: 'SERVICE_UNAVAILABLE',
+      message: expect.stringMatching(/database is unreachable.*retry/i),
+    });
     expectNoDatabaseDetails(answer.text, port);
   }
 
@@ -155,16 +161,22 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
     // Within the backoff cap (docs/operations.md), by itself (no resume, no restart): the audit-log
     // projection has caught up, the sweeper has recorded the expiry it could not write meanwhile,
     // and /health is ok again.
-    await until('the audit rows, the recorded expiry and an ok /health after the outage', async () => {
-      const { rows } = await pool.query(
-        `SELECT 1 FROM audit_log WHERE (key_id = $1 AND event_type = 'key.created') OR (key_id = $2 AND event_type = 'key.expired')`,
-        [afterId, expiringId],
-      );
-      const health = await call(server, 'GET', '/health');
-      return rows.length === 2 && health.status === 200 && health.body.status === 'ok';
-    }, { timeoutMs: BACKOFF_CAP_MS + 1_000 });
+    await until(
+      'the audit rows, the recorded expiry and an ok /health after the outage',
+      async () => {
+        const { rows } = await pool.query(
+          `SELECT 1 FROM audit_log WHERE (key_id = $1 AND event_type = 'key.created') OR (key_id = $2 AND event_type = 'key.expired')`,
+          [afterId, expiringId],
+        );
+        const health = await call(server, 'GET', '/health');
+        return rows.length === 2 && health.status === 200 && health.body.status === 'ok';
+      },
+      { timeoutMs: BACKOFF_CAP_MS + 1_000 },
+    );
     const healthy = await call(server, 'GET', '/health');
-    expect(healthy.body.projections).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'audit-log', state: expect.stringMatching(/^(idle|running)$/), lag: 0 })]));
+    expect(healthy.body.projections).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'audit-log', state: expect.stringMatching(/^(idle|running)$/), lag: 0 })]),
+    );
 
     // One line when the trouble starts and one when it ends, per task: not one per retry.
     const logs = server.output();
@@ -183,7 +195,12 @@ describe('losing the database (a real outage, through a TCP proxy)', () => {
   }, 120_000);
 
   it('shuts down cleanly on SIGTERM while the database is away', async () => {
-    const server = await startAppProcess({ DATABASE_URL: proxy.urlFor(database.url), EXPIRY_SWEEP_ENABLED: 'true', EXPIRY_SWEEP_DELAY_MS: '300', PROJECTION_POLL_MS: '200' });
+    const server = await startAppProcess({
+      DATABASE_URL: proxy.urlFor(database.url),
+      EXPIRY_SWEEP_ENABLED: 'true',
+      EXPIRY_SWEEP_DELAY_MS: '300',
+      PROJECTION_POLL_MS: '200',
+    });
     started = server;
     await proxy.cut();
     try {

@@ -23,7 +23,12 @@ async function run(url: string, sql: string): Promise<void> {
   await client.connect();
   try {
     // One statement at a time, as psql sends them (CREATE DATABASE refuses a transaction block).
-    for (const statement of sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) await client.query(statement);
+    for (const statement of sql
+      .split(/;\s*\n/)
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      await client.query(statement);
+    }
   } finally {
     await client.end();
   }
@@ -63,7 +68,10 @@ describe('the server running as a role that does not own the tables', () => {
       await server.exited;
     }
     rmSync(dataDir, { recursive: true, force: true });
-    await run(testDatabaseUrl(), `DROP DATABASE IF EXISTS ${database} WITH (FORCE);\nDROP ROLE IF EXISTS ${appRole};\nDROP ROLE IF EXISTS ${owner};\n`);
+    await run(
+      testDatabaseUrl(),
+      `DROP DATABASE IF EXISTS ${database} WITH (FORCE);\nDROP ROLE IF EXISTS ${appRole};\nDROP ROLE IF EXISTS ${owner};\n`,
+    );
   });
 
   it('serves every command, projection and audit read, and the owner rebuilds beside it', async () => {
@@ -122,7 +130,8 @@ describe('the server running as a role that does not own the tables', () => {
     expect(status).toBe('expired');
 
     // The audit projection (async, polled every 100 ms here) writes as the app role.
-    const auditCount = async (): Promise<number> => ((await (await call('GET', '/admin/audit?limit=1000')).json()) as { items: unknown[] }).items.length;
+    const auditCount = async (): Promise<number> =>
+      ((await (await call('GET', '/admin/audit?limit=1000')).json()) as { items: unknown[] }).items.length;
     const events = 8; // bootstrap admin, 3 creates, rotate, update, revoke, expiry
     const auditDeadline = Date.now() + 5_000;
     while ((await auditCount()) < events && Date.now() < auditDeadline) await new Promise((r) => setTimeout(r, 100));

@@ -33,7 +33,15 @@ describe('DATABASE_URL with sslmode', () => {
     const cert = await generate([{ name: 'commonName', value: 'localhost' }], {
       keyType: 'ec',
       curve: 'P-256',
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+      extensions: [
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+          ],
+        },
+      ],
     });
     writeFileSync(join(dir, 'root.crt'), cert.cert);
     writeFileSync(join(pgdata, 'server.crt'), cert.cert, { mode: 0o644 });
@@ -72,7 +80,12 @@ describe('DATABASE_URL with sslmode', () => {
   it('opens every connection with TLS, verified against sslrootcert, and serves', async () => {
     const dataDir = join(dir, `data-${Date.now()}`);
     mkdirSync(dataDir);
-    const server = await startAppProcess({ DATABASE_URL: url('sslmode=verify-full&sslrootcert=ROOT'), RUN_MIGRATIONS: 'true', BOOTSTRAP_ADMIN: 'true', DATA_DIR: dataDir });
+    const server = await startAppProcess({
+      DATABASE_URL: url('sslmode=verify-full&sslrootcert=ROOT'),
+      RUN_MIGRATIONS: 'true',
+      BOOTSTRAP_ADMIN: 'true',
+      DATA_DIR: dataDir,
+    });
     servers.push(server);
     const admin = readFileSync(join(dataDir, 'bootstrap-admin.key'), 'utf8').trim();
     const call = (method: string, path: string, body?: unknown, token = admin) =>
@@ -81,7 +94,10 @@ describe('DATABASE_URL with sslmode', () => {
         headers: { ...bearer(token), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-    const key = (await (await call('POST', '/admin/api-keys', { tenantId: 'acme', name: 'over tls' })).json()) as { id: string; key: string };
+    const key = (await (await call('POST', '/admin/api-keys', { tenantId: 'acme', name: 'over tls' })).json()) as {
+      id: string;
+      key: string;
+    };
     expect((await call('GET', '/examples/whoami', undefined, key.key)).status).toBe(200);
     expect((await call('POST', `/admin/api-keys/${key.id}/revoke`, {})).status).toBe(200);
     expect((await call('GET', '/examples/whoami', undefined, key.key)).status).toBe(401);
@@ -94,14 +110,15 @@ describe('DATABASE_URL with sslmode', () => {
       `SELECT a.application_name, s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.usename = 'kl_tls'`,
     );
     expect(rows.every((r) => r.ssl)).toBe(true);
-    expect(new Set(rows.map((r) => r.application_name))).toEqual(
-      new Set(['keyledger', 'keyledger-verifier', 'keyledger-listen']),
-    );
+    expect(new Set(rows.map((r) => r.application_name))).toEqual(new Set(['keyledger', 'keyledger-verifier', 'keyledger-listen']));
   }, 120_000);
 
   it('refuses a server certificate that sslrootcert does not vouch for', async () => {
     writeFileSync(join(dir, 'other.crt'), (await generate([{ name: 'commonName', value: 'someone else' }])).cert);
-    const other = url('sslmode=verify-full&sslrootcert=ROOT').replace(encodeURIComponent(join(dir, 'root.crt')), encodeURIComponent(join(dir, 'other.crt')));
+    const other = url('sslmode=verify-full&sslrootcert=ROOT').replace(
+      encodeURIComponent(join(dir, 'root.crt')),
+      encodeURIComponent(join(dir, 'other.crt')),
+    );
     await expect(startAppProcess({ DATABASE_URL: other, RUN_MIGRATIONS: 'false' })).rejects.toThrow(/certificate/);
   });
 });

@@ -36,14 +36,18 @@ describe('expiry sweeper', () => {
     for (let i = 0; i < 1000; i += 50) {
       await Promise.all(Array.from({ length: 50 }, () => issueKey(instances[i % 3].app, { tenantId, expiresAt })));
     }
-    await until('the keys\' expiresAt to pass', () => Date.now() > expiresAt.getTime(), { timeoutMs: 30_000 });
+    await until("the keys' expiresAt to pass", () => Date.now() > expiresAt.getTime(), { timeoutMs: 30_000 });
     const sweepers = instances.map((i) => i.app.get(ExpirySweeper));
     // Keep all three sweeping concurrently until nothing of this tenant is due any more.
-    await until('no key of the tenant to be active', async () => {
-      await Promise.all(sweepers.map((s) => s.sweep(200)));
-      const { rows } = await pool.query(`SELECT 1 FROM api_keys WHERE tenant_id = $1 AND status = 'active' LIMIT 1`, [tenantId]);
-      return rows.length === 0;
-    }, { timeoutMs: 60_000 });
+    await until(
+      'no key of the tenant to be active',
+      async () => {
+        await Promise.all(sweepers.map((s) => s.sweep(200)));
+        const { rows } = await pool.query(`SELECT 1 FROM api_keys WHERE tenant_id = $1 AND status = 'active' LIMIT 1`, [tenantId]);
+        return rows.length === 0;
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(await expiredEvents(tenantId)).toEqual({ n: 1000, keys: 1000, ttl: 1000 });
   }, 120_000);
 

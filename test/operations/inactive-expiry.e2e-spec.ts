@@ -35,7 +35,10 @@ describe('inactive key expiry', () => {
   /** A key whose events say it was created `daysAgo` days ago (and so its row's created_at). */
   const createdDaysAgo = async (tenantId: string, daysAgo: number): Promise<string> => {
     const sut = instances[0];
-    const { key } = ApiKey.create({ keyId: randomUUID(), tenantId, name: 'old', prefix: sut.config.tokenPrefix }, new Date(Date.now() - daysAgo * DAY_MS));
+    const { key } = ApiKey.create(
+      { keyId: randomUUID(), tenantId, name: 'old', prefix: sut.config.tokenPrefix },
+      new Date(Date.now() - daysAgo * DAY_MS),
+    );
     await sut.app.get(KeyRepository).save(key, { actor: systemActor('test'), requestId: 'test' });
     return key.keyId;
   };
@@ -75,7 +78,11 @@ describe('inactive key expiry', () => {
     const events = await expiredEvents(tenantId);
     expect(events.map((e) => e.key_id)).toEqual([...idle].sort());
     for (const e of events) {
-      expect(e.payload).toMatchObject({ reason: 'inactive', inactiveAfterDays: 2, lastUsedAt: lastUse.get(e.key_id)?.toISOString() ?? null });
+      expect(e.payload).toMatchObject({
+        reason: 'inactive',
+        inactiveAfterDays: 2,
+        lastUsedAt: lastUse.get(e.key_id)?.toISOString() ?? null,
+      });
       expect(e.actor).toBe('system:expiry-sweeper');
     }
     const { rows } = await pool.query<{ status: string }>('SELECT status FROM api_keys WHERE key_id = $1', [usedLately]);

@@ -58,7 +58,10 @@ async function copyDatabase(sourceUrl: string, targetUrl: string): Promise<void>
     );
     for (const { name, columns } of tables) {
       const table = pg.escapeIdentifier(name);
-      await pipeline(source.query(copyTo(`COPY ${table} (${columns}) TO STDOUT`)), target.query(copyFrom(`COPY ${table} (${columns}) FROM STDIN`)));
+      await pipeline(
+        source.query(copyTo(`COPY ${table} (${columns}) TO STDOUT`)),
+        target.query(copyFrom(`COPY ${table} (${columns}) FROM STDIN`)),
+      );
     }
     const { rows: sequences } = await source.query<{ name: string; value: string | null }>(
       `SELECT quote_ident(sequencename) AS name, last_value::text AS value FROM pg_sequences WHERE schemaname = 'public'`,
@@ -104,7 +107,9 @@ describe('restoring a logical dump into a new cluster', () => {
     await withClient(testDatabaseUrl(), (c) => c.query(`CREATE DATABASE ${sourceName}`));
     await runMigrations(sourceUrl.toString());
     // The old cluster has lived longer than the new one: its ids are well ahead of a fresh initdb's.
-    await withClient(sourceUrl.toString(), (c) => c.query(`CALL keyledger_advance_xid((pg_current_xact_id()::text::bigint + 3000)::text::xid8)`));
+    await withClient(sourceUrl.toString(), (c) =>
+      c.query(`CALL keyledger_advance_xid((pg_current_xact_id()::text::bigint + 3000)::text::xid8)`),
+    );
     cluster = await startEmbeddedPostgres({ dataDir: clusterDir, port: await freePort(), database: 'keyledger_restored_test' });
   }, 120_000);
 
@@ -121,9 +126,13 @@ describe('restoring a logical dump into a new cluster', () => {
     apps.push(before);
     const admin = await issueKey(before.app, { tenantId: 'platform', scopes: ['admin'] });
     const auth = { ...bearer(admin.token), 'content-type': 'application/json' };
-    const post = (app: TestApp, path: string, body: unknown) => fetch(`${app.url}${path}`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
+    const post = (app: TestApp, path: string, body: unknown) =>
+      fetch(`${app.url}${path}`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
     const kept = (await (await post(before, '/admin/api-keys', { tenantId: 'acme', name: 'kept' })).json()) as { id: string; key: string };
-    const revoked = (await (await post(before, '/admin/api-keys', { tenantId: 'acme', name: 'revoked' })).json()) as { id: string; key: string };
+    const revoked = (await (await post(before, '/admin/api-keys', { tenantId: 'acme', name: 'revoked' })).json()) as {
+      id: string;
+      key: string;
+    };
     const rotated = (await (await post(before, `/admin/api-keys/${kept.id}/rotate`, {})).json()) as { key: string };
     expect((await post(before, `/admin/api-keys/${revoked.id}/revoke`, { reason: 'before the dump' })).status).toBe(200);
     await before.app.get(ProjectionsService).catchUp();
@@ -135,9 +144,15 @@ describe('restoring a logical dump into a new cluster', () => {
     // The dump, restored into a new cluster whose counter is behind every stored id.
     const restoredUrl = cluster!.url;
     await copyDatabase(sourceUrl.toString(), restoredUrl);
-    const ids = await withClient(restoredUrl, async (c) => (await c.query<{ stored: string; current: string }>(
-      `SELECT max(transaction_id)::text AS stored, pg_current_xact_id()::text AS current FROM events`,
-    )).rows[0]);
+    const ids = await withClient(
+      restoredUrl,
+      async (c) =>
+        (
+          await c.query<{ stored: string; current: string }>(
+            `SELECT max(transaction_id)::text AS stored, pg_current_xact_id()::text AS current FROM events`,
+          )
+        ).rows[0],
+    );
     expect(BigInt(ids.stored)).toBeGreaterThan(BigInt(ids.current));
 
     // Started as is, keyledger refuses and names the documented fix.
@@ -153,7 +168,11 @@ describe('restoring a logical dump into a new cluster', () => {
     apps.push(other);
     const get = (app: TestApp, path: string, token = admin.token) => fetch(`${app.url}${path}`, { headers: bearer(token) });
 
-    const verified = (await (await get(sut, `/admin/audit/verify?fromDigest=${digest.digest}`)).json()) as { ok: boolean; checkedEvents: number; digest: { matches: boolean } };
+    const verified = (await (await get(sut, `/admin/audit/verify?fromDigest=${digest.digest}`)).json()) as {
+      ok: boolean;
+      checkedEvents: number;
+      digest: { matches: boolean };
+    };
     expect(verified).toMatchObject({ ok: true, checkedEvents: 5, digest: { matches: true } });
     const outside = await runVerifier(restoredUrl, digest.digest);
     expect(outside.code).toBe(0);
@@ -165,7 +184,10 @@ describe('restoring a logical dump into a new cluster', () => {
     expect((await get(sut, '/examples/whoami', revoked.key)).status).toBe(401);
 
     // New commands: issued and usable on both instances, then revoked and refused on both.
-    const fresh = (await (await post(sut, '/admin/api-keys', { tenantId: 'acme', name: 'after the restore' })).json()) as { id: string; key: string };
+    const fresh = (await (await post(sut, '/admin/api-keys', { tenantId: 'acme', name: 'after the restore' })).json()) as {
+      id: string;
+      key: string;
+    };
     expect((await get(sut, '/examples/whoami', fresh.key)).status).toBe(200);
     expect((await get(other, '/examples/whoami', fresh.key)).status).toBe(200);
     expect((await post(sut, `/admin/api-keys/${fresh.id}/revoke`, { reason: 'after the restore' })).status).toBe(200);
@@ -183,13 +205,22 @@ describe('restoring a logical dump into a new cluster', () => {
       [7, 'key.revoked'],
       [6, 'key.created'],
     ]);
-    const after = (await (await get(sut, `/admin/audit/verify?fromDigest=${digest.digest}`)).json()) as { ok: boolean; checkedEvents: number };
+    const after = (await (await get(sut, `/admin/audit/verify?fromDigest=${digest.digest}`)).json()) as {
+      ok: boolean;
+      checkedEvents: number;
+    };
     expect(after).toMatchObject({ ok: true, checkedEvents: 7 });
     // The new events were written by transactions after every restored one.
-    const order = await withClient(restoredUrl, async (c) => (await c.query<{ newer: boolean }>(
-      `SELECT bool_and(transaction_id > $1::xid8) AS newer FROM events WHERE stream_id = $2`,
-      [ids.stored, `key-${fresh.id}`],
-    )).rows[0].newer);
+    const order = await withClient(
+      restoredUrl,
+      async (c) =>
+        (
+          await c.query<{ newer: boolean }>(`SELECT bool_and(transaction_id > $1::xid8) AS newer FROM events WHERE stream_id = $2`, [
+            ids.stored,
+            `key-${fresh.id}`,
+          ])
+        ).rows[0].newer,
+    );
     expect(order).toBe(true);
   }, 180_000);
 });

@@ -79,15 +79,19 @@ describe('three instances on one database under mixed admin and verify load', ()
     // The async audit projection saw each of these events exactly once. Another app on this
     // database (test files run in parallel) may hold the projection's turn: wait for the rows.
     const total = [...acknowledged.values()].reduce((a, b) => a + b, 0);
-    await eventually('the audit projection to hold each event exactly once', async () => {
-      await Promise.all(instances.map((i) => i.app.get(ProjectionsService).catchUp()));
-      const audit = await pool.query<{ n: string; positions: string }>(
-        `SELECT count(*) AS n, count(DISTINCT position) AS positions FROM audit_log WHERE tenant_id = $1`,
-        [tenantId],
-      );
-      expect(Number(audit.rows[0].n)).toBe(total);
-      expect(Number(audit.rows[0].positions)).toBe(total);
-    }, { timeoutMs: 30_000 });
+    await eventually(
+      'the audit projection to hold each event exactly once',
+      async () => {
+        await Promise.all(instances.map((i) => i.app.get(ProjectionsService).catchUp()));
+        const audit = await pool.query<{ n: string; positions: string }>(
+          `SELECT count(*) AS n, count(DISTINCT position) AS positions FROM audit_log WHERE tenant_id = $1`,
+          [tenantId],
+        );
+        expect(Number(audit.rows[0].n)).toBe(total);
+        expect(Number(audit.rows[0].positions)).toBe(total);
+      },
+      { timeoutMs: 30_000 },
+    );
 
     // Every instance's guard ends with the same answer for every key.
     // (Asked of each guard directly: through the verify API, the 60 refusals of rotated-away secrets

@@ -14,7 +14,13 @@ import { testDatabaseUrl } from '../support/test-database.js';
 import { bearer } from '../support/http.js';
 
 /** The app exactly as main.ts builds it, with its JSON log stream captured. */
-async function appWithCapturedLogs(): Promise<{ app: NestFastifyApplication; url: string; metricsUrl: string; output: () => string; close(): Promise<void> }> {
+async function appWithCapturedLogs(): Promise<{
+  app: NestFastifyApplication;
+  url: string;
+  metricsUrl: string;
+  output: () => string;
+  close(): Promise<void>;
+}> {
   const chunks: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -102,10 +108,12 @@ describe('observability', () => {
     ['a malformed x-request-id', 'has spaces; and "quotes"'],
     ['a 129-character x-request-id', 'r'.repeat(129)],
     ['a key-shaped x-request-id', generateToken().token],
-  ])('gives a request with %s one id: the log lines\' reqId, the event\'s requestId and the x-request-id header', async (_, sent) => {
+  ])("gives a request with %s one id: the log lines' reqId, the event's requestId and the x-request-id header", async (_, sent) => {
     const admin = await issueKey(sut.app, { scopes: ['admin'] });
     const create = request(sut.url).post('/admin/api-keys').set('x-api-key', admin.token);
-    const created = await (sent === undefined ? create : create.set('x-request-id', sent)).send({ tenantId: 'one-id', name: 'one id' }).expect(201);
+    const created = await (sent === undefined ? create : create.set('x-request-id', sent))
+      .send({ tenantId: 'one-id', name: 'one id' })
+      .expect(201);
     const id = created.headers['x-request-id'];
     if (sent === 'req-one-id-1') expect(id).toBe(sent);
     else expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/); // made by the server, nothing echoed
@@ -139,10 +147,17 @@ describe('observability', () => {
     await request(sut.url).post('/v1/keys/verify').set('x-api-key', verifier.token).send({ key: victim.token }).expect(200);
     await request(sut.url).get(`/examples/whoami?key=${victim.token}`).expect(401);
     await request(sut.url).get(`/no-such-route/${victim.token}`).expect(404);
-    await request(sut.url).post('/admin/api-keys').set('x-api-key', admin.token).send({ tenantId: 'logs', name: victim.token, bogus: victim.token }).expect(400);
+    await request(sut.url)
+      .post('/admin/api-keys')
+      .set('x-api-key', admin.token)
+      .send({ tenantId: 'logs', name: victim.token, bogus: victim.token })
+      .expect(400);
 
     const logs = sut.output();
-    const lines = logs.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = logs
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.some((l) => l.reqId === 'req-logs-1')).toBe(true);
     expect(logs).toContain('[redacted key]');
     for (const token of [admin.token, verifier.token, victim.token]) {

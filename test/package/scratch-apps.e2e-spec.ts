@@ -23,8 +23,11 @@ const packageDir = join(root, 'packages', 'nestjs');
 
 /** What a Nest 12 app on Fastify already has, at the versions this repository uses (so the npm cache serves them). */
 function baseDependencies(): string[] {
-  const version = (name: string): string => (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
-  return ['@nestjs/common', '@nestjs/core', '@nestjs/platform-fastify', 'reflect-metadata', 'rxjs', 'pg', 'typescript', '@types/node'].map((name) => `${name}@${version(name)}`);
+  const version = (name: string): string =>
+    (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  return ['@nestjs/common', '@nestjs/core', '@nestjs/platform-fastify', 'reflect-metadata', 'rxjs', 'pg', 'typescript', '@types/node'].map(
+    (name) => `${name}@${version(name)}`,
+  );
 }
 
 const TSCONFIG = {
@@ -104,7 +107,8 @@ async function npm(cwd: string, args: string[]): Promise<string> {
   return stdout;
 }
 
-const install = (cwd: string, specs: string[]): Promise<string> => npm(cwd, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', ...specs]);
+const install = (cwd: string, specs: string[]): Promise<string> =>
+  npm(cwd, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', ...specs]);
 
 /** Kilobytes on disk under `dir` (du -sk). */
 async function diskKb(dir: string): Promise<number> {
@@ -120,7 +124,12 @@ interface ScratchApp {
 }
 
 /** Creates, installs and compiles an app of the given module system. */
-async function createScratchApp(parent: string, type: 'commonjs' | 'module', tarball: string, measure?: (kb: number) => void): Promise<string> {
+async function createScratchApp(
+  parent: string,
+  type: 'commonjs' | 'module',
+  tarball: string,
+  measure?: (kb: number) => void,
+): Promise<string> {
   const dir = join(parent, type === 'module' ? 'esm-app' : 'cjs-app');
   mkdirSync(join(dir, 'src'), { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `scratch-${type}`, version: '0.0.0', private: true, type }, null, 2));
@@ -135,9 +144,11 @@ async function createScratchApp(parent: string, type: 'commonjs' | 'module', tar
   } else {
     await install(dir, [...baseDependencies(), tarball]);
   }
-  await run(process.execPath, [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { cwd: dir }).catch((error: Error & { stdout?: string }) => {
-    throw new Error(`the ${type} app does not compile:\n${error.stdout || error.message}`);
-  });
+  await run(process.execPath, [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { cwd: dir }).catch(
+    (error: Error & { stdout?: string }) => {
+      throw new Error(`the ${type} app does not compile:\n${error.stdout || error.message}`);
+    },
+  );
   return dir;
 }
 
@@ -154,7 +165,12 @@ async function start(dir: string, databaseUrl: string): Promise<ScratchApp> {
   const url = `http://127.0.0.1:${port}`;
   // Starting a process is asynchronous: it is up once it answers its public route (within 60 s).
   const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${url}/ping`).then((r) => r.ok, () => false))) {
+  while (
+    !(await fetch(`${url}/ping`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
     if (child.exitCode !== null) throw new Error(`the app in ${dir} exited (${child.exitCode}): ${output}`);
     if (Date.now() > deadline) throw new Error(`the app in ${dir} did not start within 60 s: ${output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -169,7 +185,10 @@ async function stop(app: ScratchApp | undefined): Promise<void> {
   await exited;
 }
 
-async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+async function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(url, { headers });
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
@@ -184,7 +203,9 @@ describe('@keyledger/nestjs, packed and installed into new apps', () => {
 
   beforeAll(async () => {
     // dist/ was built by `npm test`'s build: pack it as it is (a prepack rebuild would replace it under other test files).
-    const packed = JSON.parse(await npm(packageDir, ['pack', '--json', '--ignore-scripts', '--pack-destination', scratch])) as { filename: string }[];
+    const packed = JSON.parse(await npm(packageDir, ['pack', '--json', '--ignore-scripts', '--pack-destination', scratch])) as {
+      filename: string;
+    }[];
     tarball = join(scratch, packed[0].filename);
     registry = await createTestApp();
     // The apps connect as a service would: with a role from `keyledger guard-role create` (read api_keys, LISTEN).
@@ -207,16 +228,31 @@ describe('@keyledger/nestjs, packed and installed into new apps', () => {
   });
 
   it('passes publint and are-the-types-wrong (ES modules only, as Nest 12 itself)', async () => {
-    await expect(run(process.execPath, [join(root, 'node_modules', 'publint', 'src', 'cli.js'), packageDir, '--strict'])).resolves.toBeDefined();
-    await expect(run(process.execPath, [join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js'), tarball, '--profile', 'esm-only'])).resolves.toBeDefined();
+    await expect(
+      run(process.execPath, [join(root, 'node_modules', 'publint', 'src', 'cli.js'), packageDir, '--strict']),
+    ).resolves.toBeDefined();
+    await expect(
+      run(process.execPath, [join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js'), tarball, '--profile', 'esm-only']),
+    ).resolves.toBeDefined();
   });
 
   it('ships its license, declarations and code, and no tests', () => {
-    const manifest = JSON.parse(readFileSync(join(apps.commonjs!.dir, 'node_modules', '@keyledger', 'nestjs', 'package.json'), 'utf8')) as Record<string, unknown>;
+    const manifest = JSON.parse(
+      readFileSync(join(apps.commonjs!.dir, 'node_modules', '@keyledger', 'nestjs', 'package.json'), 'utf8'),
+    ) as Record<string, unknown>;
     const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(manifest.license).toBe(rootManifest.license);
-    expect(readFileSync(join(apps.commonjs!.dir, 'node_modules', '@keyledger', 'nestjs', 'LICENSE'), 'utf8')).toBe(readFileSync(join(root, 'LICENSE'), 'utf8'));
-    expect(manifest.peerDependencies).toEqual(expect.objectContaining({ '@nestjs/common': expect.any(String), '@nestjs/core': expect.any(String), 'reflect-metadata': expect.any(String), rxjs: expect.any(String) }));
+    expect(readFileSync(join(apps.commonjs!.dir, 'node_modules', '@keyledger', 'nestjs', 'LICENSE'), 'utf8')).toBe(
+      readFileSync(join(root, 'LICENSE'), 'utf8'),
+    );
+    expect(manifest.peerDependencies).toEqual(
+      expect.objectContaining({
+        '@nestjs/common': expect.any(String),
+        '@nestjs/core': expect.any(String),
+        'reflect-metadata': expect.any(String),
+        rxjs: expect.any(String),
+      }),
+    );
     expect(manifest.peerDependenciesMeta).toEqual({ '@nestjs/swagger': { optional: true } });
     const shipped = readdirSync(join(apps.commonjs!.dir, 'node_modules', '@keyledger', 'nestjs'), { recursive: true }).map(String);
     expect(shipped).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts']));
@@ -242,7 +278,10 @@ describe('@keyledger/nestjs, packed and installed into new apps', () => {
 
     it('answers 401 in the one error shape without a key, and to an unknown one', async () => {
       const missing = await get(`${url()}/reports`);
-      expect({ status: missing.status, body: missing.body }).toEqual({ status: 401, body: { statusCode: 401, code: 'AUTH.MISSING_KEY', message: expect.any(String) } });
+      expect({ status: missing.status, body: missing.body }).toEqual({
+        status: 401,
+        body: { statusCode: 401, code: 'AUTH.MISSING_KEY', message: expect.any(String) },
+      });
       expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="keyledger"');
       expect((await get(`${url()}/me`)).status).toBe(401); // guardAllRoutes: no decorator, still guarded
 

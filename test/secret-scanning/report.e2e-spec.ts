@@ -33,19 +33,29 @@ function signingKey(id: string): SigningKey {
 
 /** The file as GitHub publishes it at https://api.github.com/meta/public_keys/secret_scanning. */
 function writeKeysFile(file: string, keys: SigningKey[]): void {
-  writeFileSync(file, JSON.stringify({ public_keys: keys.map((k, i) => ({ key_identifier: k.id, key: k.pem, is_current: i === 0 })) }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ public_keys: keys.map((k, i) => ({ key_identifier: k.id, key: k.pem, is_current: i === 0 })) }, null, 2),
+  );
 }
 
 /** A report as GitHub sends it: the exact body bytes, signed with ECDSA P-256 / SHA-256, DER, base64. */
 function report(sut: TestApp, body: string, key: SigningKey | null, signer: KeyObject | undefined = key?.privateKey): request.Test {
   const req = request(sut.url).post(REPORT).set('content-type', 'application/json');
   if (key !== null && signer !== undefined) {
-    req.set('Github-Public-Key-Identifier', key.id).set('Github-Public-Key-Signature', sign('sha256', Buffer.from(body), { key: signer, dsaEncoding: 'der' }).toString('base64'));
+    req
+      .set('Github-Public-Key-Identifier', key.id)
+      .set('Github-Public-Key-Signature', sign('sha256', Buffer.from(body), { key: signer, dsaEncoding: 'der' }).toString('base64'));
   }
   return req.send(body);
 }
 
-const match = (token: string, url = 'https://github.com/octocat/app/blob/abc123/.env'): Record<string, string> => ({ token, type: 'keyledger_api_key', url, source: 'content' });
+const match = (token: string, url = 'https://github.com/octocat/app/blob/abc123/.env'): Record<string, string> => ({
+  token,
+  type: 'keyledger_api_key',
+  url,
+  source: 'content',
+});
 
 describe('POST /v1/secret-scanning/report (GitHub secret-scanning partner reports)', () => {
   const dir = makeTestTempDir();
@@ -74,7 +84,11 @@ describe('POST /v1/secret-scanning/report (GitHub secret-scanning partner report
 
   type StoredEvent = { type: string; payload: Record<string, unknown>; metadata: Record<string, unknown> };
   const eventsOf = async (key: IssuedKey): Promise<StoredEvent[]> =>
-    (await pool.query<StoredEvent>('SELECT type, payload, metadata FROM events WHERE stream_id = $1 ORDER BY stream_version', [`key-${key.id}`])).rows;
+    (
+      await pool.query<StoredEvent>('SELECT type, payload, metadata FROM events WHERE stream_id = $1 ORDER BY stream_version', [
+        `key-${key.id}`,
+      ])
+    ).rows;
   const labels = (res: request.Response): string[] => (res.body as { label: string }[]).map((r) => r.label);
 
   it('revokes a reported key at once, and every instance refuses it within the propagation bound', async () => {
@@ -87,7 +101,12 @@ describe('POST /v1/secret-scanning/report (GitHub secret-scanning partner report
 
     expect(res.body).toEqual([{ token_raw: key.token, token_type: 'keyledger_api_key', label: 'true_positive' }]);
     expectErrorShape(await whoami(a, key.token), 401, 'AUTH.REVOKED');
-    const refused = await until('B to refuse the reported key', () => whoami(b, key.token), (r) => r.status !== 200, { timeoutMs: PROPAGATION_BOUND_MS });
+    const refused = await until(
+      'B to refuse the reported key',
+      () => whoami(b, key.token),
+      (r) => r.status !== 200,
+      { timeoutMs: PROPAGATION_BOUND_MS },
+    );
     expectErrorShape(refused, 401, 'AUTH.REVOKED');
     expect(Date.now() - answered).toBeLessThanOrEqual(PROPAGATION_BOUND_MS);
     const revoked = (await eventsOf(key)).at(-1)!;
@@ -141,7 +160,9 @@ describe('POST /v1/secret-scanning/report (GitHub secret-scanning partner report
 
     expect(labels(res)).toEqual(['false_positive', 'false_positive', 'false_positive', 'false_positive']);
     // GitHub's format and nothing else: no key id, no tenant.
-    for (const item of res.body as Record<string, unknown>[]) expect(Object.keys(item).sort()).toEqual(['label', 'token_raw', 'token_type']);
+    for (const item of res.body as Record<string, unknown>[]) {
+      expect(Object.keys(item).sort()).toEqual(['label', 'token_raw', 'token_type']);
+    }
     expect((await eventsOf(key)).map((e) => e.type)).toEqual(['key.created']);
     await whoami(a, key.token).expect(200);
   });
@@ -164,7 +185,11 @@ describe('POST /v1/secret-scanning/report (GitHub secret-scanning partner report
       body = JSON.stringify([match(key.token)]);
     });
     const signedWith = (identifier: string, signature: string): request.Test =>
-      request(a.url).post(REPORT).set('content-type', 'application/json').set('Github-Public-Key-Identifier', identifier).set('Github-Public-Key-Signature', signature);
+      request(a.url)
+        .post(REPORT)
+        .set('content-type', 'application/json')
+        .set('Github-Public-Key-Identifier', identifier)
+        .set('Github-Public-Key-Signature', signature);
     afterEach(async () => {
       expect((await eventsOf(key)).map((e) => e.type)).toEqual(['key.created']);
       await whoami(a, key.token).expect(200);
@@ -195,9 +220,14 @@ describe('POST /v1/secret-scanning/report (GitHub secret-scanning partner report
     });
   });
 
-  it('refuses a signed report that is not in GitHub\'s format (400, field by field)', async () => {
+  it("refuses a signed report that is not in GitHub's format (400, field by field)", async () => {
     expectValidationError(await report(a, JSON.stringify({ token: 'x' }), github), 'body');
-    expectValidationError(await report(a, JSON.stringify([{ token: 1, type: 'x' }, 'nope', { token: 'y', type: 't', url: 'javascript:alert(1)' }]), github), '[0].token', '[1]', '[2].url');
+    expectValidationError(
+      await report(a, JSON.stringify([{ token: 1, type: 'x' }, 'nope', { token: 'y', type: 't', url: 'javascript:alert(1)' }]), github),
+      '[0].token',
+      '[1]',
+      '[2].url',
+    );
     expectValidationError(await report(a, JSON.stringify([{ token: 'y', type: 't', extra: true }]), github), '[0].extra');
   });
 
@@ -230,7 +260,11 @@ describe('POST /v1/secret-scanning/report (GitHub secret-scanning partner report
     it('revokes the key for an admin, records the source URL and never echoes the token', async () => {
       const key = await issueUsableKey(a);
 
-      const res = await request(a.url).post('/admin/api-keys/report-leak').set(bearer(admin)).send({ token: key.token, sourceUrl: 'https://chat.example.com/c/123' }).expect(200);
+      const res = await request(a.url)
+        .post('/admin/api-keys/report-leak')
+        .set(bearer(admin))
+        .send({ token: key.token, sourceUrl: 'https://chat.example.com/c/123' })
+        .expect(200);
 
       expect(res.body).toEqual({ label: 'true_positive', keyId: key.id, publicId: key.publicId, revoked: true });
       expect(res.text).not.toContain(key.token.slice(-20));
@@ -244,7 +278,11 @@ describe('POST /v1/secret-scanning/report (GitHub secret-scanning partner report
       const own = await issueUsableKey(a, { tenantId });
       const other = await issueUsableKey(a);
 
-      const foreign = await request(a.url).post('/admin/api-keys/report-leak').set(bearer(manager)).send({ token: other.token }).expect(200);
+      const foreign = await request(a.url)
+        .post('/admin/api-keys/report-leak')
+        .set(bearer(manager))
+        .send({ token: other.token })
+        .expect(200);
       const mine = await request(a.url).post('/admin/api-keys/report-leak').set(bearer(manager)).send({ token: own.token }).expect(200);
 
       expect(foreign.body).toEqual({ label: 'false_positive' });

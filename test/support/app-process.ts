@@ -64,7 +64,10 @@ export async function startAppProcess(env: Record<string, string> = {}): Promise
   );
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ready = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (exitCode !== undefined) throw new Error(`the server exited (${exitCode}) before it was ready: ${output}`);
     if (Date.now() > deadline) {
@@ -79,5 +82,13 @@ export async function startAppProcess(env: Record<string, string> = {}): Promise
     if (exitCode === undefined) child.kill('SIGKILL');
     await exited;
   };
-  return { child, url, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, output: () => output, exitCode: () => exitCode, exited, stop };
+  return {
+    child,
+    url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    output: () => output,
+    exitCode: () => exitCode,
+    exited,
+    stop,
+  };
 }

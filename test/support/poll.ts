@@ -47,13 +47,19 @@ export async function until<T>(
  * Runs `assertion` until it stops throwing and returns its result; after `timeoutMs` fails with
  * the last error. `eventually('the revoked key to be refused', () => whoami(token).expect(401))`.
  */
-export async function eventually<T>(what: string, assertion: () => Promise<T> | T, { timeoutMs = 5000, intervalMs = 20 }: PollOptions = {}): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  assertion: () => Promise<T> | T,
+  { timeoutMs = 5000, intervalMs = 20 }: PollOptions = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await assertion();
     } catch (error) {
-      if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last error: ${show(error)}`, { cause: error });
+      if (Date.now() >= deadline) {
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last error: ${show(error)}`, { cause: error });
+      }
     }
     await pause(intervalMs);
   }

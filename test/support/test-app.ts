@@ -53,9 +53,11 @@ export async function createTestApp(
     ...env,
   });
   const logs: string[] = [];
-  const capture = (level: string) => (message: unknown, ...rest: unknown[]) => {
-    logs.push(`${level} ${[message, ...rest].map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ')}`);
-  };
+  const capture =
+    (level: string) =>
+    (message: unknown, ...rest: unknown[]) => {
+      logs.push(`${level} ${[message, ...rest].map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ')}`);
+    };
   const httpChunks: string[] = [];
   const httpLogger = options.httpLog
     ? createLogger(
@@ -69,7 +71,14 @@ export async function createTestApp(
       )
     : undefined;
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl), createFastifyAdapter(httpLogger), {
-    logger: { log: capture('log'), error: capture('error'), warn: capture('warn'), debug: capture('debug'), verbose: capture('verbose'), fatal: capture('fatal') },
+    logger: {
+      log: capture('log'),
+      error: capture('error'),
+      warn: capture('warn'),
+      debug: capture('debug'),
+      verbose: capture('verbose'),
+      fatal: capture('fatal'),
+    },
   });
   configureApp(app);
   recordResponses(app.getHttpAdapter().getInstance());
@@ -93,7 +102,13 @@ export async function issueKey(
 ): Promise<{ id: string; publicId: string; token: string }> {
   const created = await app.get(CommandBus).execute(
     new CreateKeyCommand(
-      { tenantId: input.tenantId ?? `t-${randomUUID().slice(0, 8)}`, name: input.name ?? 'test key', scopes: input.scopes, tags: input.tags, expiresAt: input.expiresAt },
+      {
+        tenantId: input.tenantId ?? `t-${randomUUID().slice(0, 8)}`,
+        name: input.name ?? 'test key',
+        scopes: input.scopes,
+        tags: input.tags,
+        expiresAt: input.expiresAt,
+      },
       { actor: SYSTEM_ACTOR, requestId: 'test' },
     ),
   );

@@ -57,7 +57,12 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
 
   describe("Fastify's and node's own refusals use the one error shape, without framework names", () => {
     it('an over-long path parameter is a 414', async () => {
-      expectPlain(await request(sut.url).get(`/admin/api-keys/${'a'.repeat(150)}`).set(bearer(admin.token)), 414);
+      expectPlain(
+        await request(sut.url)
+          .get(`/admin/api-keys/${'a'.repeat(150)}`)
+          .set(bearer(admin.token)),
+        414,
+      );
     });
 
     it('a URL that does not decode is a 400 that does not quote it', async () => {
@@ -83,14 +88,24 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
     });
 
     it('malformed JSON is a 400 that quotes neither the body nor the parser', async () => {
-      const res = await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).set('content-type', 'application/json').send('{"tenantId": "quoted-back?", "name": ');
+      const res = await request(sut.url)
+        .post('/admin/api-keys')
+        .set(bearer(admin.token))
+        .set('content-type', 'application/json')
+        .send('{"tenantId": "quoted-back?", "name": ');
       expectPlain(res, 400);
       expect(res.body.message).toMatch(/JSON/);
       expect(res.text).not.toContain('quoted-back');
     });
 
     it('a body over the limit is a 413', async () => {
-      expectPlain(await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).send({ tenantId: 't', name: 'x'.repeat(300 * 1024) }), 413);
+      expectPlain(
+        await request(sut.url)
+          .post('/admin/api-keys')
+          .set(bearer(admin.token))
+          .send({ tenantId: 't', name: 'x'.repeat(300 * 1024) }),
+        413,
+      );
     });
   });
 
@@ -99,7 +114,11 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
       ['form-encoded', 'application/x-www-form-urlencoded', (t: string) => `tenantId=${t}&name=x`],
       ['text/plain', 'text/plain', (t: string) => JSON.stringify({ tenantId: t, name: 'x' })],
       ['JSON sent as text/json', 'text/json', (t: string) => JSON.stringify({ tenantId: t, name: 'x' })],
-      ['multipart', 'multipart/form-data; boundary=x', (t: string) => `--x\r\nContent-Disposition: form-data; name="tenantId"\r\n\r\n${t}\r\n--x--\r\n`],
+      [
+        'multipart',
+        'multipart/form-data; boundary=x',
+        (t: string) => `--x\r\nContent-Disposition: form-data; name="tenantId"\r\n\r\n${t}\r\n--x--\r\n`,
+      ],
     ])('a %s body is a 415 and creates nothing', async (_, type, body) => {
       const tenantId = uniqueTenant();
       const res = await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).set('content-type', type).send(body(tenantId));
@@ -140,14 +159,27 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
     });
 
     it('create and rotate, which carry a secret, are no-store; the request id sent is the one returned and recorded', async () => {
-      const created = await createKey(sut, secrets, admin.token, { tenantId: uniqueTenant(), name: 'secret carrier' }, { 'x-request-id': 'req-transport-1' });
-      const rotated = secrets.track(await request(sut.url).post(`/admin/api-keys/${created.id}/rotate`).set(bearer(admin.token)).send({}).expect(200));
+      const created = await createKey(
+        sut,
+        secrets,
+        admin.token,
+        { tenantId: uniqueTenant(), name: 'secret carrier' },
+        { 'x-request-id': 'req-transport-1' },
+      );
+      const rotated = secrets.track(
+        await request(sut.url).post(`/admin/api-keys/${created.id}/rotate`).set(bearer(admin.token)).send({}).expect(200),
+      );
       expect(rotated.headers['cache-control']).toBe('no-store');
-      const again = await request(sut.url).get(`/admin/api-keys/${created.id}`).set(bearer(admin.token)).set('x-request-id', 'req-transport-2').expect(200);
+      const again = await request(sut.url)
+        .get(`/admin/api-keys/${created.id}`)
+        .set(bearer(admin.token))
+        .set('x-request-id', 'req-transport-2')
+        .expect(200);
       expect(again.headers['x-request-id']).toBe('req-transport-2');
-      const { rows } = await pool.query<{ request_id: string }>(`SELECT metadata->>'requestId' AS request_id FROM events WHERE stream_id = $1 ORDER BY stream_version`, [
-        `key-${created.id}`,
-      ]);
+      const { rows } = await pool.query<{ request_id: string }>(
+        `SELECT metadata->>'requestId' AS request_id FROM events WHERE stream_id = $1 ORDER BY stream_version`,
+        [`key-${created.id}`],
+      );
       expect(rows[0].request_id).toBe('req-transport-1');
       expect(rows[1].request_id).toBe(rotated.headers['x-request-id']);
     });
@@ -171,8 +203,13 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
   describe('error messages never echo input', () => {
     it.each(["';--", '<script>alert(1)</script>', 'DROP TABLE events', 'AAAAAAAAAAAA'])('a hostile id %j is not in the 404', async (id) => {
       for (const res of [
-        await request(sut.url).get(`/admin/api-keys/${encodeURIComponent(id)}`).set(bearer(admin.token)),
-        await request(sut.url).post(`/admin/api-keys/${encodeURIComponent(id)}/revoke`).set(bearer(admin.token)).send({}),
+        await request(sut.url)
+          .get(`/admin/api-keys/${encodeURIComponent(id)}`)
+          .set(bearer(admin.token)),
+        await request(sut.url)
+          .post(`/admin/api-keys/${encodeURIComponent(id)}/revoke`)
+          .set(bearer(admin.token))
+          .send({}),
       ]) {
         expectErrorShape(res, 404, 'KEY.NOT_FOUND');
         expect(res.body.message).toBe('No API key with that id was found');
@@ -190,11 +227,20 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
 
     it('a tenant, a scope or a tag the caller sent is not quoted back', async () => {
       const manager = await issueUsableKey(sut, { tenantId: uniqueTenant(), scopes: ['keys:manage'] }, { secrets });
-      const refused = await request(sut.url).post('/admin/api-keys').set(bearer(manager.token)).send({ tenantId: 'other-tenant-xyz', name: 'n' });
+      const refused = await request(sut.url)
+        .post('/admin/api-keys')
+        .set(bearer(manager.token))
+        .send({ tenantId: 'other-tenant-xyz', name: 'n' });
       expectErrorShape(refused, 403);
-      const badScope = await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).send({ tenantId: uniqueTenant(), name: 'n', scopes: ['ok:read', 'Echo Me'] });
+      const badScope = await request(sut.url)
+        .post('/admin/api-keys')
+        .set(bearer(admin.token))
+        .send({ tenantId: uniqueTenant(), name: 'n', scopes: ['ok:read', 'Echo Me'] });
       expectErrorShape(badScope, 400);
-      const badTag = await request(sut.url).post('/admin/api-keys').set(bearer(admin.token)).send({ tenantId: uniqueTenant(), name: 'n', tags: { 'echo-me': 5 } });
+      const badTag = await request(sut.url)
+        .post('/admin/api-keys')
+        .set(bearer(admin.token))
+        .send({ tenantId: uniqueTenant(), name: 'n', tags: { 'echo-me': 5 } });
       expectErrorShape(badTag, 400);
       expect(refused.text).not.toContain('other-tenant-xyz');
       expect(badScope.text).not.toContain('Echo Me');
@@ -221,6 +267,11 @@ describe('HTTP transport: one error shape, the headers every response needs, JSO
     expect(log).toContain('q=a+b');
     for (const encoded of encodings) expect(log).not.toContain(encoded);
     expect(log).not.toContain(t.slice(-34, -6));
-    expect(log).not.toContain(t.slice(-34, -6).replace(/./g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).slice(0, 30));
+    expect(log).not.toContain(
+      t
+        .slice(-34, -6)
+        .replace(/./g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+        .slice(0, 30),
+    );
   });
 });

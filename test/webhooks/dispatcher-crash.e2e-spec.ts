@@ -8,7 +8,13 @@ import { createScratchDatabase, type ScratchDatabase } from '../support/test-dat
 import { startReceiver, type Receiver } from './receiver.js';
 
 /** A lease outlives the timeout; a delivery whose dispatcher died is due again when its lease runs out (docs/webhooks.md). */
-const DISPATCH = { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_POLL: '100ms', WEBHOOK_TIMEOUT: '2s', WEBHOOK_LEASE: '3s', EXPIRY_SWEEP_ENABLED: 'false' };
+const DISPATCH = {
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+  WEBHOOK_POLL: '100ms',
+  WEBHOOK_TIMEOUT: '2s',
+  WEBHOOK_LEASE: '3s',
+  EXPIRY_SWEEP_ENABLED: 'false',
+};
 const DELIVERY_BOUND_MS = 3000;
 
 describe('webhooks: a dispatcher killed mid-delivery', () => {
@@ -42,7 +48,11 @@ describe('webhooks: a dispatcher killed mid-delivery', () => {
   it('is delivered by another instance once the lease runs out: retried, not lost', async () => {
     const token = (await issueUsableKey(admin, { scopes: ['admin'] })).token;
     const tenant = uniqueTenant();
-    const created = await request(admin.url).post('/admin/webhooks').set(bearer(token)).send({ url: receiver.url, eventTypes: ['key.created'], tenantId: tenant }).expect(201);
+    const created = await request(admin.url)
+      .post('/admin/webhooks')
+      .set(bearer(token))
+      .send({ url: receiver.url, eventTypes: ['key.created'], tenantId: tenant })
+      .expect(201);
     const { id, secret } = created.body as { id: string; secret: string };
     killed = await startAppProcess({ ...DISPATCH, DATABASE_URL: db.url });
 
@@ -52,7 +62,12 @@ describe('webhooks: a dispatcher killed mid-delivery', () => {
     const killedAt = Date.now();
 
     survivor = await createTestApp(DISPATCH, db.url);
-    await until('the delivery again', () => receiver.received.length, (n) => n >= 2, { timeoutMs: 3000 + DELIVERY_BOUND_MS });
+    await until(
+      'the delivery again',
+      () => receiver.received.length,
+      (n) => n >= 2,
+      { timeoutMs: 3000 + DELIVERY_BOUND_MS },
+    );
     expect(Date.now() - killedAt).toBeLessThan(3000 + DELIVERY_BOUND_MS);
     const [first, second] = receiver.verifiedWith(secret);
     expect(second.id).toBe(first.id);
@@ -60,7 +75,12 @@ describe('webhooks: a dispatcher killed mid-delivery', () => {
 
     const log = await until(
       'the delivery log to say delivered',
-      async () => ((await request(admin.url).get(`/admin/webhooks/${id}/deliveries`).set(bearer(token)).expect(200)).body as { items: Record<string, unknown>[] }).items,
+      async () =>
+        (
+          (await request(admin.url).get(`/admin/webhooks/${id}/deliveries`).set(bearer(token)).expect(200)).body as {
+            items: Record<string, unknown>[];
+          }
+        ).items,
       (items) => items[0]?.status === 'delivered',
       { timeoutMs: DELIVERY_BOUND_MS },
     );

@@ -43,7 +43,11 @@ describe('webhooks: key.expiring across three instances', () => {
     const [app] = apps;
     const token = (await issueUsableKey(app, { scopes: ['admin'] })).token;
     const tenant = uniqueTenant();
-    const created = await request(app.url).post('/admin/webhooks').set(bearer(token)).send({ url: receiver.url, eventTypes: ['key.expiring'], tenantId: tenant }).expect(201);
+    const created = await request(app.url)
+      .post('/admin/webhooks')
+      .set(bearer(token))
+      .send({ url: receiver.url, eventTypes: ['key.expiring'], tenantId: tenant })
+      .expect(201);
     const secret = (created.body as { secret: string }).secret;
 
     const longExpiresAt = Date.now() + 4500;
@@ -55,7 +59,12 @@ describe('webhooks: key.expiring across three instances', () => {
       [long.id, 1],
       [short.id, 1],
     ];
-    await until('the four notices', () => receiver.received.length, (n) => n >= expected.length, { timeoutMs: 4500 + NOTICE_BOUND_MS });
+    await until(
+      'the four notices',
+      () => receiver.received.length,
+      (n) => n >= expected.length,
+      { timeoutMs: 4500 + NOTICE_BOUND_MS },
+    );
     // No notice after a key's expiresAt: past it, nothing more can come.
     // Past both keys' expiresAt (and a few scans of every instance) nothing more can be queued for them.
     await until('both keys to be past their expiresAt', () => Date.now() > longExpiresAt + 500, { timeoutMs: 4500 + NOTICE_BOUND_MS });
@@ -67,4 +76,3 @@ describe('webhooks: key.expiring across three instances', () => {
     expect(rows.rows[0].n).toBe(expected.length);
   }, 60_000);
 });
-

@@ -25,7 +25,10 @@ describe('webhooks: SSRF protection at create time and at send time', () => {
     pool = new Pool({ connectionString: db.url, max: 2 });
     pool.on('error', () => undefined);
     strict = await createTestApp({ WEBHOOK_POLL: '100ms', EXPIRY_SWEEP_ENABLED: 'false' }, db.url);
-    lenient = await createTestApp({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_DISPATCH_ENABLED: 'false', EXPIRY_SWEEP_ENABLED: 'false' }, db.url);
+    lenient = await createTestApp(
+      { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_DISPATCH_ENABLED: 'false', EXPIRY_SWEEP_ENABLED: 'false' },
+      db.url,
+    );
     admin = (await issueUsableKey(strict, { scopes: ['admin'] })).token;
     receiver = await startReceiver();
   }, 60_000);
@@ -54,7 +57,10 @@ describe('webhooks: SSRF protection at create time and at send time', () => {
     ['credentials in the URL', 'https://user:pw@example.com/hooks', /user name or password/],
   ])('refuses %s at create time with a 400 and writes no event', async (_what, url, message) => {
     const before = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0].n;
-    const res = await request(strict.url).post('/admin/webhooks').set(bearer(admin)).send({ url, eventTypes: ['key.created'] });
+    const res = await request(strict.url)
+      .post('/admin/webhooks')
+      .set(bearer(admin))
+      .send({ url, eventTypes: ['key.created'] });
     expectErrorShape(res, 400, 'WEBHOOK.URL_REFUSED');
     expect((res.body as { message: string }).message).toMatch(message);
     await expect(pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events').then((r) => r.rows[0].n)).resolves.toBe(before);
@@ -74,7 +80,12 @@ describe('webhooks: SSRF protection at create time and at send time', () => {
 
     const delivery = await until(
       'the strict dispatcher to attempt it',
-      async () => ((await request(strict.url).get(`/admin/webhooks/${endpointId}/deliveries`).set(bearer(admin)).expect(200)).body as { items: Record<string, unknown>[] }).items[0],
+      async () =>
+        (
+          (await request(strict.url).get(`/admin/webhooks/${endpointId}/deliveries`).set(bearer(admin)).expect(200)).body as {
+            items: Record<string, unknown>[];
+          }
+        ).items[0],
       (d) => d !== undefined && (d.attempts as number) >= 1,
       { timeoutMs: DELIVERY_BOUND_MS },
     );

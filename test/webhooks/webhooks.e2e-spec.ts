@@ -52,19 +52,38 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     return r;
   };
 
-  const createEndpoint = async (token: string, body: Record<string, unknown>): Promise<{ id: string; secret: string; tenantId: string | null }> =>
-    (await request(sut.url).post('/admin/webhooks').set(bearer(token)).send(body).expect((r) => { if (r.status !== 201) throw new Error(JSON.stringify(r.body)); })).body as { id: string; secret: string; tenantId: string | null };
+  const createEndpoint = async (
+    token: string,
+    body: Record<string, unknown>,
+  ): Promise<{ id: string; secret: string; tenantId: string | null }> =>
+    (
+      await request(sut.url)
+        .post('/admin/webhooks')
+        .set(bearer(token))
+        .send(body)
+        .expect((r) => {
+          if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+        })
+    ).body as { id: string; secret: string; tenantId: string | null };
 
   const types = (r: Receiver): string[] => r.received.map((m) => m.message.type);
 
   it('signs every delivery (Standard Webhooks) and delivers a key’s events in order, without secrets', async () => {
     const tenant = uniqueTenant();
     const hooks = await receiver();
-    const endpoint = await createEndpoint(admin, { url: hooks.url, eventTypes: ['key.created', 'key.updated', 'key.rotated', 'key.revoked'], tenantId: tenant });
+    const endpoint = await createEndpoint(admin, {
+      url: hooks.url,
+      eventTypes: ['key.created', 'key.updated', 'key.rotated', 'key.revoked'],
+      tenantId: tenant,
+    });
     expect(endpoint.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(endpoint.tenantId).toBe(tenant);
 
-    const created = await request(sut.url).post('/admin/api-keys').set(bearer(admin)).send({ tenantId: tenant, name: 'hooked' }).expect(201);
+    const created = await request(sut.url)
+      .post('/admin/api-keys')
+      .set(bearer(admin))
+      .send({ tenantId: tenant, name: 'hooked' })
+      .expect(201);
     const id = (created.body as { id: string }).id;
     const token = (created.body as { key: string }).key;
     await request(sut.url).patch(`/admin/api-keys/${id}`).set(bearer(admin)).send({ name: 'renamed' }).expect(200);
@@ -73,7 +92,12 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     // Another tenant's key: not for this endpoint.
     await request(sut.url).post('/admin/api-keys').set(bearer(admin)).send({ tenantId: uniqueTenant(), name: 'other' }).expect(201);
 
-    await until('the four deliveries', () => hooks.received.length, (n) => n >= 4, { timeoutMs: DELIVERY_BOUND_MS * 4 });
+    await until(
+      'the four deliveries',
+      () => hooks.received.length,
+      (n) => n >= 4,
+      { timeoutMs: DELIVERY_BOUND_MS * 4 },
+    );
     const messages = hooks.verifiedWith(endpoint.secret);
     expect(types(hooks)).toEqual(['key.created', 'key.updated', 'key.rotated', 'key.revoked']);
     for (const m of messages) {
@@ -101,7 +125,9 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     expect(sut.logs.join('\n')).not.toContain(secretBase64);
 
     const log = await request(sut.url).get(`/admin/webhooks/${endpoint.id}/deliveries`).set(bearer(admin)).expect(200);
-    const items = (log.body as { items: { status: string; attempts: number; responseStatus: number; responseBody: string; eventType: string }[] }).items;
+    const items = (
+      log.body as { items: { status: string; attempts: number; responseStatus: number; responseBody: string; eventType: string }[] }
+    ).items;
     expect(items.map((d) => d.eventType)).toEqual(['key.revoked', 'key.rotated', 'key.updated', 'key.created']);
     for (const d of items) expect(d).toMatchObject({ status: 'delivered', attempts: 1, responseStatus: 200, responseBody: 'ok' });
   }, 60_000);
@@ -113,7 +139,12 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     await request(sut.url).post('/admin/api-keys').set(bearer(admin)).send({ tenantId: tenant, name: 'flaky' }).expect(201);
 
     // Schedule 0, 300, 600, 1200 ms (less up to 20 % jitter): delivered within its sum and the bound.
-    await until('the fourth attempt', () => hooks.received.length, (n) => n >= 4, { timeoutMs: 2100 + DELIVERY_BOUND_MS });
+    await until(
+      'the fourth attempt',
+      () => hooks.received.length,
+      (n) => n >= 4,
+      { timeoutMs: 2100 + DELIVERY_BOUND_MS },
+    );
     hooks.verifiedWith(endpoint.secret);
     expect(new Set(hooks.received.map((r) => r.id)).size).toBe(1); // one message, attempted four times
     const gaps = hooks.received.slice(1).map((r, i) => r.at - hooks.received[i].at);
@@ -123,7 +154,12 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
 
     const delivery = await until(
       'the delivery log to say delivered',
-      async () => ((await request(sut.url).get(`/admin/webhooks/${endpoint.id}/deliveries`).set(bearer(admin)).expect(200)).body as { items: Record<string, unknown>[] }).items[0],
+      async () =>
+        (
+          (await request(sut.url).get(`/admin/webhooks/${endpoint.id}/deliveries`).set(bearer(admin)).expect(200)).body as {
+            items: Record<string, unknown>[];
+          }
+        ).items[0],
       (d) => d.status === 'delivered',
       { timeoutMs: DELIVERY_BOUND_MS },
     );
@@ -135,7 +171,12 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
       .set(bearer(admin))
       .expect(201);
     expect(redelivered.body).toMatchObject({ redeliveryOf: delivery.id, status: 'pending', messageId: hooks.received[0].id });
-    await until('the redelivery', () => hooks.received.length, (n) => n >= 5, { timeoutMs: DELIVERY_BOUND_MS });
+    await until(
+      'the redelivery',
+      () => hooks.received.length,
+      (n) => n >= 5,
+      { timeoutMs: DELIVERY_BOUND_MS },
+    );
     expect(hooks.received[4].id).toBe(hooks.received[0].id);
     hooks.verifiedWith(endpoint.secret);
   }, 60_000);
@@ -149,7 +190,8 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     // Failing at 0, 0.3, 0.9, 2.1, 3.3 s: the attempt after 3 s of failure disables it.
     const disabled = await until(
       'the endpoint to be disabled',
-      async () => (await request(sut.url).get(`/admin/webhooks/${endpoint.id}`).set(bearer(admin)).expect(200)).body as Record<string, unknown>,
+      async () =>
+        (await request(sut.url).get(`/admin/webhooks/${endpoint.id}`).set(bearer(admin)).expect(200)).body as Record<string, unknown>,
       (e) => e.enabled === false,
       { timeoutMs: 3300 + 1200 + DELIVERY_BOUND_MS },
     );
@@ -174,10 +216,24 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     const endpoint = await createEndpoint(admin, { url: hooks.url, eventTypes: ['key.leaked'], tenantId: tenant });
     const key = await issueUsableKey(sut, { tenantId: tenant });
     // reasonCode is written by the leaked-key reports (issue #19 item 5); appended here as they will.
-    await sut.app.get(EventStore).append(keyStreamId(key.id), 1, [
-      { type: 'key.revoked', schemaVersion: 1, payload: { reason: 'found in a public repository', reasonCode: 'leaked', occurredAt: new Date().toISOString() } },
-    ], { actor: { type: 'system', id: 'system:test' }, requestId: 'test' });
-    await until('key.leaked', () => hooks.received.length, (n) => n >= 1, { timeoutMs: DELIVERY_BOUND_MS });
+    await sut.app.get(EventStore).append(
+      keyStreamId(key.id),
+      1,
+      [
+        {
+          type: 'key.revoked',
+          schemaVersion: 1,
+          payload: { reason: 'found in a public repository', reasonCode: 'leaked', occurredAt: new Date().toISOString() },
+        },
+      ],
+      { actor: { type: 'system', id: 'system:test' }, requestId: 'test' },
+    );
+    await until(
+      'key.leaked',
+      () => hooks.received.length,
+      (n) => n >= 1,
+      { timeoutMs: DELIVERY_BOUND_MS },
+    );
     const [leaked] = hooks.verifiedWith(endpoint.secret);
     expect(leaked.message).toMatchObject({ type: 'key.leaked', data: { keyId: key.id, publicId: key.publicId, reasonCode: 'leaked' } });
   }, 30_000);
@@ -189,9 +245,20 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     const hooks = await receiver();
     const own = await createEndpoint(aKey, { url: hooks.url, eventTypes: ['key.created'] });
     expect(own.tenantId).toBe(a);
-    expectErrorShape(await request(sut.url).post('/admin/webhooks').set(bearer(aKey)).send({ url: hooks.url, eventTypes: ['key.created'], tenantId: b }), 403, 'WEBHOOK.FORBIDDEN');
+    expectErrorShape(
+      await request(sut.url)
+        .post('/admin/webhooks')
+        .set(bearer(aKey))
+        .send({ url: hooks.url, eventTypes: ['key.created'], tenantId: b }),
+      403,
+      'WEBHOOK.FORBIDDEN',
+    );
     expectErrorShape(await request(sut.url).get(`/admin/webhooks/${own.id}`).set(bearer(bKey)), 404, 'WEBHOOK.NOT_FOUND');
-    expectErrorShape(await request(sut.url).patch(`/admin/webhooks/${own.id}`).set(bearer(bKey)).send({ enabled: false }), 404, 'WEBHOOK.NOT_FOUND');
+    expectErrorShape(
+      await request(sut.url).patch(`/admin/webhooks/${own.id}`).set(bearer(bKey)).send({ enabled: false }),
+      404,
+      'WEBHOOK.NOT_FOUND',
+    );
     expectErrorShape(await request(sut.url).delete(`/admin/webhooks/${own.id}`).set(bearer(bKey)), 404, 'WEBHOOK.NOT_FOUND');
     const bList = await request(sut.url).get('/admin/webhooks').set(bearer(bKey)).expect(200);
     expect((bList.body as { items: unknown[] }).items).toEqual([]);
@@ -201,7 +268,12 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     expect(platform.tenantId).toBeNull();
     expectErrorShape(await request(sut.url).get(`/admin/webhooks/${platform.id}`).set(bearer(aKey)), 404, 'WEBHOOK.NOT_FOUND');
     await request(sut.url).post('/admin/api-keys').set(bearer(aKey)).send({ tenantId: a, name: 'mine' }).expect(201);
-    await until('both endpoints to hear of it', () => hooks.received.length + platformHooks.received.length, (n) => n >= 2, { timeoutMs: DELIVERY_BOUND_MS });
+    await until(
+      'both endpoints to hear of it',
+      () => hooks.received.length + platformHooks.received.length,
+      (n) => n >= 2,
+      { timeoutMs: DELIVERY_BOUND_MS },
+    );
     expect(hooks.verifiedWith(own.secret)[0].message.data.tenantId).toBe(a);
     expect(platformHooks.verifiedWith(platform.secret)[0].message.data.tenantId).toBe(a);
   }, 30_000);
@@ -211,25 +283,41 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     const hooks = await receiver();
     const endpoint = await createEndpoint(admin, { url: hooks.url, eventTypes: ['key.created'], tenantId: tenant });
     await request(sut.url).post('/admin/api-keys').set(bearer(admin)).send({ tenantId: tenant, name: 'before the rebuild' }).expect(201);
-    await until('the delivery', () => hooks.received.length, (n) => n >= 1, { timeoutMs: DELIVERY_BOUND_MS });
+    await until(
+      'the delivery',
+      () => hooks.received.length,
+      (n) => n >= 1,
+      { timeoutMs: DELIVERY_BOUND_MS },
+    );
     const snapshot = async (): Promise<unknown[]> =>
-      (await pool.query<Record<string, unknown>>('SELECT id, tenant_id, url, event_types, enabled, version FROM webhook_endpoints ORDER BY id')).rows.concat(
-        (await pool.query<Record<string, unknown>>('SELECT id, message_id, status FROM webhook_deliveries ORDER BY seq')).rows,
-      );
+      (
+        await pool.query<Record<string, unknown>>(
+          'SELECT id, tenant_id, url, event_types, enabled, version FROM webhook_endpoints ORDER BY id',
+        )
+      ).rows.concat((await pool.query<Record<string, unknown>>('SELECT id, message_id, status FROM webhook_deliveries ORDER BY seq')).rows);
     const before = await snapshot();
     const projections = sut.app.get(ProjectionsService);
     await projections.rebuild('webhook-endpoints');
     await projections.rebuild('webhook-outbox');
     expect(await snapshot()).toEqual(before);
     await request(sut.url).post('/admin/api-keys').set(bearer(admin)).send({ tenantId: tenant, name: 'after the rebuild' }).expect(201);
-    await until('the next delivery', () => hooks.received.length, (n) => n >= 2, { timeoutMs: DELIVERY_BOUND_MS });
+    await until(
+      'the next delivery',
+      () => hooks.received.length,
+      (n) => n >= 2,
+      { timeoutMs: DELIVERY_BOUND_MS },
+    );
     // The first key's delivery was not sent again by the rebuild.
     expect(hooks.verifiedWith(endpoint.secret).map((m) => m.message.data.name)).toEqual(['before the rebuild', 'after the rebuild']);
   }, 60_000);
 
   it('refuses bad input with a 4xx and writes no event', async () => {
     const before = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0].n;
-    const post = (body: unknown) => request(sut.url).post('/admin/webhooks').set(bearer(admin)).send(body as object);
+    const post = (body: unknown) =>
+      request(sut.url)
+        .post('/admin/webhooks')
+        .set(bearer(admin))
+        .send(body as object);
     expectErrorShape(await post({ url: 'https://example.com/h', eventTypes: ['key.exploded'] }), 400, 'VALIDATION');
     expectErrorShape(await post({ url: 'https://example.com/h', eventTypes: [] }), 400, 'VALIDATION');
     expectErrorShape(await post({ url: 'not a url', eventTypes: ['key.created'] }), 400, 'WEBHOOK.URL_REFUSED');
@@ -242,21 +330,33 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     const tenant = uniqueTenant();
     const hooks = await receiver();
     const endpoint = await createEndpoint(admin, { url: hooks.url, eventTypes: ['key.created'], tenantId: tenant });
-    await request(sut.url).patch(`/admin/webhooks/${endpoint.id}`).set(bearer(admin)).send({ eventTypes: ['key.revoked'], enabled: false }).expect(200);
-    expect((await request(sut.url).delete(`/admin/webhooks/${endpoint.id}`).set(bearer(admin)).expect(200)).body).toEqual({ id: endpoint.id, deleted: true });
+    await request(sut.url)
+      .patch(`/admin/webhooks/${endpoint.id}`)
+      .set(bearer(admin))
+      .send({ eventTypes: ['key.revoked'], enabled: false })
+      .expect(200);
+    expect((await request(sut.url).delete(`/admin/webhooks/${endpoint.id}`).set(bearer(admin)).expect(200)).body).toEqual({
+      id: endpoint.id,
+      deleted: true,
+    });
     expectErrorShape(await request(sut.url).get(`/admin/webhooks/${endpoint.id}`).set(bearer(admin)), 404, 'WEBHOOK.NOT_FOUND');
 
     const rows = await until(
       'the audit log to hold the three endpoint events',
       async () =>
-        ((await request(sut.url).get('/admin/audit').query({ tenantId: tenant, limit: 100 }).set(bearer(admin)).expect(200)).body as { items: Record<string, unknown>[] }).items.filter(
-          (r) => typeof r.type === 'string' && r.type.startsWith('webhook.'),
-        ),
+        (
+          (await request(sut.url).get('/admin/audit').query({ tenantId: tenant, limit: 100 }).set(bearer(admin)).expect(200)).body as {
+            items: Record<string, unknown>[];
+          }
+        ).items.filter((r) => typeof r.type === 'string' && r.type.startsWith('webhook.')),
       (r) => r.length === 3,
       { timeoutMs: 10_000 },
     );
     const byType = Object.fromEntries(rows.map((r) => [r.type as string, r]));
-    expect(byType['webhook.created']).toMatchObject({ tenantId: tenant, changes: { url: { from: null, to: hooks.url }, enabled: { from: null, to: true } } });
+    expect(byType['webhook.created']).toMatchObject({
+      tenantId: tenant,
+      changes: { url: { from: null, to: hooks.url }, enabled: { from: null, to: true } },
+    });
     expect(byType['webhook.updated']).toMatchObject({
       tenantId: tenant,
       changes: { eventTypes: { from: ['key.created'], to: ['key.revoked'] }, enabled: { from: true, to: false } },

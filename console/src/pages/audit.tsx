@@ -151,7 +151,8 @@ export function AuditPage(): JSX.Element {
     }
   };
 
-  const set = (field: keyof FilterForm) => (event: Event) => setForm({ ...form, [field]: (event.currentTarget as HTMLInputElement | HTMLSelectElement).value });
+  const set = (field: keyof FilterForm) => (event: Event) =>
+    setForm({ ...form, [field]: (event.currentTarget as HTMLInputElement | HTMLSelectElement).value });
   const fromError = error?.fieldMessage('from');
   const toError = error?.fieldMessage('to');
 
@@ -162,10 +163,22 @@ export function AuditPage(): JSX.Element {
           Audit log
         </h1>
         <div class="page-actions">
-          <button type="button" class="button-secondary" onClick={() => void download('ndjson')} disabled={exporting !== null} aria-busy={exporting === 'ndjson'}>
+          <button
+            type="button"
+            class="button-secondary"
+            onClick={() => void download('ndjson')}
+            disabled={exporting !== null}
+            aria-busy={exporting === 'ndjson'}
+          >
             {exporting === 'ndjson' ? 'Preparing…' : 'Download NDJSON'}
           </button>
-          <button type="button" class="button-secondary" onClick={() => void download('csv')} disabled={exporting !== null} aria-busy={exporting === 'csv'}>
+          <button
+            type="button"
+            class="button-secondary"
+            onClick={() => void download('csv')}
+            disabled={exporting !== null}
+            aria-busy={exporting === 'csv'}
+          >
             {exporting === 'csv' ? 'Preparing…' : 'Download CSV'}
           </button>
         </div>
@@ -175,13 +188,37 @@ export function AuditPage(): JSX.Element {
 
       <form class="filters" role="search" aria-label="Filter the audit log" onSubmit={(e) => void apply(e)} noValidate>
         <Field id="audit-key" label="Key" error={keyError}>
-          <input {...describedBy('audit-key', keyError)} type="text" value={form.key} onInput={set('key')} placeholder={me.canManageKeys ? 'key id or public id' : 'key id'} autoComplete="off" spellcheck={false} />
+          <input
+            {...describedBy('audit-key', keyError)}
+            type="text"
+            value={form.key}
+            onInput={set('key')}
+            placeholder={me.canManageKeys ? 'key id or public id' : 'key id'}
+            autoComplete="off"
+            spellcheck={false}
+          />
         </Field>
         <Field id="audit-tenant" label="Tenant">
-          <input id="audit-tenant" type="text" value={tenantLocked ? me.tenantId : form.tenantId} readOnly={tenantLocked} placeholder="All tenants" onInput={set('tenantId')} autoComplete="off" />
+          <input
+            id="audit-tenant"
+            type="text"
+            value={tenantLocked ? me.tenantId : form.tenantId}
+            readOnly={tenantLocked}
+            placeholder="All tenants"
+            onInput={set('tenantId')}
+            autoComplete="off"
+          />
         </Field>
         <Field id="audit-actor" label="Actor">
-          <input id="audit-actor" type="text" value={form.actorId} onInput={set('actorId')} placeholder="key id, cli:user or system" autoComplete="off" spellcheck={false} />
+          <input
+            id="audit-actor"
+            type="text"
+            value={form.actorId}
+            onInput={set('actorId')}
+            placeholder="key id, cli:user or system"
+            autoComplete="off"
+            spellcheck={false}
+          />
         </Field>
         <Field id="audit-type" label="Event type">
           <select id="audit-type" value={form.type} onChange={set('type')}>
@@ -215,7 +252,9 @@ export function AuditPage(): JSX.Element {
         </div>
       </form>
 
-      {error && !fromError && !toError && <Alert onRetry={() => void search(applied, null)}>Could not load the audit log: {error.message}</Alert>}
+      {error && !fromError && !toError && (
+        <Alert onRetry={() => void search(applied, null)}>Could not load the audit log: {error.message}</Alert>
+      )}
 
       {items.length > 0 && (
         <div class="table-wrap">
@@ -348,7 +387,8 @@ function LiveTail(): JSX.Element {
               <strong>{event.name ?? '—'}</strong> <code>{event.publicId ?? shortId(event.keyId ?? '')}</code>
               <span class="muted">
                 {' '}
-                · {event.tenantId ?? '—'} · by <ActorLabel actor={event.actor} /> · <Time iso={event.recordedAt} /> · position {event.position}
+                · {event.tenantId ?? '—'} · by <ActorLabel actor={event.actor} /> · <Time iso={event.recordedAt} /> · position{' '}
+                {event.position}
               </span>
             </li>
           ))}
@@ -396,11 +436,19 @@ function VerifyPanel(): JSX.Element {
         <h2 id="verify-title">Verify the record</h2>
       </div>
       <p class="muted">
-        Paste a digest you stored outside keyledger earlier. The chain is recomputed from the events table and checked against the audit log and your digest.
+        Paste a digest you stored outside keyledger earlier. The chain is recomputed from the events table and checked against the audit log
+        and your digest.
       </p>
       <form onSubmit={(e) => void verify(e)} noValidate>
         <Field id="verify-digest" label="Digest" hint="position:chainHash, as the current digest below shows it" error={digestError}>
-          <input {...describedBy('verify-digest', digestError, true)} type="text" value={digest} onInput={(e) => setDigest(e.currentTarget.value)} spellcheck={false} autoComplete="off" />
+          <input
+            {...describedBy('verify-digest', digestError, true)}
+            type="text"
+            value={digest}
+            onInput={(e) => setDigest(e.currentTarget.value)}
+            spellcheck={false}
+            autoComplete="off"
+          />
         </Field>
         <div class="filter-buttons">
           <button type="submit" class="button-primary" disabled={busy} aria-busy={busy}>

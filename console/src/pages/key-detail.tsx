@@ -45,7 +45,10 @@ export function KeyDetailPage({ id }: { id: string }): JSX.Element {
     setUsage(null);
     void load();
     // The chart is extra: a failure leaves it out rather than failing the page.
-    void api.keyUsage(id, USAGE_DAYS).then((page) => setUsage(page.items), () => undefined);
+    void api.keyUsage(id, USAGE_DAYS).then(
+      (page) => setUsage(page.items),
+      () => undefined,
+    );
   }, [id]);
 
   useEffect(() => {
@@ -177,7 +180,11 @@ export function KeyDetailPage({ id }: { id: string }): JSX.Element {
 
       <h2>Usage</h2>
       <p class="muted">Written by each instance every few seconds (USAGE_FLUSH_MS): today's numbers may be up to that much behind.</p>
-      {usage === null ? <Loading label="Loading the usage…" /> : <UsageChart days={usage} id="key-usage" title={`Verifications per day, last ${USAGE_DAYS} days`} />}
+      {usage === null ? (
+        <Loading label="Loading the usage…" />
+      ) : (
+        <UsageChart days={usage} id="key-usage" title={`Verifications per day, last ${USAGE_DAYS} days`} />
+      )}
 
       <h2 id="timeline-title">History</h2>
       {events === null ? (
@@ -217,7 +224,16 @@ export function KeyDetailPage({ id }: { id: string }): JSX.Element {
       )}
 
       {action === 'edit' && (
-        <EditDialog keyView={key} onClose={() => setAction(null)} onDone={(next) => changed(next, 'Changes saved.')} onConflict={(current) => { setKey(current); patchKey(current); void api.keyEvents(id).then(setEvents, () => undefined); }} />
+        <EditDialog
+          keyView={key}
+          onClose={() => setAction(null)}
+          onDone={(next) => changed(next, 'Changes saved.')}
+          onConflict={(current) => {
+            setKey(current);
+            patchKey(current);
+            void api.keyEvents(id).then(setEvents, () => undefined);
+          }}
+        />
       )}
       {action === 'rotate' && (
         <RotateDialog
@@ -230,8 +246,12 @@ export function KeyDetailPage({ id }: { id: string }): JSX.Element {
           }}
         />
       )}
-      {action === 'expire' && <ExpireDialog keyView={key} onClose={() => setAction(null)} onDone={(next) => changed(next, 'The key has expired.')} />}
-      {action === 'revoke' && <RevokeDialog keyView={key} onClose={() => setAction(null)} onDone={(next) => changed(next, 'The key was revoked.')} />}
+      {action === 'expire' && (
+        <ExpireDialog keyView={key} onClose={() => setAction(null)} onDone={(next) => changed(next, 'The key has expired.')} />
+      )}
+      {action === 'revoke' && (
+        <RevokeDialog keyView={key} onClose={() => setAction(null)} onDone={(next) => changed(next, 'The key was revoked.')} />
+      )}
       {secret && secret.key && <SecretDialog secret={secret.key} keyView={secret} rotated onClose={() => setSecret(null)} />}
     </section>
   );

@@ -33,7 +33,14 @@ export function KeysPage(): JSX.Element {
 
   // The chart follows the tenant filter (after its debounce, as the list does); a failure leaves it out.
   useEffect(() => {
-    const timer = window.setTimeout(() => void api.tenantUsage(usageTenant, USAGE_DAYS).then((page) => setUsage(page.items), () => setUsage(null)), 350);
+    const timer = window.setTimeout(
+      () =>
+        void api.tenantUsage(usageTenant, USAGE_DAYS).then(
+          (page) => setUsage(page.items),
+          () => setUsage(null),
+        ),
+      350,
+    );
     return () => window.clearTimeout(timer);
   }, [usageTenant]);
 
@@ -50,7 +57,10 @@ export function KeysPage(): JSX.Element {
     change({ status, ...(status === 'expired' || status === 'revoked' ? { showInactive: true } : {}) });
   };
   const onSwitch = (showInactive: boolean): void => {
-    change({ showInactive, ...(!showInactive && (filters.status === 'expired' || filters.status === 'revoked') ? { status: 'any' as const } : {}) });
+    change({
+      showInactive,
+      ...(!showInactive && (filters.status === 'expired' || filters.status === 'revoked') ? { status: 'any' as const } : {}),
+    });
   };
 
   const onCreated = (created: KeyWithSecret): void => {
@@ -111,15 +121,35 @@ export function KeysPage(): JSX.Element {
         </div>
         <div class="field">
           <label for="filter-name">Name contains</label>
-          <input id="filter-name" type="search" value={filters.name} onInput={(e) => change({ name: e.currentTarget.value }, false)} autoComplete="off" />
+          <input
+            id="filter-name"
+            type="search"
+            value={filters.name}
+            onInput={(e) => change({ name: e.currentTarget.value }, false)}
+            autoComplete="off"
+          />
         </div>
         <div class="field">
           <label for="filter-tag">Tag</label>
-          <input id="filter-tag" type="search" value={filters.tag} placeholder="key or key=value" onInput={(e) => change({ tag: e.currentTarget.value }, false)} autoComplete="off" spellcheck={false} />
+          <input
+            id="filter-tag"
+            type="search"
+            value={filters.tag}
+            placeholder="key or key=value"
+            onInput={(e) => change({ tag: e.currentTarget.value }, false)}
+            autoComplete="off"
+            spellcheck={false}
+          />
         </div>
         <div class="field switch-field">
           <label class="switch" for="filter-inactive">
-            <input id="filter-inactive" type="checkbox" role="switch" checked={filters.showInactive} onChange={(e) => onSwitch(e.currentTarget.checked)} />
+            <input
+              id="filter-inactive"
+              type="checkbox"
+              role="switch"
+              checked={filters.showInactive}
+              onChange={(e) => onSwitch(e.currentTarget.checked)}
+            />
             Show expired and revoked
           </label>
         </div>
@@ -130,14 +160,14 @@ export function KeysPage(): JSX.Element {
       </p>
 
       {usage && (
-        <UsageChart days={usage} id="tenant-usage" title={`Verifications per day${usageTenant ? ` for ${usageTenant}` : ', all tenants'}, last ${USAGE_DAYS} days`} />
+        <UsageChart
+          days={usage}
+          id="tenant-usage"
+          title={`Verifications per day${usageTenant ? ` for ${usageTenant}` : ', all tenants'}, last ${USAGE_DAYS} days`}
+        />
       )}
 
-      {state.error && (
-        <Alert onRetry={() => void reloadKeys()}>
-          Could not load the keys: {state.error.message}
-        </Alert>
-      )}
+      {state.error && <Alert onRetry={() => void reloadKeys()}>Could not load the keys: {state.error.message}</Alert>}
 
       {state.items.length > 0 && (
         <div class="table-wrap">
@@ -161,7 +191,12 @@ export function KeysPage(): JSX.Element {
             </thead>
             <tbody>
               {state.items.map((key) => (
-                <tr key={key.id} class={`${key.status !== 'active' ? 'is-inactive' : ''}${state.highlight === key.id ? ' is-new' : ''}`} data-key-id={key.id} data-status={key.status}>
+                <tr
+                  key={key.id}
+                  class={`${key.status !== 'active' ? 'is-inactive' : ''}${state.highlight === key.id ? ' is-new' : ''}`}
+                  data-key-id={key.id}
+                  data-status={key.status}
+                >
                   <th scope="row" data-label="Name">
                     <Link to={`/keys/${key.id}`}>{key.name}</Link>
                     {state.highlight === key.id && <span class="badge badge-new">new</span>}
@@ -191,10 +226,20 @@ export function KeysPage(): JSX.Element {
                   <td data-label="Actions" class="row-actions">
                     {key.status === 'active' && (
                       <>
-                        <button type="button" class="button-small" onClick={() => setPending({ kind: 'expire', key })} aria-label={`Expire ${key.name}`}>
+                        <button
+                          type="button"
+                          class="button-small"
+                          onClick={() => setPending({ kind: 'expire', key })}
+                          aria-label={`Expire ${key.name}`}
+                        >
                           Expire
                         </button>
-                        <button type="button" class="button-small button-danger" onClick={() => setPending({ kind: 'revoke', key })} aria-label={`Revoke ${key.name}`}>
+                        <button
+                          type="button"
+                          class="button-small button-danger"
+                          onClick={() => setPending({ kind: 'revoke', key })}
+                          aria-label={`Revoke ${key.name}`}
+                        >
                           Revoke
                         </button>
                       </>
@@ -214,7 +259,11 @@ export function KeysPage(): JSX.Element {
           <p>
             <strong>No keys match these filters.</strong>
           </p>
-          <p>{filters.showInactive ? 'Try other filters, or create a key.' : 'Expired and revoked keys are hidden: turn on “Show expired and revoked” to see them, or create a key.'}</p>
+          <p>
+            {filters.showInactive
+              ? 'Try other filters, or create a key.'
+              : 'Expired and revoked keys are hidden: turn on “Show expired and revoked” to see them, or create a key.'}
+          </p>
         </div>
       )}
 
@@ -226,7 +275,12 @@ export function KeysPage(): JSX.Element {
         </div>
       )}
 
-      {reporting && <ReportLeakDialog onClose={() => setReporting(false)} onDone={(report) => report.label === 'true_positive' && report.revoked && void reloadKeys()} />}
+      {reporting && (
+        <ReportLeakDialog
+          onClose={() => setReporting(false)}
+          onDone={(report) => report.label === 'true_positive' && report.revoked && void reloadKeys()}
+        />
+      )}
       {creating && <CreateKeyDialog onClose={() => setCreating(false)} onCreated={onCreated} />}
       {secret && secret.key && <SecretDialog secret={secret.key} keyView={secret} onClose={() => setSecret(null)} />}
       {pending?.kind === 'expire' && <ExpireDialog keyView={pending.key} onClose={() => setPending(null)} onDone={onActionDone} />}

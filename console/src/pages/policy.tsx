@@ -15,13 +15,19 @@ const SETTINGS: { name: PolicySetting; label: string; hint: string }[] = [
   { name: 'inactiveAfterDays', label: 'Expire when unused for (days)', hint: 'Never used: counted from creation' },
 ];
 
-const show = (value: unknown): string => (value === null || value === undefined ? 'no rule' : Array.isArray(value) ? value.join(', ') : JSON.stringify(value));
+const show = (value: unknown): string =>
+  value === null || value === undefined ? 'no rule' : Array.isArray(value) ? value.join(', ') : JSON.stringify(value);
 
 /** The form's text for each setting ('' = not set at this level). */
 type Draft = Record<PolicySetting, string>;
 
 const toDraft = (policy: PolicySettings): Draft =>
-  Object.fromEntries(SETTINGS.map(({ name }) => [name, policy[name] === null ? '' : Array.isArray(policy[name]) ? policy[name].join(', ') : String(policy[name])])) as Draft;
+  Object.fromEntries(
+    SETTINGS.map(({ name }) => [
+      name,
+      policy[name] === null ? '' : Array.isArray(policy[name]) ? policy[name].join(', ') : String(policy[name]),
+    ]),
+  ) as Draft;
 
 function fromDraft(draft: Draft): PolicySettings {
   const num = (text: string): number | null => (text.trim() === '' ? null : Number(text));
@@ -30,7 +36,13 @@ function fromDraft(draft: Draft): PolicySettings {
     defaultLifetimeDays: num(draft.defaultLifetimeDays),
     requireExpiry: draft.requireExpiry === '' ? null : draft.requireExpiry === 'true',
     maxGracePeriodSeconds: num(draft.maxGracePeriodSeconds),
-    allowedScopes: draft.allowedScopes.trim() === '' ? null : draft.allowedScopes.split(',').map((s) => s.trim()).filter(Boolean),
+    allowedScopes:
+      draft.allowedScopes.trim() === ''
+        ? null
+        : draft.allowedScopes
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
     inactiveAfterDays: num(draft.inactiveAfterDays),
   };
 }
@@ -41,7 +53,8 @@ function Violations({ violations }: { violations: PolicyViolations }): JSX.Eleme
     <div class="table-wrap">
       <table class="data-table">
         <caption>
-          {violations.total} active key(s) break the policy: reported, not changed{violations.truncated ? ` (first ${violations.keys.length} shown)` : ''}
+          {violations.total} active key(s) break the policy: reported, not changed
+          {violations.truncated ? ` (first ${violations.keys.length} shown)` : ''}
         </caption>
         <thead>
           <tr>
@@ -142,8 +155,8 @@ export function PolicyPage(): JSX.Element {
       ) : (
         <form aria-label="Policy settings" onSubmit={(e) => void save(e)}>
           <p>
-            {view.tenantId === null ? 'The platform default' : `Tenant ${view.tenantId}`}, version {view.version}. A tenant's setting wins where it is set, else the
-            platform default's.
+            {view.tenantId === null ? 'The platform default' : `Tenant ${view.tenantId}`}, version {view.version}. A tenant's setting wins
+            where it is set, else the platform default's.
           </p>
           {SETTINGS.map(({ name, label, hint }) => {
             const effective = view.effective[name];
@@ -151,7 +164,12 @@ export function PolicyPage(): JSX.Element {
             return (
               <Field key={name} id={`policy-${name}`} label={label} hint={fieldHint} error={error?.fieldMessage(name)}>
                 {name === 'requireExpiry' ? (
-                  <select id={`policy-${name}`} disabled={!admin} value={draft[name]} onChange={(e) => setDraft({ ...draft, [name]: e.currentTarget.value })}>
+                  <select
+                    id={`policy-${name}`}
+                    disabled={!admin}
+                    value={draft[name]}
+                    onChange={(e) => setDraft({ ...draft, [name]: e.currentTarget.value })}
+                  >
                     <option value="">not set</option>
                     <option value="true">yes</option>
                     <option value="false">no</option>
@@ -174,7 +192,11 @@ export function PolicyPage(): JSX.Element {
               {saving ? 'Saving…' : 'Save policy'}
             </button>
           )}
-          <button type="button" class="button-secondary" onClick={() => void api.policyViolations(level).then(setViolations, (e: unknown) => e instanceof ApiError && setError(e))}>
+          <button
+            type="button"
+            class="button-secondary"
+            onClick={() => void api.policyViolations(level).then(setViolations, (e: unknown) => e instanceof ApiError && setError(e))}
+          >
             Show keys that break it
           </button>
         </form>

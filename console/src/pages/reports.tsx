@@ -72,8 +72,8 @@ export function ReportsPage(): JSX.Element {
         </h1>
       </div>
       <p class="muted">
-        One line per key: tenant, name, scopes, when and by whom it was created, last rotated and last used, expiry, status, reason code and the age of its current secret. Leave
-        the date empty for now.
+        One line per key: tenant, name, scopes, when and by whom it was created, last rotated and last used, expiry, status, reason code and
+        the age of its current secret. Leave the date empty for now.
       </p>
       {error && !mapped && <Alert>Could not build the report: {error.message}</Alert>}
       {saved && <Alert kind="success">Saved {saved}.</Alert>}
@@ -116,7 +116,14 @@ export function ReportsPage(): JSX.Element {
           />
         </Field>
         <Field id="report-unused" label="Unused for (days)" error={fieldError('unusedForDays')}>
-          <input {...describedBy('report-unused', fieldError('unusedForDays'))} type="number" min={0} step={1} value={form.unusedForDays} onInput={set('unusedForDays')} />
+          <input
+            {...describedBy('report-unused', fieldError('unusedForDays'))}
+            type="number"
+            min={0}
+            step={1}
+            value={form.unusedForDays}
+            onInput={set('unusedForDays')}
+          />
         </Field>
         <Field id="report-as-of" label="As of" error={fieldError('asOf')}>
           <input {...describedBy('report-as-of', fieldError('asOf'))} type="datetime-local" value={form.asOf} onInput={set('asOf')} />
@@ -125,7 +132,13 @@ export function ReportsPage(): JSX.Element {
           <button type="submit" class="button-primary" disabled={busy !== null} aria-busy={busy === 'csv'}>
             {busy === 'csv' ? 'Preparing…' : 'Download CSV'}
           </button>
-          <button type="button" class="button-secondary" onClick={() => void download('ndjson')} disabled={busy !== null} aria-busy={busy === 'ndjson'}>
+          <button
+            type="button"
+            class="button-secondary"
+            onClick={() => void download('ndjson')}
+            disabled={busy !== null}
+            aria-busy={busy === 'ndjson'}
+          >
             {busy === 'ndjson' ? 'Preparing…' : 'Download NDJSON'}
           </button>
           <button type="button" class="button-secondary" onClick={() => setForm(EMPTY_FORM)} disabled={busy !== null}>

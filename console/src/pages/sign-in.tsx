@@ -31,11 +31,7 @@ export function SignInPage(): JSX.Element {
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       setError(
-        e.status === 401
-          ? `That key was not accepted: ${e.message}`
-          : e.status === 403
-            ? e.message
-            : `Could not sign in: ${e.message}`,
+        e.status === 401 ? `That key was not accepted: ${e.message}` : e.status === 403 ? e.message : `Could not sign in: ${e.message}`,
       );
     } finally {
       setBusy(false);

@@ -1,4 +1,12 @@
-import { Module, type DynamicModule, type OnModuleInit, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
+import {
+  Module,
+  type DynamicModule,
+  type OnModuleInit,
+  type InjectionToken,
+  type ModuleMetadata,
+  type OptionalFactoryDependency,
+  type Provider,
+} from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { API_KEY_AUTH_OPTIONS, KEY_PEPPER, type ApiKeyAuthOptions } from './api-key-auth.options.js';
 import { ApiKeyErrorFilter } from './api-key-error.filter.js';

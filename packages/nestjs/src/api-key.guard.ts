@@ -78,14 +78,18 @@ export class ApiKeyGuard implements CanActivate {
     // With guardAllRoutes, a route that also has @RequireApiKey meets this guard twice: verify once.
     const verified = request[PRINCIPAL_PROPERTY] as ApiKeyPrincipal | null | undefined;
     if (verified != null) {
-      if (!hasScopes(verified.scopes, required)) return this.refuse(request, InsufficientScopeError.missing(required), verified.publicId, verified);
+      if (!hasScopes(verified.scopes, required)) {
+        return this.refuse(request, InsufficientScopeError.missing(required), verified.publicId, verified);
+      }
       return true;
     }
     const token = extractKey(request.headers);
     if (!token) return this.refuse(request, UnauthenticatedError.missing(), null, null);
     // From memory; a promise only when a well-formed key the replica does not know is looked up.
     const result = this.verifier.check(token, required, undefined, clientIp(request), userAgentOf(request.headers));
-    return result instanceof Promise ? result.then((r) => this.admit(request, token, r, required)) : this.admit(request, token, result, required);
+    return result instanceof Promise
+      ? result.then((r) => this.admit(request, token, r, required))
+      : this.admit(request, token, result, required);
   }
 
   private admit(request: Request, token: string, result: VerificationResult, required: readonly string[]): true | Promise<never> {

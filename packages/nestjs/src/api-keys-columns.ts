@@ -6,8 +6,23 @@
 
 /** Every column, in the order the registry's projection writes them. */
 export const API_KEYS_COLUMNS = [
-  'key_id', 'public_id', 'tenant_id', 'name', 'scopes', 'tags', 'status', 'secret_hash', 'previous_secret_hash',
-  'grace_ends_at', 'expires_at', 'status_reason', 'created_at', 'updated_at', 'version', 'last_position', 'last_transaction_id',
+  'key_id',
+  'public_id',
+  'tenant_id',
+  'name',
+  'scopes',
+  'tags',
+  'status',
+  'secret_hash',
+  'previous_secret_hash',
+  'grace_ends_at',
+  'expires_at',
+  'status_reason',
+  'created_at',
+  'updated_at',
+  'version',
+  'last_position',
+  'last_transaction_id',
   'reason_code',
 ] as const;
 

@@ -42,10 +42,7 @@ export class InsufficientScopeError extends ApiKeyAuthError {
   readonly statusCode = 403;
 
   static missing(required: readonly string[]): InsufficientScopeError {
-    return new InsufficientScopeError(
-      'AUTH.INSUFFICIENT_SCOPE',
-      `This API key lacks the scope(s) required here: ${required.join(', ')}`,
-    );
+    return new InsufficientScopeError('AUTH.INSUFFICIENT_SCOPE', `This API key lacks the scope(s) required here: ${required.join(', ')}`);
   }
 }
 

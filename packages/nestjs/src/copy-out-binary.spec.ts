@@ -103,7 +103,9 @@ describe('copyBinaryRows', () => {
   it('reads int4 fields, and refuses a field of another size', async () => {
     const read = async (fields: Field[]): Promise<(number | null)[]> => {
       const out: (number | null)[] = [];
-      for await (const rows of copyBinaryRows([binaryCopy([fields])], fields.length)) while (rows.next()) for (const _ of fields) out.push(rows.int4());
+      for await (const rows of copyBinaryRows([binaryCopy([fields])], fields.length)) {
+        while (rows.next()) for (const _ of fields) out.push(rows.int4());
+      }
       return out;
     };
     await expect(read([{ int4: 7 }, { int4: -2147483648 }, null])).resolves.toEqual([7, -2147483648, null]);
@@ -130,9 +132,28 @@ describe('copyBinaryRows', () => {
     ];
     const out: unknown[] = [];
     for await (const rows of copyBinaryRows([binaryCopy([fields])], fields.length)) {
-      while (rows.next()) out.push(rows.int8(), rows.int8(), ...[1, 2, 3, 4].map(() => new Date(rows.timestamp()!).toISOString()), rows.jsonb(), rows.hex(), rows.jsonb());
+      while (rows.next()) {
+        out.push(
+          rows.int8(),
+          rows.int8(),
+          ...[1, 2, 3, 4].map(() => new Date(rows.timestamp()!).toISOString()),
+          rows.jsonb(),
+          rows.hex(),
+          rows.jsonb(),
+        );
+      }
     }
-    expect(out).toEqual([2 ** 53 - 1, -42, '2026-12-05T13:01:02.345Z', '1999-12-31T23:59:59.999Z', '+012000-01-01T00:00:00.007Z', '-000050-06-01T11:59:59.999Z', '{"a": "ü"}', 'dead000f', null]);
+    expect(out).toEqual([
+      2 ** 53 - 1,
+      -42,
+      '2026-12-05T13:01:02.345Z',
+      '1999-12-31T23:59:59.999Z',
+      '+012000-01-01T00:00:00.007Z',
+      '-000050-06-01T11:59:59.999Z',
+      '{"a": "ü"}',
+      'dead000f',
+      null,
+    ]);
   });
 
   it('refuses an int8 a number cannot hold exactly, an infinite timestamp and an unknown jsonb version', async () => {

@@ -108,7 +108,7 @@ export class BinaryRows {
     // Within ±285 years of 2000 the number is exact; further out, divide exactly as a BigInt.
     const ms = Number.isSafeInteger(micros) ? Math.floor(micros / 1000) : Number(floorDiv(this.buf.readBigInt64BE(start), 1000n));
     const epochMs = POSTGRES_EPOCH_MS + ms;
-    if (!(Math.abs(epochMs) <= MAX_DATE_MS)) throw new Error('timestamptz field out of a Date\'s range (or ±infinity) in a COPY row');
+    if (!(Math.abs(epochMs) <= MAX_DATE_MS)) throw new Error("timestamptz field out of a Date's range (or ±infinity) in a COPY row");
     return epochMs;
   }
 

@@ -157,7 +157,9 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
     this.retryTimer = setTimeout(() => {
       this.connect().catch((error: unknown) => {
         // Logged for the first failed attempt only: an outage is one line, not one per retry.
-        if (this.attempt === 1) this.logger.warn(`LISTEN reconnect failed (${error instanceof Error ? error.message : String(error)}); retrying with backoff`);
+        if (this.attempt === 1) {
+          this.logger.warn(`LISTEN reconnect failed (${error instanceof Error ? error.message : String(error)}); retrying with backoff`);
+        }
         this.scheduleRetry();
       });
     }, delay);

@@ -135,7 +135,9 @@ export class KeyReplica {
     digester?: TokenDigesterName,
   ) {
     // Written into the load's SQL (COPY takes no parameters): a whole number only.
-    if (!Number.isSafeInteger(tombstoneDays) || tombstoneDays < 0) throw new RangeError(`tombstoneDays must be a whole number of days, got ${tombstoneDays}`);
+    if (!Number.isSafeInteger(tombstoneDays) || tombstoneDays < 0) {
+      throw new RangeError(`tombstoneDays must be a whole number of days, got ${tombstoneDays}`);
+    }
     this.digest = tokenDigester(pepper, digester);
   }
 
@@ -195,21 +197,29 @@ export class KeyReplica {
    */
   async load(progressEvery = 5000, onProgress?: (loaded: number) => void): Promise<number> {
     let loaded = 0;
-    const from = await withTransaction(this.pool, async (client) => {
-      const xmin = (await client.query<{ xmin: string }>(SNAPSHOT_XMIN_SQL)).rows[0].xmin;
-      let reported = 0;
-      for await (const rows of copyOutBinary(client, `SELECT ${REPLICA_LOAD_COLUMNS} FROM api_keys WHERE ${tombstoneSql(this.tombstoneDays)}`, REPLICA_LOAD_FIELDS)) {
-        while (rows.next()) {
-          this.store(fromBinaryRow(rows));
-          loaded += 1;
+    const from = await withTransaction(
+      this.pool,
+      async (client) => {
+        const xmin = (await client.query<{ xmin: string }>(SNAPSHOT_XMIN_SQL)).rows[0].xmin;
+        let reported = 0;
+        for await (const rows of copyOutBinary(
+          client,
+          `SELECT ${REPLICA_LOAD_COLUMNS} FROM api_keys WHERE ${tombstoneSql(this.tombstoneDays)}`,
+          REPLICA_LOAD_FIELDS,
+        )) {
+          while (rows.next()) {
+            this.store(fromBinaryRow(rows));
+            loaded += 1;
+          }
+          if (loaded - reported >= progressEvery) {
+            reported = loaded;
+            onProgress?.(loaded);
+          }
         }
-        if (loaded - reported >= progressEvery) {
-          reported = loaded;
-          onProgress?.(loaded);
-        }
-      }
-      return xmin;
-    }, READ_SNAPSHOT);
+        return xmin;
+      },
+      READ_SNAPSHOT,
+    );
     this.syncedFrom = from;
     this.lastSyncAt = Date.now();
     return loaded;
@@ -222,10 +232,9 @@ export class KeyReplica {
   async resync(): Promise<number> {
     if (this.syncedFrom === undefined) return this.load();
     const from = await this.snapshotXmin();
-    const { rows } = await this.pool.query<ReplicaRow>(
-      `SELECT ${REPLICA_COLUMNS} FROM api_keys WHERE last_transaction_id >= $1::xid8`,
-      [this.syncedFrom],
-    );
+    const { rows } = await this.pool.query<ReplicaRow>(`SELECT ${REPLICA_COLUMNS} FROM api_keys WHERE last_transaction_id >= $1::xid8`, [
+      this.syncedFrom,
+    ]);
     for (const row of rows) this.apply(row);
     this.syncedFrom = from;
     this.lastSyncAt = Date.now();
@@ -284,7 +293,11 @@ export class KeyReplica {
 
   apply(row: ReplicaRow): void {
     const { secret_hash, previous_secret_hash, ...rest } = row;
-    this.store({ ...rest, hash: digestFromHex(secret_hash), previousHash: previous_secret_hash === null ? null : digestFromHex(previous_secret_hash) });
+    this.store({
+      ...rest,
+      hash: digestFromHex(secret_hash),
+      previousHash: previous_secret_hash === null ? null : digestFromHex(previous_secret_hash),
+    });
   }
 
   /** Applies a row unless the replica already holds the same or a newer version of its key. */

@@ -151,7 +151,13 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
    *
    * `ip` and `userAgent` (the client's) are recorded as the key's last use when it is valid.
    */
-  check(token: string, requiredScopes?: readonly string[], tenantId?: string, ip?: string, userAgent?: string): VerificationResult | Promise<VerificationResult> {
+  check(
+    token: string,
+    requiredScopes?: readonly string[],
+    tenantId?: string,
+    ip?: string,
+    userAgent?: string,
+  ): VerificationResult | Promise<VerificationResult> {
     return this.run(token, requiredScopes, tenantId, true, ip, userAgent);
   }
 
@@ -191,7 +197,14 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     const usage = this.usage;
     if (usage === undefined) return;
     if (result.principal !== undefined) {
-      usage.record(result.principal.keyId, result.principal.tenantId, result.code === 'VALID' ? VALID : INSUFFICIENT_SCOPE, at, ip, userAgent);
+      usage.record(
+        result.principal.keyId,
+        result.principal.tenantId,
+        result.code === 'VALID' ? VALID : INSUFFICIENT_SCOPE,
+        at,
+        ip,
+        userAgent,
+      );
     } else if (result.code === 'EXPIRED' || result.code === 'REVOKED') {
       // Off the hot path: only a refused key is looked up again for its identity.
       const key = this.replica.keyOf(token);
@@ -208,7 +221,12 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     this.replica.apply(row);
   }
 
-  private evaluate(token: string, requiredScopes: readonly string[] | undefined, tenantId: string | undefined, now: number): VerificationResult {
+  private evaluate(
+    token: string,
+    requiredScopes: readonly string[] | undefined,
+    tenantId: string | undefined,
+    now: number,
+  ): VerificationResult {
     const result = this.replica.verify(token, now, tenantId);
     if (result.code === 'VALID' && requiredScopes !== undefined && !hasScopes(result.principal.scopes, requiredScopes)) {
       return { code: 'INSUFFICIENT_SCOPE', principal: result.principal };
@@ -378,17 +396,24 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     this.failingClosed = false;
     if ((this.options.onStale ?? 'fail') === 'serve') return;
     const bound = this.options.maxStalenessMs ?? 30_000;
-    this.staleTimer = setTimeout(() => {
-      this.failingClosed = true;
-      this.logger.error(`the key replica has been cut off from the registry for ${bound} ms: refusing every key with 503 until it resyncs (onStale: 'fail')`);
-    }, Math.max(0, at + bound - Date.now()));
+    this.staleTimer = setTimeout(
+      () => {
+        this.failingClosed = true;
+        this.logger.error(
+          `the key replica has been cut off from the registry for ${bound} ms: refusing every key with 503 until it resyncs (onStale: 'fail')`,
+        );
+      },
+      Math.max(0, at + bound - Date.now()),
+    );
     this.staleTimer.unref();
   }
 
   private markFresh(): void {
     if (this.staleSince === undefined) return;
     clearTimeout(this.staleTimer);
-    if (this.failingClosed) this.logger.log(`the key replica is in step with the registry again after ${Date.now() - this.staleSince} ms: verifying keys`);
+    if (this.failingClosed) {
+      this.logger.log(`the key replica is in step with the registry again after ${Date.now() - this.staleSince} ms: verifying keys`);
+    }
     this.staleSince = undefined;
     this.failingClosed = false;
   }

@@ -32,5 +32,9 @@ function decodeForScan(text: string): string {
  * whole, and any plain key left is scrubbed.
  */
 export function redactUrl(url: string): string {
-  return redactTokens(url.replace(/[^/?&;#=]+/g, (part) => (part.includes('%') || part.includes('+')) && containsToken(decodeForScan(part)) ? REDACTED_KEY : part));
+  return redactTokens(
+    url.replace(/[^/?&;#=]+/g, (part) =>
+      (part.includes('%') || part.includes('+')) && containsToken(decodeForScan(part)) ? REDACTED_KEY : part,
+    ),
+  );
 }

@@ -33,7 +33,9 @@ function openApiDecorators(): (ClassDecorator & MethodDecorator)[] {
     documentSecurity,
     swagger.ApiUnauthorizedResponse({ description: 'No key, or a malformed, unknown, expired or revoked key' }),
     swagger.ApiForbiddenResponse({ description: 'The key lacks a required scope' }),
-    swagger.ApiServiceUnavailableResponse({ description: 'This service cannot tell whether the key is still valid (cut off from the registry past its bound): it fails closed' }),
+    swagger.ApiServiceUnavailableResponse({
+      description: 'This service cannot tell whether the key is still valid (cut off from the registry past its bound): it fails closed',
+    }),
   ];
 }
 

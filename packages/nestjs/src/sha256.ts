@@ -11,13 +11,12 @@
  */
 
 const K = new Int32Array([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
-  0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
-  0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
-  0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
-  0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be,
+  0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa,
+  0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85,
+  0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3,
+  0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f,
+  0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 
 const INITIAL_STATE = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
@@ -36,9 +35,17 @@ function compress(state: Int32Array, block: Int32Array, offset: number): void {
     const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
     w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
   }
-  let a = state[0], b = state[1], c = state[2], d = state[3], e = state[4], f = state[5], g = state[6], h = state[7];
+  let a = state[0],
+    b = state[1],
+    c = state[2],
+    d = state[3],
+    e = state[4],
+    f = state[5],
+    g = state[6],
+    h = state[7];
   for (let i = 0; i < 64; i++) {
-    const t1 = (h + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+    const t1 =
+      (h + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
     const t2 = ((((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
     h = g;
     g = f;
@@ -118,13 +125,37 @@ export function sha256Words(start: Readonly<Int32Array>, prefixBytes: number, wo
 /** 8 big-endian words as a 32-char latin1 string (one char per byte), built flat in one call. */
 export function wordsToLatin1(w: Int32Array): string {
   return String.fromCharCode(
-    w[0] >>> 24, (w[0] >>> 16) & 0xff, (w[0] >>> 8) & 0xff, w[0] & 0xff,
-    w[1] >>> 24, (w[1] >>> 16) & 0xff, (w[1] >>> 8) & 0xff, w[1] & 0xff,
-    w[2] >>> 24, (w[2] >>> 16) & 0xff, (w[2] >>> 8) & 0xff, w[2] & 0xff,
-    w[3] >>> 24, (w[3] >>> 16) & 0xff, (w[3] >>> 8) & 0xff, w[3] & 0xff,
-    w[4] >>> 24, (w[4] >>> 16) & 0xff, (w[4] >>> 8) & 0xff, w[4] & 0xff,
-    w[5] >>> 24, (w[5] >>> 16) & 0xff, (w[5] >>> 8) & 0xff, w[5] & 0xff,
-    w[6] >>> 24, (w[6] >>> 16) & 0xff, (w[6] >>> 8) & 0xff, w[6] & 0xff,
-    w[7] >>> 24, (w[7] >>> 16) & 0xff, (w[7] >>> 8) & 0xff, w[7] & 0xff,
+    w[0] >>> 24,
+    (w[0] >>> 16) & 0xff,
+    (w[0] >>> 8) & 0xff,
+    w[0] & 0xff,
+    w[1] >>> 24,
+    (w[1] >>> 16) & 0xff,
+    (w[1] >>> 8) & 0xff,
+    w[1] & 0xff,
+    w[2] >>> 24,
+    (w[2] >>> 16) & 0xff,
+    (w[2] >>> 8) & 0xff,
+    w[2] & 0xff,
+    w[3] >>> 24,
+    (w[3] >>> 16) & 0xff,
+    (w[3] >>> 8) & 0xff,
+    w[3] & 0xff,
+    w[4] >>> 24,
+    (w[4] >>> 16) & 0xff,
+    (w[4] >>> 8) & 0xff,
+    w[4] & 0xff,
+    w[5] >>> 24,
+    (w[5] >>> 16) & 0xff,
+    (w[5] >>> 8) & 0xff,
+    w[5] & 0xff,
+    w[6] >>> 24,
+    (w[6] >>> 16) & 0xff,
+    (w[6] >>> 8) & 0xff,
+    w[6] & 0xff,
+    w[7] >>> 24,
+    (w[7] >>> 16) & 0xff,
+    (w[7] >>> 8) & 0xff,
+    w[7] & 0xff,
   );
 }

@@ -23,9 +23,21 @@ function databaseStandIn(): { pool: { query: (sql: string, params: unknown[]) =>
         failNext = false;
         return Promise.reject(new Error('connection terminated'));
       }
-      const [keys, at, ips, agents, countKeys, tenants, days, outcomes, counts] = params as [string[], number[], (string | null)[], (string | null)[], string[], string[], string[], string[], number[]];
+      const [keys, at, ips, agents, countKeys, tenants, days, outcomes, counts] = params as [
+        string[],
+        number[],
+        (string | null)[],
+        (string | null)[],
+        string[],
+        string[],
+        string[],
+        string[],
+        number[],
+      ];
       // As PostgreSQL: one statement upserts a row at most once.
-      if (new Set(keys).size !== keys.length) return Promise.reject(new Error('ON CONFLICT DO UPDATE command cannot affect row a second time'));
+      if (new Set(keys).size !== keys.length) {
+        return Promise.reject(new Error('ON CONFLICT DO UPDATE command cannot affect row a second time'));
+      }
       const written: Written = { lastUse: {}, counts: {} };
       keys.forEach((k, i) => (written.lastUse[k] = { at: at[i], ip: ips[i], userAgent: agents[i] }));
       countKeys.forEach((k, i) => {
@@ -105,7 +117,7 @@ describe('UsageRecorder', () => {
     expect(db.flushes[0].lastUse.k1.userAgent).toBe(`a\ufffd${'x'.repeat(254)}`);
   });
 
-  it('keeps every key apart past its tables\' first growth', async () => {
+  it("keeps every key apart past its tables' first growth", async () => {
     const db = databaseStandIn();
     const sut = new UsageRecorder(db.pool, logger);
     const keys = Array.from({ length: 5000 }, () => randomUUID());

@@ -41,7 +41,8 @@ class ClientCache {
 
   of(ip: string | undefined, userAgent: string | undefined): Client | undefined {
     if (ip === undefined && userAgent === undefined) return undefined;
-    const i = ((ip === undefined ? 0 : sampleHash(ip)) ^ (userAgent === undefined ? 0 : Math.imul(sampleHash(userAgent), 31))) & (CLIENT_CACHE - 1);
+    const i =
+      ((ip === undefined ? 0 : sampleHash(ip)) ^ (userAgent === undefined ? 0 : Math.imul(sampleHash(userAgent), 31))) & (CLIENT_CACHE - 1);
     const held = this.entries[i];
     if (held !== undefined && held.ip === ip && held.userAgent === userAgent) return held;
     return (this.entries[i] = { ip, userAgent });
@@ -89,7 +90,15 @@ class UsageBatch {
     this.day = new Date(dayStart).toISOString().slice(0, 10);
   }
 
-  record(keyId: string, tenantId: string, outcome: Outcome, at: number, ip: string | undefined, userAgent: string | undefined, clients: ClientCache): void {
+  record(
+    keyId: string,
+    tenantId: string,
+    outcome: Outcome,
+    at: number,
+    ip: string | undefined,
+    userAgent: string | undefined,
+    clients: ClientCache,
+  ): void {
     const slot = this.slotOf(keyId, tenantId);
     if (outcome === VALID) this.meta[2 * slot + 1]++;
     else this.refused.set(slot * 4 + outcome, (this.refused.get(slot * 4 + outcome) ?? 0) + 1);
@@ -294,7 +303,9 @@ export class UsageRecorder {
   record(keyId: string, tenantId: string, outcome: Outcome, at: number, ip: string | undefined, userAgent: string | undefined): void {
     if (at >= this.current.dayEnds) this.batches.push((this.current = new UsageBatch(at)));
     // A long user agent is cut now, into a string of its own (a slice would keep the whole header alive).
-    if (userAgent !== undefined && userAgent.length > MAX_USER_AGENT_LENGTH) userAgent = Buffer.from(userAgent.slice(0, MAX_USER_AGENT_LENGTH), 'utf16le').toString('utf16le');
+    if (userAgent !== undefined && userAgent.length > MAX_USER_AGENT_LENGTH) {
+      userAgent = Buffer.from(userAgent.slice(0, MAX_USER_AGENT_LENGTH), 'utf16le').toString('utf16le');
+    }
     this.current.record(keyId, tenantId, outcome, at, ip, userAgent, this.clients);
   }
 

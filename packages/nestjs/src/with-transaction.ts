@@ -11,7 +11,11 @@ export interface TransactionOptions {
  * unknown (inside a COPY, a failed statement, a lost socket), and closing it ends the transaction
  * on the server all the same.
  */
-export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, { begin = 'BEGIN' }: TransactionOptions = {}): Promise<T> {
+export async function withTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+  { begin = 'BEGIN' }: TransactionOptions = {},
+): Promise<T> {
   const client = await pool.connect();
   let failed = false;
   try {

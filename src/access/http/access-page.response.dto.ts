@@ -23,5 +23,6 @@ export class AccessEntryDto implements AccessEntry {
 
 export class AccessPageResponseDto implements AccessPage {
   @ApiProperty({ type: [AccessEntryDto], description: 'Newest first' }) items!: AccessEntryDto[];
-  @ApiProperty({ type: String, nullable: true, description: 'Pass as ?cursor= for the next page; null on the last page' }) nextCursor!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as ?cursor= for the next page; null on the last page' }) nextCursor!:
+    string | null;
 }

@@ -82,7 +82,9 @@ export class AuditExporter {
       const query = entriesQuery(actor, filter, limit);
       read = (client) => exportText(format, copyOutBinary(client, query, EXPORT_FIELDS));
     }
-    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
+      throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    }
     if (this.running >= this.config.auditExportConcurrency) throw AuditExportsBusyError.create(this.running);
     this.running++;
     let client: Client;
@@ -96,11 +98,14 @@ export class AuditExporter {
     const stream = Readable.from(this.copy(client, read, waiting));
     let watchdog: NodeJS.Timeout | undefined;
     if (idleTimeoutMs !== undefined) {
-      watchdog = setInterval(() => {
-        if (waiting.since !== undefined && Date.now() - waiting.since >= idleTimeoutMs) {
-          stream.destroy(new Error(`audit export aborted: its reader took nothing for ${idleTimeoutMs} ms`));
-        }
-      }, Math.max(50, Math.min(idleTimeoutMs / 4, 5000)));
+      watchdog = setInterval(
+        () => {
+          if (waiting.since !== undefined && Date.now() - waiting.since >= idleTimeoutMs) {
+            stream.destroy(new Error(`audit export aborted: its reader took nothing for ${idleTimeoutMs} ms`));
+          }
+        },
+        Math.max(50, Math.min(idleTimeoutMs / 4, 5000)),
+      );
       watchdog.unref();
     }
     stream.once('close', () => {
@@ -174,6 +179,8 @@ function assertWholeChain(actor: Actor, filter: AuditFilter): void {
   if (!(actor.scopes === null || actor.scopes.includes('admin'))) throw AuditEventsExportForbiddenError.create();
   const given = Object.entries(filter).filter(([, value]) => value !== undefined);
   if (given.length > 0) {
-    throw ValidationError.of(given.map(([field]) => ({ field, message: 'is not allowed with format=events-ndjson, which exports the whole chain' })));
+    throw ValidationError.of(
+      given.map(([field]) => ({ field, message: 'is not allowed with format=events-ndjson, which exports the whole chain' })),
+    );
   }
 }

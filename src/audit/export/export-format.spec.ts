@@ -15,7 +15,8 @@ const int8 = (value: number | bigint): Buffer => {
   return field(b);
 };
 /** timestamptz: microseconds since 2000-01-01 UTC. */
-const timestamp = (iso: string, extraMicros = 0): Buffer => int8(BigInt(Date.parse(iso) - Date.UTC(2000, 0, 1)) * 1000n + BigInt(extraMicros));
+const timestamp = (iso: string, extraMicros = 0): Buffer =>
+  int8(BigInt(Date.parse(iso) - Date.UTC(2000, 0, 1)) * 1000n + BigInt(extraMicros));
 /** jsonb: a version byte (1), then the text. */
 const jsonb = (json: string): Buffer => field(Buffer.concat([Buffer.from([1]), Buffer.from(json, 'utf8')]));
 
@@ -43,9 +44,28 @@ function copyRow(e: AuditEntry, changesText = JSON.stringify(e.changes), extraMi
   const count = Buffer.alloc(2);
   count.writeInt16BE(19);
   return Buffer.concat([
-    count, int8(e.seq), int8(e.position), timestamp(e.recordedAt, extraMicros), timestamp(e.occurredAt, extraMicros),
-    ...[e.type, e.keyId, e.publicId, e.tenantId, e.actor.type, e.actor.id, e.actor.publicId, e.actor.name, e.requestId, e.ip, e.userAgent, e.reason, e.reasonCode].map(text),
-    jsonb(changesText), field(Buffer.from(e.chainHash, 'hex')),
+    count,
+    int8(e.seq),
+    int8(e.position),
+    timestamp(e.recordedAt, extraMicros),
+    timestamp(e.occurredAt, extraMicros),
+    ...[
+      e.type,
+      e.keyId,
+      e.publicId,
+      e.tenantId,
+      e.actor.type,
+      e.actor.id,
+      e.actor.publicId,
+      e.actor.name,
+      e.requestId,
+      e.ip,
+      e.userAgent,
+      e.reason,
+      e.reasonCode,
+    ].map(text),
+    jsonb(changesText),
+    field(Buffer.from(e.chainHash, 'hex')),
   ]);
 }
 
@@ -64,7 +84,16 @@ const line = (format: 'ndjson' | 'csv', row: Buffer): Promise<string> =>
   collect(format, [copyStream([row])]).then((out) => (format === 'csv' ? out.slice(CSV_HEADER.length) : out));
 
 const AWKWARD = [
-  'quote " and \\ backslash', 'line\nbreak\ttab\r\v\f\b', '\u0001\u001f\u007f', 'ünïcødé 😀 \u2028', '', '=1+2', '\\N', 'N\\', '\\\\N', 'ends with \\',
+  'quote " and \\ backslash',
+  'line\nbreak\ttab\r\v\f\b',
+  '\u0001\u001f\u007f',
+  'ünïcødé 😀 \u2028',
+  '',
+  '=1+2',
+  '\\N',
+  'N\\',
+  '\\\\N',
+  'ends with \\',
 ];
 
 function awkward(text: string): AuditEntry {
@@ -99,15 +128,31 @@ describe('ndjsonLine', () => {
     expect(JSON.parse(out)).toEqual(entry);
   });
 
-  it('truncates times to the millisecond, as Date and to_char(…, \'MS\') do', async () => {
+  it("truncates times to the millisecond, as Date and to_char(…, 'MS') do", async () => {
     expect(await line('ndjson', copyRow(entry, undefined, 999))).toBe(`${JSON.stringify(entry)}\n`);
   });
 
   it('writes every time as Date#toISOString does, whatever the second, year or sign', async () => {
-    const times = [0, 1, 999, 1000, -1, -999, -1001, Date.UTC(2026, 11, 5, 23, 59, 59, 999), Date.UTC(2026, 11, 6), Date.UTC(12000, 0, 1, 0, 0, 0, 7), Date.UTC(-50, 5, 1, 12)];
+    const times = [
+      0,
+      1,
+      999,
+      1000,
+      -1,
+      -999,
+      -1001,
+      Date.UTC(2026, 11, 5, 23, 59, 59, 999),
+      Date.UTC(2026, 11, 6),
+      Date.UTC(12000, 0, 1, 0, 0, 0, 7),
+      Date.UTC(-50, 5, 1, 12),
+    ];
     for (let i = 0; i < 200; i++) times.push(Math.round((i * 7919 * 1_000_003) % 4e12) - 1e12);
-    const entries = times.flatMap((ms) => [ms, ms + 1, ms + 1000]).map((ms, i) => ({ ...entry, seq: i, recordedAt: new Date(ms).toISOString(), occurredAt: new Date(ms - 5).toISOString() }));
-    expect(await collect('ndjson', [copyStream(entries.map((e) => copyRow(e)))])).toBe(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    const entries = times
+      .flatMap((ms) => [ms, ms + 1, ms + 1000])
+      .map((ms, i) => ({ ...entry, seq: i, recordedAt: new Date(ms).toISOString(), occurredAt: new Date(ms - 5).toISOString() }));
+    expect(await collect('ndjson', [copyStream(entries.map((e) => copyRow(e)))])).toBe(
+      entries.map((e) => `${JSON.stringify(e)}\n`).join(''),
+    );
   });
 
   it('refuses a row with the wrong number of fields rather than shift every column', async () => {
@@ -122,9 +167,24 @@ describe('csvLine', () => {
     const e = { ...awkward('say "hi", then\nleave'), reason: '=HYPERLINK("x")', publicId: '-1', tenantId: null };
     expect(await line('csv', copyRow(e))).toBe(
       [
-        '12', '40', entry.recordedAt, entry.occurredAt, '"say ""hi"", then\nleave"', '', "'-1", '', '', '"say ""hi"", then\nleave"',
-        '', '"say ""hi"", then\nleave"', '"say ""hi"", then\nleave"', '', '"say ""hi"", then\nleave"', `"'=HYPERLINK(""x"")"`,
-        '"{""name"":{""from"":""say \\""hi\\"", then\\nleave"",""to"":null}}"', entry.chainHash,
+        '12',
+        '40',
+        entry.recordedAt,
+        entry.occurredAt,
+        '"say ""hi"", then\nleave"',
+        '',
+        "'-1",
+        '',
+        '',
+        '"say ""hi"", then\nleave"',
+        '',
+        '"say ""hi"", then\nleave"',
+        '"say ""hi"", then\nleave"',
+        '',
+        '"say ""hi"", then\nleave"',
+        `"'=HYPERLINK(""x"")"`,
+        '"{""name"":{""from"":""say \\""hi\\"", then\\nleave"",""to"":null}}"',
+        entry.chainHash,
       ].join(',') + '\r\n',
     );
     expect(CSV_HEADER.split(',')).toHaveLength(18);
@@ -136,7 +196,9 @@ describe('exportText', () => {
   const bytes = copyStream(entries.map((e) => copyRow(e)));
 
   it('writes one line per row, in order, across chunks that cut rows', async () => {
-    expect(await collect('ndjson', [bytes.subarray(0, 100), bytes.subarray(100)])).toBe(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    expect(await collect('ndjson', [bytes.subarray(0, 100), bytes.subarray(100)])).toBe(
+      entries.map((e) => `${JSON.stringify(e)}\n`).join(''),
+    );
   });
 
   it('starts a CSV with its header, and an empty export is the header alone', async () => {

@@ -7,7 +7,8 @@ export class AuditDigestResponseDto implements AuditDigest {
   @ApiProperty({ description: 'How many events the chain covers' }) events!: number;
   @ApiProperty({ description: 'Hex SHA-256 head of the chain' }) chainHash!: string;
   @ApiProperty({ format: 'date-time' }) at!: string;
-  @ApiProperty({ description: '`<position>:<chainHash>`: store it outside the system, pass it to /admin/audit/verify?fromDigest=' }) digest!: string;
+  @ApiProperty({ description: '`<position>:<chainHash>`: store it outside the system, pass it to /admin/audit/verify?fromDigest=' })
+  digest!: string;
 }
 
 class ChainMismatchDto implements ChainMismatch {

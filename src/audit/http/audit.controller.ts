@@ -38,7 +38,15 @@ function actorOf(p: ApiKeyPrincipal): Actor {
 }
 
 function filterOf(dto: AuditFilterDto): AuditFilter {
-  return { tenantId: dto.tenantId, keyId: dto.keyId, actorId: dto.actorId, type: dto.type, reasonCode: dto.reasonCode, from: dto.from, to: dto.to };
+  return {
+    tenantId: dto.tenantId,
+    keyId: dto.keyId,
+    actorId: dto.actorId,
+    type: dto.type,
+    reasonCode: dto.reasonCode,
+    from: dto.from,
+    to: dto.to,
+  };
 }
 
 /** `admin` reads every tenant's audit log; `audit:read` its own tenant's. */
@@ -64,7 +72,8 @@ export class AuditController {
 
   @Get('export')
   @ApiOperation({
-    summary: 'Stream every matching entry as NDJSON or CSV (constant memory); events-ndjson (admin, no filters): every hashed event in chain order, checkable alone against a digest',
+    summary:
+      'Stream every matching entry as NDJSON or CSV (constant memory); events-ndjson (admin, no filters): every hashed event in chain order, checkable alone against a digest',
   })
   @ApiQuery({ name: 'format', required: false, enum: EXPORT_FORMATS })
   @ApiOkResponse({
@@ -76,7 +85,9 @@ export class AuditController {
     const format = q.format ?? 'ndjson';
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     // open() refuses a bad filter (400/403), a full house (429) or an unreachable database (503) before the response starts.
-    const stream = await this.exporter.open(actorOf(principal), filterOf(q), format, { idleTimeoutMs: this.config.auditExportIdleTimeoutMs });
+    const stream = await this.exporter.open(actorOf(principal), filterOf(q), format, {
+      idleTimeoutMs: this.config.auditExportIdleTimeoutMs,
+    });
     const { type, extension } = DOWNLOADS[format];
     return new StreamableFile(stream, { type, disposition: `attachment; filename="keyledger-audit-${stamp}.${extension}"` });
   }

@@ -16,7 +16,8 @@ export class AuditEntryResponseDto implements AuditEntry {
   @ApiProperty({ nullable: true, type: String }) requestId!: string | null;
   @ApiProperty({ nullable: true, type: String }) ip!: string | null;
   @ApiProperty({ nullable: true, type: String }) userAgent!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'key.expired: `ttl`, `manual` or `inactive`; key.revoked: the reason given' }) reason!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'key.expired: `ttl`, `manual` or `inactive`; key.revoked: the reason given' })
+  reason!: string | null;
   @ApiProperty(REASON_CODE_SCHEMA) reasonCode!: string | null;
   @ApiProperty(CHANGES_SCHEMA) changes!: Changes;
   @ApiProperty({ description: 'SHA-256 chain hash after this event, hex' }) chainHash!: string;
@@ -24,6 +25,10 @@ export class AuditEntryResponseDto implements AuditEntry {
 
 export class AuditPageResponseDto implements AuditPage {
   @ApiProperty({ type: [AuditEntryResponseDto] }) items!: AuditEntryResponseDto[];
-  @ApiProperty({ nullable: true, type: String, description: 'Pass as ?cursor= (with the same order) for the next page; null on the last page' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Pass as ?cursor= (with the same order) for the next page; null on the last page',
+  })
   nextCursor!: string | null;
 }

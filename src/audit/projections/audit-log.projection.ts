@@ -40,8 +40,26 @@ export interface DerivedAuditRow {
 }
 
 const COLUMNS = [
-  'seq', 'position', 'recorded_at', 'occurred_at', 'event_type', 'stream_id', 'key_id', 'public_id', 'tenant_id',
-  'actor_type', 'actor_id', 'request_id', 'ip', 'user_agent', 'reason', 'changes', 'chain_hash', 'actor_public_id', 'actor_name', 'reason_code',
+  'seq',
+  'position',
+  'recorded_at',
+  'occurred_at',
+  'event_type',
+  'stream_id',
+  'key_id',
+  'public_id',
+  'tenant_id',
+  'actor_type',
+  'actor_id',
+  'request_id',
+  'ip',
+  'user_agent',
+  'reason',
+  'changes',
+  'chain_hash',
+  'actor_public_id',
+  'actor_name',
+  'reason_code',
 ] as const;
 
 /**
@@ -62,7 +80,9 @@ export class AuditRows {
     this.chain = nextChainHash(this.chain, e);
     this.seq += 1;
     const entry = this.timeline.apply(e);
-    if (entry.keyId !== null && entry.publicId === null) throw new Error(`audit-log: ${e.type} at position ${e.position} for key ${entry.keyId}, which has no key.created`);
+    if (entry.keyId !== null && entry.publicId === null) {
+      throw new Error(`audit-log: ${e.type} at position ${e.position} for key ${entry.keyId}, which has no key.created`);
+    }
     return {
       seq: this.seq,
       position: e.position,
@@ -95,8 +115,25 @@ export class AuditRows {
     for (const e of events) {
       const r = this.next(e);
       rows += copyLine([
-        r.seq, r.position, r.recordedAt, r.occurredAt, r.eventType, r.streamId, r.keyId, r.publicId, r.tenantId,
-        r.actorType, r.actorId, r.requestId, r.ip, r.userAgent, r.reason, JSON.stringify(r.changes), r.chainHash, r.actorPublicId, r.actorName,
+        r.seq,
+        r.position,
+        r.recordedAt,
+        r.occurredAt,
+        r.eventType,
+        r.streamId,
+        r.keyId,
+        r.publicId,
+        r.tenantId,
+        r.actorType,
+        r.actorId,
+        r.requestId,
+        r.ip,
+        r.userAgent,
+        r.reason,
+        JSON.stringify(r.changes),
+        r.chainHash,
+        r.actorPublicId,
+        r.actorName,
         r.reasonCode,
       ]);
       if (r.unreadable !== undefined) unreadable.push({ event: e, problem: r.unreadable });

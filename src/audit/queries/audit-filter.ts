@@ -22,16 +22,29 @@ export class AuditFilterDto {
   @Matches(/^[^\x00-\x1f\x7f]*$/, { message: 'actorId must not contain control characters' })
   actorId?: string;
   @ApiPropertyOptional({ enum: AUDIT_EVENT_TYPES }) @IsOptional() @IsIn(AUDIT_EVENT_TYPES) type?: string;
-  @ApiPropertyOptional({ enum: REASON_CODES, description: 'Only key.expired and key.revoked entries with this code (`other` includes those written before codes)' })
+  @ApiPropertyOptional({
+    enum: REASON_CODES,
+    description: 'Only key.expired and key.revoked entries with this code (`other` includes those written before codes)',
+  })
   @IsOptional()
   @IsIn(REASON_CODES)
   reasonCode?: ReasonCode;
-  @ApiPropertyOptional({ description: 'ISO 8601, inclusive' }) @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) from?: string;
-  @ApiPropertyOptional({ description: 'ISO 8601, exclusive' }) @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) to?: string;
+  @ApiPropertyOptional({ description: 'ISO 8601, inclusive' })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  from?: string;
+  @ApiPropertyOptional({ description: 'ISO 8601, exclusive' })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  to?: string;
 }
 
 export class AuditSearchDto extends IntersectionType(AuditFilterDto, PageRequestDto) {
-  @ApiPropertyOptional({ enum: ORDERS, default: 'desc', description: '`desc`: newest first (the default); `asc`: in chain order, oldest first' })
+  @ApiPropertyOptional({
+    enum: ORDERS,
+    default: 'desc',
+    description: '`desc`: newest first (the default); `asc`: in chain order, oldest first',
+  })
   @IsOptional()
   @IsIn(ORDERS)
   order?: Order;

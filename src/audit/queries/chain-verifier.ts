@@ -89,7 +89,6 @@ export class ChainVerifier {
     private readonly store: EventStore,
   ) {}
 
-
   async verify(fromDigest?: string, onProgress?: (checked: number) => void): Promise<VerifyResult> {
     const digest = fromDigest === undefined ? undefined : parseDigest(fromDigest);
     let chain: Buffer = GENESIS;
@@ -129,11 +128,16 @@ export class ChainVerifier {
         } catch (error) {
           // An altered event is named as such, whether or not the projection could still read it.
           if (nextChainHash(chain, event).toString('hex') !== row.chain_hash) return result({ position: event.position, reason: ALTERED });
-          return result({ position: event.position, reason: `the audit row cannot be derived from its event: ${error instanceof Error ? error.message : String(error)}` });
+          return result({
+            position: event.position,
+            reason: `the audit row cannot be derived from its event: ${error instanceof Error ? error.message : String(error)}`,
+          });
         }
         if (derived.chainHash.toString('hex') !== row.chain_hash) return result({ position: event.position, reason: ALTERED });
         const edited = editedColumns(row, derived);
-        if (edited.length > 0) return result({ position: event.position, reason: `the audit row differs from its event in ${edited.join(', ')} (edited)` });
+        if (edited.length > 0) {
+          return result({ position: event.position, reason: `the audit row differs from its event in ${edited.join(', ')} (edited)` });
+        }
         chain = derived.chainHash;
         checked++;
         seq = derived.seq;
@@ -146,7 +150,9 @@ export class ChainVerifier {
     }
     // Audit rows beyond the last event: their events were removed.
     const extra = await this.pool.query<{ position: number }>('SELECT position FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 1', [seq]);
-    if (extra.rows[0]) return result({ position: extra.rows[0].position, reason: 'the audit log has an event the event store no longer has (deleted)' });
+    if (extra.rows[0]) {
+      return result({ position: extra.rows[0].position, reason: 'the audit log has an event the event store no longer has (deleted)' });
+    }
     return done();
   }
 
@@ -163,9 +169,14 @@ export class ChainVerifier {
       [recorded, found],
     );
     if (!rows[0].recorded_in_store) {
-      return { position: recorded, reason: 'an event the audit chain recorded is missing from the event store (deleted, or its position changed)' };
+      return {
+        position: recorded,
+        reason: 'an event the audit chain recorded is missing from the event store (deleted, or its position changed)',
+      };
     }
-    if (!rows[0].found_in_audit) return { position: found, reason: 'the event store has an event the audit chain never recorded (inserted)' };
+    if (!rows[0].found_in_audit) {
+      return { position: found, reason: 'the event store has an event the audit chain never recorded (inserted)' };
+    }
     return { position: recorded, reason: 'the events are out of the order the audit chain recorded (reordered)' };
   }
 }

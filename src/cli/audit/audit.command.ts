@@ -28,7 +28,9 @@ const TABLE_LIMIT = 50;
 /** The audit module's EXPORT_FORMATS, spelled out so that --help loads no audit module (a second of start-up). */
 const EXPORTS = ['ndjson', 'csv', 'events-ndjson'] as const satisfies readonly ExportFormat[];
 /** Does not compile while an ExportFormat is missing from EXPORTS. */
-const FORMATS: readonly string[] = ['table', ...EXPORTS] satisfies [Exclude<ExportFormat, (typeof EXPORTS)[number]>] extends [never] ? string[] : never;
+const FORMATS: readonly string[] = ['table', ...EXPORTS] satisfies [Exclude<ExportFormat, (typeof EXPORTS)[number]>] extends [never]
+  ? string[]
+  : never;
 
 @Command({
   name: 'audit',
@@ -42,7 +44,9 @@ export class AuditCliCommand extends CliCommand {
   }
 
   async run(params: string[], options: AuditOptions): Promise<void> {
-    if (params.length > 0) throw new UsageError(`unknown command "${commandPath(this.command)} ${params[0]}"; see "${commandPath(this.command)} --help"`);
+    if (params.length > 0) {
+      throw new UsageError(`unknown command "${commandPath(this.command)} ${params[0]}"; see "${commandPath(this.command)} --help"`);
+    }
     if (this.json && options.format !== undefined) throw new UsageError('give either --json or --format, not both');
     const format = this.json ? 'json' : (options.format ?? 'table');
     const now = new Date();
@@ -50,10 +54,14 @@ export class AuditCliCommand extends CliCommand {
     const until = options.until === undefined ? undefined : parseInstantOrAgo(options.until, '--until', now);
     if (since && until && since > until) throw new UsageError('--since must not be after --until');
     // A table is for reading: the newest entries. An export is everything that matches.
-    const limit = options.limit !== undefined ? parsePositiveInt(options.limit, '--limit', 10_000_000) : format === 'table' ? TABLE_LIMIT : undefined;
+    const limit =
+      options.limit !== undefined ? parsePositiveInt(options.limit, '--limit', 10_000_000) : format === 'table' ? TABLE_LIMIT : undefined;
 
     const app = await this.registry.open();
-    const [{ AuditExporter, AuditReader }, { KeyRepository }] = await Promise.all([import('../../audit/index.js'), import('../../keys/index.js')]);
+    const [{ AuditExporter, AuditReader }, { KeyRepository }] = await Promise.all([
+      import('../../audit/index.js'),
+      import('../../keys/index.js'),
+    ]);
     const filter: AuditFilter = {
       tenantId: options.tenant,
       actorId: options.actor,
@@ -80,7 +88,9 @@ export class AuditCliCommand extends CliCommand {
         for await (const entry of entries) rows.push(entry);
         const shown = rows.slice(0, limit);
         writeOut(shown.length === 0 ? 'No audit entries match.' : renderAuditTable(shown));
-        if (rows.length > shown.length) writeErr(`(showing the newest ${shown.length}; pass --limit for more, or --format ndjson|csv to export all)`);
+        if (rows.length > shown.length) {
+          writeErr(`(showing the newest ${shown.length}; pass --limit for more, or --format ndjson|csv to export all)`);
+        }
       }
     }
   }
@@ -100,7 +110,10 @@ export class AuditCliCommand extends CliCommand {
     return value;
   }
 
-  @Option({ flags: '--reason-code <code>', description: 'only expiries and revocations with this reason code (other: also those written before codes)' })
+  @Option({
+    flags: '--reason-code <code>',
+    description: 'only expiries and revocations with this reason code (other: also those written before codes)',
+  })
   parseReasonCode(value: string): ReasonCode {
     return parseReasonCode(value);
   }
@@ -117,7 +130,8 @@ export class AuditCliCommand extends CliCommand {
 
   @Option({
     flags: '--format <format>',
-    description: 'table (default), ndjson or csv; events-ndjson: every event of the hash chain as hashed, in chain order, for docs/audit-verifier.mjs --file (no filters)',
+    description:
+      'table (default), ndjson or csv; events-ndjson: every event of the hash chain as hashed, in chain order, for docs/audit-verifier.mjs --file (no filters)',
     choices: [...FORMATS],
   })
   parseFormat(value: string): string {

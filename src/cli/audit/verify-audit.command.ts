@@ -27,7 +27,9 @@ export class VerifyAuditCliCommand extends CliCommand {
 
   async run(_params: string[], options: { fromDigest?: string }): Promise<void> {
     if (options.fromDigest !== undefined && !DIGEST.test(options.fromDigest.trim())) {
-      throw new UsageError(`--from-digest must be "<position>:<chainHash>" as "keyledger audit verify" prints it, got "${options.fromDigest}"`);
+      throw new UsageError(
+        `--from-digest must be "<position>:<chainHash>" as "keyledger audit verify" prints it, got "${options.fromDigest}"`,
+      );
     }
     const app = await this.registry.open();
     const { ChainVerifier } = await import('../../audit/index.js');

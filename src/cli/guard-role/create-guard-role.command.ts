@@ -64,7 +64,15 @@ export class CreateGuardRoleCliCommand extends CliCommand {
     if (this.json) writeJson({ ...grants, password });
     else {
       writeOut(`${password}\n`);
-      writeOut(renderFields([['role', role], ['database', database], ['schema', schema], ['may read', GUARD_TABLES.join(', ')], ['may write', GUARD_USAGE_TABLES.join(', ')]]));
+      writeOut(
+        renderFields([
+          ['role', role],
+          ['database', database],
+          ['schema', schema],
+          ['may read', GUARD_TABLES.join(', ')],
+          ['may write', GUARD_USAGE_TABLES.join(', ')],
+        ]),
+      );
     }
     writeErr(`Note: this is the only time the password of "${role}" is shown; give it to the service as part of its database URL.\n`);
   }
@@ -76,5 +84,8 @@ export class CreateGuardRoleCliCommand extends CliCommand {
 }
 
 function roleExists(role: string): CommandFailed {
-  return new CommandFailed('GUARD_ROLE.EXISTS', `role "${role}" already exists: choose another name, or drop it first (DROP OWNED BY ${role}; DROP ROLE ${role})`);
+  return new CommandFailed(
+    'GUARD_ROLE.EXISTS',
+    `role "${role}" already exists: choose another name, or drop it first (DROP OWNED BY ${role}; DROP ROLE ${role})`,
+  );
 }

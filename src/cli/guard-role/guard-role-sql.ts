@@ -12,7 +12,9 @@ const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function parseRoleName(name: string): string {
   if (!ROLE_NAME.test(name) || name.startsWith('pg_')) {
-    throw new UsageError(`role name must be 1 to 63 lower-case letters, digits or "_", starting with a letter or "_" (and not "pg_"), got "${name}"`);
+    throw new UsageError(
+      `role name must be 1 to 63 lower-case letters, digits or "_", starting with a letter or "_" (and not "pg_"), got "${name}"`,
+    );
   }
   return name;
 }

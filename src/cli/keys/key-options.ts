@@ -47,13 +47,25 @@ export function parseGrace(raw: string | undefined): number | undefined {
 }
 
 /** The keys module's REASON_CODES, spelled out so that --help loads no keys module; does not compile while one is missing. */
-const REASON_CODES = ['compromised', 'leaked', 'superseded', 'unused', 'policy', 'offboarding', 'other'] as const satisfies readonly ReasonCode[];
-const ALL_REASON_CODES: readonly string[] = REASON_CODES satisfies [Exclude<ReasonCode, (typeof REASON_CODES)[number]>] extends [never] ? readonly string[] : never;
+const REASON_CODES = [
+  'compromised',
+  'leaked',
+  'superseded',
+  'unused',
+  'policy',
+  'offboarding',
+  'other',
+] as const satisfies readonly ReasonCode[];
+const ALL_REASON_CODES: readonly string[] = REASON_CODES satisfies [Exclude<ReasonCode, (typeof REASON_CODES)[number]>] extends [never]
+  ? readonly string[]
+  : never;
 
 export const REASON_CODE_HELP = `why, as a code the audit log and the key report group by: ${ALL_REASON_CODES.join(', ')} (default other)`;
 
 /** `--reason-code <code>`, checked before anything runs. */
 export function parseReasonCode(value: string): ReasonCode {
-  if (!ALL_REASON_CODES.includes(value)) throw new UsageError(`--reason-code must be one of ${ALL_REASON_CODES.join(', ')}, got "${value}"`);
+  if (!ALL_REASON_CODES.includes(value)) {
+    throw new UsageError(`--reason-code must be one of ${ALL_REASON_CODES.join(', ')}, got "${value}"`);
+  }
   return value as ReasonCode;
 }

@@ -24,7 +24,9 @@ export function renderKey(view: KeyView, now: Date): string {
     ['tags', tags(view)],
     ['expires', describeInstant(view.expiresAt, now) ?? 'never'],
     ...(view.reasonCode === null ? [] : ([['reason', `${view.reasonCode}${view.reason ? ` (${view.reason})` : ''}`]] as const)),
-    ...(view.graceEndsAt && view.status === 'active' ? ([['previous secret valid until', describeInstant(view.graceEndsAt, now)]] as const) : []),
+    ...(view.graceEndsAt && view.status === 'active'
+      ? ([['previous secret valid until', describeInstant(view.graceEndsAt, now)]] as const)
+      : []),
     ['created', view.createdAt],
     ['updated', view.updatedAt],
     ['version', view.version],
@@ -43,18 +45,41 @@ function lastUse(view: KeyView, now: Date): string {
 export function renderKeyTable(items: readonly KeyView[]): string {
   return renderTable(
     ['ID', 'PUBLIC ID', 'TENANT', 'NAME', 'STATUS', 'SCOPES', 'EXPIRES', 'CREATED', 'LAST USED'],
-    items.map((k) => [k.id, k.publicId, k.tenantId, truncate(k.name, 40), statusLabel(k), truncate(k.scopes.join(','), 40), k.expiresAt, k.createdAt, k.lastUsedAt ?? 'never']),
+    items.map((k) => [
+      k.id,
+      k.publicId,
+      k.tenantId,
+      truncate(k.name, 40),
+      statusLabel(k),
+      truncate(k.scopes.join(','), 40),
+      k.expiresAt,
+      k.createdAt,
+      k.lastUsedAt ?? 'never',
+    ]),
   );
 }
 
 /** What an event changed, in a few words: `reason: leaked (found in a CI log)`, `changed: scopes, tags`. */
-export function summarizeChanges({ type, changes, reason, reasonCode }: { type: string; changes: Changes; reason: string | null; reasonCode: string | null }): string {
+export function summarizeChanges({
+  type,
+  changes,
+  reason,
+  reasonCode,
+}: {
+  type: string;
+  changes: Changes;
+  reason: string | null;
+  reasonCode: string | null;
+}): string {
   if (reasonCode) return `reason: ${reasonCode}${reason ? ` (${reason})` : ''}`;
   if (reason) return `reason: ${reason}`;
   if (type === 'key.created') {
     const name = changes.name?.to;
     const scopes = changes.scopes?.to;
-    const parts = [typeof name === 'string' ? `name "${name}"` : null, Array.isArray(scopes) && scopes.length > 0 ? `scopes ${scopes.join(',')}` : null];
+    const parts = [
+      typeof name === 'string' ? `name "${name}"` : null,
+      Array.isArray(scopes) && scopes.length > 0 ? `scopes ${scopes.join(',')}` : null,
+    ];
     return parts.filter(Boolean).join(', ');
   }
   if (type === 'key.rotated') {

@@ -10,8 +10,19 @@ import { ReportKeysCliCommand } from './report-keys.command.js';
 import { ShowKeyCliCommand } from './show-key.command.js';
 
 export const KEY_COMMANDS = [
-  CreateKeyCliCommand, ListKeysCliCommand, ShowKeyCliCommand, RotateKeyCliCommand, ExpireKeyCliCommand, RevokeKeyCliCommand, ReportKeysCliCommand, ReportLeakCliCommand,
+  CreateKeyCliCommand,
+  ListKeysCliCommand,
+  ShowKeyCliCommand,
+  RotateKeyCliCommand,
+  ExpireKeyCliCommand,
+  RevokeKeyCliCommand,
+  ReportKeysCliCommand,
+  ReportLeakCliCommand,
 ];
 
-@Command({ name: 'keys', description: 'Issue, list, show, rotate, expire and revoke API keys; report on all of them; report leaked ones', subCommands: KEY_COMMANDS })
+@Command({
+  name: 'keys',
+  description: 'Issue, list, show, rotate, expire and revoke API keys; report on all of them; report leaked ones',
+  subCommands: KEY_COMMANDS,
+})
 export class KeysCliCommand extends CommandGroup {}

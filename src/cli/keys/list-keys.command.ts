@@ -32,7 +32,11 @@ export class ListKeysCliCommand extends CliCommand {
 
   async run(_params: string[], options: ListOptions): Promise<void> {
     const limit = options.limit === undefined ? DEFAULT_LIMIT : parsePositiveInt(options.limit, '--limit', 10_000);
-    const statuses: Status[] = ['active', ...(options.includeExpired ? (['expired'] as const) : []), ...(options.includeRevoked ? (['revoked'] as const) : [])];
+    const statuses: Status[] = [
+      'active',
+      ...(options.includeExpired ? (['expired'] as const) : []),
+      ...(options.includeRevoked ? (['revoked'] as const) : []),
+    ];
     const queries = await this.registry.get(QueryBus);
     const { ListKeysQuery } = await import('../../keys/index.js');
 
@@ -42,7 +46,13 @@ export class ListKeysCliCommand extends CliCommand {
       let cursor: string | undefined;
       do {
         const page = await queries.execute(
-          new ListKeysQuery(cliActor(), { tenantId: options.tenant, status, limit: Math.min(PAGE, limit + 1 - items.length), cursor, sort: 'createdAt' }),
+          new ListKeysQuery(cliActor(), {
+            tenantId: options.tenant,
+            status,
+            limit: Math.min(PAGE, limit + 1 - items.length),
+            cursor,
+            sort: 'createdAt',
+          }),
         );
         items.push(...page.items);
         cursor = page.nextCursor ?? undefined;
@@ -62,7 +72,9 @@ export class ListKeysCliCommand extends CliCommand {
     if (items.length === 0) writeOut(`No ${statuses.join(' or ')} keys${where}.`);
     else writeOut(renderKeyTable(items));
     if (more) writeErr(`(showing the newest ${limit}; pass --limit for more)`);
-    if (hidden.length > 0) writeErr(`(${hidden.join(' and ')} keys are hidden; pass ${hidden.map((h) => `--include-${h}`).join(' / ')} to show them)`);
+    if (hidden.length > 0) {
+      writeErr(`(${hidden.join(' and ')} keys are hidden; pass ${hidden.map((h) => `--include-${h}`).join(' / ')} to show them)`);
+    }
   }
 
   @Option({ flags: '--tenant <tenantId>', description: 'only this tenant' })

@@ -38,7 +38,8 @@ function choice<T extends string>(value: string, choices: readonly T[], flag: st
 
 @SubCommand({
   name: 'report',
-  description: 'The key inventory: one line per key (created, last rotated, last used, expiry, status, reason code, secret age) as NDJSON or CSV',
+  description:
+    'The key inventory: one line per key (created, last rotated, last used, expiry, status, reason code, secret age) as NDJSON or CSV',
 })
 export class ReportKeysCliCommand extends CliCommand {
   constructor(private readonly registry: Registry) {
@@ -55,19 +56,29 @@ export class ReportKeysCliCommand extends CliCommand {
       Promise.resolve().then(() =>
         app.get(KeyReport).open(
           cliActor(),
-          { tenantId: options.tenant, status: options.status, secretOlderThanDays: options.secretOlderThan, unusedForDays: options.unusedFor },
+          {
+            tenantId: options.tenant,
+            status: options.status,
+            secretOlderThanDays: options.secretOlderThan,
+            unusedForDays: options.unusedFor,
+          },
           asOf,
         ),
       ),
       { tenantId: '--tenant', asOf: '--as-of' },
     );
     // Progress goes to stderr: with -o, or on a terminal; never into the report.
-    const progress = options.output !== undefined || process.stderr.isTTY ? new ProgressBar({ label: 'keys report', total: await run.candidates(), unit: 'keys' }) : undefined;
+    const progress =
+      options.output !== undefined || process.stderr.isTTY
+        ? new ProgressBar({ label: 'keys report', total: await run.candidates(), unit: 'keys' })
+        : undefined;
     const file = options.output === undefined ? undefined : createWriteStream(options.output, { flags: 'wx' });
     try {
       if (file) {
         await once(file, 'open').catch((error: NodeJS.ErrnoException) => {
-          throw error.code === 'EEXIST' ? new Error(`${options.output} already exists: give a new file name (the report never overwrites one)`) : error;
+          throw error.code === 'EEXIST'
+            ? new Error(`${options.output} already exists: give a new file name (the report never overwrites one)`)
+            : error;
         });
       }
       let written = 0;
@@ -109,7 +120,11 @@ export class ReportKeysCliCommand extends CliCommand {
     return value;
   }
 
-  @Option({ flags: '--status <status>', description: 'only keys with this status (at --as-of): active, expired or revoked', choices: [...STATUSES] })
+  @Option({
+    flags: '--status <status>',
+    description: 'only keys with this status (at --as-of): active, expired or revoked',
+    choices: [...STATUSES],
+  })
   parseStatus(value: string): KeyReportLine['status'] {
     return choice(value, STATUSES, '--status');
   }

@@ -13,7 +13,7 @@ const MAX_STDIN_BYTES = 4096;
   name: 'report-leak',
   arguments: '<token>',
   argsDescription: { token: 'the exposed key, or - to read it from standard input (keeps it out of shell history)' },
-  description: "Report a key found exposed: if it still works it is revoked now (reason code leaked); the token is never printed",
+  description: 'Report a key found exposed: if it still works it is revoked now (reason code leaked); the token is never printed',
 })
 export class ReportLeakCliCommand extends CliCommand {
   constructor(private readonly registry: Registry) {
@@ -24,11 +24,19 @@ export class ReportLeakCliCommand extends CliCommand {
     const token = argument === '-' ? await readStdinToken() : argument.trim();
     const bus = await this.registry.get(CommandBus);
     const { ReportLeakCommand } = await import('../../keys/index.js');
-    const source = { reason: 'reported leaked with keyledger keys report-leak', ...(options.sourceUrl === undefined ? {} : { sourceUrl: options.sourceUrl }) };
-    const verdict = await inFlagTerms(bus.execute(new ReportLeakCommand(token, source, cliCommandContext())), { sourceUrl: '--source-url' });
+    const source = {
+      reason: 'reported leaked with keyledger keys report-leak',
+      ...(options.sourceUrl === undefined ? {} : { sourceUrl: options.sourceUrl }),
+    };
+    const verdict = await inFlagTerms(bus.execute(new ReportLeakCommand(token, source, cliCommandContext())), {
+      sourceUrl: '--source-url',
+    });
     if (this.json) writeJson(verdict);
     if (verdict.label === 'false_positive') {
-      throw new CommandFailed('LEAK.FALSE_POSITIVE', 'false_positive: not a key of this registry (its prefix, checksum or secret does not match any key); nothing was revoked');
+      throw new CommandFailed(
+        'LEAK.FALSE_POSITIVE',
+        'false_positive: not a key of this registry (its prefix, checksum or secret does not match any key); nothing was revoked',
+      );
     }
     if (!this.json) {
       writeOut(
@@ -49,7 +57,9 @@ async function readStdinToken(): Promise<string> {
   let text = '';
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
     text += chunk.toString('utf8');
-    if (text.length > MAX_STDIN_BYTES) throw new UsageError(`standard input holds more than one key (over ${MAX_STDIN_BYTES} characters); give one key`);
+    if (text.length > MAX_STDIN_BYTES) {
+      throw new UsageError(`standard input holds more than one key (over ${MAX_STDIN_BYTES} characters); give one key`);
+    }
   }
   const token = text.trim();
   if (token === '') throw new UsageError('standard input is empty: pipe or paste the key, then end with Ctrl-D');

@@ -2,13 +2,19 @@ import type { PolicySetting, PolicyView, PolicyViolations } from '../../keys/ind
 import { renderTable } from '../output.js';
 
 /** A setting's value or a breach's limit: a number, a boolean, a list of scopes, or none. */
-const show = (value: unknown): string => (value === null || value === undefined ? '-' : Array.isArray(value) ? value.join(',') : JSON.stringify(value));
+const show = (value: unknown): string =>
+  value === null || value === undefined ? '-' : Array.isArray(value) ? value.join(',') : JSON.stringify(value);
 
 /** One row per setting: this level's value, the effective one and where it comes from. */
 export function renderPolicy(view: PolicyView, settings: readonly PolicySetting[]): string {
   const level = view.tenantId === null ? 'platform' : 'tenant';
   const title = view.tenantId === null ? 'platform default policy' : `policy of tenant ${view.tenantId}`;
-  const rows = settings.map((name) => [name, show(view.policy[name]), show(view.effective[name].value), view.effective[name].source ?? '-']);
+  const rows = settings.map((name) => [
+    name,
+    show(view.policy[name]),
+    show(view.effective[name].value),
+    view.effective[name].source ?? '-',
+  ]);
   return `${title} (version ${view.version})\n${renderTable(['SETTING', level.toUpperCase(), 'EFFECTIVE', 'FROM'], rows)}`;
 }
 

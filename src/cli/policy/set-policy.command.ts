@@ -45,7 +45,12 @@ function changes(options: Options): Record<string, unknown> {
     return raw === 'true';
   });
   each(options.maxGrace, 'maxGracePeriodSeconds', (raw) => parseDuration(raw, FLAGS.maxGracePeriodSeconds));
-  each(options.allowedScopes, 'allowedScopes', (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean));
+  each(options.allowedScopes, 'allowedScopes', (raw) =>
+    raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   each(options.inactiveAfterDays, 'inactiveAfterDays', (raw) => wholeNumber(raw, FLAGS.inactiveAfterDays));
   return set;
 }

@@ -62,7 +62,12 @@ export class RebuildProjectionsCliCommand extends CliCommand {
       return;
     }
     for (const r of rebuilt) {
-      const where = r.kind === 'inline' ? 'current' : r.lag === 0 ? `caught up at position ${r.position}` : `${formatCount(r.lag)} event(s) behind; a running server is catching up`;
+      const where =
+        r.kind === 'inline'
+          ? 'current'
+          : r.lag === 0
+            ? `caught up at position ${r.position}`
+            : `${formatCount(r.lag)} event(s) behind; a running server is catching up`;
       writeOut(`${r.name}: rebuilt from ${formatCount(r.events)} events; ${where}`);
     }
   }

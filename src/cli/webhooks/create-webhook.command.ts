@@ -31,7 +31,10 @@ export class CreateWebhookCliCommand extends CliCommand {
     return value;
   }
 
-  @Option({ flags: '--event-type <type>', description: 'key.created, key.rotated, key.updated, key.revoked, key.expired, key.leaked or key.expiring (repeatable)' })
+  @Option({
+    flags: '--event-type <type>',
+    description: 'key.created, key.rotated, key.updated, key.revoked, key.expired, key.leaked or key.expiring (repeatable)',
+  })
   parseEventType(value: string, previous?: string[]): string[] {
     return collect(value, previous);
   }

@@ -5,7 +5,12 @@ import { writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 import { webhookEndpoints } from './webhook-options.js';
 
-@SubCommand({ name: 'delete', arguments: '<id>', argsDescription: { id: 'the endpoint id' }, description: 'Delete a webhook endpoint: nothing more is sent to it' })
+@SubCommand({
+  name: 'delete',
+  arguments: '<id>',
+  argsDescription: { id: 'the endpoint id' },
+  description: 'Delete a webhook endpoint: nothing more is sent to it',
+})
 export class DeleteWebhookCliCommand extends CliCommand {
   constructor(private readonly registry: Registry) {
     super();

@@ -6,7 +6,12 @@ import { Registry } from '../registry.js';
 import { webhookEndpoints } from './webhook-options.js';
 import { renderEndpoint } from './webhook-output.js';
 
-@SubCommand({ name: 'show', arguments: '<id>', argsDescription: { id: 'the endpoint id' }, description: 'Show one webhook endpoint (never its secret)' })
+@SubCommand({
+  name: 'show',
+  arguments: '<id>',
+  argsDescription: { id: 'the endpoint id' },
+  description: 'Show one webhook endpoint (never its secret)',
+})
 export class ShowWebhookCliCommand extends CliCommand {
   constructor(private readonly registry: Registry) {
     super();

@@ -14,7 +14,12 @@ interface UpdateOptions {
   disable?: boolean;
 }
 
-@SubCommand({ name: 'update', arguments: '<id>', argsDescription: { id: 'the endpoint id' }, description: 'Change a webhook endpoint: URL, event types, enabled' })
+@SubCommand({
+  name: 'update',
+  arguments: '<id>',
+  argsDescription: { id: 'the endpoint id' },
+  description: 'Change a webhook endpoint: URL, event types, enabled',
+})
 export class UpdateWebhookCliCommand extends CliCommand {
   constructor(private readonly registry: Registry) {
     super();
@@ -24,7 +29,10 @@ export class UpdateWebhookCliCommand extends CliCommand {
     if (options.enable && options.disable) throw new UsageError('give --enable or --disable, not both');
     const enabled = options.enable ? true : options.disable ? false : undefined;
     const endpoints = await webhookEndpoints(this.registry);
-    const view = await inFlagTerms(endpoints.update(id, { url: options.url, eventTypes: options.eventType, enabled }, cliCommandContext()), WEBHOOK_FLAGS);
+    const view = await inFlagTerms(
+      endpoints.update(id, { url: options.url, eventTypes: options.eventType, enabled }, cliCommandContext()),
+      WEBHOOK_FLAGS,
+    );
     if (this.json) return writeJson(view);
     writeOut(renderEndpoint(view));
   }

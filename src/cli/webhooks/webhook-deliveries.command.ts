@@ -6,7 +6,12 @@ import { Registry } from '../registry.js';
 import { webhookEndpoints } from './webhook-options.js';
 import { renderDeliveryTable } from './webhook-output.js';
 
-@SubCommand({ name: 'deliveries', arguments: '<id>', argsDescription: { id: 'the endpoint id' }, description: "An endpoint's delivery log, newest first" })
+@SubCommand({
+  name: 'deliveries',
+  arguments: '<id>',
+  argsDescription: { id: 'the endpoint id' },
+  description: "An endpoint's delivery log, newest first",
+})
 export class WebhookDeliveriesCliCommand extends CliCommand {
   constructor(private readonly registry: Registry) {
     super();

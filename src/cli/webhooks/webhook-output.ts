@@ -23,6 +23,14 @@ export function renderEndpointTable(items: readonly WebhookEndpointView[]): stri
 export function renderDeliveryTable(items: readonly DeliveryView[]): string {
   return renderTable(
     ['ID', 'EVENT', 'STATUS', 'ATTEMPTS', 'RESPONSE', 'LAST ATTEMPT', 'ERROR'],
-    items.map((d) => [d.id, d.eventType, d.status, String(d.attempts), d.responseStatus === null ? '' : String(d.responseStatus), d.lastAttemptAt ?? '', truncate(d.error ?? '', 40)]),
+    items.map((d) => [
+      d.id,
+      d.eventType,
+      d.status,
+      String(d.attempts),
+      d.responseStatus === null ? '' : String(d.responseStatus),
+      d.lastAttemptAt ?? '',
+      truncate(d.error ?? '', 40),
+    ]),
   );
 }

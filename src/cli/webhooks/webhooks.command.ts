@@ -18,5 +18,9 @@ export const WEBHOOK_COMMANDS = [
   RedeliverWebhookCliCommand,
 ];
 
-@Command({ name: 'webhooks', description: 'Add, list, show, change and delete webhook endpoints; their delivery log; redeliver', subCommands: WEBHOOK_COMMANDS })
+@Command({
+  name: 'webhooks',
+  description: 'Add, list, show, change and delete webhook endpoints; their delivery log; redeliver',
+  subCommands: WEBHOOK_COMMANDS,
+})
 export class WebhooksCliCommand extends CommandGroup {}

@@ -37,9 +37,18 @@ const created = (overrides: Partial<KeyCreatedPayload> = {}): KeyCreated =>
     ...overrides,
   });
 const rotated = (overrides: Partial<KeyRotatedPayload> = {}): KeyRotated =>
-  new KeyRotated({ secretHash: HASH_2, previousSecretHash: HASH_1, graceEndsAt: null, expiresAt: null, occurredAt: at(60).toISOString(), ...overrides });
-const expired = (reason: KeyExpiryReason = 'manual', seconds = 60): KeyExpired => new KeyExpired({ reason, occurredAt: at(seconds).toISOString() });
-const revoked = (reason: string | null = 'leaked', seconds = 60): KeyRevoked => new KeyRevoked({ reason, occurredAt: at(seconds).toISOString() });
+  new KeyRotated({
+    secretHash: HASH_2,
+    previousSecretHash: HASH_1,
+    graceEndsAt: null,
+    expiresAt: null,
+    occurredAt: at(60).toISOString(),
+    ...overrides,
+  });
+const expired = (reason: KeyExpiryReason = 'manual', seconds = 60): KeyExpired =>
+  new KeyExpired({ reason, occurredAt: at(seconds).toISOString() });
+const revoked = (reason: string | null = 'leaked', seconds = 60): KeyRevoked =>
+  new KeyRevoked({ reason, occurredAt: at(seconds).toISOString() });
 
 const given = (...events: KeyEvent[]): ApiKey => ApiKey.fromEvents(events);
 
@@ -54,7 +63,11 @@ const createInput = (overrides: Partial<CreateKeyInput> = {}): CreateKeyInput =>
 
 // Jest types asymmetric matchers as `any`; toThrow matches them against the thrown error.
 const invalid = (field: string): Error =>
-  expect.objectContaining({ kind: 'validation', code: 'VALIDATION', details: expect.arrayContaining([expect.objectContaining({ field })]) }) as Error;
+  expect.objectContaining({
+    kind: 'validation',
+    code: 'VALIDATION',
+    details: expect.arrayContaining([expect.objectContaining({ field })]),
+  }) as Error;
 const inactive = (status: 'expired' | 'revoked'): Error =>
   expect.objectContaining({ kind: 'conflict', code: 'KEY.INACTIVE', message: expect.stringContaining(status) }) as Error;
 
@@ -106,7 +119,15 @@ describe('ApiKey', () => {
     it('starts active, at version 1, with no scopes, tags or expiry unless given', () => {
       const { key: sut } = ApiKey.create(createInput({ scopes: undefined }), T0);
 
-      expect(sut).toMatchObject({ version: 1, status: 'active', scopes: [], tags: {}, expiresAt: null, previousSecretHash: null, graceEndsAt: null });
+      expect(sut).toMatchObject({
+        version: 1,
+        status: 'active',
+        scopes: [],
+        tags: {},
+        expiresAt: null,
+        previousSecretHash: null,
+        graceEndsAt: null,
+      });
       expect(sut.createdAt).toEqual(T0);
       expect(sut.updatedAt).toEqual(T0);
     });
@@ -190,7 +211,9 @@ describe('ApiKey', () => {
       const input = createInput({ scopes: ['invoices:read', 'users:write'], grantorScopes: ['invoices:*'] });
 
       expect(() => ApiKey.create(input, T0)).toThrow(ScopeNotGrantableError);
-      expect(() => ApiKey.create(input, T0)).toThrow(expect.objectContaining({ kind: 'forbidden', code: 'KEY.SCOPE_NOT_GRANTABLE', message: expect.stringContaining('users:write') }));
+      expect(() => ApiKey.create(input, T0)).toThrow(
+        expect.objectContaining({ kind: 'forbidden', code: 'KEY.SCOPE_NOT_GRANTABLE', message: expect.stringContaining('users:write') }),
+      );
     });
 
     it('grants scopes the grantor covers by wildcard or admin', () => {
@@ -204,7 +227,10 @@ describe('ApiKey', () => {
       const sut = given(
         created({ expiresAt: at(10 * DAY).toISOString() }),
         rotated({ graceEndsAt: at(3600).toISOString(), expiresAt: at(20 * DAY).toISOString() }),
-        new KeyUpdated({ changes: { name: { from: 'billing', to: 'payments' }, tags: { from: { team: 'billing' }, to: {} } }, occurredAt: at(120).toISOString() }),
+        new KeyUpdated({
+          changes: { name: { from: 'billing', to: 'payments' }, tags: { from: { team: 'billing' }, to: {} } },
+          occurredAt: at(120).toISOString(),
+        }),
       );
 
       expect(sut).toMatchObject({
@@ -247,7 +273,12 @@ describe('ApiKey', () => {
   });
 
   describe('an event this code cannot read', () => {
-    const frozen: UnreadableKeyEvent = { type: 'unreadable', storedType: 'key.frozen', schemaVersion: 1, problem: 'unknown key event type "key.frozen"' };
+    const frozen: UnreadableKeyEvent = {
+      type: 'unreadable',
+      storedType: 'key.frozen',
+      schemaVersion: 1,
+      problem: 'unknown key event type "key.frozen"',
+    };
     const stream = (): ApiKey => ApiKey.fromEvents([created(), frozen, rotated()]);
 
     it('keeps its place in the version and changes no state', () => {
@@ -259,14 +290,18 @@ describe('ApiKey', () => {
     it('still lets the key be revoked and expired', () => {
       const revokedKey = stream();
       revokedKey.revoke('leaked', at(120));
-      expect(revokedKey.pullPendingEvents()).toEqual([new KeyRevoked({ reason: 'leaked', reasonCode: 'other', occurredAt: at(120).toISOString() })]);
+      expect(revokedKey.pullPendingEvents()).toEqual([
+        new KeyRevoked({ reason: 'leaked', reasonCode: 'other', occurredAt: at(120).toISOString() }),
+      ]);
       const expiredKey = stream();
       expiredKey.expire('manual', at(120));
       expect(expiredKey.status).toBe('expired');
     });
 
     it('refuses rotate and update, naming the event', () => {
-      expect(() => stream().rotate({}, at(120), PEPPER)).toThrow(expect.objectContaining({ code: 'KEY.UNREADABLE_HISTORY', kind: 'conflict' }));
+      expect(() => stream().rotate({}, at(120), PEPPER)).toThrow(
+        expect.objectContaining({ code: 'KEY.UNREADABLE_HISTORY', kind: 'conflict' }),
+      );
       expect(() => stream().update({ name: 'x' }, at(120))).toThrow(/stream version 2: unknown key event type "key.frozen"/);
     });
 
@@ -325,7 +360,13 @@ describe('ApiKey', () => {
       const { token } = sut.rotate({}, at(10));
 
       expect(sut.pullPendingEvents()).toStrictEqual([
-        new KeyRotated({ secretHash: hex(token), previousSecretHash: HASH_1, graceEndsAt: null, expiresAt: null, occurredAt: at(10).toISOString() }),
+        new KeyRotated({
+          secretHash: hex(token),
+          previousSecretHash: HASH_1,
+          graceEndsAt: null,
+          expiresAt: null,
+          occurredAt: at(10).toISOString(),
+        }),
       ]);
     });
 
@@ -335,7 +376,13 @@ describe('ApiKey', () => {
       const { token } = sut.rotate({}, at(10));
 
       expect(parseToken(token)).toEqual({ ok: true, prefix: 'kl_test', publicId: 'AbCdEf012345' });
-      expect(sut).toMatchObject({ publicId: 'AbCdEf012345', scopes: ['a', 'b:*'], tags: { t: 'v' }, secretHash: hex(token), previousSecretHash: HASH_1 });
+      expect(sut).toMatchObject({
+        publicId: 'AbCdEf012345',
+        scopes: ['a', 'b:*'],
+        tags: { t: 'v' },
+        secretHash: hex(token),
+        previousSecretHash: HASH_1,
+      });
     });
 
     it('keeps the previous secret valid until the end of the grace period', () => {
@@ -344,7 +391,9 @@ describe('ApiKey', () => {
       sut.rotate({ gracePeriodSeconds: 3600 }, at(10));
 
       expect(sut.graceEndsAt).toEqual(at(3610));
-      expect(sut.pullPendingEvents()).toEqual([expect.objectContaining({ payload: expect.objectContaining({ graceEndsAt: at(3610).toISOString() }) })]);
+      expect(sut.pullPendingEvents()).toEqual([
+        expect.objectContaining({ payload: expect.objectContaining({ graceEndsAt: at(3610).toISOString() }) }),
+      ]);
     });
 
     it('accepts a grace period of exactly 30 days', () => {
@@ -355,11 +404,14 @@ describe('ApiKey', () => {
       expect(sut.graceEndsAt).toEqual(at(30 * DAY));
     });
 
-    it.each([-1, MAX_GRACE_PERIOD_SECONDS + 1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses a grace period of %p seconds', (gracePeriodSeconds) => {
-      const sut = given(created());
+    it.each([-1, MAX_GRACE_PERIOD_SECONDS + 1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])(
+      'refuses a grace period of %p seconds',
+      (gracePeriodSeconds) => {
+        const sut = given(created());
 
-      expect(() => sut.rotate({ gracePeriodSeconds }, at(10))).toThrow(invalid('gracePeriodSeconds'));
-    });
+        expect(() => sut.rotate({ gracePeriodSeconds }, at(10))).toThrow(invalid('gracePeriodSeconds'));
+      },
+    );
 
     it('hashes the new token with the pepper', () => {
       const sut = given(created());
@@ -423,7 +475,9 @@ describe('ApiKey', () => {
 
       sut.expire('manual', at(10), { reasonCode: 'offboarding' });
 
-      expect(sut.pullPendingEvents()).toStrictEqual([new KeyExpired({ reason: 'manual', reasonCode: 'offboarding', occurredAt: at(10).toISOString() })]);
+      expect(sut.pullPendingEvents()).toStrictEqual([
+        new KeyExpired({ reason: 'manual', reasonCode: 'offboarding', occurredAt: at(10).toISOString() }),
+      ]);
       expect(sut.status).toBe('expired');
     });
 
@@ -432,13 +486,17 @@ describe('ApiKey', () => {
 
       sut.expire('ttl', at(DAY));
 
-      expect(sut.pullPendingEvents()).toStrictEqual([new KeyExpired({ reason: 'ttl', reasonCode: 'other', occurredAt: at(DAY).toISOString() })]);
+      expect(sut.pullPendingEvents()).toStrictEqual([
+        new KeyExpired({ reason: 'ttl', reasonCode: 'other', occurredAt: at(DAY).toISOString() }),
+      ]);
       expect(sut.status).toBe('expired');
     });
 
     it('refuses a ttl expiry before expiresAt, or for a key without one', () => {
       expect(() => given(created({ expiresAt: at(DAY).toISOString() })).expire('ttl', at(DAY - 1))).toThrow(KeyExpiryNotDueError);
-      expect(() => given(created()).expire('ttl', at(DAY))).toThrow(expect.objectContaining({ kind: 'conflict', code: 'KEY.EXPIRY_NOT_DUE' }));
+      expect(() => given(created()).expire('ttl', at(DAY))).toThrow(
+        expect.objectContaining({ kind: 'conflict', code: 'KEY.EXPIRY_NOT_DUE' }),
+      );
     });
 
     it('refuses a manual expiry once expiresAt has passed: the key is already expired', () => {
@@ -448,7 +506,9 @@ describe('ApiKey', () => {
     });
 
     it('refuses a ttl expiry of a key already expired or revoked', () => {
-      expect(() => given(created({ expiresAt: at(10).toISOString() }), expired('ttl', 20)).expire('ttl', at(30))).toThrow(inactive('expired'));
+      expect(() => given(created({ expiresAt: at(10).toISOString() }), expired('ttl', 20)).expire('ttl', at(30))).toThrow(
+        inactive('expired'),
+      );
       expect(() => given(created({ expiresAt: at(10).toISOString() }), revoked('x', 5)).expire('ttl', at(30))).toThrow(inactive('revoked'));
     });
 
@@ -458,7 +518,9 @@ describe('ApiKey', () => {
 
       sut.expire('inactive', at(91 * DAY), { evidence });
 
-      expect(sut.pullPendingEvents()).toStrictEqual([new KeyExpired({ reason: 'inactive', reasonCode: 'unused', ...evidence, occurredAt: at(91 * DAY).toISOString() })]);
+      expect(sut.pullPendingEvents()).toStrictEqual([
+        new KeyExpired({ reason: 'inactive', reasonCode: 'unused', ...evidence, occurredAt: at(91 * DAY).toISOString() }),
+      ]);
       expect(() => given(created(), revoked('x', 5)).expire('inactive', at(30), { evidence })).toThrow(inactive('revoked'));
     });
 
@@ -478,7 +540,9 @@ describe('ApiKey', () => {
 
       sut.revoke('  leaked in a CI log ', at(10));
 
-      expect(sut.pullPendingEvents()).toStrictEqual([new KeyRevoked({ reason: 'leaked in a CI log', reasonCode: 'other', occurredAt: at(10).toISOString() })]);
+      expect(sut.pullPendingEvents()).toStrictEqual([
+        new KeyRevoked({ reason: 'leaked in a CI log', reasonCode: 'other', occurredAt: at(10).toISOString() }),
+      ]);
       expect(sut.status).toBe('revoked');
     });
 
@@ -490,7 +554,7 @@ describe('ApiKey', () => {
       expect(sut.pullPendingEvents()[0]?.payload).toEqual({ reason: null, reasonCode: 'other', occurredAt: at(10).toISOString() });
     });
 
-    it('records the reason code and a leak\'s source URL, and refuses an unknown code or a URL that is not http(s)', () => {
+    it("records the reason code and a leak's source URL, and refuses an unknown code or a URL that is not http(s)", () => {
       const sut = given(created());
 
       sut.revoke('found on GitHub', at(10), { reasonCode: 'leaked', sourceUrl: 'https://github.com/acme/app/blob/main/.env' });
@@ -553,7 +617,9 @@ describe('ApiKey', () => {
       sut.update({ scopes: ['users:read', 'invoices:read', 'users:read'] }, at(10));
 
       expect(sut.scopes).toEqual(['invoices:read', 'users:read']);
-      expect(sut.pullPendingEvents()[0]?.payload).toMatchObject({ changes: { scopes: { from: ['invoices:read'], to: ['invoices:read', 'users:read'] } } });
+      expect(sut.pullPendingEvents()[0]?.payload).toMatchObject({
+        changes: { scopes: { from: ['invoices:read'], to: ['invoices:read', 'users:read'] } },
+      });
     });
 
     it('sets an expiry on a key that had none', () => {
@@ -639,7 +705,9 @@ describe('ApiKey', () => {
     it('are DomainErrors with stable codes', () => {
       expect(KeyNotFoundError.withId(KEY_ID)).toMatchObject({ kind: 'not-found', code: 'KEY.NOT_FOUND', name: 'KeyNotFoundError' });
       expect(KeyInactiveError.forKey(KEY_ID, 'revoked')).toBeInstanceOf(DomainError);
-      expect(ScopeNotGrantableError.forScopes(['a', 'b'])).toMatchObject({ details: [{ field: 'scopes', message: expect.stringContaining('a, b') }] });
+      expect(ScopeNotGrantableError.forScopes(['a', 'b'])).toMatchObject({
+        details: [{ field: 'scopes', message: expect.stringContaining('a, b') }],
+      });
     });
   });
 });

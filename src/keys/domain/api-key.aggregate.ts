@@ -256,7 +256,11 @@ export class ApiKey {
    * `inactive` (the sweeper's too) only before, and only with the last use it was decided on.
    * The reason code defaults to `unused` for an inactive expiry, `other` otherwise.
    */
-  expire(reason: KeyExpiryReason, now: Date, { reasonCode, evidence }: { reasonCode?: ReasonCode; evidence?: InactivityEvidence } = {}): void {
+  expire(
+    reason: KeyExpiryReason,
+    now: Date,
+    { reasonCode, evidence }: { reasonCode?: ReasonCode; evidence?: InactivityEvidence } = {},
+  ): void {
     if (reason === 'ttl') {
       const state = this.current();
       if (state.status !== 'active') throw KeyInactiveError.forKey(state.keyId, state.status);
@@ -309,7 +313,10 @@ export class ApiKey {
 
     if (changes.scopes && input.grantorScopes !== undefined) {
       // Removing a scope never widens access, so only the added ones need cover.
-      assertGrantable(input.grantorScopes, valid.scopes.filter((scope) => !state.scopes.includes(scope)));
+      assertGrantable(
+        input.grantorScopes,
+        valid.scopes.filter((scope) => !state.scopes.includes(scope)),
+      );
     }
     this.record(new KeyUpdated({ changes, occurredAt: now.toISOString() }));
     return true;
@@ -461,7 +468,9 @@ function normalizeName(name: string): string {
 
 /** Keys sorted, so equal maps compare (and event) equal whatever order the client sent. */
 function normalizeTags(tags: KeyTags): KeyTags {
-  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) throw ValidationError.field('tags', 'must be an object of string values');
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) {
+    throw ValidationError.field('tags', 'must be an object of string values');
+  }
   const entries = Object.entries(tags as Record<string, unknown>);
   if (entries.length > MAX_TAGS) throw ValidationError.field('tags', `at most ${MAX_TAGS} tags, got ${entries.length}`);
   // Messages say which rule a tag breaks, never what the tag was.
@@ -471,7 +480,9 @@ function normalizeTags(tags: KeyTags): KeyTags {
     if (!isStorableText(key)) throw ValidationError.field('tags', `tag keys ${UNSTORABLE_TEXT}`);
     if (typeof value !== 'string') throw ValidationError.field('tags', 'every tag must have a string value');
     if (!isStorableText(value)) throw ValidationError.field('tags', `tag values ${UNSTORABLE_TEXT}`);
-    if (length(value) > MAX_TAG_VALUE_LENGTH) throw ValidationError.field('tags', `every tag value must be at most ${MAX_TAG_VALUE_LENGTH} characters`);
+    if (length(value) > MAX_TAG_VALUE_LENGTH) {
+      throw ValidationError.field('tags', `every tag value must be at most ${MAX_TAG_VALUE_LENGTH} characters`);
+    }
   }
   // fromEntries defines properties, so a `__proto__` key stays an ordinary tag.
   return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as KeyTags;
@@ -497,7 +508,9 @@ function normalizeRevokeReason(reason: string | null): string | null {
   if (typeof reason !== 'string') throw ValidationError.field('reason', 'must be a string or null');
   const trimmed = reason.trim();
   if (!isStorableText(trimmed)) throw ValidationError.field('reason', UNSTORABLE_TEXT);
-  if (length(trimmed) > MAX_REVOKE_REASON_LENGTH) throw ValidationError.field('reason', `must be at most ${MAX_REVOKE_REASON_LENGTH} characters`);
+  if (length(trimmed) > MAX_REVOKE_REASON_LENGTH) {
+    throw ValidationError.field('reason', `must be at most ${MAX_REVOKE_REASON_LENGTH} characters`);
+  }
   return trimmed === '' ? null : trimmed;
 }
 
@@ -510,7 +523,13 @@ function checkReasonCode(code: ReasonCode | undefined): ReasonCode {
 /** An absolute http(s) URL, kept as given (the scanning service's link to where the secret was found). */
 function checkSourceUrl(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
-  if (typeof url !== 'string' || !isStorableText(url) || length(url) > MAX_SOURCE_URL_LENGTH || !/^https?:\/\/\S+$/i.test(url) || !URL.canParse(url)) {
+  if (
+    typeof url !== 'string' ||
+    !isStorableText(url) ||
+    length(url) > MAX_SOURCE_URL_LENGTH ||
+    !/^https?:\/\/\S+$/i.test(url) ||
+    !URL.canParse(url)
+  ) {
     throw ValidationError.field('sourceUrl', `must be an absolute http(s) URL of at most ${MAX_SOURCE_URL_LENGTH} characters`);
   }
   return url;

@@ -46,19 +46,37 @@ describe('key events', () => {
     expect(readKeyEvent(stored.type, stored.schemaVersion, stored.payload)).toStrictEqual(event);
   });
 
-  it.each(['key.deleted', 'KeyCreated', '', 'constructor', '__proto__', 'toString'])('reads the unknown type %j as unreadable, naming it', (type) => {
-    expect(readKeyEvent(type, 1, {})).toEqual({ type: 'unreadable', storedType: type, schemaVersion: 1, problem: `unknown key event type ${JSON.stringify(type)}` });
-  });
+  it.each(['key.deleted', 'KeyCreated', '', 'constructor', '__proto__', 'toString'])(
+    'reads the unknown type %j as unreadable, naming it',
+    (type) => {
+      expect(readKeyEvent(type, 1, {})).toEqual({
+        type: 'unreadable',
+        storedType: type,
+        schemaVersion: 1,
+        problem: `unknown key event type ${JSON.stringify(type)}`,
+      });
+    },
+  );
 
   it('reads a schema version it does not know as unreadable', () => {
-    expect(readKeyEvent('key.created', 2, samples[0].payload)).toMatchObject({ type: 'unreadable', storedType: 'key.created', schemaVersion: 2 });
-    expect(readKeyEvent('key.created', 2, samples[0].payload)).toHaveProperty('problem', expect.stringMatching(/unsupported schema version 2/));
+    expect(readKeyEvent('key.created', 2, samples[0].payload)).toMatchObject({
+      type: 'unreadable',
+      storedType: 'key.created',
+      schemaVersion: 2,
+    });
+    expect(readKeyEvent('key.created', 2, samples[0].payload)).toHaveProperty(
+      'problem',
+      expect.stringMatching(/unsupported schema version 2/),
+    );
     expect(readKeyEvent('key.created', 0, samples[0].payload)).toMatchObject({ type: 'unreadable', schemaVersion: 0 });
   });
 
   it('reads a payload that is not an object as unreadable', () => {
     for (const payload of [null, 'x', 1, []]) {
-      expect(readKeyEvent('key.revoked', 1, payload)).toMatchObject({ type: 'unreadable', problem: expect.stringMatching(/not an object/) });
+      expect(readKeyEvent('key.revoked', 1, payload)).toMatchObject({
+        type: 'unreadable',
+        problem: expect.stringMatching(/not an object/),
+      });
     }
   });
 });

@@ -53,7 +53,9 @@ export function readKeyEvent(type: string, schemaVersion: number, payload: unkno
   if (!Object.hasOwn(KEY_EVENT_TYPES, type)) return unreadable(`unknown key event type ${JSON.stringify(type)}`);
   const Event = KEY_EVENT_TYPES[type as KeyEventType];
   if (schemaVersion !== Event.schemaVersion) {
-    return unreadable(`unsupported schema version ${schemaVersion} of key event ${JSON.stringify(type)} (this version reads ${Event.schemaVersion})`);
+    return unreadable(
+      `unsupported schema version ${schemaVersion} of key event ${JSON.stringify(type)} (this version reads ${Event.schemaVersion})`,
+    );
   }
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     return unreadable(`key event ${JSON.stringify(type)} has a payload that is not an object`);

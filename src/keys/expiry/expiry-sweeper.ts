@@ -106,8 +106,11 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutd
         }
         // Off by default: with no policy setting inactiveAfterDays, no key is scanned for it.
         const policies = await client.query(`SELECT 1 FROM tenant_policies WHERE settings->>'inactiveAfterDays' IS NOT NULL LIMIT 1`);
-        for (; policies.rows.length > 0; ) {
-          const idle = await client.query<{ key_id: string; last_used_at: Date | null; days: number }>(INACTIVE_SQL, [PLATFORM_ROW, batchSize]);
+        for (; policies.rows.length > 0;) {
+          const idle = await client.query<{ key_id: string; last_used_at: Date | null; days: number }>(INACTIVE_SQL, [
+            PLATFORM_ROW,
+            batchSize,
+          ]);
           let progressed = 0;
           for (const { key_id, last_used_at, days } of idle.rows) {
             const evidence = { lastUsedAt: last_used_at?.toISOString() ?? null, inactiveAfterDays: days };
@@ -126,7 +129,9 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutd
 
   private async expire(keyId: string, reason: 'ttl' | 'inactive' = 'ttl', evidence?: InactivityEvidence): Promise<boolean> {
     try {
-      await this.commands.execute(new ExpireKeyCommand(keyId, reason, { actor: systemActor('expiry-sweeper'), requestId: 'expiry-sweeper' }, undefined, evidence));
+      await this.commands.execute(
+        new ExpireKeyCommand(keyId, reason, { actor: systemActor('expiry-sweeper'), requestId: 'expiry-sweeper' }, undefined, evidence),
+      );
       return true;
     } catch (error) {
       // Someone else changed it first (revoked, expired, or a concurrent sweep): nothing to do.

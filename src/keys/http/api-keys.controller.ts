@@ -1,15 +1,21 @@
-import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
-  ApiBody,
-  ApiCreatedResponse,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiQuery,
-  ApiTags,
-} from '@nestjs/swagger';
+  applyDecorators,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseInterceptors,
+} from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { ValidationError } from '../../common/index.js';
@@ -40,10 +46,19 @@ import { actorOf, commandContext, parseIfMatch, toDate } from './http-context.js
 import { KeyUsageQuery, type KeyUsage } from '../queries/usage/key-usage.query.js';
 import { KeyUsageRequestDto } from '../queries/usage/usage.request.dto.js';
 import { DEFAULT_USAGE_DAYS } from '../queries/usage/usage-days.js';
-import { KeyHistoryPageResponseDto, KeyListResponseDto, KeyResponseDto, KeyUsageResponseDto, KeyWithSecretResponseDto } from './key.response.dto.js';
+import {
+  KeyHistoryPageResponseDto,
+  KeyListResponseDto,
+  KeyResponseDto,
+  KeyUsageResponseDto,
+  KeyWithSecretResponseDto,
+} from './key.response.dto.js';
 
 const DAY_MS = 86_400_000;
-const POLICY_VIOLATION = { status: 422, description: "POLICY.VIOLATION: the key as changed breaks its tenant's policy (`details` name the rule and its limit)" } as const;
+const POLICY_VIOLATION = {
+  status: 422,
+  description: "POLICY.VIOLATION: the key as changed breaks its tenant's policy (`details` name the rule and its limit)",
+} as const;
 
 /** A route on one key: `:id` is its keyId or publicId; no such key (or another tenant's) is a 404. */
 const KeyIdParam = (): MethodDecorator =>
@@ -67,14 +82,17 @@ export class ApiKeysController {
 
   @Post()
   @ApiOperation({ summary: 'Issue a key. The plaintext `key` is in this response only.' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retry with the same value returns the first key (with `key: null`), never a second key' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'A retry with the same value returns the first key (with `key: null`), never a second key',
+  })
   @ApiCreatedResponse({ type: KeyWithSecretResponseDto })
   @ApiOkResponse({ type: KeyWithSecretResponseDto, description: 'Idempotent replay: the first key, `key: null`' })
-  @ApiErrorResponses(
-    { status: 409, description: 'A concurrent request with the same Idempotency-Key won; retry it' },
-    413,
-    { status: 422, description: 'Idempotency-Key reused for a different request, or POLICY.VIOLATION: the key breaks its tenant\'s policy' },
-  )
+  @ApiErrorResponses({ status: 409, description: 'A concurrent request with the same Idempotency-Key won; retry it' }, 413, {
+    status: 422,
+    description: "Idempotency-Key reused for a different request, or POLICY.VIOLATION: the key breaks its tenant's policy",
+  })
   async create(
     @Body() body: CreateKeyRequestDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
@@ -91,8 +109,7 @@ export class ApiKeysController {
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
       throw ValidationError.field('Idempotency-Key', 'must be 1–255 visible ASCII characters');
     }
-    const expiresAt =
-      body.expiresInDays !== undefined ? new Date(Date.now() + body.expiresInDays * DAY_MS) : toDate(body.expiresAt);
+    const expiresAt = body.expiresInDays !== undefined ? new Date(Date.now() + body.expiresInDays * DAY_MS) : toDate(body.expiresAt);
     const created = await this.commands.execute(
       new CreateKeyCommand(
         { tenantId: body.tenantId, name: body.name, scopes: body.scopes, tags: body.tags, expiresAt },
@@ -111,10 +128,17 @@ export class ApiKeysController {
   list(@Query() query: ListKeysRequestDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<KeyPage> {
     if (query.activeAt !== undefined) {
       if (query.unusedSince !== undefined || query.sort !== undefined) {
-        throw ValidationError.field(query.sort !== undefined ? 'sort' : 'unusedSince', 'applies to the keys as they are now: not with activeAt');
+        throw ValidationError.field(
+          query.sort !== undefined ? 'sort' : 'unusedSince',
+          'applies to the keys as they are now: not with activeAt',
+        );
       }
       return this.queries.execute(
-        new KeysActiveAtQuery(actorOf(principal), new Date(query.activeAt), { tenantId: query.tenantId, limit: query.limit ?? 50, cursor: query.cursor }),
+        new KeysActiveAtQuery(actorOf(principal), new Date(query.activeAt), {
+          tenantId: query.tenantId,
+          limit: query.limit ?? 50,
+          cursor: query.cursor,
+        }),
       );
     }
     return this.queries.execute(
@@ -179,7 +203,9 @@ export class ApiKeysController {
 
   @Post(':id/rotate')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Roll the secret; the previous one keeps working for gracePeriodSeconds. The new `key` is in this response only.' })
+  @ApiOperation({
+    summary: 'Roll the secret; the previous one keeps working for gracePeriodSeconds. The new `key` is in this response only.',
+  })
   @KeyIdParam()
   @ApiOkResponse({ type: KeyWithSecretResponseDto })
   @ApiErrorResponses(409, 413, POLICY_VIOLATION)
@@ -191,7 +217,11 @@ export class ApiKeysController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyView & { key: string }> {
     const rotated = await this.commands.execute(
-      new RotateKeyCommand(id, { gracePeriodSeconds: body.gracePeriodSeconds, expiresAt: toDate(body.expiresAt) }, commandContext(principal, request)),
+      new RotateKeyCommand(
+        id,
+        { gracePeriodSeconds: body.gracePeriodSeconds, expiresAt: toDate(body.expiresAt) },
+        commandContext(principal, request),
+      ),
     );
     return { ...withEtag(reply, rotated.view), key: rotated.token };
   }
@@ -210,7 +240,10 @@ export class ApiKeysController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyView> {
-    return withEtag(reply, await this.commands.execute(new ExpireKeyCommand(id, 'manual', commandContext(principal, request), body.reasonCode)));
+    return withEtag(
+      reply,
+      await this.commands.execute(new ExpireKeyCommand(id, 'manual', commandContext(principal, request), body.reasonCode)),
+    );
   }
 
   @Post(':id/revoke')
@@ -252,18 +285,30 @@ export class ApiKeysController {
   })
   @ApiOkResponse({ type: ReportLeakResponseDto })
   @ApiErrorResponses(413)
-  reportLeak(@Body() body: ReportLeakRequestDto, @CurrentApiKey() principal: ApiKeyPrincipal, @Req() request: FastifyRequest): Promise<LeakVerdict> {
-    const source = { reason: 'reported leaked through the admin API', ...(body.sourceUrl === undefined ? {} : { sourceUrl: body.sourceUrl }) };
+  reportLeak(
+    @Body() body: ReportLeakRequestDto,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+    @Req() request: FastifyRequest,
+  ): Promise<LeakVerdict> {
+    const source = {
+      reason: 'reported leaked through the admin API',
+      ...(body.sourceUrl === undefined ? {} : { sourceUrl: body.sourceUrl }),
+    };
     return this.commands.execute(new ReportLeakCommand(body.token, source, commandContext(principal, request)));
   }
 
   @Get(':id/events')
   @ApiOperation({
-    summary: "The key's history, oldest first unless order=desc: every event with its actor, time and what changed (`{from, to}` as in the audit log; hashes never shown)",
+    summary:
+      "The key's history, oldest first unless order=desc: every event with its actor, time and what changed (`{from, to}` as in the audit log; hashes never shown)",
   })
   @KeyIdParam()
   @ApiOkResponse({ type: KeyHistoryPageResponseDto })
-  events(@Param('id') id: string, @Query() query: KeyHistoryRequestDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<KeyHistoryPage> {
+  events(
+    @Param('id') id: string,
+    @Query() query: KeyHistoryRequestDto,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+  ): Promise<KeyHistoryPage> {
     return this.queries.execute(
       new KeyHistoryQuery(actorOf(principal), id, { order: query.order ?? 'asc', limit: query.limit ?? 100, cursor: query.cursor }),
     );

@@ -23,14 +23,19 @@ export class KeyReportsController {
 
   @Get('keys')
   @ApiOperation({
-    summary: 'The key inventory: one line per key (tenant, name, scopes, created and by whom, last rotated, last used, expiry, status, reason code, secret age), streamed as NDJSON or CSV',
+    summary:
+      'The key inventory: one line per key (tenant, name, scopes, created and by whom, last rotated, last used, expiry, status, reason code, secret age), streamed as NDJSON or CSV',
   })
   @ApiHeader({ name: 'Accept', required: false, description: '`text/csv` for CSV when `format` is not given' })
   @ApiOkResponse({
     description: 'A download (`Content-Disposition: attachment`): one JSON object per line, or CSV with a header row',
     content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } },
   })
-  keys(@Query() q: KeyReportRequestDto, @Headers('accept') accept: string | undefined, @CurrentApiKey() principal: ApiKeyPrincipal): StreamableFile {
+  keys(
+    @Query() q: KeyReportRequestDto,
+    @Headers('accept') accept: string | undefined,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+  ): StreamableFile {
     const format: KeyReportFormat = q.format ?? (/\btext\/csv\b/i.test(accept ?? '') ? 'csv' : 'ndjson');
     // open() refuses a bad asOf or another tenant before the response starts.
     const run = this.report.open(

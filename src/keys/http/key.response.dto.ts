@@ -11,7 +11,8 @@ import type { ActorRef, Changes } from '../queries/key-history/key-timeline.js';
 export const REASON_CODE_SCHEMA: ApiPropertyOptions = {
   nullable: true,
   enum: REASON_CODES,
-  description: "key.expired / key.revoked (an expired or revoked key): why, as a code (`other` for those written before codes existed); null otherwise",
+  description:
+    'key.expired / key.revoked (an expired or revoked key): why, as a code (`other` for those written before codes existed); null otherwise',
 };
 
 export class KeyResponseDto implements KeyView {
@@ -39,11 +40,13 @@ export class KeyResponseDto implements KeyView {
     nullable: true,
     type: String,
     format: 'date-time',
-    description: 'The last accepted use any instance has recorded (written every USAGE_FLUSH_MS, so up to one interval late); null if never used. In GET and the list only',
+    description:
+      'The last accepted use any instance has recorded (written every USAGE_FLUSH_MS, so up to one interval late); null if never used. In GET and the list only',
   })
   lastUsedAt?: string | null;
   @ApiPropertyOptional({ nullable: true, type: String, description: 'The client IP of that use' }) lastUsedIp?: string | null;
-  @ApiPropertyOptional({ nullable: true, type: String, description: 'The user agent of that use (at most 256 characters)' }) lastUsedUserAgent?: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'The user agent of that use (at most 256 characters)' })
+  lastUsedUserAgent?: string | null;
 }
 
 export class KeyWithSecretResponseDto extends KeyResponseDto {
@@ -68,18 +71,25 @@ export class ActorResponseDto implements ActorRef {
     nullable: true,
     type: String,
     example: '0b9c8f0e-4c1e-4d5e-9a57-3f2d8c1b7a60',
-    description: 'api-key: the acting keyId; cli: `cli:<os user>`; system: `system:expiry-sweeper`, `system:bootstrap` (`system` in older events)',
+    description:
+      'api-key: the acting keyId; cli: `cli:<os user>`; system: `system:expiry-sweeper`, `system:bootstrap` (`system` in older events)',
   })
   id!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: "The acting key's publicId; null for the CLI and the system" }) publicId!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: "The acting key's name when it acted (from its own events, not its name today); null for the CLI and the system" })
+  @ApiProperty({ nullable: true, type: String, description: "The acting key's publicId; null for the CLI and the system" }) publicId!:
+    string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: "The acting key's name when it acted (from its own events, not its name today); null for the CLI and the system",
+  })
   name!: string | null;
 }
 
 /** `{field: {from, to}}`: the one shape of what an event changed, in the history and the audit log. */
 export const CHANGES_SCHEMA: ApiPropertyOptions = {
   type: 'object',
-  description: 'What the event changed: each field as `{from, to}`, `from` null where there was no value before. Secret hashes never appear.',
+  description:
+    'What the event changed: each field as `{from, to}`, `from` null where there was no value before. Secret hashes never appear.',
   additionalProperties: { type: 'object', required: ['from', 'to'], properties: { from: { nullable: true }, to: { nullable: true } } },
   example: { expiresAt: { from: null, to: '2027-01-01T00:00:00.000Z' }, graceEndsAt: { from: null, to: '2026-12-05T11:00:00.000Z' } },
 };
@@ -99,16 +109,24 @@ export class KeyHistoryItemResponseDto implements KeyHistoryItem {
   @ApiProperty({ nullable: true, type: String }) requestId!: string | null;
   @ApiProperty({ nullable: true, type: String }) ip!: string | null;
   @ApiProperty({ nullable: true, type: String }) userAgent!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'key.expired: `ttl` or `manual`; key.revoked: the reason given' }) reason!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'key.expired: `ttl` or `manual`; key.revoked: the reason given' }) reason!:
+    string | null;
   @ApiProperty(REASON_CODE_SCHEMA) reasonCode!: ReasonCode | null;
   @ApiProperty(CHANGES_SCHEMA) changes!: Changes;
-  @ApiPropertyOptional({ type: UnknownEventResponseDto, description: 'Only on an event this version cannot read: its schema version and why' })
+  @ApiPropertyOptional({
+    type: UnknownEventResponseDto,
+    description: 'Only on an event this version cannot read: its schema version and why',
+  })
   unknown?: UnknownEventResponseDto;
 }
 
 export class KeyHistoryPageResponseDto implements KeyHistoryPage {
   @ApiProperty({ type: [KeyHistoryItemResponseDto] }) items!: KeyHistoryItemResponseDto[];
-  @ApiProperty({ nullable: true, type: String, description: 'Pass as ?cursor= (with the same order) for the next page; null on the last page' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Pass as ?cursor= (with the same order) for the next page; null on the last page',
+  })
   nextCursor!: string | null;
 }
 

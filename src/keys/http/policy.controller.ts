@@ -34,7 +34,9 @@ export class PolicyController {
   }
 
   @Put('policy')
-  @ApiOperation({ summary: 'Replace the platform default (admin only); the response lists the active keys that now break it (reported, not changed)' })
+  @ApiOperation({
+    summary: 'Replace the platform default (admin only); the response lists the active keys that now break it (reported, not changed)',
+  })
   @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a mismatch is a 412' })
   @ApiOkResponse({ type: SetPolicyResponseDto })
   @ApiErrorResponses(409, 412, 413)
@@ -49,7 +51,7 @@ export class PolicyController {
   }
 
   @Get('policy/violations')
-  @ApiOperation({ summary: 'Active keys that break their tenant\'s effective policy, in every tenant (admin) or your own' })
+  @ApiOperation({ summary: "Active keys that break their tenant's effective policy, in every tenant (admin) or your own" })
   @ApiOkResponse({ type: PolicyViolationsResponseDto })
   violationsPlatform(@CurrentApiKey() principal: ApiKeyPrincipal): Promise<PolicyViolations> {
     return this.queries.execute(new PolicyViolationsQuery(actorOf(principal), null));
@@ -59,12 +61,18 @@ export class PolicyController {
   @ApiOperation({ summary: "A tenant's key policy, and the effective policy with where each value comes from" })
   @ApiParam({ name: 'tenantId' })
   @ApiOkResponse({ type: PolicyResponseDto })
-  getTenant(@Param('tenantId') tenantId: string, @CurrentApiKey() principal: ApiKeyPrincipal, @Res({ passthrough: true }) reply: FastifyReply): Promise<PolicyView> {
+  getTenant(
+    @Param('tenantId') tenantId: string,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<PolicyView> {
     return this.get(tenantId, principal, reply);
   }
 
   @Put('tenants/:tenantId/policy')
-  @ApiOperation({ summary: "Replace a tenant's policy (admin only); the response lists the tenant's keys that now break it (reported, not changed)" })
+  @ApiOperation({
+    summary: "Replace a tenant's policy (admin only); the response lists the tenant's keys that now break it (reported, not changed)",
+  })
   @ApiParam({ name: 'tenantId' })
   @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a mismatch is a 412' })
   @ApiOkResponse({ type: SetPolicyResponseDto })
@@ -102,7 +110,9 @@ export class PolicyController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<PolicyView & { violations: PolicyViolations }> {
-    const view = await this.commands.execute(new SetPolicyCommand(tenantId, { ...body }, commandContext(principal, request), parseIfMatch(ifMatch)));
+    const view = await this.commands.execute(
+      new SetPolicyCommand(tenantId, { ...body }, commandContext(principal, request), parseIfMatch(ifMatch)),
+    );
     void reply.header('ETag', `"${view.version}"`);
     return { ...view, violations: await this.queries.execute(new PolicyViolationsQuery(actorOf(principal), tenantId)) };
   }

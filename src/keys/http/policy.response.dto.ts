@@ -13,7 +13,11 @@ export class PolicySettingsResponseDto implements PolicySettings {
 }
 
 export class EffectiveSettingResponseDto {
-  @ApiProperty({ nullable: true, description: 'The value that holds (null: no rule)', oneOf: [{ type: 'number' }, { type: 'boolean' }, { type: 'array', items: { type: 'string' } }] })
+  @ApiProperty({
+    nullable: true,
+    description: 'The value that holds (null: no rule)',
+    oneOf: [{ type: 'number' }, { type: 'boolean' }, { type: 'array', items: { type: 'string' } }],
+  })
   value!: unknown;
   @ApiProperty({ nullable: true, type: String, enum: ['tenant', 'platform'], description: 'Where it comes from; null: nowhere, no rule' })
   source!: 'tenant' | 'platform' | null;
@@ -33,8 +37,12 @@ export class EffectivePolicyResponseDto {
 export class PolicyResponseDto implements PolicyView {
   @ApiProperty({ nullable: true, type: String, description: 'null: the platform default' }) tenantId!: string | null;
   @ApiProperty({ description: "The policy stream's version (0: never set); also the ETag" }) version!: number;
-  @ApiProperty({ type: PolicySettingsResponseDto, description: "This level's own settings (null: not set here)" }) policy!: PolicySettingsResponseDto;
-  @ApiProperty({ type: EffectivePolicyResponseDto, description: "Per setting: the tenant's value where set, else the platform's, else no rule" })
+  @ApiProperty({ type: PolicySettingsResponseDto, description: "This level's own settings (null: not set here)" })
+  policy!: PolicySettingsResponseDto;
+  @ApiProperty({
+    type: EffectivePolicyResponseDto,
+    description: "Per setting: the tenant's value where set, else the platform's, else no rule",
+  })
   effective!: EffectivePolicyResponseDto;
 }
 
@@ -54,7 +62,8 @@ export class PolicyViolationKeyResponseDto {
 
 export class PolicyViolationsResponseDto implements PolicyViolations {
   @ApiProperty({ description: 'Active keys that break their effective policy' }) total!: number;
-  @ApiProperty({ type: [PolicyViolationKeyResponseDto], description: 'The first 1,000, by tenant, then creation' }) keys!: PolicyViolationKeyResponseDto[];
+  @ApiProperty({ type: [PolicyViolationKeyResponseDto], description: 'The first 1,000, by tenant, then creation' })
+  keys!: PolicyViolationKeyResponseDto[];
   @ApiProperty({ description: 'More than `keys` holds' }) truncated!: boolean;
 }
 

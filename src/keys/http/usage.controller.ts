@@ -20,7 +20,9 @@ export class UsageController {
   constructor(private readonly queries: QueryBus) {}
 
   @Get()
-  @ApiOperation({ summary: "Verifications per UTC day and outcome over a tenant's keys (a platform admin naming no tenant: every tenant's)" })
+  @ApiOperation({
+    summary: "Verifications per UTC day and outcome over a tenant's keys (a platform admin naming no tenant: every tenant's)",
+  })
   @ApiOkResponse({ type: TenantUsageResponseDto })
   tenantUsage(@Query() query: TenantUsageRequestDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<TenantUsage> {
     return this.queries.execute(new TenantUsageQuery(actorOf(principal), query.tenantId, query.days ?? DEFAULT_USAGE_DAYS));

@@ -100,7 +100,10 @@ export function validatePolicy(input: Partial<Record<PolicySetting, unknown>>): 
     maxGracePeriodSeconds: check(() => {
       const v = input.maxGracePeriodSeconds ?? null;
       if (v !== null && (!Number.isInteger(v) || (v as number) < 0 || (v as number) > MAX_GRACE_PERIOD_SECONDS)) {
-        throw ValidationError.field('maxGracePeriodSeconds', `must be null or a whole number of seconds from 0 to ${MAX_GRACE_PERIOD_SECONDS}`);
+        throw ValidationError.field(
+          'maxGracePeriodSeconds',
+          `must be null or a whole number of seconds from 0 to ${MAX_GRACE_PERIOD_SECONDS}`,
+        );
       }
       return v as number | null;
     }, null),
@@ -110,7 +113,9 @@ export function validatePolicy(input: Partial<Record<PolicySetting, unknown>>): 
       try {
         return normalizeScopes(v as string[]);
       } catch (error) {
-        if (error instanceof ValidationError) throw ValidationError.of((error.details ?? []).map((d) => ({ ...d, field: 'allowedScopes' })));
+        if (error instanceof ValidationError) {
+          throw ValidationError.of((error.details ?? []).map((d) => ({ ...d, field: 'allowedScopes' })));
+        }
         throw error;
       }
     }, null),
@@ -181,7 +186,13 @@ export function keyBreaches(
   if (settings.allowedScopes !== null) {
     const outside = ungrantable(settings.allowedScopes, scopes);
     if (outside.length > 0) {
-      breaches.push({ field: 'scopes', message: `outside the tenant's allowed scopes: ${outside.join(', ')}`, rule: 'allowedScopes', limit: settings.allowedScopes, got: outside });
+      breaches.push({
+        field: 'scopes',
+        message: `outside the tenant's allowed scopes: ${outside.join(', ')}`,
+        rule: 'allowedScopes',
+        limit: settings.allowedScopes,
+        got: outside,
+      });
     }
   }
   return breaches;
@@ -190,7 +201,9 @@ export function keyBreaches(
 export function gracePeriodBreaches({ settings }: EffectivePolicy, gracePeriodSeconds: number): PolicyBreach[] {
   const max = settings.maxGracePeriodSeconds;
   if (max === null || gracePeriodSeconds <= max) return [];
-  return [{ field: 'gracePeriodSeconds', message: `must be at most ${max}`, rule: 'maxGracePeriodSeconds', limit: max, got: gracePeriodSeconds }];
+  return [
+    { field: 'gracePeriodSeconds', message: `must be at most ${max}`, rule: 'maxGracePeriodSeconds', limit: max, got: gracePeriodSeconds },
+  ];
 }
 
 export function assertNoBreach(breaches: PolicyBreach[]): void {

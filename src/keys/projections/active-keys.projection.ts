@@ -5,7 +5,6 @@ import type { StoredKeyEvent } from '../domain/key-events.js';
 import { toKeyEvent } from '../key-repository.js';
 import { reasonCodeOf, type ReasonCode } from '../domain/reason-code.js';
 
-
 /** One api_keys row, as the events make it (times as ISO strings, hashes as hex). */
 interface Row {
   key_id: string;
@@ -44,7 +43,9 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jso
             $10::timestamptz[], $11::timestamptz[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::int[], $16::bigint[], $17::xid8[],
             $18::text[])
   AS u(${COLUMNS.join(', ')})
-ON CONFLICT (key_id) DO UPDATE SET ${COLUMNS.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+ON CONFLICT (key_id) DO UPDATE SET ${COLUMNS.slice(1)
+  .map((c) => `${c} = EXCLUDED.${c}`)
+  .join(', ')}`;
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
@@ -59,14 +60,33 @@ function fold(row: Row | undefined, keyId: string, event: StoredKeyEvent, record
   // the readable events make it, whether it was written live or rebuilt (a hand-written event never
   // passed through the live projection). The next readable event moves the version past it.
   if (event.type === 'unreadable' && row !== undefined) return row;
-  if (event.type === 'unreadable') throw new Error(`active-keys: unreadable event at position ${recorded.position} for key ${keyId}, which has no row`);
-  const stamp = { updated_at: event.payload.occurredAt, version: recorded.streamVersion, last_position: recorded.position, last_transaction_id: recorded.transactionId };
+  if (event.type === 'unreadable') {
+    throw new Error(`active-keys: unreadable event at position ${recorded.position} for key ${keyId}, which has no row`);
+  }
+  const stamp = {
+    updated_at: event.payload.occurredAt,
+    version: recorded.streamVersion,
+    last_position: recorded.position,
+    last_transaction_id: recorded.transactionId,
+  };
   if (event.type === 'key.created') {
     const p = event.payload;
     return {
-      key_id: keyId, public_id: p.publicId, tenant_id: p.tenantId, name: p.name, scopes: p.scopes, tags: p.tags, status: 'active',
-      secret_hash: p.secretHash, previous_secret_hash: null, grace_ends_at: null, expires_at: p.expiresAt, status_reason: null,
-      reason_code: null, created_at: p.occurredAt, ...stamp,
+      key_id: keyId,
+      public_id: p.publicId,
+      tenant_id: p.tenantId,
+      name: p.name,
+      scopes: p.scopes,
+      tags: p.tags,
+      status: 'active',
+      secret_hash: p.secretHash,
+      previous_secret_hash: null,
+      grace_ends_at: null,
+      expires_at: p.expiresAt,
+      status_reason: null,
+      reason_code: null,
+      created_at: p.occurredAt,
+      ...stamp,
     };
   }
   // A change to a row that is not there means the read model missed an event: stop, never guess.
@@ -75,8 +95,12 @@ function fold(row: Row | undefined, keyId: string, event: StoredKeyEvent, record
     case 'key.rotated': {
       const p = event.payload;
       return {
-        ...row, ...stamp, secret_hash: p.secretHash, previous_secret_hash: p.graceEndsAt === null ? null : p.previousSecretHash,
-        grace_ends_at: p.graceEndsAt, expires_at: p.expiresAt,
+        ...row,
+        ...stamp,
+        secret_hash: p.secretHash,
+        previous_secret_hash: p.graceEndsAt === null ? null : p.previousSecretHash,
+        grace_ends_at: p.graceEndsAt,
+        expires_at: p.expiresAt,
       };
     }
     case 'key.expired':
@@ -86,7 +110,8 @@ function fold(row: Row | undefined, keyId: string, event: StoredKeyEvent, record
     case 'key.updated': {
       const c = event.payload.changes;
       return {
-        ...row, ...stamp,
+        ...row,
+        ...stamp,
         ...(c.name ? { name: c.name.to } : {}),
         ...(c.scopes ? { scopes: c.scopes.to } : {}),
         ...(c.tags ? { tags: c.tags.to } : {}),
@@ -152,14 +177,19 @@ export class ActiveKeysProjection implements Projection {
     const wanted = [...new Set(batch.filter((e) => !created.has(e.keyId)).map((e) => e.keyId))];
     const rows = new Map<string, Row>();
     if (wanted.length === 0) return rows;
-    const result = await client.query<Omit<Row, 'secret_hash' | 'previous_secret_hash' | 'grace_ends_at' | 'expires_at' | 'created_at' | 'updated_at'> & {
-      secret_hash: Buffer;
-      previous_secret_hash: Buffer | null;
-      grace_ends_at: Date | null;
-      expires_at: Date | null;
-      created_at: Date;
-      updated_at: Date;
-    }>(`SELECT ${COLUMNS.join(', ').replace('last_transaction_id', 'last_transaction_id::text')} FROM api_keys WHERE key_id = ANY($1::uuid[])`, [wanted]);
+    const result = await client.query<
+      Omit<Row, 'secret_hash' | 'previous_secret_hash' | 'grace_ends_at' | 'expires_at' | 'created_at' | 'updated_at'> & {
+        secret_hash: Buffer;
+        previous_secret_hash: Buffer | null;
+        grace_ends_at: Date | null;
+        expires_at: Date | null;
+        created_at: Date;
+        updated_at: Date;
+      }
+    >(
+      `SELECT ${COLUMNS.join(', ').replace('last_transaction_id', 'last_transaction_id::text')} FROM api_keys WHERE key_id = ANY($1::uuid[])`,
+      [wanted],
+    );
     for (const r of result.rows) {
       rows.set(r.key_id, {
         ...r,

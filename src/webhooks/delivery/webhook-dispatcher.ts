@@ -13,7 +13,11 @@ import { WebhookSecrets } from '../webhook-secrets.js';
 import { nextAttemptDelay } from './retry-schedule.js';
 import { sendWebhook, type SendResult } from './webhook-sender.js';
 
-const attemptsTotal = counter({ name: 'keyledger_webhook_attempts_total', help: 'Webhook delivery attempts by this process', labelNames: ['outcome'] });
+const attemptsTotal = counter({
+  name: 'keyledger_webhook_attempts_total',
+  help: 'Webhook delivery attempts by this process',
+  labelNames: ['outcome'],
+});
 
 /** Deliveries one process has in flight at once, over all endpoints. */
 const MAX_IN_FLIGHT = 256;
@@ -241,9 +245,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       const batch = this.delivered;
       this.delivered = [];
       try {
-        await this.pool.query(DELIVERED, [batch.map((d) => d.id), batch.map((d) => d.leaseId), batch.map((d) => d.status), batch.map((d) => d.body), batch.map((d) => d.at)]);
+        await this.pool.query(DELIVERED, [
+          batch.map((d) => d.id),
+          batch.map((d) => d.leaseId),
+          batch.map((d) => d.status),
+          batch.map((d) => d.body),
+          batch.map((d) => d.at),
+        ]);
       } catch (error) {
-        this.logger.warn(`could not record ${batch.length} webhook deliveries (they will be attempted again): ${error instanceof Error ? error.message : String(error)}`);
+        this.logger.warn(
+          `could not record ${batch.length} webhook deliveries (they will be attempted again): ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
       for (const d of batch) d.done();
     }
@@ -279,7 +291,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private async signer(endpointId: string): Promise<Webhook> {
     let signer = this.signers.get(endpointId);
     if (signer === undefined) {
-      const { rows } = await this.pool.query<{ ciphertext: Buffer }>('SELECT ciphertext FROM webhook_secrets WHERE endpoint_id = $1', [endpointId]);
+      const { rows } = await this.pool.query<{ ciphertext: Buffer }>('SELECT ciphertext FROM webhook_secrets WHERE endpoint_id = $1', [
+        endpointId,
+      ]);
       if (rows.length === 0) throw new Error(`webhook endpoint ${endpointId} has no signing secret`);
       signer = new Webhook(this.secrets.open(endpointId, rows[0].ciphertext));
       this.signers.set(endpointId, signer);

@@ -18,7 +18,13 @@ export interface WebhookMessage {
   body: string;
 }
 
-function message(messageId: string, type: DeliverableEventType, timestamp: Date, key: KeyIdentity, data: Record<string, unknown>): WebhookMessage {
+function message(
+  messageId: string,
+  type: DeliverableEventType,
+  timestamp: Date,
+  key: KeyIdentity,
+  data: Record<string, unknown>,
+): WebhookMessage {
   return {
     messageId,
     type,
@@ -46,7 +52,15 @@ export function keyEventMessages(e: RecordedEvent, identity: KeyIdentity | undef
       return [message(id, 'key.created', at, key, { ...data, name: p.name, scopes: p.scopes, tags: p.tags, expiresAt: p.expiresAt })];
     }
     case 'key.rotated':
-      return identity ? [message(id, 'key.rotated', at, identity, { ...data, graceEndsAt: event.payload.graceEndsAt, expiresAt: event.payload.expiresAt })] : [];
+      return identity
+        ? [
+            message(id, 'key.rotated', at, identity, {
+              ...data,
+              graceEndsAt: event.payload.graceEndsAt,
+              expiresAt: event.payload.expiresAt,
+            }),
+          ]
+        : [];
     case 'key.updated':
       return identity ? [message(id, 'key.updated', at, identity, { ...data, changes: event.payload.changes })] : [];
     case 'key.expired':

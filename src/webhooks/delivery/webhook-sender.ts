@@ -41,7 +41,13 @@ function readStart(res: IncomingMessage): Promise<string> {
  * to addresses checked at this moment (ssrf.ts). A redirect is a failure, never followed; the whole
  * exchange is bounded by `timeoutMs`.
  */
-export function sendWebhook(url: string, headers: Record<string, string>, body: string, timeoutMs: number, allowPrivate: boolean): Promise<SendResult> {
+export function sendWebhook(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+  allowPrivate: boolean,
+): Promise<SendResult> {
   let target: URL;
   try {
     target = checkUrlShape(url, allowPrivate);
@@ -61,7 +67,12 @@ export function sendWebhook(url: string, headers: Record<string, string>, body: 
       method: 'POST',
       agent: https ? httpsAgent : httpAgent,
       lookup: checkedLookup(allowPrivate),
-      headers: { 'content-type': 'application/json', 'user-agent': 'keyledger-webhooks', 'content-length': Buffer.byteLength(body), ...headers },
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'keyledger-webhooks',
+        'content-length': Buffer.byteLength(body),
+        ...headers,
+      },
     });
     const timer = setTimeout(() => {
       req.destroy();
@@ -70,7 +81,8 @@ export function sendWebhook(url: string, headers: Record<string, string>, body: 
     req.on('response', (res) => {
       void readStart(res).then((text) => {
         const status = res.statusCode ?? 0;
-        const error = status >= 200 && status < 300 ? null : status >= 300 && status < 400 ? `redirect ${status} refused` : `status ${status}`;
+        const error =
+          status >= 200 && status < 300 ? null : status >= 300 && status < 400 ? `redirect ${status} refused` : `status ${status}`;
         finish({ status, body: text, error });
       });
     });

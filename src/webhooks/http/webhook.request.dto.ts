@@ -1,6 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import { DELIVERABLE_EVENT_TYPES } from '../domain/webhook-event-types.js';
 
 const URL_DESCRIPTION =
@@ -19,7 +32,10 @@ export class CreateWebhookRequestDto {
   @IsIn(DELIVERABLE_EVENT_TYPES, { each: true })
   eventTypes!: string[];
 
-  @ApiPropertyOptional({ example: 'acme', description: "The tenant whose keys it hears of; omitted: the caller's tenant, or platform-wide for an admin key" })
+  @ApiPropertyOptional({
+    example: 'acme',
+    description: "The tenant whose keys it hears of; omitted: the caller's tenant, or platform-wide for an admin key",
+  })
   @IsOptional()
   @IsString()
   @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'tenantId must be 1–64 characters of A-Z a-z 0-9 . _ -' })

@@ -40,7 +40,8 @@ export class DeliveryResponseDto implements DeliveryView {
 
 export class DeliveryPageResponseDto {
   @ApiProperty({ type: [DeliveryResponseDto] }) items!: DeliveryResponseDto[];
-  @ApiProperty({ nullable: true, type: Number, description: 'Pass as ?before= for the next (older) page; null on the last' }) nextBefore!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'Pass as ?before= for the next (older) page; null on the last' }) nextBefore!:
+    number | null;
 }
 
 export class WebhookDeletedResponseDto {

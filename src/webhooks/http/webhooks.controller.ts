@@ -37,7 +37,10 @@ export class WebhooksController {
   @Get()
   @ApiOperation({ summary: 'The endpoints the caller may see' })
   @ApiOkResponse({ type: WebhookListResponseDto })
-  async list(@Query() query: ListWebhooksRequestDto, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<{ items: WebhookEndpointView[] }> {
+  async list(
+    @Query() query: ListWebhooksRequestDto,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+  ): Promise<{ items: WebhookEndpointView[] }> {
     return { items: await this.endpoints.list(actorOf(principal), query.tenantId) };
   }
 
@@ -66,7 +69,11 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Delete an endpoint: nothing more is delivered to it' })
   @ApiOkResponse({ type: WebhookDeletedResponseDto })
   @ApiErrorResponses(404, 409, 414)
-  async delete(@Param('id') id: string, @CurrentApiKey() principal: ApiKeyPrincipal, @Req() request: FastifyRequest): Promise<{ id: string; deleted: true }> {
+  async delete(
+    @Param('id') id: string,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+    @Req() request: FastifyRequest,
+  ): Promise<{ id: string; deleted: true }> {
     await this.endpoints.delete(id, context(principal, request));
     return { id, deleted: true };
   }
@@ -87,7 +94,11 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Send a delivery again (a new delivery, same message id)' })
   @ApiCreatedResponse({ type: DeliveryResponseDto })
   @ApiErrorResponses(404, 414)
-  redeliver(@Param('id') id: string, @Param('deliveryId') deliveryId: string, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<DeliveryView> {
+  redeliver(
+    @Param('id') id: string,
+    @Param('deliveryId') deliveryId: string,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+  ): Promise<DeliveryView> {
     return this.endpoints.redeliver(id, deliveryId, actorOf(principal));
   }
 }

@@ -44,7 +44,13 @@ export class CreateKeyHandler implements ICommandHandler<CreateKeyCommand> {
     const now = new Date();
     const policy = await this.policies.effective(input.tenantId);
     const { key, token } = ApiKey.create(
-      { ...input, expiresAt: defaultExpiry(policy, input.expiresAt, now), keyId, prefix: this.config.tokenPrefix, grantorScopes: ctx.actor.scopes ?? undefined },
+      {
+        ...input,
+        expiresAt: defaultExpiry(policy, input.expiresAt, now),
+        keyId,
+        prefix: this.config.tokenPrefix,
+        grantorScopes: ctx.actor.scopes ?? undefined,
+      },
       now,
       this.pepper,
     );

@@ -4,7 +4,10 @@ import { REASON_CODES, type ReasonCode } from '../../domain/reason-code.js';
 
 /** The body is optional: an expiry without one has the code `other`. */
 export class ExpireKeyRequestDto {
-  @ApiPropertyOptional({ enum: REASON_CODES, description: 'Why, as a code the audit log and the key report group by; `other` when not given' })
+  @ApiPropertyOptional({
+    enum: REASON_CODES,
+    description: 'Why, as a code the audit log and the key report group by; `other` when not given',
+  })
   @IsOptional()
   @IsIn(REASON_CODES)
   reasonCode?: ReasonCode;

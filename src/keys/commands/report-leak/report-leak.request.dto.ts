@@ -16,7 +16,11 @@ export class ReportLeakRequestDto {
   @MaxLength(512)
   token!: string;
 
-  @ApiPropertyOptional({ description: 'Where it was found (recorded in the KeyRevoked event)', example: 'https://github.com/acme/app/blob/main/.env', maxLength: 2048 })
+  @ApiPropertyOptional({
+    description: 'Where it was found (recorded in the KeyRevoked event)',
+    example: 'https://github.com/acme/app/blob/main/.env',
+    maxLength: 2048,
+  })
   @IsOptional()
   @IsSourceUrl()
   sourceUrl?: string;
@@ -30,6 +34,8 @@ export class ReportLeakResponseDto {
   label!: 'true_positive' | 'false_positive';
   @ApiPropertyOptional({ format: 'uuid', description: 'The key, for a true positive' }) keyId?: string;
   @ApiPropertyOptional({ description: 'The key, for a true positive' }) publicId?: string;
-  @ApiPropertyOptional({ description: 'Whether this report revoked the key (false: it was revoked or expired already, or the secret was rotated out)' })
+  @ApiPropertyOptional({
+    description: 'Whether this report revoked the key (false: it was revoked or expired already, or the secret was rotated out)',
+  })
   revoked?: boolean;
 }

@@ -9,7 +9,10 @@ export class RevokeKeyRequestDto {
   @MaxLength(512)
   reason?: string;
 
-  @ApiPropertyOptional({ enum: REASON_CODES, description: 'Why, as a code the audit log and the key report group by; `other` when not given' })
+  @ApiPropertyOptional({
+    enum: REASON_CODES,
+    description: 'Why, as a code the audit log and the key report group by; `other` when not given',
+  })
   @IsOptional()
   @IsIn(REASON_CODES)
   reasonCode?: ReasonCode;

@@ -24,13 +24,18 @@ export class SetPolicyHandler implements ICommandHandler<SetPolicyCommand> {
     const levels = await this.policies.levels(tenantId);
     if (levels.tenant !== null) assertConsistent(effectivePolicy(levels.platform.settings, next).settings);
     const current = levels.tenant ?? levels.platform;
-    if (expectedVersion !== undefined && expectedVersion !== current.version) throw PolicyVersionMismatchError.create(expectedVersion, current.version);
+    if (expectedVersion !== undefined && expectedVersion !== current.version) {
+      throw PolicyVersionMismatchError.create(expectedVersion, current.version);
+    }
 
     const changes = policyChanges(current.settings, next);
     if (Object.keys(changes).length === 0) return policyView(tenantId, levels);
     const event = new PolicyChanged({ tenantId, settings: next, changes, occurredAt: new Date().toISOString() });
     const version = await this.policies.append(event, current.version, ctx);
     const stored = { settings: next, version };
-    return policyView(tenantId, levels.tenant === null ? { platform: stored, tenant: null } : { platform: levels.platform, tenant: stored });
+    return policyView(
+      tenantId,
+      levels.tenant === null ? { platform: stored, tenant: null } : { platform: levels.platform, tenant: stored },
+    );
   }
 }

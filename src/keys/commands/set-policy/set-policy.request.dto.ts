@@ -7,7 +7,13 @@ const notNull = (_: unknown, value: unknown): boolean => value !== null;
 
 /** The whole policy of one level; a setting left out (or null) is not set here. */
 export class SetPolicyRequestDto {
-  @ApiPropertyOptional({ example: 90, nullable: true, minimum: 1, maximum: MAX_POLICY_DAYS, description: "A secret's expiresAt at most this many days after it was issued (created or rotated)" })
+  @ApiPropertyOptional({
+    example: 90,
+    nullable: true,
+    minimum: 1,
+    maximum: MAX_POLICY_DAYS,
+    description: "A secret's expiresAt at most this many days after it was issued (created or rotated)",
+  })
   @IsOptional()
   @ValidateIf(notNull)
   @IsInt()
@@ -15,7 +21,13 @@ export class SetPolicyRequestDto {
   @Max(MAX_POLICY_DAYS)
   maxLifetimeDays?: number | null;
 
-  @ApiPropertyOptional({ example: 30, nullable: true, minimum: 1, maximum: MAX_POLICY_DAYS, description: 'The expiry a create without one gets; at most maxLifetimeDays' })
+  @ApiPropertyOptional({
+    example: 30,
+    nullable: true,
+    minimum: 1,
+    maximum: MAX_POLICY_DAYS,
+    description: 'The expiry a create without one gets; at most maxLifetimeDays',
+  })
   @IsOptional()
   @ValidateIf(notNull)
   @IsInt()
@@ -29,7 +41,13 @@ export class SetPolicyRequestDto {
   @IsBoolean()
   requireExpiry?: boolean | null;
 
-  @ApiPropertyOptional({ example: 3600, nullable: true, minimum: 0, maximum: MAX_GRACE_PERIOD_SECONDS, description: "A rotation's grace period at most this long" })
+  @ApiPropertyOptional({
+    example: 3600,
+    nullable: true,
+    minimum: 0,
+    maximum: MAX_GRACE_PERIOD_SECONDS,
+    description: "A rotation's grace period at most this long",
+  })
   @IsOptional()
   @ValidateIf(notNull)
   @IsInt()
@@ -37,7 +55,7 @@ export class SetPolicyRequestDto {
   @Max(MAX_GRACE_PERIOD_SECONDS)
   maxGracePeriodSeconds?: number | null;
 
-  @ApiPropertyOptional({ example: ['invoices:*'], nullable: true, description: "A key of the tenant may only hold scopes these cover" })
+  @ApiPropertyOptional({ example: ['invoices:*'], nullable: true, description: 'A key of the tenant may only hold scopes these cover' })
   @IsOptional()
   @ValidateIf(notNull)
   @IsArray()
@@ -45,7 +63,13 @@ export class SetPolicyRequestDto {
   @IsString({ each: true })
   allowedScopes?: string[] | null;
 
-  @ApiPropertyOptional({ example: 90, nullable: true, minimum: 1, maximum: MAX_POLICY_DAYS, description: 'The sweeper expires keys unused this long (never used: since creation); off when not set' })
+  @ApiPropertyOptional({
+    example: 90,
+    nullable: true,
+    minimum: 1,
+    maximum: MAX_POLICY_DAYS,
+    description: 'The sweeper expires keys unused this long (never used: since creation); off when not set',
+  })
   @IsOptional()
   @ValidateIf(notNull)
   @IsInt()

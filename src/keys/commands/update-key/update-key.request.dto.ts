@@ -17,7 +17,12 @@ export class UpdateKeyRequestDto {
   @IsString({ each: true })
   scopes?: string[];
 
-  @ApiPropertyOptional({ example: { plan: 'enterprise' }, type: 'object', additionalProperties: { type: 'string' }, description: 'Replaces the whole tag map' })
+  @ApiPropertyOptional({
+    example: { plan: 'enterprise' },
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description: 'Replaces the whole tag map',
+  })
   @IsOptional()
   @IsObject()
   @Transform(keepRaw, { toClassOnly: true })

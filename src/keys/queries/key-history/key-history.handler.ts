@@ -49,7 +49,8 @@ export class KeyHistoryHandler implements IQueryHandler<KeyHistoryQuery> {
     const stream = await this.store.readStream(keyStreamId(key.keyId));
     const after = cursor === undefined ? undefined : decodeCursor(cursor, 'events', order, isVersion)[0];
     const inOrder = order === 'asc' ? stream : [...stream].reverse();
-    const rest = after === undefined ? inOrder : inOrder.filter((e) => (order === 'asc' ? e.streamVersion > after : e.streamVersion < after));
+    const rest =
+      after === undefined ? inOrder : inOrder.filter((e) => (order === 'asc' ? e.streamVersion > after : e.streamVersion < after));
     const page = rest.slice(0, limit);
 
     const actors = new Set<string>();

@@ -124,7 +124,16 @@ function describeOther(e: RecordedEvent, actor: ActorRef): TimelineEntry {
   }
   const changes: Changes = {};
   for (const [field, value] of Object.entries(payload.changes ?? {})) changes[field] = change(value.from, value.to);
-  return { keyId: null, publicId: null, tenantId: tenant, occurredAt: payload.occurredAt ?? e.recordedAt, actor, reason: null, reasonCode: null, changes };
+  return {
+    keyId: null,
+    publicId: null,
+    tenantId: tenant,
+    occurredAt: payload.occurredAt ?? e.recordedAt,
+    actor,
+    reason: null,
+    reasonCode: null,
+    changes,
+  };
 }
 
 /** The streams of webhook endpoints (src/webhooks): their events name their tenant and changes themselves. */
@@ -141,10 +150,23 @@ function isChanges(value: unknown): value is Changes {
 
 /** An event that describes itself (a webhook endpoint's): its payload's tenantId, changes and reason, as written. */
 function describeSelf(e: RecordedEvent, actor: ActorRef): TimelineEntry {
-  const p = (typeof e.payload === 'object' && e.payload !== null ? e.payload : {}) as { tenantId?: unknown; changes?: unknown; reason?: unknown };
+  const p = (typeof e.payload === 'object' && e.payload !== null ? e.payload : {}) as {
+    tenantId?: unknown;
+    changes?: unknown;
+    reason?: unknown;
+  };
   const changes: Changes = {};
   if (isChanges(p.changes)) for (const [field, c] of Object.entries(p.changes)) changes[field] = change(c.from, c.to);
-  return { keyId: null, publicId: null, tenantId: str(p.tenantId), occurredAt: e.recordedAt, actor, reason: str(p.reason), reasonCode: null, changes };
+  return {
+    keyId: null,
+    publicId: null,
+    tenantId: str(p.tenantId),
+    occurredAt: e.recordedAt,
+    actor,
+    reason: str(p.reason),
+    reasonCode: null,
+    changes,
+  };
 }
 
 function change(from: unknown, to: unknown): { from: unknown; to: unknown } {
@@ -162,7 +184,12 @@ function describe(
     case 'key.created': {
       const p = event.payload;
       return {
-        changes: { name: change(null, p.name), scopes: change(null, p.scopes), tags: change(null, p.tags), expiresAt: change(null, p.expiresAt) },
+        changes: {
+          name: change(null, p.name),
+          scopes: change(null, p.scopes),
+          tags: change(null, p.tags),
+          expiresAt: change(null, p.expiresAt),
+        },
         reason: null,
         after: { publicId: p.publicId, tenantId: p.tenantId, name: p.name, expiresAt: p.expiresAt, graceEndsAt: null, status: 'active' },
       };

@@ -7,16 +7,42 @@ export type KeyReportFormat = (typeof KEY_REPORT_FORMATS)[number];
 
 /** The CSV columns: KeyReportLine flattened (createdBy into its type and id, scopes space-separated). */
 const CSV_COLUMNS = [
-  'tenantId', 'name', 'keyId', 'publicId', 'scopes', 'createdAt', 'createdByType', 'createdBy', 'lastRotatedAt', 'lastUsedAt',
-  'expiresAt', 'status', 'reason', 'reasonCode', 'secretAgeDays',
+  'tenantId',
+  'name',
+  'keyId',
+  'publicId',
+  'scopes',
+  'createdAt',
+  'createdByType',
+  'createdBy',
+  'lastRotatedAt',
+  'lastUsedAt',
+  'expiresAt',
+  'status',
+  'reason',
+  'reasonCode',
+  'secretAgeDays',
 ] as const;
 
 export const KEY_REPORT_CSV_HEADER = `${CSV_COLUMNS.join(',')}\r\n`;
 
 function csvLine(l: KeyReportLine): string {
   const cells = [
-    l.tenantId, l.name, l.keyId, l.publicId, l.scopes.join(' '), l.createdAt, l.createdBy.type, l.createdBy.id, l.lastRotatedAt, l.lastUsedAt,
-    l.expiresAt, l.status, l.reason, l.reasonCode, String(l.secretAgeDays),
+    l.tenantId,
+    l.name,
+    l.keyId,
+    l.publicId,
+    l.scopes.join(' '),
+    l.createdAt,
+    l.createdBy.type,
+    l.createdBy.id,
+    l.lastRotatedAt,
+    l.lastUsedAt,
+    l.expiresAt,
+    l.status,
+    l.reason,
+    l.reasonCode,
+    String(l.secretAgeDays),
   ];
   return `${cells.map(csvCell).join(',')}\r\n`;
 }

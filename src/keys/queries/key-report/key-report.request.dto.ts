@@ -29,7 +29,11 @@ export class KeyReportRequestDto {
   @IsIn(['active', 'expired', 'revoked'])
   status?: KeyStatus;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: MAX_DAYS, description: 'Only keys whose current secret was issued more than N days before asOf' })
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: MAX_DAYS,
+    description: 'Only keys whose current secret was issued more than N days before asOf',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -37,7 +41,11 @@ export class KeyReportRequestDto {
   @Max(MAX_DAYS)
   secretOlderThanDays?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: MAX_DAYS, description: 'Only keys not used in the N days before asOf (a key never used counts from its creation)' })
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: MAX_DAYS,
+    description: 'Only keys not used in the N days before asOf (a key never used counts from its creation)',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

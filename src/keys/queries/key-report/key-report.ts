@@ -92,7 +92,9 @@ export class KeyReport {
     assertInstant('asOf', at);
     for (const field of ['secretOlderThanDays', 'unusedForDays'] as const) {
       const days = filter[field];
-      if (days !== undefined && !(Number.isSafeInteger(days) && days >= 0)) throw ValidationError.field(field, 'must be a whole number of days, 0 or more');
+      if (days !== undefined && !(Number.isSafeInteger(days) && days >= 0)) {
+        throw ValidationError.field(field, 'must be a whole number of days, 0 or more');
+      }
     }
     const tenantId = readableTenant(actor, filter.tenantId);
     const where = (params: unknown[]): string => {
@@ -193,6 +195,8 @@ function matches(line: KeyReportLine, filter: KeyReportFilter, at: Date): boolea
     const issued = Date.parse(line.lastRotatedAt ?? line.createdAt);
     if (!(issued < daysBefore(filter.secretOlderThanDays))) return false;
   }
-  if (filter.unusedForDays !== undefined && !(Date.parse(line.lastUsedAt ?? line.createdAt) <= daysBefore(filter.unusedForDays))) return false;
+  if (filter.unusedForDays !== undefined && !(Date.parse(line.lastUsedAt ?? line.createdAt) <= daysBefore(filter.unusedForDays))) {
+    return false;
+  }
   return true;
 }

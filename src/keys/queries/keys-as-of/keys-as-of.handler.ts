@@ -23,7 +23,8 @@ export function assertInstant(field: 'activeAt' | 'asOf', at: Date): void {
 
 /** The key as its events up to `at` (by the time each event occurred) make it; undefined before it existed. */
 export function replayUntil(events: readonly RecordedEvent[], at: Date): ApiKey | undefined {
-  const upTo = events.map((recorded) => ({ recorded, event: toKeyEvent(recorded) }))
+  const upTo = events
+    .map((recorded) => ({ recorded, event: toKeyEvent(recorded) }))
     .filter(({ recorded, event }) => Date.parse(occurredAt(event, recorded)) <= at.getTime())
     .map(({ event }) => event);
   return upTo.length > 0 ? ApiKey.fromEvents(upTo) : undefined;
@@ -47,7 +48,12 @@ export class KeysActiveAtHandler implements IQueryHandler<KeysActiveAtQuery> {
       where.push(`tenant_id = $${params.length}`);
     }
     if (filter.cursor !== undefined) {
-      const [keyId] = decodeCursor(filter.cursor, 'keys-active-at', 'asc', (v): v is [string] => v.length === 1 && typeof v[0] === 'string' && UUID.test(v[0]));
+      const [keyId] = decodeCursor(
+        filter.cursor,
+        'keys-active-at',
+        'asc',
+        (v): v is [string] => v.length === 1 && typeof v[0] === 'string' && UUID.test(v[0]),
+      );
       params.push(keyId);
       where.push(`key_id > $${params.length}::uuid`);
     }

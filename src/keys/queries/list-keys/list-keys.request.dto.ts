@@ -37,7 +37,11 @@ export class ListKeysRequestDto {
   @IsISO8601({ strict: true, strictSeparator: true })
   unusedSince?: string;
 
-  @ApiPropertyOptional({ enum: KEY_SORTS, default: 'createdAt', description: 'Newest first by creation, or by last use (never-used keys last)' })
+  @ApiPropertyOptional({
+    enum: KEY_SORTS,
+    default: 'createdAt',
+    description: 'Newest first by creation, or by last use (never-used keys last)',
+  })
   @IsOptional()
   @IsIn(KEY_SORTS)
   sort?: KeySort;

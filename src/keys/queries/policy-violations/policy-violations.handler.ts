@@ -55,11 +55,16 @@ export class PolicyViolationsHandler implements IQueryHandler<PolicyViolationsQu
     );
     const found: PolicyViolations['keys'] = [];
     for (const row of rows) {
-      const policy = effectivePolicy({ ...NO_POLICY, ...row.platform_settings }, row.tenant_settings && { ...NO_POLICY, ...row.tenant_settings });
+      const policy = effectivePolicy(
+        { ...NO_POLICY, ...row.platform_settings },
+        row.tenant_settings && { ...NO_POLICY, ...row.tenant_settings },
+      );
       const { maxLifetimeDays: max, inactiveAfterDays: inactive } = policy.settings;
       const mayOutliveMax = max !== null && row.expires_at !== null && row.expires_at.getTime() - row.created_at.getTime() > max * DAY_MS;
       const secretIssuedAt = mayOutliveMax ? await this.secretIssuedAt(row.key_id) : row.created_at;
-      const breaches = keyBreaches(policy, { scopes: row.scopes, expiresAt: row.expires_at, secretIssuedAt }).map(({ rule, limit, got }) => ({ rule, limit, got }));
+      const breaches = keyBreaches(policy, { scopes: row.scopes, expiresAt: row.expires_at, secretIssuedAt }).map(
+        ({ rule, limit, got }) => ({ rule, limit, got }),
+      );
       const idleSince = row.last_used_at ?? row.created_at;
       if (inactive !== null && now.getTime() - idleSince.getTime() >= inactive * DAY_MS) {
         breaches.push({ rule: 'inactiveAfterDays', limit: inactive, got: Math.floor((now.getTime() - idleSince.getTime()) / DAY_MS) });

@@ -4,7 +4,12 @@ import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validato
 import { DEFAULT_USAGE_DAYS, MAX_USAGE_DAYS } from './usage-days.js';
 
 export class KeyUsageRequestDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_USAGE_DAYS, default: DEFAULT_USAGE_DAYS, description: 'How many UTC days, today included' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_USAGE_DAYS,
+    default: DEFAULT_USAGE_DAYS,
+    description: 'How many UTC days, today included',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -14,7 +19,9 @@ export class KeyUsageRequestDto {
 }
 
 export class TenantUsageRequestDto extends KeyUsageRequestDto {
-  @ApiPropertyOptional({ description: 'Only this tenant (a tenant-bound caller always sees only its own); unset for a platform admin: every tenant' })
+  @ApiPropertyOptional({
+    description: 'Only this tenant (a tenant-bound caller always sees only its own); unset for a platform admin: every tenant',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(64)
