@@ -28,3 +28,11 @@ export async function issueUsableKey(
   await request(on.url).get('/examples/whoami').set(bearer(key.token)).expect(200);
   return key;
 }
+
+/**
+ * A key view as a command answers it: GET one and the list add the key's last use (null until it
+ * is used and flushed; docs/api.md), a command's answer does not.
+ */
+export function asReadView(commandAnswer: Record<string, unknown>): Record<string, unknown> {
+  return { ...commandAnswer, lastUsedAt: null, lastUsedIp: null, lastUsedUserAgent: null };
+}

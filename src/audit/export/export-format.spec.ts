@@ -1,6 +1,6 @@
 import { copyBinaryRows } from '@keyledger/nestjs/internal';
 import type { AuditEntry } from '../queries/audit-filter.js';
-import { CSV_HEADER, exportText } from './export-format.js';
+import { CSV_HEADER, EXPORT_FIELDS, exportText } from './export-format.js';
 
 /** PostgreSQL's binary COPY field: length, then bytes; -1 for NULL. */
 function field(bytes: Buffer | null): Buffer {
@@ -76,7 +76,7 @@ function copyStream(rows: Buffer[]): Buffer {
 
 async function collect(format: 'ndjson' | 'csv', chunks: Buffer[]): Promise<string> {
   let out = '';
-  for await (const piece of exportText(format, copyBinaryRows(chunks, 18))) out += piece;
+  for await (const piece of exportText(format, copyBinaryRows(chunks, EXPORT_FIELDS))) out += piece;
   return out;
 }
 
@@ -183,11 +183,12 @@ describe('csvLine', () => {
         '',
         '"say ""hi"", then\nleave"',
         `"'=HYPERLINK(""x"")"`,
+        '', // reasonCode
         '"{""name"":{""from"":""say \\""hi\\"", then\\nleave"",""to"":null}}"',
         entry.chainHash,
       ].join(',') + '\r\n',
     );
-    expect(CSV_HEADER.split(',')).toHaveLength(18);
+    expect(CSV_HEADER.split(',')).toHaveLength(EXPORT_FIELDS);
   });
 });
 
