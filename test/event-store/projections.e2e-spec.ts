@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 import { EventStore, ProjectionRunner, type Projection, type RecordedEvent } from '../../src/event-store/index.js';
 import { createPool } from '@keyledger/nestjs/internal';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { testDatabaseUrl, testPool } from '../support/test-database.js';
+import { createScratchDatabase, type ScratchDatabase } from '../support/test-database.js';
 import { gate } from '../support/test-hooks.js';
 import { until } from '../support/poll.js';
 
@@ -30,6 +30,7 @@ class RecordingProjection implements Projection {
 }
 
 describe('projections (real PostgreSQL)', () => {
+  let db: ScratchDatabase;
   let pool: Pool;
   let store: EventStore;
 
@@ -65,13 +66,17 @@ describe('projections (real PostgreSQL)', () => {
   }
 
   beforeAll(async () => {
-    pool = testPool(20);
+    db = await createScratchDatabase('projections');
+    pool = new Pool({ connectionString: db.url, max: 20 });
     store = new EventStore(pool);
     await pool.query(`CREATE TABLE IF NOT EXISTS test_projection_rows (
       seq bigserial, projection text NOT NULL, position bigint NOT NULL, stream_id text NOT NULL,
       PRIMARY KEY (projection, position))`);
   });
-  afterAll(() => pool.end());
+  afterAll(async () => {
+    await pool.end();
+    await db.drop();
+  });
 
   it('waits for a slow transaction that drew an earlier position, and applies both in commit-safe order', async () => {
     const sut = await runner(new RecordingProjection(`p-${randomUUID()}`));
@@ -170,8 +175,8 @@ describe('projections (real PostgreSQL)', () => {
   });
 
   it('does not halt when the database is unreachable: it retries by itself and catches up once it is back', async () => {
-    const proxy = await TcpProxy.start(testDatabaseUrl());
-    const viaProxy = createPool({ connectionString: proxy.urlFor(testDatabaseUrl()), max: 2 }, new Logger('test'));
+    const proxy = await TcpProxy.start(db.url);
+    const viaProxy = createPool({ connectionString: proxy.urlFor(db.url), max: 2 }, new Logger('test'));
     try {
       const name = `p-${randomUUID()}`;
       const sut = new ProjectionRunner(new RecordingProjection(name), viaProxy, store);
@@ -256,7 +261,7 @@ describe('projections (real PostgreSQL)', () => {
     const streams = Array.from({ length: 15 }, () => `s-${randomUUID()}`);
     for (const s of streams) await append(s);
     await eventuallySeen(sut, streams, streams);
-    // Other test files append concurrently; compare this test's streams, row for row.
+    // Earlier tests in this file appended too; compare this test's streams, row for row.
     const rows = () =>
       pool.query('SELECT position, stream_id FROM test_projection_rows WHERE projection = $1 AND stream_id = ANY($2) ORDER BY position', [
         name,

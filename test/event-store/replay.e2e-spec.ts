@@ -9,13 +9,16 @@ import {
   type ProjectionReplay,
   type RecordedEvent,
 } from '../../src/event-store/index.js';
-import { testDatabaseUrl, testPool } from '../support/test-database.js';
+import { createScratchDatabase, type ScratchDatabase } from '../support/test-database.js';
 
 /**
  * Rebuilds replay every event through one COPY (EventStore.replay) in one transaction. These tests
  * pin its order against readAll's, its stream grouping, and what a failed replay leaves behind.
+ * A database of its own: a rebuild replays every event, and on the shared one that is whatever the
+ * other files have appended by then (and their inline rebuilds' locks) rather than these tests' events.
  */
 describe('rebuild replay (real PostgreSQL)', () => {
+  let db: ScratchDatabase;
   let pool: Pool;
   let store: EventStore;
 
@@ -35,8 +38,7 @@ describe('rebuild replay (real PostgreSQL)', () => {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       return await work(client);
     } finally {
-      await client.query('ROLLBACK');
-      client.release();
+      client.release(true); // closing it ends the transaction, whatever state a failure left it in
     }
   }
 
@@ -47,13 +49,17 @@ describe('rebuild replay (real PostgreSQL)', () => {
   }
 
   beforeAll(async () => {
-    pool = testPool(10);
+    db = await createScratchDatabase('replay');
+    pool = new Pool({ connectionString: db.url, max: 10 });
     store = new EventStore(pool);
     await pool.query(`CREATE TABLE IF NOT EXISTS test_replay_rows (
       projection text NOT NULL, position bigint NOT NULL, stream_id text NOT NULL, PRIMARY KEY (projection, position))`);
     for (let i = 0; i < 12; i++) await append(`replay-${randomUUID()}`, 1 + (i % 3));
   });
-  afterAll(() => pool.end());
+  afterAll(async () => {
+    await pool.end();
+    await db.drop();
+  });
 
   it('replays in global order exactly what readAll pages through, batch boundaries included', async () => {
     await inSnapshot(async (client) => {
@@ -154,7 +160,7 @@ describe('rebuild replay (real PostgreSQL)', () => {
     await pool.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
     await pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON test_replay_rows, projection_checkpoints TO ${role}`);
     await pool.query(`GRANT SELECT ON events TO ${role}`);
-    const url = new URL(testDatabaseUrl());
+    const url = new URL(db.url);
     url.username = role;
     url.password = password;
     const limited = new Pool({ connectionString: url.toString(), max: 4 });
