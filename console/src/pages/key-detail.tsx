@@ -8,7 +8,7 @@ function changeLines(event: KeyHistoryItem): string[] {
   const reason = describeReason(event.reasonCode, event.reason);
   return [...(reason ? [`reason: ${reason}`] : []), ...describeChanges(event.changes)];
 }
-import { EditDialog, ExpireDialog, RevokeDialog, RotateDialog } from '../key-dialogs';
+import { EditDialog, EndKeyDialog, RotateDialog } from '../key-dialogs';
 import { patchKey } from '../keys-store';
 import { Link } from '../router';
 import { describeReason, EVENT_LABELS, type KeyHistoryItem, type KeyView, type KeyWithSecret, type UsageDay } from '../types';
@@ -246,11 +246,13 @@ export function KeyDetailPage({ id }: { id: string }): JSX.Element {
           }}
         />
       )}
-      {action === 'expire' && (
-        <ExpireDialog keyView={key} onClose={() => setAction(null)} onDone={(next) => changed(next, 'The key has expired.')} />
-      )}
-      {action === 'revoke' && (
-        <RevokeDialog keyView={key} onClose={() => setAction(null)} onDone={(next) => changed(next, 'The key was revoked.')} />
+      {(action === 'expire' || action === 'revoke') && (
+        <EndKeyDialog
+          action={action}
+          keyView={key}
+          onClose={() => setAction(null)}
+          onDone={(next) => changed(next, action === 'expire' ? 'The key has expired.' : 'The key was revoked.')}
+        />
       )}
       {secret && secret.key && <SecretDialog secret={secret.key} keyView={secret} rotated onClose={() => setSecret(null)} />}
     </section>
