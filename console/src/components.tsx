@@ -2,6 +2,7 @@ import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ApiError, type ExportFormat } from './api';
 import { exactTime, expiresSoon, relativeTime, shortId } from './format';
+import { Link } from './router';
 import { session } from './session';
 import { createStore, useStore } from './store';
 import type { Actor, DeliveryStatus, KeyStatus, KeyView } from './types';
@@ -88,6 +89,48 @@ export function Loading({ label }: { label: string }): JSX.Element {
       <span class="spinner" aria-hidden="true" />
       {label}
     </p>
+  );
+}
+
+/**
+ * A detail page (a key, a webhook endpoint) that cannot show its subject yet: loading, or its load
+ * failed, as not found (404) or with Try again.
+ */
+export function DetailUnavailable({
+  noun,
+  error,
+  back,
+  notFound,
+  onRetry,
+}: {
+  /** "key", "webhook endpoint". */
+  noun: string;
+  error: ApiError | null;
+  back: { to: string; label: string };
+  notFound: string;
+  onRetry: () => void;
+}): JSX.Element {
+  const title = noun.charAt(0).toUpperCase() + noun.slice(1);
+  if (error === null) {
+    return (
+      <section aria-labelledby="page-title">
+        <h1 id="page-title" tabIndex={-1} class="visually-hidden">
+          {title}
+        </h1>
+        <Loading label={`Loading the ${noun}…`} />
+      </section>
+    );
+  }
+  return (
+    <section aria-labelledby="page-title">
+      <p>
+        <Link to={back.to}>{back.label}</Link>
+      </p>
+      <h1 id="page-title" tabIndex={-1}>
+        {error.status === 404 ? `${title} not found` : `Could not load the ${noun}`}
+      </h1>
+      <Alert onRetry={error.status === 404 ? undefined : onRetry}>{error.status === 404 ? notFound : error.message}</Alert>
+    </section>
   );
 }
 
@@ -251,12 +294,13 @@ export function DialogActions({
 }
 
 /**
- * Asks before a final action (revoke, expire, delete). `children` gets the API's error to show a
+ * Asks before an action (revoke, expire, rotate, delete). `children` gets the API's error to show a
  * field's message under its field; an error naming none of `fields` is shown at the top.
  */
 export function ConfirmDialog({
   title,
   submitLabel,
+  danger = true,
   fields = [],
   onClose,
   onConfirm,
@@ -264,6 +308,8 @@ export function ConfirmDialog({
 }: {
   title: string;
   submitLabel: string;
+  /** false: a primary button rather than a red one (rotate is not final). */
+  danger?: boolean;
   fields?: string[];
   onClose: () => void;
   onConfirm: () => Promise<void>;
@@ -287,7 +333,7 @@ export function ConfirmDialog({
       <form onSubmit={(e) => void submit(e)}>
         {rest && <Alert>{rest}</Alert>}
         {children(error)}
-        <DialogActions busy={busy} submitLabel={submitLabel} onCancel={onClose} danger />
+        <DialogActions busy={busy} submitLabel={submitLabel} onCancel={onClose} danger={danger} />
       </form>
     </Dialog>
   );

@@ -377,43 +377,37 @@ export function RotateDialog({
   onDone: (key: KeyWithSecret) => void;
 }): JSX.Element {
   const [grace, setGrace] = useState(86_400);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (event: Event): Promise<void> => {
-    event.preventDefault();
-    setBusy(true);
-    try {
-      onDone(await api.rotateKey(keyView.id, grace));
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
-      setBusy(false);
-    }
-  };
   return (
-    <Dialog title={`Rotate “${keyView.name}”?`} onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
-        {error && <Alert>{error}</Alert>}
-        <p>A new secret is issued and shown once. Its public id, scopes and tags stay the same.</p>
-        <Field
-          id="rotate-grace"
-          label="Grace period for the current secret"
-          hint="How long the current secret keeps working, so clients can switch over"
-        >
-          <select
-            {...describedBy('rotate-grace', undefined, true)}
-            value={String(grace)}
-            onChange={(e) => setGrace(Number(e.currentTarget.value))}
+    <ConfirmDialog
+      title={`Rotate “${keyView.name}”?`}
+      submitLabel="Rotate key"
+      danger={false}
+      onClose={onClose}
+      onConfirm={async () => onDone(await api.rotateKey(keyView.id, grace))}
+    >
+      {() => (
+        <>
+          <p>A new secret is issued and shown once. Its public id, scopes and tags stay the same.</p>
+          <Field
+            id="rotate-grace"
+            label="Grace period for the current secret"
+            hint="How long the current secret keeps working, so clients can switch over"
           >
-            {GRACE_CHOICES.map((choice) => (
-              <option key={choice.seconds} value={String(choice.seconds)}>
-                {choice.label}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <DialogActions busy={busy} submitLabel="Rotate key" onCancel={onClose} />
-      </form>
-    </Dialog>
+            <select
+              {...describedBy('rotate-grace', undefined, true)}
+              value={String(grace)}
+              onChange={(e) => setGrace(Number(e.currentTarget.value))}
+            >
+              {GRACE_CHOICES.map((choice) => (
+                <option key={choice.seconds} value={String(choice.seconds)}>
+                  {choice.label}
+                </option>
+              ))}
+            </select>
+          </Field>
+        </>
+      )}
+    </ConfirmDialog>
   );
 }
 
