@@ -76,7 +76,7 @@ export function WebhooksPage(): JSX.Element {
             type="text"
             value={tenantLocked ? me.tenantId : tenant}
             readOnly={tenantLocked}
-            placeholder="All tenants and platform-wide"
+            placeholder="All tenants"
             onInput={(e) => onTenant(e.currentTarget.value)}
             autoComplete="off"
           />
@@ -101,12 +101,7 @@ export function WebhooksPage(): JSX.Element {
             </thead>
             <tbody>
               {items.map((endpoint) => (
-                <tr
-                  key={endpoint.id}
-                  class={endpoint.enabled ? undefined : 'is-inactive'}
-                  data-webhook-id={endpoint.id}
-                  data-enabled={String(endpoint.enabled)}
-                >
+                <tr key={endpoint.id} data-webhook-id={endpoint.id} data-enabled={String(endpoint.enabled)}>
                   <th scope="row" data-label="URL" class="url-cell">
                     <Link to={`/webhooks/${endpoint.id}`}>{endpoint.url}</Link>
                   </th>
