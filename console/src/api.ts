@@ -1,8 +1,11 @@
+import { saveBlob } from './format';
 import { currentKey, signOut } from './session';
 import type {
   AuditDigest,
   AuditPage,
   ConsoleSession,
+  Delivery,
+  DeliveryPage,
   FieldError,
   KeyHistoryItem,
   KeyHistoryPage,
@@ -16,6 +19,8 @@ import type {
   ReasonCode,
   UsagePage,
   VerifyResult,
+  WebhookEndpoint,
+  WebhookWithSecret,
 } from './types';
 
 /** An error answer of the API (`{ statusCode, code, message, details? }`) or a network failure (status 0). */
@@ -107,6 +112,7 @@ function query(params: Record<string, string | number | undefined | null>): stri
 }
 
 const keyPath = (id: string): string => `/admin/api-keys/${encodeURIComponent(id)}`;
+const webhookPath = (id: string): string => `/admin/webhooks/${encodeURIComponent(id)}`;
 /** The platform default (tenant null) or a tenant's policy. */
 const policyPath = (tenantId: string | null): string =>
   tenantId === null ? '/admin/policy' : `/admin/tenants/${encodeURIComponent(tenantId)}/policy`;
@@ -120,6 +126,13 @@ export interface CreateKeyInput {
   tags?: Record<string, string>;
   expiresAt?: string;
   expiresInDays?: number;
+}
+
+export interface WebhookInput {
+  url: string;
+  eventTypes: string[];
+  /** Omitted: the caller's tenant, or platform-wide for an admin key. */
+  tenantId?: string;
 }
 
 export interface AuditFilter {
@@ -140,12 +153,19 @@ export interface KeyReportFilter {
   unusedForDays?: number;
 }
 
-/** A streamed download, fetched with the key in a header: its Blob and the file name the server gave. */
-async function fetchDownload(path: string, format: 'ndjson' | 'csv', fallbackName: string): Promise<{ blob: Blob; filename: string }> {
+export type ExportFormat = 'ndjson' | 'csv';
+
+/**
+ * A streamed export (the audit log, the key report): fetched with the key in a header and saved
+ * from a Blob, never opened by a URL carrying the key. Returns the file name it was saved under:
+ * the server's, else `fallbackName.format`.
+ */
+export async function downloadExport(path: string, format: ExportFormat, fallbackName: string): Promise<string> {
   const response = await send('GET', path, { headers: { accept: format === 'csv' ? 'text/csv' : 'application/x-ndjson' } });
   const disposition = response.headers.get('content-disposition') ?? '';
   const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `${fallbackName}.${format}`;
-  return { blob: await response.blob(), filename };
+  saveBlob(await response.blob(), filename);
+  return filename;
 }
 
 export const api = {
@@ -198,13 +218,13 @@ export const api = {
   searchAudit: async (filter: AuditFilter, cursor: string | null, limit = 50) =>
     (await request<AuditPage>('GET', `/admin/audit${query({ ...filter, cursor, limit })}`)).data,
 
-  /** The export streams a file; it is fetched with the key in a header and saved from a Blob, never opened by URL. */
-  exportAudit: (filter: AuditFilter, format: 'ndjson' | 'csv') =>
-    fetchDownload(`/admin/audit/export${query({ ...filter, format })}`, format, 'keyledger-audit'),
+  /** Saves the filtered audit log; the file name it was saved under. */
+  exportAudit: (filter: AuditFilter, format: ExportFormat) =>
+    downloadExport(`/admin/audit/export${query({ ...filter, format })}`, format, 'keyledger-audit'),
 
-  /** The key inventory report, downloaded as the audit export is. */
-  keyReport: (filter: KeyReportFilter, format: 'ndjson' | 'csv') =>
-    fetchDownload(`/admin/reports/keys${query({ ...filter, format })}`, format, 'keyledger-keys'),
+  /** Saves the key inventory report; the file name it was saved under. */
+  keyReport: (filter: KeyReportFilter, format: ExportFormat) =>
+    downloadExport(`/admin/reports/keys${query({ ...filter, format })}`, format, 'keyledger-keys'),
 
   getPolicy: async (tenantId: string | null) => (await request<PolicyView>('GET', policyPath(tenantId))).data,
 
@@ -222,4 +242,26 @@ export const api = {
   auditDigest: async () => (await request<AuditDigest>('GET', '/admin/audit/digest')).data,
 
   verifyAudit: async (fromDigest: string) => (await request<VerifyResult>('GET', `/admin/audit/verify${query({ fromDigest })}`)).data,
+
+  listWebhooks: async (tenantId?: string) =>
+    (await request<{ items: WebhookEndpoint[] }>('GET', `/admin/webhooks${query({ tenantId })}`)).data.items,
+
+  getWebhook: async (id: string) => (await request<WebhookEndpoint>('GET', webhookPath(id))).data,
+
+  createWebhook: async (input: WebhookInput) => (await request<WebhookWithSecret>('POST', '/admin/webhooks', { body: input })).data,
+
+  updateWebhook: async (id: string, changes: { url?: string; eventTypes?: string[]; enabled?: boolean }) =>
+    (await request<WebhookEndpoint>('PATCH', webhookPath(id), { body: changes })).data,
+
+  deleteWebhook: async (id: string) => {
+    await request<{ id: string; deleted: true }>('DELETE', webhookPath(id));
+  },
+
+  /** The delivery log, newest first; `before` is the previous page's nextBefore. */
+  webhookDeliveries: async (id: string, before: number | null, limit = 25) =>
+    (await request<DeliveryPage>('GET', `${webhookPath(id)}/deliveries${query({ limit, before })}`)).data,
+
+  /** Queues the message again as a new delivery, with the same webhook-id. */
+  redeliver: async (id: string, deliveryId: string) =>
+    (await request<Delivery>('POST', `${webhookPath(id)}/deliveries/${encodeURIComponent(deliveryId)}/redeliver`)).data,
 };

@@ -8,6 +8,8 @@ import { KeysPage } from './pages/keys';
 import { PolicyPage } from './pages/policy';
 import { ReportsPage } from './pages/reports';
 import { SignInPage } from './pages/sign-in';
+import { WebhookDetailPage } from './pages/webhook-detail';
+import { WebhooksPage } from './pages/webhooks';
 import { Link, matchPath, navigate, usePath } from './router';
 import { session, signIn, signOut } from './session';
 import { useStore } from './store';
@@ -16,6 +18,7 @@ function titleFor(path: string): string {
   if (path.startsWith('/audit')) return 'Audit log';
   if (path.startsWith('/policy')) return 'Key policy';
   if (path.startsWith('/reports')) return 'Key report';
+  if (path.startsWith('/webhooks')) return 'Webhooks';
   if (matchPath('/keys/:id', path)) return 'Key';
   if (path.startsWith('/sign-in')) return 'Sign in';
   return 'API keys';
@@ -56,7 +59,9 @@ export function App(): JSX.Element {
   useEffect(() => {
     if (checking) return;
     if (!signedIn && path !== '/sign-in') navigate('/sign-in', { replace: true });
-    else if (signedIn && (path === '/' || path === '/sign-in')) navigate(me.canManageKeys ? '/keys' : '/audit', { replace: true });
+    else if (signedIn && (path === '/' || path === '/sign-in')) {
+      navigate(me.canManageKeys ? '/keys' : me.canReadAudit ? '/audit' : '/webhooks', { replace: true });
+    }
   }, [signedIn, path, checking]);
 
   // Move focus to the new page's heading, so keyboard and screen reader users start there.
@@ -76,12 +81,15 @@ export function App(): JSX.Element {
   if (!signedIn) return <SignInPage />;
 
   const detail = matchPath('/keys/:id', path);
+  const webhook = matchPath('/webhooks/:id', path);
   let page: JSX.Element;
   if (detail && me.canManageKeys) page = <KeyDetailPage id={detail.id} />;
   else if (path === '/keys' && me.canManageKeys) page = <KeysPage />;
   else if (path === '/policy' && me.canManageKeys) page = <PolicyPage />;
   else if (path === '/reports' && me.canManageKeys) page = <ReportsPage />;
   else if (path === '/audit') page = <AuditPage />;
+  else if (webhook && me.canManageWebhooks) page = <WebhookDetailPage id={webhook.id} />;
+  else if (path === '/webhooks' && me.canManageWebhooks) page = <WebhooksPage />;
   else if (path === '/' || path === '/sign-in') page = <Loading label="Loading…" />;
   else page = <NotFound />;
 
@@ -123,6 +131,13 @@ export function App(): JSX.Element {
               <li>
                 <Link to="/audit" aria-current={current('/audit')}>
                   Audit
+                </Link>
+              </li>
+            )}
+            {me.canManageWebhooks && (
+              <li>
+                <Link to="/webhooks" aria-current={current('/webhooks')}>
+                  Webhooks
                 </Link>
               </li>
             )}

@@ -1,9 +1,11 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { ApiError, type ExportFormat } from './api';
 import { exactTime, expiresSoon, relativeTime, shortId } from './format';
+import { Link } from './router';
 import { session } from './session';
 import { createStore, useStore } from './store';
-import type { Actor, KeyStatus, KeyView } from './types';
+import type { Actor, DeliveryStatus, KeyStatus, KeyView } from './types';
 
 /** Relative times ("2 minutes ago") move on by themselves: every time shown re-renders on this tick. */
 const clock = createStore(Date.now());
@@ -21,7 +23,7 @@ export function Time({ iso, prefix = '' }: { iso: string | null; prefix?: string
   );
 }
 
-export function StatusBadge({ status }: { status: KeyStatus }): JSX.Element {
+export function StatusBadge({ status }: { status: KeyStatus | DeliveryStatus | 'enabled' | 'disabled' }): JSX.Element {
   return <span class={`badge badge-${status}`}>{status}</span>;
 }
 
@@ -87,6 +89,48 @@ export function Loading({ label }: { label: string }): JSX.Element {
       <span class="spinner" aria-hidden="true" />
       {label}
     </p>
+  );
+}
+
+/**
+ * A detail page (a key, a webhook endpoint) that cannot show its subject yet: loading, or its load
+ * failed, as not found (404) or with Try again.
+ */
+export function DetailUnavailable({
+  noun,
+  error,
+  back,
+  notFound,
+  onRetry,
+}: {
+  /** "key", "webhook endpoint". */
+  noun: string;
+  error: ApiError | null;
+  back: { to: string; label: string };
+  notFound: string;
+  onRetry: () => void;
+}): JSX.Element {
+  const title = noun.charAt(0).toUpperCase() + noun.slice(1);
+  if (error === null) {
+    return (
+      <section aria-labelledby="page-title">
+        <h1 id="page-title" tabIndex={-1} class="visually-hidden">
+          {title}
+        </h1>
+        <Loading label={`Loading the ${noun}…`} />
+      </section>
+    );
+  }
+  return (
+    <section aria-labelledby="page-title">
+      <p>
+        <Link to={back.to}>{back.label}</Link>
+      </p>
+      <h1 id="page-title" tabIndex={-1}>
+        {error.status === 404 ? `${title} not found` : `Could not load the ${noun}`}
+      </h1>
+      <Alert onRetry={error.status === 404 ? undefined : onRetry}>{error.status === 404 ? notFound : error.message}</Alert>
+    </section>
   );
 }
 
@@ -161,6 +205,140 @@ export function Dialog({ title, onClose, children, dismissible = true, class: cl
   );
 }
 
+export interface ExportDownload {
+  /** The format being prepared, if any. */
+  busy: ExportFormat | null;
+  error: ApiError | null;
+  /** The file name of the last download saved. */
+  saved: string | null;
+  start(format: ExportFormat): Promise<void>;
+}
+
+/** The state of a page's CSV/NDJSON downloads around `save` (one of the api's `downloadExport()` calls). */
+export function useExportDownload(save: (format: ExportFormat) => Promise<string>): ExportDownload {
+  const [busy, setBusy] = useState<ExportFormat | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const start = async (format: ExportFormat): Promise<void> => {
+    setBusy(format);
+    setError(null);
+    setSaved(null);
+    try {
+      setSaved(await save(format));
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, 'UNKNOWN', String(e)));
+    } finally {
+      setBusy(null);
+    }
+  };
+  return { busy, error, saved, start };
+}
+
+/** "Download CSV" / "Download NDJSON"; `submit`: the form's submit button (its form starts the download). */
+export function ExportButton({
+  format,
+  download,
+  primary = false,
+  submit = false,
+}: {
+  format: ExportFormat;
+  download: ExportDownload;
+  primary?: boolean;
+  submit?: boolean;
+}): JSX.Element {
+  return (
+    <button
+      type={submit ? 'submit' : 'button'}
+      class={primary ? 'button-primary' : 'button-secondary'}
+      onClick={submit ? undefined : () => void download.start(format)}
+      disabled={download.busy !== null}
+      aria-busy={download.busy === format}
+    >
+      {download.busy === format ? 'Preparing…' : format === 'csv' ? 'Download CSV' : 'Download NDJSON'}
+    </button>
+  );
+}
+
+export type FieldErrors = Record<string, string | undefined>;
+
+/** The API's field errors for these fields, and its message when none of them is named (shown at the top). */
+export function fieldErrors(error: ApiError, fields: string[]): { errors: FieldErrors; rest: string | null } {
+  const errors: FieldErrors = {};
+  for (const field of fields) errors[field] = error.fieldMessage(field);
+  const mapped = Object.values(errors).some((m) => m !== undefined);
+  return { errors, rest: mapped ? null : error.message };
+}
+
+/** A dialog form's Cancel and submit buttons. */
+export function DialogActions({
+  busy,
+  submitLabel,
+  onCancel,
+  danger = false,
+}: {
+  busy: boolean;
+  submitLabel: string;
+  onCancel: () => void;
+  danger?: boolean;
+}): JSX.Element {
+  return (
+    <div class="dialog-actions">
+      <button type="button" class="button-secondary" onClick={onCancel} disabled={busy}>
+        Cancel
+      </button>
+      <button type="submit" class={danger ? 'button-danger' : 'button-primary'} disabled={busy} aria-busy={busy}>
+        {busy ? 'Working…' : submitLabel}
+      </button>
+    </div>
+  );
+}
+
+/**
+ * Asks before an action (revoke, expire, rotate, delete). `children` gets the API's error to show a
+ * field's message under its field; an error naming none of `fields` is shown at the top.
+ */
+export function ConfirmDialog({
+  title,
+  submitLabel,
+  danger = true,
+  fields = [],
+  onClose,
+  onConfirm,
+  children,
+}: {
+  title: string;
+  submitLabel: string;
+  /** false: a primary button rather than a red one (rotate is not final). */
+  danger?: boolean;
+  fields?: string[];
+  onClose: () => void;
+  onConfirm: () => Promise<void>;
+  children: (error: ApiError | null) => ComponentChildren;
+}): JSX.Element {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const submit = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    setBusy(true);
+    try {
+      await onConfirm();
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, 'UNKNOWN', String(e)));
+      setBusy(false);
+    }
+  };
+  const rest = error && fieldErrors(error, fields).rest;
+  return (
+    <Dialog title={title} onClose={onClose}>
+      <form onSubmit={(e) => void submit(e)}>
+        {rest && <Alert>{rest}</Alert>}
+        {children(error)}
+        <DialogActions busy={busy} submitLabel={submitLabel} onCancel={onClose} danger={danger} />
+      </form>
+    </Dialog>
+  );
+}
+
 /** Copies a value: the async clipboard where the page may use it, else select-and-copy. */
 export function CopyButton({ value, label = 'Copy', inputId }: { value: string; label?: string; inputId?: string }): JSX.Element {
   const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
@@ -188,31 +366,33 @@ export function CopyButton({ value, label = 'Copy', inputId }: { value: string; 
 }
 
 /**
- * The one place a plaintext key appears: right after create or rotate. The value lives only in
- * this component's props; closing the dialog drops it and nothing can show it again.
+ * A secret shown once (a key right after create or rotate, a webhook signing secret right after
+ * create). The value lives only in this component's props; closing the dialog drops it and nothing
+ * can show it again. Escape does not close it: it must be dismissed on purpose.
  */
-export function SecretDialog({
+export function ShownOnceDialog({
+  title,
+  label,
+  warning,
+  summary,
+  doneLabel,
   secret,
-  keyView,
   onClose,
-  rotated = false,
 }: {
+  title: string;
+  label: string;
+  warning: ComponentChildren;
+  summary: ComponentChildren;
+  doneLabel: string;
   secret: string;
-  keyView: KeyView;
   onClose: () => void;
-  rotated?: boolean;
 }): JSX.Element {
   return (
-    <Dialog title={rotated ? 'Your new key secret' : 'Your new API key'} onClose={onClose} dismissible={false} class="secret-dialog">
-      <Alert kind="warning">
-        <strong>Copy this key now. It is shown only this once</strong>: keyledger stores only its hash, and neither the console nor the API
-        can show it again. If you lose it, rotate the key.
-      </Alert>
-      <p>
-        <strong>{keyView.name}</strong> · <code>{keyView.publicId}</code> · tenant <code>{keyView.tenantId}</code>
-      </p>
+    <Dialog title={title} onClose={onClose} dismissible={false} class="secret-dialog">
+      <Alert kind="warning">{warning}</Alert>
+      <p>{summary}</p>
       <div class="field">
-        <label for="new-secret">API key</label>
+        <label for="new-secret">{label}</label>
         <div class="secret-row">
           <input
             id="new-secret"
@@ -229,10 +409,44 @@ export function SecretDialog({
       </div>
       <div class="dialog-actions">
         <button type="button" class="button-primary" onClick={onClose}>
-          I have stored the key
+          {doneLabel}
         </button>
       </div>
     </Dialog>
+  );
+}
+
+/** The one place a plaintext key appears: right after create or rotate. */
+export function SecretDialog({
+  secret,
+  keyView,
+  onClose,
+  rotated = false,
+}: {
+  secret: string;
+  keyView: KeyView;
+  onClose: () => void;
+  rotated?: boolean;
+}): JSX.Element {
+  return (
+    <ShownOnceDialog
+      title={rotated ? 'Your new key secret' : 'Your new API key'}
+      label="API key"
+      warning={
+        <>
+          <strong>Copy this key now. It is shown only this once</strong>: keyledger stores only its hash, and neither the console nor the
+          API can show it again. If you lose it, rotate the key.
+        </>
+      }
+      summary={
+        <>
+          <strong>{keyView.name}</strong> · <code>{keyView.publicId}</code> · tenant <code>{keyView.tenantId}</code>
+        </>
+      }
+      doneLabel="I have stored the key"
+      secret={secret}
+      onClose={onClose}
+    />
   );
 }
 

@@ -1,42 +1,10 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiError, type CreateKeyInput } from './api';
-import { Alert, describedBy, Dialog, Field } from './components';
+import { Alert, ConfirmDialog, describedBy, Dialog, DialogActions, Field, fieldErrors, type FieldErrors } from './components';
 import { DAY_MS, formatTags, formatValue, parseList, parseTags } from './format';
 import { session } from './session';
 import { REASON_CODES, REASON_LABELS, type KeyView, type KeyWithSecret, type LeakReport, type ReasonCode } from './types';
-
-type Errors = Record<string, string | undefined>;
-
-function fieldErrors(error: ApiError, fields: string[]): { errors: Errors; rest: string | null } {
-  const errors: Errors = {};
-  for (const field of fields) errors[field] = error.fieldMessage(field);
-  const mapped = Object.values(errors).some((m) => m !== undefined);
-  return { errors, rest: mapped ? null : error.message };
-}
-
-function Actions({
-  busy,
-  submitLabel,
-  onCancel,
-  danger = false,
-}: {
-  busy: boolean;
-  submitLabel: string;
-  onCancel: () => void;
-  danger?: boolean;
-}): JSX.Element {
-  return (
-    <div class="dialog-actions">
-      <button type="button" class="button-secondary" onClick={onCancel} disabled={busy}>
-        Cancel
-      </button>
-      <button type="submit" class={danger ? 'button-danger' : 'button-primary'} disabled={busy} aria-busy={busy}>
-        {busy ? 'Working…' : submitLabel}
-      </button>
-    </div>
-  );
-}
 
 /** One option per reason code, for a select (the dialogs' and the audit filter's). */
 export function ReasonCodeOptions(): JSX.Element {
@@ -51,7 +19,7 @@ export function ReasonCodeOptions(): JSX.Element {
   );
 }
 
-/** The reason-code select of the revoke and expire dialogs. */
+/** The reason-code select of the expire and revoke dialog. */
 function ReasonCodeField({
   id,
   value,
@@ -96,14 +64,14 @@ export function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; o
   const [tags, setTags] = useState('');
   const [expiry, setExpiry] = useState<ExpiryChoice>('90');
   const [date, setDate] = useState('');
-  const [errors, setErrors] = useState<Errors>({});
+  const [errors, setErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
     const parsedTags = parseTags(tags);
-    const local: Errors = {};
+    const local: FieldErrors = {};
     if ('error' in parsedTags) local.tags = parsedTags.error;
     if (expiry === 'date' && date === '') local.expiry = 'Choose the date the key expires';
     if (Object.keys(local).length > 0) {
@@ -224,94 +192,89 @@ export function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; o
             </p>
           )}
         </fieldset>
-        <Actions busy={busy} submitLabel="Create key" onCancel={onClose} />
+        <DialogActions busy={busy} submitLabel="Create key" onCancel={onClose} />
       </form>
     </Dialog>
   );
 }
 
-export function ExpireDialog({
-  keyView,
-  onClose,
-  onDone,
-}: {
-  keyView: KeyView;
-  onClose: () => void;
-  onDone: (key: KeyView) => void;
-}): JSX.Element {
-  const [reasonCode, setReasonCode] = useState<ReasonCode>('other');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (event: Event): Promise<void> => {
-    event.preventDefault();
-    setBusy(true);
-    try {
-      onDone(await api.expireKey(keyView.id, reasonCode));
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
-      setBusy(false);
-    }
-  };
-  return (
-    <Dialog title={`Expire “${keyView.name}” now?`} onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
-        {error && <Alert>{error}</Alert>}
-        <p>
-          Requests made with <code>{keyView.publicId}</code> are refused from now on. Expiry is final; the key's record and history stay.
-        </p>
-        <ReasonCodeField id="expire-reason-code" value={reasonCode} onChange={setReasonCode} />
-        <Actions busy={busy} submitLabel="Expire key" onCancel={onClose} danger />
-      </form>
-    </Dialog>
-  );
-}
+/** What each way of ending a key says; only a revoke takes a free-text reason (the expire API takes a code only). */
+const END_ACTIONS = {
+  expire: {
+    title: (name: string) => `Expire “${name}” now?`,
+    consequence: (publicId: string) => (
+      <>
+        Requests made with <code>{publicId}</code> are refused from now on. Expiry is final; the key's record and history stay.
+      </>
+    ),
+    submitLabel: 'Expire key',
+    freeText: false,
+  },
+  revoke: {
+    title: (name: string) => `Revoke “${name}”?`,
+    consequence: (publicId: string) => (
+      <>
+        Every request made with <code>{publicId}</code> is refused within moments, on every instance. Revoking is final.
+      </>
+    ),
+    submitLabel: 'Revoke key',
+    freeText: true,
+  },
+};
 
-export function RevokeDialog({
+/** Expire or revoke a key, after asking: with a reason code (and, for a revoke, a reason), both recorded in the audit log. */
+export function EndKeyDialog({
+  action,
   keyView,
   onClose,
   onDone,
 }: {
+  action: keyof typeof END_ACTIONS;
   keyView: KeyView;
   onClose: () => void;
   onDone: (key: KeyView) => void;
 }): JSX.Element {
+  const words = END_ACTIONS[action];
   const [reason, setReason] = useState('');
   const [reasonCode, setReasonCode] = useState<ReasonCode>('other');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const submit = async (event: Event): Promise<void> => {
-    event.preventDefault();
-    setBusy(true);
-    try {
-      onDone(await api.revokeKey(keyView.id, reason.trim(), reasonCode));
-    } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      setError(e);
-      setBusy(false);
-    }
-  };
-  const reasonError = error?.fieldMessage('reason');
-  const codeError = error?.fieldMessage('reasonCode');
+  const confirm = async (): Promise<void> =>
+    onDone(action === 'expire' ? await api.expireKey(keyView.id, reasonCode) : await api.revokeKey(keyView.id, reason.trim(), reasonCode));
   return (
-    <Dialog title={`Revoke “${keyView.name}”?`} onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
-        {error && !reasonError && !codeError && <Alert>{error.message}</Alert>}
-        <p>
-          Every request made with <code>{keyView.publicId}</code> is refused within moments, on every instance. Revoking is final.
-        </p>
-        <ReasonCodeField id="revoke-reason-code" value={reasonCode} onChange={setReasonCode} error={codeError} />
-        <Field id="revoke-reason" label="Reason (recorded in the audit log)" hint="Optional, up to 512 characters" error={reasonError}>
-          <textarea
-            {...describedBy('revoke-reason', reasonError, true)}
-            rows={2}
-            maxLength={512}
-            value={reason}
-            onInput={(e) => setReason(e.currentTarget.value)}
+    <ConfirmDialog
+      title={words.title(keyView.name)}
+      submitLabel={words.submitLabel}
+      fields={words.freeText ? ['reason', 'reasonCode'] : ['reasonCode']}
+      onClose={onClose}
+      onConfirm={confirm}
+    >
+      {(error) => (
+        <>
+          <p>{words.consequence(keyView.publicId)}</p>
+          <ReasonCodeField
+            id={`${action}-reason-code`}
+            value={reasonCode}
+            onChange={setReasonCode}
+            error={error?.fieldMessage('reasonCode')}
           />
-        </Field>
-        <Actions busy={busy} submitLabel="Revoke key" onCancel={onClose} danger />
-      </form>
-    </Dialog>
+          {words.freeText && (
+            <Field
+              id={`${action}-reason`}
+              label="Reason (recorded in the audit log)"
+              hint="Optional, up to 512 characters"
+              error={error?.fieldMessage('reason')}
+            >
+              <textarea
+                {...describedBy(`${action}-reason`, error?.fieldMessage('reason'), true)}
+                rows={2}
+                maxLength={512}
+                value={reason}
+                onInput={(e) => setReason(e.currentTarget.value)}
+              />
+            </Field>
+          )}
+        </>
+      )}
+    </ConfirmDialog>
   );
 }
 
@@ -390,7 +353,7 @@ export function ReportLeakDialog({ onClose, onDone }: { onClose: () => void; onD
             autoComplete="off"
           />
         </Field>
-        <Actions busy={busy} submitLabel="Report and revoke" onCancel={onClose} danger />
+        <DialogActions busy={busy} submitLabel="Report and revoke" onCancel={onClose} danger />
       </form>
     </Dialog>
   );
@@ -414,43 +377,37 @@ export function RotateDialog({
   onDone: (key: KeyWithSecret) => void;
 }): JSX.Element {
   const [grace, setGrace] = useState(86_400);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (event: Event): Promise<void> => {
-    event.preventDefault();
-    setBusy(true);
-    try {
-      onDone(await api.rotateKey(keyView.id, grace));
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
-      setBusy(false);
-    }
-  };
   return (
-    <Dialog title={`Rotate “${keyView.name}”?`} onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
-        {error && <Alert>{error}</Alert>}
-        <p>A new secret is issued and shown once. Its public id, scopes and tags stay the same.</p>
-        <Field
-          id="rotate-grace"
-          label="Grace period for the current secret"
-          hint="How long the current secret keeps working, so clients can switch over"
-        >
-          <select
-            {...describedBy('rotate-grace', undefined, true)}
-            value={String(grace)}
-            onChange={(e) => setGrace(Number(e.currentTarget.value))}
+    <ConfirmDialog
+      title={`Rotate “${keyView.name}”?`}
+      submitLabel="Rotate key"
+      danger={false}
+      onClose={onClose}
+      onConfirm={async () => onDone(await api.rotateKey(keyView.id, grace))}
+    >
+      {() => (
+        <>
+          <p>A new secret is issued and shown once. Its public id, scopes and tags stay the same.</p>
+          <Field
+            id="rotate-grace"
+            label="Grace period for the current secret"
+            hint="How long the current secret keeps working, so clients can switch over"
           >
-            {GRACE_CHOICES.map((choice) => (
-              <option key={choice.seconds} value={String(choice.seconds)}>
-                {choice.label}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Actions busy={busy} submitLabel="Rotate key" onCancel={onClose} />
-      </form>
-    </Dialog>
+            <select
+              {...describedBy('rotate-grace', undefined, true)}
+              value={String(grace)}
+              onChange={(e) => setGrace(Number(e.currentTarget.value))}
+            >
+              {GRACE_CHOICES.map((choice) => (
+                <option key={choice.seconds} value={String(choice.seconds)}>
+                  {choice.label}
+                </option>
+              ))}
+            </select>
+          </Field>
+        </>
+      )}
+    </ConfirmDialog>
   );
 }
 
@@ -473,7 +430,7 @@ export function EditDialog({
   const [name, setName] = useState(keyView.name);
   const [scopes, setScopes] = useState(keyView.scopes.join(' '));
   const [tags, setTags] = useState(formatTags(keyView.tags));
-  const [errors, setErrors] = useState<Errors>({});
+  const [errors, setErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [conflict, setConflict] = useState<KeyView | null>(null);
   const [busy, setBusy] = useState(false);
@@ -569,7 +526,7 @@ export function EditDialog({
             spellcheck={false}
           />
         </Field>
-        <Actions busy={busy} submitLabel={conflict ? 'Save over the new version' : 'Save changes'} onCancel={onClose} />
+        <DialogActions busy={busy} submitLabel={conflict ? 'Save over the new version' : 'Save changes'} onCancel={onClose} />
       </form>
     </Dialog>
   );

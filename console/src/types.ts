@@ -152,6 +152,7 @@ export interface ConsoleSession {
   admin: boolean;
   canManageKeys: boolean;
   canReadAudit: boolean;
+  canManageWebhooks: boolean;
 }
 
 export interface TailEvent {
@@ -205,4 +206,61 @@ export interface PolicyViolations {
   total: number;
   truncated: boolean;
   keys: { id: string; publicId: string; tenantId: string; name: string; breaches: { rule: string; limit: unknown; got: unknown }[] }[];
+}
+
+/** What an endpoint can subscribe to, as the API's DELIVERABLE_EVENT_TYPES (docs/webhooks.md). */
+export const WEBHOOK_EVENT_TYPES = [
+  'key.created',
+  'key.rotated',
+  'key.updated',
+  'key.revoked',
+  'key.expired',
+  'key.leaked',
+  'key.expiring',
+] as const;
+
+export interface WebhookEndpoint {
+  id: string;
+  /** null: platform-wide (every tenant's keys). */
+  tenantId: string | null;
+  url: string;
+  eventTypes: string[];
+  enabled: boolean;
+  /** Why keyledger or an admin disabled it. */
+  disabledReason: string | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** POST /admin/webhooks: the signing secret (`whsec_…`) is in this response only. */
+export interface WebhookWithSecret extends WebhookEndpoint {
+  secret: string;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface Delivery {
+  id: string;
+  /** The webhook-id header: the same on every attempt and redelivery. */
+  messageId: string;
+  eventType: string;
+  keyId: string;
+  status: DeliveryStatus;
+  attempts: number;
+  createdAt: string;
+  lastAttemptAt: string | null;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  responseStatus: number | null;
+  /** The first 1 KB of the last response. */
+  responseBody: string | null;
+  error: string | null;
+  redeliveryOf: string | null;
+}
+
+export interface DeliveryPage {
+  items: Delivery[];
+  /** `?before=` for the next (older) page; null on the last. */
+  nextBefore: number | null;
 }

@@ -16,7 +16,7 @@ export class ConsoleAccessError extends DomainError {
     return new ConsoleAccessError(
       'forbidden',
       'CONSOLE.FORBIDDEN',
-      'This key cannot use the console: it needs the admin, keys:manage or audit:read scope',
+      'This key cannot use the console: it needs the admin, keys:manage, audit:read or webhooks:manage scope',
     );
   }
 
@@ -55,7 +55,8 @@ export class ConsoleApiController {
   async session(@CurrentApiKey() principal: ApiKeyPrincipal, @Res({ passthrough: true }) reply: FastifyReply): Promise<ConsoleSession> {
     const canManageKeys = hasScopes(principal.scopes, ['keys:manage']);
     const canReadAudit = hasScopes(principal.scopes, ['audit:read']);
-    if (!canManageKeys && !canReadAudit) throw ConsoleAccessError.notAllowed();
+    const canManageWebhooks = hasScopes(principal.scopes, ['webhooks:manage']);
+    if (!canManageKeys && !canReadAudit && !canManageWebhooks) throw ConsoleAccessError.notAllowed();
     const name = await keyName(this.pool, principal.keyId);
     void reply.header('Cache-Control', 'no-store');
     return {
@@ -68,6 +69,7 @@ export class ConsoleApiController {
       admin: principal.scopes.includes(ADMIN_SCOPE),
       canManageKeys,
       canReadAudit,
+      canManageWebhooks,
     };
   }
 

@@ -12,6 +12,7 @@ export interface ConsoleSession {
   admin: boolean;
   canManageKeys: boolean;
   canReadAudit: boolean;
+  canManageWebhooks: boolean;
 }
 
 export class ConsoleSessionResponseDto implements ConsoleSession {
@@ -24,4 +25,5 @@ export class ConsoleSessionResponseDto implements ConsoleSession {
   @ApiProperty({ description: '`admin`: every tenant, the audit digest and verify' }) admin!: boolean;
   @ApiProperty() canManageKeys!: boolean;
   @ApiProperty() canReadAudit!: boolean;
+  @ApiProperty() canManageWebhooks!: boolean;
 }

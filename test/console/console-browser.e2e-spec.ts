@@ -8,6 +8,7 @@ import { inPage, launchBrowser, screenshot, screenshotOf, seriousA11yViolations,
 import { issueUsableKey } from '../support/keys.js';
 import { until } from '../support/poll.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/test-database.js';
+import { startReceiver, type Receiver } from '../webhooks/receiver.js';
 
 /**
  * The console in a real headless Chromium (@sparticuz/chromium, driven by puppeteer-core), against
@@ -22,6 +23,8 @@ const OTHER_TENANT = `globex-${suffix}`;
 const ADMIN_NAME = 'console test admin';
 /** API answers the flows provoke on purpose (a field error, the 412, the 401 after revoking the signed-in key…). */
 const EXPECTED_FAILED_LOAD = /^Failed to load resource: the server responded with a status of (400|401|404|412)/;
+/** Webhook delivery is asynchronous: the first attempt within PROJECTION_POLL_MS + WEBHOOK_POLL (here 200 + 100 ms), with room for a loaded machine. */
+const DELIVERY_BOUND_MS = 5000;
 
 interface Tracked {
   requests: string[];
@@ -97,6 +100,9 @@ describe('web console (headless Chromium)', () => {
   let page: Page;
   /** The key created in the console. */
   const created = { id: '', publicId: '', secret: '' };
+  /** The webhook endpoint added in the console, and the receiver it points at. */
+  const webhook = { id: '', secret: '' };
+  let hooks: Receiver;
   /** A second app on a second fresh database, where the verify test tampers with an event. */
   let tamperDb: ScratchDatabase;
   let tamperApp: TestApp;
@@ -106,7 +112,9 @@ describe('web console (headless Chromium)', () => {
     // Both databases, both apps and the browser start side by side.
     [db, tamperDb, chrome] = await Promise.all([createScratchDatabase('console'), createScratchDatabase('console'), launchBrowser()]);
     browser = chrome.browser;
-    [sut, tamperApp] = await Promise.all([createTestApp({}, db.url), createTestApp({}, tamperDb.url)]);
+    // The webhooks page's endpoint points at a receiver on 127.0.0.1.
+    const webhooksEnv = { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_POLL: '100ms' };
+    [sut, tamperApp] = await Promise.all([createTestApp(webhooksEnv, db.url), createTestApp({}, tamperDb.url)]);
     appUrls.push(sut.url, tamperApp.url);
     admin = await issueUsableKey(sut, { tenantId: 'platform', name: ADMIN_NAME, scopes: ['admin'] });
     page = track(await browser.newPage());
@@ -115,6 +123,7 @@ describe('web console (headless Chromium)', () => {
 
   afterAll(async () => {
     await chrome?.close();
+    await hooks?.close();
     await Promise.all([sut?.close(), tamperApp?.close()]);
     await Promise.all([db?.drop(), tamperDb?.drop()]);
   }, 60_000);
@@ -671,6 +680,217 @@ describe('web console (headless Chromium)', () => {
     }
   });
 
+  it('the webhooks page adds an endpoint and shows its signing secret once, with field errors from the API', async () => {
+    // The key named "refused" gets a 500 with a 3 KB body; every other delivery a 200 "ok".
+    hooks = await startReceiver((r) => (r.message.data.name === 'refused' ? 500 : 200));
+    await afterLoad(page, () => page.goto(`${sut.url}/console/webhooks`), { fresh: true });
+    expect(await inPage(page, `[...document.querySelectorAll('nav a')].map((a) => a.textContent)`)).toEqual([
+      'Keys',
+      'Policy',
+      'Report',
+      'Audit',
+      'Webhooks',
+    ]);
+    expect(await textOf(page, '.empty')).toContain('No webhook endpoints yet');
+
+    await page.click('button::-p-text(Add endpoint)');
+    await page.waitForSelector('dialog[open] #webhook-url');
+    await page.type('#webhook-url', 'http://169.254.169.254/latest');
+    await page.type('#webhook-tenant', TENANT);
+    await page.click('dialog[open] button[type=submit]');
+    expect(await textOf(page, '[data-field-error="webhook-types"]')).toBe('Choose at least one event type');
+    await page.click('input[name="webhook-types"][value="key.created"]');
+    await page.click('input[name="webhook-types"][value="key.revoked"]');
+    await page.click('dialog[open] button[type=submit]');
+    // The SSRF rules' refusal, under the URL field.
+    expect(await textOf(page, '[data-field-error="webhook-url"]')).toContain('metadata');
+    expect(await inPage(page, `document.querySelector('#webhook-url').getAttribute('aria-invalid')`)).toBe('true');
+    await expectAccessible(page, 'add endpoint with a field error');
+    await page.click('#webhook-url', { count: 3 });
+    await page.type('#webhook-url', hooks.url);
+    await page.click('dialog[open] button[type=submit]');
+
+    await page.waitForSelector('dialog[open] #new-secret');
+    webhook.secret = await inPage<string>(page, `document.querySelector('#new-secret').value`);
+    expect(webhook.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(await textOf(page, 'dialog[open] .alert-warning')).toContain('you will not see it again');
+    await browser.defaultBrowserContext().overridePermissions(sut.url, ['clipboard-read', 'clipboard-write', 'clipboard-sanitized-write']);
+    await page.click('dialog[open] button::-p-text(Copy)');
+    await untilInPage(page, `document.querySelector('dialog[open] .copy-status').textContent === 'Copied to the clipboard'`);
+    await screenshot(page, 'webhook-secret-once', false);
+    await expectAccessible(page, 'webhook secret');
+    await page.keyboard.press('Escape'); // does not drop it by accident
+    expect(await inPage(page, `!!document.querySelector('dialog[open] #new-secret')`)).toBe(true);
+    await page.click('dialog[open] button::-p-text(I have stored the secret)');
+    await untilInPage(page, `!document.querySelector('dialog[open]')`);
+    expect(await inPage(page, `document.documentElement.outerHTML.includes(${JSON.stringify(webhook.secret)})`)).toBe(false);
+
+    const row = 'tr[data-webhook-id]';
+    webhook.id = await inPage<string>(page, `document.querySelector('${row}').dataset.webhookId`);
+    expect(await textOf(page, `${row} [data-label="URL"]`)).toBe(hooks.url);
+    expect(await textOf(page, `${row} [data-label="Tenant"]`)).toBe(TENANT);
+    expect(await textOf(page, `${row} [data-label="Event types"]`)).toBe('key.createdkey.revoked');
+    expect(await textOf(page, `${row} [data-label="Status"]`)).toBe('enabled');
+    const stored = await call<{ tenantId: string; eventTypes: string[]; enabled: boolean }>(
+      sut,
+      admin.token,
+      'GET',
+      `/admin/webhooks/${webhook.id}`,
+    );
+    expect(stored.body).toMatchObject({ tenantId: TENANT, url: hooks.url, eventTypes: ['key.created', 'key.revoked'], enabled: true });
+    expect(JSON.stringify(stored.body)).not.toContain('whsec_');
+  });
+
+  it("an endpoint's delivery log shows each delivery's status, attempts and response, pages back, and redelivers", async () => {
+    const refused = await call<{ id: string }>(sut, admin.token, 'POST', '/admin/api-keys', { tenantId: TENANT, name: 'refused' });
+    const taken = await call<{ id: string }>(sut, admin.token, 'POST', '/admin/api-keys', { tenantId: TENANT, name: 'taken' });
+    // 21 deliveries: one more than a page of the log.
+    for (let i = 0; i < 19; i++) {
+      expect((await call(sut, admin.token, 'POST', '/admin/api-keys', { tenantId: TENANT, name: `filler ${i}` })).status).toBe(201);
+    }
+    type Log = { items: { keyId: string; status: string; attempts: number; messageId: string }[] };
+    const log = async (): Promise<Log['items']> =>
+      (await call<Log>(sut, admin.token, 'GET', `/admin/webhooks/${webhook.id}/deliveries?limit=100`)).body.items;
+    await until('every delivery attempted once', async () => (await log()).filter((d) => d.attempts > 0).length === 21, {
+      timeoutMs: DELIVERY_BOUND_MS,
+      intervalMs: 50,
+    });
+
+    await page.click(`tr[data-webhook-id="${webhook.id}"] a`);
+    await page.waitForSelector('table.deliveries-table');
+    await untilInPage(page, `document.querySelector('[data-loads]').dataset.loading === 'false'`);
+    expect(await inPage(page, `document.querySelectorAll('.deliveries-table tbody tr').length`)).toBe(20);
+    await afterLoad(page, () => page.click('button::-p-text(Load older deliveries)'));
+    expect(await inPage(page, `document.querySelectorAll('.deliveries-table tbody tr').length`)).toBe(21);
+    expect(await inPage(page, `[...document.querySelectorAll('button')].some((b) => b.textContent === 'Load older deliveries')`)).toBe(
+      false,
+    );
+
+    const rowOf = (keyId: string): string => `.deliveries-table tbody tr:has(a[href="/console/keys/${keyId}"])`;
+    const failing = rowOf(refused.body.id);
+    expect(await inPage(page, `document.querySelector('${failing}').dataset.status`)).toBe('pending');
+    expect(await textOf(page, `${failing} [data-label="Attempts"]`)).toMatch(/^[1-9]\d*$/);
+    expect(await textOf(page, `${failing} [data-label="Response"] strong`)).toBe('500');
+    expect(await textOf(page, `${failing} [data-label="Error"]`)).toBe('status 500');
+    expect(await textOf(page, `${failing} [data-label="Times"]`)).toContain('next attempt');
+    await page.click(`${failing} summary`);
+    expect(await textOf(page, `${failing} pre.response-body`)).toBe('x'.repeat(1024)); // the first 1 KB of 3,000
+    const ok = rowOf(taken.body.id);
+    expect(await inPage(page, `document.querySelector('${ok}').dataset.status`)).toBe('delivered');
+    expect(await textOf(page, `${ok} [data-label="Attempts"]`)).toBe('1');
+    expect(await textOf(page, `${ok} [data-label="Response"] strong`)).toBe('200');
+    expect(await textOf(page, `${ok} pre.response-body`)).toBe('ok');
+    expect(await textOf(page, `${ok} [data-label="Times"]`)).toContain('delivered');
+    await screenshot(page, 'webhook-deliveries');
+    await expectAccessible(page, 'delivery log');
+
+    // Redeliver: a new delivery on top, the same message (webhook-id) sent again.
+    const messageId = (await log()).find((d) => d.keyId === taken.body.id)!.messageId;
+    await page.click(`${ok} button::-p-text(Redeliver)`);
+    await untilInPage(page, `document.querySelectorAll('.deliveries-table tbody tr').length === 22`);
+    expect(await textOf(page, '.deliveries-table tbody tr:first-child [data-label="Event"]')).toContain('redelivery');
+    await until(
+      'the redelivery sent',
+      () => hooks.received.filter((r) => r.id === messageId).length,
+      (n) => n === 2,
+      {
+        timeoutMs: DELIVERY_BOUND_MS,
+      },
+    );
+    await until(
+      'the redelivery recorded',
+      async () => (await log()).filter((d) => d.messageId === messageId).every((d) => d.status === 'delivered'),
+      { timeoutMs: DELIVERY_BOUND_MS, intervalMs: 50 },
+    );
+    await afterLoad(page, () => page.click('button::-p-text(Reload deliveries)'));
+    expect(await inPage(page, `document.querySelector('.deliveries-table tbody tr:first-child').dataset.status`)).toBe('delivered');
+    expect(hooks.verifiedWith(webhook.secret).length).toBeGreaterThanOrEqual(22);
+  });
+
+  it('edits, disables (with its reason shown), enables and, after asking, deletes an endpoint', async () => {
+    await page.click('.page-actions button::-p-text(Edit)');
+    await page.waitForSelector('dialog[open] #edit-webhook-url');
+    await page.click('input[name="edit-webhook-types"][value="key.revoked"]');
+    await page.click('input[name="edit-webhook-types"][value="key.expiring"]');
+    await page.click('dialog[open] button[type=submit]');
+    await untilInPage(page, `!document.querySelector('dialog[open]')`);
+    expect(await textOf(page, '.details')).toContain('key.createdkey.expiring');
+
+    await page.click('.page-actions button::-p-text(Disable)');
+    await page.waitForSelector('[data-disabled-reason]');
+    expect(await textOf(page, '[data-disabled-reason]')).toBe('Disabled: disabled by an admin.');
+    expect(await textOf(page, 'h1 .badge')).toBe('disabled');
+    await page.click('a::-p-text(All webhooks)');
+    await page.waitForSelector(`tr[data-webhook-id="${webhook.id}"][data-enabled="false"]`);
+    expect(await textOf(page, `tr[data-webhook-id="${webhook.id}"] [data-label="Status"]`)).toBe('disableddisabled by an admin');
+    expect(await textOf(page, `tr[data-webhook-id="${webhook.id}"] [data-label="Event types"]`)).toBe('key.createdkey.expiring');
+    await screenshot(page, 'webhooks');
+    await expectAccessible(page, 'webhooks list');
+
+    await page.click(`tr[data-webhook-id="${webhook.id}"] a`);
+    await page.waitForSelector('.page-actions button::-p-text(Enable)');
+    await page.click('.page-actions button::-p-text(Enable)');
+    await untilInPage(
+      page,
+      `document.querySelector('h1 .badge')?.textContent === 'enabled' && !document.querySelector('[data-disabled-reason]')`,
+    );
+    expect(
+      (await call<{ enabled: boolean; eventTypes: string[] }>(sut, admin.token, 'GET', `/admin/webhooks/${webhook.id}`)).body,
+    ).toMatchObject({ enabled: true, eventTypes: ['key.created', 'key.expiring'] });
+
+    await page.click('.page-actions button::-p-text(Delete)');
+    await page.waitForSelector('dialog[open] button[type=submit]');
+    expect(await textOf(page, 'dialog[open]')).toContain('Deleting is final');
+    await expectAccessible(page, 'delete confirmation');
+    await page.click('dialog[open] button::-p-text(Cancel)'); // asking first: Cancel deletes nothing
+    await untilInPage(page, `!document.querySelector('dialog[open]')`);
+    expect((await call(sut, admin.token, 'GET', `/admin/webhooks/${webhook.id}`)).status).toBe(200);
+    await page.click('.page-actions button::-p-text(Delete)');
+    await page.waitForSelector('dialog[open] button[type=submit]');
+    await page.click('dialog[open] button[type=submit]');
+    await untilInPage(page, `location.pathname === '/console/webhooks'`);
+    await page.waitForSelector('.empty');
+    expect((await call(sut, admin.token, 'GET', `/admin/webhooks/${webhook.id}`)).status).toBe(404);
+    await page.goto(`${sut.url}/console/webhooks/${webhook.id}`);
+    await untilInPage(page, `document.querySelector('h1')?.textContent === 'Webhook endpoint not found'`);
+  });
+
+  it("a webhooks:manage key signs in to the webhooks page only, and sees its own tenant's endpoints", async () => {
+    const mine = await call<{ id: string }>(sut, admin.token, 'POST', '/admin/webhooks', {
+      url: hooks.url,
+      eventTypes: ['key.revoked'],
+      tenantId: OTHER_TENANT,
+    });
+    const platform = await call<{ id: string }>(sut, admin.token, 'POST', '/admin/webhooks', {
+      url: hooks.url,
+      eventTypes: ['key.leaked'],
+    });
+    expect([mine.status, platform.status]).toEqual([201, 201]);
+    const hooksKey = await issueUsableKey(sut, { tenantId: OTHER_TENANT, name: 'hooks operator', scopes: ['webhooks:manage'] });
+    const context = await browser.createBrowserContext();
+    try {
+      const hooksPage = track(await context.newPage());
+      await hooksPage.setViewport({ width: 1280, height: 860 });
+      await signIn(hooksPage, sut, hooksKey.token);
+      await untilInPage(hooksPage, `location.pathname === '/console/webhooks'`);
+      expect(await inPage(hooksPage, `[...document.querySelectorAll('nav a')].map((a) => a.textContent)`)).toEqual(['Webhooks']);
+      await hooksPage.waitForSelector('tr[data-webhook-id]');
+      expect(await inPage(hooksPage, `[...document.querySelectorAll('tr[data-webhook-id]')].map((r) => r.dataset.webhookId)`)).toEqual([
+        mine.body.id,
+      ]);
+      expect(await inPage(hooksPage, `document.querySelector('#webhooks-tenant').readOnly`)).toBe(true);
+      await hooksPage.click('button::-p-text(Add endpoint)');
+      await hooksPage.waitForSelector('dialog[open] #webhook-tenant');
+      expect(
+        await inPage(hooksPage, `[document.querySelector('#webhook-tenant').readOnly, document.querySelector('#webhook-tenant').value]`),
+      ).toEqual([true, OTHER_TENANT]);
+      await hooksPage.goto(`${sut.url}/console/webhooks/${platform.body.id}`);
+      await untilInPage(hooksPage, `document.querySelector('h1')?.textContent === 'Webhook endpoint not found'`);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('works 360 px wide: no sideways scrolling, still accessible', async () => {
     await page.setViewport({ width: 360, height: 780 });
     try {
@@ -686,6 +906,10 @@ describe('web console (headless Chromium)', () => {
       expect(await inPage(page, 'document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
       await screenshot(page, 'key-detail-360px');
       await expectAccessible(page, 'key detail at 360 px');
+      await page.goto(`${sut.url}/console/webhooks`);
+      await page.waitForSelector('tr[data-webhook-id]');
+      expect(await inPage(page, 'document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
+      await expectAccessible(page, 'webhooks at 360 px');
     } finally {
       await page.setViewport({ width: 1280, height: 860 });
     }
@@ -702,7 +926,7 @@ describe('web console (headless Chromium)', () => {
   });
 
   it('sent nothing off the machine, never put a key in a URL, and logged no script or CSP error', () => {
-    const secrets = [admin.token, created.secret];
+    const secrets = [admin.token, created.secret, webhook.secret];
     for (const url of tracked.requests) {
       expect(appUrls.some((origin) => url.startsWith(`${origin}/`)) || url.startsWith('data:') || url.startsWith('blob:')).toBe(true);
       for (const secret of secrets) expect(url).not.toContain(secret);

@@ -180,7 +180,17 @@ describe('console server: static files, session and the live tail', () => {
         admin: false,
         canManageKeys: true,
         canReadAudit: false,
+        canManageWebhooks: false,
       });
+    });
+
+    it('lets a webhooks:manage-only key in, for the webhooks page alone', async () => {
+      const hooks = await issueUsableKey(sut, { tenantId: tenantA, name: 'hooks', scopes: ['webhooks:manage'] });
+      const res = await fetch(`${sut.url}/console/api/session`, { headers: bearer(hooks.token) });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ admin: false, canManageKeys: false, canReadAudit: false, canManageWebhooks: true });
+      const everything = await fetch(`${sut.url}/console/api/session`, { headers: bearer(admin.token) });
+      expect(await everything.json()).toMatchObject({ admin: true, canManageKeys: true, canReadAudit: true, canManageWebhooks: true });
     });
 
     it('refuses a missing key (401) and a key with none of the console scopes (403)', async () => {

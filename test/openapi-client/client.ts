@@ -192,6 +192,7 @@ async function main(): Promise<void> {
   read('session.admin', session.admin, isBoolean);
   read('session.canManageKeys', session.canManageKeys, isBoolean);
   read('session.canReadAudit', session.canReadAudit, isBoolean);
+  read('session.canManageWebhooks', session.canManageWebhooks, isBoolean);
 
   const audit = ok('GET /admin/audit', await api.GET('/admin/audit', { params: { query: { limit: 5 } } }));
   for (const [i, e] of audit.items.entries()) {

@@ -1,8 +1,8 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, type AuditFilter } from '../api';
-import { ActorLabel, Alert, CopyButton, describedBy, Field, Loading, Time } from '../components';
-import { describeChanges, saveBlob, shortId } from '../format';
+import { ActorLabel, Alert, CopyButton, describedBy, ExportButton, Field, Loading, Time, useExportDownload } from '../components';
+import { describeChanges, shortId } from '../format';
 import { ReasonCodeOptions } from '../key-dialogs';
 import { Link } from '../router';
 import { session } from '../session';
@@ -57,8 +57,7 @@ export function AuditPage(): JSX.Element {
   const [loads, setLoads] = useState(0);
   const [error, setError] = useState<ApiError | null>(null);
   const [keyError, setKeyError] = useState<string | undefined>(undefined);
-  const [exporting, setExporting] = useState<'ndjson' | 'csv' | null>(null);
-  const [exportError, setExportError] = useState<string | null>(null);
+  const download = useExportDownload((format) => api.exportAudit(applied, format));
   const generation = useRef(0);
 
   const search = async (filter: AuditFilter, from: string | null): Promise<void> => {
@@ -138,19 +137,6 @@ export function AuditPage(): JSX.Element {
     void search({}, null);
   };
 
-  const download = async (format: 'ndjson' | 'csv'): Promise<void> => {
-    setExporting(format);
-    setExportError(null);
-    try {
-      const { blob, filename } = await api.exportAudit(applied, format);
-      saveBlob(blob, filename);
-    } catch (e) {
-      setExportError(e instanceof ApiError ? e.message : String(e));
-    } finally {
-      setExporting(null);
-    }
-  };
-
   const set = (field: keyof FilterForm) => (event: Event) =>
     setForm({ ...form, [field]: (event.currentTarget as HTMLInputElement | HTMLSelectElement).value });
   const fromError = error?.fieldMessage('from');
@@ -163,28 +149,12 @@ export function AuditPage(): JSX.Element {
           Audit log
         </h1>
         <div class="page-actions">
-          <button
-            type="button"
-            class="button-secondary"
-            onClick={() => void download('ndjson')}
-            disabled={exporting !== null}
-            aria-busy={exporting === 'ndjson'}
-          >
-            {exporting === 'ndjson' ? 'Preparing…' : 'Download NDJSON'}
-          </button>
-          <button
-            type="button"
-            class="button-secondary"
-            onClick={() => void download('csv')}
-            disabled={exporting !== null}
-            aria-busy={exporting === 'csv'}
-          >
-            {exporting === 'csv' ? 'Preparing…' : 'Download CSV'}
-          </button>
+          <ExportButton format="ndjson" download={download} />
+          <ExportButton format="csv" download={download} />
         </div>
       </div>
       <p class="muted">Every change to every key, newest first. Downloads use the filters applied below.</p>
-      {exportError && <Alert>Could not export: {exportError}</Alert>}
+      {download.error && <Alert>Could not export: {download.error.message}</Alert>}
 
       <form class="filters" role="search" aria-label="Filter the audit log" onSubmit={(e) => void apply(e)} noValidate>
         <Field id="audit-key" label="Key" error={keyError}>

@@ -1,14 +1,14 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
-import { ActorLabel, Alert, Chips, ExpiryCell, Loading, SecretDialog, StatusBadge, TagChips, Time } from '../components';
+import { ActorLabel, Alert, Chips, DetailUnavailable, ExpiryCell, Loading, SecretDialog, StatusBadge, TagChips, Time } from '../components';
 import { describeChanges } from '../format';
 
 function changeLines(event: KeyHistoryItem): string[] {
   const reason = describeReason(event.reasonCode, event.reason);
   return [...(reason ? [`reason: ${reason}`] : []), ...describeChanges(event.changes)];
 }
-import { EditDialog, ExpireDialog, RevokeDialog, RotateDialog } from '../key-dialogs';
+import { EditDialog, EndKeyDialog, RotateDialog } from '../key-dialogs';
 import { patchKey } from '../keys-store';
 import { Link } from '../router';
 import { describeReason, EVENT_LABELS, type KeyHistoryItem, type KeyView, type KeyWithSecret, type UsageDay } from '../types';
@@ -65,29 +65,15 @@ export function KeyDetailPage({ id }: { id: string }): JSX.Element {
     void api.keyEvents(id).then(setEvents, () => undefined);
   };
 
-  if (error) {
+  if (error || !key) {
     return (
-      <section aria-labelledby="page-title">
-        <p>
-          <Link to="/keys">← All keys</Link>
-        </p>
-        <h1 id="page-title" tabIndex={-1}>
-          {error.status === 404 ? 'Key not found' : 'Could not load the key'}
-        </h1>
-        <Alert onRetry={error.status === 404 ? undefined : () => void load()}>
-          {error.status === 404 ? 'There is no key with this id that your key may see.' : error.message}
-        </Alert>
-      </section>
-    );
-  }
-  if (!key) {
-    return (
-      <section aria-labelledby="page-title">
-        <h1 id="page-title" tabIndex={-1} class="visually-hidden">
-          Key
-        </h1>
-        <Loading label="Loading the key…" />
-      </section>
+      <DetailUnavailable
+        noun="key"
+        error={error}
+        back={{ to: '/keys', label: '← All keys' }}
+        notFound="There is no key with this id that your key may see."
+        onRetry={() => void load()}
+      />
     );
   }
 
@@ -246,11 +232,13 @@ export function KeyDetailPage({ id }: { id: string }): JSX.Element {
           }}
         />
       )}
-      {action === 'expire' && (
-        <ExpireDialog keyView={key} onClose={() => setAction(null)} onDone={(next) => changed(next, 'The key has expired.')} />
-      )}
-      {action === 'revoke' && (
-        <RevokeDialog keyView={key} onClose={() => setAction(null)} onDone={(next) => changed(next, 'The key was revoked.')} />
+      {(action === 'expire' || action === 'revoke') && (
+        <EndKeyDialog
+          action={action}
+          keyView={key}
+          onClose={() => setAction(null)}
+          onDone={(next) => changed(next, action === 'expire' ? 'The key has expired.' : 'The key was revoked.')}
+        />
       )}
       {secret && secret.key && <SecretDialog secret={secret.key} keyView={secret} rotated onClose={() => setSecret(null)} />}
     </section>

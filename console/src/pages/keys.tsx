@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Alert, Chips, ExpiryCell, Loading, SecretDialog, StatusBadge, TagChips, Time } from '../components';
-import { CreateKeyDialog, ExpireDialog, ReportLeakDialog, RevokeDialog } from '../key-dialogs';
+import { CreateKeyDialog, EndKeyDialog, ReportLeakDialog } from '../key-dialogs';
 import { addKey, keysStore, loadMoreKeys, patchKey, reloadKeys, setFilters, type StatusFilter } from '../keys-store';
 import { Link } from '../router';
 import { session } from '../session';
@@ -283,8 +283,7 @@ export function KeysPage(): JSX.Element {
       )}
       {creating && <CreateKeyDialog onClose={() => setCreating(false)} onCreated={onCreated} />}
       {secret && secret.key && <SecretDialog secret={secret.key} keyView={secret} onClose={() => setSecret(null)} />}
-      {pending?.kind === 'expire' && <ExpireDialog keyView={pending.key} onClose={() => setPending(null)} onDone={onActionDone} />}
-      {pending?.kind === 'revoke' && <RevokeDialog keyView={pending.key} onClose={() => setPending(null)} onDone={onActionDone} />}
+      {pending && <EndKeyDialog action={pending.kind} keyView={pending.key} onClose={() => setPending(null)} onDone={onActionDone} />}
     </section>
   );
 }

@@ -1,8 +1,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, ApiError, type KeyReportFilter } from '../api';
-import { Alert, describedBy, Field } from '../components';
-import { saveBlob } from '../format';
+import { api, type KeyReportFilter } from '../api';
+import { Alert, describedBy, ExportButton, Field, useExportDownload } from '../components';
 import { session } from '../session';
 import { useStore } from '../store';
 
@@ -27,9 +26,6 @@ export function ReportsPage(): JSX.Element {
   const me = useStore(session).me!;
   const tenantLocked = !me.admin;
   const [form, setForm] = useState<ReportForm>(EMPTY_FORM);
-  const [busy, setBusy] = useState<'ndjson' | 'csv' | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [saved, setSaved] = useState<string | null>(null);
 
   const set = (field: keyof ReportForm) => (event: Event) =>
     setForm({
@@ -38,29 +34,16 @@ export function ReportsPage(): JSX.Element {
     });
   const days = (text: string): number | undefined => (text.trim() === '' ? undefined : Number(text));
 
-  const download = async (format: 'ndjson' | 'csv'): Promise<void> => {
-    const filter: KeyReportFilter = {
-      tenantId: tenantLocked ? undefined : form.tenantId.trim() || undefined,
-      status: form.status || undefined,
-      // datetime-local is the person's own time; the API takes an instant.
-      asOf: form.asOf === '' ? undefined : new Date(form.asOf).toISOString(),
-      secretOlderThanDays: days(form.secretOlderThanDays),
-      unusedForDays: days(form.unusedForDays),
-    };
-    setBusy(format);
-    setError(null);
-    setSaved(null);
-    try {
-      const { blob, filename } = await api.keyReport(filter, format);
-      saveBlob(blob, filename);
-      setSaved(filename);
-    } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      setError(e);
-    } finally {
-      setBusy(null);
-    }
-  };
+  const filter = (): KeyReportFilter => ({
+    tenantId: tenantLocked ? undefined : form.tenantId.trim() || undefined,
+    status: form.status || undefined,
+    // datetime-local is the person's own time; the API takes an instant.
+    asOf: form.asOf === '' ? undefined : new Date(form.asOf).toISOString(),
+    secretOlderThanDays: days(form.secretOlderThanDays),
+    unusedForDays: days(form.unusedForDays),
+  });
+  const download = useExportDownload((format) => api.keyReport(filter(), format));
+  const { busy, error, saved } = download;
 
   const fieldError = (field: string): string | undefined => error?.fieldMessage(field);
   const mapped = ['tenantId', 'status', 'asOf', 'secretOlderThanDays', 'unusedForDays'].some((f) => fieldError(f) !== undefined);
@@ -82,7 +65,7 @@ export function ReportsPage(): JSX.Element {
         aria-label="Key report filters"
         onSubmit={(e) => {
           e.preventDefault();
-          void download('csv');
+          void download.start('csv');
         }}
         noValidate
       >
@@ -129,18 +112,8 @@ export function ReportsPage(): JSX.Element {
           <input {...describedBy('report-as-of', fieldError('asOf'))} type="datetime-local" value={form.asOf} onInput={set('asOf')} />
         </Field>
         <div class="filter-buttons full-row">
-          <button type="submit" class="button-primary" disabled={busy !== null} aria-busy={busy === 'csv'}>
-            {busy === 'csv' ? 'Preparing…' : 'Download CSV'}
-          </button>
-          <button
-            type="button"
-            class="button-secondary"
-            onClick={() => void download('ndjson')}
-            disabled={busy !== null}
-            aria-busy={busy === 'ndjson'}
-          >
-            {busy === 'ndjson' ? 'Preparing…' : 'Download NDJSON'}
-          </button>
+          <ExportButton format="csv" download={download} primary submit />
+          <ExportButton format="ndjson" download={download} />
           <button type="button" class="button-secondary" onClick={() => setForm(EMPTY_FORM)} disabled={busy !== null}>
             Clear
           </button>
