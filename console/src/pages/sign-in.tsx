@@ -19,7 +19,7 @@ export function SignInPage(): JSX.Element {
     event.preventDefault();
     const value = key.trim();
     if (value === '') {
-      setError('Paste an API key with the admin or keys:manage scope');
+      setError('Paste an API key with the admin, keys:manage or webhooks:manage scope');
       return;
     }
     setBusy(true);
@@ -53,7 +53,7 @@ export function SignInPage(): JSX.Element {
           <Field
             id="sign-in-key"
             label="API key"
-            hint="An admin or keys:manage key. It stays in this browser tab only and is forgotten when you sign out or close the tab."
+            hint="An admin, keys:manage or webhooks:manage key. It stays in this browser tab only and is forgotten when you sign out or close the tab."
             error={error}
           >
             <input
