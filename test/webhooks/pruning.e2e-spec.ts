@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'pg';
 import request from 'supertest';
 import { ProjectionsService } from '../../src/event-store/index.js';
 import { bearer } from '../support/http.js';
-import { issueUsableKey, uniqueTenant } from '../support/keys.js';
+import { uniqueTenant } from '../support/keys.js';
 import { until } from '../support/poll.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
-import { createScratchDatabase, type ScratchDatabase } from '../support/test-database.js';
-import { startReceiver, type Receiver } from './receiver.js';
+import type { Receiver } from './receiver.js';
+import { startWebhookSuite, type WebhookSuite } from './webhook-suite.js';
 
 /*
  * Finished deliveries queued longer ago than WEBHOOK_DELIVERY_RETENTION (default 30 days) are
@@ -15,14 +13,7 @@ import { startReceiver, type Receiver } from './receiver.js';
  * here (the next one would come after WEBHOOK_RETRY_FOR), so a delivery ends `failed` at once.
  */
 const PRUNE_BOUND_MS = 3000;
-const ENV = {
-  WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-  WEBHOOK_POLL: '100ms',
-  WEBHOOK_RETRY_SCHEDULE: '0,1h',
-  WEBHOOK_RETRY_FOR: '1s',
-  WEBHOOK_PRUNE_INTERVAL: '200ms',
-  EXPIRY_SWEEP_ENABLED: 'false',
-};
+const ENV = { WEBHOOK_RETRY_SCHEDULE: '0,1h', WEBHOOK_RETRY_FOR: '1s', WEBHOOK_PRUNE_INTERVAL: '200ms' };
 const DELIVERY_BOUND_MS = 3000;
 
 interface Row {
@@ -32,30 +23,17 @@ interface Row {
 }
 
 describe('webhooks: finished deliveries are pruned after WEBHOOK_DELIVERY_RETENTION', () => {
-  let db: ScratchDatabase;
-  let pool: Pool;
-  let sut: TestApp;
-  let admin: string;
-  const receivers: Receiver[] = [];
+  let suite: WebhookSuite;
 
   beforeAll(async () => {
-    db = await createScratchDatabase('webhooks_pruning');
-    pool = new Pool({ connectionString: db.url, max: 2 });
-    pool.on('error', () => undefined);
-    sut = await createTestApp(ENV, db.url);
-    admin = (await issueUsableKey(sut, { scopes: ['admin'] })).token;
+    suite = await startWebhookSuite('webhooks_pruning', ENV);
   }, 60_000);
 
-  afterAll(async () => {
-    await sut.close();
-    for (const r of receivers) await r.close();
-    await pool.end();
-    await db.drop();
-  });
+  afterAll(() => suite.close());
 
   const endpoint = async (tenantId: string, answer: number): Promise<{ id: string; hooks: Receiver }> => {
-    const hooks = await startReceiver(() => answer);
-    receivers.push(hooks);
+    const { sut, admin } = suite;
+    const hooks = await suite.receiver(() => answer);
     const created = await request(sut.url)
       .post('/admin/webhooks')
       .set(bearer(admin))
@@ -65,9 +43,10 @@ describe('webhooks: finished deliveries are pruned after WEBHOOK_DELIVERY_RETENT
   };
 
   const rows = async (): Promise<Row[]> =>
-    (await pool.query<Row>('SELECT id, message_id, status FROM webhook_deliveries ORDER BY seq')).rows;
+    (await suite.pool.query<Row>('SELECT id, message_id, status FROM webhook_deliveries ORDER BY seq')).rows;
 
   it('deletes delivered and failed ones past the retention, never a pending one, and a rebuild does not queue them again', async () => {
+    const { sut, admin, pool } = suite;
     const tenant = uniqueTenant();
     const ok = await endpoint(tenant, 200);
     const failing = await endpoint(tenant, 500);
