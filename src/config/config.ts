@@ -71,6 +71,10 @@ export interface WebhookConfig {
   /** `key.expiring` offsets before expiresAt, per tenant; `default` for the others. */
   expiringOffsets: { default: readonly number[]; byTenant: Readonly<Record<string, readonly number[]>> };
   expiringScanMs: number;
+  /** Delivered and failed deliveries queued longer ago than this are deleted (pending ones never). */
+  retentionMs: number;
+  /** How often one instance (whichever gets the lock) prunes them. */
+  pruneEveryMs: number;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -120,6 +124,8 @@ function webhookConfig(env: Env): WebhookConfig {
     pollMs: duration(env, 'WEBHOOK_POLL', '1s'),
     expiringOffsets: { default: durations(env, 'WEBHOOK_EXPIRING_OFFSETS', '30d,7d,1d'), byTenant: offsetsByTenant(env) },
     expiringScanMs: duration(env, 'WEBHOOK_EXPIRING_SCAN', '1m'),
+    retentionMs: duration(env, 'WEBHOOK_DELIVERY_RETENTION', '30d'),
+    pruneEveryMs: duration(env, 'WEBHOOK_PRUNE_INTERVAL', '10m'),
   };
   if (config.leaseMs <= config.timeoutMs) {
     throw new ConfigError('WEBHOOK_LEASE must be longer than WEBHOOK_TIMEOUT: a delivery still running would be taken again');

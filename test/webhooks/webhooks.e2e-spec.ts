@@ -1,4 +1,4 @@
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import { EventStore, ProjectionsService } from '../../src/event-store/index.js';
@@ -6,9 +6,9 @@ import { keyStreamId } from '@keyledger/nestjs/internal';
 import { bearer, expectErrorShape } from '../support/http.js';
 import { issueUsableKey, uniqueTenant } from '../support/keys.js';
 import { until } from '../support/poll.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
-import { createScratchDatabase, type ScratchDatabase } from '../support/test-database.js';
-import { startReceiver, type Receiver } from './receiver.js';
+import type { TestApp } from '../support/test-app.js';
+import type { Receiver, startReceiver } from './receiver.js';
+import { startWebhookSuite, type WebhookSuite } from './webhook-suite.js';
 
 /*
  * Delivery is asynchronous (docs/webhooks.md): the first attempt starts within PROJECTION_POLL_MS
@@ -25,32 +25,19 @@ const ENV = {
 };
 
 describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, audit', () => {
-  let db: ScratchDatabase;
+  let suite: WebhookSuite;
   let pool: Pool;
   let sut: TestApp;
   let admin: string;
-  const receivers: Receiver[] = [];
 
   beforeAll(async () => {
-    db = await createScratchDatabase('webhooks');
-    pool = new Pool({ connectionString: db.url, max: 4 });
-    pool.on('error', () => undefined);
-    sut = await createTestApp(ENV, db.url);
-    admin = (await issueUsableKey(sut, { scopes: ['admin'] })).token;
+    suite = await startWebhookSuite('webhooks', ENV);
+    ({ pool, sut, admin } = suite);
   }, 60_000);
 
-  afterAll(async () => {
-    await sut.close();
-    for (const r of receivers) await r.close();
-    await pool.end();
-    await db.drop();
-  });
+  afterAll(() => suite.close());
 
-  const receiver = async (...args: Parameters<typeof startReceiver>): Promise<Receiver> => {
-    const r = await startReceiver(...args);
-    receivers.push(r);
-    return r;
-  };
+  const receiver = (...args: Parameters<typeof startReceiver>): Promise<Receiver> => suite.receiver(...args);
 
   const createEndpoint = async (
     token: string,

@@ -21,8 +21,22 @@ const attemptsTotal = counter({
 
 /** Deliveries one process has in flight at once, over all endpoints. */
 const MAX_IN_FLIGHT = 256;
-/** How far into an endpoint's pending deliveries (oldest first) one claim looks. */
-const CLAIM_WINDOW = 256;
+/**
+ * How far into an endpoint's pending deliveries (oldest first) one claim looks, in multiples of its
+ * concurrency limit: past those in flight, to those waiting for a retry or behind their key's
+ * older one. 16 × 256 rows per claim cost a round 80–100 ms on a loaded VM, 4 × 16 about 20–50.
+ */
+const CLAIM_WINDOW_PER_SLOT = 4;
+
+/** A success waiting for the next round to record it. */
+interface Delivered {
+  id: string;
+  leaseId: string;
+  status: number;
+  body: string | null;
+  at: Date;
+  done: () => void;
+}
 
 interface Claimed {
   id: string;
@@ -35,59 +49,14 @@ interface Claimed {
 }
 
 /*
- * The endpoints with due work that no other dispatcher is claiming for right now: a transaction
- * lock per endpoint serializes claims on one endpoint, so counting its leased deliveries and
- * leasing more is exact across instances (the per-endpoint concurrency limit).
+ * One round trip per round (webhook_dispatch_round, migration …024): record the successes given,
+ * then lease what is due. Inside it: a try-lock per endpoint with due work (an endpoint another
+ * dispatcher is claiming for is skipped), then, in a statement of its own (so it sees every lease
+ * committed before the lock), at most `concurrency` leased per endpoint, oldest first, only a key's
+ * oldest pending delivery (in order per key). A lease that runs out (its dispatcher died) makes the
+ * delivery due again.
  */
-const LOCK_ENDPOINTS = `
-SELECT id FROM (
-  SELECT e.id FROM webhook_endpoints e
-  WHERE e.enabled AND e.deleted_at IS NULL AND EXISTS (
-    SELECT 1 FROM webhook_deliveries d
-    WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now()))
-  OFFSET 0) c
-WHERE pg_try_advisory_xact_lock(hashtext('keyledger.webhook-endpoint'), hashtext(c.id::text))`;
-
-/*
- * Leases due deliveries of the locked endpoints: oldest first, at most `concurrency` leased per
- * endpoint, and only a key's oldest pending delivery (in order per key: the next waits until the
- * one before it is delivered or has failed for good). A lease that runs out (its dispatcher died)
- * makes the delivery due again.
- */
-const CLAIM = `
-WITH busy AS (
-  SELECT endpoint_id, count(*)::int AS n FROM webhook_deliveries
-  WHERE endpoint_id = ANY($1::uuid[]) AND status = 'pending' AND leased_until >= now() GROUP BY endpoint_id
-), due AS (
-  SELECT c.id, c.endpoint_id, c.seq, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.seq) AS rn
-  FROM unnest($1::uuid[]) AS ep(id)
-  CROSS JOIN LATERAL (
-    SELECT d.id, d.endpoint_id, d.seq, d.order_key, d.next_attempt_at, d.leased_until FROM webhook_deliveries d
-    WHERE d.endpoint_id = ep.id AND d.status = 'pending' ORDER BY d.seq LIMIT ${CLAIM_WINDOW}) c
-  WHERE c.next_attempt_at <= now() AND (c.leased_until IS NULL OR c.leased_until < now())
-    AND NOT EXISTS (
-      SELECT 1 FROM webhook_deliveries p
-      WHERE p.endpoint_id = c.endpoint_id AND p.order_key = c.order_key AND p.status = 'pending' AND p.seq < c.seq)
-), picked AS (
-  SELECT due.id FROM due LEFT JOIN busy USING (endpoint_id)
-  WHERE due.rn <= $2 - coalesce(busy.n, 0) ORDER BY due.seq LIMIT $3
-)
-UPDATE webhook_deliveries w
-SET leased_until = now() + make_interval(secs => $4 / 1000.0), lease_id = $5, first_attempt_at = coalesce(w.first_attempt_at, now())
-FROM picked, webhook_endpoints e
-WHERE w.id = picked.id AND e.id = w.endpoint_id
-RETURNING w.id, w.endpoint_id, e.url, w.message_id, w.payload, w.attempts, w.first_attempt_at`;
-
-/* Successes are recorded in batches: one statement for every delivery that succeeded meanwhile. */
-const DELIVERED = `
-WITH d AS (
-  UPDATE webhook_deliveries w SET status = 'delivered', attempts = w.attempts + 1, last_attempt_at = u.at, delivered_at = u.at,
-    leased_until = NULL, lease_id = NULL, response_status = u.status, response_body = u.body, last_error = NULL
-  FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[]) AS u(id, lease, status, body, at)
-  WHERE w.id = u.id AND w.lease_id = u.lease
-  RETURNING w.endpoint_id
-)
-DELETE FROM webhook_endpoint_health h WHERE h.endpoint_id IN (SELECT endpoint_id FROM d)`;
+const ROUND = `SELECT * FROM webhook_dispatch_round($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6, $7, $8, $9, $10)`;
 
 const FAILED = `
 UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = now(), leased_until = NULL, lease_id = NULL,
@@ -105,12 +74,37 @@ WITH h AS (
 )
 SELECT failing_since <= now() - make_interval(secs => $2 / 1000.0) AS expired, failing_since FROM h`;
 
+/** Finished deliveries deleted per statement: a pruning never holds its lock for long. */
+const PRUNE_BATCH = 1000;
+
+/*
+ * The outbox runner's own lock (projection-runner.ts): while a pruning holds it, no outbox batch
+ * and no rebuild runs, and only one instance prunes at a time.
+ */
+const PRUNE_LOCK = `SELECT pg_try_advisory_xact_lock(hashtext('keyledger.projection'), hashtext('webhook-outbox')) AS locked`;
+
+/* Oldest first, never a pending delivery. */
+const PRUNE = `
+DELETE FROM webhook_deliveries WHERE id IN (
+  SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < now() - make_interval(secs => $1 / 1000.0)
+  ORDER BY created_at LIMIT ${PRUNE_BATCH})`;
+
+/*
+ * Every delivery pruned so far belongs to an event at or before the outbox checkpoint read after
+ * the DELETE (a row commits with its batch's checkpoint): a rebuild of the outbox skips those events.
+ */
+const PRUNED_THROUGH = `
+INSERT INTO webhook_delivery_pruning (transaction_id, position, pruned_at)
+SELECT transaction_id, position, now() FROM projection_checkpoints WHERE name = 'webhook-outbox'
+ON CONFLICT (id) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position, pruned_at = excluded.pruned_at`;
+
 /**
- * Delivers the outbox (`webhook_deliveries`) on every instance: leases due rows (LOCK_ENDPOINTS,
- * CLAIM), signs each with its endpoint's secret (Standard Webhooks), POSTs it (webhook-sender.ts)
- * and records the outcome under its lease. A failure is retried on the configured schedule; an
+ * Delivers the outbox (`webhook_deliveries`) on every instance: leases due rows (ROUND), signs
+ * each with its endpoint's secret (Standard Webhooks), POSTs it (webhook-sender.ts) and records
+ * the outcome under its lease. A failure is retried on the configured schedule; an
  * endpoint failing past WEBHOOK_DISABLE_AFTER is disabled by a `webhook.disabled` event. Woken by
- * each appended event (after this instance's outbox runner has caught up) and by a poll.
+ * each appended event (after this instance's outbox runner has caught up) and by a poll. Deletes
+ * finished deliveries older than WEBHOOK_DELIVERY_RETENTION every WEBHOOK_PRUNE_INTERVAL.
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -118,12 +112,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private readonly retry = new RetryBackoff(this.logger, 'webhook dispatch');
   private readonly signers = new Map<string, Webhook>();
   private readonly running = new Set<Promise<void>>();
-  private delivered: { id: string; leaseId: string; status: number; body: string | null; at: Date; done: () => void }[] = [];
-  private flushing: Promise<void> | undefined;
+  private delivered: Delivered[] = [];
   private pumping: Promise<void> | undefined;
   private again = false;
   private stopped = true;
   private pollTimer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private pruning: Promise<void> | undefined;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -141,7 +136,31 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.unsubscribe = this.notifications.onEvent(() => void this.afterEvents());
     this.pollTimer = setInterval(() => this.wake(), this.config.webhooks.pollMs);
     this.pollTimer.unref();
+    this.pruneTimer = setInterval(
+      () => void (this.pruning ??= this.prune().finally(() => (this.pruning = undefined))),
+      this.config.webhooks.pruneEveryMs,
+    );
+    this.pruneTimer.unref();
     this.wake();
+  }
+
+  /** Deletes finished deliveries past the retention, a bounded batch per transaction, unless another instance is at it. */
+  private async prune(): Promise<void> {
+    try {
+      let deleted: number;
+      do {
+        deleted = await withTransaction(this.pool, async (client) => {
+          if (!(await client.query<{ locked: boolean }>(PRUNE_LOCK)).rows[0].locked) return 0;
+          const n = (await client.query(PRUNE, [this.config.webhooks.retentionMs])).rowCount ?? 0;
+          if (n > 0) await client.query(PRUNED_THROUGH);
+          return n;
+        });
+      } while (deleted === PRUNE_BATCH && !this.stopped);
+    } catch (error) {
+      this.logger.warn(
+        `could not prune webhook deliveries (tried again in WEBHOOK_PRUNE_INTERVAL): ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
 
   /** New events: once this instance's outbox runner has queued them (if it holds the runner's lock), deliver. */
@@ -166,11 +185,22 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
+  /**
+   * Rounds until nothing is due: each round is one transaction that records the successes that
+   * came back since the round before (their slots free up) and claims what is due now.
+   */
   private async pump(): Promise<void> {
+    let wrote = false;
     try {
-      while (!this.stopped && this.running.size < MAX_IN_FLIGHT) {
-        const claimed = await this.claim(MAX_IN_FLIGHT - this.running.size);
-        if (claimed.length === 0) break;
+      while (!this.stopped) {
+        const successes = this.delivered;
+        this.delivered = [];
+        let claimed: { rows: Claimed[]; leaseId: string };
+        try {
+          claimed = await this.round(successes, MAX_IN_FLIGHT - this.running.size + successes.length);
+        } finally {
+          for (const d of successes) d.done(); // recorded, or (the round failed) left to their leases
+        }
         for (const delivery of claimed.rows) {
           const attempt = this.attempt(delivery, claimed.leaseId).finally(() => {
             this.running.delete(attempt);
@@ -178,22 +208,35 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
           });
           this.running.add(attempt);
         }
+        wrote ||= successes.length > 0 || claimed.rows.length > 0;
+        if (claimed.rows.length === 0 && this.delivered.length === 0) break;
       }
       this.retry.succeeded();
+      // An event committed while a round was writing is invisible to the outbox runner until the
+      // round ends (readers stop below the oldest running transaction): run the runner again now
+      // rather than leave that event to the poll.
+      if (wrote && !this.stopped) void this.afterEvents();
     } catch (error) {
       this.retry.failed(error); // logged once per outage; the poll tries again
     }
   }
 
-  private async claim(limit: number): Promise<{ rows: Claimed[]; leaseId: string; length: number }> {
+  private async round(successes: readonly Delivered[], limit: number): Promise<{ rows: Claimed[]; leaseId: string }> {
     const leaseId = randomUUID();
-    const rows = await withTransaction(this.pool, async (client) => {
-      const endpoints = (await client.query<{ id: string }>(LOCK_ENDPOINTS)).rows.map((r) => r.id);
-      if (endpoints.length === 0) return [];
-      const { concurrency, leaseMs } = this.config.webhooks;
-      return (await client.query<Claimed>(CLAIM, [endpoints, concurrency, limit, leaseMs, leaseId])).rows;
-    });
-    return { rows, leaseId, length: rows.length };
+    const { concurrency, leaseMs } = this.config.webhooks;
+    const { rows } = await this.pool.query<Claimed>(ROUND, [
+      successes.map((d) => d.id),
+      successes.map((d) => d.leaseId),
+      successes.map((d) => d.status),
+      successes.map((d) => d.body),
+      successes.map((d) => d.at),
+      this.stopped ? 0 : limit,
+      concurrency,
+      leaseMs,
+      leaseId,
+      CLAIM_WINDOW_PER_SLOT * concurrency,
+    ]);
+    return { rows, leaseId };
   }
 
   private async attempt(delivery: Claimed, leaseId: string): Promise<void> {
@@ -229,36 +272,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (failing.rows[0]?.expired) await this.disable(delivery.endpoint_id, failing.rows[0].failing_since);
   }
 
-  /** Resolves once the success is recorded, in a batch with the others that finished meanwhile. */
+  /** Resolves once the success is recorded by the next round, with the others that came back meanwhile. */
   private recordDelivered(id: string, leaseId: string, status: number, body: string | null): Promise<void> {
     return new Promise((done) => {
       this.delivered.push({ id, leaseId, status, body, at: new Date(), done });
-      this.flushing ??= this.flush().finally(() => {
-        this.flushing = undefined;
-      });
+      this.wake();
     });
-  }
-
-  /** Writes the queued successes, batch after batch, until none is left. A failed write leaves them to their leases. */
-  private async flush(): Promise<void> {
-    while (this.delivered.length > 0) {
-      const batch = this.delivered;
-      this.delivered = [];
-      try {
-        await this.pool.query(DELIVERED, [
-          batch.map((d) => d.id),
-          batch.map((d) => d.leaseId),
-          batch.map((d) => d.status),
-          batch.map((d) => d.body),
-          batch.map((d) => d.at),
-        ]);
-      } catch (error) {
-        this.logger.warn(
-          `could not record ${batch.length} webhook deliveries (they will be attempted again): ${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
-      for (const d of batch) d.done();
-    }
   }
 
   /** One `webhook.disabled` event, whatever the number of dispatchers that see the endpoint fail. */
@@ -309,8 +328,16 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.pollTimer);
+    clearInterval(this.pruneTimer);
     this.unsubscribe?.();
     await this.pumping;
-    await this.flushing;
+    await this.pruning;
+    // Successes not yet recorded: one last round records them (it claims nothing once stopped).
+    if (this.delivered.length > 0) {
+      const successes = this.delivered;
+      this.delivered = [];
+      await this.round(successes, 0).catch(() => undefined);
+      for (const d of successes) d.done();
+    }
   }
 }

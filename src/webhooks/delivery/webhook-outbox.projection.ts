@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { keyIdOfStream } from '@keyledger/nestjs/internal';
-import { AsyncProjection, type Projection, type RecordedEvent } from '../../event-store/index.js';
+import { AsyncProjection, type Projection, type ProjectionReplay, type RecordedEvent } from '../../event-store/index.js';
 import { keyEventMessages, type KeyIdentity, type WebhookMessage } from './webhook-messages.js';
 
 interface EndpointRow {
@@ -24,9 +24,13 @@ function wants(endpoint: EndpointRow, m: WebhookMessage, e: RecordedEvent): bool
 
 /** The endpoint's creation comes before `e` in the readers' order (transaction id, position). */
 function createdBefore(endpoint: EndpointRow, e: RecordedEvent): boolean {
-  const created = BigInt(endpoint.created_transaction_id);
+  return precedes({ transactionId: BigInt(endpoint.created_transaction_id), position: Number(endpoint.created_position) }, e);
+}
+
+/** `mark` comes before `e` in the readers' order (transaction id, position). */
+function precedes(mark: { transactionId: bigint; position: number }, e: RecordedEvent): boolean {
   const at = BigInt(e.transactionId);
-  return created === at ? Number(endpoint.created_position) < e.position : created < at;
+  return mark.transactionId === at ? mark.position < e.position : mark.transactionId < at;
 }
 
 /**
@@ -62,11 +66,30 @@ export class WebhookOutboxProjection implements Projection {
 
   /**
    * A rebuild keeps the outbox: it is a queue and a delivery log, not a view to recompute. The
-   * replay re-applies every event and queues nothing already queued ((endpoint, message id) is
-   * unique), so deliveries are neither lost nor sent twice. Rows pruned by hand would be queued again.
+   * replay re-applies the events and queues nothing already queued ((endpoint, message id) is
+   * unique), so deliveries are neither lost nor sent twice. Rows deleted by hand would be queued again.
    */
   reset(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /**
+   * The rebuild's replay: as `apply`, but it skips every event at or before the outbox checkpoint
+   * of the newest pruning (webhook_delivery_pruning), whose deliveries may have been pruned and
+   * would otherwise be queued, and sent, again. Pruning takes this projection's lock, so none
+   * happens during a rebuild.
+   */
+  replay(client: PoolClient): ProjectionReplay {
+    let pruned: Promise<{ transactionId: bigint; position: number } | undefined> | undefined;
+    return {
+      order: 'global',
+      readsMetadata: false,
+      prepare: (events) => async () => {
+        const mark = await (pruned ??= prunedThrough(client));
+        await this.apply(client, mark ? events.filter((e) => precedes(mark, e)) : events);
+      },
+      end: () => Promise.resolve(),
+    };
   }
 
   /** Id, publicId and tenant of every key the batch names: they never change, so today's row is the key's as of any event. */
@@ -78,6 +101,13 @@ export class WebhookOutboxProjection implements Projection {
     );
     return new Map(rows.map((r) => [r.key_id, { keyId: r.key_id, publicId: r.public_id, tenantId: r.tenant_id }]));
   }
+}
+
+async function prunedThrough(client: PoolClient): Promise<{ transactionId: bigint; position: number } | undefined> {
+  const { rows } = await client.query<{ transaction_id: string; position: string }>(
+    'SELECT transaction_id::text AS transaction_id, position FROM webhook_delivery_pruning',
+  );
+  return rows[0] && { transactionId: BigInt(rows[0].transaction_id), position: Number(rows[0].position) };
 }
 
 /** Queues messages for endpoints, in the given order; a message an endpoint already has is skipped. */
