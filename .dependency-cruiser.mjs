@@ -30,10 +30,11 @@ export default {
     {
       name: 'no-folder-cycle',
       severity: 'error',
-      comment: 'No import cycle between folders (modules, and folders inside a module).',
+      comment:
+        'No import cycle between folders (modules, and folders inside a module); a unit spec that uses a test helper (specs-to-test-support) makes none.',
       scope: 'folder',
       from: { path: '^src/' },
-      to: { circular: true },
+      to: { circular: true, pathNot: '^test/' },
     },
     throughIndex(
       'module-through-index',
@@ -74,8 +75,15 @@ export default {
       name: 'src-not-to-tests',
       severity: 'error',
       comment: 'Application code never imports tests or benchmarks.',
-      from: { path: '^(src|packages|migrations)/' },
+      from: { path: '^(src|packages|migrations)/', pathNot: '\\.spec\\.ts$' },
       to: { path: '^(test|bench)/' },
+    },
+    {
+      name: 'specs-to-test-support',
+      severity: 'error',
+      comment: 'A unit spec next to the code may use the helpers tests share (test/support/), nothing else of test/ or bench/.',
+      from: { path: '^(src|packages|migrations)/.*\\.spec\\.ts$' },
+      to: { path: '^(test|bench)/', pathNot: '^test/support/' },
     },
     {
       name: 'migrations-standalone',
