@@ -38,6 +38,24 @@ describe('keyledger policy', () => {
       const refused = await cli(['keys', 'create', '--tenant', tenant, '--name', 'no expiry']);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/requireExpiry/);
+      const refusedJson = await cli(['keys', 'create', '--tenant', tenant, '--name', 'no expiry', '--json']);
+      expect(refusedJson.code).toBe(1);
+      expect(JSON.parse(refusedJson.stderr)).toEqual({
+        error: {
+          code: 'POLICY.VIOLATION',
+          message: expect.stringContaining('requireExpiry') as string,
+          details: [
+            { field: 'expiresAt', message: 'is required', rule: 'requireExpiry', limit: true, got: null },
+            {
+              field: 'expiresAt',
+              message: expect.stringMatching(/^must be at most 30 days/) as string,
+              rule: 'maxLifetimeDays',
+              limit: 30,
+              got: null,
+            },
+          ],
+        },
+      });
       const bad = await cli(['policy', 'set', '--tenant', tenant, '--max-lifetime-days', 'soon']);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain('--max-lifetime-days');
