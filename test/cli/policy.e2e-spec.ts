@@ -62,4 +62,22 @@ describe('keyledger policy', () => {
     },
     CLI_TEST_TIMEOUT,
   );
+
+  it(
+    'set --max-grace 0 allows no grace period: a rotation with one is refused, with the rule in --json, and one without passes',
+    async () => {
+      const tenant = uniqueTenant();
+      const set = await cliJson<PolicyView>(['policy', 'set', '--tenant', tenant, '--max-grace', '0']);
+      expect(set.policy.maxGracePeriodSeconds).toBe(0);
+      const key = await cliJson<KeyJson>(['keys', 'create', '--tenant', tenant, '--name', 'no grace']);
+      const refused = await cli(['keys', 'rotate', key.id, '--grace', '1h', '--json']);
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.stderr)).toMatchObject({
+        error: { code: 'POLICY.VIOLATION', details: [{ field: 'gracePeriodSeconds', rule: 'maxGracePeriodSeconds', limit: 0, got: 3600 }] },
+      });
+      await cliOk(['keys', 'rotate', key.id]);
+      await cliOk(['keys', 'rotate', key.id, '--grace', '0']);
+    },
+    CLI_TEST_TIMEOUT,
+  );
 });
