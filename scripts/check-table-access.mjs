@@ -18,12 +18,10 @@ const RULES = [
     table: 'api_keys',
     pattern: /\bapi_keys\b/,
     // The keys module writes it (its projection) and reads it (queries, repository lookup, expiry sweeper,
-    // bootstrap admin); the guard package reads it. Other modules ask the keys module (keyCards, keyName).
+    // bootstrap admin); the guard package reads it. Other modules ask the keys module (keyCards, keyName, expiringKeys).
     owners: [/^src\/keys\//, /^packages\/nestjs\/src\//],
     exceptions: {
       'src/cli/guard-role/guard-role-sql.ts': "grants the guard's role SELECT on it",
-      'src/webhooks/delivery/webhook-outbox.projection.ts': "reads the keys' publicId and tenant (never changed) for the payloads",
-      'src/webhooks/expiring/expiring-notifier.ts': 'finds the keys whose expiresAt is within a key.expiring offset',
     },
   },
 ];

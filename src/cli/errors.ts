@@ -106,7 +106,8 @@ export function toErrorReport(error: unknown): ErrorReport {
  */
 export function formatError(report: ErrorReport, json: boolean): string {
   const message = redactTokens(report.message);
-  const details = report.details.map((d) => ({ field: redactTokens(d.field), message: redactTokens(d.message) }));
+  // As the HTTP API gives them: a policy violation's rule, limit and got too.
+  const details = report.details.map((d) => ({ ...d, field: redactTokens(d.field), message: redactTokens(d.message) }));
   if (json) return `${JSON.stringify({ error: { code: report.code, message, details } })}\n`;
   // A ValidationError's message already lists its fields; add only what it does not say.
   const extra = details.map((d) => `${d.field}: ${d.message}`).filter((d) => !message.includes(d));

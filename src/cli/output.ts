@@ -60,6 +60,11 @@ export function parseDuration(raw: string, option: string): number {
   return seconds;
 }
 
+/** A duration, or `0`: none (a grace period of zero). */
+export function parseDurationOrZero(raw: string, option: string): number {
+  return raw.trim() === '0' ? 0 : parseDuration(raw, option);
+}
+
 /** An ISO 8601 instant (as the HTTP API accepts it). */
 export function parseInstant(raw: string, option: string): Date {
   const text = raw.trim();

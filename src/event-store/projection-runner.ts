@@ -59,6 +59,11 @@ export class ProjectionRunner {
     await this.pool.query('INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [this.name]);
   }
 
+  /** Whether a wake can move it on: not halted, stopped or waiting to retry. */
+  get canProgress(): boolean {
+    return this.state === 'idle' || this.state === 'running';
+  }
+
   /** Catch up to the head. Concurrent calls coalesce into one loop. Resolves when caught up (or halted, or waiting to retry). */
   wake(): Promise<void> {
     if (this.state === 'halted' || this.state === 'stopped' || this.state === 'retrying') return Promise.resolve();

@@ -1,15 +1,28 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { PG_POOL } from '../database/index.js';
 import { EventNotifications, withTransaction } from '@keyledger/nestjs/internal';
 import { EventStore } from './event-store.js';
+import type { Checkpoint } from './event-store.types.js';
 import type { Projection } from './projection.js';
 import { replayProjection } from './projection-replay.js';
 import { ProjectionRunner, type ProjectionStatus } from './projection-runner.js';
 import { assertTransactionIdsAhead } from './transaction-id-check.js';
 
 export class UnknownProjectionError extends Error {}
+
+/** How often catchUp looks again while an older open transaction holds back the events it waits for. */
+const CATCH_UP_RECHECK_MS = 20;
+/** How long catchUp waits at most, unless told otherwise: such a transaction may stay open for hours. */
+const CATCH_UP_TIMEOUT_MS = 30_000;
+
+function isBefore(a: Checkpoint, b: Checkpoint): boolean {
+  const ta = BigInt(a.transactionId);
+  const tb = BigInt(b.transactionId);
+  return ta < tb || (ta === tb && a.position < b.position);
+}
 
 /** Owns every projection: runs the async ones, rebuilds any, reports positions and lag. */
 @Injectable()
@@ -70,9 +83,35 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
     wakeAll();
   }
 
-  /** Waits until every async projection has caught up with what is committed now. */
-  async catchUp(): Promise<void> {
-    await Promise.all([...this.runners.values()].map((r) => r.wake()));
+  /**
+   * Waits until every async projection has applied every event committed when it was called (or
+   * cannot go on: halted, stopped, waiting to retry), for at most `timeoutMs`; resolves false if
+   * that time ran out first. A runner reads only below the oldest transaction still running in the
+   * cluster (the gap-safe order), so one pass can stop short of a committed event while an older
+   * transaction, of any database, is open: it is woken again every CATCH_UP_RECHECK_MS until that
+   * transaction ends. Another instance's runner applying the events counts too: the checkpoint is
+   * the shared one.
+   */
+  async catchUp(timeoutMs = CATCH_UP_TIMEOUT_MS): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    const client = await this.pool.connect();
+    let head: Checkpoint;
+    try {
+      head = await this.store.lastCheckpoint(client);
+    } finally {
+      client.release();
+    }
+    const caughtUp = await Promise.all(
+      [...this.runners.values()].map(async (runner) => {
+        for (;;) {
+          await runner.wake();
+          if (!runner.canProgress || !isBefore(await runner.checkpoint(), head)) return true;
+          if (Date.now() >= deadline) return false;
+          await sleep(CATCH_UP_RECHECK_MS);
+        }
+      }),
+    );
+    return caughtUp.every(Boolean);
   }
 
   async rebuild(name: string, onProgress?: (done: number) => void): Promise<void> {

@@ -94,6 +94,20 @@ describe('the module map (npm run lint)', () => {
     expect(result.output).toContain('guard-package-standalone: packages/nestjs/src/index.ts → src/database/index.ts');
   });
 
+  it("lets a unit spec use the tests' shared helpers (test/support/), and nothing else of test/", () => {
+    const result = run({
+      // The helper uses the module whose spec uses it: no folder cycle of the app.
+      'src/database/pool.spec.ts': "import { helper } from '../../test/support/helper.js';\nexport const h = helper;\n",
+      'src/keys/other.spec.ts': "import { hook } from '../../test/keys/hook.js';\nexport const h = hook;\n",
+      'test/support/helper.ts': "import { PG_POOL } from '../../src/database/index.js';\nexport const helper = PG_POOL;\n",
+      'test/keys/hook.ts': 'export const hook = 1;\n',
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.output).toContain('specs-to-test-support: src/keys/other.spec.ts → test/keys/hook.ts');
+    expect(result.output).not.toContain('src/database/pool.spec.ts');
+    expect(result.output).not.toContain('no-folder-cycle');
+  });
+
   it('refuses a test or bench importing a module past its index.ts, and a file cycle in the guard package', () => {
     const result = run({
       'test/keys/repo.e2e-spec.ts': "import { PG_POOL } from '../../src/database/database.tokens.js';\nexport const pool = PG_POOL;\n",

@@ -15,6 +15,7 @@ import { auditSettled, download, parseCsv, walkAudit, type AuditEntry, SETUP_TIM
 import { bearer } from '../support/http.js';
 import { uniqueTenant } from '../support/keys.js';
 import { eventually } from '../support/poll.js';
+import { awkwardEntry, AWKWARD_TEXTS, SAMPLE_ENTRY, textColumns } from '../support/audit-entries.js';
 
 const CSV_HEADER = [
   'seq',
@@ -204,66 +205,21 @@ describe('GET /admin/audit/export (NDJSON and CSV)', () => {
   it(
     'writes each NDJSON line as JSON.stringify writes the entry, for any text a column holds (changes in jsonb spacing)',
     async () => {
-      const awkward = [
-        'plain',
-        'quote " and \\ backslash',
-        'line\nbreak\ttab\r\v\f\b',
-        '\u0001\u001f\u007f',
-        'ünïcødé 😀 \u2028',
-        '',
-        '=1+2',
-        '\\N',
-        'N\\',
-        'ends with \\',
-      ];
       const client = await pool.connect();
       try {
         // A temporary audit_log of the same shape hides the real one for this transaction only.
         // Binary COPY sends times as instants: neither the session's zone nor its DateStyle shows in the export.
         await client.query(`BEGIN; SET LOCAL TimeZone TO 'Asia/Kolkata'; SET LOCAL DateStyle TO 'German, DMY'`);
         await client.query('CREATE TEMP TABLE audit_log (LIKE public.audit_log INCLUDING DEFAULTS) ON COMMIT DROP');
-        const entries = awkward.map((text, i): AuditEntry => ({
-          seq: i + 1,
-          position: 1000 + i,
-          recordedAt: '2026-11-24T10:00:00.123Z',
-          occurredAt: '2026-11-24T09:59:59.000Z',
-          type: text,
-          keyId: i % 2 === 0 ? null : '0b9c8f0e-4c1e-4d5e-9a57-3f2d8c1b7a60',
-          publicId: text,
-          tenantId: i % 2 === 0 ? text : null,
-          actor: { type: i % 2 === 0 ? null : text, id: text, publicId: null, name: text },
-          requestId: text,
-          ip: null,
-          userAgent: text,
-          reason: text,
-          reasonCode: i % 2 === 0 ? null : text,
-          changes: { name: { from: text, to: null } },
-          chainHash: 'ab'.repeat(32),
-        }));
+        const entries = ['plain', ...AWKWARD_TEXTS].map((text, i) =>
+          awkwardEntry({ ...SAMPLE_ENTRY, seq: i + 1, position: 1000 + i, occurredAt: '2026-11-24T09:59:59.000Z' }, text, i),
+        );
         for (const e of entries) {
           await client.query(
-            `INSERT INTO audit_log (seq, position, recorded_at, occurred_at, event_type, stream_id, key_id, public_id, tenant_id, actor_type, actor_id,
-             actor_public_id, actor_name, request_id, ip, user_agent, reason, changes, chain_hash, reason_code)
-           VALUES ($1, $2, '2026-11-24 10:00:00.123999+00', '2026-11-24 11:59:59+02', $3, 's', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, decode($16, 'hex'), $17)`,
-            [
-              e.seq,
-              e.position,
-              e.type,
-              e.keyId,
-              e.publicId,
-              e.tenantId,
-              e.actor.type,
-              e.actor.id,
-              e.actor.publicId,
-              e.actor.name,
-              e.requestId,
-              e.ip,
-              e.userAgent,
-              e.reason,
-              e.changes,
-              e.chainHash,
-              e.reasonCode,
-            ],
+            `INSERT INTO audit_log (seq, position, recorded_at, occurred_at, stream_id, event_type, key_id, public_id, tenant_id, actor_type,
+             actor_id, actor_public_id, actor_name, request_id, ip, user_agent, reason, reason_code, changes, chain_hash)
+           VALUES ($1, $2, '2026-11-24 10:00:00.123999+00', '2026-11-24 11:59:59+02', 's', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, decode($17, 'hex'))`,
+            [e.seq, e.position, ...textColumns(e), e.changes, e.chainHash],
           );
         }
         const jsonb = (await client.query<{ text: string }>('SELECT changes::text AS text FROM audit_log ORDER BY seq')).rows;

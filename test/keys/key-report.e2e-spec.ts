@@ -11,23 +11,16 @@ import { testPool } from '../support/test-database.js';
 
 const DAY = 86_400_000;
 const TIMEOUT = 30_000;
-const CSV_HEADER = [
-  'tenantId',
-  'name',
-  'keyId',
-  'publicId',
-  'scopes',
-  'createdAt',
-  'createdByType',
-  'createdBy',
-  'lastRotatedAt',
-  'lastUsedAt',
-  'expiresAt',
-  'status',
-  'reason',
-  'reasonCode',
-  'secretAgeDays',
-];
+/** The line's fields that are the key's own: GET /admin/api-keys/:id gives each under the same name (keyId is its `id`). */
+const VIEW_FIELDS = ['tenantId', 'name', 'publicId', 'scopes', 'createdAt', 'expiresAt', 'status', 'reason', 'reasonCode'] as const;
+type ViewField = (typeof VIEW_FIELDS)[number];
+const fromView = (view: KeyView): Pick<KeyReportLine, 'keyId' | ViewField> => ({
+  keyId: view.id,
+  ...(Object.fromEntries(VIEW_FIELDS.map((field) => [field, view[field]])) as Pick<KeyView, ViewField>),
+});
+/** A value as a CSV cell holds it (docs/api.md): null empty, scopes space-separated. */
+const cellText = (value: string | number | readonly string[] | null | undefined): string =>
+  value == null ? '' : typeof value === 'object' ? value.join(' ') : String(value);
 const TRICKY_NAME = 'billing, "eu" export';
 const FORMULA_REASON = '=HYPERLINK("http://x","click"), then\nsecond line';
 
@@ -139,12 +132,7 @@ describe('GET /admin/reports/keys', () => {
       for (const line of lines) {
         const view = (await get(admin.token, `/admin/api-keys/${line.keyId}`).expect(200)).body as KeyView;
         expect(line).toEqual({
-          tenantId: view.tenantId,
-          name: view.name,
-          keyId: view.id,
-          publicId: view.publicId,
-          scopes: view.scopes,
-          createdAt: view.createdAt,
+          ...fromView(view),
           createdBy:
             line.keyId === ids.old || line.keyId === ids.ancient || line.keyId === ids.manager
               ? { type: 'system', id: 'system' }
@@ -156,10 +144,6 @@ describe('GET /admin/reports/keys', () => {
               [ids.usedNow]: new Date(now).toISOString(),
               [ids.old]: new Date(now - 80 * DAY).toISOString(),
             }[line.keyId] ?? null,
-          expiresAt: view.expiresAt,
-          status: view.status,
-          reason: view.reason,
-          reasonCode: view.reasonCode,
           secretAgeDays: { [ids.old]: 50, [ids.ancient]: 100 }[line.keyId] ?? 0,
         });
       }
@@ -184,14 +168,7 @@ describe('GET /admin/reports/keys', () => {
       expect(lines.map((l) => l.keyId).sort()).toEqual(named('old', 'ancient'));
       for (const line of lines) {
         const view = (await get(admin.token, `/admin/api-keys/${line.keyId}`, { asOf }).expect(200)).body as KeyView;
-        expect(line).toMatchObject({
-          keyId: view.id,
-          name: view.name,
-          scopes: view.scopes,
-          createdAt: view.createdAt,
-          status: view.status,
-          expiresAt: view.expiresAt,
-        });
+        expect(line).toMatchObject(fromView(view));
         // Not rotated yet at asOf: the secret is as old as the key.
         expect(line).toMatchObject({ lastRotatedAt: null, secretAgeDays: 25 });
       }
@@ -227,21 +204,34 @@ describe('GET /admin/reports/keys', () => {
   );
 
   it(
-    'writes CSV (format=csv or Accept: text/csv) quoted per RFC 4180, formulas disarmed',
+    'writes CSV (format=csv or Accept: text/csv), each row agreeing with GET /admin/api-keys/:id, quoted per RFC 4180, formulas disarmed',
     async () => {
       const res = await download(sut, admin.token, { tenantId: A, format: 'csv' }, '/admin/reports/keys');
       expect(res.contentType).toBe('text/csv; charset=utf-8');
       expect(res.disposition).toMatch(/^attachment; filename="keyledger-keys-[0-9TZ-]+\.csv"$/);
       const [header, ...rows] = parseCsv(res.text);
-      expect(header).toEqual(CSV_HEADER);
+      const lines = await ndjson(admin.token, { tenantId: A });
+      // The NDJSON line's fields, in its order, createdBy as two columns.
+      expect(header).toEqual(Object.keys(lines[0]).flatMap((field) => (field === 'createdBy' ? ['createdByType', 'createdBy'] : [field])));
       expect(rows).toHaveLength(8);
-      const row = rows.find((r) => r[2] === ids.tricky)!;
-      const cell = (name: string) => row[CSV_HEADER.indexOf(name)];
-      expect(cell('name')).toBe(TRICKY_NAME);
-      expect(cell('reason')).toBe(`'${FORMULA_REASON}`);
-      expect(cell('reasonCode')).toBe('leaked');
-      expect(cell('scopes')).toBe('reports:read');
-      expect(cell('lastRotatedAt')).toBe('');
+      expect(rows.map((r) => r[header.indexOf('keyId')]).sort()).toEqual(lines.map((l) => l.keyId).sort());
+      for (const row of rows) {
+        const cells = Object.fromEntries(header.map((name, i) => [name, row[i]]));
+        const view = (await get(admin.token, `/admin/api-keys/${cells.keyId}`).expect(200)).body as KeyView;
+        const line = lines.find((l) => l.keyId === view.id)!; // checked against the view and the keys' past above
+        expect(cells).toEqual({
+          ...Object.fromEntries(Object.entries(fromView(view)).map(([field, value]) => [field, cellText(value)])),
+          createdByType: line.createdBy.type,
+          createdBy: line.createdBy.id,
+          lastRotatedAt: cellText(line.lastRotatedAt),
+          lastUsedAt: cellText(line.lastUsedAt),
+          secretAgeDays: String(line.secretAgeDays),
+          // A cell that a spreadsheet would run as a formula starts with a quote.
+          ...(view.id === ids.tricky ? { reason: `'${FORMULA_REASON}` } : {}),
+        });
+      }
+      const tricky = Object.fromEntries(header.map((name, i) => [name, rows.find((r) => r.includes(ids.tricky))![i]]));
+      expect(tricky).toMatchObject({ name: TRICKY_NAME, reasonCode: 'leaked', scopes: 'reports:read', lastRotatedAt: '' });
       const byAccept = await fetch(`${sut.url}/admin/reports/keys?tenantId=${A}`, {
         headers: { ...bearer(admin.token), accept: 'text/csv' },
       });

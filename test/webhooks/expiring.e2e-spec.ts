@@ -51,8 +51,9 @@ describe('webhooks: key.expiring across three instances', () => {
     const secret = (created.body as { secret: string }).secret;
 
     const longExpiresAt = Date.now() + 4500;
-    const long = await issueKey(app.app, { tenantId: tenant, expiresAt: new Date(longExpiresAt) });
-    const short = await issueKey(app.app, { tenantId: tenant, expiresAt: new Date(Date.now() + 1600) }); // 3 s and 2 s had passed at creation
+    const shortExpiresAt = Date.now() + 1600; // 3 s and 2 s had passed at creation
+    const long = await issueKey(app.app, { tenantId: tenant, name: 'long', expiresAt: new Date(longExpiresAt) });
+    const short = await issueKey(app.app, { tenantId: tenant, name: 'short', expiresAt: new Date(shortExpiresAt) });
     const expected = [
       [long.id, 3],
       [long.id, 2],
@@ -72,6 +73,14 @@ describe('webhooks: key.expiring across three instances', () => {
     expect(notices.sort()).toEqual(expected.sort());
     expect(new Set(receiver.received.map((r) => r.id)).size).toBe(expected.length);
     for (const r of receiver.received) expect(r.message.type).toBe('key.expiring');
+    const keys = {
+      [long.id]: { publicId: long.publicId, name: 'long', expiresAt: new Date(longExpiresAt).toISOString() },
+      [short.id]: { publicId: short.publicId, name: 'short', expiresAt: new Date(shortExpiresAt).toISOString() },
+    };
+    for (const { message } of receiver.received) {
+      const keyId = message.data.keyId as string;
+      expect(message.data).toEqual({ keyId, tenantId: tenant, ...keys[keyId], offsetSeconds: message.data.offsetSeconds });
+    }
     const rows = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_expiry_notices');
     expect(rows.rows[0].n).toBe(expected.length);
   }, 60_000);

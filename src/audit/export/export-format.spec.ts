@@ -1,5 +1,6 @@
 import { copyBinaryRows } from '@keyledger/nestjs/internal';
 import type { AuditEntry } from '../queries/audit-filter.js';
+import { awkwardEntry, AWKWARD_TEXTS, SAMPLE_ENTRY, textColumns } from '../../../test/support/audit-entries.js';
 import { CSV_HEADER, EXPORT_FIELDS, exportText } from './export-format.js';
 
 /** PostgreSQL's binary COPY field: length, then bytes; -1 for NULL. */
@@ -20,24 +21,7 @@ const timestamp = (iso: string, extraMicros = 0): Buffer =>
 /** jsonb: a version byte (1), then the text. */
 const jsonb = (json: string): Buffer => field(Buffer.concat([Buffer.from([1]), Buffer.from(json, 'utf8')]));
 
-const entry: AuditEntry = {
-  seq: 12,
-  position: 40,
-  recordedAt: '2026-11-24T10:00:00.123Z',
-  occurredAt: '2026-11-24T10:00:00.120Z',
-  type: 'key.revoked',
-  keyId: '0b9c8f0e-4c1e-4d5e-9a57-3f2d8c1b7a60',
-  publicId: 'Ab3dEf9hJk2m',
-  tenantId: 't-1',
-  actor: { type: 'api-key', id: 'actor-1', publicId: 'Zz9yXw8vUt7s', name: 'ops, "night" key' },
-  requestId: 'req-1',
-  ip: '203.0.113.7',
-  userAgent: 'curl/8.5',
-  reason: null,
-  reasonCode: 'leaked',
-  changes: { scopes: { from: ['a'], to: ['a', 'b'] } },
-  chainHash: 'ab'.repeat(32),
-};
+const entry = SAMPLE_ENTRY;
 
 /** The row binary COPY sends for an entry, in EXPORT_COLUMNS order (`extraMicros`: below the millisecond). */
 function copyRow(e: AuditEntry, changesText = JSON.stringify(e.changes), extraMicros = 0): Buffer {
@@ -49,21 +33,7 @@ function copyRow(e: AuditEntry, changesText = JSON.stringify(e.changes), extraMi
     int8(e.position),
     timestamp(e.recordedAt, extraMicros),
     timestamp(e.occurredAt, extraMicros),
-    ...[
-      e.type,
-      e.keyId,
-      e.publicId,
-      e.tenantId,
-      e.actor.type,
-      e.actor.id,
-      e.actor.publicId,
-      e.actor.name,
-      e.requestId,
-      e.ip,
-      e.userAgent,
-      e.reason,
-      e.reasonCode,
-    ].map(text),
+    ...textColumns(e).map(text),
     jsonb(changesText),
     field(Buffer.from(e.chainHash, 'hex')),
   ]);
@@ -83,42 +53,14 @@ async function collect(format: 'ndjson' | 'csv', chunks: Buffer[]): Promise<stri
 const line = (format: 'ndjson' | 'csv', row: Buffer): Promise<string> =>
   collect(format, [copyStream([row])]).then((out) => (format === 'csv' ? out.slice(CSV_HEADER.length) : out));
 
-const AWKWARD = [
-  'quote " and \\ backslash',
-  'line\nbreak\ttab\r\v\f\b',
-  '\u0001\u001f\u007f',
-  'ünïcødé 😀 \u2028',
-  '',
-  '=1+2',
-  '\\N',
-  'N\\',
-  '\\\\N',
-  'ends with \\',
-];
-
-function awkward(text: string): AuditEntry {
-  return {
-    ...entry,
-    type: text,
-    keyId: null,
-    publicId: text,
-    tenantId: null,
-    actor: { type: null, id: text, publicId: null, name: text },
-    requestId: text,
-    ip: null,
-    userAgent: text,
-    reason: text,
-    reasonCode: null,
-    changes: { name: { from: text, to: null } },
-  };
-}
+const awkward = (text: string): AuditEntry => awkwardEntry(entry, text);
 
 describe('ndjsonLine', () => {
   it('writes exactly JSON.stringify(entry) and a newline for a plain row', async () => {
     expect(await line('ndjson', copyRow(entry))).toBe(`${JSON.stringify(entry)}\n`);
   });
 
-  it.each(AWKWARD)('escapes and nulls as JSON.stringify does, in every text field (%j)', async (text) => {
+  it.each(AWKWARD_TEXTS)('escapes and nulls as JSON.stringify does, in every text field (%j)', async (text) => {
     const e = awkward(text);
     expect(await line('ndjson', copyRow(e))).toBe(`${JSON.stringify(e)}\n`);
   });

@@ -1,6 +1,6 @@
 import type { ReasonCode } from '../../keys/index.js';
 import { UsageError } from '../errors.js';
-import { parseDuration, parseInstant } from '../output.js';
+import { parseDuration, parseDurationOrZero, parseInstant } from '../output.js';
 
 /** `--tag plan=pro --tag region=eu` into `{ plan: 'pro', region: 'eu' }`; the value may be empty, the key may not. */
 export function parseTags(raw: readonly string[] | undefined): Record<string, string> | undefined {
@@ -40,8 +40,7 @@ export const MAX_GRACE_SECONDS = 30 * 86_400;
 
 export function parseGrace(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
-  if (raw.trim() === '0') return 0;
-  const seconds = parseDuration(raw, '--grace');
+  const seconds = parseDurationOrZero(raw, '--grace');
   if (seconds > MAX_GRACE_SECONDS) throw new UsageError(`--grace must be at most 30d, got "${raw}"`);
   return seconds;
 }

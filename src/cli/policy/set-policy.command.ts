@@ -3,7 +3,7 @@ import { Option, SubCommand } from 'nest-commander';
 import { cliActor, cliCommandContext } from '../cli-actor.js';
 import { CliCommand } from '../cli-command.js';
 import { UsageError, inFlagTerms } from '../errors.js';
-import { parseDuration, writeJson, writeOut } from '../output.js';
+import { parseDurationOrZero, writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 import { renderPolicy, renderViolations } from './policy-output.js';
 
@@ -44,7 +44,7 @@ function changes(options: Options): Record<string, unknown> {
     if (raw !== 'true' && raw !== 'false') throw new UsageError(`${FLAGS.requireExpiry} must be true, false or "none", got "${raw}"`);
     return raw === 'true';
   });
-  each(options.maxGrace, 'maxGracePeriodSeconds', (raw) => parseDuration(raw, FLAGS.maxGracePeriodSeconds));
+  each(options.maxGrace, 'maxGracePeriodSeconds', (raw) => parseDurationOrZero(raw, FLAGS.maxGracePeriodSeconds));
   each(options.allowedScopes, 'allowedScopes', (raw) =>
     raw
       .split(',')
@@ -102,7 +102,10 @@ export class SetPolicyCliCommand extends CliCommand {
   parseRequireExpiry(value: string): string {
     return value;
   }
-  @Option({ flags: '--max-grace <duration>', description: "a rotation's grace period at most this long: 1h, 7d, or none" })
+  @Option({
+    flags: '--max-grace <duration>',
+    description: "a rotation's grace period at most this long: 1h, 7d, 0 (no grace period), or none",
+  })
   parseMaxGrace(value: string): string {
     return value;
   }

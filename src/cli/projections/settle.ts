@@ -10,7 +10,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export async function settleProjections(projections: ProjectionsService, timeoutMs: number, only?: string): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    await projections.catchUp();
+    await projections.catchUp(Math.max(0, deadline - Date.now()));
     const lag = (await projections.status())
       .filter((s) => s.kind === 'async' && (only === undefined || s.name === only))
       .reduce((sum, s) => sum + s.lag, 0);

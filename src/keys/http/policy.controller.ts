@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, Param, Put, Req, Res } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Get, Headers, Param, Put, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -11,6 +11,19 @@ import { GetPolicyQuery } from '../queries/get-policy/get-policy.query.js';
 import { PolicyViolationsQuery, type PolicyViolations } from '../queries/policy-violations/policy-violations.query.js';
 import { actorOf, commandContext, parseIfMatch } from './http-context.js';
 import { PolicyResponseDto, PolicyViolationsResponseDto, SetPolicyResponseDto } from './policy.response.dto.js';
+
+type SetPolicyResult = PolicyView & { violations: PolicyViolations };
+
+/** A `PUT` of either level: the same header, answer and refusals. */
+function PutPolicy(path: string, summary: string): MethodDecorator {
+  return applyDecorators(
+    Put(path),
+    ApiOperation({ summary }),
+    ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a mismatch is a 412' }),
+    ApiOkResponse({ type: SetPolicyResponseDto }),
+    ApiErrorResponses(409, 412, 413),
+  );
+}
 
 /**
  * Key policies: the platform default (`/admin/policy`) and each tenant's (`/admin/tenants/:tenantId/policy`).
@@ -33,20 +46,17 @@ export class PolicyController {
     return this.get(null, principal, reply);
   }
 
-  @Put('policy')
-  @ApiOperation({
-    summary: 'Replace the platform default (admin only); the response lists the active keys that now break it (reported, not changed)',
-  })
-  @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a mismatch is a 412' })
-  @ApiOkResponse({ type: SetPolicyResponseDto })
-  @ApiErrorResponses(409, 412, 413)
+  @PutPolicy(
+    'policy',
+    'Replace the platform default (admin only); the response lists the active keys that now break it (reported, not changed)',
+  )
   setPlatform(
     @Body() body: SetPolicyRequestDto,
     @Headers('if-match') ifMatch: string | undefined,
     @CurrentApiKey() principal: ApiKeyPrincipal,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<PolicyView & { violations: PolicyViolations }> {
+  ): Promise<SetPolicyResult> {
     return this.set(null, body, ifMatch, principal, request, reply);
   }
 
@@ -69,14 +79,11 @@ export class PolicyController {
     return this.get(tenantId, principal, reply);
   }
 
-  @Put('tenants/:tenantId/policy')
-  @ApiOperation({
-    summary: "Replace a tenant's policy (admin only); the response lists the tenant's keys that now break it (reported, not changed)",
-  })
+  @PutPolicy(
+    'tenants/:tenantId/policy',
+    "Replace a tenant's policy (admin only); the response lists the tenant's keys that now break it (reported, not changed)",
+  )
   @ApiParam({ name: 'tenantId' })
-  @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a mismatch is a 412' })
-  @ApiOkResponse({ type: SetPolicyResponseDto })
-  @ApiErrorResponses(409, 412, 413)
   setTenant(
     @Param('tenantId') tenantId: string,
     @Body() body: SetPolicyRequestDto,
@@ -84,7 +91,7 @@ export class PolicyController {
     @CurrentApiKey() principal: ApiKeyPrincipal,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<PolicyView & { violations: PolicyViolations }> {
+  ): Promise<SetPolicyResult> {
     return this.set(tenantId, body, ifMatch, principal, request, reply);
   }
 
@@ -109,7 +116,7 @@ export class PolicyController {
     principal: ApiKeyPrincipal,
     request: FastifyRequest,
     reply: FastifyReply,
-  ): Promise<PolicyView & { violations: PolicyViolations }> {
+  ): Promise<SetPolicyResult> {
     const view = await this.commands.execute(
       new SetPolicyCommand(tenantId, { ...body }, commandContext(principal, request), parseIfMatch(ifMatch)),
     );

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { keyIdOfStream } from '@keyledger/nestjs/internal';
 import { AsyncProjection, type Projection, type ProjectionReplay, type RecordedEvent } from '../../event-store/index.js';
+import { keyCards } from '../../keys/index.js';
 import { keyEventMessages, type KeyIdentity, type WebhookMessage } from './webhook-messages.js';
 
 interface EndpointRow {
@@ -94,12 +95,8 @@ export class WebhookOutboxProjection implements Projection {
 
   /** Id, publicId and tenant of every key the batch names: they never change, so today's row is the key's as of any event. */
   private async identities(client: PoolClient, events: readonly RecordedEvent[]): Promise<Map<string, KeyIdentity>> {
-    const ids = [...new Set(events.map((e) => keyIdOfStream(e.streamId)!))];
-    const { rows } = await client.query<{ key_id: string; public_id: string; tenant_id: string }>(
-      'SELECT key_id, public_id, tenant_id FROM api_keys WHERE key_id = ANY($1::uuid[])',
-      [ids],
-    );
-    return new Map(rows.map((r) => [r.key_id, { keyId: r.key_id, publicId: r.public_id, tenantId: r.tenant_id }]));
+    const cards = await keyCards(client, [...new Set(events.map((e) => keyIdOfStream(e.streamId)!))]);
+    return new Map([...cards].map(([keyId, card]) => [keyId, { keyId, publicId: card.publicId, tenantId: card.tenantId }]));
   }
 }
 

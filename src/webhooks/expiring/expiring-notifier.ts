@@ -3,38 +3,27 @@ import type { Pool } from 'pg';
 import { RetryBackoff, withTransaction } from '@keyledger/nestjs/internal';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { PG_POOL } from '../../database/index.js';
+import { expiringKeys } from '../../keys/index.js';
 import { WebhookDispatcher } from '../delivery/webhook-dispatcher.js';
 
-/*
- * The (key, offset) pairs now due: an active key whose expiresAt is within the offset (its
- * tenant's offsets, or the default ones), skipping offsets that had already passed when the key
- * was created. The primary key of webhook_expiry_notices makes each pair queued once, whatever
- * the number of instances running this at the same time.
- */
-const DUE = `
+/* The notices not queued yet, of those given; the primary key makes each (key, offset) queued once, whatever the number of instances. */
+const NOTICE = `
 INSERT INTO webhook_expiry_notices (key_id, offset_seconds)
-SELECT k.key_id, o.secs FROM api_keys k
-CROSS JOIN LATERAL (
-  SELECT value::int AS secs FROM jsonb_array_elements_text(coalesce($1::jsonb -> k.tenant_id, $2::jsonb))
-) o
-WHERE k.status = 'active' AND k.expires_at > now() AND k.expires_at <= now() + make_interval(secs => $3)
-  AND k.expires_at - make_interval(secs => o.secs) <= now()
-  AND k.created_at < k.expires_at - make_interval(secs => o.secs)
+SELECT * FROM unnest($1::uuid[], $2::int[])
 ON CONFLICT (key_id, offset_seconds) DO NOTHING
 RETURNING key_id, offset_seconds`;
 
 /* One delivery per newly queued notice and endpoint that wants key.expiring, in the same transaction. */
 const QUEUE = `
 INSERT INTO webhook_deliveries (id, endpoint_id, message_id, event_type, order_key, payload)
-SELECT gen_random_uuid(), e.id, 'msg_expiring_' || k.key_id || '_' || n.secs, 'key.expiring', k.key_id::text,
+SELECT gen_random_uuid(), e.id, 'msg_expiring_' || k.key_id || '_' || k.secs, 'key.expiring', k.key_id::text,
   json_build_object('type', 'key.expiring', 'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'data', json_build_object(
     'keyId', k.key_id, 'publicId', k.public_id, 'tenantId', k.tenant_id, 'name', k.name,
-    'expiresAt', to_char(k.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'offsetSeconds', n.secs))::text
-FROM unnest($1::uuid[], $2::int[]) AS n(key_id, secs)
-JOIN api_keys k ON k.key_id = n.key_id
+    'expiresAt', to_char(k.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'offsetSeconds', k.secs))::text
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::int[]) AS k(key_id, public_id, tenant_id, name, expires_at, secs)
 JOIN webhook_endpoints e ON e.enabled AND e.deleted_at IS NULL AND 'key.expiring' = ANY(e.event_types)
   AND (e.tenant_id IS NULL OR e.tenant_id = k.tenant_id)
-ORDER BY k.expires_at, n.secs DESC
+ORDER BY k.expires_at, k.secs DESC
 ON CONFLICT (endpoint_id, message_id) WHERE redelivery_of IS NULL DO NOTHING`;
 
 const seconds = (ms: number): number => Math.round(ms / 1000);
@@ -78,16 +67,30 @@ export class ExpiringNotifier implements OnApplicationBootstrap, OnApplicationSh
 
   private async scanOnce(): Promise<number> {
     const { default: defaults, byTenant } = this.config.webhooks.expiringOffsets;
-    const tenants = Object.fromEntries(Object.entries(byTenant).map(([tenant, offsets]) => [tenant, offsets.map(seconds)]));
-    const longest = Math.max(0, ...defaults.map(seconds), ...Object.values(tenants).flat());
+    const offsets = {
+      defaults: defaults.map(seconds),
+      byTenant: Object.fromEntries(Object.entries(byTenant).map(([tenant, list]) => [tenant, list.map(seconds)])),
+    };
     const queued = await withTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<{ key_id: string; offset_seconds: number }>(DUE, [
-        JSON.stringify(tenants),
-        JSON.stringify(defaults.map(seconds)),
-        longest,
+      const due = await expiringKeys(client, offsets);
+      if (due.length === 0) return 0;
+      const { rows } = await client.query<{ key_id: string; offset_seconds: number }>(NOTICE, [
+        due.map((k) => k.keyId),
+        due.map((k) => k.offsetSeconds),
       ]);
-      if (rows.length > 0) await client.query(QUEUE, [rows.map((r) => r.key_id), rows.map((r) => r.offset_seconds)]);
-      return rows.length;
+      const fresh = new Set(rows.map((r) => `${r.key_id} ${r.offset_seconds}`));
+      const notices = due.filter((k) => fresh.has(`${k.keyId} ${k.offsetSeconds}`));
+      if (notices.length > 0) {
+        await client.query(QUEUE, [
+          notices.map((k) => k.keyId),
+          notices.map((k) => k.publicId),
+          notices.map((k) => k.tenantId),
+          notices.map((k) => k.name),
+          notices.map((k) => k.expiresAt),
+          notices.map((k) => k.offsetSeconds),
+        ]);
+      }
+      return notices.length;
     });
     if (queued > 0) this.dispatcher.wake();
     return queued;

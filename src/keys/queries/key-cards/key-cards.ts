@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 
 /** How other modules name a key: its public id, tenant and name, from the read model. */
 export interface KeyCard {
@@ -7,11 +7,11 @@ export interface KeyCard {
   name: string;
 }
 
-/** The cards of those of `keyIds` (UUIDs) that exist, by key id, in one query. */
-export async function keyCards(pool: Pool, keyIds: readonly string[]): Promise<Map<string, KeyCard>> {
+/** The cards of those of `keyIds` (UUIDs) that exist, by key id, in one query (on `db`: a pool, or the caller's client in its transaction). */
+export async function keyCards(db: Pool | PoolClient, keyIds: readonly string[]): Promise<Map<string, KeyCard>> {
   const cards = new Map<string, KeyCard>();
   if (keyIds.length === 0) return cards;
-  const { rows } = await pool.query<{ key_id: string; public_id: string; tenant_id: string; name: string }>(
+  const { rows } = await db.query<{ key_id: string; public_id: string; tenant_id: string; name: string }>(
     'SELECT key_id, public_id, tenant_id, name FROM api_keys WHERE key_id = ANY($1::uuid[])',
     [keyIds],
   );
