@@ -1,6 +1,6 @@
 /**
  * `npm run bench:usage` (runs node with --expose-gc): key usage recording (#18, ADR 0006).
- *  1. memory: V8 heap added by recording one use of each of 100k distinct keys (key ids and
+ *  1. memory: V8 heap and ArrayBuffer memory (typed arrays live outside the heap) added by recording one use of each of 100k distinct keys (key ids and
  *     tenants already held, as the replica holds them; each use's IP and user agent a new string,
  *     as a request brings them, from 1,000 client IPs and 20 user agents);
  *  2. the hot path: ns per record() over those keys;
@@ -108,12 +108,13 @@ async function main(): Promise<void> {
   // 1. Memory. A warm-up recorder first, so the code and its shapes exist before the window.
   useAll(recorderOn('postgres://unused/none').usage, makeKeys(5_000), Date.now());
   const { usage: measured } = recorderOn('postgres://unused/none');
-  const before = (await settledHeap()).heapUsed;
+  const heldBytes = (usage: NodeJS.MemoryUsage): number => usage.heapUsed + usage.arrayBuffers;
+  const before = heldBytes(await settledHeap());
   useAll(measured, keys, Date.now());
-  const after = (await settledHeap()).heapUsed;
+  const after = heldBytes(await settledHeap());
   if (measured.pendingKeys !== count) throw new Error(`recorded ${measured.pendingKeys} keys, expected ${count}`);
   const bytesPerKey = (after - before) / count;
-  progress(`memory: ${fmt(bytesPerKey, 1)} heap bytes per key used`);
+  progress(`memory: ${fmt(bytesPerKey, 1)} bytes (heap and ArrayBuffers) per key used`);
 
   // 2. The hot path: record() on keys already in the interval (the common case) and on new ones.
   const uses = count * 20;
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
       `database: ${server}`,
       `${fmt(count)} distinct keys used in one interval (${TENANTS} tenants, ${CLIENT_IPS} client IPs, ${USER_AGENTS} user agents; 2 % of keys refused as revoked)`,
       '',
-      `memory added per key used: ${fmt(bytesPerKey, 1)} B (V8 heap, after GC)`,
+      `memory added per key used: ${fmt(bytesPerKey, 1)} B (V8 heap and ArrayBuffers, after GC)`,
       `record(): ${fmt(recordNs, 1)} ns per use (key already in the interval), ${fmt(firstRecordNs, 1)} ns (first use in the interval)`,
       `flush (one statement, both tables): ${fmt(insertSeconds, 3)} s inserting ${fmt(count)} keys' rows, ${fmt(updateSeconds, 3)} s updating them`,
       `floor (the same writes from rows already on the server): ${fmt(floor.insert, 3)} s inserting, ${fmt(floor.update, 3)} s updating; flush/floor ${fmt(insertSeconds / floor.insert, 2)}× and ${fmt(updateSeconds / floor.update, 2)}×`,

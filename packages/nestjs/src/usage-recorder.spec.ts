@@ -52,7 +52,8 @@ function databaseStandIn(): { pool: { query: (sql: string, params: unknown[]) =>
         fromArrayLiteral,
       );
       // As PostgreSQL: one statement upserts a row at most once.
-      if (new Set(keys).size !== keys.length) {
+      const countRows = countKeys.map((k, i) => `${k} ${days[i]} ${outcomes[i]}`);
+      if (new Set(keys).size !== keys.length || new Set(countRows).size !== countRows.length) {
         return Promise.reject(new Error('ON CONFLICT DO UPDATE command cannot affect row a second time'));
       }
       const written: Written = { lastUse: {}, counts: {} };
@@ -137,7 +138,7 @@ describe('UsageRecorder', () => {
     expect(db.flushes[0].lastUse.k1.userAgent).toBe(`a\ufffd${'x'.repeat(254)}`);
   });
 
-  it("keeps every key apart past its tables' first growth", async () => {
+  it('keeps 5,000 keys apart over three rounds of uses', async () => {
     const db = databaseStandIn();
     const sut = new UsageRecorder(db.pool, logger);
     const keys = Array.from({ length: 5000 }, (_, i) => key(randomUUID(), `t${i % 7}`));
@@ -164,5 +165,43 @@ describe('UsageRecorder', () => {
       lastUse: { kb: { at: DAY + 5, ip: '10.0.0.2', userAgent: 'b/2' } },
       counts: { [`kb t2 ${D} valid`]: 2, [`ka t1 ${D} revoked`]: 1 },
     });
+  });
+
+  it('writes one row per key whose replica entry was replaced during the interval, also after a failed flush', async () => {
+    const db = databaseStandIn();
+    const sut = new UsageRecorder(db.pool, logger);
+    const [before, after] = [key('k1', 't1'), key('k1', 't1')]; // the replica replaced k1's entry (the key changed)
+    sut.record(before, VALID, DAY + 1, '10.0.0.1', 'a/1');
+    sut.record(after, VALID, DAY + 3, '10.0.0.2', 'b/1');
+    sut.record(before, REVOKED, DAY + 2, '10.0.0.1', 'a/1');
+    db.fail();
+    await expect(sut.flush()).rejects.toThrow('connection terminated');
+    sut.record(after, VALID, DAY + 2, '10.0.0.3', 'c/1'); // older than the use at DAY + 3
+    sut.record(before, REVOKED, DAY + 4, '10.0.0.1', 'a/1');
+
+    await sut.flush();
+
+    expect(db.flushes).toEqual([
+      {
+        lastUse: { k1: { at: DAY + 3, ip: '10.0.0.2', userAgent: 'b/1' } },
+        counts: { [`k1 t1 ${D} valid`]: 3, [`k1 t1 ${D} revoked`]: 2 },
+      },
+    ]);
+  });
+
+  it('keeps one slot per key however many flushes in a row fail', async () => {
+    const db = databaseStandIn();
+    const sut = new UsageRecorder(db.pool, logger);
+    const keys = Array.from({ length: 100 }, (_, i) => key(`k${i}`, 't1'));
+    for (let round = 1; round <= 3; round++) {
+      keys.forEach((k) => sut.record(k, VALID, DAY + round, '10.0.0.1', 'x/1'));
+      db.fail();
+      await expect(sut.flush()).rejects.toThrow('connection terminated');
+      expect(sut.pendingKeys).toBe(100);
+    }
+    keys.forEach((k) => sut.record(k, VALID, DAY + 4, '10.0.0.1', 'x/1'));
+    expect(sut.pendingKeys).toBe(100);
+    await sut.flush();
+    expect(db.flushes[0].counts).toEqual(Object.fromEntries(keys.map((k) => [`${k.keyId} t1 ${D} valid`, 4])));
   });
 });

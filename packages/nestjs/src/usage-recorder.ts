@@ -20,7 +20,6 @@ const DAY_MS = 86_400_000;
 /** Longer text is cut at the flush (a user agent can be kilobytes; the column is for people to read). */
 const MAX_IP_LENGTH = 64;
 const MAX_USER_AGENT_LENGTH = 256;
-const INITIAL_CAPACITY = 1024;
 /** Entries of the cache that makes equal clients (IP and user agent) share one object (a power of two). */
 const CLIENT_CACHE = 16_384;
 
@@ -75,29 +74,24 @@ const NO_USE = -1_000_000_000;
 const SLOT = 4;
 
 /**
- * One UTC day's uses since the last flush, one slot per key, in flat arrays indexed by slot (no
- * object per key). The replica's entry keeps its key's slot (UsageKey.usageSlot), so a use reads
- * that and touches one cache line: `slots` holds, side by side, the slot's keyId (which checks the
- * kept slot), the client of the newest authenticated use, that use's time (ms since the day began:
- * a small integer, stored unboxed like the count) and the valid count. A key without a slot in this
- * batch finds it in an open-addressing table from keyId to slot (keyIds are random UUIDs, so a few
- * of their characters hash them). The tenant (an index into the batch's tenants) is read only at
- * the flush. bench:usage measures the bytes per key used, growth slack included, against the 64 B
- * budget. Refusals of known keys are rare and counted in a Map of their own.
+ * One UTC day's uses since the last flush, one slot per key, side by side in one array (no object
+ * per key): the key (the replica's entry), the client of its newest authenticated use, that use's
+ * time (ms since the day began: a small integer, stored unboxed like the count) and the valid
+ * count. The entry keeps its slot (UsageKey.usageSlot), so a use checks that the slot holds that
+ * very entry and touches one cache line: no hash, no look-up table. An entry without a slot here
+ * (a key's first use in the interval, or an entry the replica replaced after the key changed)
+ * gets a new one, so one key can hold two slots: they are folded together by keyId at the flush
+ * (and when a failed flush's batch is merged), off the hot path. Refusals of known keys are rare
+ * and counted in a Map of their own. bench:usage measures the bytes per key used, growth slack
+ * included, against the 64 B budget.
  */
 class UsageBatch {
   readonly dayEnds: number;
   readonly day: string;
   private readonly dayStart: number;
   size = 0;
-  private capacity = INITIAL_CAPACITY;
-  /** slot + 1 per entry (0: empty); twice the capacity, so at most half full. */
-  private table = new Int32Array(INITIAL_CAPACITY * 2);
-  /** [keyId, client, time of the newest authenticated use (valid or insufficient scope) in ms since dayStart or NO_USE, valid count] per slot. */
-  private slots: (string | Client | number | undefined)[] = new Array<undefined>(INITIAL_CAPACITY * SLOT).fill(undefined);
-  private tenantOf = new Uint32Array(INITIAL_CAPACITY);
-  private readonly tenants: string[] = [];
-  private readonly tenantIndex = new Map<string, number>();
+  /** [key, client, time of the newest authenticated use (valid or insufficient scope) in ms since dayStart or NO_USE, valid count] per slot. */
+  private readonly slots: (UsageKey | Client | number | undefined)[] = [];
   /** slot * 4 + outcome → count, for the outcomes other than valid. */
   private readonly refused = new Map<number, number>();
 
@@ -109,12 +103,13 @@ class UsageBatch {
 
   record(key: UsageKey, outcome: Outcome, at: number, ip: string | undefined, userAgent: string | undefined, clients: ClientCache): void {
     let slot = key.usageSlot;
-    // The key's own slot when it holds the same keyId string (one pointer compare); else looked up and kept on the key.
-    if (slot >>> 0 >= this.size || this.slots[slot * SLOT] !== key.keyId) key.usageSlot = slot = this.slotOf(key.keyId, key.tenantId);
+    // The slot the entry kept, when it still holds that entry (a new batch reuses slot numbers); else a new one.
+    if (slot >>> 0 >= this.size || this.slots[slot * SLOT] !== key) key.usageSlot = slot = this.add(key);
     const s = slot * SLOT;
     if (outcome === VALID) this.slots[s + 3] = (this.slots[s + 3] as number) + 1;
     else this.refused.set(slot * 4 + outcome, (this.refused.get(slot * 4 + outcome) ?? 0) + 1);
-    const time = at - this.dayStart;
+    // An int32 (a use falls within the batch's day, or a moment before it), so it is stored unboxed: no HeapNumber per use.
+    const time = (at - this.dayStart) | 0;
     if (outcome <= INSUFFICIENT_SCOPE && time >= (this.slots[s + 2] as number)) {
       this.slots[s + 2] = time;
       // Mostly the key's client of its previous use: kept without a look-up.
@@ -123,86 +118,75 @@ class UsageBatch {
     }
   }
 
-  private keyIdOf(slot: number): string {
-    return this.slots[slot * SLOT] as string;
+  private add(key: UsageKey): number {
+    this.slots.push(key, undefined, NO_USE, 0);
+    return this.size++;
   }
 
-  private slotOf(keyId: string, tenantId: string): number {
-    const mask = this.table.length - 1;
-    let i = sampleHash(keyId) & mask;
-    for (;;) {
-      const entry = this.table[i];
-      if (entry === 0) break;
-      if (this.slots[(entry - 1) * SLOT] === keyId) return entry - 1;
-      i = (i + 1) & mask;
-    }
-    // A key's first use in this batch.
-    if (this.size === this.capacity) {
-      this.grow();
-      return this.slotOf(keyId, tenantId);
-    }
-    const slot = this.size++;
-    this.table[i] = slot + 1;
-    this.slots[slot * SLOT] = keyId;
-    this.slots[slot * SLOT + 2] = NO_USE;
-    this.slots[slot * SLOT + 3] = 0;
-    let tenant = this.tenantIndex.get(tenantId);
-    if (tenant === undefined) {
-      tenant = this.tenants.push(tenantId) - 1;
-      this.tenantIndex.set(tenantId, tenant);
-    }
-    this.tenantOf[slot] = tenant;
-    return slot;
+  private keyOf(slot: number): UsageKey {
+    return this.slots[slot * SLOT] as UsageKey;
   }
 
-  /** Doubles every array and rebuilds the table. */
-  private grow(): void {
-    this.capacity *= 2;
-    const tenantOf = new Uint32Array(this.capacity);
-    tenantOf.set(this.tenantOf);
-    this.tenantOf = tenantOf;
-    this.slots = this.slots.concat(new Array<undefined>((this.capacity / 2) * SLOT).fill(undefined));
-    this.table = new Int32Array(this.capacity * 2);
-    const mask = this.table.length - 1;
+  /** Adds `other`'s slot `from` (of the same day) into this batch's `slot`: newest use wins, counts add. */
+  private fold(slot: number, other: UsageBatch, from: number): void {
+    const s = slot * SLOT;
+    const f = from * SLOT;
+    this.slots[s + 3] = (this.slots[s + 3] as number) + (other.slots[f + 3] as number);
+    const time = other.slots[f + 2] as number;
+    if (time > NO_USE && time >= (this.slots[s + 2] as number)) {
+      this.slots[s + 2] = time;
+      this.slots[s + 1] = other.slots[f + 1];
+    }
+    for (let outcome = 1; outcome < 4; outcome++) {
+      const count = other.refused.get(from * 4 + outcome);
+      if (count !== undefined) this.refused.set(slot * 4 + outcome, (this.refused.get(slot * 4 + outcome) ?? 0) + count);
+    }
+  }
+
+  /** Folds the slots of a key that holds more than one into its first; returns keyId → that slot. */
+  private dedupe(): Map<string, number> {
+    const slotOf = new Map<string, number>();
     for (let slot = 0; slot < this.size; slot++) {
-      let i = sampleHash(this.keyIdOf(slot)) & mask;
-      while (this.table[i] !== 0) i = (i + 1) & mask;
-      this.table[i] = slot + 1;
-    }
-  }
-
-  /** Adds `other`'s uses (a later batch of the same day) to this one: newest use wins, counts add. */
-  merge(other: UsageBatch): void {
-    for (let from = 0; from < other.size; from++) {
-      const s = this.slotOf(other.keyIdOf(from), other.tenants[other.tenantOf[from]]) * SLOT;
-      const f = from * SLOT;
-      this.slots[s + 3] = (this.slots[s + 3] as number) + (other.slots[f + 3] as number);
-      const time = other.slots[f + 2] as number;
-      if (time > NO_USE && time >= (this.slots[s + 2] as number)) {
-        this.slots[s + 2] = time;
-        this.slots[s + 1] = other.slots[f + 1];
+      const keyId = this.keyOf(slot).keyId;
+      const first = slotOf.get(keyId);
+      if (first === undefined) {
+        slotOf.set(keyId, slot);
+        continue;
       }
+      this.fold(first, this, slot);
+      // Emptied, so that a later fold does not count it twice; its entry may still record into it.
+      this.slots[slot * SLOT + 1] = undefined;
+      this.slots[slot * SLOT + 2] = NO_USE;
+      this.slots[slot * SLOT + 3] = 0;
+      for (let outcome = 1; outcome < 4; outcome++) this.refused.delete(slot * 4 + outcome);
     }
-    for (const [index, count] of other.refused) {
-      const from = index >> 2;
-      const key = this.slotOf(other.keyIdOf(from), other.tenants[other.tenantOf[from]]) * 4 + (index & 3);
-      this.refused.set(key, (this.refused.get(key) ?? 0) + count);
+    return slotOf;
+  }
+
+  /** Adds `other`'s uses (a failed flush's batch of the same day) to this one: one slot per key, which its entry keeps. */
+  merge(other: UsageBatch): void {
+    const slotOf = this.dedupe();
+    for (let from = 0; from < other.size; from++) {
+      const key = other.keyOf(from);
+      let slot = slotOf.get(key.keyId);
+      if (slot === undefined) slotOf.set(key.keyId, (key.usageSlot = slot = this.add(key)));
+      this.fold(slot, other, from);
     }
   }
 
-  /** Appends this batch's rows to the flush's column arrays. */
+  /** Appends this batch's rows to the flush's column arrays, one per key (one statement may upsert a row only once). */
   writeTo(rows: FlushRows): void {
-    for (let slot = 0; slot < this.size; slot++) {
+    for (const slot of this.dedupe().values()) {
       const s = slot * SLOT;
-      const keyId = this.slots[s] as string;
+      const { keyId, tenantId } = this.keyOf(slot);
       const time = this.slots[s + 2] as number;
       if (time > NO_USE) rows.used(keyId, this.dayStart + time, this.slots[s + 1] as Client | undefined);
       const valid = this.slots[s + 3] as number;
-      if (valid > 0) rows.count(keyId, this.tenants[this.tenantOf[slot]], this.day, 'valid', valid);
+      if (valid > 0) rows.count(keyId, tenantId, this.day, 'valid', valid);
     }
     for (const [index, count] of this.refused) {
-      const slot = index >> 2;
-      rows.count(this.keyIdOf(slot), this.tenants[this.tenantOf[slot]], this.day, USAGE_OUTCOMES[index & 3], count);
+      const { keyId, tenantId } = this.keyOf(index >> 2);
+      rows.count(keyId, tenantId, this.day, USAGE_OUTCOMES[index & 3], count);
     }
   }
 }
@@ -406,14 +390,15 @@ export class UsageRecorder {
     }
   }
 
-  /** Puts a failed flush's batches back, merging what was recorded meanwhile into them by day. */
+  /** Puts a failed flush's batches back: each into the batch of its day recorded meanwhile, if any. */
   private keep(taken: UsageBatch[]): void {
-    for (const batch of this.batches) {
-      const sameDay = taken.find((t) => t.day === batch.day);
-      if (sameDay === undefined) taken.push(batch);
+    // Folded into the batches recorded meanwhile, not the other way: the slots the entries keep stay theirs.
+    for (const batch of taken) {
+      const sameDay = this.batches.find((b) => b.day === batch.day);
+      if (sameDay === undefined) this.batches.push(batch);
       else sameDay.merge(batch);
     }
-    this.batches = taken;
-    this.current = taken[taken.length - 1];
+    this.batches.sort((a, b) => a.dayEnds - b.dayEnds);
+    this.current = this.batches[this.batches.length - 1];
   }
 }
