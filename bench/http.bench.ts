@@ -134,9 +134,8 @@ async function main(): Promise<void> {
   let close: (() => Promise<void>) | undefined;
   try {
     const server = await describeServer(database.url);
-    const instance = await startBenchApp(
-      HttpBenchModule.forRoot({ ...benchAppConfig(database.config), guardDigester: digester }, database.url),
-    );
+    const config = { ...benchAppConfig(database.config), guardDigester: digester };
+    const instance = await startBenchApp(HttpBenchModule.forRoot(config, database.url));
     close = () => instance.close();
     const key = await issueBenchKey(instance.app, {
       tenantId: 'bench-tenant',
@@ -210,7 +209,9 @@ async function main(): Promise<void> {
       `keyledger HTTP guard benchmark: ${machineLine()}; ${database.embedded ? 'embedded' : 'external'} ${server}`,
       `one app instance (AppModule + a bench-only controller, Fastify) in this process; autocannon in a child process, ${connections} connections;` +
         ` ${measured} s measured per route in ${rounds} rotating rounds, after ${warmup} s warm-up per route; response body ${bytes} B;` +
-        ` guard digester ${digester ?? 'default (js)'}`,
+        ` guard digester ${digester ?? 'default (js)'}; usage recording ${
+          config.usageFlushMs === null ? 'off (USAGE_FLUSH_MS=off)' : `on (flushed every ${config.usageFlushMs} ms)`
+        }`,
       '',
       'route                                | req/s  | requests  | time    | p50 ms | p99 ms | CPU µs/req | non-2xx+errors',
       ...ROUTES.map(line),

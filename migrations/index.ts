@@ -12,6 +12,7 @@ import { KeyUsage1764000000015 } from './1764000000015-key-usage.js';
 import { TenantPolicies1764000000016 } from './1764000000016-tenant-policies.js';
 import { Webhooks1764000000017 } from './1764000000017-webhooks.js';
 import { ReasonCodes1764000000019 } from './1764000000019-reason-codes.js';
+import { UsageFillfactor1764000000021 } from './1764000000021-usage-fillfactor.js';
 import { WebhookDeliverySpeed1764000000024 } from './1764000000024-webhook-delivery-speed.js';
 
 /** Every migration, in order. A new migration is added here as well as in its file. */
@@ -30,5 +31,6 @@ export const MIGRATIONS = [
   TenantPolicies1764000000016,
   Webhooks1764000000017,
   ReasonCodes1764000000019,
+  UsageFillfactor1764000000021,
   WebhookDeliverySpeed1764000000024,
 ];

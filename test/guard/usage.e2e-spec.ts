@@ -65,6 +65,19 @@ describe('key usage: last use and daily counts', () => {
     expect(listed.body.items[0]).toMatchObject({ id: key.id, lastUsedAt: view.lastUsedAt, lastUsedUserAgent: 'agent-on-b' });
   });
 
+  it('stores a user agent with quotes, backslashes, commas and braces exactly as sent, beside a plain one', async () => {
+    const awkward = 'odd "agent", {v\\2} \\"x\\",NULL';
+    const [key, other] = await Promise.all([
+      issueUsableKey(a, { tenantId: uniqueTenant() }),
+      issueUsableKey(a, { tenantId: uniqueTenant() }),
+    ]);
+    await use(a, key.token, awkward).expect(200);
+    await use(a, other.token, 'plain/1').expect(200);
+    await flush(a);
+    expect(await getKey(key.id)).toMatchObject({ lastUsedIp: '127.0.0.1', lastUsedUserAgent: awkward });
+    expect(await getKey(other.id)).toMatchObject({ lastUsedIp: '127.0.0.1', lastUsedUserAgent: 'plain/1' });
+  });
+
   it("counts each outcome per day, zero-filled, in the key's usage and its tenant's", async () => {
     const tenantId = uniqueTenant();
     const key = await issueUsableKey(a, { tenantId, scopes: ['other:read'] });

@@ -5,6 +5,7 @@ import { READ_SNAPSHOT, withTransaction } from './with-transaction.js';
 import { digestFromHex, hasValidChecksum, tokenDigester, tokenPublicId } from './token.js';
 import type { ApiKeyPrincipal, VerificationResult } from './api-key-principal.js';
 import type { TokenDigest, TokenDigesterName } from './token.js';
+import type { UsageKey } from './usage-recorder.js';
 
 const ACTIVE = 0;
 const EXPIRED = 1;
@@ -16,7 +17,7 @@ const STATUS = { active: ACTIVE, expired: EXPIRED, revoked: REVOKED } as const;
  * memory. The principal a guard hands to handlers is built on the key's first successful
  * verification and then shared: a start-up load of a million keys does not build a million.
  */
-interface Entry {
+interface Entry extends UsageKey {
   readonly keyId: string;
   readonly publicId: string;
   readonly tenantId: string;
@@ -127,6 +128,7 @@ export class KeyReplica {
   private lastSyncAt = 0;
   /** The token's HMAC (or SHA-256 without a pepper) as a latin1 string, like the stored hashes. */
   private readonly digest: TokenDigest;
+  private lastMatch: Entry | undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -146,10 +148,13 @@ export class KeyReplica {
     return this.entries.get(publicId)?.version ?? 0;
   }
 
-  /** The key a token names by its publicId (whether or not its secret matches): its identity only. */
-  keyOf(token: string): { readonly keyId: string; readonly tenantId: string } | undefined {
-    const publicId = tokenPublicId(token);
-    return publicId === undefined ? undefined : this.entries.get(publicId);
+  /**
+   * The key whose secret the latest verify() matched, whatever it answered (valid, expired or
+   * revoked): the key whose use the caller records, read right after the call, with no second look-up.
+   * Meaningful only when that answer names a key (neither MALFORMED nor NOT_FOUND).
+   */
+  get matched(): UsageKey | undefined {
+    return this.lastMatch;
   }
 
   get size(): number {
@@ -183,6 +188,7 @@ export class KeyReplica {
       const inGrace = entry.previousHash !== null && entry.graceEndsAt > now && digestsEqual(hash, entry.previousHash);
       if (!inGrace) return notFound(token);
     }
+    this.lastMatch = entry;
     if (entry.status === REVOKED) return RESULTS.REVOKED;
     if (entry.status === EXPIRED || entry.expiresAt <= now) return RESULTS.EXPIRED;
     return (entry.valid ??= validResult(entry));
@@ -317,6 +323,7 @@ export class KeyReplica {
       status: STATUS[row.status],
       version: row.version,
       valid: undefined,
+      usageSlot: -1,
     });
   }
 }

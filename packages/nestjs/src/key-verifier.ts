@@ -11,12 +11,29 @@ import { API_KEY_AUTH_OPTIONS, KEY_PEPPER, type ApiKeyAuthOptions } from './api-
 import type { ReplicaRow } from './api-keys-columns.js';
 import { KeyReplica } from './key-replica.js';
 import { assertRegistryPepper } from './pepper-fingerprint.js';
-import { EXPIRED, INSUFFICIENT_SCOPE, REVOKED, UsageRecorder, VALID } from './usage-recorder.js';
+import { EXPIRED, INSUFFICIENT_SCOPE, REVOKED, UsageRecorder, VALID, type Outcome } from './usage-recorder.js';
 
 /** The negative cache is dropped whole past this many publicIds (a flood of random ones), never grown without bound. */
 const MAX_REMEMBERED_MISSES = 10_000;
 const UNAVAILABLE = Object.freeze({ code: 'UNAVAILABLE' as const });
 const ignore = (): void => undefined;
+/** The verification answers that name a key, as the usage they count as; the others are no key's use. */
+function usageOutcome(code: VerificationResult['code']): Outcome | undefined {
+  switch (code) {
+    case 'VALID':
+      return VALID;
+    case 'INSUFFICIENT_SCOPE':
+      return INSUFFICIENT_SCOPE;
+    case 'EXPIRED':
+      return EXPIRED;
+    case 'REVOKED':
+      return REVOKED;
+    case 'MALFORMED':
+    case 'NOT_FOUND':
+    case 'UNAVAILABLE':
+      return undefined;
+  }
+}
 
 /** At most `perSecond` takes a second, in bursts of up to `perSecond`. */
 class TokenBucket {
@@ -180,36 +197,26 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     const lookup = lookUp && first.code === 'NOT_FOUND' ? this.lookupMiss(token) : undefined;
     if (lookup === undefined) {
       this.recordVerification(first.code, timed ? (performance.now() - started) / 1000 : undefined);
-      this.recordUse(token, first, now, ip, userAgent);
+      this.recordUse(first, now, ip, userAgent);
       return first;
     }
     return lookup.then(() => {
       const at = Date.now();
       const result = this.evaluate(token, requiredScopes, tenantId, at);
       this.recordVerification(result.code);
-      this.recordUse(token, result, at, ip, userAgent);
+      this.recordUse(result, at, ip, userAgent);
       return result;
     });
   }
 
-  /** Counts the verification against its key: only where the token proved to be that key's. */
-  private recordUse(token: string, result: VerificationResult, at: number, ip: string | undefined, userAgent: string | undefined): void {
+  /** Counts the verification against its key: only where the token proved to be that key's (the key verify() matched). */
+  private recordUse(result: VerificationResult, at: number, ip: string | undefined, userAgent: string | undefined): void {
     const usage = this.usage;
     if (usage === undefined) return;
-    if (result.principal !== undefined) {
-      usage.record(
-        result.principal.keyId,
-        result.principal.tenantId,
-        result.code === 'VALID' ? VALID : INSUFFICIENT_SCOPE,
-        at,
-        ip,
-        userAgent,
-      );
-    } else if (result.code === 'EXPIRED' || result.code === 'REVOKED') {
-      // Off the hot path: only a refused key is looked up again for its identity.
-      const key = this.replica.keyOf(token);
-      if (key !== undefined) usage.record(key.keyId, key.tenantId, result.code === 'EXPIRED' ? EXPIRED : REVOKED, at, ip, userAgent);
-    }
+    const outcome = usageOutcome(result.code);
+    if (outcome === undefined) return;
+    const key = this.replica.matched;
+    if (key !== undefined) usage.record(key, outcome, at, ip, userAgent);
   }
 
   /**
