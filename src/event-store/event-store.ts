@@ -92,7 +92,9 @@ const COPY_FIELDS = 10;
 
 /** The SELECT that EventStore.replay streams with COPY (bench:rebuild times it alone, as part of the floor). */
 export function replayQuery({ order, before, metadata = true, limit }: Omit<ReplayReadOptions, 'batchSize'>): string {
-  const orderBy = order === 'global' ? 'transaction_id, global_position' : 'stream_id, stream_version';
+  // Qualified: a bare `transaction_id` in ORDER BY names the output column `transaction_id::text`,
+  // which sorts xid 1000 before 999 (and replayed a stream out of order across such a boundary).
+  const orderBy = order === 'global' ? 'events.transaction_id, events.global_position' : 'events.stream_id, events.stream_version';
   const where = before === undefined ? '' : `WHERE transaction_id < '${BigInt(before)}'::xid8`;
   return `SELECT ${copyColumns(metadata)} FROM events ${where} ORDER BY ${orderBy}${limit === undefined ? '' : ` LIMIT ${BigInt(limit)}`}`;
 }

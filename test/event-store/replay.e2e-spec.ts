@@ -101,6 +101,25 @@ describe('rebuild replay (real PostgreSQL)', () => {
     });
   });
 
+  it('orders by transaction id as a number, not as text: xid 999 before 1000, 99,999 before 100,000', async () => {
+    // Appends get their xid from the server; these rows are written with chosen ones, on both
+    // sides of a digit boundary (which a cluster's xids cross as they grow).
+    const stream = `digits-${randomUUID()}`;
+    const xids = ['999', '1000', '99999', '100000'];
+    for (const [i, xid] of xids.entries()) {
+      await pool.query(
+        `INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, payload, metadata, transaction_id)
+         VALUES ($1, $2, $3, 'test.happened', 1, '{}', '{}', $4::xid8)`,
+        [stream, i + 1, randomUUID(), xid],
+      );
+    }
+    await inSnapshot(async (client) => {
+      const replayed = (await collect(store.replay(client, { order: 'global' }))).filter((e) => e.streamId === stream);
+      expect(replayed.map((e) => e.transactionId)).toEqual(xids);
+      expect(replayed.map((e) => e.streamVersion)).toEqual([1, 2, 3, 4]);
+    });
+  });
+
   /** Writes one row per event with a replay whose writes overlap, and can be told to fail. */
   class RowsProjection implements Projection {
     failAt: number | undefined;
