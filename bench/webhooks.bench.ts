@@ -279,10 +279,11 @@ async function httpFloor(receiver: Receiver, count: number, concurrency: number)
 /**
  * The floor for the database side: the bare statements that lease `batch` pending rows of an
  * endpoint and record them delivered, one pair per batch, one loop per endpoint, on rows of
- * endpoints no dispatcher knows (deleted afterwards).
+ * endpoints no dispatcher knows (deleted afterwards); committed as the dispatcher's rounds are,
+ * without waiting for the WAL flush.
  */
 async function sqlFloor(url: string, rows: number, endpointCount: number, batch: number): Promise<number> {
-  const pool = new Pool({ connectionString: url, max: endpointCount });
+  const pool = new Pool({ connectionString: url, max: endpointCount, options: '-c synchronous_commit=off' });
   try {
     const endpoints = Array.from({ length: endpointCount }, () => randomUUID());
     for (const e of endpoints) {

@@ -1,43 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/**
- * Webhook delivery speed and retention (issue #19, docs/webhooks.md).
- *
- * - `webhook_deliveries_claim_idx`: an endpoint's pending deliveries in `seq` order, so a claim
- *   reads the oldest few of them instead of sorting all of them.
- * - `webhook_deliveries_leased_idx`: the deliveries leased now (`lease_id` is set while a
- *   dispatcher holds one), counted per endpoint by every claim (the concurrency limit).
- * - `webhook_deliveries_finished_idx`: delivered and failed deliveries by age, for pruning them
- *   past WEBHOOK_DELIVERY_RETENTION.
- * - `webhook_dispatch_round(…)`: a dispatcher's round in one round trip (webhook-dispatcher.ts):
- *   records the successes it is given, try-locks each endpoint with due work, then, in a statement
- *   of its own (a new snapshot, so it sees every lease committed before the lock), leases per
- *   locked endpoint its oldest due deliveries up to the concurrency limit, only a key's oldest
- *   pending one. Five round trips before (BEGIN, record, lock, claim, COMMIT): on a busy machine
- *   each cost more than the work. Every part reads an index: the leased rows (`lease_id` is set
- *   only while leased), an endpoint's oldest pending ones, a key's oldest (a subquery per row: as
- *   NOT EXISTS the planner hashed every pending row of the table, 76 ms at 6,000).
- * - `webhook_delivery_pruning`: one row, the outbox checkpoint (transaction id, position) as of
- *   the newest pruning: every delivery pruned belongs to an event at or before it, so a rebuild of
- *   the outbox queues nothing again for those events (webhook-outbox.projection.ts).
- */
-export class WebhookDeliverySpeed1764000000024 implements MigrationInterface {
-  name = 'WebhookDeliverySpeed1764000000024';
-
-  async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE INDEX webhook_deliveries_claim_idx ON webhook_deliveries (endpoint_id, seq) WHERE status = 'pending'`);
-    await q.query(
-      `CREATE INDEX webhook_deliveries_leased_idx ON webhook_deliveries (endpoint_id) WHERE status = 'pending' AND lease_id IS NOT NULL`,
-    );
-    await q.query(`CREATE INDEX webhook_deliveries_finished_idx ON webhook_deliveries (created_at) WHERE status <> 'pending'`);
-    await q.query(`
-      CREATE TABLE webhook_delivery_pruning (
-        id             boolean     PRIMARY KEY DEFAULT true CHECK (id),
-        transaction_id xid8        NOT NULL,
-        position       bigint      NOT NULL,
-        pruned_at      timestamptz NOT NULL
-      )`);
-    await q.query(`
+/** The round as this migration created it (1764000000025 replaces it, and restores it on the way down). */
+export const DISPATCH_ROUND_0024 = `
       CREATE FUNCTION webhook_dispatch_round(
         done_ids uuid[], done_leases uuid[], done_statuses int[], done_bodies text[], done_at timestamptz[],
         max_rows int, per_endpoint int, lease_ms int, new_lease uuid, claim_window int)
@@ -95,7 +59,46 @@ export class WebhookDeliverySpeed1764000000024 implements MigrationInterface {
         )
         SELECT * FROM leased;
       END
-      $fn$`);
+      $fn$`;
+
+/**
+ * Webhook delivery speed and retention (issue #19, docs/webhooks.md).
+ *
+ * - `webhook_deliveries_claim_idx`: an endpoint's pending deliveries in `seq` order, so a claim
+ *   reads the oldest few of them instead of sorting all of them.
+ * - `webhook_deliveries_leased_idx`: the deliveries leased now (`lease_id` is set while a
+ *   dispatcher holds one), counted per endpoint by every claim (the concurrency limit).
+ * - `webhook_deliveries_finished_idx`: delivered and failed deliveries by age, for pruning them
+ *   past WEBHOOK_DELIVERY_RETENTION.
+ * - `webhook_dispatch_round(…)`: a dispatcher's round in one round trip (webhook-dispatcher.ts):
+ *   records the successes it is given, try-locks each endpoint with due work, then, in a statement
+ *   of its own (a new snapshot, so it sees every lease committed before the lock), leases per
+ *   locked endpoint its oldest due deliveries up to the concurrency limit, only a key's oldest
+ *   pending one. Five round trips before (BEGIN, record, lock, claim, COMMIT): on a busy machine
+ *   each cost more than the work. Every part reads an index: the leased rows (`lease_id` is set
+ *   only while leased), an endpoint's oldest pending ones, a key's oldest (a subquery per row: as
+ *   NOT EXISTS the planner hashed every pending row of the table, 76 ms at 6,000).
+ * - `webhook_delivery_pruning`: one row, the outbox checkpoint (transaction id, position) as of
+ *   the newest pruning: every delivery pruned belongs to an event at or before it, so a rebuild of
+ *   the outbox queues nothing again for those events (webhook-outbox.projection.ts).
+ */
+export class WebhookDeliverySpeed1764000000024 implements MigrationInterface {
+  name = 'WebhookDeliverySpeed1764000000024';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE INDEX webhook_deliveries_claim_idx ON webhook_deliveries (endpoint_id, seq) WHERE status = 'pending'`);
+    await q.query(
+      `CREATE INDEX webhook_deliveries_leased_idx ON webhook_deliveries (endpoint_id) WHERE status = 'pending' AND lease_id IS NOT NULL`,
+    );
+    await q.query(`CREATE INDEX webhook_deliveries_finished_idx ON webhook_deliveries (created_at) WHERE status <> 'pending'`);
+    await q.query(`
+      CREATE TABLE webhook_delivery_pruning (
+        id             boolean     PRIMARY KEY DEFAULT true CHECK (id),
+        transaction_id xid8        NOT NULL,
+        position       bigint      NOT NULL,
+        pruned_at      timestamptz NOT NULL
+      )`);
+    await q.query(DISPATCH_ROUND_0024);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -14,6 +14,7 @@ import { Webhooks1764000000017 } from './1764000000017-webhooks.js';
 import { ReasonCodes1764000000019 } from './1764000000019-reason-codes.js';
 import { UsageFillfactor1764000000021 } from './1764000000021-usage-fillfactor.js';
 import { WebhookDeliverySpeed1764000000024 } from './1764000000024-webhook-delivery-speed.js';
+import { WebhookLeaseAhead1764000000025 } from './1764000000025-webhook-lease-ahead.js';
 
 /** Every migration, in order. A new migration is added here as well as in its file. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   ReasonCodes1764000000019,
   UsageFillfactor1764000000021,
   WebhookDeliverySpeed1764000000024,
+  WebhookLeaseAhead1764000000025,
 ];

@@ -10,8 +10,8 @@ export interface Received {
   message: { type: string; timestamp: string; data: Record<string, unknown> };
 }
 
-/** What the receiver answers a request with: a status, or `hang` (never answers). */
-export type Answer = number | 'hang';
+/** What the receiver answers a request with: a status, a status later, or `hang` (never answers). */
+export type Answer = number | Promise<number> | 'hang';
 
 export interface Receiver {
   url: string;
@@ -45,7 +45,9 @@ export async function startReceiver(answer: (request: Received, index: number) =
       received.push(r);
       const a = answer(r, received.length - 1);
       if (a === 'hang') return;
-      res.writeHead(a, { 'content-type': 'text/plain' }).end(a === 200 ? 'ok' : 'x'.repeat(3000));
+      void Promise.resolve(a).then((status) =>
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'x'.repeat(3000)),
+      );
     });
   });
   server.on('connection', () => void connections++);

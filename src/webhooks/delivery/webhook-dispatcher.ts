@@ -19,16 +19,22 @@ const attemptsTotal = counter({
   labelNames: ['outcome'],
 });
 
-/** Deliveries one process has in flight at once, over all endpoints. */
-const MAX_IN_FLIGHT = 256;
+/** Deliveries one process holds leased at once, over all endpoints: being sent, or waiting for a slot of their endpoint. */
+const MAX_HELD = 512;
 /**
- * How far into an endpoint's pending deliveries (oldest first) one claim looks, in multiples of its
- * concurrency limit: past those in flight, to those waiting for a retry or behind their key's
- * older one. 16 × 256 rows per claim cost a round 80–100 ms on a loaded VM, 4 × 16 about 20–50.
+ * A dispatcher leases up to this many times an endpoint's concurrency limit, so that a response
+ * starts the next delivery at once instead of a round later (a round costs 10–70 ms; a local
+ * receiver answers in 1). Fewer when WEBHOOK_LEASE is short: see `leaseAhead`.
  */
-const CLAIM_WINDOW_PER_SLOT = 4;
+const MAX_LEASE_AHEAD = 4;
+/**
+ * How far into an endpoint's pending deliveries (oldest first) one claim looks, in multiples of
+ * what the dispatcher may hold for it: past those it holds, to those waiting for a retry or behind
+ * their key's older one. Each row looked at costs an index probe (its key's oldest).
+ */
+const CLAIM_WINDOW_PER_HELD = 2;
 
-/** A success waiting for the next round to record it. */
+/** A success waiting for the next round to record it; `done` once recorded (or left to its lease). */
 interface Delivered {
   id: string;
   leaseId: string;
@@ -48,18 +54,37 @@ interface Claimed {
   first_attempt_at: Date;
 }
 
+/** A delivery this dispatcher leased: being sent, or waiting for a slot of its endpoint. */
+interface Held extends Claimed {
+  leaseId: string;
+  /** When its lease runs out at the latest (measured from before the round that took it). */
+  leaseEnds: number;
+}
+
+/** One endpoint's deliveries on this dispatcher: at most WEBHOOK_ENDPOINT_CONCURRENCY sent at once, the rest waiting in order. */
+interface EndpointSlots {
+  sending: number;
+  waiting: Held[];
+}
+
 /*
- * One round trip per round (webhook_dispatch_round, migration …024): record the successes given,
- * then lease what is due. Inside it: a try-lock per endpoint with due work (an endpoint another
- * dispatcher is claiming for is skipped), then, in a statement of its own (so it sees every lease
- * committed before the lock), at most `concurrency` leased per endpoint, oldest first, only a key's
- * oldest pending delivery (in order per key). A lease that runs out (its dispatcher died) makes the
- * delivery due again.
+ * One round trip per round (webhook_dispatch_round, migrations …024 and …025): record the
+ * successes given, then lease what is due. Inside it: a try-lock per endpoint with due work (an
+ * endpoint another dispatcher is claiming for is skipped), then, in a statement of its own (so it
+ * sees every lease committed before the lock), for each endpoint no other dispatcher holds a live
+ * lease of, up to the lease-ahead window (held ones included), oldest first, only a key's oldest
+ * pending delivery (in order per key). A lease that runs out (its dispatcher died) makes the
+ * delivery due again. Committed without waiting for the WAL flush: see the migration.
  */
-const ROUND = `SELECT * FROM webhook_dispatch_round($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6, $7, $8, $9, $10)`;
+const ROUND = `SELECT * FROM webhook_dispatch_round($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6, $7, $8, $9, $10, $11)`;
+
+/** Leases given back unsent at shutdown: another instance takes them now rather than when they run out. */
+const RELEASE = `
+UPDATE webhook_deliveries w SET leased_until = NULL, lease_id = NULL, leased_by = NULL
+FROM unnest($1::uuid[], $2::uuid[]) AS u(id, lease) WHERE w.id = u.id AND w.lease_id = u.lease`;
 
 const FAILED = `
-UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = now(), leased_until = NULL, lease_id = NULL,
+UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = now(), leased_until = NULL, lease_id = NULL, leased_by = NULL,
   response_status = $3, response_body = $4, last_error = $5,
   status = CASE WHEN $6::int IS NULL THEN 'failed' ELSE 'pending' END,
   next_attempt_at = CASE WHEN $6::int IS NULL THEN next_attempt_at ELSE now() + make_interval(secs => $6 / 1000.0) END
@@ -101,7 +126,9 @@ ON CONFLICT (id) DO UPDATE SET transaction_id = excluded.transaction_id, positio
 /**
  * Delivers the outbox (`webhook_deliveries`) on every instance: leases due rows (ROUND), signs
  * each with its endpoint's secret (Standard Webhooks), POSTs it (webhook-sender.ts) and records
- * the outcome under its lease. A failure is retried on the configured schedule; an
+ * the outcome under its lease. It leases ahead of its sends: each endpoint's leases belong to one
+ * dispatcher at a time, which sends at most WEBHOOK_ENDPOINT_CONCURRENCY of them at once and
+ * starts the next when a response comes back; successes are recorded by the next round. A failure is retried on the configured schedule; an
  * endpoint failing past WEBHOOK_DISABLE_AFTER is disabled by a `webhook.disabled` event. Woken by
  * each appended event (after this instance's outbox runner has caught up) and by a poll. Deletes
  * finished deliveries older than WEBHOOK_DELIVERY_RETENTION every WEBHOOK_PRUNE_INTERVAL.
@@ -111,7 +138,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly retry = new RetryBackoff(this.logger, 'webhook dispatch');
   private readonly signers = new Map<string, Webhook>();
-  private readonly running = new Set<Promise<void>>();
+  /** This process's id in `leased_by`. */
+  private readonly dispatcherId = randomUUID();
+  private readonly endpoints = new Map<string, EndpointSlots>();
+  /** Deliveries leased and not yet recorded. */
+  private held = 0;
+  /** Attempts being sent, or (failures) recorded. */
+  private readonly attempts = new Set<Promise<void>>();
   private delivered: Delivered[] = [];
   private pumping: Promise<void> | undefined;
   private again = false;
@@ -195,21 +228,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       while (!this.stopped) {
         const successes = this.delivered;
         this.delivered = [];
-        let claimed: { rows: Claimed[]; leaseId: string };
+        let claimed: Held[];
         try {
-          claimed = await this.round(successes, MAX_IN_FLIGHT - this.running.size + successes.length);
+          claimed = await this.round(successes, MAX_HELD - this.held + successes.length);
         } finally {
           for (const d of successes) d.done(); // recorded, or (the round failed) left to their leases
         }
-        for (const delivery of claimed.rows) {
-          const attempt = this.attempt(delivery, claimed.leaseId).finally(() => {
-            this.running.delete(attempt);
-            this.wake();
-          });
-          this.running.add(attempt);
-        }
-        wrote ||= successes.length > 0 || claimed.rows.length > 0;
-        if (claimed.rows.length === 0 && this.delivered.length === 0) break;
+        for (const delivery of claimed) this.hold(delivery);
+        wrote ||= successes.length > 0 || claimed.length > 0;
+        if (claimed.length === 0 && this.delivered.length === 0) break;
       }
       this.retry.succeeded();
       // An event committed while a round was writing is invisible to the outbox runner until the
@@ -221,9 +248,21 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  private async round(successes: readonly Delivered[], limit: number): Promise<{ rows: Claimed[]; leaseId: string }> {
+  /**
+   * How many times its concurrency limit a dispatcher leases per endpoint: a delivery waiting for
+   * a slot must still be sent, answered (WEBHOOK_TIMEOUT at worst, per delivery ahead of it) and
+   * recorded within its lease, so at most WEBHOOK_LEASE / WEBHOOK_TIMEOUT - 1 (one timeout spare).
+   */
+  private get leaseAhead(): number {
+    const { leaseMs, timeoutMs } = this.config.webhooks;
+    return Math.max(1, Math.min(MAX_LEASE_AHEAD, Math.floor(leaseMs / timeoutMs) - 1));
+  }
+
+  private async round(successes: readonly Delivered[], limit: number): Promise<Held[]> {
     const leaseId = randomUUID();
     const { concurrency, leaseMs } = this.config.webhooks;
+    const leaseEnds = Date.now() + leaseMs;
+    const perEndpoint = concurrency * this.leaseAhead;
     const { rows } = await this.pool.query<Claimed>(ROUND, [
       successes.map((d) => d.id),
       successes.map((d) => d.leaseId),
@@ -231,17 +270,77 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       successes.map((d) => d.body),
       successes.map((d) => d.at),
       this.stopped ? 0 : limit,
-      concurrency,
+      perEndpoint,
       leaseMs,
       leaseId,
-      CLAIM_WINDOW_PER_SLOT * concurrency,
+      CLAIM_WINDOW_PER_HELD * perEndpoint,
+      this.dispatcherId,
     ]);
-    return { rows, leaseId };
+    return rows.map((row) => ({ ...row, leaseId, leaseEnds }));
   }
 
-  private async attempt(delivery: Claimed, leaseId: string): Promise<void> {
-    const { timeoutMs, allowPrivateNetworks } = this.config.webhooks;
+  /** Queues a leased delivery behind its endpoint's others and sends what the endpoint's slots allow. */
+  private hold(delivery: Held): void {
+    let slots = this.endpoints.get(delivery.endpoint_id);
+    if (slots === undefined) this.endpoints.set(delivery.endpoint_id, (slots = { sending: 0, waiting: [] }));
+    slots.waiting.push(delivery);
+    this.held++;
+    this.sendWaiting(delivery.endpoint_id, slots);
+  }
+
+  private sendWaiting(endpointId: string, slots: EndpointSlots): void {
+    while (slots.sending < this.config.webhooks.concurrency && slots.waiting.length > 0 && !this.stopped) {
+      const delivery = slots.waiting.shift()!;
+      slots.sending++;
+      const freeSlot = (): void => {
+        slots.sending--;
+        this.sendWaiting(endpointId, slots);
+      };
+      const attempt = this.attempt(delivery, freeSlot).finally(() => this.attempts.delete(attempt));
+      this.attempts.add(attempt);
+    }
+    if (slots.sending === 0 && slots.waiting.length === 0) this.endpoints.delete(endpointId);
+  }
+
+  /**
+   * Sends one delivery (its slot freed as soon as the response is in), then records the outcome:
+   * a failure at once, a success with the next round's others. It stops being held once recorded.
+   */
+  private async attempt(delivery: Held, freeSlot: () => void): Promise<void> {
     let result: SendResult;
+    try {
+      if (Date.now() + this.config.webhooks.timeoutMs > delivery.leaseEnds) {
+        // It waited so long for a slot that its lease could run out mid-send and another dispatcher
+        // send it too: left unsent, it is due again when the lease runs out.
+        return this.release();
+      }
+      result = await this.send(delivery);
+    } finally {
+      freeSlot();
+    }
+    attemptsTotal.inc({ outcome: result.error === null ? 'delivered' : 'failed' });
+    if (result.error === null) {
+      const { id, leaseId } = delivery;
+      this.delivered.push({ id, leaseId, status: result.status!, body: result.body, at: new Date(), done: () => this.release() });
+      return this.wake();
+    }
+    try {
+      await this.recordFailure(delivery, result);
+    } catch (error) {
+      // The lease runs out and the delivery is attempted again: at least once.
+      this.logger.warn(`could not record webhook delivery ${delivery.id}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.release();
+  }
+
+  /** A held delivery is recorded (or given up to its lease): room to lease another. */
+  private release(): void {
+    this.held--;
+    this.wake();
+  }
+
+  private async send(delivery: Claimed): Promise<SendResult> {
+    const { timeoutMs, allowPrivateNetworks } = this.config.webhooks;
     try {
       const signer = await this.signer(delivery.endpoint_id);
       const now = new Date();
@@ -250,34 +349,18 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
         'webhook-signature': signer.sign(delivery.message_id, now, delivery.payload),
       };
-      result = await sendWebhook(delivery.url, headers, delivery.payload, timeoutMs, allowPrivateNetworks);
+      return await sendWebhook(delivery.url, headers, delivery.payload, timeoutMs, allowPrivateNetworks);
     } catch (error) {
-      result = { status: null, body: null, error: error instanceof Error ? error.message : String(error) };
-    }
-    try {
-      await this.record(delivery, leaseId, result);
-    } catch (error) {
-      // The lease runs out and the delivery is attempted again: at least once.
-      this.logger.warn(`could not record webhook delivery ${delivery.id}: ${error instanceof Error ? error.message : String(error)}`);
+      return { status: null, body: null, error: error instanceof Error ? error.message : String(error) };
     }
   }
 
-  private async record(delivery: Claimed, leaseId: string, result: SendResult): Promise<void> {
-    attemptsTotal.inc({ outcome: result.error === null ? 'delivered' : 'failed' });
-    if (result.error === null) return this.recordDelivered(delivery.id, leaseId, result.status!, result.body);
+  private async recordFailure(delivery: Held, result: SendResult): Promise<void> {
     const { retrySchedule, retryForMs, disableAfterMs } = this.config.webhooks;
     const delay = nextAttemptDelay(retrySchedule, delivery.attempts + 1, Date.now() - delivery.first_attempt_at.getTime(), retryForMs);
-    await this.pool.query(FAILED, [delivery.id, leaseId, result.status, result.body, result.error, delay]);
+    await this.pool.query(FAILED, [delivery.id, delivery.leaseId, result.status, result.body, result.error, delay]);
     const failing = await this.pool.query<{ expired: boolean; failing_since: Date }>(FAILING, [delivery.endpoint_id, disableAfterMs]);
     if (failing.rows[0]?.expired) await this.disable(delivery.endpoint_id, failing.rows[0].failing_since);
-  }
-
-  /** Resolves once the success is recorded by the next round, with the others that came back meanwhile. */
-  private recordDelivered(id: string, leaseId: string, status: number, body: string | null): Promise<void> {
-    return new Promise((done) => {
-      this.delivered.push({ id, leaseId, status, body, at: new Date(), done });
-      this.wake();
-    });
   }
 
   /** One `webhook.disabled` event, whatever the number of dispatchers that see the endpoint fail. */
@@ -321,9 +404,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * Stops claiming. Deliveries in flight are not waited for (one may take WEBHOOK_TIMEOUT): each
-   * keeps its lease, which runs out, and another instance (or this one after a restart) sends it
-   * again: at least once, never lost.
+   * Stops claiming and sending, waits for the deliveries in flight (each bounded by
+   * WEBHOOK_TIMEOUT) and records them, and gives back the leases of those not sent yet: another
+   * instance sends them at once, and a graceful restart sends nothing twice. A delivery whose
+   * outcome could not be recorded keeps its lease, which runs out, and is sent again: at least
+   * once, never lost.
    */
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
@@ -332,12 +417,24 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.unsubscribe?.();
     await this.pumping;
     await this.pruning;
+    await Promise.all(this.attempts);
     // Successes not yet recorded: one last round records them (it claims nothing once stopped).
     if (this.delivered.length > 0) {
       const successes = this.delivered;
       this.delivered = [];
       await this.round(successes, 0).catch(() => undefined);
       for (const d of successes) d.done();
+    }
+    const unsent = [...this.endpoints.values()].flatMap((slots) => slots.waiting);
+    this.endpoints.clear();
+    if (unsent.length > 0) {
+      await this.pool
+        .query(RELEASE, [unsent.map((d) => d.id), unsent.map((d) => d.leaseId)])
+        .catch((error: unknown) =>
+          this.logger.warn(
+            `could not give back ${unsent.length} unsent webhook deliveries (sent when their leases run out): ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        );
     }
   }
 }

@@ -1,0 +1,152 @@
+import { Pool } from 'pg';
+import request from 'supertest';
+import { bearer } from '../support/http.js';
+import { issueUsableKey, uniqueTenant } from '../support/keys.js';
+import { until } from '../support/poll.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+import { createScratchDatabase, type ScratchDatabase } from '../support/test-database.js';
+import { startReceiver, type Receiver } from './receiver.js';
+
+/**
+ * WEBHOOK_ENDPOINT_CONCURRENCY 2 with the default WEBHOOK_TIMEOUT (10 s) and WEBHOOK_LEASE (60 s):
+ * a dispatcher leases up to 4 × 2 of an endpoint's deliveries ahead and sends 2 at once
+ * (docs/webhooks.md, Concurrency).
+ */
+const DISPATCH = {
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+  WEBHOOK_POLL: '100ms',
+  WEBHOOK_ENDPOINT_CONCURRENCY: '2',
+  EXPIRY_SWEEP_ENABLED: 'false',
+};
+const LIMIT = 2;
+const LEASED_AHEAD = 8;
+const KEYS = 12;
+/** How long a delivery may take once it is due, when nothing holds it back (docs/webhooks.md). */
+const DELIVERY_BOUND_MS = 3000;
+
+const LEASES = `
+SELECT count(*)::int AS leased, count(DISTINCT leased_by)::int AS dispatchers FROM webhook_deliveries
+WHERE endpoint_id = $1 AND status = 'pending' AND lease_id IS NOT NULL AND leased_until > now()`;
+
+describe('webhooks: one dispatcher at a time per endpoint, leasing ahead, sending WEBHOOK_ENDPOINT_CONCURRENCY at once', () => {
+  let db: ScratchDatabase;
+  let pool: Pool;
+  let admin: TestApp;
+  let first: TestApp | undefined;
+  let second: TestApp | undefined;
+  let receiver: Receiver;
+  /** Answers for the requests the receiver holds, oldest first; once `answerAll`, it answers at once. */
+  const held: (() => void)[] = [];
+  let answerAll = false;
+  let open = 0;
+  let mostOpen = 0;
+
+  beforeAll(async () => {
+    db = await createScratchDatabase('webhooks_slots');
+    pool = new Pool({ connectionString: db.url, max: 2 });
+    admin = await createTestApp({ ...DISPATCH, WEBHOOK_DISPATCH_ENABLED: 'false' }, db.url);
+    receiver = await startReceiver(() => {
+      mostOpen = Math.max(mostOpen, ++open);
+      return new Promise<number>((resolve) => {
+        const answer = (): void => {
+          open--;
+          resolve(200);
+        };
+        if (answerAll) answer();
+        else held.push(answer);
+      });
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    answerAll = true;
+    held.splice(0).forEach((answer) => answer());
+    await first?.close();
+    await second?.close();
+    await admin.close();
+    await receiver.close();
+    await pool.end();
+    await db.drop();
+  });
+
+  it('sends at most the limit at once, across instances; a graceful stop records what was in flight and gives back the rest', async () => {
+    const token = (await issueUsableKey(admin, { scopes: ['admin'] })).token;
+    const tenant = uniqueTenant();
+    const created = await request(admin.url)
+      .post('/admin/webhooks')
+      .set(bearer(token))
+      .send({ url: receiver.url, eventTypes: ['key.created'], tenantId: tenant })
+      .expect(201);
+    const { id, secret } = created.body as { id: string; secret: string };
+    for (let i = 0; i < KEYS; i++) {
+      await request(admin.url)
+        .post('/admin/api-keys')
+        .set(bearer(token))
+        .send({ tenantId: tenant, name: `k${i}` })
+        .expect(201);
+    }
+    const leases = async (): Promise<{ leased: number; dispatchers: number }> =>
+      (await pool.query<{ leased: number; dispatchers: number }>(LEASES, [id])).rows[0];
+
+    // One dispatcher leases 4 × the limit ahead, and sends the limit.
+    first = await createTestApp(DISPATCH, db.url);
+    expect(await until('the first dispatcher to lease ahead', leases, (l) => l.leased === LEASED_AHEAD)).toEqual({
+      leased: LEASED_AHEAD,
+      dispatchers: 1,
+    });
+    await until(
+      'the first deliveries',
+      () => receiver.received.length,
+      (n) => n === LIMIT,
+    );
+
+    // Another dispatcher leases nothing of that endpoint while the first holds leases of it, though
+    // 4 of its deliveries are due and leased by nobody: the limit is the first one's to keep.
+    const another = await pool.query(
+      `SELECT * FROM webhook_dispatch_round('{}', '{}', '{}', '{}', '{}', 100, 8, 60000, gen_random_uuid(), 16, gen_random_uuid())`,
+    );
+    expect(another.rows).toEqual([]);
+    second = await createTestApp(DISPATCH, db.url);
+
+    // A response starts the next delivery; the limit still holds.
+    held.shift()!();
+    await until(
+      'a response to start the next delivery',
+      () => receiver.received.length,
+      (n) => n === LIMIT + 1,
+      {
+        timeoutMs: DELIVERY_BOUND_MS,
+      },
+    );
+    expect(open).toBe(LIMIT);
+
+    // A graceful stop waits for the two in flight, records them, and gives back its other leases,
+    // which the second instance sends at once rather than when they run out (60 s).
+    const stopping = first.close();
+    answerAll = true;
+    held.splice(0).forEach((answer) => answer());
+    await stopping;
+    first = undefined;
+    await until(
+      'every delivery',
+      () => receiver.received.length,
+      (n) => n === KEYS,
+      { timeoutMs: DELIVERY_BOUND_MS },
+    );
+    const ids = receiver.verifiedWith(secret).map((r) => r.id);
+    expect(new Set(ids).size).toBe(KEYS); // none twice
+    expect(mostOpen).toBe(LIMIT);
+    await until(
+      'every delivery recorded',
+      async () =>
+        (
+          await pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'delivered'`,
+            [id],
+          )
+        ).rows[0].n,
+      (n) => n === KEYS,
+      { timeoutMs: DELIVERY_BOUND_MS },
+    );
+  }, 90_000);
+});
