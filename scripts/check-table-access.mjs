@@ -18,7 +18,7 @@ const RULES = [
     table: 'api_keys',
     pattern: /\bapi_keys\b/,
     // The keys module writes it (its projection) and reads it (queries, repository lookup, expiry sweeper,
-    // bootstrap admin); the guard package reads it. Other modules ask the keys module (keyCards, keyName, expiringKeys).
+    // bootstrap admin); the guard package reads it. Other modules ask the keys module (keyCards, keyName, expiringKeysSource).
     owners: [/^src\/keys\//, /^packages\/nestjs\/src\//],
     exceptions: {
       'src/cli/guard-role/guard-role-sql.ts': "grants the guard's role SELECT on it",

@@ -25,7 +25,7 @@ export { actorKeyId, compareChainOrder, KeyTimeline, type ActorRef, type Changes
 export type { KeyView } from './key-view.js';
 export { isReasonCode, reasonCodeOf, REASON_CODES, type ReasonCode } from './domain/reason-code.js';
 export { keyCards, keyName, type KeyCard } from './queries/key-cards/key-cards.js';
-export { expiringKeys, type ExpiringKey, type ExpiryOffsets } from './queries/expiring-keys/expiring-keys.js';
+export { expiringKeysSource, type ExpiryOffsets, type SqlSource } from './queries/expiring-keys/expiring-keys.js';
 export { readKeyEvent, type KeyEvent, type StoredKeyEvent, type UnreadableKeyEvent } from './domain/key-events.js';
 export { ExpirySweeper } from './expiry/expiry-sweeper.js';
 export { KeyReport, type KeyReportFilter, type KeyReportLine } from './queries/key-report/key-report.js';

@@ -1,5 +1,8 @@
-import { Pool } from 'pg';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pg, { Pool, type QueryResult } from 'pg';
 import request from 'supertest';
+import { PG_POOL } from '../../src/database/index.js';
+import { ExpiringNotifier } from '../../src/webhooks/index.js';
 import { bearer } from '../support/http.js';
 import { issueUsableKey, uniqueTenant } from '../support/keys.js';
 import { until } from '../support/poll.js';
@@ -83,5 +86,101 @@ describe('webhooks: key.expiring across three instances', () => {
     }
     const rows = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_expiry_notices');
     expect(rows.rows[0].n).toBe(expected.length);
+  }, 60_000);
+});
+
+/**
+ * The rows that the queries `work` makes (in its own async context: no other task's) bring back to
+ * Node, through a pool or a checked-out client (a pool's query calls a client's with a callback,
+ * which is not counted again).
+ */
+async function rowsShippedBy<T>(work: () => Promise<T>): Promise<{ result: T; rows: number }> {
+  const scope = new AsyncLocalStorage<{ rows: number }>();
+  const targets = [pg.Pool.prototype, pg.Client.prototype] as unknown as { query: (...args: unknown[]) => unknown }[];
+  const originals = targets.map((target) => target.query);
+  targets.forEach((target, i) => {
+    target.query = function (this: unknown, ...args: unknown[]): unknown {
+      const answer = originals[i].apply(this, args);
+      const tally = scope.getStore();
+      if (tally && answer instanceof Promise) {
+        answer.then(
+          (result: QueryResult) => (tally.rows += result.rows.length),
+          () => undefined,
+        );
+      }
+      return answer;
+    };
+  });
+  try {
+    const tally = { rows: 0 };
+    const result = await scope.run(tally, work);
+    return { result, rows: tally.rows };
+  } finally {
+    targets.forEach((target, i) => (target.query = originals[i]));
+  }
+}
+
+describe('webhooks: a key.expiring scan', () => {
+  let db: ScratchDatabase;
+  let sut: TestApp;
+  const offsetSeconds = 60;
+  const keys = 40;
+  /** A tenant with offsets of its own, instead of the default ones. */
+  const own = uniqueTenant('own');
+
+  beforeAll(async () => {
+    db = await createScratchDatabase('webhooks_expiring_scan');
+    // No scan timer: the test runs each scan itself.
+    sut = await createTestApp(
+      {
+        WEBHOOK_EXPIRING_OFFSETS: `${offsetSeconds}s`,
+        WEBHOOK_EXPIRING_OFFSETS_BY_TENANT: `${own}:120s,90s`,
+        WEBHOOK_DISPATCH_ENABLED: 'false',
+        EXPIRY_SWEEP_ENABLED: 'false',
+      },
+      db.url,
+    );
+  }, 90_000);
+
+  afterAll(async () => {
+    await sut.close();
+    await db.drop();
+  });
+
+  it('brings back to the instance only the notices it queues, none of those already queued', async () => {
+    const notifier = sut.app.get(ExpiringNotifier);
+    const tenant = uniqueTenant();
+    // Each key is created before the moment when its offset comes, the same for them all.
+    const moment = Date.now() + 3000;
+    const at = (seconds: number): Date => new Date(moment + seconds * 1000);
+    for (let i = 0; i < keys; i++) await issueKey(sut.app, { tenantId: tenant, name: `k${i}`, expiresAt: at(offsetSeconds) });
+    // The tenant's own 90 s offset comes at the moment (its 120 s one had passed at creation); the default 60 s one does not apply to it.
+    const ownDue = await issueKey(sut.app, { tenantId: own, name: 'own 90s', expiresAt: at(90) });
+    const ownNotDue = await issueKey(sut.app, { tenantId: own, name: 'own 60s', expiresAt: at(offsetSeconds) });
+    expect(Date.now()).toBeLessThan(moment);
+    await until('the moment', () => Date.now() > moment, { timeoutMs: 3000 });
+
+    const first = await rowsShippedBy(() => notifier.scan());
+    expect(first.result).toBe(keys + 1);
+    expect(first.rows).toBe(keys + 1);
+    const pool = sut.app.get<Pool>(PG_POOL);
+    const ownNotices = await pool.query<{ key_id: string; offset_seconds: number }>(
+      'SELECT key_id, offset_seconds FROM webhook_expiry_notices WHERE key_id = ANY($1::uuid[])',
+      [[ownDue.id, ownNotDue.id]],
+    );
+    expect(ownNotices.rows).toEqual([{ key_id: ownDue.id, offset_seconds: 90 }]);
+
+    // All still due, all already noticed: nothing to queue, nothing to ship.
+    const again = await rowsShippedBy(() => notifier.scan());
+    expect(again.result).toBe(0);
+    expect(again.rows).toBe(0);
+
+    // A key due after them: only its notice comes back.
+    const lateMoment = Date.now() + 1000;
+    await issueKey(sut.app, { tenantId: tenant, name: 'late', expiresAt: new Date(lateMoment + offsetSeconds * 1000) });
+    await until('the moment of the late key', () => Date.now() > lateMoment, { timeoutMs: 2000 });
+    const third = await rowsShippedBy(() => notifier.scan());
+    expect(third.result).toBe(1);
+    expect(third.rows).toBe(1);
   }, 60_000);
 });
