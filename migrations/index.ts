@@ -15,6 +15,7 @@ import { ReasonCodes1764000000019 } from './1764000000019-reason-codes.js';
 import { UsageFillfactor1764000000021 } from './1764000000021-usage-fillfactor.js';
 import { WebhookDeliverySpeed1764000000024 } from './1764000000024-webhook-delivery-speed.js';
 import { WebhookLeaseAhead1764000000025 } from './1764000000025-webhook-lease-ahead.js';
+import { ExpiryNoticePruning1764000000026 } from './1764000000026-expiry-notice-pruning.js';
 
 /** Every migration, in order. A new migration is added here as well as in its file. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   UsageFillfactor1764000000021,
   WebhookDeliverySpeed1764000000024,
   WebhookLeaseAhead1764000000025,
+  ExpiryNoticePruning1764000000026,
 ];

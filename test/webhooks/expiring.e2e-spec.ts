@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import pg, { Pool, type QueryResult } from 'pg';
 import request from 'supertest';
 import { PG_POOL } from '../../src/database/index.js';
@@ -183,4 +184,26 @@ describe('webhooks: a key.expiring scan', () => {
     expect(third.result).toBe(1);
     expect(third.rows).toBe(1);
   }, 60_000);
+
+  it('prunes a notice once the expiry it was sent for lies WEBHOOK_DELIVERY_RETENTION in the past', async () => {
+    const notifier = sut.app.get(ExpiringNotifier);
+    const pool = sut.app.get<Pool>(PG_POOL);
+    const retention = `make_interval(secs => ${sut.config.webhooks.retentionMs / 1000})`;
+    const day = 86_400;
+    // Queued a retention and 10 days ago: for 1 day ahead (that expiry 9 days past the retention: pruned),
+    // for 30 days ahead (that expiry 20 days within it: kept); queued now for 1 day ahead: kept.
+    const [gone, kept, recent] = ['gone', 'kept', 'recent'].map(() => randomUUID());
+    await pool.query(
+      `INSERT INTO webhook_expiry_notices (key_id, offset_seconds, queued_at) VALUES
+         ($1, ${day}, now() - ${retention} - interval '10 days'), ($2, ${30 * day}, now() - ${retention} - interval '10 days'), ($3, ${day}, now())`,
+      [gone, kept, recent],
+    );
+    expect(await notifier.prune()).toBe(1);
+    const left = await pool.query<{ key_id: string }>(
+      'SELECT key_id FROM webhook_expiry_notices WHERE key_id = ANY($1::uuid[]) ORDER BY key_id',
+      [[gone, kept, recent]],
+    );
+    expect(left.rows.map((r) => r.key_id)).toEqual([kept, recent].sort());
+    expect(await notifier.prune()).toBe(0);
+  });
 });

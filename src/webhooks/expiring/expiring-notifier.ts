@@ -38,6 +38,21 @@ SELECT key_id, offset_seconds FROM notices`;
 
 const seconds = (ms: number): number => Math.round(ms / 1000);
 
+/** Notices deleted per statement. */
+const PRUNE_BATCH = 1000;
+
+/*
+ * A notice is sent at or after its expiry minus its offset, so the expiry it was sent for is at
+ * most queued_at + offset: once that lies the retention in the past, the key has expired (or its
+ * expiry moved more than the retention later, and a notice for the new one is due in its time).
+ */
+const PRUNE = `
+DELETE FROM webhook_expiry_notices WHERE (key_id, offset_seconds) IN (
+  SELECT key_id, offset_seconds FROM webhook_expiry_notices
+  WHERE queued_at < now() - make_interval(secs => $1 / 1000.0)
+    AND queued_at + make_interval(secs => offset_seconds) < now() - make_interval(secs => $1 / 1000.0)
+  LIMIT ${PRUNE_BATCH})`;
+
 /**
  * Queues `key.expiring` at each offset before a key's expiresAt (WEBHOOK_EXPIRING_OFFSETS, per
  * tenant WEBHOOK_EXPIRING_OFFSETS_BY_TENANT): once per key and offset across every instance.
@@ -48,7 +63,9 @@ export class ExpiringNotifier implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger(ExpiringNotifier.name);
   private readonly retry = new RetryBackoff(this.logger, 'key.expiring scan');
   private timer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
+  private pruning: Promise<number> | undefined;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -65,6 +82,32 @@ export class ExpiringNotifier implements OnApplicationBootstrap, OnApplicationSh
       );
     }, this.config.webhooks.expiringScanMs);
     this.timer.unref();
+    this.pruneTimer = setInterval(() => {
+      this.prune().catch((error: unknown) =>
+        this.logger.warn(
+          `could not prune key.expiring notices (tried again in WEBHOOK_PRUNE_INTERVAL): ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
+    }, this.config.webhooks.pruneEveryMs);
+    this.pruneTimer.unref();
+  }
+
+  /**
+   * Deletes the notices whose expiry lies WEBHOOK_DELIVERY_RETENTION in the past, a bounded batch
+   * per statement; resolves with how many. Two instances at it at once delete each row once.
+   */
+  prune(): Promise<number> {
+    this.pruning ??= (async () => {
+      let total = 0;
+      for (;;) {
+        const deleted = (await this.pool.query(PRUNE, [this.config.webhooks.retentionMs])).rowCount ?? 0;
+        total += deleted;
+        if (deleted < PRUNE_BATCH) return total;
+      }
+    })().finally(() => {
+      this.pruning = undefined;
+    });
+    return this.pruning;
   }
 
   /** One scan; resolves with how many notices it queued. */
@@ -90,6 +133,8 @@ export class ExpiringNotifier implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.pruneTimer);
     await this.running?.catch(() => undefined);
+    await this.pruning?.catch(() => undefined);
   }
 }
