@@ -20,9 +20,36 @@ export interface ProjectionStatus {
 
 export class CheckpointMismatchError extends Error {}
 
+/** What one committed batch applied: how many events, and the checkpoint it moved to. */
+export interface AppliedBatch {
+  count: number;
+  checkpoint: Checkpoint;
+}
+
+/** A batch's outcome: `behind`, it read nothing although committed events lie after the checkpoint. */
+interface BatchResult {
+  applied: number;
+  behind: boolean;
+}
+
 /** A stable advisory-lock key per projection name (two 32-bit halves avoid hashtext collisions with others). */
 const LOCK_SQL = `SELECT pg_try_advisory_xact_lock(hashtext('keyledger.projection'), hashtext($1)) AS locked`;
 const BLOCKING_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('keyledger.projection'), hashtext($1))`;
+
+/**
+ * Whether a committed event lies after the projection's checkpoint. Asked when a batch read
+ * nothing: such an event is held back by the gate (an older transaction still runs) or being
+ * applied by another instance (which holds the lock). One index probe (the checkpoint as two
+ * scalar subqueries: a join's row comparison would not be an index condition).
+ */
+const BEHIND_SQL = `SELECT EXISTS (
+  SELECT 1 FROM events WHERE (transaction_id, global_position) > (
+    (SELECT transaction_id FROM projection_checkpoints WHERE name = $1), (SELECT position FROM projection_checkpoints WHERE name = $1))
+) AS behind`;
+
+/** The first self re-wake after a batch came back behind, doubled at each one after it up to the cap. */
+const REWAKE_FIRST_MS = 5;
+const REWAKE_CAP_MS = 200;
 
 /**
  * Runs one async projection: each batch is one transaction that takes a transaction-scoped
@@ -30,12 +57,18 @@ const BLOCKING_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('keyledger.proj
  * the checkpoint, applies them and moves the checkpoint with compare-and-set. An event that fails
  * to apply halts the projection: skipping it could hide a revocation. A batch that fails because
  * the database is unreachable is not the event's fault: the runner retries it with backoff and
- * carries on by itself once the database is back.
+ * carries on by itself once the database is back. A runner that stops short of committed events
+ * (held back by an older transaction still running, or applied by another instance meanwhile)
+ * wakes itself again after REWAKE_FIRST_MS, doubling to REWAKE_CAP_MS, until it has reached them.
  */
 export class ProjectionRunner {
   private readonly logger: Logger;
   private readonly retry: RetryBackoff;
   private retryTimer: NodeJS.Timeout | undefined;
+  private rewakeTimer: NodeJS.Timeout | undefined;
+  private rewakeMs = REWAKE_FIRST_MS;
+  private readonly appliedListeners = new Set<(batch: AppliedBatch) => void>();
+  private settledWaiters: (() => void)[] = [];
   private state: RunnerState = 'idle';
   private error: string | undefined;
   private pending: Promise<void> | undefined;
@@ -73,18 +106,45 @@ export class ProjectionRunner {
     }
     this.pending = this.loop().finally(() => {
       this.pending = undefined;
+      if (this.again && this.state === 'idle') {
+        void this.wake(); // woken after the loop's last look
+      } else if (this.rewakeTimer === undefined) {
+        this.settle();
+      }
     });
     return this.pending;
   }
 
+  /**
+   * Resolves once the runner has gone as far as it can: idle with no committed event after its
+   * checkpoint (its own or another instance's work), or unable to go on (halted, stopped, waiting
+   * to retry). While an older open transaction holds events back, that is when the transaction has
+   * ended and a self re-wake has applied them. Does not wake it.
+   */
+  settled(): Promise<void> {
+    if (!this.canProgress || (this.pending === undefined && this.rewakeTimer === undefined)) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  /** Calls `listener` after each committed batch that applied events; returns the unsubscribe. */
+  onApplied(listener: (batch: AppliedBatch) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
   private async loop(): Promise<void> {
+    let behind: boolean;
     do {
       this.again = false;
       this.state = 'running';
+      clearTimeout(this.rewakeTimer); // this pass does what it was to do
+      this.rewakeTimer = undefined;
       try {
-        while ((await this.runBatch()) > 0 && this.state === 'running') {
-          // keep going until a batch comes back empty
-        }
+        let batch: BatchResult;
+        do {
+          batch = await this.nextBatch(false);
+        } while (batch.applied > 0 && this.state === 'running'); // until a batch comes back empty
+        behind = batch.behind;
         if (this.state === 'running') this.state = 'idle';
         this.retry.succeeded();
       } catch (error) {
@@ -94,6 +154,24 @@ export class ProjectionRunner {
         return;
       }
     } while (this.again && this.state === 'idle');
+    if (this.state === 'idle' && behind) this.rewakeLater();
+    else this.rewakeMs = REWAKE_FIRST_MS;
+  }
+
+  /** Behind the head (see BEHIND_SQL): wakes again after a delay that grows while it stays behind. */
+  private rewakeLater(): void {
+    this.rewakeTimer = setTimeout(() => {
+      this.rewakeTimer = undefined;
+      void this.wake();
+    }, this.rewakeMs);
+    this.rewakeTimer.unref();
+    this.rewakeMs = Math.min(this.rewakeMs * 2, REWAKE_CAP_MS);
+  }
+
+  private settle(): void {
+    const waiters = this.settledWaiters;
+    this.settledWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /**
@@ -101,21 +179,48 @@ export class ProjectionRunner {
    * another instance holds the lock). A rebuild waits for the lock instead of giving up.
    */
   async runBatch(wait = false): Promise<number> {
-    return withTransaction(this.pool, async (client) => {
+    return (await this.nextBatch(wait)).applied;
+  }
+
+  private async nextBatch(wait: boolean): Promise<BatchResult> {
+    let moved: Checkpoint | undefined;
+    const result = await withTransaction(this.pool, async (client): Promise<BatchResult> => {
       if (wait) {
         await client.query(BLOCKING_LOCK_SQL, [this.name]);
       } else {
         const { rows } = await client.query<{ locked: boolean }>(LOCK_SQL, [this.name]);
-        if (!rows[0].locked) return 0; // another instance works on it; this transaction did nothing
+        // Another instance works on it; this transaction changes nothing.
+        if (!rows[0].locked) return { applied: 0, behind: await this.behind(client) };
       }
-      return this.applyNext(client);
+      const applied = await this.applyNext(client);
+      if (applied === undefined) return { applied: 0, behind: await this.behind(client) };
+      moved = applied.checkpoint;
+      return { applied: applied.count, behind: false };
     });
+    if (moved !== undefined) this.tellApplied({ count: result.applied, checkpoint: moved });
+    return result;
   }
 
-  private async applyNext(client: PoolClient): Promise<number> {
+  private async behind(client: PoolClient): Promise<boolean> {
+    const { rows } = await client.query<{ behind: boolean }>(BEHIND_SQL, [this.name]);
+    return rows[0].behind;
+  }
+
+  private tellApplied(batch: AppliedBatch): void {
+    for (const listener of this.appliedListeners) {
+      try {
+        listener(batch);
+      } catch (error) {
+        this.logger.error(`an applied-events listener failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+
+  /** Applies the events after the checkpoint, up to a batch; undefined when there are none it may read. */
+  private async applyNext(client: PoolClient): Promise<AppliedBatch | undefined> {
     const checkpoint = await this.readCheckpoint(client);
     const events = await this.store.readAll(checkpoint, this.batchSize, client);
-    if (events.length === 0) return 0;
+    if (events.length === 0) return undefined;
     await this.projection.apply(client, events);
     const last = events[events.length - 1];
     const moved = await client.query(
@@ -126,7 +231,7 @@ export class ProjectionRunner {
     if (moved.rowCount !== 1) {
       throw new CheckpointMismatchError(`checkpoint of ${this.name} moved under us; another runner is active`);
     }
-    return events.length;
+    return { count: events.length, checkpoint: { transactionId: last.transactionId, position: last.position } };
   }
 
   private async readCheckpoint(client: PoolClient): Promise<Checkpoint> {
@@ -210,6 +315,9 @@ export class ProjectionRunner {
   stop(): Promise<void> {
     this.state = 'stopped';
     clearTimeout(this.retryTimer);
+    clearTimeout(this.rewakeTimer);
+    this.rewakeTimer = undefined;
+    this.settle();
     return this.pending ?? Promise.resolve();
   }
 

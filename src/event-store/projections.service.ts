@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { PG_POOL } from '../database/index.js';
 import { EventNotifications, withTransaction } from '@keyledger/nestjs/internal';
@@ -13,8 +12,6 @@ import { assertTransactionIdsAhead } from './transaction-id-check.js';
 
 export class UnknownProjectionError extends Error {}
 
-/** How often catchUp looks again while an older open transaction holds back the events it waits for. */
-const CATCH_UP_RECHECK_MS = 20;
 /** How long catchUp waits at most, unless told otherwise: such a transaction may stay open for hours. */
 const CATCH_UP_TIMEOUT_MS = 30_000;
 
@@ -88,9 +85,9 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
    * cannot go on: halted, stopped, waiting to retry), for at most `timeoutMs`; resolves false if
    * that time ran out first. A runner reads only below the oldest transaction still running in the
    * cluster (the gap-safe order), so one pass can stop short of a committed event while an older
-   * transaction, of any database, is open: it is woken again every CATCH_UP_RECHECK_MS until that
-   * transaction ends. Another instance's runner applying the events counts too: the checkpoint is
-   * the shared one.
+   * transaction, of any database, is open: the runner then wakes itself again until it reaches it
+   * (ProjectionRunner.settled). Another instance's runner applying the events counts too: the
+   * checkpoint is the shared one.
    */
   async catchUp(timeoutMs = CATCH_UP_TIMEOUT_MS): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -101,17 +98,20 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
     } finally {
       client.release();
     }
-    const caughtUp = await Promise.all(
-      [...this.runners.values()].map(async (runner) => {
-        for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const timeUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+    try {
+      const caughtUp = await Promise.all(
+        [...this.runners.values()].map(async (runner) => {
           await runner.wake();
-          if (!runner.canProgress || !isBefore(await runner.checkpoint(), head)) return true;
-          if (Date.now() >= deadline) return false;
-          await sleep(CATCH_UP_RECHECK_MS);
-        }
-      }),
-    );
-    return caughtUp.every(Boolean);
+          await Promise.race([runner.settled(), timeUp]);
+          return !runner.canProgress || !isBefore(await runner.checkpoint(), head);
+        }),
+      );
+      return caughtUp.every(Boolean);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async rebuild(name: string, onProgress?: (done: number) => void): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Pool, type PoolClient } from 'pg';
-import { EventStore, ProjectionRunner, type Projection, type RecordedEvent } from '../../src/event-store/index.js';
+import { EventStore, ProjectionRunner, type AppliedBatch, type Projection, type RecordedEvent } from '../../src/event-store/index.js';
 import { createPool } from '@keyledger/nestjs/internal';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/test-database.js';
@@ -149,6 +149,63 @@ describe('projections (real PostgreSQL)', () => {
       idle.release();
     }
     await eventuallySeen(sut, [stream], [stream]);
+  });
+
+  /*
+   * Nothing wakes the runner once the older transaction ends (a runner has no poll of its own; the
+   * app's poll is PROJECTION_POLL_MS): it wakes itself while committed events lie behind the gate,
+   * every 5 ms doubling to 200 ms, so it applies the event at most ~200 ms + a batch after the end.
+   * The bound asserted, 1 s, leaves room for a loaded machine.
+   */
+  it('wakes itself again when the gate held committed events back, and applies them soon after the older transaction ends', async () => {
+    const sut = await runner(new RecordingProjection(`p-${randomUUID()}`));
+    const idle = await pool.connect();
+    const stream = `s-${randomUUID()}`;
+    try {
+      await idle.query('BEGIN');
+      await idle.query('SELECT pg_current_xact_id()');
+      await append(stream);
+      await sut.wake();
+      expect(await seen(sut.name, [stream])).toEqual([]);
+      expect((await sut.status()).state).toBe('idle');
+      await idle.query('COMMIT');
+      await until('the runner to apply the held-back event by itself', async () => (await seen(sut.name, [stream])).length === 1, {
+        timeoutMs: 1_000,
+        intervalMs: 10,
+      });
+    } finally {
+      idle.release();
+      await sut.stop();
+    }
+  });
+
+  it('tells its listeners what each committed batch applied, until they unsubscribe', async () => {
+    const sut = await runner(new RecordingProjection(`p-${randomUUID()}`), 2);
+    // Up to the head first (the earlier tests' events are not this test's); settled() also waits
+    // out another test file's open transaction, which can hold events back and split batches.
+    await sut.wake();
+    await sut.settled();
+    const applied: AppliedBatch[] = [];
+    const off = sut.onApplied((batch) => applied.push(batch));
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await append(`s-${randomUUID()}`));
+    await sut.wake();
+    await sut.settled();
+    const at = results.map(({ events: [e] }) => ({ transactionId: e.transactionId, position: e.position }));
+    // Batches of at most two (two and one, unless the gate split them), in order, ending at the head.
+    expect(applied.reduce((n, b) => n + b.count, 0)).toBe(3);
+    expect(applied.every((b) => b.count <= 2)).toBe(true);
+    expect(applied.map((b) => b.checkpoint)).toEqual(at.filter((c) => applied.some((b) => b.checkpoint.position === c.position)));
+    expect(applied.at(-1)?.checkpoint).toEqual(at[2]);
+    expect(await sut.checkpoint()).toEqual(at[2]);
+
+    off();
+    await append(`s-${randomUUID()}`);
+    await sut.wake();
+    await sut.settled();
+    expect(await seen(sut.name, [results[0].events[0].streamId])).toHaveLength(1);
+    expect(applied.reduce((n, b) => n + b.count, 0)).toBe(3);
+    await sut.stop();
   });
 
   it('halts on an event it cannot apply, and after a restart resumes from its checkpoint without doubles', async () => {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { EventNotifications, RetryBackoff, withTransaction } from '@keyledger/nestjs/internal';
+import { RetryBackoff, withTransaction } from '@keyledger/nestjs/internal';
 import { counter } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { PG_POOL } from '../../database/index.js';
@@ -130,7 +130,7 @@ ON CONFLICT (id) DO UPDATE SET transaction_id = excluded.transaction_id, positio
  * dispatcher at a time, which sends at most WEBHOOK_ENDPOINT_CONCURRENCY of them at once and
  * starts the next when a response comes back; successes are recorded by the next round. A failure is retried on the configured schedule; an
  * endpoint failing past WEBHOOK_DISABLE_AFTER is disabled by a `webhook.disabled` event. Woken by
- * each appended event (after this instance's outbox runner has caught up) and by a poll. Deletes
+ * each batch this instance's outbox runner applies and by a poll. Deletes
  * finished deliveries older than WEBHOOK_DELIVERY_RETENTION every WEBHOOK_PRUNE_INTERVAL.
  */
 @Injectable()
@@ -160,13 +160,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     private readonly secrets: WebhookSecrets,
     private readonly store: EventStore,
     private readonly projections: ProjectionsService,
-    private readonly notifications: EventNotifications,
   ) {}
 
   onApplicationBootstrap(): void {
     if (!this.config.asyncProjectionsEnabled || !this.config.webhooks.dispatchEnabled) return;
     this.stopped = false;
-    this.unsubscribe = this.notifications.onEvent(() => void this.afterEvents());
+    // Woken once this instance's outbox runner has queued deliveries (it reaches events an older
+    // transaction held back, e.g. a round of this dispatcher, by itself).
+    this.unsubscribe = this.projections.runner('webhook-outbox').onApplied(() => this.wake());
     this.pollTimer = setInterval(() => this.wake(), this.config.webhooks.pollMs);
     this.pollTimer.unref();
     this.pruneTimer = setInterval(
@@ -196,12 +197,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  /** New events: once this instance's outbox runner has queued them (if it holds the runner's lock), deliver. */
-  private async afterEvents(): Promise<void> {
-    await this.projections.runner('webhook-outbox').wake();
-    this.wake();
-  }
-
   /** Claims and starts what is due now; concurrent calls coalesce. */
   wake(): void {
     if (this.stopped) return;
@@ -223,7 +218,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    * came back since the round before (their slots free up) and claims what is due now.
    */
   private async pump(): Promise<void> {
-    let wrote = false;
     try {
       while (!this.stopped) {
         const successes = this.delivered;
@@ -235,14 +229,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
           for (const d of successes) d.done(); // recorded, or (the round failed) left to their leases
         }
         for (const delivery of claimed) this.hold(delivery);
-        wrote ||= successes.length > 0 || claimed.length > 0;
         if (claimed.length === 0 && this.delivered.length === 0) break;
       }
       this.retry.succeeded();
-      // An event committed while a round was writing is invisible to the outbox runner until the
-      // round ends (readers stop below the oldest running transaction): run the runner again now
-      // rather than leave that event to the poll.
-      if (wrote && !this.stopped) void this.afterEvents();
     } catch (error) {
       this.retry.failed(error); // logged once per outage; the poll tries again
     }
