@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { runMigrations } from '../../src/database/index.js';
+import { until } from './poll.js';
 
 /** The migrated test database created by the global setup (workers inherit its environment). */
 export function testDatabaseUrl(): string {
@@ -63,4 +64,19 @@ export async function createScratchDatabase(label: string, { migrate = true } = 
   url.pathname = `/${name}`;
   if (migrate) await runMigrations(url.toString());
   return { url: url.toString(), name, drop: () => dropDatabase(name) };
+}
+
+/**
+ * Waits until no transaction older than `transactionId` runs in the cluster, so async readers may
+ * read that transaction's events (EventStore.readAll's gate): another test file's transaction can
+ * hold it back a moment, and a bound on a reader counts from here.
+ */
+export async function gatePassed(pool: Pool, transactionId: string): Promise<void> {
+  await until(
+    'the oldest running transaction to be newer than the event',
+    async () =>
+      (await pool.query<{ open: boolean }>('SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 AS open', [transactionId])).rows[0]
+        .open,
+    { timeoutMs: 10_000, intervalMs: 5 },
+  );
 }
