@@ -17,7 +17,13 @@ import {
   type WebhookEventPayload,
   type WebhookEventType,
 } from './domain/webhook-events.js';
-import { DeliveryNotFoundError, PlatformWebhookForbiddenError, WebhookNotFoundError, WebhookUrlRefusedError } from './webhooks.errors.js';
+import {
+  DeliveryNotFoundError,
+  PlatformWebhookForbiddenError,
+  WebhookNotFoundError,
+  WebhookUrlRefusedError,
+  WebhookVersionMismatchError,
+} from './webhooks.errors.js';
 import { newSigningSecret, WebhookSecrets } from './webhook-secrets.js';
 
 export interface WebhookEndpointView {
@@ -169,12 +175,17 @@ export class WebhookEndpoints {
     return { ...(await this.get(id, ctx.actor)), secret };
   }
 
+  /** `expectedVersion` (from If-Match): the version the caller read; another is a 412 and changes nothing. */
   async update(
     id: string,
     input: { url?: string; eventTypes?: string[]; enabled?: boolean },
     ctx: CommandContext,
+    expectedVersion?: number,
   ): Promise<WebhookEndpointView> {
     const current = await this.load(id, ctx.actor);
+    if (expectedVersion !== undefined && expectedVersion !== current.version) {
+      throw WebhookVersionMismatchError.create(expectedVersion, current.version);
+    }
     if (input.url !== undefined) await this.checkUrl(input.url);
     const changes: WebhookChanges = {};
     if (input.url !== undefined && input.url !== current.url) changes.url = { from: current.url, to: input.url };
