@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '@keyledger/nestjs/internal';
-import { ValidationError } from '../common/index.js';
+import { ValidationError, VersionMismatchError } from '../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { PG_POOL } from '../database/index.js';
 import { EventStore } from '../event-store/index.js';
@@ -17,13 +17,7 @@ import {
   type WebhookEventPayload,
   type WebhookEventType,
 } from './domain/webhook-events.js';
-import {
-  DeliveryNotFoundError,
-  PlatformWebhookForbiddenError,
-  WebhookNotFoundError,
-  WebhookUrlRefusedError,
-  WebhookVersionMismatchError,
-} from './webhooks.errors.js';
+import { DeliveryNotFoundError, PlatformWebhookForbiddenError, WebhookNotFoundError, WebhookUrlRefusedError } from './webhooks.errors.js';
 import { newSigningSecret, WebhookSecrets } from './webhook-secrets.js';
 
 export interface WebhookEndpointView {
@@ -183,9 +177,7 @@ export class WebhookEndpoints {
     expectedVersion?: number,
   ): Promise<WebhookEndpointView> {
     const current = await this.load(id, ctx.actor);
-    if (expectedVersion !== undefined && expectedVersion !== current.version) {
-      throw WebhookVersionMismatchError.create(expectedVersion, current.version);
-    }
+    VersionMismatchError.assert('WEBHOOK.VERSION_MISMATCH', 'The endpoint', expectedVersion, current.version);
     if (input.url !== undefined) await this.checkUrl(input.url);
     const changes: WebhookChanges = {};
     if (input.url !== undefined && input.url !== current.url) changes.url = { from: current.url, to: input.url };

@@ -12,16 +12,6 @@ export class DeliveryNotFoundError extends DomainError {
   }
 }
 
-export class WebhookVersionMismatchError extends DomainError {
-  static create(expected: number, actual: number): WebhookVersionMismatchError {
-    return new WebhookVersionMismatchError(
-      'precondition-failed',
-      'WEBHOOK.VERSION_MISMATCH',
-      `The endpoint changed since you read it: If-Match was version ${expected}, it is now at version ${actual}. Reload it and retry.`,
-    );
-  }
-}
-
 /** The URL is refused by the SSRF rules (docs/webhooks.md, "Which URLs"). */
 export class WebhookUrlRefusedError extends DomainError {
   static because(reason: string): WebhookUrlRefusedError {
