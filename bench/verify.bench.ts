@@ -113,7 +113,7 @@ function verifySlice(replica: KeyReplica, tokens: readonly string[], from: numbe
 }
 
 /**
- * KeyVerifier.verify as the guard calls it (client IP and user agent given; each request's user
+ * KeyVerifier.verify as the guard calls it (client IP and user agent given by a getter; each request's user
  * agent its own string): with usage recording on, each use of a key is recorded in memory.
  */
 function verifierSlice(verifier: KeyVerifier, tokens: readonly string[], agents: readonly string[], from: number, ms: number): SliceResult {
@@ -121,7 +121,7 @@ function verifierSlice(verifier: KeyVerifier, tokens: readonly string[], agents:
     let acc = 0;
     for (let n = 0; n < CHECK_EVERY; n++) {
       const k = (i + n) & (MIX_SIZE - 1);
-      acc += verifier.verify(tokens[k], undefined, undefined, CLIENT_IP, agents[k]).code.length;
+      acc += verifier.verify(tokens[k], undefined, undefined, () => ({ ip: CLIENT_IP, userAgent: agents[k] })).code.length;
     }
     return acc;
   });

@@ -250,8 +250,14 @@ export const api = {
 
   createWebhook: async (input: WebhookInput) => (await request<WebhookWithSecret>('POST', '/admin/webhooks', { body: input })).data,
 
-  updateWebhook: async (id: string, changes: { url?: string; eventTypes?: string[]; enabled?: boolean }) =>
-    (await request<WebhookEndpoint>('PATCH', webhookPath(id), { body: changes })).data,
+  /** With `version`, `If-Match` makes a change made meanwhile a 412, never a silent overwrite. */
+  updateWebhook: async (id: string, changes: { url?: string; eventTypes?: string[]; enabled?: boolean }, version?: number) =>
+    (
+      await request<WebhookEndpoint>('PATCH', webhookPath(id), {
+        body: changes,
+        headers: version === undefined ? undefined : { 'if-match': `"${version}"` },
+      })
+    ).data,
 
   deleteWebhook: async (id: string) => {
     await request<{ id: string; deleted: true }>('DELETE', webhookPath(id));

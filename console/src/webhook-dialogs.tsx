@@ -104,8 +104,8 @@ type WebhookDialogProps = { onClose: () => void } & (
 
 /**
  * Add an endpoint (its signing secret comes back once, for WebhookSecretDialog), or, given one,
- * change its URL and event types (only what changed is sent). The API's field errors show under
- * their fields.
+ * change its URL and event types (only what changed is sent, with If-Match: a change made meanwhile
+ * is refused with its message). The API's field errors show under their fields.
  */
 export function WebhookDialog(props: WebhookDialogProps): JSX.Element {
   const { endpoint, onClose } = props;
@@ -129,7 +129,7 @@ export function WebhookDialog(props: WebhookDialogProps): JSX.Element {
     if (url.trim() !== props.endpoint.url) changes.url = url.trim();
     if (types.join() !== props.endpoint.eventTypes.join()) changes.eventTypes = types;
     if (Object.keys(changes).length === 0) onClose();
-    else props.onUpdated(await api.updateWebhook(props.endpoint.id, changes));
+    else props.onUpdated(await api.updateWebhook(props.endpoint.id, changes, props.endpoint.version));
   };
 
   const submit = async (event: Event): Promise<void> => {

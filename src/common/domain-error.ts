@@ -34,6 +34,19 @@ export class DomainError extends Error {
   }
 }
 
+/** A stale If-Match (412): what the caller changes is no longer at the version it read. */
+export class VersionMismatchError extends DomainError {
+  /** Throws when the caller named the version it read (`expected`, from If-Match) and `actual` is another; `subject` as "The key". */
+  static assert(code: string, subject: string, expected: number | undefined, actual: number): void {
+    if (expected === undefined || expected === actual) return;
+    throw new VersionMismatchError(
+      'precondition-failed',
+      code,
+      `${subject} changed since you read it: If-Match was version ${expected}, it is now at version ${actual}. Reload it and retry.`,
+    );
+  }
+}
+
 export class ValidationError extends DomainError {
   static of(details: FieldError[]): ValidationError {
     const message = details.map((d) => `${d.field}: ${d.message}`).join('; ');

@@ -3,7 +3,7 @@ export { decodeCursor, encodeCursor, isPosition, ORDERS } from './cursor.js';
 export type { CursorValues, Order } from './cursor.js';
 export { DomainErrorFilter, httpErrorBody, toErrorBody } from './domain-error.filter.js';
 export type { ErrorBody } from './domain-error.filter.js';
-export { DomainError, ValidationError } from './domain-error.js';
+export { DomainError, ValidationError, VersionMismatchError } from './domain-error.js';
 export type { FieldError } from './domain-error.js';
 export { clientErrorHandler, frameworkErrors, TRANSPORT_HEADERS, useTransportRules } from './http-transport.js';
 export { keepRaw } from './keep-raw.js';

@@ -31,4 +31,4 @@ export { ExpirySweeper } from './expiry/expiry-sweeper.js';
 export { KeyReport, type KeyReportFilter, type KeyReportLine } from './queries/key-report/key-report.js';
 export { keyReportText, KEY_REPORT_FORMATS, type KeyReportFormat } from './queries/key-report/key-report-format.js';
 export { ActorResponseDto, CHANGES_SCHEMA, REASON_CODE_SCHEMA } from './http/key.response.dto.js';
-export { actorOf, commandContext } from './http/http-context.js';
+export { actorOf, commandContext, parseIfMatch } from './http/http-context.js';

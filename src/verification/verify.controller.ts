@@ -65,7 +65,10 @@ export class VerifyController {
     // Another tenant's key answers exactly as an unknown one, unless the caller is platform-wide.
     const onlyTenant = hasScopes(caller.scopes, [VERIFY_ALL_TENANTS_SCOPE]) ? undefined : caller.tenantId;
     // The key checked is used by the caller: its last use records the caller's address and agent.
-    const result = await this.verifier.check(body.key, body.scopes, onlyTenant, request.ip, request.headers['user-agent']);
+    const result = await this.verifier.check(body.key, body.scopes, onlyTenant, () => ({
+      ip: request.ip,
+      userAgent: request.headers['user-agent'],
+    }));
     if (result.code === 'UNAVAILABLE') throw GuardUnavailableError.stale(this.verifier.status().staleForMs);
     // Both name the caller and the key checked (publicIds only); a failure is a warning with its reason.
     const record = { event: 'key.verification', actor: caller.publicId, target: tokenPublicId(body.key) ?? null };

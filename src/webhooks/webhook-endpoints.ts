@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '@keyledger/nestjs/internal';
-import { ValidationError } from '../common/index.js';
+import { ValidationError, VersionMismatchError } from '../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { PG_POOL } from '../database/index.js';
 import { EventStore } from '../event-store/index.js';
@@ -169,12 +169,15 @@ export class WebhookEndpoints {
     return { ...(await this.get(id, ctx.actor)), secret };
   }
 
+  /** `expectedVersion` (from If-Match): the version the caller read; another is a 412 and changes nothing. */
   async update(
     id: string,
     input: { url?: string; eventTypes?: string[]; enabled?: boolean },
     ctx: CommandContext,
+    expectedVersion?: number,
   ): Promise<WebhookEndpointView> {
     const current = await this.load(id, ctx.actor);
+    VersionMismatchError.assert('WEBHOOK.VERSION_MISMATCH', 'The endpoint', expectedVersion, current.version);
     if (input.url !== undefined) await this.checkUrl(input.url);
     const changes: WebhookChanges = {};
     if (input.url !== undefined && input.url !== current.url) changes.url = { from: current.url, to: input.url };

@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import { EventStore, ProjectionsService } from '../../src/event-store/index.js';
 import { keyStreamId } from '@keyledger/nestjs/internal';
-import { bearer, expectErrorShape } from '../support/http.js';
+import { bearer, expectErrorShape, expectValidationError } from '../support/http.js';
 import { issueUsableKey, uniqueTenant } from '../support/keys.js';
 import { until } from '../support/poll.js';
 import type { TestApp } from '../support/test-app.js';
@@ -314,6 +314,38 @@ describe('webhooks: endpoints, signed deliveries in order, retries, redelivery, 
     expectErrorShape(await post({ url: 'ftp://example.com/h', eventTypes: ['key.created'] }), 400, 'WEBHOOK.URL_REFUSED');
     expectErrorShape(await request(sut.url).get('/admin/webhooks/not-a-uuid').set(bearer(admin)), 404, 'WEBHOOK.NOT_FOUND');
     expect((await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0].n).toBe(before);
+  });
+
+  it('takes If-Match on PATCH: a stale ETag is a 412 that writes no event, the current one a 200, a malformed one a 400', async () => {
+    const hooks = await receiver();
+    const endpoint = await createEndpoint(admin, { url: hooks.url, eventTypes: ['key.created'], tenantId: uniqueTenant() });
+    const path = `/admin/webhooks/${endpoint.id}`;
+    const patch = (ifMatch: string, body: object) => request(sut.url).patch(path).set(bearer(admin)).set('If-Match', ifMatch).send(body);
+    const read = await request(sut.url).get(path).set(bearer(admin)).expect(200);
+    expect(read.headers.etag).toBe('"1"');
+    // Someone else's edit, made with the ETag both read.
+    const theirs = await patch(read.headers.etag, { eventTypes: ['key.revoked'] }).expect(200);
+    expect(theirs.headers.etag).toBe('"2"');
+    const events = async (): Promise<number> =>
+      (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE stream_id = $1', [`webhook-${endpoint.id}`])).rows[0].n;
+    expect(await events()).toBe(2);
+
+    const stale = await patch(read.headers.etag, { enabled: false });
+    expectErrorShape(stale, 412, 'WEBHOOK.VERSION_MISMATCH');
+    expect(stale.body.message).toContain('If-Match was version 1, it is now at version 2');
+    // Even an edit that would change nothing is refused: the caller's picture of the endpoint is out of date.
+    expectErrorShape(await patch(read.headers.etag, { eventTypes: ['key.revoked'] }), 412, 'WEBHOOK.VERSION_MISMATCH');
+    expectValidationError(await patch('yesterday', { enabled: false }), 'If-Match');
+    expect(await events()).toBe(2);
+    expect((await request(sut.url).get(path).set(bearer(admin)).expect(200)).body).toMatchObject({
+      enabled: true,
+      eventTypes: ['key.revoked'],
+    });
+
+    const mine = await patch(theirs.headers.etag, { enabled: false }).expect(200);
+    expect(mine.body).toMatchObject({ enabled: false, version: 3 });
+    expect(mine.headers.etag).toBe('"3"');
+    expect(await events()).toBe(3);
   });
 
   it('puts endpoint changes in the audit chain with tenant, actor and changes, and the chain verifies', async () => {

@@ -7,7 +7,7 @@ import { API_KEY_AUTH_OPTIONS, type ApiKeyAuthOptions } from './api-key-auth.opt
 import type { ApiKeyPrincipal, VerificationResult } from './api-key-principal.js';
 import { GuardUnavailableError, InsufficientScopeError, UnauthenticatedError } from './auth.errors.js';
 import { PRINCIPAL_PROPERTY } from './current-api-key.decorator.js';
-import { KeyVerifier } from './key-verifier.js';
+import { KeyVerifier, type RequestClient } from './key-verifier.js';
 import { IS_PUBLIC } from './public.decorator.js';
 import { REQUIRE_API_KEY, type RequireApiKeyOptions } from './require-api-key.metadata.js';
 
@@ -29,15 +29,14 @@ export function extractKey(headers: Headers): string | undefined {
   return undefined;
 }
 
-/** The client's address: Fastify's and Express's `ip` (which honour their trust-proxy settings), else the socket's. */
-function clientIp(request: Request): string | undefined {
+/**
+ * The client's address (Fastify's and Express's `ip`, which honour their trust-proxy settings, else
+ * the socket's) and user agent.
+ */
+function clientOf(request: Request): RequestClient {
   const ip = request.ip ?? (request.socket as { remoteAddress?: string } | undefined)?.remoteAddress;
-  return typeof ip === 'string' ? ip : undefined;
-}
-
-function userAgentOf(headers: Headers): string | undefined {
-  const agent = headers['user-agent'];
-  return typeof agent === 'string' ? agent : undefined;
+  const agent = request.headers['user-agent'];
+  return { ip: typeof ip === 'string' ? ip : undefined, userAgent: typeof agent === 'string' ? agent : undefined };
 }
 
 /** Verifies the request's key from the in-memory replica (no database round trip) and checks scopes. */
@@ -86,7 +85,8 @@ export class ApiKeyGuard implements CanActivate {
     const token = extractKey(request.headers);
     if (!token) return this.refuse(request, UnauthenticatedError.missing(), null, null);
     // From memory; a promise only when a well-formed key the replica does not know is looked up.
-    const result = this.verifier.check(token, required, undefined, clientIp(request), userAgentOf(request.headers));
+    // The client is read only once the token proved to be a known key's: a made-up key costs no address lookup.
+    const result = this.verifier.check(token, required, undefined, () => clientOf(request));
     return result instanceof Promise
       ? result.then((r) => this.admit(request, token, r, required))
       : this.admit(request, token, result, required);

@@ -6,7 +6,7 @@ export { RequireApiKey } from './require-api-key.decorator.js';
 export type { RequireApiKeyOptions } from './require-api-key.metadata.js';
 export { CurrentApiKey, PRINCIPAL_PROPERTY } from './current-api-key.decorator.js';
 export { Public } from './public.decorator.js';
-export { KeyVerifier } from './key-verifier.js';
+export { KeyVerifier, type RequestClient } from './key-verifier.js';
 export { KeyReplica } from './key-replica.js';
 export type { ReplicaRow } from './api-keys-columns.js';
 export { pepperFingerprint, recordRegistryPepper } from './pepper-fingerprint.js';

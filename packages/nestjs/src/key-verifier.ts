@@ -35,6 +35,12 @@ function usageOutcome(code: VerificationResult['code']): Outcome | undefined {
   }
 }
 
+/** The caller of a verification, as `check()` and `verify()` record it with the key's last use. */
+export interface RequestClient {
+  readonly ip?: string;
+  readonly userAgent?: string;
+}
+
 /** At most `perSecond` takes a second, in bursts of up to `perSecond`. */
 class TokenBucket {
   private tokens: number;
@@ -152,9 +158,10 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
   /**
    * Verifies a key and, when given, that it holds every required scope and belongs to `tenantId`
    * (another tenant's key answers exactly as an unknown one), from memory only (no lookup).
+   * `client` as for check().
    */
-  verify(token: string, requiredScopes?: readonly string[], tenantId?: string, ip?: string, userAgent?: string): VerificationResult {
-    return this.run(token, requiredScopes, tenantId, false, ip, userAgent) as VerificationResult; // no lookup: never a promise
+  verify(token: string, requiredScopes?: readonly string[], tenantId?: string, client?: () => RequestClient): VerificationResult {
+    return this.run(token, requiredScopes, tenantId, false, client) as VerificationResult; // no lookup: never a promise
   }
 
   /**
@@ -166,16 +173,17 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
    * later. Lookups are one per publicId at a time, at most `lookupsPerSecond`, and a miss is
    * remembered, per token, for `lookupNegativeCacheMs`. Returns a promise only on that path.
    *
-   * `ip` and `userAgent` (the client's) are recorded as the key's last use when it is valid.
+   * `client` gives the caller's IP and user agent, recorded with the key's last use. It is called
+   * at most once, and only when the token proved to be a known key's (not for a malformed or
+   * unknown token, nor with `recordUsage: false`): reading them costs more than refusing a made-up key.
    */
   check(
     token: string,
     requiredScopes?: readonly string[],
     tenantId?: string,
-    ip?: string,
-    userAgent?: string,
+    client?: () => RequestClient,
   ): VerificationResult | Promise<VerificationResult> {
-    return this.run(token, requiredScopes, tenantId, true, ip, userAgent);
+    return this.run(token, requiredScopes, tenantId, true, client);
   }
 
   private run(
@@ -183,8 +191,7 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     requiredScopes: readonly string[] | undefined,
     tenantId: string | undefined,
     lookUp: boolean,
-    ip: string | undefined,
-    userAgent: string | undefined,
+    client: (() => RequestClient) | undefined,
   ): VerificationResult | Promise<VerificationResult> {
     if (this.failingClosed) {
       this.recordVerification('UNAVAILABLE');
@@ -197,26 +204,28 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     const lookup = lookUp && first.code === 'NOT_FOUND' ? this.lookupMiss(token) : undefined;
     if (lookup === undefined) {
       this.recordVerification(first.code, timed ? (performance.now() - started) / 1000 : undefined);
-      this.recordUse(first, now, ip, userAgent);
+      this.recordUse(first, now, client);
       return first;
     }
     return lookup.then(() => {
       const at = Date.now();
       const result = this.evaluate(token, requiredScopes, tenantId, at);
       this.recordVerification(result.code);
-      this.recordUse(result, at, ip, userAgent);
+      this.recordUse(result, at, client);
       return result;
     });
   }
 
   /** Counts the verification against its key: only where the token proved to be that key's (the key verify() matched). */
-  private recordUse(result: VerificationResult, at: number, ip: string | undefined, userAgent: string | undefined): void {
+  private recordUse(result: VerificationResult, at: number, client: (() => RequestClient) | undefined): void {
     const usage = this.usage;
     if (usage === undefined) return;
     const outcome = usageOutcome(result.code);
     if (outcome === undefined) return;
     const key = this.replica.matched;
-    if (key !== undefined) usage.record(key, outcome, at, ip, userAgent);
+    if (key === undefined) return;
+    const from = client?.();
+    usage.record(key, outcome, at, from?.ip, from?.userAgent);
   }
 
   /**

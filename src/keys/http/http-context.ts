@@ -15,10 +15,10 @@ export function toDate<T extends string | null | undefined>(value: T): T extends
   return (typeof value === 'string' ? new Date(value) : value) as T extends string ? Date : Exclude<T, string>;
 }
 
-/** `If-Match: "3"` (or W/"3", or 3) → 3. */
+/** `If-Match: "3"` (or W/"3", or 3) → 3: the version of what it names (a key, a policy, a webhook endpoint). */
 export function parseIfMatch(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
   const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
-  if (!match) throw ValidationError.field('If-Match', 'must be the ETag of the key, e.g. "3"');
+  if (!match) throw ValidationError.field('If-Match', 'must be the ETag you read (its version), e.g. "3"');
   return Number(match[1]);
 }

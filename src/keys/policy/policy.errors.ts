@@ -27,13 +27,3 @@ export class PolicyForbiddenError extends DomainError {
     );
   }
 }
-
-export class PolicyVersionMismatchError extends DomainError {
-  static create(expected: number, actual: number): PolicyVersionMismatchError {
-    return new PolicyVersionMismatchError(
-      'precondition-failed',
-      'POLICY.VERSION_MISMATCH',
-      `The policy changed since you read it: If-Match was version ${expected}, it is now at version ${actual}. Reload it and retry.`,
-    );
-  }
-}

@@ -1,9 +1,9 @@
-import { Body, Controller, Delete, Get, Param, Patch, Post, Query, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import { Body, Controller, Delete, Get, Headers, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentApiKey, RequireApiKey, type ApiKeyPrincipal } from '@keyledger/nestjs';
 import { ApiErrorResponses } from '../../dto/index.js';
-import { actorOf, commandContext as context } from '../../keys/index.js';
+import { actorOf, commandContext as context, parseIfMatch } from '../../keys/index.js';
 import { WebhookEndpoints, type DeliveryView, type WebhookEndpointView } from '../webhook-endpoints.js';
 import { CreateWebhookRequestDto, DeliveriesRequestDto, ListWebhooksRequestDto, UpdateWebhookRequestDto } from './webhook.request.dto.js';
 import {
@@ -14,6 +14,12 @@ import {
   WebhookResponseDto,
   WebhookWithSecretResponseDto,
 } from './webhook.response.dto.js';
+
+/** The endpoint's stream version is its ETag, which PATCH takes as If-Match. */
+function withEtag<T extends WebhookEndpointView>(reply: FastifyReply, view: T): T {
+  void reply.header('ETag', `"${view.version}"`);
+  return view;
+}
 
 @ApiTags('admin: webhooks')
 @ApiErrorResponses(400, 401, 403, 503)
@@ -26,12 +32,13 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Add an endpoint. Its signing secret (`whsec_…`) is in this response only.' })
   @ApiCreatedResponse({ type: WebhookWithSecretResponseDto })
   @ApiErrorResponses(413)
-  create(
+  async create(
     @Body() body: CreateWebhookRequestDto,
     @CurrentApiKey() principal: ApiKeyPrincipal,
     @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WebhookEndpointView & { secret: string }> {
-    return this.endpoints.create(body, context(principal, request));
+    return withEtag(reply, await this.endpoints.create(body, context(principal, request)));
   }
 
   @Get()
@@ -48,21 +55,28 @@ export class WebhooksController {
   @ApiOperation({ summary: 'One endpoint (never its secret)' })
   @ApiOkResponse({ type: WebhookResponseDto })
   @ApiErrorResponses(404, 414)
-  get(@Param('id') id: string, @CurrentApiKey() principal: ApiKeyPrincipal): Promise<WebhookEndpointView> {
-    return this.endpoints.get(id, actorOf(principal));
+  async get(
+    @Param('id') id: string,
+    @CurrentApiKey() principal: ApiKeyPrincipal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<WebhookEndpointView> {
+    return withEtag(reply, await this.endpoints.get(id, actorOf(principal)));
   }
 
   @Patch(':id')
   @ApiOperation({ summary: 'Change the URL, the event types, or enable/disable' })
+  @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a mismatch is a 412' })
   @ApiOkResponse({ type: WebhookResponseDto })
-  @ApiErrorResponses(404, 409, 413, 414)
-  update(
+  @ApiErrorResponses(404, 409, 412, 413, 414)
+  async update(
     @Param('id') id: string,
     @Body() body: UpdateWebhookRequestDto,
+    @Headers('if-match') ifMatch: string | undefined,
     @CurrentApiKey() principal: ApiKeyPrincipal,
     @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WebhookEndpointView> {
-    return this.endpoints.update(id, body, context(principal, request));
+    return withEtag(reply, await this.endpoints.update(id, body, context(principal, request), parseIfMatch(ifMatch)));
   }
 
   @Delete(':id')

@@ -1,19 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { REASON_CODES, type ReasonCode } from '../../domain/reason-code.js';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { ExpireKeyRequestDto } from '../expire-key/expire-key.request.dto.js';
 
-export class RevokeKeyRequestDto {
+/** An expiry's body (its `reasonCode`) and a free-text reason. */
+export class RevokeKeyRequestDto extends ExpireKeyRequestDto {
   @ApiPropertyOptional({ example: 'leaked in a public repository', maxLength: 512 })
   @IsOptional()
   @IsString()
   @MaxLength(512)
   reason?: string;
-
-  @ApiPropertyOptional({
-    enum: REASON_CODES,
-    description: 'Why, as a code the audit log and the key report group by; `other` when not given',
-  })
-  @IsOptional()
-  @IsIn(REASON_CODES)
-  reasonCode?: ReasonCode;
 }

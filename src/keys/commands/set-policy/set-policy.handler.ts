@@ -1,7 +1,8 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { VersionMismatchError } from '../../../common/index.js';
 import { assertConsistent, assertPolicyTenant, effectivePolicy, policyChanges, validatePolicy } from '../../policy/key-policy.js';
 import { PolicyChanged } from '../../policy/policy-changed.event.js';
-import { PolicyForbiddenError, PolicyVersionMismatchError } from '../../policy/policy.errors.js';
+import { PolicyForbiddenError } from '../../policy/policy.errors.js';
 import { PolicyStore } from '../../policy/policy-store.js';
 import { policyView, type PolicyView } from '../../policy/policy-view.js';
 import { isCrossTenant } from '../../tenant-access.js';
@@ -24,9 +25,7 @@ export class SetPolicyHandler implements ICommandHandler<SetPolicyCommand> {
     const levels = await this.policies.levels(tenantId);
     if (levels.tenant !== null) assertConsistent(effectivePolicy(levels.platform.settings, next).settings);
     const current = levels.tenant ?? levels.platform;
-    if (expectedVersion !== undefined && expectedVersion !== current.version) {
-      throw PolicyVersionMismatchError.create(expectedVersion, current.version);
-    }
+    VersionMismatchError.assert('POLICY.VERSION_MISMATCH', 'The policy', expectedVersion, current.version);
 
     const changes = policyChanges(current.settings, next);
     if (Object.keys(changes).length === 0) return policyView(tenantId, levels);

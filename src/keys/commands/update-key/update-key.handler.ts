@@ -1,20 +1,10 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { DomainError } from '../../../common/index.js';
+import { VersionMismatchError } from '../../../common/index.js';
 import { KeyRepository } from '../../key-repository.js';
 import { keyViewFromAggregate, type KeyView } from '../../key-view.js';
 import { assertNoBreach, keyBreaches } from '../../policy/key-policy.js';
 import { PolicyStore } from '../../policy/policy-store.js';
 import { UpdateKeyCommand } from './update-key.command.js';
-
-export class VersionMismatchError extends DomainError {
-  static create(expected: number, actual: number): VersionMismatchError {
-    return new VersionMismatchError(
-      'precondition-failed',
-      'KEY.VERSION_MISMATCH',
-      `The key changed since you read it: If-Match was version ${expected}, it is now at version ${actual}. Reload it and retry.`,
-    );
-  }
-}
 
 @CommandHandler(UpdateKeyCommand)
 export class UpdateKeyHandler implements ICommandHandler<UpdateKeyCommand> {
@@ -25,9 +15,7 @@ export class UpdateKeyHandler implements ICommandHandler<UpdateKeyCommand> {
 
   async execute({ id, input, ctx, expectedVersion }: UpdateKeyCommand): Promise<KeyView> {
     const key = await this.keys.loadToManage(id, ctx.actor);
-    if (expectedVersion !== undefined && expectedVersion !== key.version) {
-      throw VersionMismatchError.create(expectedVersion, key.version);
-    }
+    VersionMismatchError.assert('KEY.VERSION_MISMATCH', 'The key', expectedVersion, key.version);
     const now = new Date();
     const before = { scopes: key.scopes, expiresAt: key.expiresAt?.getTime() ?? null };
     if (key.update({ ...input, grantorScopes: ctx.actor.scopes ?? undefined }, now)) {
