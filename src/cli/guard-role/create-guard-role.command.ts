@@ -1,7 +1,5 @@
-import { Option, SubCommand } from 'nest-commander';
 import type { Pool } from 'pg';
-import { PG_POOL } from '../../database/index.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { CommandFailed } from '../errors.js';
 import { renderFields, writeErr, writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
@@ -23,6 +21,7 @@ export class CreateGuardRoleCliCommand extends CliCommand {
 
   async run([name]: string[], options: { print?: boolean }): Promise<void> {
     const role = parseRoleName(name);
+    const { PG_POOL } = await import('../../database/index.js');
     const pool = (await this.registry.open()).get<Pool>(PG_POOL);
     const { rows } = await pool.query<{ database: string; schema: string; exists: boolean }>(
       'SELECT current_database() AS database, current_schema() AS schema, EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists',
