@@ -3,7 +3,6 @@ import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { CommandFailed } from '../errors.js';
 import { renderFields, writeErr, writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
-import { generatePassword, GUARD_TABLES, GUARD_USAGE_TABLES, guardRoleSql, parseRoleName, scramVerifier } from './guard-role-sql.js';
 
 const DUPLICATE_OBJECT = '42710';
 const INSUFFICIENT_PRIVILEGE = '42501';
@@ -20,6 +19,9 @@ export class CreateGuardRoleCliCommand extends CliCommand {
   }
 
   async run([name]: string[], options: { print?: boolean }): Promise<void> {
+    // With the pg driver (its SQL quoting): loaded when the command runs, not for --help.
+    const { generatePassword, GUARD_TABLES, GUARD_USAGE_TABLES, guardRoleSql, parseRoleName, scramVerifier } =
+      await import('./guard-role-sql.js');
     const role = parseRoleName(name);
     const { PG_POOL } = await import('../../database/index.js');
     const pool = (await this.registry.open()).get<Pool>(PG_POOL);
