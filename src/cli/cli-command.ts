@@ -36,6 +36,7 @@ export function Command(meta: CommandMeta): (target: CliCommandType) => void {
   };
 }
 
+/** A subcommand is declared the same way; its group names it in `subCommands`. */
 export const SubCommand = Command;
 
 export function Option(meta: OptionMeta): (target: object, method: string) => void {
