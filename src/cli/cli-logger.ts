@@ -43,7 +43,3 @@ export function cliLogger(config: AppConfig, env: Record<string, string | undefi
   const level: LogLevel = env.LOG_LEVEL?.trim() ? config.logLevel : 'warn';
   return new StderrLogger({ logLevels: LEVELS[level] });
 }
-
-export function isDebug(env: Record<string, string | undefined> = process.env): boolean {
-  return ['debug', 'verbose'].includes(env.LOG_LEVEL?.trim() ?? '');
-}

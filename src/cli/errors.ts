@@ -1,7 +1,5 @@
-import { DomainError, type FieldError, ValidationError } from '../common/index.js';
-import { redactTokens } from '@keyledger/nestjs';
-import { ConfigError } from '../config/index.js';
-import { UnknownProjectionError } from '../event-store/index.js';
+import type { FieldError } from '../common/index.js';
+import { redactTokens } from '@keyledger/nestjs/token-format';
 
 /** Bad command-line input: an unknown option, a malformed value, options that exclude each other. Exit 2. */
 export class UsageError extends Error {
@@ -30,6 +28,7 @@ export async function inFlagTerms<T>(work: Promise<T>, flags: Record<string, str
   try {
     return await work;
   } catch (error) {
+    const { ValidationError } = await import('../common/index.js');
     if (!(error instanceof ValidationError) || !error.details) throw error;
     const flagOf = (field: string): string => {
       const root = /^[^.[]+/.exec(field)?.[0] ?? field;
@@ -78,11 +77,23 @@ function oneLine(text: string): string {
     .join(' ');
 }
 
-export function toErrorReport(error: unknown): ErrorReport {
-  if (isCommanderError(error)) {
+/**
+ * What a failure means for the user. Parsing fails with the CLI's own errors; only a command that
+ * loaded the registry's modules can fail with theirs, so their classes are loaded only then.
+ */
+export async function toErrorReport(error: unknown): Promise<ErrorReport> {
+  if (isCommanderError(error) || error instanceof UsageError) {
     return { exitCode: EXIT_USAGE, code: 'USAGE', message: oneLine(error.message), details: [] };
   }
-  if (error instanceof UsageError || error instanceof UnknownProjectionError) {
+  if (error instanceof CommandFailed) {
+    return { exitCode: EXIT_FAILURE, code: error.code, message: oneLine(error.message), details: [] };
+  }
+  const [{ DomainError }, { ConfigError }, { UnknownProjectionError }] = await Promise.all([
+    import('../common/index.js'),
+    import('../config/index.js'),
+    import('../event-store/index.js'),
+  ]);
+  if (error instanceof UnknownProjectionError) {
     return { exitCode: EXIT_USAGE, code: 'USAGE', message: oneLine(error.message), details: [] };
   }
   if (error instanceof DomainError) {
@@ -92,9 +103,6 @@ export function toErrorReport(error: unknown): ErrorReport {
   }
   if (error instanceof ConfigError) {
     return { exitCode: EXIT_FAILURE, code: 'CONFIG', message: `configuration error: ${oneLine(error.message)}`, details: [] };
-  }
-  if (error instanceof CommandFailed) {
-    return { exitCode: EXIT_FAILURE, code: error.code, message: oneLine(error.message), details: [] };
   }
   const message = error instanceof Error ? error.message || error.name : String(error);
   return { exitCode: EXIT_FAILURE, code: 'INTERNAL', message: oneLine(message) || 'unexpected error', details: [] };

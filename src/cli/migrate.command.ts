@@ -1,5 +1,4 @@
-import { Command } from 'nest-commander';
-import { CliCommand } from './cli-command.js';
+import { CliCommand, Command } from './cli-command.js';
 import { writeJson, writeOut } from './output.js';
 import { Registry } from './registry.js';
 

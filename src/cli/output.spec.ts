@@ -68,22 +68,22 @@ describe('CLI parsing and output', () => {
   });
 
   describe('errors', () => {
-    it('writes one line, exit 2 for usage errors and values the domain finds malformed, 1 for other domain errors, with the details', () => {
-      const usage = toErrorReport(new UsageError('--tag must be key=value, got "k"'));
+    it('writes one line, exit 2 for usage errors and values the domain finds malformed, 1 for other domain errors, with the details', async () => {
+      const usage = await toErrorReport(new UsageError('--tag must be key=value, got "k"'));
       expect(usage.exitCode).toBe(2);
       expect(formatError(usage, false)).toBe('keyledger: --tag must be key=value, got "k"\n');
-      const domain = toErrorReport(ValidationError.field('--scope', 'invalid scope "X"'));
+      const domain = await toErrorReport(ValidationError.field('--scope', 'invalid scope "X"'));
       expect(domain.exitCode).toBe(2);
-      expect(toErrorReport(new DomainError('conflict', 'KEY.INACTIVE', 'API key T9M7vgZFY2Xv is revoked')).exitCode).toBe(1);
+      expect((await toErrorReport(new DomainError('conflict', 'KEY.INACTIVE', 'API key T9M7vgZFY2Xv is revoked'))).exitCode).toBe(1);
       expect(formatError(domain, false)).toBe('keyledger: --scope: invalid scope "X"\n');
       expect(JSON.parse(formatError(domain, true))).toEqual({
         error: { code: 'VALIDATION', message: '--scope: invalid scope "X"', details: [{ field: '--scope', message: 'invalid scope "X"' }] },
       });
     });
 
-    it('never echoes a key pasted into an argument', () => {
+    it('never echoes a key pasted into an argument', async () => {
       const token = `kl_live_${'A'.repeat(12)}_${'b'.repeat(34)}`;
-      expect(formatError(toErrorReport(new Error(`API key ${token} was not found`)), false)).toBe(
+      expect(formatError(await toErrorReport(new Error(`API key ${token} was not found`)), false)).toBe(
         'keyledger: API key [redacted key] was not found\n',
       );
     });

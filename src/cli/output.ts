@@ -1,5 +1,8 @@
-import { isISO8601 } from 'class-validator';
+// class-validator's check, from the library it wraps: class-validator itself takes a third of a second to load.
+import isISO8601Module from 'validator/lib/isISO8601.js';
 import { UsageError } from './errors.js';
+
+const isISO8601 = isISO8601Module.default;
 
 /** stdout is the command's result (a table, a key, JSON); everything else goes to stderr. */
 export function writeOut(text: string): void {

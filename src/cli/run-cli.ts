@@ -1,10 +1,34 @@
-import type { INestApplicationContext } from '@nestjs/common';
-import type { Command } from 'commander';
-import { CommandFactory, CommandRunnerService } from 'nest-commander';
-import { CliModule, CliProgram } from './cli.module.js';
-import { isDebug, StderrLogger } from './cli-logger.js';
+import { Command } from 'commander';
+import { AuditCliCommand } from './audit/audit.command.js';
+import { buildCommand, type CliCommandType } from './cli-command.js';
 import { EXIT_OK, formatError, isCleanExit, isCommanderError, toErrorReport } from './errors.js';
+import { GuardRoleCliCommand } from './guard-role/guard-role.command.js';
+import { KeysCliCommand } from './keys/keys.command.js';
+import { MigrateCliCommand } from './migrate.command.js';
+import { PolicyCliCommand } from './policy/policy.command.js';
+import { ProjectionsCliCommand } from './projections/projections.command.js';
+import { Registry } from './registry.js';
+import { ScanCliCommand } from './scan/scan.command.js';
+import { ServeCliCommand } from './serve.command.js';
 import { CLI_VERSION } from './version.js';
+import { WebhooksCliCommand } from './webhooks/webhooks.command.js';
+
+/** keyledger's commands, in the order --help lists them. */
+const COMMANDS: CliCommandType[] = [
+  KeysCliCommand,
+  PolicyCliCommand,
+  AuditCliCommand,
+  ProjectionsCliCommand,
+  GuardRoleCliCommand,
+  WebhooksCliCommand,
+  MigrateCliCommand,
+  ScanCliCommand,
+  ServeCliCommand,
+];
+
+function isDebug(env: Record<string, string | undefined> = process.env): boolean {
+  return ['debug', 'verbose'].includes(env.LOG_LEVEL?.trim() ?? '');
+}
 
 /** `--json` anywhere before a `--`: decides how errors are written, even those found while parsing. */
 export function wantsJson(argv: readonly string[]): boolean {
@@ -12,13 +36,14 @@ export function wantsJson(argv: readonly string[]): boolean {
   return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
-function configure(program: Command): void {
-  program
+function program(registry: Registry): Command {
+  const root = new Command()
     .name('keyledger')
     .description('Operate a keyledger registry: API keys, the audit log, projections, migrations, the server')
     .version(CLI_VERSION, '-V, --version')
     .option('--json', 'machine-readable output: JSON on stdout, errors as {"error":{...}} on stderr')
     .configureHelp({ showGlobalOptions: true });
+  for (const command of COMMANDS) root.addCommand(buildCommand(command, registry));
   const each = (command: Command): void => {
     // Errors are thrown (not process.exit) so the registry is closed, and printed once, by us.
     command.exitOverride();
@@ -28,41 +53,33 @@ function configure(program: Command): void {
     if (command.commands.length === 0) command.allowExcessArguments(false);
     command.commands.forEach(each);
   };
-  each(program);
+  each(root);
+  return root;
 }
 
 /** Runs one CLI invocation (`argv` as process.argv: node, script, args…); resolves with the process exit code. Never throws, never prints a stack (unless LOG_LEVEL=debug). */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const json = wantsJson(argv);
+  const registry = new Registry();
   let failure: unknown;
-  let cli: INestApplicationContext | undefined;
-  const report = (error: unknown): void => {
-    failure ??= error;
-  };
   try {
-    cli = await CommandFactory.createWithoutRunning(CliModule, {
-      logger: new StderrLogger({ logLevels: ['fatal', 'error'] }),
-      abortOnError: false,
-      serviceErrorHandler: report,
-    });
-    configure(cli.get(CliProgram).program);
-    await cli.get(CommandRunnerService).run([...argv]);
+    await program(registry).parseAsync([...argv]);
   } catch (error) {
-    report(error);
+    failure = error;
   }
   // Report first, then close: the registry's context, then the embedded PostgreSQL if this run started it.
   let exitCode = EXIT_OK;
   if (failure !== undefined && !isCleanExit(failure)) {
-    const error = toErrorReport(failure);
+    const error = await toErrorReport(failure);
     exitCode = error.exitCode;
     // Commander already printed the help that explains a missing command.
     if (!(isCommanderError(failure) && failure.code === 'commander.help')) process.stderr.write(formatError(error, json));
     if (isDebug() && failure instanceof Error && failure.stack) process.stderr.write(`${failure.stack}\n`);
   }
   try {
-    await cli?.close();
+    await registry.close();
   } catch (error) {
-    process.stderr.write(formatError(toErrorReport(error), json));
+    process.stderr.write(formatError(await toErrorReport(error), json));
     exitCode ||= 1;
   }
   return exitCode;

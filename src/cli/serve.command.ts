@@ -1,6 +1,4 @@
-import { ConsoleLogger, Logger } from '@nestjs/common';
-import { Command } from 'nest-commander';
-import { CliCommand } from './cli-command.js';
+import { CliCommand, Command } from './cli-command.js';
 import { Registry } from './registry.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -12,7 +10,7 @@ export class ServeCliCommand extends CliCommand {
   }
 
   async run(): Promise<void> {
-    const config = this.registry.appConfig();
+    const [config, { ConsoleLogger, Logger }] = await Promise.all([this.registry.appConfig(), import('@nestjs/common')]);
     // The server logs like `npm start` (stdout), not like a CLI command.
     Logger.overrideLogger(new ConsoleLogger());
     // Loaded here: the HTTP stack (Fastify, Swagger UI) is for this command only.

@@ -1,8 +1,6 @@
-import { Command, Option } from 'nest-commander';
 import type { AuditEntry, AuditFilter, ExportFormat } from '../../audit/index.js';
-import { ProjectionsService } from '../../event-store/index.js';
 import { cliActor } from '../cli-actor.js';
-import { CliCommand, commandPath } from '../cli-command.js';
+import { CliCommand, Command, commandPath, Option } from '../cli-command.js';
 import { UsageError } from '../errors.js';
 import { parseInstantOrAgo, parsePositiveInt, writeErr, writeOut } from '../output.js';
 import { settleProjections } from '../projections/settle.js';
@@ -58,9 +56,10 @@ export class AuditCliCommand extends CliCommand {
       options.limit !== undefined ? parsePositiveInt(options.limit, '--limit', 10_000_000) : format === 'table' ? TABLE_LIMIT : undefined;
 
     const app = await this.registry.open();
-    const [{ AuditExporter, AuditReader }, { KeyRepository }] = await Promise.all([
+    const [{ AuditExporter, AuditReader }, { KeyRepository }, { ProjectionsService }] = await Promise.all([
       import('../../audit/index.js'),
       import('../../keys/index.js'),
+      import('../../event-store/index.js'),
     ]);
     const filter: AuditFilter = {
       tenantId: options.tenant,
@@ -135,7 +134,7 @@ export class AuditCliCommand extends CliCommand {
     choices: [...FORMATS],
   })
   parseFormat(value: string): string {
-    // nest-commander's parser replaces commander's own choices check: check here.
+    // The option's parser replaces commander's own choices check: check here.
     if (!FORMATS.includes(value)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${value}"`);
     return value;
   }

@@ -1,7 +1,5 @@
-import { Option, SubCommand } from 'nest-commander';
 import type { VerifyResult } from '../../audit/index.js';
-import { EventStore, ProjectionsService, START } from '../../event-store/index.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import { formatCount, renderFields, writeErr, writeJson, writeOut } from '../output.js';
 import { ProgressBar } from '../progress.js';
@@ -32,7 +30,10 @@ export class VerifyAuditCliCommand extends CliCommand {
       );
     }
     const app = await this.registry.open();
-    const { ChainVerifier } = await import('../../audit/index.js');
+    const [{ ChainVerifier }, { EventStore, ProjectionsService, START }] = await Promise.all([
+      import('../../audit/index.js'),
+      import('../../event-store/index.js'),
+    ]);
     const lag = await settleProjections(app.get(ProjectionsService), 2000, 'audit-log');
     if (lag > 0) writeErr(`(the audit log is ${lag} event(s) behind the event store; verifying what it holds)`);
 

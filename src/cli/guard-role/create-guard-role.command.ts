@@ -1,11 +1,8 @@
-import { Option, SubCommand } from 'nest-commander';
 import type { Pool } from 'pg';
-import { PG_POOL } from '../../database/index.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { CommandFailed } from '../errors.js';
 import { renderFields, writeErr, writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
-import { generatePassword, GUARD_TABLES, GUARD_USAGE_TABLES, guardRoleSql, parseRoleName, scramVerifier } from './guard-role-sql.js';
 
 const DUPLICATE_OBJECT = '42710';
 const INSUFFICIENT_PRIVILEGE = '42501';
@@ -22,7 +19,11 @@ export class CreateGuardRoleCliCommand extends CliCommand {
   }
 
   async run([name]: string[], options: { print?: boolean }): Promise<void> {
+    // With the pg driver (its SQL quoting): loaded when the command runs, not for --help.
+    const { generatePassword, GUARD_TABLES, GUARD_USAGE_TABLES, guardRoleSql, parseRoleName, scramVerifier } =
+      await import('./guard-role-sql.js');
     const role = parseRoleName(name);
+    const { PG_POOL } = await import('../../database/index.js');
     const pool = (await this.registry.open()).get<Pool>(PG_POOL);
     const { rows } = await pool.query<{ database: string; schema: string; exists: boolean }>(
       'SELECT current_database() AS database, current_schema() AS schema, EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists',

@@ -1,5 +1,4 @@
-import { Command } from 'nest-commander';
-import { CommandGroup } from '../cli-command.js';
+import { Command, CommandGroup } from '../cli-command.js';
 import { CreateGuardRoleCliCommand } from './create-guard-role.command.js';
 
 export const GUARD_ROLE_COMMANDS = [CreateGuardRoleCliCommand];

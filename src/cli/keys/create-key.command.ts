@@ -1,8 +1,6 @@
-import { CommandBus } from '@nestjs/cqrs';
-import { Option, SubCommand } from 'nest-commander';
 import { cliCommandContext } from '../cli-actor.js';
 import { inFlagTerms } from '../errors.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { collect, writeErr, writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 import { renderKey } from './key-output.js';
@@ -28,7 +26,7 @@ export class CreateKeyCliCommand extends CliCommand {
   async run(_params: string[], options: CreateOptions): Promise<void> {
     const tags = parseTags(options.tag);
     const expiry = parseExpiry(options);
-    const bus = await this.registry.get(CommandBus);
+    const bus = await this.registry.commandBus();
     const { CreateKeyCommand } = await import('../../keys/index.js');
     const input = { tenantId: options.tenant, name: options.name, scopes: options.scope, tags, expiresAt: expiryAt(expiry, new Date()) };
     const created = await inFlagTerms(bus.execute(new CreateKeyCommand(input, cliCommandContext())), CREATE_FLAGS);

@@ -1,10 +1,8 @@
-import { CommandBus } from '@nestjs/cqrs';
-import { Option, SubCommand } from 'nest-commander';
 import type { ReasonCode } from '../../keys/index.js';
 import { inFlagTerms } from '../errors.js';
 import { parseReasonCode, REASON_CODE_HELP } from './key-options.js';
 import { cliCommandContext } from '../cli-actor.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 import { renderKey } from './key-output.js';
@@ -22,7 +20,7 @@ export class ExpireKeyCliCommand extends CliCommand {
   }
 
   async run([id]: string[], options: { reasonCode?: ReasonCode }): Promise<void> {
-    const bus = await this.registry.get(CommandBus);
+    const bus = await this.registry.commandBus();
     const { ExpireKeyCommand } = await import('../../keys/index.js');
     const expired = inFlagTerms(bus.execute(new ExpireKeyCommand(id, 'manual', cliCommandContext(), options.reasonCode)), {
       reasonCode: '--reason-code',

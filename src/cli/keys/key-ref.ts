@@ -1,4 +1,3 @@
-import { DomainError } from '../../common/index.js';
 import type { Registry } from '../registry.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -11,6 +10,7 @@ export async function inKeyTerms<T>(registry: Registry, ref: string, work: Promi
   try {
     return await work;
   } catch (error) {
+    const { DomainError } = await import('../../common/index.js');
     if (!(error instanceof DomainError) || UUID.test(ref)) throw error;
     const { KeyRepository } = await import('../../keys/index.js');
     const keys = await registry.get(KeyRepository);

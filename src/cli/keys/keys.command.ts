@@ -1,5 +1,4 @@
-import { Command } from 'nest-commander';
-import { CommandGroup } from '../cli-command.js';
+import { Command, CommandGroup } from '../cli-command.js';
 import { CreateKeyCliCommand } from './create-key.command.js';
 import { ExpireKeyCliCommand } from './expire-key.command.js';
 import { ListKeysCliCommand } from './list-keys.command.js';

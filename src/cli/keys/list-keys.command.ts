@@ -1,8 +1,6 @@
-import { QueryBus } from '@nestjs/cqrs';
-import { Option, SubCommand } from 'nest-commander';
 import type { KeyView } from '../../keys/index.js';
 import { cliActor } from '../cli-actor.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { parsePositiveInt, writeErr, writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 import { renderKeyTable } from './key-output.js';
@@ -37,7 +35,7 @@ export class ListKeysCliCommand extends CliCommand {
       ...(options.includeExpired ? (['expired'] as const) : []),
       ...(options.includeRevoked ? (['revoked'] as const) : []),
     ];
-    const queries = await this.registry.get(QueryBus);
+    const queries = await this.registry.queryBus();
     const { ListKeysQuery } = await import('../../keys/index.js');
 
     // The query takes one status (or all): read each wanted one up to the limit and merge them.

@@ -1,9 +1,8 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { Option, SubCommand } from 'nest-commander';
 import type { KeyReportFormat, KeyReportLine } from '../../keys/index.js';
 import { cliActor } from '../cli-actor.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { inFlagTerms, UsageError } from '../errors.js';
 import { parseInstantOrAgo, writeErr } from '../output.js';
 import { ProgressBar } from '../progress.js';

@@ -1,7 +1,5 @@
-import { CommandBus } from '@nestjs/cqrs';
-import { Option, SubCommand } from 'nest-commander';
 import { cliCommandContext } from '../cli-actor.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { CommandFailed, inFlagTerms, UsageError } from '../errors.js';
 import { writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
@@ -22,7 +20,7 @@ export class ReportLeakCliCommand extends CliCommand {
 
   async run([argument]: string[], options: { sourceUrl?: string }): Promise<void> {
     const token = argument === '-' ? await readStdinToken() : argument.trim();
-    const bus = await this.registry.get(CommandBus);
+    const bus = await this.registry.commandBus();
     const { ReportLeakCommand } = await import('../../keys/index.js');
     const source = {
       reason: 'reported leaked with keyledger keys report-leak',

@@ -1,8 +1,6 @@
-import { CommandBus } from '@nestjs/cqrs';
-import { Option, SubCommand } from 'nest-commander';
 import { cliCommandContext } from '../cli-actor.js';
 import { inFlagTerms } from '../errors.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { writeErr, writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 import { renderKey } from './key-output.js';
@@ -22,7 +20,7 @@ export class RotateKeyCliCommand extends CliCommand {
 
   async run([id]: string[], options: { grace?: string }): Promise<void> {
     const gracePeriodSeconds = parseGrace(options.grace);
-    const bus = await this.registry.get(CommandBus);
+    const bus = await this.registry.commandBus();
     const { RotateKeyCommand } = await import('../../keys/index.js');
     const rotated = await inKeyTerms(
       this.registry,

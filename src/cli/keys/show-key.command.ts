@@ -1,7 +1,5 @@
-import { QueryBus } from '@nestjs/cqrs';
-import { SubCommand } from 'nest-commander';
 import { cliActor } from '../cli-actor.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, SubCommand } from '../cli-command.js';
 import { writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 import { renderHistory, renderKey } from './key-output.js';
@@ -18,7 +16,7 @@ export class ShowKeyCliCommand extends CliCommand {
   }
 
   async run([id]: string[]): Promise<void> {
-    const queries = await this.registry.get(QueryBus);
+    const queries = await this.registry.queryBus();
     const { GetKeyQuery, KeyHistoryQuery } = await import('../../keys/index.js');
     const view = await queries.execute(new GetKeyQuery(cliActor(), id));
     const { items } = await queries.execute(new KeyHistoryQuery(cliActor(), view.id));

@@ -1,7 +1,5 @@
-import { QueryBus } from '@nestjs/cqrs';
-import { Option, SubCommand } from 'nest-commander';
 import { cliActor } from '../cli-actor.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 import { renderPolicy, renderViolations } from './policy-output.js';
@@ -16,7 +14,7 @@ export class GetPolicyCliCommand extends CliCommand {
   }
 
   async run(_: string[], options: { tenant?: string; violations?: boolean }): Promise<void> {
-    const queries = await this.registry.get(QueryBus);
+    const queries = await this.registry.queryBus();
     const { GetPolicyQuery, PolicyViolationsQuery, POLICY_SETTINGS } = await import('../../keys/index.js');
     const tenantId = options.tenant ?? null;
     const view = await queries.execute(new GetPolicyQuery(cliActor(), tenantId));

@@ -1,5 +1,4 @@
-import { Command } from 'nest-commander';
-import { CommandGroup } from '../cli-command.js';
+import { Command, CommandGroup } from '../cli-command.js';
 import { GetPolicyCliCommand } from './get-policy.command.js';
 import { SetPolicyCliCommand } from './set-policy.command.js';
 

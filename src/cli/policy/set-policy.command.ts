@@ -1,7 +1,5 @@
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { Option, SubCommand } from 'nest-commander';
 import { cliActor, cliCommandContext } from '../cli-actor.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { UsageError, inFlagTerms } from '../errors.js';
 import { parseDurationOrZero, writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
@@ -69,7 +67,7 @@ export class SetPolicyCliCommand extends CliCommand {
   async run(_: string[], options: Options): Promise<void> {
     const set = changes(options);
     if (Object.keys(set).length === 0) throw new UsageError(`policy set needs at least one of ${Object.values(FLAGS).join(', ')}`);
-    const [commands, queries] = [await this.registry.get(CommandBus), await this.registry.get(QueryBus)];
+    const [commands, queries] = [await this.registry.commandBus(), await this.registry.queryBus()];
     const { GetPolicyQuery, SetPolicyCommand, PolicyViolationsQuery, POLICY_SETTINGS } = await import('../../keys/index.js');
     const tenantId = options.tenant ?? null;
     const current = await queries.execute(new GetPolicyQuery(cliActor(), tenantId));

@@ -1,6 +1,5 @@
-import { SubCommand } from 'nest-commander';
-import { ProjectionsService, type ProjectionStatus } from '../../event-store/index.js';
-import { CliCommand } from '../cli-command.js';
+import type { ProjectionStatus } from '../../event-store/index.js';
+import { CliCommand, SubCommand } from '../cli-command.js';
 import { formatCount, renderTable, writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 
@@ -18,6 +17,7 @@ export class ProjectionsStatusCliCommand extends CliCommand {
   }
 
   async run(): Promise<void> {
+    const { ProjectionsService } = await import('../../event-store/index.js');
     const statuses = await (await this.registry.get(ProjectionsService)).status();
     if (this.json) {
       writeJson(statuses);

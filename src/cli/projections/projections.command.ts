@@ -1,5 +1,4 @@
-import { Command } from 'nest-commander';
-import { CommandGroup } from '../cli-command.js';
+import { Command, CommandGroup } from '../cli-command.js';
 import { ProjectionsStatusCliCommand } from './projections-status.command.js';
 import { RebuildProjectionsCliCommand } from './rebuild-projections.command.js';
 

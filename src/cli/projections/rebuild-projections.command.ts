@@ -1,6 +1,4 @@
-import { SubCommand } from 'nest-commander';
-import { EventStore, ProjectionsService, START } from '../../event-store/index.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, SubCommand } from '../cli-command.js';
 import { UsageError } from '../errors.js';
 import { formatCount, writeErr, writeJson, writeOut } from '../output.js';
 import { ProgressBar } from '../progress.js';
@@ -31,6 +29,7 @@ export class RebuildProjectionsCliCommand extends CliCommand {
 
   async run([name]: string[]): Promise<void> {
     const app = await this.registry.open();
+    const { EventStore, ProjectionsService, START } = await import('../../event-store/index.js');
     const projections = app.get(ProjectionsService);
     const known = projections.names();
     if (name !== undefined && !known.includes(name)) throw new UsageError(`no projection named "${name}"; known: ${known.join(', ')}`);

@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { Command } from 'nest-commander';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Command } from '../cli-command.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import { writeErr, writeJson, writeOut } from '../output.js';
 import { scanLines, type TokenFinding } from './token-scanner.js';

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { MAX_PREFIX_LENGTH, parseToken } from '../../token/index.js';
+// The token format without the registry's token module (which loads Nest): scanning is offline and starts at once.
+import { hasValidChecksum, MAX_PREFIX_LENGTH, tokenPublicId } from '@keyledger/nestjs/token-format';
 
 /** A keyledger token found in text: where, and whose. Never the secret. */
 export interface TokenFinding {
@@ -35,9 +36,10 @@ export function findTokensInLine(text: string): Omit<TokenFinding, 'line'>[] {
     while (first > 0 && match.index - first < MAX_PREFIX_LENGTH && PREFIX_CHAR.test(text[first - 1])) first--;
     for (let start = first; start < match.index; start++) {
       if (!PREFIX_START.test(text[start])) continue;
-      const parsed = parseToken(text.slice(start, end));
-      if (parsed.ok) {
-        found.push({ column: start + 1, prefix: parsed.prefix, publicId: parsed.publicId });
+      const candidate = text.slice(start, end);
+      const publicId = tokenPublicId(candidate);
+      if (publicId !== undefined && hasValidChecksum(candidate)) {
+        found.push({ column: start + 1, prefix: text.slice(start, match.index), publicId });
         break;
       }
     }

@@ -1,6 +1,5 @@
-import { Option, SubCommand } from 'nest-commander';
 import { cliCommandContext } from '../cli-actor.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { inFlagTerms } from '../errors.js';
 import { collect, writeErr, writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';

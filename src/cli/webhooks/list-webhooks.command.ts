@@ -1,6 +1,5 @@
-import { Option, SubCommand } from 'nest-commander';
 import { cliActor } from '../cli-actor.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';
 import { webhookEndpoints } from './webhook-options.js';

@@ -1,6 +1,5 @@
-import { Option, SubCommand } from 'nest-commander';
 import { cliCommandContext } from '../cli-actor.js';
-import { CliCommand } from '../cli-command.js';
+import { CliCommand, Option, SubCommand } from '../cli-command.js';
 import { inFlagTerms, UsageError } from '../errors.js';
 import { collect, writeJson, writeOut } from '../output.js';
 import { Registry } from '../registry.js';

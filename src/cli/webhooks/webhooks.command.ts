@@ -1,5 +1,4 @@
-import { Command } from 'nest-commander';
-import { CommandGroup } from '../cli-command.js';
+import { Command, CommandGroup } from '../cli-command.js';
 import { CreateWebhookCliCommand } from './create-webhook.command.js';
 import { DeleteWebhookCliCommand } from './delete-webhook.command.js';
 import { ListWebhooksCliCommand } from './list-webhooks.command.js';
