@@ -10,10 +10,7 @@ import { DISPATCH_ROUND_0024 } from './1764000000024-webhook-delivery-speed.js';
  *   that: the ones it will send as soon as a response frees a slot.
  * - `webhook_dispatch_round(…)` gains `dispatcher` and returns `seq`: it leases nothing for an
  *   endpoint another dispatcher (or one from before this migration) holds a live lease for, and
- *   up to `per_endpoint` (now the lease-ahead window) for the others. It commits asynchronously
- *   (`synchronous_commit = off` for its transaction only): a round lost with a crash of the
- *   database loses leases (the delivery is due again) or recorded successes (it is sent again),
- *   never a delivery, so at-least-once holds, and the round does not wait for a WAL flush.
+ *   up to `per_endpoint` (now the lease-ahead window) for the others.
  */
 export class WebhookLeaseAhead1764000000025 implements MigrationInterface {
   name = 'WebhookLeaseAhead1764000000025';
@@ -31,7 +28,6 @@ export class WebhookLeaseAhead1764000000025 implements MigrationInterface {
       DECLARE
         locked uuid[];
       BEGIN
-        PERFORM set_config('synchronous_commit', 'off', true);
         IF cardinality(done_ids) > 0 THEN
           WITH d AS (
             UPDATE webhook_deliveries w SET status = 'delivered', attempts = w.attempts + 1, last_attempt_at = u.at, delivered_at = u.at,

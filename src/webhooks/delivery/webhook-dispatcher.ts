@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { RetryBackoff, withTransaction } from '@keyledger/nestjs/internal';
 import { counter } from '../../common/index.js';
-import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import { APP_CONFIG, type AppConfig, type WebhookConfig } from '../../config/index.js';
 import { PG_POOL } from '../../database/index.js';
 import { ConcurrencyError, EventStore, ProjectionsService } from '../../event-store/index.js';
 import { eventMetadata, systemActor } from '../../keys/index.js';
@@ -24,9 +24,19 @@ const MAX_HELD = 512;
 /**
  * A dispatcher leases up to this many times an endpoint's concurrency limit, so that a response
  * starts the next delivery at once instead of a round later (a round costs 10–70 ms; a local
- * receiver answers in 1). Fewer when WEBHOOK_LEASE is short: see `leaseAhead`.
+ * receiver answers in 1). Fewer when WEBHOOK_LEASE is short: see `leaseAheadWindow`.
  */
 const MAX_LEASE_AHEAD = 4;
+
+/**
+ * How many of an endpoint's deliveries a dispatcher leases at most: its concurrency limit times
+ * the lease-ahead. A delivery waiting for a slot must still be sent, answered (WEBHOOK_TIMEOUT at
+ * worst, per delivery ahead of it) and recorded within its lease, so the lease-ahead is at most
+ * WEBHOOK_LEASE / WEBHOOK_TIMEOUT - 1 (one timeout spare), at least 1, at most MAX_LEASE_AHEAD.
+ */
+export function leaseAheadWindow({ concurrency, leaseMs, timeoutMs }: WebhookConfig): number {
+  return concurrency * Math.max(1, Math.min(MAX_LEASE_AHEAD, Math.floor(leaseMs / timeoutMs) - 1));
+}
 /**
  * How far into an endpoint's pending deliveries (oldest first) one claim looks, in multiples of
  * what the dispatcher may hold for it: past those it holds, to those waiting for a retry or behind
@@ -74,7 +84,7 @@ interface EndpointSlots {
  * sees every lease committed before the lock), for each endpoint no other dispatcher holds a live
  * lease of, up to the lease-ahead window (held ones included), oldest first, only a key's oldest
  * pending delivery (in order per key). A lease that runs out (its dispatcher died) makes the
- * delivery due again. Committed without waiting for the WAL flush: see the migration.
+ * delivery due again.
  */
 const ROUND = `SELECT * FROM webhook_dispatch_round($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6, $7, $8, $9, $10, $11)`;
 
@@ -237,21 +247,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  /**
-   * How many times its concurrency limit a dispatcher leases per endpoint: a delivery waiting for
-   * a slot must still be sent, answered (WEBHOOK_TIMEOUT at worst, per delivery ahead of it) and
-   * recorded within its lease, so at most WEBHOOK_LEASE / WEBHOOK_TIMEOUT - 1 (one timeout spare).
-   */
-  private get leaseAhead(): number {
-    const { leaseMs, timeoutMs } = this.config.webhooks;
-    return Math.max(1, Math.min(MAX_LEASE_AHEAD, Math.floor(leaseMs / timeoutMs) - 1));
-  }
-
   private async round(successes: readonly Delivered[], limit: number): Promise<Held[]> {
     const leaseId = randomUUID();
-    const { concurrency, leaseMs } = this.config.webhooks;
+    const { leaseMs } = this.config.webhooks;
     const leaseEnds = Date.now() + leaseMs;
-    const perEndpoint = concurrency * this.leaseAhead;
+    const perEndpoint = leaseAheadWindow(this.config.webhooks);
     const { rows } = await this.pool.query<Claimed>(ROUND, [
       successes.map((d) => d.id),
       successes.map((d) => d.leaseId),
