@@ -6,6 +6,7 @@ import { startAppProcess, type AppProcess } from '../support/app-process.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/test-database.js';
 import { startReceiver, type Receiver } from './receiver.js';
+import { addEndpoint } from './webhook-suite.js';
 
 /** A lease outlives the timeout; a delivery whose dispatcher died is due again when its lease runs out (docs/webhooks.md). */
 const DISPATCH = {
@@ -48,12 +49,7 @@ describe('webhooks: a dispatcher killed mid-delivery', () => {
   it('is delivered by another instance once the lease runs out: retried, not lost', async () => {
     const token = (await issueUsableKey(admin, { scopes: ['admin'] })).token;
     const tenant = uniqueTenant();
-    const created = await request(admin.url)
-      .post('/admin/webhooks')
-      .set(bearer(token))
-      .send({ url: receiver.url, eventTypes: ['key.created'], tenantId: tenant })
-      .expect(201);
-    const { id, secret } = created.body as { id: string; secret: string };
+    const { id, secret } = await addEndpoint(admin, token, { url: receiver.url, eventTypes: ['key.created'], tenantId: tenant });
     killed = await startAppProcess({ ...DISPATCH, DATABASE_URL: db.url });
 
     await request(admin.url).post('/admin/api-keys').set(bearer(token)).send({ tenantId: tenant, name: 'in flight' }).expect(201);

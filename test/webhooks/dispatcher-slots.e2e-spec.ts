@@ -6,6 +6,7 @@ import { until } from '../support/poll.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/test-database.js';
 import { startReceiver, type Receiver } from './receiver.js';
+import { addEndpoint } from './webhook-suite.js';
 
 /**
  * WEBHOOK_ENDPOINT_CONCURRENCY 2 with the default WEBHOOK_TIMEOUT (10 s) and WEBHOOK_LEASE (60 s):
@@ -72,12 +73,7 @@ describe('webhooks: one dispatcher at a time per endpoint, leasing ahead, sendin
   it('sends at most the limit at once, across instances; a graceful stop records what was in flight and gives back the rest', async () => {
     const token = (await issueUsableKey(admin, { scopes: ['admin'] })).token;
     const tenant = uniqueTenant();
-    const created = await request(admin.url)
-      .post('/admin/webhooks')
-      .set(bearer(token))
-      .send({ url: receiver.url, eventTypes: ['key.created'], tenantId: tenant })
-      .expect(201);
-    const { id, secret } = created.body as { id: string; secret: string };
+    const { id, secret } = await addEndpoint(admin, token, { url: receiver.url, eventTypes: ['key.created'], tenantId: tenant });
     for (let i = 0; i < KEYS; i++) {
       await request(admin.url)
         .post('/admin/api-keys')

@@ -1,4 +1,6 @@
 import { Pool } from 'pg';
+import request from 'supertest';
+import { bearer } from '../support/http.js';
 import { issueUsableKey } from '../support/keys.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createScratchDatabase } from '../support/test-database.js';
@@ -41,4 +43,14 @@ export async function startWebhookSuite(name: string, env: Record<string, string
       await db.drop();
     },
   };
+}
+
+/** `POST /admin/webhooks` with `body` as `token`: the new endpoint's id and its signing secret. */
+export async function addEndpoint(
+  app: { url: string },
+  token: string,
+  body: Record<string, unknown>,
+): Promise<{ id: string; secret: string }> {
+  const created = await request(app.url).post('/admin/webhooks').set(bearer(token)).send(body).expect(201);
+  return created.body as { id: string; secret: string };
 }
