@@ -145,4 +145,66 @@ describe('webhooks: one dispatcher at a time per endpoint, leasing ahead, sendin
       { timeoutMs: DELIVERY_BOUND_MS },
     );
   }, 90_000);
+  it('gives back what it has not sent when its endpoint changes: those go to the new URL', async () => {
+    const token = (await issueUsableKey(admin, { scopes: ['admin'] })).token;
+    const tenant = uniqueTenant();
+    const oldHeld: (() => void)[] = [];
+    const old = await startReceiver(() => new Promise<number>((resolve) => oldHeld.push(() => resolve(200))));
+    const moved = await startReceiver();
+    try {
+      const { id, secret } = await addEndpoint(admin, token, { url: old.url, eventTypes: ['key.created'], tenantId: tenant });
+      for (let i = 0; i < KEYS; i++) {
+        await request(admin.url)
+          .post('/admin/api-keys')
+          .set(bearer(token))
+          .send({ tenantId: tenant, name: `m${i}` })
+          .expect(201);
+      }
+      // The running instance leases 8 ahead and has 2 in flight to the old URL.
+      await until(
+        'the dispatcher to lease ahead',
+        () => pool.query<{ leased: number }>(LEASES, [id]),
+        (r) => r.rows[0].leased === LEASED_AHEAD,
+      );
+      await until(
+        'the first deliveries',
+        () => old.received.length,
+        (n) => n === LIMIT,
+      );
+      const waiting = await pool.query<{ id: string; lease_id: string }>(
+        `SELECT id, lease_id FROM webhook_deliveries
+         WHERE endpoint_id = $1 AND status = 'pending' AND lease_id IS NOT NULL AND leased_until > now() AND NOT message_id = ANY($2::text[])`,
+        [id, old.received.map((r) => r.id)],
+      );
+      expect(waiting.rows).toHaveLength(LEASED_AHEAD - LIMIT);
+
+      await request(admin.url).patch(`/admin/webhooks/${id}`).set(bearer(token)).send({ url: moved.url }).expect(200);
+      await until(
+        'the unsent ones given back (on the change’s notification)',
+        async () =>
+          (
+            await pool.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM webhook_deliveries w JOIN unnest($1::uuid[], $2::uuid[]) AS u(id, lease) ON w.id = u.id AND w.lease_id = u.lease`,
+              [waiting.rows.map((r) => r.id), waiting.rows.map((r) => r.lease_id)],
+            )
+          ).rows[0].n,
+        (n) => n === 0,
+        { timeoutMs: DELIVERY_BOUND_MS },
+      );
+      oldHeld.splice(0).forEach((answer) => answer());
+      await until(
+        'the rest at the new URL',
+        () => moved.received.length,
+        (n) => n === KEYS - LIMIT,
+        { timeoutMs: DELIVERY_BOUND_MS },
+      );
+      expect(old.received).toHaveLength(LIMIT);
+      const ids = [...old.verifiedWith(secret), ...moved.verifiedWith(secret)].map((r) => r.id);
+      expect(new Set(ids).size).toBe(KEYS);
+    } finally {
+      oldHeld.splice(0).forEach((answer) => answer());
+      await old.close();
+      await moved.close();
+    }
+  }, 90_000);
 });

@@ -2,13 +2,19 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { RetryBackoff, withTransaction } from '@keyledger/nestjs/internal';
+import { EventNotifications, RetryBackoff, withTransaction, type EventNotification } from '@keyledger/nestjs/internal';
 import { counter } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig, type WebhookConfig } from '../../config/index.js';
 import { PG_POOL } from '../../database/index.js';
 import { ConcurrencyError, EventStore, ProjectionsService } from '../../event-store/index.js';
 import { eventMetadata, systemActor } from '../../keys/index.js';
-import { WEBHOOK_EVENT_SCHEMA_VERSION, webhookStreamId, type WebhookEventPayload } from '../domain/webhook-events.js';
+import {
+  isWebhookEvent,
+  WEBHOOK_EVENT_SCHEMA_VERSION,
+  WEBHOOK_STREAM_PREFIX,
+  webhookStreamId,
+  type WebhookEventPayload,
+} from '../domain/webhook-events.js';
 import { WebhookSecrets } from '../webhook-secrets.js';
 import { nextAttemptDelay } from './retry-schedule.js';
 import { sendWebhook, type SendResult } from './webhook-sender.js';
@@ -88,7 +94,10 @@ interface EndpointSlots {
  */
 const ROUND = `SELECT * FROM webhook_dispatch_round($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6, $7, $8, $9, $10, $11)`;
 
-/** Leases given back unsent at shutdown: another instance takes them now rather than when they run out. */
+/**
+ * Leases given back unsent (at shutdown, or when their endpoint changed): they are leased again,
+ * by another instance or this one, as the endpoint now is, rather than when they run out.
+ */
 const RELEASE = `
 UPDATE webhook_deliveries w SET leased_until = NULL, lease_id = NULL, leased_by = NULL
 FROM unnest($1::uuid[], $2::uuid[]) AS u(id, lease) WHERE w.id = u.id AND w.lease_id = u.lease`;
@@ -162,7 +171,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private pollTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private pruning: Promise<void> | undefined;
-  private unsubscribe: (() => void) | undefined;
+  private unsubscribe: (() => void)[] = [];
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -170,6 +179,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     private readonly secrets: WebhookSecrets,
     private readonly store: EventStore,
     private readonly projections: ProjectionsService,
+    private readonly notifications: EventNotifications,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -177,7 +187,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.stopped = false;
     // Woken once this instance's outbox runner has queued deliveries (it reaches events an older
     // transaction held back, e.g. a round of this dispatcher, by itself).
-    this.unsubscribe = this.projections.runner('webhook-outbox').onApplied(() => this.wake());
+    this.unsubscribe = [
+      this.projections.runner('webhook-outbox').onApplied(() => this.wake()),
+      this.notifications.onEvent((n) => this.endpointChanged(n)),
+    ];
     this.pollTimer = setInterval(() => this.wake(), this.config.webhooks.pollMs);
     this.pollTimer.unref();
     this.pruneTimer = setInterval(
@@ -301,7 +314,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       if (Date.now() + this.config.webhooks.timeoutMs > delivery.leaseEnds) {
         // It waited so long for a slot that its lease could run out mid-send and another dispatcher
         // send it too: left unsent, it is due again when the lease runs out.
-        return this.release();
+        return this.finished();
       }
       result = await this.send(delivery);
     } finally {
@@ -310,7 +323,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     attemptsTotal.inc({ outcome: result.error === null ? 'delivered' : 'failed' });
     if (result.error === null) {
       const { id, leaseId } = delivery;
-      this.delivered.push({ id, leaseId, status: result.status!, body: result.body, at: new Date(), done: () => this.release() });
+      this.delivered.push({ id, leaseId, status: result.status!, body: result.body, at: new Date(), done: () => this.finished() });
       return this.wake();
     }
     try {
@@ -319,13 +332,38 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       // The lease runs out and the delivery is attempted again: at least once.
       this.logger.warn(`could not record webhook delivery ${delivery.id}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    this.release();
+    this.finished();
   }
 
   /** A held delivery is recorded (or given up to its lease): room to lease another. */
-  private release(): void {
+  private finished(): void {
     this.held--;
     this.wake();
+  }
+
+  /**
+   * An endpoint's URL, event types or enabled flag changed, or it was deleted: the deliveries this
+   * dispatcher leased for it and has not sent yet are given back, to be leased again as it now is
+   * (to its new URL; not at all once disabled). Those in flight finish as they started. A lost
+   * notification leaves them to go out as leased, as they would have a moment earlier.
+   */
+  private endpointChanged(n: EventNotification): void {
+    if (!isWebhookEvent(n.type) || n.type === 'webhook.created') return;
+    const slots = this.endpoints.get(n.streamId.slice(WEBHOOK_STREAM_PREFIX.length));
+    if (slots === undefined || slots.waiting.length === 0) return;
+    const unsent = slots.waiting.splice(0);
+    this.held -= unsent.length;
+    void this.giveBack(unsent).then(() => this.wake());
+  }
+
+  private async giveBack(unsent: readonly Held[]): Promise<void> {
+    await this.pool
+      .query(RELEASE, [unsent.map((d) => d.id), unsent.map((d) => d.leaseId)])
+      .catch((error: unknown) =>
+        this.logger.warn(
+          `could not give back ${unsent.length} unsent webhook deliveries (sent when their leases run out): ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
   }
 
   private async send(delivery: Claimed): Promise<SendResult> {
@@ -403,7 +441,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.stopped = true;
     clearInterval(this.pollTimer);
     clearInterval(this.pruneTimer);
-    this.unsubscribe?.();
+    this.unsubscribe.forEach((unsubscribe) => unsubscribe());
     await this.pumping;
     await this.pruning;
     await Promise.all(this.attempts);
@@ -416,14 +454,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     }
     const unsent = [...this.endpoints.values()].flatMap((slots) => slots.waiting);
     this.endpoints.clear();
-    if (unsent.length > 0) {
-      await this.pool
-        .query(RELEASE, [unsent.map((d) => d.id), unsent.map((d) => d.leaseId)])
-        .catch((error: unknown) =>
-          this.logger.warn(
-            `could not give back ${unsent.length} unsent webhook deliveries (sent when their leases run out): ${error instanceof Error ? error.message : String(error)}`,
-          ),
-        );
-    }
+    if (unsent.length > 0) await this.giveBack(unsent);
   }
 }
