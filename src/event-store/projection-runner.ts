@@ -47,6 +47,11 @@ const BEHIND_SQL = `SELECT EXISTS (
     (SELECT transaction_id FROM projection_checkpoints WHERE name = $1), (SELECT position FROM projection_checkpoints WHERE name = $1))
 ) AS behind`;
 
+/** Resolves and empties a list of waiters. */
+function release(waiters: (() => void)[]): void {
+  for (const resolve of waiters.splice(0)) resolve();
+}
+
 /** The first self re-wake after a batch came back behind, doubled at each one after it up to the cap. */
 const REWAKE_FIRST_MS = 5;
 const REWAKE_CAP_MS = 200;
@@ -68,7 +73,8 @@ export class ProjectionRunner {
   private rewakeTimer: NodeJS.Timeout | undefined;
   private rewakeMs = REWAKE_FIRST_MS;
   private readonly appliedListeners = new Set<(batch: AppliedBatch) => void>();
-  private settledWaiters: (() => void)[] = [];
+  private readonly settledWaiters: (() => void)[] = [];
+  private readonly passWaiters: (() => void)[] = [];
   private state: RunnerState = 'idle';
   private error: string | undefined;
   private pending: Promise<void> | undefined;
@@ -106,6 +112,7 @@ export class ProjectionRunner {
     }
     this.pending = this.loop().finally(() => {
       this.pending = undefined;
+      release(this.passWaiters);
       if (this.again && this.state === 'idle') {
         void this.wake(); // woken after the loop's last look
       } else if (this.rewakeTimer === undefined) {
@@ -124,6 +131,15 @@ export class ProjectionRunner {
   settled(): Promise<void> {
     if (!this.canProgress || (this.pending === undefined && this.rewakeTimer === undefined)) return Promise.resolve();
     return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves when the pass running now, or else the next one (a wake, or its own re-wake), has
+   * ended. A runner behind its head always has one coming (its re-wake, at most REWAKE_CAP_MS away).
+   */
+  nextPass(): Promise<void> {
+    if (this.pending === undefined && !this.canProgress) return Promise.resolve();
+    return new Promise((resolve) => this.passWaiters.push(resolve));
   }
 
   /** Calls `listener` after each committed batch that applied events; returns the unsubscribe. */
@@ -169,9 +185,7 @@ export class ProjectionRunner {
   }
 
   private settle(): void {
-    const waiters = this.settledWaiters;
-    this.settledWaiters = [];
-    for (const resolve of waiters) resolve();
+    release(this.settledWaiters);
   }
 
   /**
@@ -318,6 +332,7 @@ export class ProjectionRunner {
     clearTimeout(this.rewakeTimer);
     this.rewakeTimer = undefined;
     this.settle();
+    release(this.passWaiters);
     return this.pending ?? Promise.resolve();
   }
 

@@ -85,8 +85,8 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
    * cannot go on: halted, stopped, waiting to retry), for at most `timeoutMs`; resolves false if
    * that time ran out first. A runner reads only below the oldest transaction still running in the
    * cluster (the gap-safe order), so one pass can stop short of a committed event while an older
-   * transaction, of any database, is open: the runner then wakes itself again until it reaches it
-   * (ProjectionRunner.settled). Another instance's runner applying the events counts too: the
+   * transaction, of any database, is open: the runner then wakes itself again until it reaches it,
+   * and each of its passes is looked at (ProjectionRunner.nextPass). Another instance's runner applying the events counts too: the
    * checkpoint is the shared one.
    */
   async catchUp(timeoutMs = CATCH_UP_TIMEOUT_MS): Promise<boolean> {
@@ -104,8 +104,13 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
       const caughtUp = await Promise.all(
         [...this.runners.values()].map(async (runner) => {
           await runner.wake();
-          await Promise.race([runner.settled(), timeUp]);
-          return !runner.canProgress || !isBefore(await runner.checkpoint(), head);
+          // Each pass (its own re-wakes while the gate holds events back) until it is at the head
+          // as it was when called: later appends, which may never stop, are not waited for.
+          for (;;) {
+            if (!runner.canProgress || !isBefore(await runner.checkpoint(), head)) return true;
+            if (Date.now() >= deadline) return false;
+            await Promise.race([runner.nextPass(), timeUp]);
+          }
         }),
       );
       return caughtUp.every(Boolean);
