@@ -11,7 +11,11 @@ import { DISPATCH_ROUND_0024 } from './1764000000024-webhook-delivery-speed.js';
  * - `webhook_dispatch_round(…)` gains `dispatcher` and returns `seq`: it leases nothing for an
  *   endpoint another dispatcher (or one from before this migration) holds a live lease for, and
  *   up to `per_endpoint` (now the lease-ahead window) for the others.
+ * - The 10-argument round stays, for instances of the version before during a rolling deploy: it
+ *   leases as no dispatcher in particular (`leased_by` NULL), so old instances keep the limit
+ *   among themselves, as before, and leave endpoints new ones hold alone (and the reverse).
  */
+const ROUND_ARGS = 'uuid[], uuid[], int[], text[], timestamptz[], int, int, int, uuid, int';
 export class WebhookLeaseAhead1764000000025 implements MigrationInterface {
   name = 'WebhookLeaseAhead1764000000025';
 
@@ -79,10 +83,21 @@ export class WebhookLeaseAhead1764000000025 implements MigrationInterface {
         SELECT * FROM leased ORDER BY leased.seq;
       END
       $fn$`);
+    await q.query(`
+      CREATE FUNCTION webhook_dispatch_round(
+        done_ids uuid[], done_leases uuid[], done_statuses int[], done_bodies text[], done_at timestamptz[],
+        max_rows int, per_endpoint int, lease_ms int, new_lease uuid, claim_window int)
+      RETURNS TABLE (id uuid, endpoint_id uuid, url text, message_id text, payload text, attempts int, first_attempt_at timestamptz)
+      LANGUAGE sql VOLATILE AS $fn$
+        SELECT r.id, r.endpoint_id, r.url, r.message_id, r.payload, r.attempts, r.first_attempt_at
+        FROM webhook_dispatch_round(done_ids, done_leases, done_statuses, done_bodies, done_at, max_rows, per_endpoint, lease_ms, new_lease,
+          claim_window, NULL::uuid) r
+      $fn$`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query('DROP FUNCTION webhook_dispatch_round');
+    await q.query(`DROP FUNCTION webhook_dispatch_round(${ROUND_ARGS})`);
+    await q.query(`DROP FUNCTION webhook_dispatch_round(${ROUND_ARGS}, uuid)`);
     await q.query(DISPATCH_ROUND_0024);
     await q.query('ALTER TABLE webhook_deliveries DROP COLUMN leased_by');
   }

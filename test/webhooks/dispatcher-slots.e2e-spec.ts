@@ -96,12 +96,33 @@ describe('webhooks: one dispatcher at a time per endpoint, leasing ahead, sendin
       (n) => n === LIMIT,
     );
 
-    // Another dispatcher leases nothing of that endpoint while the first holds leases of it, though
-    // 4 of its deliveries are due and leased by nobody: the limit is the first one's to keep.
-    const another = await pool.query(
-      `SELECT * FROM webhook_dispatch_round('{}', '{}', '{}', '{}', '{}', 100, 8, 60000, gen_random_uuid(), 16, gen_random_uuid())`,
-    );
-    expect(another.rows).toEqual([]);
+    // Another dispatcher, given room for 100, leases nothing of that endpoint while the first holds
+    // leases of it, though 4 of its deliveries are due and leased by nobody: the limit is the first
+    // one's to keep. An instance of the version before (the 10-argument round) neither. The first
+    // one itself would (the control). Each in a transaction that waits for the endpoint's claim lock
+    // (the round's try-lock then holds it too) and is rolled back.
+    const roundAs = async (dispatcher: string): Promise<unknown[]> => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`SELECT pg_advisory_xact_lock(hashtext('keyledger.webhook-endpoint'), hashtext($1))`, [id]);
+        const args = `'{}', '{}', '{}', '{}', '{}', 100, 100, 60000, gen_random_uuid(), 200${dispatcher}`;
+        return (await client.query<Record<string, unknown>>(`SELECT * FROM webhook_dispatch_round(${args})`)).rows;
+      } finally {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+    };
+    const holder = (
+      await pool.query<{ leased_by: string }>(
+        'SELECT DISTINCT leased_by FROM webhook_deliveries WHERE endpoint_id = $1 AND lease_id IS NOT NULL',
+        [id],
+      )
+    ).rows;
+    expect(holder).toHaveLength(1);
+    expect(await roundAs(', gen_random_uuid()')).toEqual([]);
+    expect(await roundAs('')).toEqual([]);
+    expect(await roundAs(`, '${holder[0].leased_by}'::uuid`)).toHaveLength(KEYS - LEASED_AHEAD);
     second = await createTestApp(DISPATCH, db.url);
 
     // A response starts the next delivery; the limit still holds.
@@ -119,10 +140,24 @@ describe('webhooks: one dispatcher at a time per endpoint, leasing ahead, sendin
     // A graceful stop waits for the two in flight, records them, and gives back its other leases,
     // which the second instance sends at once rather than when they run out (60 s).
     const stopping = first.close();
+    // Its dispatcher stops claiming and sending before its HTTP server closes (beforeApplicationShutdown).
+    const firstUrl = first.url;
+    await until('the first instance to close its server', () =>
+      fetch(`${firstUrl}/health/live`).then(
+        () => false,
+        () => true,
+      ),
+    );
     answerAll = true;
     held.splice(0).forEach((answer) => answer());
     await stopping;
     first = undefined;
+    // It leases nothing any more: the two in flight are recorded, the rest given back.
+    const kept = await pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM webhook_deliveries WHERE leased_by = $1 AND lease_id IS NOT NULL AND leased_until > now()',
+      [holder[0].leased_by],
+    );
+    expect(kept.rows[0].n).toBe(0);
     await until(
       'every delivery',
       () => receiver.received.length,

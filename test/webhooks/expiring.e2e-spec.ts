@@ -152,14 +152,14 @@ describe('webhooks: a key.expiring scan', () => {
     const notifier = sut.app.get(ExpiringNotifier);
     const tenant = uniqueTenant();
     // Each key is created before the moment when its offset comes, the same for them all.
-    const moment = Date.now() + 3000;
+    const moment = Date.now() + 8000;
     const at = (seconds: number): Date => new Date(moment + seconds * 1000);
     for (let i = 0; i < keys; i++) await issueKey(sut.app, { tenantId: tenant, name: `k${i}`, expiresAt: at(offsetSeconds) });
     // The tenant's own 90 s offset comes at the moment (its 120 s one had passed at creation); the default 60 s one does not apply to it.
     const ownDue = await issueKey(sut.app, { tenantId: own, name: 'own 90s', expiresAt: at(90) });
     const ownNotDue = await issueKey(sut.app, { tenantId: own, name: 'own 60s', expiresAt: at(offsetSeconds) });
     expect(Date.now()).toBeLessThan(moment);
-    await until('the moment', () => Date.now() > moment, { timeoutMs: 3000 });
+    await until('the moment', () => Date.now() > moment, { timeoutMs: 8000 });
 
     const first = await rowsShippedBy(() => notifier.scan());
     expect(first.result).toBe(keys + 1);
@@ -177,9 +177,9 @@ describe('webhooks: a key.expiring scan', () => {
     expect(again.rows).toBe(0);
 
     // A key due after them: only its notice comes back.
-    const lateMoment = Date.now() + 1000;
+    const lateMoment = Date.now() + 3000;
     await issueKey(sut.app, { tenantId: tenant, name: 'late', expiresAt: new Date(lateMoment + offsetSeconds * 1000) });
-    await until('the moment of the late key', () => Date.now() > lateMoment, { timeoutMs: 2000 });
+    await until('the moment of the late key', () => Date.now() > lateMoment, { timeoutMs: 4000 });
     const third = await rowsShippedBy(() => notifier.scan());
     expect(third.result).toBe(1);
     expect(third.rows).toBe(1);

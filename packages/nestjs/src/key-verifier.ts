@@ -224,7 +224,8 @@ export class KeyVerifier implements OnModuleInit, OnApplicationShutdown {
     if (outcome === undefined) return;
     const key = this.replica.matched;
     if (key === undefined) return;
-    const from = client?.();
+    // A caller still passing an IP string (the signature before 0.2) records no client rather than failing the request.
+    const from = typeof client === 'function' ? client() : undefined;
     usage.record(key, outcome, at, from?.ip, from?.userAgent);
   }
 

@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
@@ -153,7 +160,7 @@ ON CONFLICT (id) DO UPDATE SET transaction_id = excluded.transaction_id, positio
  * finished deliveries older than WEBHOOK_DELIVERY_RETENTION every WEBHOOK_PRUNE_INTERVAL.
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly retry = new RetryBackoff(this.logger, 'webhook dispatch');
   private readonly signers = new Map<string, Webhook>();
@@ -164,6 +171,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private held = 0;
   /** Attempts being sent, or (failures) recorded. */
   private readonly attempts = new Set<Promise<void>>();
+  /** Endpoints changed (NOTIFY) since the current round began. */
+  private readonly changedInRound = new Set<string>();
   private delivered: Delivered[] = [];
   private pumping: Promise<void> | undefined;
   private again = false;
@@ -245,13 +254,19 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       while (!this.stopped) {
         const successes = this.delivered;
         this.delivered = [];
+        this.changedInRound.clear();
         let claimed: Held[];
         try {
           claimed = await this.round(successes, MAX_HELD - this.held + successes.length);
-        } finally {
-          for (const d of successes) d.done(); // recorded, or (the round failed) left to their leases
+        } catch (error) {
+          this.delivered.unshift(...successes); // recorded by a later round (if their leases are still theirs)
+          throw error;
         }
-        for (const delivery of claimed) this.hold(delivery);
+        for (const d of successes) d.done();
+        // Leased as its endpoint was before a change that arrived meanwhile: given back, like those waiting.
+        const stale = claimed.filter((d) => this.changedInRound.has(d.endpoint_id));
+        if (stale.length > 0) void this.giveBack(stale).then(() => this.wake());
+        for (const delivery of claimed) if (!this.changedInRound.has(delivery.endpoint_id)) this.hold(delivery);
         if (claimed.length === 0 && this.delivered.length === 0) break;
       }
       this.retry.succeeded();
@@ -309,17 +324,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    * a failure at once, a success with the next round's others. It stops being held once recorded.
    */
   private async attempt(delivery: Held, freeSlot: () => void): Promise<void> {
-    let result: SendResult;
+    let result: SendResult | undefined;
     try {
-      if (Date.now() + this.config.webhooks.timeoutMs > delivery.leaseEnds) {
-        // It waited so long for a slot that its lease could run out mid-send and another dispatcher
-        // send it too: left unsent, it is due again when the lease runs out.
-        return this.finished();
-      }
       result = await this.send(delivery);
     } finally {
       freeSlot();
     }
+    if (result === undefined) return this.finished(); // not sent: left to its lease
     attemptsTotal.inc({ outcome: result.error === null ? 'delivered' : 'failed' });
     if (result.error === null) {
       const { id, leaseId } = delivery;
@@ -349,7 +360,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    */
   private endpointChanged(n: EventNotification): void {
     if (!isWebhookEvent(n.type) || n.type === 'webhook.created') return;
-    const slots = this.endpoints.get(n.streamId.slice(WEBHOOK_STREAM_PREFIX.length));
+    const endpointId = n.streamId.slice(WEBHOOK_STREAM_PREFIX.length);
+    this.changedInRound.add(endpointId);
+    const slots = this.endpoints.get(endpointId);
     if (slots === undefined || slots.waiting.length === 0) return;
     const unsent = slots.waiting.splice(0);
     this.held -= unsent.length;
@@ -366,10 +379,16 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       );
   }
 
-  private async send(delivery: Claimed): Promise<SendResult> {
+  /**
+   * Signs and POSTs it; undefined, not sent, when its lease could run out before the answer (it
+   * waited that long for a slot or its secret): another dispatcher would send it too. It is due
+   * again when the lease runs out.
+   */
+  private async send(delivery: Held): Promise<SendResult | undefined> {
     const { timeoutMs, allowPrivateNetworks } = this.config.webhooks;
     try {
       const signer = await this.signer(delivery.endpoint_id);
+      if (Date.now() + timeoutMs > delivery.leaseEnds) return undefined;
       const now = new Date();
       const headers = {
         'webhook-id': delivery.message_id,
@@ -437,11 +456,16 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
    * outcome could not be recorded keeps its lease, which runs out, and is sent again: at least
    * once, never lost.
    */
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the HTTP server closes: nothing more is claimed or started from here on. */
+  beforeApplicationShutdown(): void {
     this.stopped = true;
     clearInterval(this.pollTimer);
     clearInterval(this.pruneTimer);
     this.unsubscribe.forEach((unsubscribe) => unsubscribe());
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.beforeApplicationShutdown(); // also when only this hook is called
     await this.pumping;
     await this.pruning;
     await Promise.all(this.attempts);

@@ -24,7 +24,7 @@ notices AS (
 ),
 queued AS (
   INSERT INTO webhook_deliveries (id, endpoint_id, message_id, event_type, order_key, payload)
-  SELECT gen_random_uuid(), e.id, 'msg_expiring_' || k.key_id || '_' || k.offset_seconds, 'key.expiring', k.key_id::text,
+  SELECT gen_random_uuid(), e.id, 'msg_expiring_' || k.key_id || '_' || k.offset_seconds || '_' || floor(extract(epoch FROM k.expires_at))::bigint, 'key.expiring', k.key_id::text,
     json_build_object('type', 'key.expiring', 'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'data', json_build_object(
       'keyId', k.key_id, 'publicId', k.public_id, 'tenantId', k.tenant_id, 'name', k.name,
       'expiresAt', to_char(k.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'offsetSeconds', k.offset_seconds))::text
@@ -66,6 +66,7 @@ export class ExpiringNotifier implements OnApplicationBootstrap, OnApplicationSh
   private pruneTimer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private pruning: Promise<number> | undefined;
+  private stopped = false;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -102,7 +103,7 @@ export class ExpiringNotifier implements OnApplicationBootstrap, OnApplicationSh
       for (;;) {
         const deleted = (await this.pool.query(PRUNE, [this.config.webhooks.retentionMs])).rowCount ?? 0;
         total += deleted;
-        if (deleted < PRUNE_BATCH) return total;
+        if (deleted < PRUNE_BATCH || this.stopped) return total; // a stop waits for one batch at most
       }
     })().finally(() => {
       this.pruning = undefined;
@@ -132,6 +133,7 @@ export class ExpiringNotifier implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     clearInterval(this.pruneTimer);
     await this.running?.catch(() => undefined);
