@@ -3,7 +3,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { HttpAdapterHost } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import {
   clientErrorHandler,
@@ -47,7 +47,16 @@ export function configureApp(app: INestApplication): INestApplication {
   adapter.useBodyParser('application/json', true, { bodyLimit: adapter.getInstance<FastifyInstance>().initialConfig.bodyLimit });
   app.useGlobalPipes(new RequestInputPipe(), createValidationPipe());
   app.useGlobalFilters(new DomainErrorFilter(app.get(HttpAdapterHost)));
-  const document = SwaggerModule.createDocument(
+  SwaggerModule.setup('docs', app, createOpenApiDocument(app), { jsonDocumentUrl: 'docs-json', customSiteTitle: 'keyledger API' });
+  return app;
+}
+
+/**
+ * The OpenAPI document served at /docs-json. Reads only the controllers' and DTOs' metadata, so
+ * scripts/openapi-types.mjs builds it from an app created with `preview: true` (no database).
+ */
+export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
+  return SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('keyledger')
@@ -61,6 +70,4 @@ export function configureApp(app: INestApplication): INestApplication {
       .addGlobalResponse(...TRANSPORT_ERROR_RESPONSES)
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', customSiteTitle: 'keyledger API' });
-  return app;
 }

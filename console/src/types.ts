@@ -1,10 +1,25 @@
-// The shapes of the REST API's responses, as the console reads them.
+// The shapes of the REST API's responses, as the console reads them: the schemas of the server's
+// OpenAPI document (api.gen.ts, `npm run openapi:types`), plus what only the console needs.
+import type { components, operations } from './api.gen';
 
-export type KeyStatus = 'active' | 'expired' | 'revoked';
+type Schema<Name extends keyof components['schemas']> = components['schemas'][Name];
+
+/**
+ * Every member of a union the API defines, in the order given: a value outside the union or a
+ * member left out does not compile, so a server change that adds or drops one fails the console's build.
+ */
+function every<Union extends string>() {
+  return <const List extends readonly Union[]>(
+    list: List & ([Exclude<Union, List[number]>] extends [never] ? unknown : { missing: Exclude<Union, List[number]> }),
+  ): List => list;
+}
+
+export type KeyView = Schema<'KeyResponseDto'>;
+export type KeyStatus = KeyView['status'];
+export type ReasonCode = NonNullable<KeyView['reasonCode']>;
 
 /** Why a key was revoked or expired, as the API's REASON_CODES. */
-export const REASON_CODES = ['compromised', 'leaked', 'superseded', 'unused', 'policy', 'offboarding', 'other'] as const;
-export type ReasonCode = (typeof REASON_CODES)[number];
+export const REASON_CODES = every<ReasonCode>()(['compromised', 'leaked', 'superseded', 'unused', 'policy', 'offboarding', 'other']);
 
 export const REASON_LABELS: Record<ReasonCode, string> = {
   compromised: 'Compromised',
@@ -22,139 +37,38 @@ export function describeReason(reasonCode: ReasonCode | null, reason: string | n
   return reason ? `${reasonCode} (${reason})` : reasonCode;
 }
 
-export interface KeyView {
-  id: string;
-  publicId: string;
-  name: string;
-  tenantId: string;
-  scopes: string[];
-  tags: Record<string, string>;
-  status: KeyStatus;
-  expiresAt: string | null;
-  graceEndsAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-  /** Expired: `ttl` or `manual`; revoked: the reason given. null while active. */
-  reason: string | null;
-  reasonCode: ReasonCode | null;
-  /** In GET and the list only: the last accepted use written by any instance (up to USAGE_FLUSH_MS late), null if never. */
-  lastUsedAt?: string | null;
-  lastUsedIp?: string | null;
-  lastUsedUserAgent?: string | null;
-}
-
 /** Verifications of one UTC day, by outcome. */
-export interface UsageDay {
-  day: string;
-  valid: number;
-  insufficientScope: number;
-  expired: number;
-  revoked: number;
-}
+export type UsageDay = Schema<'UsageDayResponseDto'>;
+/** A key's usage, or a tenant's. */
+export type UsagePage = Schema<'KeyUsageResponseDto'> | Schema<'TenantUsageResponseDto'>;
 
-export interface UsagePage {
-  days: number;
-  items: UsageDay[];
-}
+export type KeyWithSecret = Schema<'KeyWithSecretResponseDto'>;
 
-export interface KeyWithSecret extends KeyView {
-  key: string | null;
-}
+type LeakReportDto = Schema<'ReportLeakResponseDto'>;
+/** POST /admin/api-keys/report-leak: never the token; a true positive names the key. */
+export type LeakReport =
+  | { label: 'false_positive' }
+  | (Required<Pick<LeakReportDto, 'keyId' | 'publicId' | 'revoked'>> & { label: Extract<LeakReportDto['label'], 'true_positive'> });
 
-/** POST /admin/api-keys/report-leak: never the token. */
-export type LeakReport = { label: 'false_positive' } | { label: 'true_positive'; keyId: string; publicId: string; revoked: boolean };
-
-export interface KeyPage {
-  items: KeyView[];
-  nextCursor: string | null;
-}
+export type KeyPage = Schema<'KeyListResponseDto'>;
 
 /** Who wrote an event: a key with its publicId and its name when it acted; `cli:<user>` or `system:<part>` otherwise. */
-export interface Actor {
-  type: string | null;
-  id: string | null;
-  publicId: string | null;
-  name: string | null;
-}
+export type Actor = Schema<'ActorResponseDto'>;
+
+export type KeyHistoryItem = Schema<'KeyHistoryItemResponseDto'>;
+export type KeyHistoryPage = Schema<'KeyHistoryPageResponseDto'>;
 
 /** What an event changed: `{field: {from, to}}`, the same in the history and the audit log. */
-export type Changes = Record<string, { from: unknown; to: unknown }>;
+export type Changes = KeyHistoryItem['changes'];
 
-export interface KeyHistoryItem {
-  type: string;
-  version: number;
-  position: number;
-  occurredAt: string;
-  recordedAt: string;
-  actor: Actor | null;
-  requestId: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  reason: string | null;
-  reasonCode: ReasonCode | null;
-  changes: Changes;
-}
+export type AuditEntry = Schema<'AuditEntryResponseDto'>;
+export type AuditPage = Schema<'AuditPageResponseDto'>;
+export type AuditDigest = Schema<'AuditDigestResponseDto'>;
+export type VerifyResult = Schema<'AuditVerifyResponseDto'>;
 
-export interface KeyHistoryPage {
-  items: KeyHistoryItem[];
-  nextCursor: string | null;
-}
+export type ConsoleSession = Schema<'ConsoleSessionResponseDto'>;
 
-export interface AuditEntry {
-  seq: number;
-  position: number;
-  recordedAt: string;
-  occurredAt: string;
-  type: string;
-  keyId: string | null;
-  publicId: string | null;
-  tenantId: string | null;
-  actor: Actor;
-  requestId: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  reason: string | null;
-  reasonCode: ReasonCode | null;
-  changes: Changes;
-  chainHash: string;
-}
-
-export interface AuditPage {
-  items: AuditEntry[];
-  nextCursor: string | null;
-}
-
-export interface AuditDigest {
-  position: number;
-  events: number;
-  chainHash: string;
-  at: string;
-  digest: string;
-}
-
-export interface VerifyResult {
-  ok: boolean;
-  checkedEvents: number;
-  headPosition: number;
-  chainHash: string;
-  firstMismatch?: { position: number; reason: string };
-  digest?: { position: number; chainHash: string; matches: boolean };
-}
-
-export interface ConsoleSession {
-  keyId: string;
-  publicId: string;
-  name: string | null;
-  tenantId: string;
-  scopes: string[];
-  expiresAt: string | null;
-  admin: boolean;
-  canManageKeys: boolean;
-  canReadAudit: boolean;
-  canManageWebhooks: boolean;
-}
-
+/** A live-tail SSE message (GET /console/api/audit/tail; not described by the OpenAPI document). */
 export interface TailEvent {
   position: number;
   type: string;
@@ -167,12 +81,17 @@ export interface TailEvent {
   recordedAt: string;
 }
 
-export interface FieldError {
-  field: string;
-  message: string;
-}
+export type FieldError = Schema<'FieldErrorDto'>;
 
-export const EVENT_TYPES = ['key.created', 'key.rotated', 'key.expired', 'key.revoked', 'key.updated', 'policy.changed'] as const;
+/** The event types the audit log can be filtered by (GET /admin/audit `type`). */
+export const EVENT_TYPES = every<NonNullable<NonNullable<operations['AuditController_search']['parameters']['query']>['type']>>()([
+  'key.created',
+  'key.rotated',
+  'key.expired',
+  'key.revoked',
+  'key.updated',
+  'policy.changed',
+]);
 
 export const EVENT_LABELS: Record<string, string> = {
   'key.created': 'Created',
@@ -184,32 +103,13 @@ export const EVENT_LABELS: Record<string, string> = {
 };
 
 /** The key policy settings (null: not set at that level; docs/api.md, "Key policy"). */
-export interface PolicySettings {
-  maxLifetimeDays: number | null;
-  defaultLifetimeDays: number | null;
-  requireExpiry: boolean | null;
-  maxGracePeriodSeconds: number | null;
-  allowedScopes: string[] | null;
-  inactiveAfterDays: number | null;
-}
-
+export type PolicySettings = Schema<'PolicySettingsResponseDto'>;
 export type PolicySetting = keyof PolicySettings;
-
-export interface PolicyView {
-  tenantId: string | null;
-  version: number;
-  policy: PolicySettings;
-  effective: Record<PolicySetting, { value: unknown; source: 'tenant' | 'platform' | null }>;
-}
-
-export interface PolicyViolations {
-  total: number;
-  truncated: boolean;
-  keys: { id: string; publicId: string; tenantId: string; name: string; breaches: { rule: string; limit: unknown; got: unknown }[] }[];
-}
+export type PolicyView = Schema<'PolicyResponseDto'>;
+export type PolicyViolations = Schema<'PolicyViolationsResponseDto'>;
 
 /** What an endpoint can subscribe to, as the API's DELIVERABLE_EVENT_TYPES (docs/webhooks.md). */
-export const WEBHOOK_EVENT_TYPES = [
+export const WEBHOOK_EVENT_TYPES = every<Schema<'CreateWebhookRequestDto'>['eventTypes'][number]>()([
   'key.created',
   'key.rotated',
   'key.updated',
@@ -217,50 +117,12 @@ export const WEBHOOK_EVENT_TYPES = [
   'key.expired',
   'key.leaked',
   'key.expiring',
-] as const;
+]);
 
-export interface WebhookEndpoint {
-  id: string;
-  /** null: platform-wide (every tenant's keys). */
-  tenantId: string | null;
-  url: string;
-  eventTypes: string[];
-  enabled: boolean;
-  /** Why keyledger or an admin disabled it. */
-  disabledReason: string | null;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
-
+export type WebhookEndpoint = Schema<'WebhookResponseDto'>;
 /** POST /admin/webhooks: the signing secret (`whsec_…`) is in this response only. */
-export interface WebhookWithSecret extends WebhookEndpoint {
-  secret: string;
-}
+export type WebhookWithSecret = Schema<'WebhookWithSecretResponseDto'>;
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
-
-export interface Delivery {
-  id: string;
-  /** The webhook-id header: the same on every attempt and redelivery. */
-  messageId: string;
-  eventType: string;
-  keyId: string;
-  status: DeliveryStatus;
-  attempts: number;
-  createdAt: string;
-  lastAttemptAt: string | null;
-  nextAttemptAt: string | null;
-  deliveredAt: string | null;
-  responseStatus: number | null;
-  /** The first 1 KB of the last response. */
-  responseBody: string | null;
-  error: string | null;
-  redeliveryOf: string | null;
-}
-
-export interface DeliveryPage {
-  items: Delivery[];
-  /** `?before=` for the next (older) page; null on the last. */
-  nextBefore: number | null;
-}
+export type Delivery = Schema<'DeliveryResponseDto'>;
+export type DeliveryStatus = Delivery['status'];
+export type DeliveryPage = Schema<'DeliveryPageResponseDto'>;

@@ -50,7 +50,7 @@ export class KeyResponseDto implements KeyView {
 }
 
 export class KeyWithSecretResponseDto extends KeyResponseDto {
-  @ApiPropertyOptional({
+  @ApiProperty({
     nullable: true,
     type: String,
     description:

@@ -12,12 +12,11 @@ export class PolicySettingsResponseDto implements PolicySettings {
   @ApiProperty({ nullable: true, type: Number, example: 90 }) inactiveAfterDays!: number | null;
 }
 
+/** A setting's value: a number of days or seconds, requireExpiry's boolean, or scopes. */
+const settingValue = { oneOf: [{ type: 'number' }, { type: 'boolean' }, { type: 'array', items: { type: 'string' } }] };
+
 export class EffectiveSettingResponseDto {
-  @ApiProperty({
-    nullable: true,
-    description: 'The value that holds (null: no rule)',
-    oneOf: [{ type: 'number' }, { type: 'boolean' }, { type: 'array', items: { type: 'string' } }],
-  })
+  @ApiProperty({ ...settingValue, nullable: true, description: 'The value that holds (null: no rule)' })
   value!: unknown;
   @ApiProperty({ nullable: true, type: String, enum: ['tenant', 'platform'], description: 'Where it comes from; null: nowhere, no rule' })
   source!: 'tenant' | 'platform' | null;
@@ -48,8 +47,8 @@ export class PolicyResponseDto implements PolicyView {
 
 export class PolicyBreachResponseDto {
   @ApiProperty({ example: 'maxLifetimeDays' }) rule!: string;
-  @ApiProperty({ description: "The rule's limit", example: 90 }) limit!: unknown;
-  @ApiProperty({ nullable: true, description: 'What the key has', example: 120 }) got!: unknown;
+  @ApiProperty({ ...settingValue, description: "The rule's limit", example: 90 }) limit!: unknown;
+  @ApiProperty({ ...settingValue, nullable: true, description: 'What the key has', example: 120 }) got!: unknown;
 }
 
 export class PolicyViolationKeyResponseDto {
