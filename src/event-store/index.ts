@@ -1,7 +1,7 @@
 export { EventStoreModule } from './event-store.module.js';
 export { EventStore } from './event-store.js';
 export { EVENTS_CHANNEL, EventNotifications, type EventNotification } from '@keyledger/nestjs/internal';
-export { ProjectionsService, UnknownProjectionError } from './projections.service.js';
+export { isBefore, ProjectionsService, UnknownProjectionError } from './projections.service.js';
 export { ProjectionRunner, CheckpointMismatchError, type AppliedBatch, type ProjectionStatus } from './projection-runner.js';
 export { ConcurrencyError, EventIdConflictError } from './event-store.errors.js';
 export type { Projection, ProjectionReplay } from './projection.js';

@@ -73,7 +73,6 @@ export class ProjectionRunner {
   private rewakeTimer: NodeJS.Timeout | undefined;
   private rewakeMs = REWAKE_FIRST_MS;
   private readonly appliedListeners = new Set<(batch: AppliedBatch) => void>();
-  private readonly settledWaiters: (() => void)[] = [];
   private readonly passWaiters: (() => void)[] = [];
   private state: RunnerState = 'idle';
   private error: string | undefined;
@@ -113,24 +112,9 @@ export class ProjectionRunner {
     this.pending = this.loop().finally(() => {
       this.pending = undefined;
       release(this.passWaiters);
-      if (this.again && this.state === 'idle') {
-        void this.wake(); // woken after the loop's last look
-      } else if (this.rewakeTimer === undefined) {
-        this.settle();
-      }
+      if (this.again && this.state === 'idle') void this.wake(); // woken after the loop's last look
     });
     return this.pending;
-  }
-
-  /**
-   * Resolves once the runner has gone as far as it can: idle with no committed event after its
-   * checkpoint (its own or another instance's work), or unable to go on (halted, stopped, waiting
-   * to retry). While an older open transaction holds events back, that is when the transaction has
-   * ended and a self re-wake has applied them. Does not wake it.
-   */
-  settled(): Promise<void> {
-    if (!this.canProgress || (this.pending === undefined && this.rewakeTimer === undefined)) return Promise.resolve();
-    return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
   /**
@@ -182,10 +166,6 @@ export class ProjectionRunner {
     }, this.rewakeMs);
     this.rewakeTimer.unref();
     this.rewakeMs = Math.min(this.rewakeMs * 2, REWAKE_CAP_MS);
-  }
-
-  private settle(): void {
-    release(this.settledWaiters);
   }
 
   /**
@@ -331,7 +311,6 @@ export class ProjectionRunner {
     clearTimeout(this.retryTimer);
     clearTimeout(this.rewakeTimer);
     this.rewakeTimer = undefined;
-    this.settle();
     release(this.passWaiters);
     return this.pending ?? Promise.resolve();
   }

@@ -15,7 +15,8 @@ export class UnknownProjectionError extends Error {}
 /** How long catchUp waits at most, unless told otherwise: such a transaction may stay open for hours. */
 const CATCH_UP_TIMEOUT_MS = 30_000;
 
-function isBefore(a: Checkpoint, b: Checkpoint): boolean {
+/** Whether checkpoint `a` lies before `b` in the gap-safe order (transaction id, then position). */
+export function isBefore(a: Checkpoint, b: Checkpoint): boolean {
   const ta = BigInt(a.transactionId);
   const tb = BigInt(b.transactionId);
   return ta < tb || (ta === tb && a.position < b.position);

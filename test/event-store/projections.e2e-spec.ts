@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Pool, type PoolClient } from 'pg';
-import { EventStore, ProjectionRunner, type AppliedBatch, type Projection, type RecordedEvent } from '../../src/event-store/index.js';
+import {
+  EventStore,
+  isBefore,
+  ProjectionRunner,
+  type AppliedBatch,
+  type Checkpoint,
+  type Projection,
+  type RecordedEvent,
+} from '../../src/event-store/index.js';
 import { createPool } from '@keyledger/nestjs/internal';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createScratchDatabase, gatePassed, type ScratchDatabase } from '../support/test-database.js';
@@ -57,6 +65,19 @@ describe('projections (real PostgreSQL)', () => {
       }
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** Wakes the runner and waits, pass by pass (its own re-wakes included), until it has applied every event committed now. */
+  async function atHead(sut: ProjectionRunner): Promise<void> {
+    const client = await pool.connect();
+    let head: Checkpoint;
+    try {
+      head = await store.lastCheckpoint(client);
+    } finally {
+      client.release();
+    }
+    await sut.wake();
+    while (isBefore(await sut.checkpoint(), head)) await sut.nextPass();
   }
 
   async function runner(projection: Projection, batchSize = 500): Promise<ProjectionRunner> {
@@ -166,16 +187,14 @@ describe('projections (real PostgreSQL)', () => {
 
   it('tells its listeners what each committed batch applied, until they unsubscribe', async () => {
     const sut = await runner(new RecordingProjection(`p-${randomUUID()}`), 2);
-    // Up to the head first (the earlier tests' events are not this test's); settled() also waits
+    // Up to the head first (the earlier tests' events are not this test's); atHead() also waits
     // out another test file's open transaction, which can hold events back and split batches.
-    await sut.wake();
-    await sut.settled();
+    await atHead(sut);
     const applied: AppliedBatch[] = [];
     const off = sut.onApplied((batch) => applied.push(batch));
     const results = [];
     for (let i = 0; i < 3; i++) results.push(await append(`s-${randomUUID()}`));
-    await sut.wake();
-    await sut.settled();
+    await atHead(sut);
     const at = results.map(({ events: [e] }) => ({ transactionId: e.transactionId, position: e.position }));
     // Batches of at most two (two and one, unless the gate split them), in order, ending at the head.
     expect(applied.reduce((n, b) => n + b.count, 0)).toBe(3);
@@ -186,8 +205,7 @@ describe('projections (real PostgreSQL)', () => {
 
     off();
     await append(`s-${randomUUID()}`);
-    await sut.wake();
-    await sut.settled();
+    await atHead(sut);
     expect(await seen(sut.name, [results[0].events[0].streamId])).toHaveLength(1);
     expect(applied.reduce((n, b) => n + b.count, 0)).toBe(3);
     await sut.stop();

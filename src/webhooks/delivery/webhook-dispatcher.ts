@@ -465,7 +465,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.beforeApplicationShutdown(); // also when only this hook is called
     await this.pumping;
     await this.pruning;
     await Promise.all(this.attempts);
