@@ -1,11 +1,11 @@
-import type { ComponentChildren, JSX } from 'preact';
+import type { ComponentChildren, InputEventHandler, JSX } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ApiError, type ExportFormat } from './api';
 import { exactTime, expiresSoon, relativeTime, shortId } from './format';
 import { Link } from './router';
 import { session } from './session';
 import { createStore, useStore } from './store';
-import type { Actor, DeliveryStatus, KeyStatus, KeyView } from './types';
+import type { Actor, ConsoleSession, DeliveryStatus, KeyStatus, KeyView } from './types';
 
 /** Relative times ("2 minutes ago") move on by themselves: every time shown re-renders on this tick. */
 const clock = createStore(Date.now());
@@ -470,5 +470,32 @@ export function ActorLabel({ actor }: { actor: Actor | null }): JSX.Element {
       )}
       {isMe && <span class="muted"> (you)</span>}
     </span>
+  );
+}
+
+/**
+ * The tenant filter of a list or report: a tenant key's own tenant, which it cannot change, or
+ * (an admin) any tenant, empty for all of them. `id` and the ARIA attributes as `describedBy` gives them.
+ */
+export function TenantInput({
+  me,
+  value,
+  onInput,
+  ...ids
+}: {
+  me: ConsoleSession;
+  value: string;
+  onInput: InputEventHandler<HTMLInputElement>;
+} & ReturnType<typeof describedBy>): JSX.Element {
+  return (
+    <input
+      {...ids}
+      type="text"
+      value={me.admin ? value : me.tenantId}
+      readOnly={!me.admin}
+      placeholder="All tenants"
+      onInput={onInput}
+      autoComplete="off"
+    />
   );
 }

@@ -1,7 +1,18 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, type AuditFilter } from '../api';
-import { ActorLabel, Alert, CopyButton, describedBy, ExportButton, Field, Loading, Time, useExportDownload } from '../components';
+import {
+  ActorLabel,
+  Alert,
+  CopyButton,
+  describedBy,
+  ExportButton,
+  Field,
+  Loading,
+  TenantInput,
+  Time,
+  useExportDownload,
+} from '../components';
 import { describeChanges, shortId } from '../format';
 import { ReasonCodeOptions } from '../key-dialogs';
 import { Link } from '../router';
@@ -169,15 +180,7 @@ export function AuditPage(): JSX.Element {
           />
         </Field>
         <Field id="audit-tenant" label="Tenant">
-          <input
-            id="audit-tenant"
-            type="text"
-            value={tenantLocked ? me.tenantId : form.tenantId}
-            readOnly={tenantLocked}
-            placeholder="All tenants"
-            onInput={set('tenantId')}
-            autoComplete="off"
-          />
+          <TenantInput id="audit-tenant" me={me} value={form.tenantId} onInput={set('tenantId')} />
         </Field>
         <Field id="audit-actor" label="Actor">
           <input

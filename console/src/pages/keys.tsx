@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { Alert, Chips, ExpiryCell, Loading, SecretDialog, StatusBadge, TagChips, Time } from '../components';
+import { Alert, Chips, ExpiryCell, Loading, SecretDialog, StatusBadge, TagChips, TenantInput, Time } from '../components';
 import { CreateKeyDialog, EndKeyDialog, ReportLeakDialog } from '../key-dialogs';
 import { addKey, keysStore, loadMoreKeys, patchKey, reloadKeys, setFilters, type StatusFilter } from '../keys-store';
 import { Link } from '../router';
@@ -76,8 +76,6 @@ export function KeysPage(): JSX.Element {
     setAnnounce(`Key ${key.name} is now ${key.status}.`);
   };
 
-  const tenantLocked = !me.admin;
-
   return (
     <section aria-labelledby="page-title" data-loads={state.loads} data-loading={state.loading}>
       <div class="page-head">
@@ -100,14 +98,11 @@ export function KeysPage(): JSX.Element {
       <form class="filters" role="search" aria-label="Filter keys" onSubmit={(e) => e.preventDefault()}>
         <div class="field">
           <label for="filter-tenant">Tenant</label>
-          <input
+          <TenantInput
             id="filter-tenant"
-            type="text"
-            value={tenantLocked ? me.tenantId : filters.tenantId}
-            readOnly={tenantLocked}
-            placeholder="All tenants"
+            me={me}
+            value={filters.tenantId}
             onInput={(e) => change({ tenantId: e.currentTarget.value }, false)}
-            autoComplete="off"
           />
         </div>
         <div class="field">

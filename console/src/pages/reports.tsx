@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, type KeyReportFilter } from '../api';
-import { Alert, describedBy, ExportButton, Field, useExportDownload } from '../components';
+import { Alert, describedBy, ExportButton, Field, TenantInput, useExportDownload } from '../components';
 import { session } from '../session';
 import { useStore } from '../store';
 
@@ -70,15 +70,7 @@ export function ReportsPage(): JSX.Element {
         noValidate
       >
         <Field id="report-tenant" label="Tenant" error={fieldError('tenantId')}>
-          <input
-            {...describedBy('report-tenant', fieldError('tenantId'))}
-            type="text"
-            value={tenantLocked ? me.tenantId : form.tenantId}
-            readOnly={tenantLocked}
-            placeholder="All tenants"
-            onInput={set('tenantId')}
-            autoComplete="off"
-          />
+          <TenantInput {...describedBy('report-tenant', fieldError('tenantId'))} me={me} value={form.tenantId} onInput={set('tenantId')} />
         </Field>
         <Field id="report-status" label="Status" error={fieldError('status')}>
           <select {...describedBy('report-status', fieldError('status'))} value={form.status} onChange={set('status')}>

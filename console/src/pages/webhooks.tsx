@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
-import { Alert, Chips, Loading, StatusBadge, Time } from '../components';
+import { Alert, Chips, Loading, StatusBadge, TenantInput, Time } from '../components';
 import { Link } from '../router';
 import { session } from '../session';
 import { useStore } from '../store';
@@ -71,15 +71,7 @@ export function WebhooksPage(): JSX.Element {
       <form class="filters" role="search" aria-label="Filter webhook endpoints" onSubmit={(e) => e.preventDefault()}>
         <div class="field">
           <label for="webhooks-tenant">Tenant</label>
-          <input
-            id="webhooks-tenant"
-            type="text"
-            value={tenantLocked ? me.tenantId : tenant}
-            readOnly={tenantLocked}
-            placeholder="All tenants"
-            onInput={(e) => onTenant(e.currentTarget.value)}
-            autoComplete="off"
-          />
+          <TenantInput id="webhooks-tenant" me={me} value={tenant} onInput={(e) => onTenant(e.currentTarget.value)} />
         </div>
       </form>
 
